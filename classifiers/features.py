@@ -1,0 +1,47 @@
+"""Indicator features: the official red flags as one scikit-learn transformer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from classifiers.indicators import INDICATORS
+
+
+class RedFlagFeatures(TransformerMixin, BaseEstimator):
+    """One column per indicator of ``classifiers.indicators``: ``weight`` if it fires, else 0.
+
+    Expects normalized text (the output of ``IndonesianTextNormalizer``). Stateless: the detectors
+    are fixed rules with cited sources; the classifier after it learns how much each one counts.
+    """
+
+    def __init__(self, weight: float = 1.0) -> None:
+        self.weight = weight
+
+    def fit(self, X: Iterable[str], y: object = None) -> RedFlagFeatures:
+        self.n_features_out_ = len(INDICATORS)
+        return self
+
+    def transform(self, X: Iterable[str]) -> sp.csr_matrix:
+        rows, cols = [], []
+        n = 0
+        for n, text in enumerate(X, start=1):
+            for j, indicator in enumerate(INDICATORS):
+                if indicator.detect(text):
+                    rows.append(n - 1)
+                    cols.append(j)
+        data = np.full(len(rows), self.weight, dtype=np.float64)
+        return sp.csr_matrix((data, (rows, cols)), shape=(n, len(INDICATORS)))
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return np.asarray([f"flag_{i.code}" for i in INDICATORS], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.requires_fit = False
+        return tags

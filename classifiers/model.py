@@ -1,0 +1,57 @@
+"""The risk model's shape, defined once: ``build_pipeline(**params)``.
+
+text -> normalize -> [word TF-IDF | char TF-IDF | red-flag indicators] -> logistic regression,
+calibrated with Platt scaling on cross-validated predictions so that ``risk`` is a probability.
+"""
+
+from __future__ import annotations
+
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from classifiers.features import RedFlagFeatures
+from classifiers.textnorm import IndonesianTextNormalizer
+
+DEFAULT_PARAMS: dict[str, object] = {
+    "C": 4.0,
+    "word_ngrams": (1, 2),
+    "char_ngrams": (3, 5),
+    "min_df": 2,
+    "flag_weight": 1.0,
+    "calibration_folds": 5,
+}
+
+
+def build_pipeline(
+    C: float = 4.0,
+    word_ngrams: tuple[int, int] = (1, 2),
+    char_ngrams: tuple[int, int] = (3, 5),
+    min_df: int = 2,
+    flag_weight: float = 1.0,
+    calibration_folds: int = 5,
+) -> Pipeline:
+    """Return an unfitted pipeline; ``fit(texts, labels)`` then ``predict_proba(texts)``."""
+    features = FeatureUnion(
+        [
+            ("words", TfidfVectorizer(ngram_range=word_ngrams, min_df=min_df, sublinear_tf=True,
+                                      token_pattern=r"(?u)\b\w+\b")),  # noqa: S106 - a regex, not a password
+            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=char_ngrams, min_df=min_df,
+                                      sublinear_tf=True, max_features=60000)),
+            ("red_flags", RedFlagFeatures(weight=flag_weight)),
+        ]
+    )  # fmt: skip
+    classifier = CalibratedClassifierCV(
+        LogisticRegression(C=C, class_weight="balanced", max_iter=5000),
+        method="sigmoid",
+        cv=calibration_folds,
+        ensemble=False,  # one model fit on all data + one calibrator: explainable, fast to score
+    )
+    return Pipeline(
+        [
+            ("normalize", IndonesianTextNormalizer()),
+            ("features", features),
+            ("classifier", classifier),
+        ]
+    )

@@ -1,0 +1,151 @@
+"""Score ads with a stored model and explain each score in words an analyst can check.
+
+``RiskModel.score(texts)`` returns, per ad, the calibrated risk, whether it is flagged at the
+model's threshold, and reasons: the indicators that fired (``classifiers.indicators``) and the terms
+that pushed the score up most. Features are computed once per batch and reused for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.pipeline import Pipeline
+
+from classifiers.indicators import INDICATOR_BY_CODE, INDICATORS
+from classifiers.registry import StoredModel, load_active, load_model
+
+LANGUAGES = ("id", "en")
+_TOP_TERMS = 3
+_MIN_TERM_CONTRIBUTION = 0.15
+_TERM_LABELS = {
+    "tok_wa": ("link WhatsApp", "WhatsApp link"),
+    "tok_tme": ("link Telegram", "Telegram link"),
+    "tok_handle": ("akun @", "@ account"),
+    "tok_phone": ("nomor HP", "phone number"),
+    "tok_email_free": ("email gratisan", "free e-mail address"),
+    "tok_url": ("tautan", "link"),
+    "tok_num": ("angka", "number"),
+}
+
+
+def _term_label(term: str, language: str) -> str:
+    i = 0 if language == "id" else 1
+    words = []
+    for token in term.split(" "):
+        if token in _TERM_LABELS:
+            words.append(_TERM_LABELS[token][i])
+        elif token.startswith("tok_money_"):
+            cur = token.removeprefix("tok_money_").upper()
+            words.append(f"jumlah {cur}" if i == 0 else f"{cur} amount")
+        elif token.startswith("flag_") and len(token) == 7:
+            words.append("bendera " + token[5:].upper() if i == 0 else token[5:].upper() + " flag")
+        else:
+            words.append(token.replace("_", " "))
+    return " ".join(words)
+
+
+@dataclass(slots=True)
+class Score:
+    risk: float
+    flagged: bool
+    margin: float
+    reasons: list[str] = field(default_factory=list)
+    reason_codes: list[str] = field(default_factory=list)
+
+
+def reason_text(code: str, language: str = "id") -> str:
+    """Turn a reason code ("indicator:visit_visa_work", "term:potong_gaji") into a short string."""
+    kind, _, value = code.partition(":")
+    if kind == "indicator" and value in INDICATOR_BY_CODE:
+        ind = INDICATOR_BY_CODE[value]
+        text = ind.text_id if language == "id" else ind.text_en
+        if ind.direction < 0:
+            text = ("Menurunkan risiko: " if language == "id" else "Lowers risk: ") + text
+        return text
+    if kind == "term":
+        prefix = "Kata berisiko: " if language == "id" else "Risky wording: "
+        return prefix + ", ".join(f"«{_term_label(t, language)}»" for t in value.split("|"))
+    return code
+
+
+class RiskModel:
+    """A loaded, verified model plus the explanation machinery; load once per crawl."""
+
+    def __init__(self, stored: StoredModel) -> None:
+        self.stored = stored
+        pipeline: Pipeline = stored.pipeline
+        self._features = pipeline[:-1]
+        self._classifier = pipeline[-1]
+        calibrated = self._classifier.calibrated_classifiers_
+        linear = calibrated[0].estimator
+        self._coef = np.asarray(linear.coef_).ravel()
+        names = np.asarray(self._features.get_feature_names_out())
+        self._names = names
+        self._is_word = np.char.startswith(
+            names.astype(str), "features__words__"
+        ) | np.char.startswith(names.astype(str), "words__")
+        flag_names = [f"flag_{i.code}" for i in INDICATORS]
+        self._flag_columns = {
+            code.removeprefix("flag_"): int(
+                np.flatnonzero(np.char.endswith(names.astype(str), code))[0]
+            )
+            for code in flag_names
+        }
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> RiskModel:
+        """Load the model at ``path``, or the active one of the registry."""
+        return cls(load_model(path) if path else load_active())
+
+    @property
+    def version(self) -> str:
+        return self.stored.version
+
+    @property
+    def threshold(self) -> float:
+        return self.stored.threshold
+
+    def score(self, texts: Sequence[str], language: str = "id") -> list[Score]:
+        if not texts:
+            return []
+        features = sp.csr_matrix(self._features.transform(list(texts)))
+        risks = self._classifier.predict_proba(features)[:, 1]
+        return [
+            self._explain(features, row, float(risk), language) for row, risk in enumerate(risks)
+        ]
+
+    def _explain(self, features: sp.csr_matrix, row: int, risk: float, language: str) -> Score:
+        start, end = features.indptr[row], features.indptr[row + 1]
+        columns = features.indices[start:end]
+        contributions = features.data[start:end] * self._coef[columns]
+        codes: list[str] = []
+        fired = set(columns.tolist())
+        for indicator in INDICATORS:
+            if indicator.code == "overseas_job":
+                continue  # context for the model, not a reason an analyst needs to read
+            if self._flag_columns[indicator.code] in fired:
+                codes.append(f"indicator:{indicator.code}")
+        order = np.argsort(-contributions)
+        terms: list[str] = []
+        for k in order[: _TOP_TERMS * 4]:
+            column = columns[k]
+            if contributions[k] < _MIN_TERM_CONTRIBUTION or len(terms) == _TOP_TERMS:
+                break
+            if self._is_word[column]:
+                terms.append(str(self._names[column]).rsplit("__", 1)[-1])
+        if terms:
+            codes.append("term:" + "|".join(terms))
+        # Risk-raising indicators first, then the terms, then what lowers the risk.
+        codes.sort(key=lambda c: (c.startswith("indicator:") and INDICATOR_BY_CODE[c[10:]].direction < 0,
+                                  c.startswith("term:")))  # fmt: skip
+        return Score(
+            risk=risk,
+            flagged=risk >= self.threshold,
+            margin=risk - self.threshold,
+            reasons=[reason_text(c, language) for c in codes],
+            reason_codes=codes,
+        )

@@ -1,0 +1,274 @@
+"""Patrol commands: ``crawl``, ``demo``, ``demo-sites``, ``sources list|check``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+from rich.live import Live
+from rich.table import Table
+
+from cli.main import (
+    EXIT_DEGRADED,
+    EXIT_FAILED,
+    EXIT_OK,
+    cli,
+    console,
+    err_console,
+    fail,
+    store_option,
+)
+from crawler.sources import Registry, RegistryError, SourceConfig, load_registry
+
+DEMO_PREFIX = "demo_"
+
+
+def _registry(path: str | None) -> Registry:
+    try:
+        return load_registry(path)
+    except RegistryError as exc:
+        fail(str(exc), "fix the file, or point --sources / PATROLI_SOURCES at another registry")
+        raise  # unreachable: fail() exits
+
+
+def _report_problems(registry: Registry) -> None:
+    for problem in registry.problems:
+        err_console.print(f"[yellow]skipped[/] {problem}", highlight=False)
+
+
+class Progress:
+    """Live per-source counters while a patrol runs."""
+
+    def __init__(self, sources: Sequence[SourceConfig]) -> None:
+        self.counts: dict[str, dict[str, int]] = {s.name: defaultdict(int) for s in sources}
+        self.started = time.monotonic()
+
+    def on_event(self, source: str, event: str) -> None:
+        self.counts[source][event] += 1
+
+    def __rich__(self) -> Table:
+        table = Table(
+            title=f"patrolling… {time.monotonic() - self.started:.0f}s", title_justify="left"
+        )
+        table.add_column("source")
+        table.add_column("pages", justify="right")
+        table.add_column("ads", justify="right")
+        table.add_column("errors", justify="right")
+        for name, counts in self.counts.items():
+            table.add_row(name, str(counts["page"]), str(counts["item"]), str(counts["error"]))
+        return table
+
+
+def _patrol(
+    sources: list[SourceConfig], store_url: str, keywords: Sequence[str], verbose: bool
+) -> list:
+    from crawler.runner import project_settings, run_patrol
+
+    settings = project_settings(
+        {"PATROLI_STORE_URL": store_url, "LOG_LEVEL": "INFO" if verbose else "WARNING"}
+    )
+    progress = Progress(sources)
+    with Live(progress, console=err_console, refresh_per_second=4, transient=True, redirect_stdout=False,
+              redirect_stderr=False) if err_console.is_terminal else _nullcontext():  # fmt: skip
+        return run_patrol(sources, settings=settings, keywords=keywords, on_event=progress.on_event)
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def print_summary(runs: list) -> int:
+    """Print the per-source summary; return the exit code the runs deserve."""
+    table = Table(title="Patrol summary / Ringkasan patroli", title_justify="left")
+    for column in ("source", "pages", "ads seen", "new", "flagged", "status"):
+        table.add_column(column, justify="left" if column in ("source", "status") else "right")
+    for run in runs:
+        colour = {"ok": "green", "degraded": "yellow", "failed": "red"}[run.status]
+        table.add_row(run.source, str(run.pages), str(run.items), str(run.new), str(run.flagged),
+                      f"[{colour}]{run.status}[/]")  # fmt: skip
+    table.add_row("[b]total", str(sum(r.pages for r in runs)), str(sum(r.items for r in runs)),
+                  str(sum(r.new for r in runs)), str(sum(r.flagged for r in runs)), "")  # fmt: skip
+    console.print(table)
+    for run in runs:
+        for note in run.notes:
+            console.print(f"[yellow]{run.source}[/]: {note}", highlight=False)
+        for url in run.degraded_urls[:5]:
+            console.print(f"  [dim]degraded page:[/] {url}", highlight=False)
+    if any(r.status == "failed" for r in runs):
+        return EXIT_FAILED
+    if any(r.status == "degraded" for r in runs):
+        return EXIT_DEGRADED
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("source_names", nargs=-1, metavar="[SOURCE]...")
+@store_option
+@click.option(
+    "--sources",
+    "sources_path",
+    envvar="PATROLI_SOURCES",
+    help="Source registry file (default: crawler/sources.yaml).",
+)
+@click.option(
+    "--keyword",
+    "keywords",
+    multiple=True,
+    help="Search keyword for sources with search URLs (repeatable).",
+)
+@click.option(
+    "--summary-json",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also write the run summary as JSON here.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log.")
+def crawl(source_names: tuple[str, ...], store_url: str, sources_path: str | None, keywords: tuple[str, ...],
+          summary_json: str | None, verbose: bool) -> None:  # fmt: skip
+    """Crawl SOURCEs from the registry (default: every enabled source) into the store.
+
+    Exit status: 0 all sources ok, 3 a source degraded (layout change, unscored ads, invalid
+    registry entries), 4 a source failed.
+    """
+    registry = _registry(sources_path)
+    _report_problems(registry)
+    if source_names:
+        sources = []
+        for name in source_names:
+            try:
+                sources.append(registry.get(name))
+            except KeyError as exc:
+                fail(str(exc.args[0]), "`patroli sources list` shows the registry")
+    else:
+        sources = registry.enabled
+    if not sources:
+        fail("no sources to crawl", "enable a source in the registry or name one")
+    runs = _patrol(sources, store_url, keywords, verbose)
+    code = print_summary(runs)
+    if summary_json:
+        Path(summary_json).write_text(
+            json.dumps([r.__dict__ | {"stats": r.stats} for r in runs], default=str, indent=2)
+        )
+    if registry.problems and code == EXIT_OK:
+        code = EXIT_DEGRADED
+    sys.exit(code)
+
+
+@cli.command("demo-sites")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=int, help="0 picks a free port.")
+def demo_sites(host: str, port: int) -> None:
+    """Serve the bundled demo sites (classifieds, Telegram previews, job board, feed)."""
+    from demosites.server import make_server
+
+    try:
+        server = make_server(host, port)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}", "choose another port with --port")
+    url = f"http://{server.server_address[0]!s}:{server.server_address[1]}"
+    console.print(f"serving on {url}  (Ctrl-C stops)", highlight=False)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@cli.command()
+@store_option
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=int,
+    help="Port for the demo sites (0: any free port).",
+)
+@click.option(
+    "--serve/--no-serve", default=True, show_default=True, help="Keep serving after the patrol."
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log.")
+def demo(store_url: str, port: int, serve: bool, verbose: bool) -> None:
+    """Start the demo sites, patrol them into the store, print a summary, then keep serving."""
+    from demosites.process import DemoSitesProcess
+
+    sites = DemoSitesProcess(port=port)
+    try:
+        sites.start()
+    except RuntimeError as exc:
+        fail(str(exc), "another program may use the port: try `patroli demo --port 0`")
+    try:
+        os.environ["PATROLI_DEMO_URL"] = sites.url
+        registry = load_registry(None)
+        sources = [s for s in registry.sources if s.name.startswith(DEMO_PREFIX)]
+        console.print(
+            f"demo sites at {sites.url}; patrolling {len(sources)} sources into {store_url}",
+            highlight=False,
+        )
+        runs = _patrol(sources, store_url, (), verbose)
+        code = print_summary(runs)
+        console.print(
+            f'\nTry: [b]patroli search "kamboja" --store {store_url}[/], '
+            f"[b]patroli search 'flagged:true risk>=0.9' --store {store_url}[/], "
+            f"then [b]patroli show ID[/] and [b]patroli review ID --decision confirmed[/].",
+            highlight=False,
+        )
+        if serve:
+            console.print(
+                f"Demo sites still serving at {sites.url} — Ctrl-C stops.", highlight=False
+            )
+            try:
+                while sites.process and sites.process.poll() is None:
+                    time.sleep(1)
+            except KeyboardInterrupt:
+                pass
+        sys.exit(code)
+    finally:
+        sites.stop()
+
+
+@cli.group()
+def sources() -> None:
+    """Inspect and check the source registry."""
+
+
+@sources.command("list")
+@click.option("--sources", "sources_path", envvar="PATROLI_SOURCES", help="Registry file.")
+@click.option("--json", "as_json", is_flag=True)
+def sources_list(sources_path: str | None, as_json: bool) -> None:
+    """List the sources of the registry."""
+    registry = _registry(sources_path)
+    if as_json:
+        console.print_json(json.dumps([{"name": s.name, "kind": s.kind, "enabled": s.enabled, "schedule": s.schedule,
+                                        "start_urls": list(s.start_urls), "channels": list(s.channels)}
+                                       for s in registry.sources]))  # fmt: skip
+    else:
+        table = Table(title=str(registry.path), title_justify="left")
+        for column in ("name", "kind", "enabled", "schedule", "where"):
+            table.add_column(column)
+        for s in registry.sources:
+            where = ", ".join(s.channels) if s.channels else ", ".join(s.start_urls)
+            table.add_row(s.name, s.kind, "yes" if s.enabled else "no", s.schedule, where)
+        console.print(table)
+    _report_problems(registry)
+
+
+@sources.command("check")
+@click.option("--sources", "sources_path", envvar="PATROLI_SOURCES", help="Registry file.")
+def sources_check(sources_path: str | None) -> None:
+    """Validate the registry; print file:line and the reason for each bad entry (exit 1 if any)."""
+    registry = _registry(sources_path)
+    for problem in registry.problems:
+        console.print(str(problem), highlight=False)
+    console.print(f"{len(registry.sources)} valid source(s), {len(registry.problems)} problem(s) in {registry.path}",
+                  highlight=False)  # fmt: skip
+    sys.exit(1 if registry.problems else 0)

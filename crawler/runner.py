@@ -1,0 +1,155 @@
+"""Run a patrol: one Scrapy crawler per source, all in one process, and a summary per source.
+
+Used by ``patroli crawl`` and ``patroli demo``. A run is *degraded* when a source answered pages
+without the content its spider expects (layout change), the model was unavailable, or writes
+failed; it is *failed* when the source produced nothing at all because of errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import AsyncCrawlerProcess, Crawler
+from scrapy.settings import Settings
+
+from crawler.sources import SourceConfig
+from crawler.spiders import SPIDER_BY_KIND
+
+logger = logging.getLogger(__name__)
+
+EventCallback = Callable[[str, str], None]  # (source name, event: "page" | "item" | "error")
+
+
+@dataclass(slots=True)
+class SourceRun:
+    source: str
+    kind: str
+    started_at: str = ""
+    finished_at: str = ""
+    pages: int = 0
+    items: int = 0
+    new: int = 0
+    updated: int = 0
+    flagged: int = 0
+    dropped: int = 0
+    errors: int = 0
+    degraded_pages: int = 0
+    degraded_urls: list[str] = field(default_factory=list)
+    finish_reason: str = ""
+    status: str = "ok"
+    notes: list[str] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    if overrides:
+        settings.update(overrides, priority="cmdline")
+    return settings
+
+
+def summarize(source: SourceConfig, crawler: Crawler) -> SourceRun:
+    stats: dict[str, Any] = dict(crawler.stats.get_stats()) if crawler.stats else {}
+
+    def count(key: str) -> int:
+        return int(stats.get(key) or 0)
+
+    run = SourceRun(
+        source=source.name,
+        kind=source.kind,
+        started_at=_iso(stats.get("start_time")),
+        finished_at=_iso(stats.get("finish_time")),
+        pages=count("response_received_count"),
+        items=count("item_scraped_count"),
+        new=count("patroli/store/new"),
+        updated=count("patroli/store/updated"),
+        flagged=count("patroli/classify/flagged"),
+        dropped=count("item_dropped_count"),
+        errors=count("log_count/ERROR"),
+        degraded_pages=count("patroli/layout_changed"),
+        degraded_urls=list(stats.get("patroli/degraded_urls") or []),
+        finish_reason=str(stats.get("finish_reason") or ""),
+        stats={k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in stats.items()},
+    )
+    if run.degraded_pages:
+        run.notes.append(
+            f"{run.degraded_pages} page(s) without the expected content (layout changed?)"
+        )
+    if stats.get("patroli/classify/model_unavailable"):
+        run.notes.append("risk model unavailable: ads stored unscored")
+    if count("patroli/store/failed"):
+        run.notes.append(f"{count('patroli/store/failed')} ad(s) could not be stored")
+    if count("patroli/telegram/no_public_preview"):
+        run.notes.append(
+            f"{count('patroli/telegram/no_public_preview')} channel(s) without a public preview"
+        )
+    if run.finish_reason not in ("finished", "") or (run.items == 0 and run.errors):
+        run.status = "failed"
+        run.notes.append(f"finished: {run.finish_reason or 'did not start'}")
+    elif run.notes:
+        run.status = "degraded"
+    return run
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    return str(value or "")
+
+
+def run_patrol(
+    sources: Sequence[SourceConfig],
+    *,
+    settings: Settings | None = None,
+    keywords: Sequence[str] = (),
+    on_event: EventCallback | None = None,
+) -> list[SourceRun]:
+    """Crawl ``sources`` concurrently through the full pipeline; block until all are done."""
+    settings = settings or project_settings()
+    process = AsyncCrawlerProcess(settings, install_root_handler=True)
+    started: list[tuple[SourceConfig, Crawler]] = []
+    for source in sources:
+        spider_cls = SPIDER_BY_KIND.get(source.kind)
+        if spider_cls is None:
+            logger.error("%s: no spider for source kind %r yet; skipped", source.name, source.kind)
+            continue
+        if source.robots_txt and not source.robots_txt.get("obey", True):
+            logger.warning(
+                "%s: robots.txt is not obeyed for this source: %s",
+                source.name,
+                source.robots_txt.get("reason"),
+            )
+        crawler_settings = settings.copy()
+        crawler_settings.update(source.scrapy_settings(), priority="spider")
+        crawler = Crawler(spider_cls, crawler_settings)
+        if on_event is not None:
+            _connect_events(crawler, source.name, on_event)
+        kwargs: dict[str, Any] = {"source": source}
+        if keywords and source.kind == "classifieds":
+            kwargs["keywords"] = list(keywords)
+        process.crawl(crawler, **kwargs)
+        started.append((source, crawler))
+    if started:
+        process.start()
+    return [summarize(source, crawler) for source, crawler in started]
+
+
+def _connect_events(crawler: Crawler, name: str, on_event: EventCallback) -> None:
+    def page(**_: Any) -> None:
+        on_event(name, "page")
+
+    def item(**_: Any) -> None:
+        on_event(name, "item")
+
+    def error(**_: Any) -> None:
+        on_event(name, "error")
+
+    crawler.signals.connect(page, signal=signals.response_received, weak=False)
+    crawler.signals.connect(item, signal=signals.item_scraped, weak=False)
+    crawler.signals.connect(error, signal=signals.spider_error, weak=False)

@@ -1,0 +1,97 @@
+"""What every patrol spider shares: its source entry, the ad constructor, layout-change reports.
+
+Spiders describe pages and yield what they say; they never store, score or look up settings of
+other components. When a page answers 200 but holds nothing the spider expects, the site has most
+likely changed its markup: :meth:`PatrolSpider.layout_changed` counts it per source, logs the URL
+and keeps it for the run summary, so a broken source never looks like a quiet night.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import scrapy
+from parsel import Selector, SelectorList
+from scrapy.http import Response
+
+from crawler.items import JobAd
+from crawler.sources import SourceConfig, load_registry
+
+logger = logging.getLogger(__name__)
+
+
+def select(
+    node: Selector | SelectorList[Selector] | Response, query: str
+) -> SelectorList[Selector]:
+    """A registry selector: XPath when it starts with ``/`` or ``(``, CSS otherwise."""
+    if query.startswith(("/", "(", "./")):
+        return node.xpath(query)
+    return node.css(query)
+
+
+def text_of(nodes: Iterable[Any]) -> str:
+    return " ".join(" ".join(t for n in nodes for t in n.xpath(".//text()").getall()).split())
+
+
+class PatrolSpider(scrapy.Spider):
+    """Base class; subclasses set ``name`` to their source kind."""
+
+    kind = ""
+
+    def __init__(self, source: SourceConfig | str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if source is None:
+            raise ValueError(
+                f"{self.name}: pass a source, e.g. `scrapy crawl {self.name} -a source=NAME`"
+            )
+        if isinstance(source, str):
+            source = load_registry().get(source)
+        if source.kind != self.kind:
+            raise ValueError(f"source {source.name!r} is a {source.kind}, not a {self.kind}")
+        self.source = source
+        self.degraded_urls: list[str] = []
+
+    @property
+    def snapshot_limit(self) -> int:
+        return self.settings.getint("PATROLI_SNAPSHOT_MAX_BYTES", 256 * 1024)
+
+    def snapshot(self, markup: str) -> str:
+        """Raw evidence, bounded: hostile pages must not fill the store."""
+        data = markup.encode("utf-8")
+        if len(data) <= self.snapshot_limit:
+            return markup
+        return (
+            data[: self.snapshot_limit].decode("utf-8", "ignore")
+            + "\n<!-- patroli: snapshot truncated -->"
+        )
+
+    def make_ad(self, **fields: Any) -> JobAd:
+        return JobAd(source=self.source.name, source_kind=self.kind, **fields)
+
+    def stat(self, key: str, count: int = 1) -> None:
+        assert self.crawler.stats is not None  # noqa: S101 - set by Scrapy before any callback
+        self.crawler.stats.inc_value(f"patroli/{key}", count)
+
+    def layout_changed(self, response: Response, expected: str) -> None:
+        """Record a 200 page without the expected content (degraded run, not a crash)."""
+        self.stat("layout_changed")
+        self.stat(f"layout_changed/{self.source.name}")
+        self.degraded_urls.append(response.url)
+        assert self.crawler.stats is not None  # noqa: S101
+        urls = self.crawler.stats.get_value("patroli/degraded_urls") or []
+        if len(urls) < 50:
+            self.crawler.stats.set_value("patroli/degraded_urls", [*urls, response.url])
+        logger.error(
+            "%s: no %s found on %s (HTTP %s) — the site's layout may have changed; "
+            "check the page and the source's selectors in the registry",
+            self.source.name, expected, response.url, response.status,
+        )  # fmt: skip
+
+    @staticmethod
+    def native_id_from_url(url: str, pattern: str | None) -> str:
+        if pattern and (match := re.search(pattern, url)):
+            return match.group(1) if match.groups() else match.group(0)
+        return url

@@ -1,0 +1,1 @@
+"""The bundled demo sites: a small realistic internet on loopback for demos, tests and benchmarks."""

@@ -1,0 +1,123 @@
+"""The ad record's fields, defined once: they feed the SQLite DDL and the search-engine mappings.
+
+Each field belongs to a group that decides who may write it:
+
+- ``content``: what a crawl saw; a re-crawl overwrites it.
+- ``first``: set when the ad is first stored and never changed (``first_seen``).
+- ``sighting``: bookkeeping a crawl updates (``last_seen``, ``gone_at``).
+- ``review``: the analysts' decisions; only the review path writes them, never a crawl.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+FieldType = Literal["keyword", "keywords", "text", "float", "int", "bool", "date", "json"]
+Group = Literal["key", "content", "first", "sighting", "review"]
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    type: FieldType
+    group: Group
+    # Entity kind for list fields that investigators look up by value (phone:, handle:, country:).
+    entity: str = ""
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("ad_id", "keyword", "key"),
+    Field("source", "keyword", "content"),
+    Field("source_kind", "keyword", "content"),
+    Field("native_id", "keyword", "content"),
+    Field("url", "keyword", "content"),
+    Field("title", "text", "content"),
+    Field("text", "text", "content"),
+    Field("author", "keyword", "content"),
+    Field("location", "text", "content"),
+    Field("salary_text", "keyword", "content"),
+    Field("posted_at", "date", "content"),
+    Field("crawled_at", "date", "content"),
+    Field("content_hash", "keyword", "content"),
+    Field("phones", "keywords", "content", entity="phone"),
+    Field("whatsapp", "keywords", "content", entity="phone"),
+    Field("telegram", "keywords", "content", entity="handle"),
+    Field("emails", "keywords", "content", entity="email"),
+    Field("links", "keywords", "content"),
+    Field("countries", "keywords", "content", entity="country"),
+    Field("salary_amount", "float", "content"),
+    Field("salary_currency", "keyword", "content"),
+    Field("salary_period", "keyword", "content"),
+    Field("fees", "json", "content"),
+    Field("extra", "json", "content"),
+    Field("risk", "float", "content"),
+    Field(
+        "risk_margin", "float", "content"
+    ),  # risk minus the model's threshold: 0 = most uncertain
+    Field("flagged", "bool", "content"),
+    Field("reasons", "keywords", "content"),
+    Field("reason_codes", "keywords", "content"),  # language-neutral: "indicator:visit_visa_work"
+    Field("model_version", "keyword", "content"),
+    Field("first_seen", "date", "first"),
+    Field("last_seen", "date", "sighting"),
+    Field("gone_at", "date", "sighting"),
+    Field("status", "keyword", "review"),
+    Field("reviewed_by", "keyword", "review"),
+    Field("reviewed_at", "date", "review"),
+    Field("review_note", "text", "review"),
+    Field("version", "int", "review"),
+)
+
+FIELD_BY_NAME = {f.name: f for f in FIELDS}
+CONTENT_FIELDS = tuple(f.name for f in FIELDS if f.group == "content")
+REVIEW_FIELDS = tuple(f.name for f in FIELDS if f.group == "review")
+ENTITY_FIELDS = tuple(f for f in FIELDS if f.entity)
+
+STATUSES = ("new", "confirmed", "dismissed", "escalated")
+DECISIONS = ("confirmed", "dismissed", "escalated")
+
+_SQLITE_TYPES = {
+    "keyword": "TEXT", "keywords": "TEXT", "text": "TEXT", "float": "REAL", "int": "INTEGER",
+    "bool": "INTEGER", "date": "TEXT", "json": "TEXT",
+}  # fmt: skip
+
+
+def sqlite_columns() -> list[str]:
+    """Column definitions for the ``ads`` table (lists and JSON are stored as JSON text).
+
+    ``seq`` is an explicit rowid so that the FTS index keeps pointing at the right row after VACUUM.
+    """
+    cols = ["seq INTEGER PRIMARY KEY"]
+    for f in FIELDS:
+        definition = f"{f.name} {_SQLITE_TYPES[f.type]}"
+        if f.group == "key":
+            definition += " NOT NULL UNIQUE"
+        elif f.name == "status":
+            definition += " NOT NULL DEFAULT 'new'"
+        elif f.name == "version":
+            definition += " NOT NULL DEFAULT 1"
+        cols.append(definition)
+    return cols
+
+
+def engine_properties() -> dict[str, Any]:
+    """Mapping properties for Elasticsearch / OpenSearch, from the same field list."""
+    props: dict[str, Any] = {}
+    for f in FIELDS:
+        if f.type in ("keyword", "keywords"):
+            props[f.name] = {"type": "keyword"}
+        elif f.type == "text":
+            props[f.name] = {"type": "text"}
+        elif f.type == "float":
+            props[f.name] = {"type": "float"}
+        elif f.type == "int":
+            props[f.name] = {"type": "integer"}
+        elif f.type == "bool":
+            props[f.name] = {"type": "boolean"}
+        elif f.type == "date":
+            props[f.name] = {"type": "date"}
+        elif f.type == "json":
+            props[f.name] = {"type": "object", "enabled": False}
+    props["html"] = {"type": "text", "index": False}  # raw evidence: stored, never searched
+    return props
