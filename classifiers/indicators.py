@@ -152,7 +152,8 @@ INDICATORS: tuple[Indicator, ...] = (
         "Paspor ditahan atau diserahkan ke agen",
         "Passport held by, or handed to, the agent",
         "1.7, 4",
-        _rx(r"\bpaspor (ditahan|disimpan|dipegang|diamankan|dititipkan|diserahkan|dibawa (agen|pt|sponsor))|"
+        _rx(r"\bpaspor (ditahan|disimpan|dipegang|diamankan|dititipkan|diserahkan|dibawa (agen|pt|sponsor))"
+            r"(?! (sendiri|oleh (pekerja|pmi|anda|kamu|pemilik)))|"
             r"\b(tahan|simpan|pegang|serahkan|titipkan) paspor"),
     ),
     Indicator(

@@ -20,7 +20,7 @@ from classifiers.registry import StoredModel, load_active, load_model
 
 LANGUAGES = ("id", "en")
 _TOP_TERMS = 3
-_MIN_TERM_CONTRIBUTION = 0.15
+_MIN_TERM_CONTRIBUTION = 0.04
 _TERM_LABELS = {
     "tok_wa": ("link WhatsApp", "WhatsApp link"),
     "tok_tme": ("link Telegram", "Telegram link"),
@@ -83,16 +83,13 @@ class RiskModel:
         calibrated = self._classifier.calibrated_classifiers_
         linear = calibrated[0].estimator
         self._coef = np.asarray(linear.coef_).ravel()
-        names = np.asarray(self._features.get_feature_names_out())
+        # The last step before the classifier is the FeatureUnion: "words__x", "chars__x", "red_flags__x".
+        names = np.asarray(self._features[-1].get_feature_names_out()).astype(str)
         self._names = names
-        self._is_word = np.char.startswith(
-            names.astype(str), "features__words__"
-        ) | np.char.startswith(names.astype(str), "words__")
+        self._is_word = np.char.startswith(names, "words__")
         flag_names = [f"flag_{i.code}" for i in INDICATORS]
         self._flag_columns = {
-            code.removeprefix("flag_"): int(
-                np.flatnonzero(np.char.endswith(names.astype(str), code))[0]
-            )
+            code.removeprefix("flag_"): int(np.flatnonzero(names == f"red_flags__{code}")[0])
             for code in flag_names
         }
 

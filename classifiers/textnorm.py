@@ -81,7 +81,7 @@ _CURRENCY_TOKEN = {
     "eur": "eur", "euro": "eur", "£": "gbp", "gbp": "gbp", "aud": "aud",
 }  # fmt: skip
 _FLAG_RE = re.compile("([\U0001f1e6-\U0001f1ff])([\U0001f1e6-\U0001f1ff])")
-_WORD_RE = re.compile(r"[a-z_][a-z0-9_]*")
+_WORD_RE = re.compile(r"[a-z0-9_]+")
 _MULTI_RE = re.compile(
     r"\b(" + "|".join(re.escape(k) for k in sorted(_MULTIWORD, key=len, reverse=True)) + r")\b"
 )
@@ -98,7 +98,9 @@ def _money_token(match: re.Match[str]) -> str:
         return " tok_money_idr "
     if mult == "k":
         return " tok_money_k "
-    return " tok_num "
+    number = match.group("num")
+    # Small numbers carry meaning (ages, "2 minggu", "3 bulan"); big ones are amounts or ids.
+    return f" {number} " if number.isdigit() and len(number) <= 2 else " tok_num "
 
 
 def normalize_text(text: str) -> str:

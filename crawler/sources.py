@@ -180,32 +180,22 @@ def load_registry(path: Path | str | None = None) -> Registry:
         entry_node = sources_node.value[index]
         line = entry_node.start_mark.line + 1
         name = entry.get("name", "") if isinstance(entry, dict) else ""
-        errors = sorted(validator.iter_errors(entry), key=lambda e: list(e.absolute_path))
-        if errors:
-            for error in errors[:3]:
-                problems.append(
-                    SourceProblem(
-                        path,
-                        _line_of(entry_node, list(error.absolute_path)),
-                        str(name),
-                        _describe(error),
-                    )
-                )
-            continue
-        if name in seen:
-            problems.append(
-                SourceProblem(
-                    path, line, name, f"duplicate name (first defined on line {seen[name]})"
-                )
-            )
-            continue
         missing: list[str] = []
         expanded = _expand(entry, missing)
         if missing:
             problems.append(
-                SourceProblem(
-                    path, line, name, f"environment variable(s) not set: {', '.join(missing)}"
-                )
+                SourceProblem(path, line, name, f"environment variable(s) not set: {', '.join(missing)}")
+            )
+            continue
+        errors = sorted(validator.iter_errors(expanded), key=lambda e: list(e.absolute_path))
+        if errors:
+            for error in errors[:3]:
+                where = _line_of(entry_node, list(error.absolute_path))
+                problems.append(SourceProblem(path, where, str(name), _describe(error)))
+            continue
+        if name in seen:
+            problems.append(
+                SourceProblem(path, line, name, f"duplicate name (first defined on line {seen[name]})")
             )
             continue
         seen[name] = line

@@ -1,0 +1,107 @@
+"""Each red-flag indicator fires on its cue and stays quiet without it (on normalized text)."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifiers.indicators import INDICATOR_BY_CODE, INDICATORS
+from classifiers.textnorm import normalize_text
+
+CASES: dict[str, tuple[list[str], list[str]]] = {
+    "moratorium_domestic": (
+        ["Dicari ART utk keluarga di Riyadh, gaji 1800 riyal", "lowongan PRT ke KSA brgkt cpt"],
+        ["Dicari ART utk keluarga di Jakarta Selatan", "perawat RS di Riyadh, visa kerja, kontrak 2 thn"],
+    ),
+    "scam_hub_office_job": (
+        ["Admin CS di Phnom Penh gaji 1.200 USD", "operator data entry Myawaddy, tiket gratis"],
+        ["admin olshop WFH Bandung", "tour Angkor Wat Kamboja 4 hari 3 malam"],
+    ),
+    "visit_visa_work": (
+        ["berangkat pakai visa ziarah nanti di sana diurus", "kerja Jepang pakai visa waiver langsung kerja"],
+        ["visa kerja diurus PT sesuai prosedur", "paket umroh Desember 2026 30 jt"],
+    ),
+    "worker_pays_fees": (
+        ["biaya proses 7,5 jt bisa dicicil", "DP 2 juta dulu utk booking kursi"],
+        ["tanpa biaya apapun, semua ditanggung majikan", "gaji 7 jt per bulan"],
+    ),
+    "salary_deduction": (
+        ["biaya nanti potong gaji 3 bulan", "ada dana talangan 30 juta dibayar dari gaji"],
+        ["gaji utuh tanpa potongan", "gaji dibayar tiap tgl 25"],
+    ),
+    "free_plus_cash": (
+        ["semua GRATIS + dapat uang saku 2 juta", "free tiket, dikasih uang fit 3 jt"],
+        ["gratis pelatihan BLK", "uang saku selama magang di Bekasi"],
+    ),
+    "speed_promise": (
+        ["2 minggu langsung terbang", "proses cepat berangkat bulan depan"],
+        ["proses seleksi sekitar 3 bulan", "berangkat setelah lulus pelatihan"],
+    ),
+    "waived_requirements": (
+        ["tanpa pengalaman, tanpa ijazah, usia bebas", "cukup KTP dan KK saja"],
+        ["min. pengalaman 2 tahun, ijazah SMA", "lulus tes bahasa Korea (EPS-TOPIK)"],
+    ),
+    "messenger_only": (
+        ["minat japri WA 0812-5551-2345", "info lengkap DM @rekrut_asia"],
+        ["lamaran dikirim ke alamat kantor Jl. Merdeka 5 atau email hrd@pt-contoh.co.id", "datang langsung ke kantor kami"],
+    ),
+    "passport_retention": (
+        ["paspor ditahan agen selama kontrak", "serahkan paspor ke sponsor setiba di sana"],
+        ["paspor dipegang sendiri oleh pekerja", "buat paspor di kantor imigrasi"],
+    ),
+    "minors": (
+        ["usia 16 boleh, ortu tidak perlu tahu", "umur 17 bisa ikut"],
+        ["usia 21-40 tahun", "minimal 18 tahun"],
+    ),
+    "no_contract": (
+        ["kontrak di sana aja", "tanpa kontrak, langsung kerja"],
+        ["kontrak kerja ditandatangani sebelum berangkat", "perjanjian kerja 2 tahun"],
+    ),
+    "back_route": (
+        ["berangkat lewat Nunukan, ada tekong jemput", "masuk dulu, permit nyusul"],
+        ["kerja di pelabuhan Tanjung Priok", "tiket kapal Batam - Tanjung Pinang"],
+    ),
+    "impersonation": (
+        ["Undangan seleksi BP2MI, transfer biaya pendaftaran ke rekening 123", "KBRI buka lowongan, tf dulu kode unik"],
+        ["BP2MI membuka pendaftaran G to G Jepang di situs resmi", "rekening gaji dibuka setelah kontrak"],
+    ),
+    "personal_data_request": (
+        ["kirim foto KTP dan KK ke WA dulu", "kirimkan scan paspor untuk dicek"],
+        ["bawa KTP asli saat interview", "fotokopi ijazah dibawa ke kantor"],
+    ),
+    "licence_present": (
+        ["PT Contoh Jaya, SIP3MI No. 555/2025, job order terverifikasi", "terdaftar di SISKOP2MI, SIP2MI tersedia"],
+        ["perusahaan terpercaya", "lowongan resmi dan aman"],
+    ),
+    "official_channel": (
+        ["daftar lewat LTSA Disnaker setempat", "program G to G EPS-TOPIK Korea"],
+        ["daftar lewat admin di WA", "proses dibantu sponsor"],
+    ),
+    "work_visa_contract": (
+        ["visa kerja dan kontrak kerja diurus resmi", "perjanjian penempatan ditandatangani di Disnaker"],
+        ["visa turis dulu", "tanpa kontrak"],
+    ),
+    "warning_context": (
+        ["Waspada modus penipuan loker luar negeri!", "Polda tangkap tersangka TPPO"],
+        ["Loker admin gaji besar", "dicari operator produksi"],
+    ),
+}
+
+
+def test_every_indicator_has_cases() -> None:
+    assert set(CASES) == {i.code for i in INDICATORS} - {"overseas_job", "high_pay_no_skill"}
+
+
+@pytest.mark.parametrize(("code", "text"), [(c, t) for c, (pos, _) in CASES.items() for t in pos])
+def test_indicator_fires_on_its_cue(code: str, text: str) -> None:
+    assert INDICATOR_BY_CODE[code].detect(normalize_text(text)), normalize_text(text)
+
+
+@pytest.mark.parametrize(("code", "text"), [(c, t) for c, (_, neg) in CASES.items() for t in neg])
+def test_indicator_stays_quiet_without_it(code: str, text: str) -> None:
+    assert not INDICATOR_BY_CODE[code].detect(normalize_text(text)), normalize_text(text)
+
+
+def test_every_indicator_cites_a_source_and_speaks_both_languages() -> None:
+    for indicator in INDICATORS:
+        assert indicator.source and indicator.text_id and indicator.text_en
+        assert indicator.direction in (1, -1)
