@@ -7,11 +7,10 @@ calibrated with Platt scaling on cross-validated predictions so that ``risk`` is
 from __future__ import annotations
 
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from classifiers.features import RedFlagFeatures
+from classifiers.features import CompactTfidfVectorizer, RedFlagFeatures
 from classifiers.textnorm import IndonesianTextNormalizer
 
 DEFAULT_PARAMS: dict[str, object] = {
@@ -35,9 +34,9 @@ def build_pipeline(
     """Return an unfitted pipeline; ``fit(texts, labels)`` then ``predict_proba(texts)``."""
     features = FeatureUnion(
         [
-            ("words", TfidfVectorizer(ngram_range=word_ngrams, min_df=min_df, sublinear_tf=True,
+            ("words", CompactTfidfVectorizer(ngram_range=word_ngrams, min_df=min_df, sublinear_tf=True,
                                       token_pattern=r"(?u)\b\w+\b")),  # noqa: S106 - a regex, not a password
-            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=char_ngrams, min_df=min_df,
+            ("chars", CompactTfidfVectorizer(analyzer="char_wb", ngram_range=char_ngrams, min_df=min_df,
                                       sublinear_tf=True, max_features=60000)),
             ("red_flags", RedFlagFeatures(weight=flag_weight)),
         ]

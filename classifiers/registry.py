@@ -39,6 +39,7 @@ ACTIVE_FILE = "ACTIVE"
 ALLOWED_TYPES = frozenset(
     {
         "classifiers.features.RedFlagFeatures",
+        "classifiers.features.CompactTfidfVectorizer",
         "classifiers.textnorm.IndonesianTextNormalizer",
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -66,12 +67,20 @@ class Progress:
 
 
 def _patrol(
-    sources: list[SourceConfig], store_url: str, keywords: Sequence[str], verbose: bool
+    sources: list[SourceConfig],
+    store_url: str,
+    keywords: Sequence[str],
+    verbose: bool,
+    overrides: dict[str, object] | None = None,
 ) -> list:
     from crawler.runner import project_settings, run_patrol
 
     settings = project_settings(
-        {"PATROLI_STORE_URL": store_url, "LOG_LEVEL": "INFO" if verbose else "WARNING"}
+        {
+            "PATROLI_STORE_URL": store_url,
+            "LOG_LEVEL": "INFO" if verbose else "WARNING",
+            **(overrides or {}),
+        }
     )
     progress = Progress(sources)
     with Live(progress, console=err_console, refresh_per_second=4, transient=True, redirect_stdout=False,
@@ -131,9 +140,19 @@ def print_summary(runs: list) -> int:
     type=click.Path(dir_okay=False, writable=True),
     help="Also write the run summary as JSON here.",
 )
+@click.option(
+    "--no-classify", is_flag=True, help="Store ads unscored (faster; for testing sources)."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log.")
-def crawl(source_names: tuple[str, ...], store_url: str, sources_path: str | None, keywords: tuple[str, ...],
-          summary_json: str | None, verbose: bool) -> None:  # fmt: skip
+def crawl(
+    source_names: tuple[str, ...],
+    store_url: str,
+    sources_path: str | None,
+    keywords: tuple[str, ...],
+    summary_json: str | None,
+    no_classify: bool,
+    verbose: bool,
+) -> None:
     """Crawl SOURCEs from the registry (default: every enabled source) into the store.
 
     Exit status: 0 all sources ok, 3 a source degraded (layout change, unscored ads, invalid
@@ -152,11 +171,12 @@ def crawl(source_names: tuple[str, ...], store_url: str, sources_path: str | Non
         sources = registry.enabled
     if not sources:
         fail("no sources to crawl", "enable a source in the registry or name one")
-    runs = _patrol(sources, store_url, keywords, verbose)
+    overrides: dict[str, object] = {"PATROLI_CLASSIFY_ENABLED": False} if no_classify else {}
+    runs = _patrol(sources, store_url, keywords, verbose, overrides)
     code = print_summary(runs)
     if summary_json:
         Path(summary_json).write_text(
-            json.dumps([r.__dict__ | {"stats": r.stats} for r in runs], default=str, indent=2)
+            json.dumps([dataclasses.asdict(r) for r in runs], default=str, indent=2)
         )
     if registry.problems and code == EXIT_OK:
         code = EXIT_DEGRADED

@@ -48,7 +48,9 @@ def digit_view(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)  # fullwidth and mathematical digits -> ASCII
     text = _KEYCAP_RE.sub(r"\1", text)
     for _ in range(6):  # each pass converts the words next to digits; runs of words need more
-        converted = _NUMBER_WORD_RE.sub(lambda m: _NUMBER_WORDS[(m.group(1) or m.group(2)).lower()], text)
+        converted = _NUMBER_WORD_RE.sub(
+            lambda m: _NUMBER_WORDS[(m.group(1) or m.group(2)).lower()], text
+        )
         if converted == text:
             break
         text = converted

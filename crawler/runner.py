@@ -89,7 +89,13 @@ def summarize(source: SourceConfig, crawler: Crawler) -> SourceRun:
         run.notes.append(
             f"{count('patroli/telegram/no_public_preview')} channel(s) without a public preview"
         )
-    if run.finish_reason not in ("finished", "") or (run.items == 0 and run.errors):
+    # Failed: nothing came in because requests or callbacks broke (a layout change is "degraded").
+    broken = (
+        count("retry/max_reached")
+        + count("downloader/exception_count")
+        + sum(int(v) for k, v in stats.items() if k.startswith("spider_exceptions/"))
+    )
+    if run.finish_reason not in ("finished", "") or (run.items == 0 and broken):
         run.status = "failed"
         run.notes.append(f"finished: {run.finish_reason or 'did not start'}")
     elif run.notes:
@@ -112,7 +118,7 @@ def run_patrol(
 ) -> list[SourceRun]:
     """Crawl ``sources`` concurrently through the full pipeline; block until all are done."""
     settings = settings or project_settings()
-    process = AsyncCrawlerProcess(settings, install_root_handler=True)
+    process = AsyncCrawlerProcess(settings)
     started: list[tuple[SourceConfig, Crawler]] = []
     for source in sources:
         spider_cls = SPIDER_BY_KIND.get(source.kind)

@@ -184,7 +184,9 @@ def load_registry(path: Path | str | None = None) -> Registry:
         expanded = _expand(entry, missing)
         if missing:
             problems.append(
-                SourceProblem(path, line, name, f"environment variable(s) not set: {', '.join(missing)}")
+                SourceProblem(
+                    path, line, name, f"environment variable(s) not set: {', '.join(missing)}"
+                )
             )
             continue
         errors = sorted(validator.iter_errors(expanded), key=lambda e: list(e.absolute_path))
@@ -195,7 +197,9 @@ def load_registry(path: Path | str | None = None) -> Registry:
             continue
         if name in seen:
             problems.append(
-                SourceProblem(path, line, name, f"duplicate name (first defined on line {seen[name]})")
+                SourceProblem(
+                    path, line, name, f"duplicate name (first defined on line {seen[name]})"
+                )
             )
             continue
         seen[name] = line

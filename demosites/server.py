@@ -51,8 +51,6 @@ _LAYOUT_CHANGES: dict[str, list[tuple[str, str]]] = {
     "tg": [("tgme_widget_message_wrap", "tgme_post_wrap"), ("tgme_widget_message ", "tgme_post "),
            ("tgme_widget_message_text", "tgme_post_text")],
     "kerjanusa": [('type="application/ld+json"', 'type="application/x-hydration+json"')],
-    "rss-bridge": [("<item>", "<entry-item>"), ("</item>", "</entry-item>"),
-                   ("<entry>", "<post>"), ("</entry>", "</post>")],
 }  # fmt: skip
 _EMOJI_RE = re.compile(
     "([\U0001f300-\U0001faff\u2600-\u27bf\u2b50\u2705\u274c\u203c\u2049][\ufe0f\u200d"
@@ -170,6 +168,9 @@ class DemoSites:
                 if mode == "layout" and page.status == 200:
                     for old, new in _LAYOUT_CHANGES.get(site, []):
                         page.body = page.body.replace(old, new)
+                    if site == "rss-bridge":
+                        # What RSS-Bridge serves when Facebook changed its markup: an HTML error page.
+                        page = Page(body=self.render("feed/bridge_error.html"))
                 return page
         return Page(404, self.render("not_found.html", path=path))
 

@@ -18,6 +18,18 @@ ROOT = Path(__file__).resolve().parent.parent
 PATROLI = Path(sys.executable).parent / "patroli"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shipped_model_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests use the shipped default model, never a developer's own var/models/ACTIVE."""
+    previous = os.environ.get("PATROLI_MODEL_DIR")
+    os.environ["PATROLI_MODEL_DIR"] = str(tmp_path_factory.mktemp("no-local-models"))
+    yield
+    if previous is None:
+        os.environ.pop("PATROLI_MODEL_DIR", None)
+    else:
+        os.environ["PATROLI_MODEL_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def demo_sites() -> Iterator[DemoSitesProcess]:
     """The bundled demo sites in a child process, shared by the session (faults stay off)."""
@@ -37,21 +49,48 @@ def store_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'patroli.db'}"
 
 
-def run_patroli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-                input_text: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_patroli(
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    input_text: str | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
     """Run the installed ``patroli`` console script, as a user would."""
     full_env = {**os.environ, "PATROLI_LOG_LEVEL": "WARNING", "COLUMNS": "200", **(env or {})}
-    return subprocess.run(  # noqa: S603 - our own entry point
-        [str(PATROLI), *args], capture_output=True, text=True, env=full_env, cwd=cwd or ROOT,
-        input=input_text, timeout=timeout, check=False,
+    return subprocess.run(
+        [str(PATROLI), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd or ROOT,
+        input=input_text,
+        timeout=timeout,
+        check=False,
     )
 
 
-def crawl(demo_url: str, store_url: str, *sources: str, extra: tuple[str, ...] = (),
-          env: dict[str, str] | None = None, summary: Path | None = None) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
+def crawl(
+    demo_url: str,
+    store_url: str,
+    *sources: str,
+    extra: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    summary: Path | None = None,
+) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
     """``patroli crawl`` against the demo sites; returns the process and its JSON run summary."""
-    summary_path = summary or Path(store_url.removeprefix("sqlite:///")).with_suffix(".summary.json")
-    result = run_patroli("crawl", *sources, "--store", store_url, "--summary-json", str(summary_path), *extra,
-                         env={"PATROLI_DEMO_URL": demo_url, **(env or {})})
+    summary_path = summary or Path(store_url.removeprefix("sqlite:///")).with_suffix(
+        ".summary.json"
+    )
+    result = run_patroli(
+        "crawl",
+        *sources,
+        "--store",
+        store_url,
+        "--summary-json",
+        str(summary_path),
+        *extra,
+        env={"PATROLI_DEMO_URL": demo_url, **(env or {})},
+    )
     runs = json.loads(summary_path.read_text()) if summary_path.exists() else []
     return result, runs

@@ -22,7 +22,7 @@ _SITES: DemoSites | None = None
 
 
 def sites() -> DemoSites:
-    global _SITES  # noqa: PLW0603 - one rendering of the demo data per test session
+    global _SITES
     if _SITES is None:
         _SITES = DemoSites(load_demo_data(now=NOW))
     return _SITES
@@ -52,8 +52,7 @@ def spider_for(name: str, **kwargs: Any) -> PatrolSpider:
     source = demo_source(name)
     cls = SPIDER_BY_KIND[source.kind]
     crawler = get_crawler(cls, {"PATROLI_SNAPSHOT_MAX_BYTES": 256 * 1024})
-    spider = cls.from_crawler(crawler, source=source, **kwargs)
-    return spider
+    return cls.from_crawler(crawler, source=source, **kwargs)
 
 
 def split(output: Any) -> tuple[list[JobAd], list[Request]]:

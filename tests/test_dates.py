@@ -28,7 +28,8 @@ NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 def test_site_dates_in_indonesian(text: str, expected: datetime) -> None:
     parsed = parse_site_date(text, now=NOW)
     assert parsed == expected
-    assert parsed is not None and parsed.tzinfo is not None
+    assert parsed is not None
+    assert parsed.tzinfo is not None
 
 
 @pytest.mark.parametrize("text", ["", "   ", "bukan tanggal sama sekali xyz"])
@@ -37,7 +38,11 @@ def test_no_date_gives_none(text: str) -> None:
 
 
 def test_iso_and_feed_dates_are_utc() -> None:
-    assert parse_iso_date("2026-09-19T11:35:22+00:00") == datetime(2026, 9, 19, 11, 35, 22, tzinfo=UTC)
+    assert parse_iso_date("2026-09-19T11:35:22+00:00") == datetime(
+        2026, 9, 19, 11, 35, 22, tzinfo=UTC
+    )
     assert parse_iso_date("2026-09-19") == datetime(2026, 9, 19, tzinfo=UTC)
-    assert parse_feed_date("Sat, 28 Nov 2026 10:00:00 +0700") == datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+    assert parse_feed_date("Sat, 28 Nov 2026 10:00:00 +0700") == datetime(
+        2026, 11, 28, 3, 0, tzinfo=UTC
+    )
     assert parse_feed_date(None) is None

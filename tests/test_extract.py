@@ -27,7 +27,10 @@ from crawler.extract import (
         ("hub 08l2 555o 1234", ["+6281255501234"]),
         ("nomor 0812 5 5 5 1 2 3 4 5 ya", ["+6281255512345"]),
         ("0813 lima lima lima 7 0112", ["+6281355570112"]),
-        ("\uff10\uff18\uff11\uff12\uff15\uff15\uff15\uff11\uff12\uff13\uff14\uff15", ["+6281255512345"]),
+        (
+            "\uff10\uff18\uff11\uff12\uff15\uff15\uff15\uff11\uff12\uff13\uff14\uff15",
+            ["+6281255512345"],
+        ),
         ("0️⃣8️⃣1️⃣2️⃣5️⃣5️⃣5️⃣1️⃣2️⃣3️⃣4️⃣5️⃣", ["+6281255512345"]),
         ("0812-5553-1200 / 0813-5552-0000", ["+6281255531200", "+6281355520000"]),
         ("klik wa.me/6281255512345", ["+6281255512345"]),
@@ -40,7 +43,12 @@ def test_phones_are_found_and_normalized_to_e164(text: str, expected: list[str])
 
 @pytest.mark.parametrize(
     "text",
-    ["gaji Rp 15.000.000 per bulan", "usia 18-35 thn, tinggi 155 cm", "kode pos 40115", "NIB 1234567890123"],
+    [
+        "gaji Rp 15.000.000 per bulan",
+        "usia 18-35 thn, tinggi 155 cm",
+        "kode pos 40115",
+        "NIB 1234567890123",
+    ],
 )
 def test_money_ages_and_ids_are_not_phones(text: str) -> None:
     assert extract_phones(text) == []
@@ -61,7 +69,9 @@ def test_telegram_handles_from_links_and_mentions_lowercased() -> None:
 
 
 def test_emails() -> None:
-    assert extract_emails("kirim CV ke HRD.Nusantara@Mail.Example.") == ["hrd.nusantara@mail.example"]
+    assert extract_emails("kirim CV ke HRD.Nusantara@Mail.Example.") == [
+        "hrd.nusantara@mail.example"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -76,22 +86,34 @@ def test_emails() -> None:
         ("pabrik di Cikarang, Indonesia", []),
     ],
 )
-def test_countries_named_by_name_city_flag_or_capital_abbreviation(text: str, expected: list[str]) -> None:
+def test_countries_named_by_name_city_flag_or_capital_abbreviation(
+    text: str, expected: list[str]
+) -> None:
     assert extract_countries(text) == expected
 
 
 @pytest.mark.parametrize(
     ("raw", "value"),
-    [("15.000.000", 15e6), ("1,200", 1200.0), ("4,5", 4.5), ("1.5", 1.5), ("1.200,50", 1200.5), ("800", 800.0)],
+    [
+        ("15.000.000", 15e6),
+        ("1,200", 1200.0),
+        ("4,5", 4.5),
+        ("1.5", 1.5),
+        ("1.200,50", 1200.5),
+        ("800", 800.0),
+    ],
 )
 def test_numbers_in_indonesian_and_english_notation(raw: str, value: float) -> None:
     assert parse_number(raw) == value
 
 
 def test_money_with_currency_multiplier_and_period() -> None:
-    found = [(m.amount, m.currency, m.period) for m in extract_money(
-        "gaji 1.200 USD/bulan, Rp 15jt per bulan, RM 2.300 / bulan, SAR 1.500, biaya 7,5 jt"
-    )]
+    found = [
+        (m.amount, m.currency, m.period)
+        for m in extract_money(
+            "gaji 1.200 USD/bulan, Rp 15jt per bulan, RM 2.300 / bulan, SAR 1.500, biaya 7,5 jt"
+        )
+    ]
     assert found == [
         (1200.0, "USD", "month"),
         (15e6, "IDR", "month"),

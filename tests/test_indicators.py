@@ -10,14 +10,20 @@ from classifiers.textnorm import normalize_text
 CASES: dict[str, tuple[list[str], list[str]]] = {
     "moratorium_domestic": (
         ["Dicari ART utk keluarga di Riyadh, gaji 1800 riyal", "lowongan PRT ke KSA brgkt cpt"],
-        ["Dicari ART utk keluarga di Jakarta Selatan", "perawat RS di Riyadh, visa kerja, kontrak 2 thn"],
+        [
+            "Dicari ART utk keluarga di Jakarta Selatan",
+            "perawat RS di Riyadh, visa kerja, kontrak 2 thn",
+        ],
     ),
     "scam_hub_office_job": (
         ["Admin CS di Phnom Penh gaji 1.200 USD", "operator data entry Myawaddy, tiket gratis"],
         ["admin olshop WFH Bandung", "tour Angkor Wat Kamboja 4 hari 3 malam"],
     ),
     "visit_visa_work": (
-        ["berangkat pakai visa ziarah nanti di sana diurus", "kerja Jepang pakai visa waiver langsung kerja"],
+        [
+            "berangkat pakai visa ziarah nanti di sana diurus",
+            "kerja Jepang pakai visa waiver langsung kerja",
+        ],
         ["visa kerja diurus PT sesuai prosedur", "paket umroh Desember 2026 30 jt"],
     ),
     "worker_pays_fees": (
@@ -42,7 +48,10 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "messenger_only": (
         ["minat japri WA 0812-5551-2345", "info lengkap DM @rekrut_asia"],
-        ["lamaran dikirim ke alamat kantor Jl. Merdeka 5 atau email hrd@pt-contoh.co.id", "datang langsung ke kantor kami"],
+        [
+            "lamaran dikirim ke alamat kantor Jl. Merdeka 5 atau email hrd@pt-contoh.co.id",
+            "datang langsung ke kantor kami",
+        ],
     ),
     "passport_retention": (
         ["paspor ditahan agen selama kontrak", "serahkan paspor ke sponsor setiba di sana"],
@@ -61,15 +70,24 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ["kerja di pelabuhan Tanjung Priok", "tiket kapal Batam - Tanjung Pinang"],
     ),
     "impersonation": (
-        ["Undangan seleksi BP2MI, transfer biaya pendaftaran ke rekening 123", "KBRI buka lowongan, tf dulu kode unik"],
-        ["BP2MI membuka pendaftaran G to G Jepang di situs resmi", "rekening gaji dibuka setelah kontrak"],
+        [
+            "Undangan seleksi BP2MI, transfer biaya pendaftaran ke rekening 123",
+            "KBRI buka lowongan, tf dulu kode unik",
+        ],
+        [
+            "BP2MI membuka pendaftaran G to G Jepang di situs resmi",
+            "rekening gaji dibuka setelah kontrak",
+        ],
     ),
     "personal_data_request": (
         ["kirim foto KTP dan KK ke WA dulu", "kirimkan scan paspor untuk dicek"],
         ["bawa KTP asli saat interview", "fotokopi ijazah dibawa ke kantor"],
     ),
     "licence_present": (
-        ["PT Contoh Jaya, SIP3MI No. 555/2025, job order terverifikasi", "terdaftar di SISKOP2MI, SIP2MI tersedia"],
+        [
+            "PT Contoh Jaya, SIP3MI No. 555/2025, job order terverifikasi",
+            "terdaftar di SISKOP2MI, SIP2MI tersedia",
+        ],
         ["perusahaan terpercaya", "lowongan resmi dan aman"],
     ),
     "official_channel": (
@@ -77,7 +95,10 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ["daftar lewat admin di WA", "proses dibantu sponsor"],
     ),
     "work_visa_contract": (
-        ["visa kerja dan kontrak kerja diurus resmi", "perjanjian penempatan ditandatangani di Disnaker"],
+        [
+            "visa kerja dan kontrak kerja diurus resmi",
+            "perjanjian penempatan ditandatangani di Disnaker",
+        ],
         ["visa turis dulu", "tanpa kontrak"],
     ),
     "warning_context": (
@@ -103,5 +124,7 @@ def test_indicator_stays_quiet_without_it(code: str, text: str) -> None:
 
 def test_every_indicator_cites_a_source_and_speaks_both_languages() -> None:
     for indicator in INDICATORS:
-        assert indicator.source and indicator.text_id and indicator.text_en
+        assert indicator.source
+        assert indicator.text_id
+        assert indicator.text_en
         assert indicator.direction in (1, -1)

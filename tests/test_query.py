@@ -14,7 +14,9 @@ def test_words_phrases_and_exclusions() -> None:
 
 
 def test_filters_are_normalized() -> None:
-    q = parse_query("phone:0812-5551-2345 handle:@Admin_X country:kh status:new flagged:yes source:demo_telegram")
+    q = parse_query(
+        "phone:0812-5551-2345 handle:@Admin_X country:kh status:new flagged:yes source:demo_telegram"
+    )
     assert Filter("phone", ("+6281255512345",)) in q.filters
     assert Filter("handle", ("@admin_x",)) in q.filters
     assert Filter("country", ("KH",)) in q.filters

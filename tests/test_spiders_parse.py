@@ -9,21 +9,29 @@ from crawler.spiders.telegram import parse_views
 
 def test_telegram_page_yields_posts_and_the_older_page() -> None:
     spider = spider_for("demo_telegram")
-    ads, requests = split(spider.parse_channel(page("/tg/s/lokerasia_express"), "lokerasia_express", 1))
+    ads, requests = split(
+        spider.parse_channel(page("/tg/s/lokerasia_express"), "lokerasia_express", 1)
+    )
     posts = sites().data.telegram["lokerasia_express"]
     assert [a.native_id for a in ads] == [f"lokerasia_express/{p['post_id']}" for p in posts[-20:]]
-    assert [r.url for r in requests] == [f"{BASE}/tg/s/lokerasia_express?before={posts[-20]['post_id']}"]
+    assert [r.url for r in requests] == [
+        f"{BASE}/tg/s/lokerasia_express?before={posts[-20]['post_id']}"
+    ]
     first = ads[0]
     assert first.url == f"{BASE}/tg/lokerasia_express/{posts[-20]['post_id']}"
-    assert first.posted_at == posts[-20]["date"] and first.posted_at.tzinfo is not None
+    assert first.posted_at == posts[-20]["date"]
+    assert first.posted_at.tzinfo is not None
     assert first.extra["views"] == parse_views(posts[-20]["views_text"])
-    assert "tgme_widget_message" in first.html and first.source == "demo_telegram"
+    assert "tgme_widget_message" in first.html
+    assert first.source == "demo_telegram"
 
 
 def test_telegram_text_keeps_emoji_and_links() -> None:
     spider = spider_for("demo_telegram")
     ads, _ = split(spider.parse_channel(page("/tg/s/lokerasia_express"), "lokerasia_express", 1))
-    posts = {f"lokerasia_express/{p['post_id']}": p for p in sites().data.telegram["lokerasia_express"]}
+    posts = {
+        f"lokerasia_express/{p['post_id']}": p for p in sites().data.telegram["lokerasia_express"]
+    }
     for ad in ads:
         post = posts[ad.native_id]
         emoji = [ch for ch in post["text"] if ord(ch) > 0x1F300]
@@ -38,14 +46,16 @@ def test_telegram_last_page_has_no_older_link() -> None:
     posts = sites().data.telegram["lokerasia_express"]
     ads, requests = split(spider.parse_channel(page(f"/tg/s/lokerasia_express?before={posts[2]['post_id']}"),
                                                "lokerasia_express", 3))  # fmt: skip
-    assert len(ads) == 2 and requests == []
+    assert len(ads) == 2
+    assert requests == []
 
 
 def test_telegram_changed_layout_is_counted_not_crashed() -> None:
     spider = spider_for("demo_telegram")
     ads, requests = split(spider.parse_channel(page("/tg/s/lokerasia_express", mode="layout", site="tg"),
                                                "lokerasia_express", 1))  # fmt: skip
-    assert ads == [] and requests == []
+    assert ads == []
+    assert requests == []
     assert stat(spider, "patroli/layout_changed") == 1
     assert stat(spider, "patroli/layout_changed/demo_telegram") == 1
     assert spider.degraded_urls == [f"{BASE}/tg/s/lokerasia_express"]
@@ -53,15 +63,21 @@ def test_telegram_changed_layout_is_counted_not_crashed() -> None:
 
 def test_telegram_empty_channel_is_not_a_layout_change() -> None:
     spider = spider_for("demo_telegram")
-    ads, _ = split(spider.parse_channel(page("/tg/s/lokerasia_express", mode="empty", site="tg"), "lokerasia_express", 1))
-    assert ads == [] and stat(spider, "patroli/layout_changed") is None
+    ads, _ = split(
+        spider.parse_channel(
+            page("/tg/s/lokerasia_express", mode="empty", site="tg"), "lokerasia_express", 1
+        )
+    )
+    assert ads == []
+    assert stat(spider, "patroli/layout_changed") is None
 
 
 def test_telegram_channel_without_preview_is_reported() -> None:
     spider = spider_for("demo_telegram")
     landing = page("/tg/rekrut_tertutup")
     ads, requests = split(spider.parse_channel(landing, "rekrut_tertutup", 1))
-    assert ads == [] and requests == []
+    assert ads == []
+    assert requests == []
     assert stat(spider, "patroli/telegram/no_public_preview") == 1
 
 
@@ -82,7 +98,8 @@ def test_classifieds_ad_page_gives_all_fields() -> None:
     assert ad.salary_text == (ad_data["price"] or "Nego")
     assert ad.author == ad_data["seller"]
     assert ad.location == ad_data["location"]
-    assert ad.posted_at is not None and ad.posted_at.tzinfo is not None
+    assert ad.posted_at is not None
+    assert ad.posted_at.tzinfo is not None
     assert (NOW - ad.posted_at).days < 70 or ad.posted_at <= NOW
     first_line = ad_data["description"].split("\n")[0][:30]
     assert first_line.split()[0] in ad.text
@@ -92,7 +109,11 @@ def test_classifieds_empty_search_is_quiet_and_changed_layout_is_counted() -> No
     spider = spider_for("demo_pasarloka")
     assert split(spider.parse_listing(page("/pasarloka/items/q-zzzqqq"), 1)) == ([], [])
     assert stat(spider, "patroli/layout_changed") is None
-    assert split(spider.parse_listing(page("/pasarloka/lowongan-kerja_c4", mode="layout", site="pasarloka"), 1)) == ([], [])
+    assert split(
+        spider.parse_listing(
+            page("/pasarloka/lowongan-kerja_c4", mode="layout", site="pasarloka"), 1
+        )
+    ) == ([], [])
     assert stat(spider, "patroli/layout_changed") == 1
 
 
@@ -106,7 +127,8 @@ def test_jobposting_detail_page_reads_json_ld() -> None:
     assert job["city"] in ad.location
     assert ad.extra["country"] == job["country"]
     assert ad.salary_text.startswith(job["currency"])
-    assert ad.posted_at is not None and ad.posted_at.date().isoformat() == job["date_posted"]
+    assert ad.posted_at is not None
+    assert ad.posted_at.date().isoformat() == job["date_posted"]
 
 
 def test_jobposting_listing_follows_job_links_and_next() -> None:
@@ -134,11 +156,14 @@ def test_feed_entries_become_ads_in_rss_and_atom() -> None:
     newest = sites().data.feed[0]
     assert rss[0].author == newest["author"]
     assert rss[0].posted_at == newest["date"]
-    assert rss[0].html.startswith("<item") and rss[0].html.endswith("</item>")
+    assert rss[0].html.startswith("<item")
+    assert rss[0].html.endswith("</item>")
 
 
 def test_feed_that_is_not_a_feed_is_a_layout_change() -> None:
     spider = spider_for("demo_fb_group")
-    path = "/rss-bridge/?action=display&bridge=FacebookBridge&context=Group&g=infolokerln&format=Mrss"
+    path = (
+        "/rss-bridge/?action=display&bridge=FacebookBridge&context=Group&g=infolokerln&format=Mrss"
+    )
     assert split(spider.parse_feed(page(path, mode="layout", site="rss-bridge"))) == ([], [])
     assert stat(spider, "patroli/layout_changed") == 1

@@ -40,13 +40,29 @@ def test_new_then_updated(store: SQLiteStore) -> None:
 def test_recrawl_keeps_first_seen_and_review_and_updates_content(store: SQLiteStore) -> None:
     store.upsert_ads([record("a1")])
     store.review("a1", "confirmed", reviewer="analis1", note="modus Kamboja")
-    store.upsert_ads([record("a1", crawled_at="2026-11-05T00:00:00+00:00", content_hash="h2",
-                             text="Teks baru: admin Kamboja", risk=0.5, flagged=False, html="<div>v2</div>")])
+    store.upsert_ads(
+        [
+            record(
+                "a1",
+                crawled_at="2026-11-05T00:00:00+00:00",
+                content_hash="h2",
+                text="Teks baru: admin Kamboja",
+                risk=0.5,
+                flagged=False,
+                html="<div>v2</div>",
+            )
+        ]
+    )
     ad = store.get_ad("a1", with_evidence=True)
     assert ad["first_seen"] == "2026-11-01T00:00:00+00:00"
     assert ad["last_seen"] == "2026-11-05T00:00:00+00:00"
     assert ad["text"] == "Teks baru: admin Kamboja"
-    assert (ad["status"], ad["reviewed_by"], ad["review_note"], ad["version"]) == ("confirmed", "analis1", "modus Kamboja", 2)
+    assert (ad["status"], ad["reviewed_by"], ad["review_note"], ad["version"]) == (
+        "confirmed",
+        "analis1",
+        "modus Kamboja",
+        2,
+    )
     assert [e["html"] for e in ad["evidence"]] == ["<div>v1</div>", "<div>v2</div>"]
 
 
@@ -67,7 +83,8 @@ def test_search_text_phrase_filters_and_ranges(store: SQLiteStore) -> None:
     assert {h["ad_id"] for h in store.search("flagged:false").hits} == {"a2"}
     assert [h["ad_id"] for h in store.search("", sort="risk").hits] == ["a1", "a3", "a2"]
     hit = store.search("jakarta").hits[0]
-    assert "\x02" in hit["highlight"] and "\x03" in hit["highlight"]
+    assert "\x02" in hit["highlight"]
+    assert "\x03" in hit["highlight"]
 
 
 def test_facets_count_the_filtered_set(store: SQLiteStore) -> None:
