@@ -10,13 +10,13 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from classifiers.features import CompactTfidfVectorizer, RedFlagFeatures
+from classifiers.features import CharNgrams, CompactTfidfVectorizer, RedFlagFeatures, WordNgrams
 from classifiers.textnorm import IndonesianTextNormalizer
 
 DEFAULT_PARAMS: dict[str, object] = {
     "C": 4.0,
     "word_ngrams": (1, 2),
-    "char_ngrams": (3, 5),
+    "char_ngrams": (2, 4),
     "min_df": 2,
     "flag_weight": 1.0,
     "calibration_folds": 5,
@@ -26,7 +26,7 @@ DEFAULT_PARAMS: dict[str, object] = {
 def build_pipeline(
     C: float = 4.0,
     word_ngrams: tuple[int, int] = (1, 2),
-    char_ngrams: tuple[int, int] = (3, 5),
+    char_ngrams: tuple[int, int] = (2, 4),
     min_df: int = 2,
     flag_weight: float = 1.0,
     calibration_folds: int = 5,
@@ -34,10 +34,10 @@ def build_pipeline(
     """Return an unfitted pipeline; ``fit(texts, labels)`` then ``predict_proba(texts)``."""
     features = FeatureUnion(
         [
-            ("words", CompactTfidfVectorizer(ngram_range=word_ngrams, min_df=min_df, sublinear_tf=True,
-                                      token_pattern=r"(?u)\b\w+\b")),  # noqa: S106 - a regex, not a password
-            ("chars", CompactTfidfVectorizer(analyzer="char_wb", ngram_range=char_ngrams, min_df=min_df,
-                                      sublinear_tf=True, max_features=60000)),
+            # Analyzers that read the normalizer's space-separated tokens, with per-word caching.
+            ("words", CompactTfidfVectorizer(analyzer=WordNgrams(*word_ngrams), min_df=min_df, sublinear_tf=True)),
+            ("chars", CompactTfidfVectorizer(analyzer=CharNgrams(*char_ngrams), min_df=min_df, sublinear_tf=True,
+                                             max_features=60000)),
             ("red_flags", RedFlagFeatures(weight=flag_weight)),
         ]
     )  # fmt: skip

@@ -40,6 +40,8 @@ ALLOWED_TYPES = frozenset(
     {
         "classifiers.features.RedFlagFeatures",
         "classifiers.features.CompactTfidfVectorizer",
+        "classifiers.features.CharNgrams",
+        "classifiers.features.WordNgrams",
         "classifiers.textnorm.IndonesianTextNormalizer",
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",

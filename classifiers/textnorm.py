@@ -66,12 +66,16 @@ _EMAIL_RE = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
 _HANDLE_RE = re.compile(r"(?<![\w@])@[A-Za-z]\w{3,31}")
 # Phones start with 0, 62 or +: money such as "15.000.000" must not become a phone token.
 _PHONE_RE = re.compile(r"(?<![\d.,])(?:\+\s?\d{1,3}|0|62)[\d\s\-.()]{7,}\d(?!\d)")
-_MONEY_RE = re.compile(
-    r"(?P<cur>rp\.?|idr|usd|us\$|\$|sar|sr|riyal|rm|myr|ringgit|nt\$|ntd|twd|¥|yen|₩|won|aed|dirham|"
-    r"qar|hkd|sgd|€|eur|euro|£|gbp|aud|dolar|dollar)?\s?(?P<num>\d+(?:[.,]\d+)*)\s?"
-    r"(?P<mult>jt|juta|jeti|rb|ribu|k)?\b\s?(?P<cur2>usd|sar|riyal|rm|ringgit|ntd|yen|won|aed|dirham|"
-    r"dolar|dollar|euro|\$)?",
-    re.IGNORECASE,
+# Amounts: a number, maybe a currency before it, maybe a multiplier and/or currency after it.
+# Found number-first (one cheap scan) instead of with one regex trying every currency everywhere.
+_NUMBER_RE = re.compile(r"(?<![a-z0-9_])\d+(?:[.,]\d+)*")
+_CURRENCY_BEFORE_RE = re.compile(
+    r"(rp\.?|idr|usd|us\$|\$|sar|sr|riyal|rm|myr|ringgit|nt\$|ntd|twd|¥|yen|₩|won|aed|dirham|"
+    r"qar|hkd|sgd|€|eur|euro|£|gbp|aud|dolar|dollar)\s?$"
+)
+_AFTER_NUMBER_RE = re.compile(
+    r"\s?(?P<mult>jt|juta|jeti|rb|ribu|k)?\b\s?(?P<cur2>usd|sar|riyal|rm|ringgit|ntd|yen|won|aed|"
+    r"dirham|dolar|dollar|euro|\$)?(?![a-z])"
 )
 _CURRENCY_TOKEN = {
     "rp": "idr", "rp.": "idr", "idr": "idr", "usd": "usd", "us$": "usd", "$": "usd", "dolar": "usd",
@@ -89,18 +93,43 @@ _UPPER_RE = re.compile(r"\b(" + "|".join(_UPPER) + r")\b")
 _REPEAT_RE = re.compile(r"([a-z])\1{2,}")  # "gratisss" -> "gratis"
 
 
-def _money_token(match: re.Match[str]) -> str:
-    cur = (match.group("cur") or match.group("cur2") or "").lower()
-    mult = (match.group("mult") or "").lower()
+def _money_token(cur: str, number: str, mult: str) -> str:
     if cur:
         return f" tok_money_{_CURRENCY_TOKEN.get(cur, 'other')} "
     if mult in {"jt", "juta", "jeti", "rb", "ribu"}:
         return " tok_money_idr "
     if mult == "k":
         return " tok_money_k "
-    number = match.group("num")
     # Small numbers carry meaning (ages, "2 minggu", "3 bulan"); big ones are amounts or ids.
     return f" {number} " if number.isdigit() and len(number) <= 2 else " tok_num "
+
+
+def _replace_numbers(text: str) -> str:
+    """Turn every number into a money, number or small-number token (text is lower case)."""
+    out: list[str] = []
+    last = 0
+    for match in _NUMBER_RE.finditer(text):
+        start, end = match.span()
+        if start < last:
+            continue
+        before = _CURRENCY_BEFORE_RE.search(text[max(last, start - 8) : start])
+        after = _AFTER_NUMBER_RE.match(text, end)
+        mult = (after.group("mult") or "") if after else ""
+        if (
+            not mult
+            and not (after and after.group("cur2"))
+            and end < len(text)
+            and text[end].isalpha()
+        ):
+            continue  # part of a word ("sip2mi", "5g"), not a number
+        cur = (before.group(1) if before else "") or ((after.group("cur2") or "") if after else "")
+        begin = start - len(before.group(0)) if before else start
+        stop = after.end() if after and (mult or after.group("cur2")) else end
+        out.append(text[last:begin])
+        out.append(_money_token(cur, match.group(0), mult))
+        last = stop
+    out.append(text[last:])
+    return "".join(out)
 
 
 def normalize_text(text: str) -> str:
@@ -130,7 +159,7 @@ def normalize_text(text: str) -> str:
     text = _PHONE_RE.sub(" tok_phone ", text)
     text = _UPPER_RE.sub(lambda m: " " + _UPPER[m.group(1)] + " ", text)
     text = text.lower()
-    text = _MONEY_RE.sub(_money_token, text)
+    text = _replace_numbers(text)
     text = _REPEAT_RE.sub(r"\1", text)
     text = _MULTI_RE.sub(lambda m: _MULTIWORD[m.group(1)], text)
     words = [SLANG.get(w, w) for w in _WORD_RE.findall(text)]

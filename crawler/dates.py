@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import dateparser
@@ -24,13 +25,20 @@ def parse_site_date(
     text = " ".join(text.split())
     if not text:
         return None
-    tz = ZoneInfo(timezone)
-    base = (now or datetime.now(UTC)).astimezone(tz).replace(tzinfo=None)
+    # Listings repeat the same few strings ("2 hari yang lalu"), and dateparser costs ~10 ms a call:
+    # parse each string once per minute of the clock.
+    base = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
+    return _parse_cached(text, base, timezone)
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(text: str, base: datetime, timezone: str) -> datetime | None:
+    local_base = base.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
     parsed = dateparser.parse(
         text,
         languages=_LANGUAGES,
         settings={
-            "RELATIVE_BASE": base,
+            "RELATIVE_BASE": local_base,
             "TIMEZONE": timezone,
             "RETURN_AS_TIMEZONE_AWARE": True,
             "PREFER_DATES_FROM": "past",

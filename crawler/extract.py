@@ -70,12 +70,25 @@ def _parse_digits(digits: str, region: str) -> str | None:
         return None
 
 
+_THOUSANDS_RE = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
+_CURRENCY_BEFORE_RE = re.compile(r"(?:rp|idr|usd|\$|rm|sar|ntd?|¥|€)\.?\s*$", re.IGNORECASE)
+
+
+def _looks_like_money(text: str, start: int, raw: str) -> bool:
+    """ "Rp 1.500.000" is a price, even where a short number like it would be a valid phone."""
+    return bool(_THOUSANDS_RE.fullmatch(raw.strip())) or bool(
+        _CURRENCY_BEFORE_RE.search(text[max(0, start - 5) : start])
+    )
+
+
 def extract_phones(text: str, region: str = DEFAULT_REGION) -> list[str]:
     """Return the distinct valid phone numbers in ``text`` as E.164 strings, in order of appearance."""
     view = digit_view(text)
     found: dict[str, None] = {}
     covered: list[tuple[int, int]] = []
     for hit in phonenumbers.PhoneNumberMatcher(view, region, leniency=phonenumbers.Leniency.VALID):
+        if _looks_like_money(view, hit.start, hit.raw_string):
+            continue
         if e164 := _to_e164(hit.number):
             found[e164] = None
             covered.append((hit.start, hit.end))
@@ -192,11 +205,15 @@ _PLACES: dict[str, tuple[str, ...]] = {
 # Abbreviations that are only places when written in capitals ("KL" is also slang for "kalau").
 _UPPER_PLACES = {"KSA": "SA", "UEA": "AE", "UAE": "AE", "KL": "MY", "HK": "HK", "KH": "KH",
                  "TW": "TW", "JPN": "JP", "RRC": "CN", "PNG": ""}  # fmt: skip
-_PLACE_RE = re.compile(
-    r"\b(" + "|".join(re.escape(n) for names in _PLACES.values() for n in names) + r")\b",
-    re.IGNORECASE,
-)
-_PLACE_CODE = {n: code for code, names in _PLACES.items() for n in names}
+# Names by first word, longest first, so that one scan over the words finds "arab saudi" and "saudi".
+_PLACES_BY_FIRST_WORD: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+for _code, _names in _PLACES.items():
+    for _name in _names:
+        _words = tuple(_name.split())
+        _PLACES_BY_FIRST_WORD.setdefault(_words[0], []).append((_words, _code))
+for _candidates in _PLACES_BY_FIRST_WORD.values():
+    _candidates.sort(key=lambda c: -len(c[0]))
+_WORD_TOKEN_RE = re.compile(r"[^\W\d_]+")
 _UPPER_RE = re.compile(r"\b(" + "|".join(k for k, v in _UPPER_PLACES.items() if v) + r")\b")
 _FLAG_RE = re.compile("([\U0001f1e6-\U0001f1ff])([\U0001f1e6-\U0001f1ff])")
 
@@ -204,7 +221,15 @@ _FLAG_RE = re.compile("([\U0001f1e6-\U0001f1ff])([\U0001f1e6-\U0001f1ff])")
 def extract_countries(text: str) -> list[str]:
     """Return ISO 3166-1 alpha-2 codes of the foreign places named in ``text`` (Indonesia excluded)."""
     hits: list[tuple[int, str]] = []
-    hits += [(m.start(), _PLACE_CODE[m.group(1).lower()]) for m in _PLACE_RE.finditer(text)]
+    words = [(m.start(), m.group(0).lower()) for m in _WORD_TOKEN_RE.finditer(text)]
+    i = 0
+    while i < len(words):
+        for names, code in _PLACES_BY_FIRST_WORD.get(words[i][1], ()):
+            if tuple(w for _, w in words[i : i + len(names)]) == names:
+                hits.append((words[i][0], code))
+                i += len(names) - 1
+                break
+        i += 1
     hits += [(m.start(), _UPPER_PLACES[m.group(1)]) for m in _UPPER_RE.finditer(text)]
     for m in _FLAG_RE.finditer(text):
         code = "".join(chr(ord(c) - 0x1F1E6 + ord("A")) for c in m.groups())

@@ -1,19 +1,20 @@
-"""ClassifyPipeline: risk, flag and reasons for each ad, scored in micro-batches off the event loop.
+"""ClassifyPipeline: risk, flag and reasons for each ad, scored in batches in worker processes.
 
 Settings: ``PATROLI_CLASSIFY_ENABLED``, ``PATROLI_MODEL_PATH`` (empty: the registry's active model),
-``PATROLI_CLASSIFY_BATCH_SIZE``, ``PATROLI_LANGUAGE`` (language of the reasons).
+``PATROLI_CLASSIFY_BATCH_SIZE``, ``PATROLI_LANGUAGE`` (language of the reasons), ``PATROLI_WORKERS``.
 
-The model is loaded once per crawl. Items wait briefly to be scored together: one vectorized call
-for a page's worth of ads costs far less than one call per ad, and it runs in a worker thread so
-the crawl keeps downloading meanwhile. If the model cannot be loaded the crawl still stores every
-ad (unscored, ``risk`` empty) and the run is marked degraded: evidence is never dropped.
+The model is resolved once per crawl and loaded once per worker process. Items that arrive together
+are scored together: one vectorized call for a page's worth of ads costs far less than one call per
+ad, and it runs outside the crawl's event loop (``pipelines.offload``). If the model cannot be loaded
+the crawl still stores every ad (unscored, ``risk`` empty) and the run is marked degraded: evidence is
+never dropped for want of a score.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
+from concurrent.futures import Executor
 from typing import Self
 
 from scrapy.crawler import Crawler
@@ -21,26 +22,29 @@ from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
 
 from classifiers.datasets import model_text
-from classifiers.registry import ModelError
-from classifiers.scoring import RiskModel
+from classifiers.registry import ModelError, active_version, find_model
+from classifiers.scoring import Score, describe_model, score_with
 from crawler.items import JobAd
+from pipelines.offload import MicroBatcher, WorkerPool, default_workers, run_in
 
 logger = logging.getLogger(__name__)
 
-FLUSH_DELAY_SECONDS = 0.05
+BATCH_DELAY_SECONDS = 0.1  # a nightly patrol can wait 100 ms for a fuller batch
 
 
 class ClassifyPipeline:
     def __init__(
-        self, stats: StatsCollector, model_path: str, batch_size: int, language: str
+        self, stats: StatsCollector, model_path: str, batch_size: int, language: str, workers: int
     ) -> None:
         self.stats = stats
         self.model_path = model_path
         self.batch_size = batch_size
         self.language = language
-        self.model: RiskModel | None = None
-        self.pending: list[tuple[JobAd, asyncio.Future[None]]] = []
-        self.timer: asyncio.TimerHandle | None = None
+        self.workers = workers
+        self.model_dir = ""
+        self.version = ""
+        self.executor: Executor | None = None
+        self.batcher: MicroBatcher[str, Score] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -53,65 +57,54 @@ class ClassifyPipeline:
             model_path=settings.get("PATROLI_MODEL_PATH", ""),
             batch_size=settings.getint("PATROLI_CLASSIFY_BATCH_SIZE", 64),
             language=settings.get("PATROLI_LANGUAGE", "id"),
+            workers=settings.getint("PATROLI_WORKERS", default_workers()),
         )
 
     async def open_spider(self) -> None:
+        executor = self.executor = WorkerPool.acquire(self.workers)
         try:
-            self.model = await asyncio.to_thread(
-                RiskModel.load, Path(self.model_path) if self.model_path else None
-            )
-        except ModelError as exc:
+            # Resolve "the active model" once, so every worker scores with the same file.
+            self.model_dir = self.model_path or str(find_model(active_version()))
+            self.version, _ = await run_in(executor, describe_model, self.model_dir)
+        except Exception as exc:  # ModelError, or a worker that could not start: store unscored
+            if not isinstance(exc, ModelError):
+                logger.exception("the scoring worker failed to start")
             self.stats.set_value("patroli/classify/model_unavailable", str(exc))
             logger.error("no risk model, ads are stored unscored: %s", exc)
             return
-        self.stats.set_value("patroli/classify/model_version", self.model.version)
+        self.stats.set_value("patroli/classify/model_version", self.version)
+        model_dir, language = self.model_dir, self.language
+
+        async def process(texts: list[str]) -> list[Score]:
+            return await run_in(executor, score_with, model_dir, texts, language)
+
+        key = ("classify", model_dir, language)
+        self.batcher = MicroBatcher.shared(key, process, self.batch_size, BATCH_DELAY_SECONDS)
 
     async def process_item(self, item: JobAd) -> JobAd:
-        if self.model is None:
+        if self.batcher is None:
             self.stats.inc_value("patroli/classify/unscored")
             return item
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.pending.append((item, future))
-        if len(self.pending) >= self.batch_size:
-            await self.flush()
-        elif self.timer is None:
-            loop = asyncio.get_running_loop()
-            self.timer = loop.call_later(
-                FLUSH_DELAY_SECONDS, lambda: loop.create_task(self.flush())
-            )
-        await future
+        try:
+            score = await self.batcher.submit(model_text(item.title, item.text))
+        except Exception as exc:  # noqa: BLE001 - a scoring bug must not lose the ad: store it unscored
+            logger.error("scoring failed for %s (%s); stored unscored", item.url, exc)
+            self.stats.inc_value("patroli/classify/failed")
+            return item
+        item.risk = round(score.risk, 6)
+        item.risk_margin = round(score.margin, 6)
+        item.flagged = score.flagged
+        item.reasons = score.reasons
+        item.reason_codes = score.reason_codes
+        item.model_version = self.version
+        self.stats.inc_value("patroli/classify/scored")
+        if score.flagged:
+            self.stats.inc_value("patroli/classify/flagged")
         return item
 
-    async def flush(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        batch, self.pending = self.pending, []
-        if not batch or self.model is None:
-            return
-        texts = [model_text(item.title, item.text) for item, _ in batch]
-        try:
-            scores = await asyncio.to_thread(self.model.score, texts, self.language)
-        except Exception as exc:  # a scoring bug must not lose the ads: store them unscored
-            logger.exception("scoring failed for %d ads; storing them unscored", len(batch))
-            self.stats.inc_value("patroli/classify/failed", len(batch))
-            for _, future in batch:
-                if not future.done():
-                    future.set_result(None)
-            self.stats.set_value("patroli/classify/last_error", str(exc)[:200])
-            return
-        for (item, future), score in zip(batch, scores, strict=True):
-            item.risk = round(score.risk, 6)
-            item.risk_margin = round(score.margin, 6)
-            item.flagged = score.flagged
-            item.reasons = score.reasons
-            item.reason_codes = score.reason_codes
-            item.model_version = self.model.version
-            self.stats.inc_value("patroli/classify/scored")
-            if score.flagged:
-                self.stats.inc_value("patroli/classify/flagged")
-            if not future.done():
-                future.set_result(None)
-
     async def close_spider(self) -> None:
-        await self.flush()
+        if self.batcher is not None:
+            await self.batcher.drain()
+        if self.executor is not None:
+            self.executor = None
+            await asyncio.to_thread(WorkerPool.release)

@@ -2,12 +2,16 @@
 
 Phones become E.164 (investigators link recruiters across sites by them), Telegram handles and
 e-mails are lower-cased, destinations become ISO country codes, and amounts are split into the
-salary offered and the fees asked of the worker.
+salary offered and the fees asked of the worker. Runs in batches in worker processes
+(``pipelines.offload``); settings: ``PATROLI_WORKERS``, ``PATROLI_EXTRACT_BATCH_SIZE``.
 """
 
 from __future__ import annotations
 
-from typing import Self
+import asyncio
+import logging
+from concurrent.futures import Executor
+from typing import Any, Self
 
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
@@ -22,46 +26,111 @@ from crawler.extract import (
     extract_whatsapp,
 )
 from crawler.items import JobAd
+from pipelines.offload import MicroBatcher, WorkerPool, default_workers, run_in
+
+logger = logging.getLogger(__name__)
+
+BATCH_DELAY_SECONDS = 0.1  # a nightly patrol can wait 100 ms for a fuller batch
+
+
+WARM_UP_PAYLOAD = {
+    "title": "Loker Kamboja", "text": "Admin CS Phnom Penh gaji 1.200 USD, biaya 5 jt, WA 0812-5551-2345",
+    "salary_text": "", "location": "", "links": ["https://wa.me/6281255512345"], "channel": "", "site_country": "",
+}  # fmt: skip
+
+
+def entity_payload(item: JobAd) -> dict[str, Any]:
+    """What extraction reads from an item: small and picklable, to send to a worker."""
+    return {
+        "title": item.title,
+        "text": item.text,
+        "salary_text": item.salary_text,
+        "location": item.location,
+        "links": list(item.extra.get("links", [])),
+        "channel": item.extra.get("channel") or "",
+        "site_country": str(item.extra.get("country") or ""),
+    }
+
+
+def entities_for(payload: dict[str, Any]) -> dict[str, Any]:
+    """The entity fields of one ad (pure: same payload, same result)."""
+    text = f"{payload['title']}\n{payload['text']}"
+    links = " ".join(payload["links"])
+    telegram = extract_telegram_handles(f"{text} {links}")
+    if payload["channel"]:  # the channel an ad was seen in is not a contact in it
+        telegram = [h for h in telegram if h != f"@{payload['channel'].lower()}"]
+    countries = extract_countries(f"{text}\n{payload['location']}")
+    site_country = payload["site_country"].upper()
+    if len(site_country) == 2 and site_country != "ID" and site_country not in countries:
+        countries.insert(0, site_country)
+    salary, fees = classify_money(
+        f"{payload['salary_text']}\n{text}" if payload["salary_text"] else text
+    )
+    return {
+        "phones": extract_phones(text),
+        "whatsapp": extract_whatsapp(f"{text} {links}"),
+        "telegram": telegram,
+        "emails": extract_emails(text),
+        "links": list(dict.fromkeys([*extract_links(text), *payload["links"]])),
+        "countries": countries,
+        "salary_amount": salary.amount if salary else None,
+        "salary_currency": salary.currency if salary else "",
+        "salary_period": salary.period if salary else "",
+        "fees": [{"amount": fee.amount, "currency": fee.currency} for fee in fees],
+    }
+
+
+def entities_for_batch(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [entities_for(p) for p in payloads]
 
 
 def extract_entities(item: JobAd) -> JobAd:
-    """Fill the entity fields of ``item`` from its title, text and site fields (pure, no I/O)."""
-    text = f"{item.title}\n{item.text}"
-    item.phones = extract_phones(text)
-    item.whatsapp = extract_whatsapp(text + " " + " ".join(item.extra.get("links", [])))
-    item.telegram = extract_telegram_handles(text + " " + " ".join(item.extra.get("links", [])))
-    channel = item.extra.get("channel")
-    if channel:  # the channel's own name is where the ad was seen, not a contact in it
-        item.telegram = [h for h in item.telegram if h != f"@{channel.lower()}"]
-    item.emails = extract_emails(text)
-    item.links = list(dict.fromkeys([*extract_links(text), *item.extra.get("links", [])]))
-    countries = extract_countries(f"{text}\n{item.location}")
-    site_country = str(item.extra.get("country") or "").upper()
-    if len(site_country) == 2 and site_country != "ID" and site_country not in countries:
-        countries.insert(0, site_country)
-    item.countries = countries
-    salary, fees = classify_money(f"{item.salary_text}\n{text}" if item.salary_text else text)
-    if salary:
-        item.salary_amount, item.salary_currency, item.salary_period = (
-            salary.amount,
-            salary.currency,
-            salary.period,
-        )
-    item.fees = [{"amount": fee.amount, "currency": fee.currency} for fee in fees]
+    """Fill the entity fields of ``item`` in this process."""
+    for key, value in entities_for(entity_payload(item)).items():
+        setattr(item, key, value)
     return item
 
 
 class ExtractEntitiesPipeline:
-    def __init__(self, stats: StatsCollector) -> None:
+    def __init__(self, stats: StatsCollector, workers: int, batch_size: int) -> None:
         self.stats = stats
+        self.workers = workers
+        self.batch_size = batch_size
+        self.executor: Executor | None = None
+        self.batcher: MicroBatcher[dict[str, Any], dict[str, Any]] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         assert crawler.stats is not None  # noqa: S101 - Scrapy sets it before components
-        return cls(crawler.stats)
+        settings = crawler.settings
+        return cls(
+            crawler.stats,
+            workers=settings.getint("PATROLI_WORKERS", default_workers()),
+            batch_size=settings.getint("PATROLI_EXTRACT_BATCH_SIZE", 64),
+        )
 
-    def process_item(self, item: JobAd) -> JobAd:
-        extract_entities(item)
+    async def open_spider(self) -> None:
+        executor = self.executor = WorkerPool.acquire(self.workers)
+
+        async def process(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return await run_in(executor, entities_for_batch, payloads)
+
+        self.batcher = MicroBatcher.shared("extract", process, self.batch_size, BATCH_DELAY_SECONDS)
+        # Phone metadata and regexes load on first use: pay that before the first page arrives.
+        await run_in(executor, entities_for_batch, [WARM_UP_PAYLOAD])
+
+    async def process_item(self, item: JobAd) -> JobAd:
+        assert self.batcher is not None  # noqa: S101 - open_spider ran
+        try:
+            entities = await self.batcher.submit(entity_payload(item))
+        except Exception:  # a broken worker must not cost the entities: do it here instead
+            logger.exception(
+                "extraction worker failed for %s; extracting in the crawl process", item.url
+            )
+            self.stats.inc_value("patroli/extract/worker_failed")
+            entities = entities_for(entity_payload(item))
+        for key, value in entities.items():
+            setattr(item, key, value)
         # Coverage counters: a source whose ads suddenly have no contacts has probably changed.
         if item.phones or item.whatsapp or item.telegram or item.emails:
             self.stats.inc_value("patroli/extract/with_contact")
@@ -70,3 +139,12 @@ class ExtractEntitiesPipeline:
         if item.countries:
             self.stats.inc_value("patroli/extract/with_country")
         return item
+
+    async def close_spider(self) -> None:
+        if self.batcher is not None:
+            await self.batcher.drain()
+        if self.executor is not None:
+            self.executor = None
+            await asyncio.to_thread(
+                WorkerPool.release
+            )  # the last user waits for the workers to exit

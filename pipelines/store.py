@@ -23,12 +23,19 @@ from storage import Store, StoreError, StoreUnavailable, open_store
 logger = logging.getLogger(__name__)
 
 
+_FIELDS = tuple(f.name for f in dataclasses.fields(JobAd))
+
+
 def ad_to_record(ad: JobAd) -> dict[str, Any]:
-    """The store's record shape: plain JSON-ready values, dates as ISO 8601 UTC."""
-    record = dataclasses.asdict(ad)
-    for key, value in record.items():
-        if isinstance(value, datetime):
-            record[key] = value.isoformat()
+    """The store's record shape: plain JSON-ready values, dates as ISO 8601 UTC.
+
+    A shallow copy: the item is finished with once stored (``dataclasses.asdict`` deep-copies
+    every list and dict, which showed up in crawl profiles).
+    """
+    record = {name: getattr(ad, name) for name in _FIELDS}
+    for key in ("posted_at", "crawled_at"):
+        if isinstance(record[key], datetime):
+            record[key] = record[key].isoformat()
     return record
 
 
@@ -83,5 +90,7 @@ class StorePipeline:
             self.new_ids += result.new_ids
 
     async def close_spider(self) -> None:
+        if not hasattr(self, "store"):
+            return  # opening failed: the crawl was stopped before any item came
         await self.flush()
         await asyncio.to_thread(self.store.close)

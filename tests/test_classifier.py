@@ -41,7 +41,13 @@ def test_pipeline_follows_the_estimator_contract() -> None:
     pipeline = build_pipeline(C=2.0)
     cloned = clone(pipeline)
     assert cloned.get_params()["classifier__estimator__C"] == 2.0
-    assert "features__words__ngram_range" in cloned.get_params()
+    assert cloned.get_params()["features__chars__analyzer__max_n"] == 4
+    assert (
+        clone(pipeline.set_params(features__chars__analyzer__max_n=5)).get_params()[
+            "features__chars__analyzer__max_n"
+        ]
+        == 5
+    )
     texts = [ILLEGAL, DOMESTIC] * 6
     labels = [1, 0] * 6
     assert build_pipeline(calibration_folds=2).fit(texts, labels).predict_proba(

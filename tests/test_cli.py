@@ -75,3 +75,13 @@ def test_registry_with_a_broken_entry(tmp_path: Path) -> None:
     assert f"{registry}:7: source 'broken': start_urls.0" in result.stdout
     assert f"{registry}:5: source 'broken': 'selectors' is a required property" in result.stdout
     assert "1 valid source(s)" in result.stdout
+
+
+def test_demo_command_runs_the_whole_patrol_and_exits(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'demo.db'}"
+    result = run_patroli("demo", "--no-serve", "--port", "0", "--store", store)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "demo_telegram" in result.stdout
+    assert "demo_fb_group" in result.stdout
+    search = run_patroli("search", "flagged:true", "--json", "--store", store)
+    assert json.loads(search.stdout)["total"] > 100

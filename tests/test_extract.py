@@ -45,6 +45,7 @@ def test_phones_are_found_and_normalized_to_e164(text: str, expected: list[str])
     "text",
     [
         "gaji Rp 15.000.000 per bulan",
+        "Pendaftaran: Rp 1.500.000 (tidak dapat dikembalikan)",
         "usia 18-35 thn, tinggi 155 cm",
         "kode pos 40115",
         "NIB 1234567890123",

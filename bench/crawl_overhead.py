@@ -1,0 +1,93 @@
+"""What the pipeline costs a crawl: full pipeline vs. bare spiders over the same demo pages, one run.
+
+Starts the demo sites once, then crawls all demo sources alternately with the full pipeline
+(normalize, extract, dedupe, classify, store into a fresh SQLite file) and with no pipelines at all,
+``--rounds`` times each, in fresh processes (a Twisted reactor runs once per process). Pages per
+second come from Scrapy's own stats (first start to last finish of the concurrent crawlers).
+
+    .venv/bin/python bench/crawl_overhead.py [--rounds 3]
+
+Prints each measurement and ``ratio=<pipeline pages/s ÷ bare pages/s>`` (target >= 0.8).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def measure_once(mode: str, demo_url: str, store_url: str) -> dict[str, float]:
+    """Run in a child process: one patrol over every demo source, return pages, items, seconds."""
+    os.environ["PATROLI_DEMO_URL"] = demo_url
+    from crawler.runner import project_settings, run_patrol
+    from crawler.sources import load_registry
+
+    sources = [s for s in load_registry().sources if s.name.startswith("demo_")]
+    overrides: dict[str, object] = {"PATROLI_STORE_URL": store_url, "LOG_LEVEL": "WARNING"}
+    if mode == "bare":
+        overrides["ITEM_PIPELINES"] = {}
+    runs = run_patrol(sources, settings=project_settings(overrides))
+    starts = [datetime.fromisoformat(r.started_at) for r in runs]
+    ends = [datetime.fromisoformat(r.finished_at) for r in runs]
+    seconds = (max(ends) - min(starts)).total_seconds()
+    pages = sum(r.pages for r in runs)
+    return {
+        "pages": pages,
+        "items": sum(r.items for r in runs),
+        "seconds": seconds,
+        "pages_per_s": pages / seconds,
+    }
+
+
+def run_child(mode: str, demo_url: str, directory: Path, index: int) -> dict[str, float]:
+    store = f"sqlite:///{directory / f'{mode}-{index}.db'}"
+    output = subprocess.run(
+        [sys.executable, __file__, "--child", mode, "--demo-url", demo_url, "--store", store],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )  # fmt: skip
+    result: dict[str, float] = json.loads(output.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--child", choices=["full", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--demo-url", help=argparse.SUPPRESS)
+    parser.add_argument("--store", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure_once(args.child, args.demo_url, args.store)))
+        return
+
+    from demosites.process import DemoSitesProcess
+
+    results: dict[str, list[dict[str, float]]] = {"full": [], "bare": []}
+    with DemoSitesProcess(port=0) as sites, tempfile.TemporaryDirectory() as tmp:
+        run_child("bare", sites.url, Path(tmp), -1)  # warm-up: OS caches, first-import costs
+        for index in range(args.rounds):
+            for mode in ("full", "bare"):
+                result = run_child(mode, sites.url, Path(tmp), index)
+                results[mode].append(result)
+                print(f"{mode:4} round {index + 1}: {result['pages']:.0f} pages, {result['items']:.0f} ads, "
+                      f"{result['seconds']:.2f} s, {result['pages_per_s']:.1f} pages/s")  # fmt: skip
+    full = statistics.median(r["pages_per_s"] for r in results["full"])
+    bare = statistics.median(r["pages_per_s"] for r in results["bare"])
+    print(f"median pages/s: full pipeline {full:.1f}, bare spiders {bare:.1f}")
+    print(f"ratio={full / bare:.2f}")
+
+
+if __name__ == "__main__":
+    main()
