@@ -26,6 +26,7 @@ from cli.main import (
     store_option,
 )
 from crawler.sources import Registry, RegistryError, SourceConfig, load_registry
+from storage import StoreError
 
 DEMO_PREFIX = "demo_"
 
@@ -72,8 +73,10 @@ def _patrol(
     keywords: Sequence[str],
     verbose: bool,
     overrides: dict[str, object] | None = None,
+    jobs_dir: Path | None = None,
+    resume: bool = False,
 ) -> list:
-    from crawler.runner import project_settings, run_patrol
+    from crawler.runner import project_settings, record_runs, run_patrol
 
     settings = project_settings(
         {
@@ -85,7 +88,13 @@ def _patrol(
     progress = Progress(sources)
     with Live(progress, console=err_console, refresh_per_second=4, transient=True, redirect_stdout=False,
               redirect_stderr=False) if err_console.is_terminal else _nullcontext():  # fmt: skip
-        return run_patrol(sources, settings=settings, keywords=keywords, on_event=progress.on_event)
+        runs = run_patrol(sources, settings=settings, keywords=keywords, on_event=progress.on_event,
+                          jobs_dir=jobs_dir, resume=resume)  # fmt: skip
+    try:
+        record_runs(store_url, runs)
+    except StoreError as exc:
+        err_console.print(f"[yellow]could not record the run history:[/] {exc}", highlight=False)
+    return runs
 
 
 class _nullcontext:
@@ -99,14 +108,20 @@ class _nullcontext:
 def print_summary(runs: list) -> int:
     """Print the per-source summary; return the exit code the runs deserve."""
     table = Table(title="Patrol summary / Ringkasan patroli", title_justify="left")
-    for column in ("source", "pages", "ads seen", "new", "flagged", "status"):
+    for column in ("source", "pages", "ads seen", "unchanged", "new", "flagged", "status"):
         table.add_column(column, justify="left" if column in ("source", "status") else "right")
     for run in runs:
         colour = {"ok": "green", "degraded": "yellow", "failed": "red"}[run.status]
-        table.add_row(run.source, str(run.pages), str(run.items), str(run.new), str(run.flagged),
-                      f"[{colour}]{run.status}[/]")  # fmt: skip
-    table.add_row("[b]total", str(sum(r.pages for r in runs)), str(sum(r.items for r in runs)),
-                  str(sum(r.new for r in runs)), str(sum(r.flagged for r in runs)), "")  # fmt: skip
+        table.add_row(run.source, str(run.pages), str(run.items), str(run.unchanged), str(run.new),
+                      str(run.flagged), f"[{colour}]{run.status}[/]")  # fmt: skip
+    table.add_row(
+        "[b]total",
+        *(
+            str(sum(getattr(r, k) for r in runs))
+            for k in ("pages", "items", "unchanged", "new", "flagged")
+        ),
+        "",
+    )
     console.print(table)
     for run in runs:
         for note in run.notes:
@@ -143,6 +158,15 @@ def print_summary(runs: list) -> int:
 @click.option(
     "--no-classify", is_flag=True, help="Store ads unscored (faster; for testing sources)."
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue an interrupted crawl from its saved queue (see --jobs-dir).",
+)
+@click.option("--jobs-dir", type=click.Path(file_okay=False), envvar="PATROLI_JOBS_DIR", default="var/jobs",
+              show_default=True, help="Where each source keeps its crawl queue (Scrapy JOBDIR).")  # fmt: skip
+@click.option("-s", "--set", "scrapy_settings", multiple=True, metavar="NAME=VALUE",
+              help="Override a setting for this crawl, e.g. -s DOWNLOAD_DELAY=2 (repeatable).")  # fmt: skip
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log.")
 def crawl(
     source_names: tuple[str, ...],
@@ -151,6 +175,9 @@ def crawl(
     keywords: tuple[str, ...],
     summary_json: str | None,
     no_classify: bool,
+    resume: bool,
+    jobs_dir: str,
+    scrapy_settings: tuple[str, ...],
     verbose: bool,
 ) -> None:
     """Crawl SOURCEs from the registry (default: every enabled source) into the store.
@@ -172,7 +199,12 @@ def crawl(
     if not sources:
         fail("no sources to crawl", "enable a source in the registry or name one")
     overrides: dict[str, object] = {"PATROLI_CLASSIFY_ENABLED": False} if no_classify else {}
-    runs = _patrol(sources, store_url, keywords, verbose, overrides)
+    for item in scrapy_settings:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            fail(f"-s {item!r}: write NAME=VALUE", "e.g. -s DOWNLOAD_DELAY=2")
+        overrides[name.strip()] = value
+    runs = _patrol(sources, store_url, keywords, verbose, overrides, Path(jobs_dir), resume)
     code = print_summary(runs)
     if summary_json:
         Path(summary_json).write_text(
@@ -292,3 +324,27 @@ def sources_check(sources_path: str | None) -> None:
     console.print(f"{len(registry.sources)} valid source(s), {len(registry.problems)} problem(s) in {registry.path}",
                   highlight=False)  # fmt: skip
     sys.exit(1 if registry.problems else 0)
+
+
+@cli.command()
+@store_option
+@click.option("--source", default="", help="Only this source.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True)
+def runs(store_url: str, source: str, limit: int, as_json: bool) -> None:
+    """Crawl run history: when each source ran, what it found, and whether it was healthy."""
+    from storage import open_store
+
+    with open_store(store_url) as store:
+        history = store.list_runs(source=source, limit=limit)
+    if as_json:
+        console.print_json(json.dumps(history, default=str))
+        return
+    table = Table(title="Crawl runs / Riwayat patroli", title_justify="left")
+    for column in ("started", "source", "status", "pages", "ads", "new", "flagged", "notes"):
+        table.add_column(column)
+    for run in history:
+        colour = {"ok": "green", "degraded": "yellow", "failed": "red"}.get(run["status"], "white")
+        table.add_row(str(run["started_at"])[:19], run["source"], f"[{colour}]{run['status']}[/]", str(run["pages"]),
+                      str(run["items"]), str(run["new"]), str(run["flagged"]), "; ".join(run["notes"])[:80])  # fmt: skip
+    console.print(table)

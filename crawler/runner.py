@@ -8,15 +8,19 @@ failed; it is *failed* when the source produced nothing at all because of errors
 from __future__ import annotations
 
 import logging
+import shutil
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import AsyncCrawlerProcess, Crawler
 from scrapy.settings import Settings
 
+from crawler.keywords import load_keywords
 from crawler.sources import SourceConfig
 from crawler.spiders import SPIDER_BY_KIND
 
@@ -37,12 +41,14 @@ class SourceRun:
     updated: int = 0
     flagged: int = 0
     dropped: int = 0
+    unchanged: int = 0  # stored ads seen again without downloading them
     errors: int = 0
     degraded_pages: int = 0
     degraded_urls: list[str] = field(default_factory=list)
     finish_reason: str = ""
     status: str = "ok"
     notes: list[str] = field(default_factory=list)
+    run_id: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
 
 
@@ -61,6 +67,7 @@ def summarize(source: SourceConfig, crawler: Crawler) -> SourceRun:
         return int(stats.get(key) or 0)
 
     run = SourceRun(
+        run_id=uuid.uuid4().hex[:16],
         source=source.name,
         kind=source.kind,
         started_at=_iso(stats.get("start_time")),
@@ -71,6 +78,7 @@ def summarize(source: SourceConfig, crawler: Crawler) -> SourceRun:
         updated=count("patroli/store/updated"),
         flagged=count("patroli/classify/flagged"),
         dropped=count("item_dropped_count"),
+        unchanged=count("patroli/incremental/skipped") + count("patroli/incremental/not_modified"),
         errors=count("log_count/ERROR"),
         degraded_pages=count("patroli/layout_changed"),
         degraded_urls=list(stats.get("patroli/degraded_urls") or []),
@@ -85,19 +93,32 @@ def summarize(source: SourceConfig, crawler: Crawler) -> SourceRun:
         run.notes.append("risk model unavailable: ads stored unscored")
     if count("patroli/store/failed"):
         run.notes.append(f"{count('patroli/store/failed')} ad(s) could not be stored")
+    failed_pages = count("patroli/listing_failed") + count("patroli/detail_failed")
+    if failed_pages:
+        run.notes.append(f"{failed_pages} page(s) failed after retries (HTTP errors or timeouts)")
     if count("patroli/telegram/no_public_preview"):
         run.notes.append(
             f"{count('patroli/telegram/no_public_preview')} channel(s) without a public preview"
         )
     # Failed: nothing came in because requests or callbacks broke (a layout change is "degraded").
+    ignored = count(
+        "downloader/exception_type_count/scrapy.exceptions.IgnoreRequest"
+    )  # skipped on purpose
     broken = (
         count("retry/max_reached")
         + count("downloader/exception_count")
+        - ignored
         + sum(int(v) for k, v in stats.items() if k.startswith("spider_exceptions/"))
     )
-    if run.finish_reason not in ("finished", "") or (run.items == 0 and broken):
+    seen = (
+        run.items + count("patroli/incremental/skipped") + count("patroli/incremental/not_modified")
+    )
+    if run.finish_reason not in ("finished", "") or (seen == 0 and broken):
         run.status = "failed"
-        run.notes.append(f"finished: {run.finish_reason or 'did not start'}")
+        reason = (
+            run.finish_reason if run.finish_reason not in ("finished", "") else "nothing came in"
+        )
+        run.notes.append(f"failed: {reason or 'did not start'}")
     elif run.notes:
         run.status = "degraded"
     return run
@@ -115,8 +136,16 @@ def run_patrol(
     settings: Settings | None = None,
     keywords: Sequence[str] = (),
     on_event: EventCallback | None = None,
+    jobs_dir: Path | None = None,
+    resume: bool = False,
 ) -> list[SourceRun]:
-    """Crawl ``sources`` concurrently through the full pipeline; block until all are done."""
+    """Crawl ``sources`` concurrently through the full pipeline; block until all are done.
+
+    With ``jobs_dir`` each source keeps its request queue in ``jobs_dir/<source>`` (Scrapy's
+    JOBDIR); ``resume`` continues an interrupted run from there instead of starting afresh. Either
+    way listings are walked again and stored, unchanged ads are skipped (crawler/incremental.py), so
+    a crawl killed at any moment and resumed ends with the same ads as one that was not.
+    """
     settings = settings or project_settings()
     process = AsyncCrawlerProcess(settings)
     started: list[tuple[SourceConfig, Crawler]] = []
@@ -133,12 +162,18 @@ def run_patrol(
             )
         crawler_settings = settings.copy()
         crawler_settings.update(source.scrapy_settings(), priority="spider")
+        if jobs_dir is not None:
+            jobdir = jobs_dir / source.name
+            if not resume and jobdir.exists():
+                shutil.rmtree(jobdir)
+            crawler_settings.set("JOBDIR", str(jobdir), priority="cmdline")
         crawler = Crawler(spider_cls, crawler_settings)
         if on_event is not None:
             _connect_events(crawler, source.name, on_event)
         kwargs: dict[str, Any] = {"source": source}
-        if keywords and source.kind == "classifieds":
-            kwargs["keywords"] = list(keywords)
+        if source.search_urls and not source.keywords:
+            # Search-capable sources search for the patrol keyword list unless told otherwise.
+            kwargs["keywords"] = list(keywords) or load_keywords()
         process.crawl(crawler, **kwargs)
         started.append((source, crawler))
     if started:
@@ -159,3 +194,18 @@ def _connect_events(crawler: Crawler, name: str, on_event: EventCallback) -> Non
     crawler.signals.connect(page, signal=signals.response_received, weak=False)
     crawler.signals.connect(item, signal=signals.item_scraped, weak=False)
     crawler.signals.connect(error, signal=signals.spider_error, weak=False)
+
+
+def record_runs(store_url: str, runs: Sequence[SourceRun]) -> None:
+    """Keep the run history in the store (``patroli runs``, the web app's dashboard)."""
+    from storage import open_store
+
+    with open_store(store_url) as store:
+        for run in runs:
+            record = {k: getattr(run, k) for k in ("run_id", "source", "started_at", "finished_at", "status",
+                                                    "pages", "items", "new", "flagged", "errors", "degraded_pages")}  # fmt: skip
+            record["notes"] = [*run.notes, *(f"degraded page: {u}" for u in run.degraded_urls[:20])]
+            record["stats"] = {
+                k: v for k, v in run.stats.items() if isinstance(v, (int, float, str))
+            }
+            store.record_run(record)

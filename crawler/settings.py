@@ -35,6 +35,15 @@ RETRY_ENABLED = True
 RETRY_TIMES = 3  # the first request plus three retries
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 COOKIES_ENABLED = False
+DOWNLOADER_MIDDLEWARES = {
+    # Retries that wait longer each time (and honour Retry-After) instead of Scrapy's immediate ones.
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "crawler.incremental.IncrementalMiddleware": 560,
+}
+PATROLI_RETRY_BACKOFF_BASE = 1.0  # seconds before the first retry; doubles each time
+PATROLI_RETRY_BACKOFF_MAX = 60.0
+PATROLI_INCREMENTAL_ENABLED = True
 TELNETCONSOLE_ENABLED = False
 
 # --- the flow of an ad: normalize -> extract -> dedupe -> classify -> store -------------------

@@ -51,6 +51,8 @@ class DemoData:
         default_factory=dict
     )  # channel -> oldest first
     feed: list[dict[str, Any]] = field(default_factory=list)  # newest first
+    # A recruiter's own site cross-posts the job board's overseas vacancies (as agencies do).
+    agency_posts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def all_records(self) -> list[dict[str, Any]]:
@@ -73,6 +75,12 @@ def load_demo_data(now: datetime | None = None) -> DemoData:
             now + timedelta(days=record["valid_days"] - record["days_ago"])
         ).isoformat()
         data.jobs.append(record)
+    for job in data.jobs:
+        if job["country"] != "ID":
+            post = dict(job)
+            post["agency_slug"] = f"lowongan-{job['slug']}-{job['id'][1:]}"
+            post["lastmod"] = (now - timedelta(days=job["days_ago"])).isoformat()
+            data.agency_posts.append(post)
     for record in _read("telegram"):
         channel = data.telegram.setdefault(record["channel"], [])
         record["post_id"] = TELEGRAM_FIRST_ID + len(channel)

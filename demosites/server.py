@@ -7,7 +7,9 @@ from). Faults can be switched on per site while it runs, to rehearse what a craw
     POST /__demo__/faults  site=pasarloka&mode=layout     # ok | error | layout | empty
 
 ``error`` answers 500 everywhere, ``layout`` renames the markup the spiders rely on (a redesign),
-``empty`` shows listings without ads.
+``empty`` shows listings without ads, ``broken`` makes some pages in the middle of a listing answer
+404 and 500, ``encoding`` serves legacy 8-bit pages (windows-1252 HTML, ISO-8859-1 XML) with
+characters outside them as numeric references.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ from demosites.data import PRIVATE_CHANNEL, DemoData, load_demo_data
 
 logger = logging.getLogger(__name__)
 
-SITES = ("pasarloka", "tg", "kerjanusa", "rss-bridge")
-FAULT_MODES = ("ok", "error", "layout", "empty")
+SITES = ("pasarloka", "tg", "kerjanusa", "rss-bridge", "agensi")
+FAULT_MODES = ("ok", "error", "layout", "empty", "broken", "encoding")
 PAGE_SIZE = 20
 TELEGRAM_PAGE_SIZE = 20
 CATEGORIES = {
@@ -51,6 +53,9 @@ _LAYOUT_CHANGES: dict[str, list[tuple[str, str]]] = {
     "tg": [("tgme_widget_message_wrap", "tgme_post_wrap"), ("tgme_widget_message ", "tgme_post "),
            ("tgme_widget_message_text", "tgme_post_text")],
     "kerjanusa": [('type="application/ld+json"', 'type="application/x-hydration+json"')],
+    "agensi": [('itemtype="https://schema.org/JobPosting"', 'data-type="lowongan"'), ("<urlset", "<urls"),
+               ("</urlset>", "</urls>"), ("<sitemapindex", "<maps"), ("</sitemapindex>", "</maps>"),
+               ('class="post ', 'class="card ')],
 }  # fmt: skip
 _EMOJI_RE = re.compile(
     "([\U0001f300-\U0001faff\u2600-\u27bf\u2b50\u2705\u274c\u203c\u2049][\ufe0f\u200d"
@@ -93,6 +98,29 @@ class Page:
     body: str = ""
     content_type: str = "text/html; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+    charset: str = "utf-8"
+
+    def encoded(self) -> bytes:
+        return self.body.encode(self.charset, errors="xmlcharrefreplace")
+
+    def as_legacy_encoding(self) -> Page:
+        """The same page as an old server would send it: 8-bit charset, numeric references."""
+        if self.content_type.startswith(("application/xml", "application/rss", "application/atom")):
+            charset, body = (
+                "iso-8859-1",
+                self.body.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"', 1),
+            )
+        elif self.content_type.startswith("text/html"):
+            charset, body = (
+                "windows-1252",
+                re.sub(
+                    r'<meta charset="(utf-8|UTF-8)">', '<meta charset="windows-1252">', self.body
+                ),
+            )
+        else:
+            return self
+        content_type = self.content_type.split(";")[0] + f"; charset={charset}"
+        return Page(self.status, body, content_type, self.headers, charset)
 
 
 class DemoSites:
@@ -135,6 +163,11 @@ class DemoSites:
             ),
             (re.compile(r"/kerjanusa/sitemap\.xml"), self.jobs_sitemap),
             (re.compile(r"/rss-bridge/"), self.feed),
+            (re.compile(r"/agensi/?"), self.agency_home),
+            (re.compile(r"/agensi/page/(?P<page>\d+)/?"), self.agency_home),
+            (re.compile(r"/agensi/sitemap_index\.xml"), self.agency_sitemap_index),
+            (re.compile(r"/agensi/post-sitemap\.xml"), self.agency_sitemap),
+            (re.compile(r"/agensi/(?P<slug>lowongan-[a-z0-9\-]+)/?"), self.agency_post),
         ]
 
     # --- plumbing -------------------------------------------------------------------------
@@ -150,7 +183,7 @@ class DemoSites:
         with self._lock:
             self.faults[site] = mode
 
-    def handle(self, method: str, target: str, body: bytes = b"") -> Page:
+    def handle(self, method: str, target: str, body: bytes = b"", host: str = "127.0.0.1") -> Page:
         parts = urlsplit(target)
         path = parts.path
         params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
@@ -164,7 +197,18 @@ class DemoSites:
             return Page(500, "<html><body><h1>500 Internal Server Error</h1></body></html>")
         for pattern, view in self.routes:
             if match := pattern.fullmatch(path):
-                page = view(params=params, empty=(mode == "empty"), **match.groupdict())
+                # base: scheme and host as the client asked for them (sitemaps need absolute URLs)
+                page = view(
+                    params=params,
+                    empty=(mode == "empty"),
+                    base=f"http://{host}",
+                    **match.groupdict(),
+                )
+                if mode == "broken" and self.is_broken(path, params):
+                    return Page(404 if self.is_broken(path, params) == 404 else 500,
+                                self.render("not_found.html", path=path))  # fmt: skip
+                if mode == "encoding" and page.status == 200:
+                    page = page.as_legacy_encoding()
                 if mode == "layout" and page.status == 200:
                     for old, new in _LAYOUT_CHANGES.get(site, []):
                         page.body = page.body.replace(old, new)
@@ -173,6 +217,19 @@ class DemoSites:
                         page = Page(body=self.render("feed/bridge_error.html"))
                 return page
         return Page(404, self.render("not_found.html", path=path))
+
+    def is_broken(self, path: str, params: dict[str, str]) -> int:
+        """In ``broken`` mode: 404 or 500 for a few pages in the middle of each listing, else 0."""
+        jobs = [a for a in self.data.classifieds if a["category"] == "lowongan-kerja"]
+        broken = {jobs[1]["path"]: 404, jobs[2]["path"]: 500,
+                  self.data.jobs[1]["path"]: 404, self.data.jobs[2]["path"]: 500,
+                  f"/agensi/{self.data.agency_posts[1]['agency_slug']}/": 404,
+                  f"/agensi/{self.data.agency_posts[2]['agency_slug']}/": 500}  # fmt: skip
+        if path.startswith("/tg/s/lokerasia_express") and params.get("before"):
+            posts = self.data.telegram["lokerasia_express"]
+            if params["before"] == str(posts[-TELEGRAM_PAGE_SIZE]["post_id"]):
+                return 500  # the second page of the channel
+        return broken.get(path, broken.get(path.rstrip("/") + "/", 0))
 
     def control(self, method: str, body: bytes) -> Page:
         if method == "POST":
@@ -222,14 +279,16 @@ class DemoSites:
                   for slug, (cat, _label) in CATEGORIES.items()}  # fmt: skip
         return Page(body=self.render("pasarloka/home.html", categories=CATEGORIES, counts=counts))
 
-    def pasarloka_category(self, category: str, params: dict[str, str], empty: bool) -> Page:
+    def pasarloka_category(
+        self, category: str, params: dict[str, str], empty: bool, **_: Any
+    ) -> Page:
         if category not in CATEGORIES:
             return Page(404, self.render("not_found.html", path=category))
         key, label = CATEGORIES[category]
         ads = [a for a in self.data.classifieds if a["category"] == key]
         return self._listing(ads, params, empty, heading=label, base=f"/pasarloka/{category}")
 
-    def pasarloka_search(self, query: str, params: dict[str, str], empty: bool) -> Page:
+    def pasarloka_search(self, query: str, params: dict[str, str], empty: bool, **_: Any) -> Page:
         from urllib.parse import unquote_plus
 
         words = [w for w in re.split(r"[\s\-]+", unquote_plus(query).lower()) if w]
@@ -248,7 +307,7 @@ class DemoSites:
 
     # --- telegram -------------------------------------------------------------------------
 
-    def telegram_channel(self, channel: str, params: dict[str, str], empty: bool) -> Page:
+    def telegram_channel(self, channel: str, params: dict[str, str], empty: bool, **_: Any) -> Page:
         if channel == PRIVATE_CHANNEL or channel not in self.data.telegram:
             # t.me answers a channel without a public preview with a redirect to its landing page.
             return Page(302, "", headers={"Location": f"/tg/{channel}"})
@@ -272,7 +331,7 @@ class DemoSites:
     def jobs_home(self, **_: Any) -> Page:
         return Page(302, "", headers={"Location": "/kerjanusa/lowongan"})
 
-    def jobs_list(self, params: dict[str, str], empty: bool) -> Page:
+    def jobs_list(self, params: dict[str, str], empty: bool, **_: Any) -> Page:
         jobs = [] if empty else self.data.jobs
         try:
             page = max(1, int(params.get("page", "1")))
@@ -327,7 +386,7 @@ class DemoSites:
                 "value": value,
             }
         # "</" inside a script block would end it early: escape the slash as JSON allows.
-        return Markup(json.dumps(posting, ensure_ascii=False, indent=2).replace("</", "<\\/"))  # noqa: S704
+        return Markup(json.dumps(posting, ensure_ascii=True, indent=2).replace("</", "<\\/"))  # noqa: S704
 
     def jobs_sitemap(self, empty: bool, **_: Any) -> Page:
         jobs = [] if empty else self.data.jobs
@@ -336,9 +395,44 @@ class DemoSites:
             content_type="application/xml; charset=utf-8",
         )
 
+    # --- a recruiter's own WordPress site: posts with microdata, sitemap, search -------------
+
+    def agency_home(self, params: dict[str, str], empty: bool, page: str = "1", **_: Any) -> Page:
+        posts = [] if empty else self.data.agency_posts
+        query = params.get("s")
+        if query is not None:
+            words = [w for w in query.lower().split() if w]
+            posts = [
+                p
+                for p in posts
+                if all(w in (p["title"] + " " + p["description"]).lower() for w in words)
+            ]
+        number = max(1, int(params.get("paged", page)))
+        pages = max(1, math.ceil(len(posts) / 10))
+        if number > pages:
+            return Page(404, self.render("not_found.html", path=f"page {number}"))
+        shown = posts[(number - 1) * 10 : number * 10]
+        body = self.render("agensi/index.html", posts=shown, page=number, pages=pages, query=query)
+        return Page(body=body)
+
+    def agency_post(self, slug: str, **_: Any) -> Page:
+        for post in self.data.agency_posts:
+            if post["agency_slug"] == slug:
+                return Page(body=self.render("agensi/post.html", post=post))
+        return Page(404, self.render("not_found.html", path=slug))
+
+    def agency_sitemap_index(self, base: str, **_: Any) -> Page:
+        body = self.render("agensi/sitemap_index.xml", base=base)
+        return Page(body=body, content_type="application/xml; charset=utf-8")
+
+    def agency_sitemap(self, empty: bool, base: str, **_: Any) -> Page:
+        posts = [] if empty else self.data.agency_posts
+        body = self.render("agensi/post-sitemap.xml", posts=posts, base=base)
+        return Page(body=body, content_type="application/xml; charset=utf-8")
+
     # --- feed (RSS-Bridge, FacebookBridge group) --------------------------------------------
 
-    def feed(self, params: dict[str, str], empty: bool) -> Page:
+    def feed(self, params: dict[str, str], empty: bool, **_: Any) -> Page:
         if params.get("action") != "display" or params.get("bridge") != "FacebookBridge":
             return Page(400, self.render("not_found.html", path="unknown bridge"))
         posts = [] if empty else self.data.feed
@@ -359,8 +453,8 @@ def _make_handler(sites: DemoSites) -> type[BaseHTTPRequestHandler]:
         def _respond(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(min(length, 1 << 16)) if length else b""
-            page = sites.handle(method, self.path, body)
-            payload = page.body.encode("utf-8")
+            page = sites.handle(method, self.path, body, self.headers.get("Host") or "127.0.0.1")
+            payload = page.encoded()
             etag = '"' + hashlib.sha1(payload, usedforsecurity=False).hexdigest()[:20] + '"'
             status = page.status
             if status == 200 and self.headers.get("If-None-Match") == etag:

@@ -145,7 +145,8 @@ class Store(ABC):
 
     @abstractmethod
     def known_ads(self, source: str) -> dict[str, Record]:
-        """native_id -> {ad_id, url, content_hash, last_seen, gone_at} for one source."""
+        """native_id -> {ad_id, url, content_hash, last_seen, gone_at, fingerprint, etag} for one
+        source (``fingerprint`` and ``etag`` come from the ad's ``extra``; None when absent)."""
 
     @abstractmethod
     def touch_ads(self, ad_ids: Sequence[str], seen_at: str) -> int:

@@ -627,7 +627,9 @@ class SQLiteStore(Store):
     def known_ads(self, source: str) -> dict[str, Record]:
         with self._lock:
             rows = self._conn.execute(
-                "SELECT native_id, ad_id, url, content_hash, last_seen, gone_at FROM ads WHERE source = ?",
+                "SELECT native_id, ad_id, url, content_hash, last_seen, gone_at, "
+                "json_extract(extra, '$.fingerprint') AS fingerprint, json_extract(extra, '$.etag') AS etag "
+                "FROM ads WHERE source = ?",
                 (source,),
             ).fetchall()
         return {r["native_id"]: dict(r) for r in rows}

@@ -168,10 +168,13 @@ def test_related_ads_by_shared_contact_then_text(store: Store) -> None:
 
 
 def test_incremental_bookkeeping_keeps_gone_ads(store: Store) -> None:
-    store.upsert_ads([record("a1", native_id="n1"), record("a2", native_id="n2")])
+    store.upsert_ads([record("a1", native_id="n1", extra={"fingerprint": "f1", "etag": '"e1"'}),
+                      record("a2", native_id="n2")])  # fmt: skip
     known = store.known_ads("demo_telegram")
     assert set(known) == {"n1", "n2"}
-    assert known["n1"]["content_hash"] == "h1"
+    assert (known["n1"]["ad_id"], known["n1"]["content_hash"]) == ("a1", "h1")
+    assert (known["n1"]["fingerprint"], known["n1"]["etag"]) == ("f1", '"e1"')
+    assert (known["n2"]["fingerprint"], known["n2"]["etag"]) == (None, None)
     assert store.touch_ads(["a1"], "2026-11-09T00:00:00+00:00") == 1
     assert store.mark_gone(["a2"], "2026-11-09T00:00:00+00:00") == 1
     assert store.get_ad("a1")["last_seen"] == "2026-11-09T00:00:00+00:00"

@@ -15,6 +15,7 @@ from typing import Any
 
 import scrapy
 from parsel import Selector, SelectorList
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
 from crawler.items import JobAd
@@ -53,6 +54,12 @@ class PatrolSpider(scrapy.Spider):
             raise ValueError(f"source {source.name!r} is a {source.kind}, not a {self.kind}")
         self.source = source
         self.degraded_urls: list[str] = []
+        # Incremental crawling (crawler/incremental.py): what the listing showed, and why it may be
+        # incomplete (then nothing is marked gone).
+        self.listed: set[str] = set()
+        self.listing_failures: list[str] = []
+        self.truncated = False
+        self.visited_listings: set[str] = set()
 
     @property
     def snapshot_limit(self) -> int:
@@ -89,6 +96,45 @@ class PatrolSpider(scrapy.Spider):
             "check the page and the source's selectors in the registry",
             self.source.name, expected, response.url, response.status,
         )  # fmt: skip
+
+    def listing_complete(self) -> bool:
+        """Whether this run saw the source's whole listing, so that an ad missing from it is gone."""
+        return False
+
+    def listing_request(self, url: str, callback: Any, **cb_kwargs: Any) -> scrapy.Request | None:
+        """A listing page, once per run. Not filtered by Scrapy's duplicate filter, so that a resumed
+        crawl walks its listings again and finds what an interrupted request would have found."""
+        if url in self.visited_listings:
+            return None
+        self.visited_listings.add(url)
+        return scrapy.Request(url, callback=callback, cb_kwargs=cb_kwargs, dont_filter=True,
+                              errback=self.listing_failed)  # fmt: skip
+
+    def detail_request(
+        self, url: str, native_id: str, fingerprint: str, callback: Any, **cb_kwargs: Any
+    ) -> scrapy.Request:
+        """An ad page; the incremental middleware may skip it when the ad is stored and unchanged."""
+        self.listed.add(native_id)
+        meta = {"patroli_ad": {"native_id": native_id, "fingerprint": fingerprint}}
+        return scrapy.Request(url, callback=callback, cb_kwargs=cb_kwargs, meta=meta, dont_filter=True,
+                              errback=self.detail_failed)  # fmt: skip
+
+    def listing_failed(self, failure: Any) -> None:
+        url = getattr(getattr(failure, "request", None), "url", "?")
+        self.listing_failures.append(url)
+        self.stat("listing_failed")
+        logger.error(
+            "%s: listing page failed: %s (%s)", self.source.name, url, failure.getErrorMessage()
+        )
+
+    def detail_failed(self, failure: Any) -> None:
+        if failure.check(IgnoreRequest):
+            return  # skipped on purpose (unchanged, or already requested)
+        url = getattr(getattr(failure, "request", None), "url", "?")
+        self.stat("detail_failed")
+        logger.warning(
+            "%s: ad page failed: %s (%s)", self.source.name, url, failure.getErrorMessage()
+        )
 
     @staticmethod
     def native_id_from_url(url: str, pattern: str | None) -> str:

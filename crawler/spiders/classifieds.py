@@ -2,7 +2,11 @@
 
 The listing gives the link (and often price, place and date); the detail page gives the full
 description with the contacts. Pagination follows the ``next_page`` selector to the end, or to
-``max_pages``. Keyword search uses ``search_urls`` templates with ``{query}``.
+``max_pages``. Keyword search uses ``search_urls`` templates with ``{query}`` (the patrol keyword
+list, ``crawler/keywords.yaml``, unless the source lists its own ``keywords``).
+
+Each detail request carries a fingerprint of its listing card (title, price, place, link — not the
+relative date, which changes daily), so an unchanged stored ad is not downloaded again.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.dates import parse_site_date
+from crawler.incremental import fingerprint
 from crawler.items import JobAd
 from crawler.spiders.base import PatrolSpider, select, text_of
 
@@ -25,20 +30,33 @@ class ClassifiedsSpider(PatrolSpider):
 
     def __init__(self, *args: Any, keywords: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.search_keywords = list(keywords or self.source.keywords)
+        self.search_keywords = list(self.source.keywords or keywords or [])
+
+    def search_start_urls(self) -> list[str]:
+        return [
+            template.replace("{query}", quote(keyword.replace(" ", "-")))
+            for template in self.source.search_urls
+            for keyword in self.search_keywords
+        ]
 
     def start_urls_for_run(self) -> list[str]:
-        urls = list(self.source.start_urls)
-        for template in self.source.search_urls:
-            urls += [
-                template.replace("{query}", quote(k.replace(" ", "-")))
-                for k in self.search_keywords
-            ]
-        return urls
+        return list(self.source.start_urls) + self.search_start_urls()
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.start_urls_for_run():
-            yield scrapy.Request(url, callback=self.parse_listing, cb_kwargs={"page": 1})
+            if request := self.listing_request(url, self.parse_listing, page=1):
+                yield request
+
+    def listing_complete(self) -> bool:
+        # Keyword searches show subsets that change with the keyword list: only a full category walk
+        # tells that an ad has gone.
+        return (
+            bool(self.source.start_urls)
+            and not self.search_keywords
+            and not self.truncated
+            and not self.listing_failures
+            and not self.degraded_urls
+        )
 
     def parse_listing(self, response: Response, page: int) -> Iterator[scrapy.Request]:
         sel = self.source.selectors
@@ -52,16 +70,28 @@ class ClassifiedsSpider(PatrolSpider):
             if not href:
                 self.stat("classifieds/cards_without_link")
                 continue
-            yield response.follow(
-                href, callback=self.parse_ad, cb_kwargs={"listing_url": response.url}
+            url = response.urljoin(href)
+            native_id = self.native_id_from_url(url, sel.get("native_id"))
+            card_print = fingerprint(url, text_of([card]).replace(self._date_of(card), ""))
+            yield self.detail_request(
+                url, native_id, card_print, self.parse_ad, listing_url=response.url
             )
         next_page = select(response, sel["next_page"]).get() if sel.get("next_page") else None
-        if next_page and (not self.source.max_pages or page < self.source.max_pages):
-            yield response.follow(
-                next_page, callback=self.parse_listing, cb_kwargs={"page": page + 1}
-            )
+        if next_page:
+            if self.source.max_pages and page >= self.source.max_pages:
+                self.truncated = True
+            elif request := self.listing_request(
+                response.urljoin(next_page), self.parse_listing, page=page + 1
+            ):
+                yield request
+
+    def _date_of(self, card: Any) -> str:
+        """The card's relative date text, left out of its fingerprint (it changes every day)."""
+        posted = self.source.selectors.get("listing_date")
+        return text_of(select(card, posted)) if posted else ""
 
     def parse_ad(self, response: Response, listing_url: str = "") -> Iterator[JobAd]:
+        self.stat("detail_pages")
         sel = self.source.selectors
         title = text_of(select(response, sel["title"])) if sel.get("title") else ""
         body = select(response, sel["text"]).get() if sel.get("text") else None
@@ -69,8 +99,11 @@ class ClassifiedsSpider(PatrolSpider):
             self.layout_changed(response, "ad title or description")
             return
         posted_text = text_of(select(response, sel["posted"])) if sel.get("posted") else ""
+        ad_meta = response.meta.get("patroli_ad") or {}
+        etag = response.headers.get("ETag")
         yield self.make_ad(
-            native_id=self.native_id_from_url(response.url, sel.get("native_id")),
+            native_id=ad_meta.get("native_id")
+            or self.native_id_from_url(response.url, sel.get("native_id")),
             url=response.url,
             title=title,
             text=body or "",
@@ -79,5 +112,10 @@ class ClassifiedsSpider(PatrolSpider):
             location=text_of(select(response, sel["location"])) if sel.get("location") else "",
             salary_text=text_of(select(response, sel["price"])) if sel.get("price") else "",
             html=self.snapshot(response.text),
-            extra={"posted_text": posted_text, "listing_url": listing_url},
+            extra={
+                "posted_text": posted_text,
+                "listing_url": listing_url,
+                "fingerprint": ad_meta.get("fingerprint"),
+                "etag": etag.decode("latin-1") if etag else None,
+            },
         )

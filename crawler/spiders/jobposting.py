@@ -14,9 +14,11 @@ import extruct
 import scrapy
 from scrapy.http import Response
 
-from crawler.dates import parse_iso_date
+from crawler.dates import parse_iso_date, parse_site_date
+from crawler.incremental import fingerprint
 from crawler.items import JobAd
-from crawler.spiders.base import PatrolSpider
+from crawler.sources import SourceConfig
+from crawler.spiders.base import PatrolSpider, select, text_of
 
 
 def _types(item: dict[str, Any]) -> list[str]:
@@ -81,41 +83,12 @@ def _salary(base: Any) -> str:
     return f"{currency} {value}".strip()
 
 
-class JobPostingSpider(PatrolSpider):
-    name = "jobposting_site"
-    kind = "jobposting_site"
+class JobPostingMixin:
+    """Reading ad pages as schema.org JobPosting, with the registry's selectors as a fallback."""
 
-    async def start(self) -> AsyncIterator[scrapy.Request]:
-        for url in self.source.start_urls:
-            yield scrapy.Request(
-                url, callback=self.parse_page, cb_kwargs={"page": 1, "listing": True}
-            )
+    source: SourceConfig
 
-    def parse_page(
-        self, response: Response, page: int = 1, listing: bool = False
-    ) -> Iterator[JobAd | scrapy.Request]:
-        postings = list(self.extract_postings(response))
-        for posting in postings:
-            yield self.make_posting_ad(posting, response)
-        if not listing:
-            if not postings:
-                self.layout_changed(response, "schema.org JobPosting")
-            return
-        follow = re.compile(self.source.follow) if self.source.follow else None
-        links = 0
-        for href in dict.fromkeys(response.css("a::attr(href)").getall()):
-            if follow and follow.search(href):
-                links += 1
-                yield response.follow(href, callback=self.parse_page, cb_kwargs={"page": page})
-        if not postings and not links and not response.css(".empty-state, [data-empty]"):
-            self.layout_changed(response, "job links or JobPosting data")
-        next_page = response.css('a[rel="next"]::attr(href), link[rel="next"]::attr(href)').get()
-        if next_page and (not self.source.max_pages or page < self.source.max_pages):
-            yield response.follow(
-                next_page, callback=self.parse_page, cb_kwargs={"page": page + 1, "listing": True}
-            )
-
-    def extract_postings(self, response: Response) -> Iterator[dict[str, Any]]:
+    def extract_postings(self: Any, response: Response) -> Iterator[dict[str, Any]]:
         try:
             data = extruct.extract(
                 response.text,
@@ -131,10 +104,15 @@ class JobPostingSpider(PatrolSpider):
         yield from iter_jobpostings(data.get("json-ld", []))
         yield from iter_jobpostings(data.get("microdata", []))
 
-    def make_posting_ad(self, posting: dict[str, Any], response: Response) -> JobAd:
+    def make_posting_ad(
+        self: Any, posting: dict[str, Any], response: Response, native_id: str | None = None
+    ) -> JobAd:
         identifier = posting.get("identifier")
         native = identifier.get("value") if isinstance(identifier, dict) else identifier
         url = str(posting.get("url") or response.url)
+        # The id announced by the listing wins, so that incremental crawling can recognise the job
+        # before downloading it; otherwise the posting's own identifier, else its URL.
+        native = native_id or native
         place, country = _place(posting.get("jobLocation"))
         return self.make_ad(
             native_id=str(native or url),
@@ -152,3 +130,107 @@ class JobPostingSpider(PatrolSpider):
                 "valid_through": posting.get("validThrough"),
             },
         )
+
+    def parse_ad_page(self: Any, response: Response) -> Iterator[JobAd]:
+        """An ad page: its JobPostings, else the registry's title/text selectors, else a layout change."""
+        self.stat("detail_pages")
+        ad_meta = response.meta.get("patroli_ad") or {}
+        etag = response.headers.get("ETag")
+        extra = {
+            "fingerprint": ad_meta.get("fingerprint"),
+            "etag": etag.decode("latin-1") if etag else None,
+        }
+        postings = list(self.extract_postings(response))
+        for posting in postings:
+            ad = self.make_posting_ad(
+                posting,
+                response,
+                native_id=ad_meta.get("native_id") if len(postings) == 1 else None,
+            )
+            ad.extra.update(extra)
+            yield ad
+        if postings:
+            return
+        sel = self.source.selectors
+        title = text_of(select(response, sel["title"])) if sel.get("title") else ""
+        body = select(response, sel["text"]).get() if sel.get("text") else None
+        if not title and not body:
+            self.layout_changed(response, "schema.org JobPosting or the title/text selectors")
+            return
+        posted = text_of(select(response, sel["posted"])) if sel.get("posted") else ""
+        yield self.make_ad(
+            native_id=ad_meta.get("native_id")
+            or self.native_id_from_url(response.url, sel.get("native_id")),
+            url=response.url,
+            title=title,
+            text=body or "",
+            posted_at=parse_site_date(posted) if posted else None,
+            author=text_of(select(response, sel["author"])) if sel.get("author") else "",
+            location=text_of(select(response, sel["location"])) if sel.get("location") else "",
+            salary_text=text_of(select(response, sel["price"])) if sel.get("price") else "",
+            html=self.snapshot(response.text),
+            extra=extra,
+        )
+
+
+class JobPostingSpider(JobPostingMixin, PatrolSpider):
+    name = "jobposting_site"
+    kind = "jobposting_site"
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for url in self.source.start_urls:
+            if request := self.listing_request(url, self.parse_listing, page=1):
+                yield request
+
+    def listing_complete(self) -> bool:
+        return not self.truncated and not self.listing_failures and not self.degraded_urls
+
+    def parse_listing(self, response: Response, page: int = 1) -> Iterator[JobAd | scrapy.Request]:
+        """A listing page: postings embedded in it, links to job pages, and the next page."""
+        postings = list(self.extract_postings(response))
+        for posting in postings:
+            ad = self.make_posting_ad(posting, response)
+            self.listed.add(ad.native_id)
+            yield ad
+        follow = re.compile(self.source.follow) if self.source.follow else None
+        links = 0
+        for link in response.css("a[href]"):
+            href = link.attrib["href"]
+            if not (follow and follow.search(href)):
+                continue
+            url = response.urljoin(href)
+            if url in self.visited_listings:
+                continue
+            self.visited_listings.add(url)
+            links += 1
+            # The card around the link is what the listing says about the job.
+            card = link.xpath("ancestor::*[self::article or self::li or self::tr][1]") or [link]
+            yield self.detail_request(
+                url, self.job_id(url), fingerprint(url, text_of(card)), self.parse_job
+            )
+        if not postings and not links and not response.css(".empty-state, [data-empty]"):
+            self.layout_changed(response, "job links or JobPosting data")
+        next_page = response.css('a[rel="next"]::attr(href), link[rel="next"]::attr(href)').get()
+        if next_page:
+            if self.source.max_pages and page >= self.source.max_pages:
+                self.truncated = True
+            elif request := self.listing_request(
+                response.urljoin(next_page), self.parse_listing, page=page + 1
+            ):
+                yield request
+
+    def job_id(self, url: str) -> str:
+        """The id a job page will have: the site's id in the URL if the registry says where, else the URL."""
+        return self.native_id_from_url(url, self.source.selectors.get("native_id"))
+
+    def parse_job(self, response: Response) -> Iterator[JobAd]:
+        yield from self.parse_ad_page(response)
+
+    # Kept for spiders and tests that hand any page to one callback.
+    def parse_page(
+        self, response: Response, page: int = 1, listing: bool = False
+    ) -> Iterator[JobAd | scrapy.Request]:
+        if listing:
+            yield from self.parse_listing(response, page)
+        else:
+            yield from self.parse_job(response)

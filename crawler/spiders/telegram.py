@@ -39,11 +39,9 @@ class TelegramChannelSpider(PatrolSpider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for channel in self.source.channels:
-            yield scrapy.Request(
-                f"{self.source.base_url}/s/{channel}",
-                callback=self.parse_channel,
-                cb_kwargs={"channel": channel, "page": 1},
-            )
+            url = f"{self.source.base_url}/s/{channel}"
+            if request := self.listing_request(url, self.parse_channel, channel=channel, page=1):
+                yield request
 
     def oldest_wanted(self) -> datetime | None:
         if not self.source.max_age_days:
@@ -67,6 +65,7 @@ class TelegramChannelSpider(PatrolSpider):
             return
         oldest_wanted = self.oldest_wanted()
         reached_limit = False
+        incremental = getattr(self, "incremental", None)
         for post in posts:
             ad = self.parse_post(post, response, channel)
             if ad is None:
@@ -74,6 +73,10 @@ class TelegramChannelSpider(PatrolSpider):
             if oldest_wanted and ad.posted_at and ad.posted_at < oldest_wanted:
                 reached_limit = True
                 continue
+            if incremental is not None and incremental.known(ad.native_id):
+                # Posts are in time order: older pages hold only posts we already have.
+                reached_limit = True
+                self.stat("telegram/known_posts")
             yield ad
         more = response.css("a.tme_messages_more[data-before]::attr(href)").get()
         if (
@@ -81,9 +84,11 @@ class TelegramChannelSpider(PatrolSpider):
             and not reached_limit
             and (not self.source.max_pages or page < self.source.max_pages)
         ):
-            yield response.follow(
-                more, callback=self.parse_channel, cb_kwargs={"channel": channel, "page": page + 1}
-            )
+            url = response.urljoin(more)
+            if request := self.listing_request(
+                url, self.parse_channel, channel=channel, page=page + 1
+            ):
+                yield request
 
     def parse_post(self, post: Any, response: Response, channel: str) -> JobAd | None:
         data_post = post.attrib.get("data-post", "")
