@@ -120,6 +120,8 @@ class IncrementalMiddleware:
         if not ad:
             return
         native_id = ad["native_id"]
+        if request.meta.get("retry_times") or request.meta.get("redirect_times"):
+            return  # the same request again (a retry or a redirect), not a second one
         if native_id in self.requested:
             self.stat("duplicate_requests")
             raise IgnoreRequest(f"ad {native_id} already requested in this run")

@@ -9,7 +9,8 @@ from). Faults can be switched on per site while it runs, to rehearse what a craw
 ``error`` answers 500 everywhere, ``layout`` renames the markup the spiders rely on (a redesign),
 ``empty`` shows listings without ads, ``broken`` makes some pages in the middle of a listing answer
 404 and 500, ``encoding`` serves legacy 8-bit pages (windows-1252 HTML, ISO-8859-1 XML) with
-characters outside them as numeric references.
+characters outside them as numeric references, ``removed`` takes the first three ads of each listing
+down (gone from the listing, their pages 404), as moderators or recruiters do.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from demosites.data import PRIVATE_CHANNEL, DemoData, load_demo_data
 logger = logging.getLogger(__name__)
 
 SITES = ("pasarloka", "tg", "kerjanusa", "rss-bridge", "agensi")
-FAULT_MODES = ("ok", "error", "layout", "empty", "broken", "encoding")
+FAULT_MODES = ("ok", "error", "layout", "empty", "broken", "encoding", "removed")
 PAGE_SIZE = 20
 TELEGRAM_PAGE_SIZE = 20
 CATEGORIES = {
@@ -201,6 +202,7 @@ class DemoSites:
                 page = view(
                     params=params,
                     empty=(mode == "empty"),
+                    removed=(mode == "removed"),
                     base=f"http://{host}",
                     **match.groupdict(),
                 )
@@ -217,6 +219,18 @@ class DemoSites:
                         page = Page(body=self.render("feed/bridge_error.html"))
                 return page
         return Page(404, self.render("not_found.html", path=path))
+
+    def removed_ids(self) -> set[str]:
+        jobs = [a for a in self.data.classifieds if a["category"] == "lowongan-kerja"]
+        return {a["id"] for a in jobs[:3]} | {j["id"] for j in self.data.jobs[:3]} | {
+            p["agency_slug"] for p in self.data.agency_posts[:3]
+        }
+
+    def visible(self, records: list[dict[str, Any]], removed: bool) -> list[dict[str, Any]]:
+        if not removed:
+            return records
+        gone = self.removed_ids()
+        return [r for r in records if r["id"] not in gone and r.get("agency_slug") not in gone]
 
     def is_broken(self, path: str, params: dict[str, str]) -> int:
         """In ``broken`` mode: 404 or 500 for a few pages in the middle of each listing, else 0."""
@@ -285,7 +299,7 @@ class DemoSites:
         if category not in CATEGORIES:
             return Page(404, self.render("not_found.html", path=category))
         key, label = CATEGORIES[category]
-        ads = [a for a in self.data.classifieds if a["category"] == key]
+        ads = self.visible([a for a in self.data.classifieds if a["category"] == key], _.get("removed", False))
         return self._listing(ads, params, empty, heading=label, base=f"/pasarloka/{category}")
 
     def pasarloka_search(self, query: str, params: dict[str, str], empty: bool, **_: Any) -> Page:
@@ -300,7 +314,7 @@ class DemoSites:
         )
 
     def pasarloka_item(self, slug: str, iid: str, **_: Any) -> Page:
-        for ad in self.data.classifieds:
+        for ad in self.visible(self.data.classifieds, _.get("removed", False)):
             if ad["id"].lstrip("c") == iid:
                 return Page(body=self.render("pasarloka/item.html", ad=ad))
         return Page(404, self.render("not_found.html", path=f"iid-{iid}"))
@@ -332,7 +346,7 @@ class DemoSites:
         return Page(302, "", headers={"Location": "/kerjanusa/lowongan"})
 
     def jobs_list(self, params: dict[str, str], empty: bool, **_: Any) -> Page:
-        jobs = [] if empty else self.data.jobs
+        jobs = [] if empty else self.visible(self.data.jobs, _.get("removed", False))
         try:
             page = max(1, int(params.get("page", "1")))
         except ValueError:
@@ -348,7 +362,7 @@ class DemoSites:
         )
 
     def job_page(self, job_id: str, **_: Any) -> Page:
-        for job in self.data.jobs:
+        for job in self.visible(self.data.jobs, _.get("removed", False)):
             if job["id"] == job_id:
                 return Page(
                     body=self.render("kerjanusa/job.html", job=job, jsonld=self.jobposting(job))
@@ -398,7 +412,7 @@ class DemoSites:
     # --- a recruiter's own WordPress site: posts with microdata, sitemap, search -------------
 
     def agency_home(self, params: dict[str, str], empty: bool, page: str = "1", **_: Any) -> Page:
-        posts = [] if empty else self.data.agency_posts
+        posts = [] if empty else self.visible(self.data.agency_posts, _.get("removed", False))
         query = params.get("s")
         if query is not None:
             words = [w for w in query.lower().split() if w]
@@ -416,7 +430,7 @@ class DemoSites:
         return Page(body=body)
 
     def agency_post(self, slug: str, **_: Any) -> Page:
-        for post in self.data.agency_posts:
+        for post in self.visible(self.data.agency_posts, _.get("removed", False)):
             if post["agency_slug"] == slug:
                 return Page(body=self.render("agensi/post.html", post=post))
         return Page(404, self.render("not_found.html", path=slug))
@@ -426,7 +440,7 @@ class DemoSites:
         return Page(body=body, content_type="application/xml; charset=utf-8")
 
     def agency_sitemap(self, empty: bool, base: str, **_: Any) -> Page:
-        posts = [] if empty else self.data.agency_posts
+        posts = [] if empty else self.visible(self.data.agency_posts, _.get("removed", False))
         body = self.render("agensi/post-sitemap.xml", posts=posts, base=base)
         return Page(body=body, content_type="application/xml; charset=utf-8")
 

@@ -16,6 +16,7 @@ from typing import Any
 import scrapy
 from parsel import Selector, SelectorList
 from scrapy.exceptions import IgnoreRequest
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.http import Response
 
 from crawler.items import JobAd
@@ -128,8 +129,8 @@ class PatrolSpider(scrapy.Spider):
         )
 
     def detail_failed(self, failure: Any) -> None:
-        if failure.check(IgnoreRequest):
-            return  # skipped on purpose (unchanged, or already requested)
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            return  # skipped on purpose (unchanged, or already requested); HttpError is a subclass
         url = getattr(getattr(failure, "request", None), "url", "?")
         self.stat("detail_failed")
         logger.warning(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote_plus
 
 import scrapy
 from scrapy.http import Response
@@ -34,7 +34,7 @@ class ClassifiedsSpider(PatrolSpider):
 
     def search_start_urls(self) -> list[str]:
         return [
-            template.replace("{query}", quote(keyword.replace(" ", "-")))
+            template.replace("{query}", quote_plus(keyword))
             for template in self.source.search_urls
             for keyword in self.search_keywords
         ]
