@@ -10,7 +10,8 @@ from). Faults can be switched on per site while it runs, to rehearse what a craw
 ``empty`` shows listings without ads, ``broken`` makes some pages in the middle of a listing answer
 404 and 500, ``encoding`` serves legacy 8-bit pages (windows-1252 HTML, ISO-8859-1 XML) with
 characters outside them as numeric references, ``removed`` takes the first three ads of each listing
-down (gone from the listing, their pages 404), as moderators or recruiters do.
+down (gone from the listing, their pages 404), as moderators or recruiters do, and ``edited`` changes
+the first ad of each listing (a new salary in its title), as recruiters do when they repost.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from demosites.data import PRIVATE_CHANNEL, DemoData, load_demo_data
 logger = logging.getLogger(__name__)
 
 SITES = ("pasarloka", "tg", "kerjanusa", "rss-bridge", "agensi")
-FAULT_MODES = ("ok", "error", "layout", "empty", "broken", "encoding", "removed")
+FAULT_MODES = ("ok", "error", "layout", "empty", "broken", "encoding", "removed", "edited")
 PAGE_SIZE = 20
 TELEGRAM_PAGE_SIZE = 20
 CATEGORIES = {
@@ -203,6 +204,7 @@ class DemoSites:
                     params=params,
                     empty=(mode == "empty"),
                     removed=(mode == "removed"),
+                    edited=(mode == "edited"),
                     base=f"http://{host}",
                     **match.groupdict(),
                 )
@@ -222,11 +224,22 @@ class DemoSites:
 
     def removed_ids(self) -> set[str]:
         jobs = [a for a in self.data.classifieds if a["category"] == "lowongan-kerja"]
-        return {a["id"] for a in jobs[:3]} | {j["id"] for j in self.data.jobs[:3]} | {
-            p["agency_slug"] for p in self.data.agency_posts[:3]
-        }
+        return (
+            {a["id"] for a in jobs[:3]}
+            | {j["id"] for j in self.data.jobs[:3]}
+            | {p["agency_slug"] for p in self.data.agency_posts[:3]}
+        )
 
-    def visible(self, records: list[dict[str, Any]], removed: bool) -> list[dict[str, Any]]:
+    def visible(
+        self, records: list[dict[str, Any]], removed: bool, edited: bool = False
+    ) -> list[dict[str, Any]]:
+        if edited and records:
+            first = {
+                **records[0],
+                "title": records[0]["title"] + " — GAJI NAIK",
+                "price": "Rp 25.000.000",
+            }
+            return [first, *records[1:]]
         if not removed:
             return records
         gone = self.removed_ids()
@@ -299,7 +312,11 @@ class DemoSites:
         if category not in CATEGORIES:
             return Page(404, self.render("not_found.html", path=category))
         key, label = CATEGORIES[category]
-        ads = self.visible([a for a in self.data.classifieds if a["category"] == key], _.get("removed", False))
+        ads = self.visible(
+            [a for a in self.data.classifieds if a["category"] == key],
+            _.get("removed", False),
+            _.get("edited", False),
+        )
         return self._listing(ads, params, empty, heading=label, base=f"/pasarloka/{category}")
 
     def pasarloka_search(self, query: str, params: dict[str, str], empty: bool, **_: Any) -> Page:
@@ -314,7 +331,9 @@ class DemoSites:
         )
 
     def pasarloka_item(self, slug: str, iid: str, **_: Any) -> Page:
-        for ad in self.visible(self.data.classifieds, _.get("removed", False)):
+        for ad in self.visible(
+            self.data.classifieds, _.get("removed", False), _.get("edited", False)
+        ):
             if ad["id"].lstrip("c") == iid:
                 return Page(body=self.render("pasarloka/item.html", ad=ad))
         return Page(404, self.render("not_found.html", path=f"iid-{iid}"))
@@ -346,7 +365,11 @@ class DemoSites:
         return Page(302, "", headers={"Location": "/kerjanusa/lowongan"})
 
     def jobs_list(self, params: dict[str, str], empty: bool, **_: Any) -> Page:
-        jobs = [] if empty else self.visible(self.data.jobs, _.get("removed", False))
+        jobs = (
+            []
+            if empty
+            else self.visible(self.data.jobs, _.get("removed", False), _.get("edited", False))
+        )
         try:
             page = max(1, int(params.get("page", "1")))
         except ValueError:
@@ -362,7 +385,7 @@ class DemoSites:
         )
 
     def job_page(self, job_id: str, **_: Any) -> Page:
-        for job in self.visible(self.data.jobs, _.get("removed", False)):
+        for job in self.visible(self.data.jobs, _.get("removed", False), _.get("edited", False)):
             if job["id"] == job_id:
                 return Page(
                     body=self.render("kerjanusa/job.html", job=job, jsonld=self.jobposting(job))
@@ -412,7 +435,13 @@ class DemoSites:
     # --- a recruiter's own WordPress site: posts with microdata, sitemap, search -------------
 
     def agency_home(self, params: dict[str, str], empty: bool, page: str = "1", **_: Any) -> Page:
-        posts = [] if empty else self.visible(self.data.agency_posts, _.get("removed", False))
+        posts = (
+            []
+            if empty
+            else self.visible(
+                self.data.agency_posts, _.get("removed", False), _.get("edited", False)
+            )
+        )
         query = params.get("s")
         if query is not None:
             words = [w for w in query.lower().split() if w]
@@ -430,7 +459,9 @@ class DemoSites:
         return Page(body=body)
 
     def agency_post(self, slug: str, **_: Any) -> Page:
-        for post in self.visible(self.data.agency_posts, _.get("removed", False)):
+        for post in self.visible(
+            self.data.agency_posts, _.get("removed", False), _.get("edited", False)
+        ):
             if post["agency_slug"] == slug:
                 return Page(body=self.render("agensi/post.html", post=post))
         return Page(404, self.render("not_found.html", path=slug))
@@ -440,7 +471,13 @@ class DemoSites:
         return Page(body=body, content_type="application/xml; charset=utf-8")
 
     def agency_sitemap(self, empty: bool, base: str, **_: Any) -> Page:
-        posts = [] if empty else self.visible(self.data.agency_posts, _.get("removed", False))
+        posts = (
+            []
+            if empty
+            else self.visible(
+                self.data.agency_posts, _.get("removed", False), _.get("edited", False)
+            )
+        )
         body = self.render("agensi/post-sitemap.xml", posts=posts, base=base)
         return Page(body=body, content_type="application/xml; charset=utf-8")
 

@@ -5,7 +5,6 @@ middle of a listing that answer 404 and 500. One crawl of all sources per scenar
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +18,14 @@ from storage import open_store
 
 pytestmark = pytest.mark.crawl
 
-SOURCES = ["demo_pasarloka", "demo_telegram", "demo_kerjanusa", "demo_fb_group", "demo_agensi", "demo_agensi_cari"]
+SOURCES = [
+    "demo_pasarloka",
+    "demo_telegram",
+    "demo_kerjanusa",
+    "demo_fb_group",
+    "demo_agensi",
+    "demo_agensi_cari",
+]
 SCENARIOS = ("ok", "empty", "layout", "encoding", "broken")
 FAST_RETRIES = ("-s", "PATROLI_RETRY_BACKOFF_BASE=0.05", "--no-classify")
 
@@ -30,13 +36,21 @@ def search_matches() -> set[str]:
     found = set()
     for keyword in load_keywords():
         words = keyword.lower().split()
-        found |= {p["id"] for p in posts if all(w in (p["title"] + " " + p["description"]).lower() for w in words)}
+        found |= {
+            p["id"]
+            for p in posts
+            if all(w in (p["title"] + " " + p["description"]).lower() for w in words)
+        }
     return found
 
 
 def expected_ok() -> dict[str, int]:
     counts = Counter(r["source"] for r in truth().values())
-    return {**counts, "demo_agensi": len(load_demo_data().agency_posts), "demo_agensi_cari": len(search_matches())}
+    return {
+        **counts,
+        "demo_agensi": len(load_demo_data().agency_posts),
+        "demo_agensi_cari": len(search_matches()),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +86,11 @@ def test_pagination_is_followed_to_the_end(scenario: Any, source: str) -> None:
 def test_an_empty_listing_is_a_quiet_night_not_an_error(scenario: Any, source: str) -> None:
     runs, _, code = scenario("empty")
     assert code == 0
-    assert (runs[source]["items"], runs[source]["degraded_pages"], runs[source]["status"]) == (0, 0, "ok")
+    assert (runs[source]["items"], runs[source]["degraded_pages"], runs[source]["status"]) == (
+        0,
+        0,
+        "ok",
+    )
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -93,10 +111,19 @@ def test_legacy_8bit_pages_read_the_same_as_utf8(scenario: Any, source: str) -> 
     assert runs[source]["items"] == ok_runs[source]["items"]
     with open_store(store_url) as legacy, open_store(ok_store) as utf8:
         query = f"source:{source}"
-        old = {h["ad_id"]: (h["title"], h["text"], h["author"]) for h in legacy.search(query, limit=1000).hits}
-        new = {h["ad_id"]: (h["title"], h["text"], h["author"]) for h in utf8.search(query, limit=1000).hits}
+        old = {
+            h["ad_id"]: (h["title"], h["text"], h["author"])
+            for h in legacy.search(query, limit=1000).hits
+        }
+        new = {
+            h["ad_id"]: (h["title"], h["text"], h["author"])
+            for h in utf8.search(query, limit=1000).hits
+        }
     assert old == new
-    assert any(ord(ch) > 0x2000 for title, text, _ in old.values() for ch in title + text) or source == "demo_agensi_cari"
+    assert (
+        any(ord(ch) > 0x2000 for title, text, _ in old.values() for ch in title + text)
+        or source == "demo_agensi_cari"
+    )
 
 
 def test_404_and_500_in_the_middle_of_a_listing_cost_only_those_ads(scenario: Any) -> None:
@@ -115,12 +142,16 @@ def test_404_and_500_in_the_middle_of_a_listing_cost_only_those_ads(scenario: An
     for source in ("demo_pasarloka", "demo_kerjanusa", "demo_agensi", "demo_telegram"):
         run = runs[source]
         assert run["status"] == "degraded", source
-        assert run["stats"].get("retry/max_reached", 0) >= 1, source  # the 500 was retried, then given up
+        assert run["stats"].get("retry/max_reached", 0) >= 1, (
+            source
+        )  # the 500 was retried, then given up
         assert any("failed after retries" in note for note in run["notes"]), source
     assert runs["demo_pasarloka"]["stats"]["downloader/response_status_count/404"] == 1
 
 
-def test_a_source_answering_only_500_fails(fresh_demo_sites: DemoSitesProcess, store_url: str) -> None:
+def test_a_source_answering_only_500_fails(
+    fresh_demo_sites: DemoSitesProcess, store_url: str
+) -> None:
     fresh_demo_sites.set_fault("tg", "error")
     result, (run,) = crawl(fresh_demo_sites.url, store_url, "demo_telegram", extra=FAST_RETRIES)
     assert result.returncode == 4
@@ -128,5 +159,3 @@ def test_a_source_answering_only_500_fails(fresh_demo_sites: DemoSitesProcess, s
     assert run["items"] == 0
     assert run["stats"]["retry/max_reached"] >= 1
     assert run["stats"]["patroli/retry/backoff_ms"] > 0
-
-

@@ -16,8 +16,8 @@ from typing import Any
 import scrapy
 from parsel import Selector, SelectorList
 from scrapy.exceptions import IgnoreRequest
-from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.items import JobAd
 from crawler.sources import SourceConfig, load_registry
