@@ -155,3 +155,59 @@ def review(
         f"{ad_id}: {record['status']} by {safe(reviewer)} (version {record['version']})",
         highlight=False,
     )
+
+
+@cli.group()
+def searches() -> None:
+    """Saved searches: new ads that match one, after each patrol, are alerted to its channel."""
+
+
+@searches.command("add")
+@click.argument("name")
+@click.argument("query")
+@click.option("--owner", default=lambda: getpass.getuser(), show_default="current user")
+@click.option(
+    "--channel", required=True, help="Alert channel (a name in the alerts configuration)."
+)
+@store_option
+def searches_add(name: str, query: str, owner: str, channel: str, store_url: str) -> None:
+    """Save QUERY as NAME; matching new ads are sent to CHANNEL after each run."""
+    from storage.query import parse_query
+
+    try:
+        parse_query(query)
+    except QuerySyntaxError as exc:
+        fail(str(exc), "see `patroli search --help` for the query syntax")
+    with _open(store_url) as store:
+        saved = store.save_search(owner, name, query, channel)
+    console.print(f"saved search {saved['id']}: {safe(name)} → {safe(channel)}", highlight=False)
+
+
+@searches.command("list")
+@store_option
+def searches_list(store_url: str) -> None:
+    """List saved searches."""
+    with _open(store_url) as store:
+        saved = store.list_saved_searches()
+    table = Table()
+    for column in ("id", "owner", "name", "query", "channel"):
+        table.add_column(column)
+    for row in saved:
+        table.add_row(
+            row["id"],
+            safe(row["owner"]),
+            safe(row["name"]),
+            safe(row["query"]),
+            safe(row["channel"]),
+        )
+    console.print(table)
+
+
+@searches.command("remove")
+@click.argument("search_id")
+@store_option
+def searches_remove(search_id: str, store_url: str) -> None:
+    """Delete a saved search."""
+    with _open(store_url) as store:
+        store.delete_saved_search(search_id)
+    console.print(f"removed {search_id}", highlight=False)

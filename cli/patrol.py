@@ -25,6 +25,7 @@ from cli.main import (
     fail,
     store_option,
 )
+from crawler.locks import SourceLock
 from crawler.sources import Registry, RegistryError, SourceConfig, load_registry
 from storage import StoreError
 
@@ -76,7 +77,10 @@ def _patrol(
     jobs_dir: Path | None = None,
     resume: bool = False,
 ) -> list:
-    from crawler.runner import project_settings, record_runs, run_patrol
+    from alerts.config import AlertConfigError, load_alert_config
+    from crawler.monitors import MonitorSettings
+    from crawler.postrun import after_patrol
+    from crawler.runner import project_settings, run_patrol
 
     settings = project_settings(
         {
@@ -91,9 +95,23 @@ def _patrol(
         runs = run_patrol(sources, settings=settings, keywords=keywords, on_event=progress.on_event,
                           jobs_dir=jobs_dir, resume=resume)  # fmt: skip
     try:
-        record_runs(store_url, runs)
+        alerts = load_alert_config()
+    except AlertConfigError as exc:
+        err_console.print(f"[yellow]alerts off:[/] {exc}", highlight=False)
+        alerts = None
+    monitors = (
+        MonitorSettings.from_settings(settings)
+        if settings.getbool("PATROLI_MONITORS_ENABLED", True)
+        else None
+    )
+    try:
+        outcome = after_patrol(runs, store_url, alerts=alerts, monitors=monitors,
+                               alert_backoff=settings.getfloat("PATROLI_ALERT_BACKOFF", 1.0))  # fmt: skip
     except StoreError as exc:
         err_console.print(f"[yellow]could not record the run history:[/] {exc}", highlight=False)
+        return runs
+    for channel, title in outcome.alerts_sent:
+        err_console.print(f"alert sent to {channel}: {title}", highlight=False)
     return runs
 
 
@@ -198,6 +216,18 @@ def crawl(
         sources = registry.enabled
     if not sources:
         fail("no sources to crawl", "enable a source in the registry or name one")
+    # One crawl per source at a time, whoever starts it (scheduler, cron, systemd, a person).
+    locks = [SourceLock(s.name) for s in sources]
+    free = [s for s, lock in zip(sources, locks, strict=True) if lock.acquire()]
+    for source, lock in zip(sources, locks, strict=True):
+        if lock.fd is None:
+            err_console.print(
+                f"[yellow]skipped[/] {source.name}: already running (pid {lock.holder()})",
+                highlight=False,
+            )
+    if not free:
+        sys.exit(EXIT_OK)
+    sources = free
     overrides: dict[str, object] = {"PATROLI_CLASSIFY_ENABLED": False} if no_classify else {}
     for item in scrapy_settings:
         name, sep, value = item.partition("=")
@@ -348,3 +378,65 @@ def runs(store_url: str, source: str, limit: int, as_json: bool) -> None:
         table.add_row(str(run["started_at"])[:19], run["source"], f"[{colour}]{run['status']}[/]", str(run["pages"]),
                       str(run["items"]), str(run["new"]), str(run["flagged"]), "; ".join(run["notes"])[:80])  # fmt: skip
     console.print(table)
+
+
+@cli.command()
+@store_option
+@click.option("--sources", "sources_path", envvar="PATROLI_SOURCES", help="Source registry file.")
+@click.option("--only", "only", multiple=True, help="Schedule only these sources (repeatable).")
+@click.option(
+    "--jitter",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Random delay (s) added to each start.",
+)
+@click.option(
+    "--crawl-arg",
+    "crawl_args",
+    multiple=True,
+    help="Extra argument for each `patroli crawl` (repeatable).",
+)
+@click.option(
+    "--clock-speed",
+    default=1.0,
+    type=click.FloatRange(min=1.0),
+    hidden=True,
+    help="Simulated time (tests).",
+)
+def schedule(store_url: str, sources_path: str | None, only: tuple[str, ...], jitter: float, crawl_args: tuple[str, ...],
+             clock_speed: float) -> None:  # fmt: skip
+    """Run every enabled source on its cron schedule (registry `schedule`, default nightly) until stopped.
+
+    Runs never overlap for one source (also with cron or systemd timers: each crawl takes the
+    source's lock). SIGTERM or Ctrl-C stops starting runs and lets running ones finish gracefully.
+    """
+    import logging
+
+    from schedule.scheduler import Clock, FastClock, Scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    registry = _registry(sources_path)
+    _report_problems(registry)
+    sources = [s for s in registry.enabled if not only or s.name in only]
+    if not sources:
+        fail("no sources to schedule", "enable sources in the registry, or check --only")
+    executable = (
+        str(Path(sys.argv[0]).resolve()) if Path(sys.argv[0]).name == "patroli" else "patroli"
+    )
+
+    def command(source: SourceConfig) -> list[str]:
+        args = [executable, "crawl", source.name, "--store", store_url]
+        if sources_path:
+            args += ["--sources", sources_path]
+        return [*args, *crawl_args]
+
+    clock: Clock = FastClock(clock_speed) if clock_speed > 1 else Clock()
+    scheduler = Scheduler(sources, command, clock=clock, jitter=jitter)
+    scheduler.install_signal_handlers()
+    for slot in scheduler.slots:
+        console.print(
+            f"{slot.source.name}: '{slot.source.schedule}', first run {slot.next_at:%Y-%m-%d %H:%M:%S %Z}",
+            highlight=False,
+        )
+    scheduler.run()

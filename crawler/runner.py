@@ -194,18 +194,3 @@ def _connect_events(crawler: Crawler, name: str, on_event: EventCallback) -> Non
     crawler.signals.connect(page, signal=signals.response_received, weak=False)
     crawler.signals.connect(item, signal=signals.item_scraped, weak=False)
     crawler.signals.connect(error, signal=signals.spider_error, weak=False)
-
-
-def record_runs(store_url: str, runs: Sequence[SourceRun]) -> None:
-    """Keep the run history in the store (``patroli runs``, the web app's dashboard)."""
-    from storage import open_store
-
-    with open_store(store_url) as store:
-        for run in runs:
-            record = {k: getattr(run, k) for k in ("run_id", "source", "started_at", "finished_at", "status",
-                                                    "pages", "items", "new", "flagged", "errors", "degraded_pages")}  # fmt: skip
-            record["notes"] = [*run.notes, *(f"degraded page: {u}" for u in run.degraded_urls[:20])]
-            record["stats"] = {
-                k: v for k, v in run.stats.items() if isinstance(v, (int, float, str))
-            }
-            store.record_run(record)

@@ -44,6 +44,13 @@ DOWNLOADER_MIDDLEWARES = {
 PATROLI_RETRY_BACKOFF_BASE = 1.0  # seconds before the first retry; doubles each time
 PATROLI_RETRY_BACKOFF_MAX = 60.0
 PATROLI_INCREMENTAL_ENABLED = True
+
+# --- after each run: monitors and alerts (crawler/monitors.py, alerts/) ------------------------
+PATROLI_MONITORS_ENABLED = True
+PATROLI_MONITOR_DROP_RATIO = 0.5  # ads seen, or their coverage, down this much against recent runs
+PATROLI_MONITOR_MAX_ERROR_RATE = 0.2  # share of pages that may fail
+PATROLI_MONITOR_HISTORY = 7  # recent healthy runs to compare with
+PATROLI_ALERT_BACKOFF = 1.0  # seconds before the first retry of an alert; doubles
 TELNETCONSOLE_ENABLED = False
 
 # --- the flow of an ad: normalize -> extract -> dedupe -> classify -> store -------------------

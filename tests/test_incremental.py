@@ -19,7 +19,13 @@ from storage import open_store
 pytestmark = pytest.mark.crawl
 
 DETAIL_SOURCES = ("demo_pasarloka", "demo_kerjanusa", "demo_agensi")
-QUICK = ("--no-classify", "-s", "PATROLI_RETRY_BACKOFF_BASE=0.05")
+QUICK = (
+    "--no-classify",
+    "-s",
+    "PATROLI_RETRY_BACKOFF_BASE=0.05",
+    "-s",
+    "PATROLI_MONITORS_ENABLED=False",
+)
 
 
 def detail_pages(runs: list[dict]) -> int:

@@ -27,7 +27,13 @@ SOURCES = [
     "demo_agensi_cari",
 ]
 SCENARIOS = ("ok", "empty", "layout", "encoding", "broken")
-FAST_RETRIES = ("-s", "PATROLI_RETRY_BACKOFF_BASE=0.05", "--no-classify")
+FAST_RETRIES = (
+    "-s",
+    "PATROLI_RETRY_BACKOFF_BASE=0.05",
+    "-s",
+    "PATROLI_MONITORS_ENABLED=False",
+    "--no-classify",
+)
 
 
 def search_matches() -> set[str]:

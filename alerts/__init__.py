@@ -1,0 +1,1 @@
+"""Alerts: tell people what happened, where they already look (webhook, e-mail, Telegram)."""

@@ -1,0 +1,1 @@
+"""Nightly patrols without anyone at the keyboard: the cron-driven scheduler."""
