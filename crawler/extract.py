@@ -81,27 +81,49 @@ def _looks_like_money(text: str, start: int, raw: str) -> bool:
     )
 
 
+# A run of digits that may be a phone number: an optional +country code, an optional (area code),
+# then digits with short separators between them ("0812-5551-2345", "0 8 1 2 - 5 5 5 1 - …").
+_PHONE_CANDIDATE_RE = re.compile(
+    r"(?<![\w.,])(?:\+\s?\d{1,3}[\s\-.]?)?(?:\(\d{1,4}\)\s?)?\d(?:[\s\-.()]{0,3}\d){6,}"
+)
+_GROUP_SPLIT_RE = re.compile(r"[\s\-.()]+")
+
+
+def _numbers_in(candidate: str, region: str) -> list[str]:
+    """Valid numbers in a digit run; a run can hold two numbers written one after the other."""
+    groups = [g for g in _GROUP_SPLIT_RE.split(candidate.strip()) if g]
+    found: list[str] = []
+    current: list[str] = []
+    for group in groups:
+        # Only a group that can open a number ("0813", "+62", "628…") may end the one before it.
+        starts_new = len(group) >= 3 and group.startswith(("0", "+", "62"))
+        if current and starts_new and (number := _parse_digits("".join(current), region)):
+            found.append(number)
+            current = []
+        current.append(group)
+    # "0812-5551-2345 2 orang": a short group after well-formed ones is a count, not digits.
+    count_after = (
+        len(current) >= 3 and len(current[-1]) <= 2 and min(len(g) for g in current[:-1]) >= 3
+    )
+    if count_after and (number := _parse_digits("".join(current[:-1]), region)):
+        return [*found, number]
+    while current:
+        if number := _parse_digits("".join(current), region):
+            found.append(number)
+            break
+        current.pop()  # a trailing count or price glued to the number ("0812-5551-2345 2 orang")
+    return found
+
+
 def extract_phones(text: str, region: str = DEFAULT_REGION) -> list[str]:
     """Return the distinct valid phone numbers in ``text`` as E.164 strings, in order of appearance."""
     view = digit_view(text)
     found: dict[str, None] = {}
-    covered: list[tuple[int, int]] = []
-    for hit in phonenumbers.PhoneNumberMatcher(view, region, leniency=phonenumbers.Leniency.VALID):
-        if _looks_like_money(view, hit.start, hit.raw_string):
+    for match in _PHONE_CANDIDATE_RE.finditer(view):
+        if _looks_like_money(view, match.start(), match.group(0)):
             continue
-        if e164 := _to_e164(hit.number):
-            found[e164] = None
-            covered.append((hit.start, hit.end))
-    # Spaced or oddly grouped Indonesian mobiles ("0812 5 5 5 1 2 3 4 5") that the matcher skips;
-    # a run may swallow the start of the next number, so shorten it until it is valid.
-    for match in _ID_MOBILE_RE.finditer(view):
-        if any(start <= match.start() < end for start, end in covered):
-            continue
-        digits = re.sub(r"[^0-9+]", "", match.group(0))
-        for end in range(len(digits), 9, -1):
-            if e164 := _parse_digits(digits[:end], region):
-                found[e164] = None
-                break
+        for number in _numbers_in(match.group(0), region):
+            found[number] = None
     for number in _WHATSAPP_RE.findall(view):
         if e164 := _parse_digits("+" + number, region):
             found[e164] = None
