@@ -12,7 +12,6 @@ never dropped for want of a score.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from concurrent.futures import Executor
 from typing import Self
@@ -25,14 +24,14 @@ from classifiers.datasets import model_text
 from classifiers.registry import ModelError, active_version, find_model
 from classifiers.scoring import Score, describe_model, score_with
 from crawler.items import JobAd
-from pipelines.offload import MicroBatcher, WorkerPool, default_workers, run_in
+from pipelines.offload import MicroBatcher, OffloadingPipeline, WorkerPool, default_workers, run_in
 
 logger = logging.getLogger(__name__)
 
 BATCH_DELAY_SECONDS = 0.1  # a nightly patrol can wait 100 ms for a fuller batch
 
 
-class ClassifyPipeline:
+class ClassifyPipeline(OffloadingPipeline):
     def __init__(
         self, stats: StatsCollector, model_path: str, batch_size: int, language: str, workers: int
     ) -> None:
@@ -101,10 +100,3 @@ class ClassifyPipeline:
         if score.flagged:
             self.stats.inc_value("patroli/classify/flagged")
         return item
-
-    async def close_spider(self) -> None:
-        if self.batcher is not None:
-            await self.batcher.drain()
-        if self.executor is not None:
-            self.executor = None
-            await asyncio.to_thread(WorkerPool.release)

@@ -8,7 +8,6 @@ salary offered and the fees asked of the worker. Runs in batches in worker proce
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from concurrent.futures import Executor
 from typing import Any, Self
@@ -26,7 +25,7 @@ from crawler.extract import (
     extract_whatsapp,
 )
 from crawler.items import JobAd
-from pipelines.offload import MicroBatcher, WorkerPool, default_workers, run_in
+from pipelines.offload import MicroBatcher, OffloadingPipeline, WorkerPool, default_workers, run_in
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +90,7 @@ def extract_entities(item: JobAd) -> JobAd:
     return item
 
 
-class ExtractEntitiesPipeline:
+class ExtractEntitiesPipeline(OffloadingPipeline):
     def __init__(self, stats: StatsCollector, workers: int, batch_size: int) -> None:
         self.stats = stats
         self.workers = workers
@@ -139,12 +138,3 @@ class ExtractEntitiesPipeline:
         if item.countries:
             self.stats.inc_value("patroli/extract/with_country")
         return item
-
-    async def close_spider(self) -> None:
-        if self.batcher is not None:
-            await self.batcher.drain()
-        if self.executor is not None:
-            self.executor = None
-            await asyncio.to_thread(
-                WorkerPool.release
-            )  # the last user waits for the workers to exit

@@ -137,3 +137,19 @@ class MicroBatcher(Generic[P, R]):
         self._start_batch()
         while self.running:
             await asyncio.gather(*self.running, return_exceptions=True)
+
+
+class OffloadingPipeline:
+    """What the pipelines that offload work share: a batcher on the shared pool, drained at close."""
+
+    executor: Executor | None = None
+    batcher: MicroBatcher[Any, Any] | None = None
+
+    async def close_spider(self) -> None:
+        if self.batcher is not None:
+            await self.batcher.drain()
+        if self.executor is not None:
+            self.executor = None
+            await asyncio.to_thread(
+                WorkerPool.release
+            )  # the last user waits for the workers to exit

@@ -634,29 +634,28 @@ class SQLiteStore(Store):
             ).fetchall()
         return {r["native_id"]: dict(r) for r in rows}
 
-    def touch_ads(self, ad_ids: Sequence[str], seen_at: str) -> int:
+    def _update_by_ids(self, sql: str, value: str, ad_ids: Sequence[str]) -> int:
+        """Run ``sql`` (with one ``?`` value and ``{marks}`` for the ids) over ids in chunks."""
         changed = 0
         with self._tx() as conn:
             for start in range(0, len(ad_ids), 500):
                 chunk = list(ad_ids[start : start + 500])
-                marks = ",".join("?" * len(chunk))
                 changed += conn.execute(
-                    f"UPDATE ads SET last_seen = ?, gone_at = NULL WHERE ad_id IN ({marks})",
-                    [seen_at, *chunk],
+                    sql.format(marks=",".join("?" * len(chunk))), [value, *chunk]
                 ).rowcount
         return changed
 
+    def touch_ads(self, ad_ids: Sequence[str], seen_at: str) -> int:
+        return self._update_by_ids(
+            "UPDATE ads SET last_seen = ?, gone_at = NULL WHERE ad_id IN ({marks})", seen_at, ad_ids
+        )
+
     def mark_gone(self, ad_ids: Sequence[str], gone_at: str) -> int:
-        changed = 0
-        with self._tx() as conn:
-            for start in range(0, len(ad_ids), 500):
-                chunk = list(ad_ids[start : start + 500])
-                marks = ",".join("?" * len(chunk))
-                changed += conn.execute(
-                    f"UPDATE ads SET gone_at = ? WHERE gone_at IS NULL AND ad_id IN ({marks})",
-                    [gone_at, *chunk],
-                ).rowcount
-        return changed
+        return self._update_by_ids(
+            "UPDATE ads SET gone_at = ? WHERE gone_at IS NULL AND ad_id IN ({marks})",
+            gone_at,
+            ad_ids,
+        )
 
     # --- audit log ----------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from crawler.dates import parse_site_date
 from crawler.items import JobAd
 from crawler.sources import SourceConfig, load_registry
 
@@ -135,6 +136,44 @@ class PatrolSpider(scrapy.Spider):
         self.stat("detail_failed")
         logger.warning(
             "%s: ad page failed: %s (%s)", self.source.name, url, failure.getErrorMessage()
+        )
+
+    def page_facts(self, response: Response) -> dict[str, Any]:
+        """What a detail request announced (native id, fingerprint) plus the page's ETag: kept in the
+        ad's ``extra`` so that the next crawl can skip the page if nothing changed."""
+        ad_meta = response.meta.get("patroli_ad") or {}
+        etag = response.headers.get("ETag")
+        return {"native_id": ad_meta.get("native_id"), "fingerprint": ad_meta.get("fingerprint"),
+                "etag": etag.decode("latin-1") if etag else None}  # fmt: skip
+
+    def ad_from_selectors(self, response: Response, expected: str, **extra: Any) -> JobAd | None:
+        """An ad page read with the registry's selectors; ``None`` (a layout change) without title and text."""
+        sel = self.source.selectors
+
+        def text(name: str) -> str:
+            return text_of(select(response, sel[name])) if sel.get(name) else ""
+
+        title, body = (
+            text("title"),
+            (select(response, sel["text"]).get() if sel.get("text") else None),
+        )
+        if not title and not body:
+            self.layout_changed(response, expected)
+            return None
+        facts = self.page_facts(response)
+        posted = text("posted")
+        return self.make_ad(
+            native_id=facts.pop("native_id")
+            or self.native_id_from_url(response.url, sel.get("native_id")),
+            url=response.url,
+            title=title,
+            text=body or "",
+            posted_at=parse_site_date(posted) if posted else None,
+            author=text("author"),
+            location=text("location"),
+            salary_text=text("price"),
+            html=self.snapshot(response.text),
+            extra={"posted_text": posted, **facts, **extra},
         )
 
     @staticmethod

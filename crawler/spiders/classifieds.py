@@ -18,7 +18,6 @@ from urllib.parse import quote_plus
 import scrapy
 from scrapy.http import Response
 
-from crawler.dates import parse_site_date
 from crawler.incremental import fingerprint
 from crawler.items import JobAd
 from crawler.spiders.base import PatrolSpider, select, text_of
@@ -92,30 +91,7 @@ class ClassifiedsSpider(PatrolSpider):
 
     def parse_ad(self, response: Response, listing_url: str = "") -> Iterator[JobAd]:
         self.stat("detail_pages")
-        sel = self.source.selectors
-        title = text_of(select(response, sel["title"])) if sel.get("title") else ""
-        body = select(response, sel["text"]).get() if sel.get("text") else None
-        if not title and not body:
-            self.layout_changed(response, "ad title or description")
-            return
-        posted_text = text_of(select(response, sel["posted"])) if sel.get("posted") else ""
-        ad_meta = response.meta.get("patroli_ad") or {}
-        etag = response.headers.get("ETag")
-        yield self.make_ad(
-            native_id=ad_meta.get("native_id")
-            or self.native_id_from_url(response.url, sel.get("native_id")),
-            url=response.url,
-            title=title,
-            text=body or "",
-            posted_at=parse_site_date(posted_text) if posted_text else None,
-            author=text_of(select(response, sel["author"])) if sel.get("author") else "",
-            location=text_of(select(response, sel["location"])) if sel.get("location") else "",
-            salary_text=text_of(select(response, sel["price"])) if sel.get("price") else "",
-            html=self.snapshot(response.text),
-            extra={
-                "posted_text": posted_text,
-                "listing_url": listing_url,
-                "fingerprint": ad_meta.get("fingerprint"),
-                "etag": etag.decode("latin-1") if etag else None,
-            },
-        )
+        if ad := self.ad_from_selectors(
+            response, "ad title or description", listing_url=listing_url
+        ):
+            yield ad

@@ -14,11 +14,11 @@ import extruct
 import scrapy
 from scrapy.http import Response
 
-from crawler.dates import parse_iso_date, parse_site_date
+from crawler.dates import parse_iso_date
 from crawler.incremental import fingerprint
 from crawler.items import JobAd
 from crawler.sources import SourceConfig
-from crawler.spiders.base import PatrolSpider, select, text_of
+from crawler.spiders.base import PatrolSpider, text_of
 
 
 def _types(item: dict[str, Any]) -> list[str]:
@@ -134,43 +134,21 @@ class JobPostingMixin:
     def parse_ad_page(self: Any, response: Response) -> Iterator[JobAd]:
         """An ad page: its JobPostings, else the registry's title/text selectors, else a layout change."""
         self.stat("detail_pages")
-        ad_meta = response.meta.get("patroli_ad") or {}
-        etag = response.headers.get("ETag")
-        extra = {
-            "fingerprint": ad_meta.get("fingerprint"),
-            "etag": etag.decode("latin-1") if etag else None,
-        }
+        facts = self.page_facts(response)
+        native_id = facts.pop("native_id")
         postings = list(self.extract_postings(response))
         for posting in postings:
             ad = self.make_posting_ad(
-                posting,
-                response,
-                native_id=ad_meta.get("native_id") if len(postings) == 1 else None,
+                posting, response, native_id=native_id if len(postings) == 1 else None
             )
-            ad.extra.update(extra)
+            ad.extra.update(facts)
             yield ad
         if postings:
             return
-        sel = self.source.selectors
-        title = text_of(select(response, sel["title"])) if sel.get("title") else ""
-        body = select(response, sel["text"]).get() if sel.get("text") else None
-        if not title and not body:
-            self.layout_changed(response, "schema.org JobPosting or the title/text selectors")
-            return
-        posted = text_of(select(response, sel["posted"])) if sel.get("posted") else ""
-        yield self.make_ad(
-            native_id=ad_meta.get("native_id")
-            or self.native_id_from_url(response.url, sel.get("native_id")),
-            url=response.url,
-            title=title,
-            text=body or "",
-            posted_at=parse_site_date(posted) if posted else None,
-            author=text_of(select(response, sel["author"])) if sel.get("author") else "",
-            location=text_of(select(response, sel["location"])) if sel.get("location") else "",
-            salary_text=text_of(select(response, sel["price"])) if sel.get("price") else "",
-            html=self.snapshot(response.text),
-            extra=extra,
-        )
+        if ad := self.ad_from_selectors(
+            response, "schema.org JobPosting or the title/text selectors"
+        ):
+            yield ad
 
 
 class JobPostingSpider(JobPostingMixin, PatrolSpider):
