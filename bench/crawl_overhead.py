@@ -32,7 +32,7 @@ def measure_once(mode: str, demo_url: str, store_url: str) -> dict[str, float]:
     from crawler.runner import project_settings, run_patrol
     from crawler.sources import load_registry
 
-    sources = [s for s in load_registry().sources if s.name.startswith("demo_")]
+    sources = [s for s in load_registry().enabled if s.name.startswith("demo_")]
     overrides: dict[str, object] = {"PATROLI_STORE_URL": store_url, "LOG_LEVEL": "WARNING"}
     if mode == "bare":
         overrides["ITEM_PIPELINES"] = {}

@@ -291,7 +291,7 @@ def demo(store_url: str, port: int, serve: bool, verbose: bool) -> None:
     try:
         os.environ["PATROLI_DEMO_URL"] = sites.url
         registry = load_registry(None)
-        sources = [s for s in registry.sources if s.name.startswith(DEMO_PREFIX)]
+        sources = [s for s in registry.enabled if s.name.startswith(DEMO_PREFIX)]
         console.print(
             f"demo sites at {sites.url}; patrolling {len(sources)} sources into {store_url}",
             highlight=False,
