@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
@@ -28,17 +29,19 @@ def run_server(store_url: str, settings: object, host: str, port: int) -> None:
     from web.app import create_app
     from web.settings import WebSettings
 
-    assert isinstance(settings, WebSettings)
+    if not isinstance(settings, WebSettings):
+        raise TypeError("run_server needs WebSettings")
     app = create_app(store_url, settings)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                             proxy_headers=False, server_header=False)  # fmt: skip
     server = uvicorn.Server(config)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.run()
-    except KeyboardInterrupt:
-        pass
     if not server.started:
-        fail(f"cannot serve on {host}:{port}", "another program may use the port: choose another with --port")
+        fail(
+            f"cannot serve on {host}:{port}",
+            "another program may use the port: choose another with --port",
+        )
 
 
 @cli.command()
@@ -73,9 +76,22 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=ROLE_CHOICE, help="analyst decides; investigator searches and exports; admin manages.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of generating one.")
-@click.option("--reset", is_flag=True, help="Replace an existing user's role and password (ends their sessions).")
+@click.option(
+    "--role",
+    required=True,
+    type=ROLE_CHOICE,
+    help="analyst decides; investigator searches and exports; admin manages.",
+)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input instead of generating one.",
+)
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Replace an existing user's role and password (ends their sessions).",
+)
 @store_option
 def users_add(name: str, role: str, password_stdin: bool, reset: bool, store_url: str) -> None:
     """Create user NAME; a generated password is printed once."""
@@ -87,7 +103,9 @@ def users_add(name: str, role: str, password_stdin: bool, reset: bool, store_url
         try:
             user = create_user(store, name, role, password, actor="cli", replace=reset)
         except AccountError as exc:
-            fail(str(exc), "use --reset to replace an existing user" if "exists" in str(exc) else "")
+            fail(
+                str(exc), "use --reset to replace an existing user" if "exists" in str(exc) else ""
+            )
             return
     console.print(f"user {user['name']} ({user['role']}) saved", highlight=False)
     if not password_stdin:
@@ -121,7 +139,10 @@ def _set_active(name: str, active: bool, store_url: str) -> None:
             return
         store.append_audit("cli", "user_enable" if active else "user_disable", name, public_view(before),
                            public_view(after))  # fmt: skip
-    console.print(f"user {name} {'enabled' if active else 'disabled; their sessions have ended'}", highlight=False)
+    console.print(
+        f"user {name} {'enabled' if active else 'disabled; their sessions have ended'}",
+        highlight=False,
+    )
 
 
 @users.command("disable")

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from webkit import PASSWORDS, XSS_AD, Canary, LiveServer, seed_store, web_settings
 
 from storage import Store
-from webkit import PASSWORDS, XSS_AD, Canary, LiveServer, seed_store, web_settings
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -47,7 +47,9 @@ def server(seeded: Store) -> Iterator[LiveServer]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     # A missing browser fails the suite (never a skip): `make test` installs Debian's chromium.
-    assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: apt-get install chromium (make setup does)"
+    assert shutil.which(CHROMIUM), (
+        f"{CHROMIUM} is missing: apt-get install chromium (make setup does)"
+    )
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield launched
@@ -76,7 +78,9 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def test_login_refuses_a_wrong_password_then_lets_the_user_in(page: Page, server: LiveServer) -> None:
+def test_login_refuses_a_wrong_password_then_lets_the_user_in(
+    page: Page, server: LiveServer
+) -> None:
     login(page, server.url, "ana", "salah-sekali-123")
     assert page.url.startswith(f"{server.url}/login")
     assert page.locator("p.error").is_visible()
@@ -111,7 +115,8 @@ def test_review_from_the_queue_with_a_keyboard_shortcut_shows_in_the_audit_log(
     admin.goto(f"{server.url}/admin/audit?actor=ana")
     row = admin.locator("#audit tbody tr[data-action=review]").first
     text = row.inner_text()
-    assert target in text and "ana" in text
+    assert target in text
+    assert "ana" in text
     assert "new → confirmed" in text  # before → after
     admin.context.close()
 
@@ -152,13 +157,16 @@ def test_search_with_a_filter_and_export(page: Page, server: LiveServer) -> None
     page.locator("article.hit a.chip", has_text="+6281255512345").first.click()
     page.wait_for_url("**/entities/phone/**")
     assert page.locator("main table tbody tr").count() == 4
-    assert {"demo_telegram", "demo_pasarloka", "demo_kerjanusa"} <= set(page.locator("main table tbody td:nth-child(3)").all_inner_texts())
+    assert {"demo_telegram", "demo_pasarloka", "demo_kerjanusa"} <= set(
+        page.locator("main table tbody td:nth-child(3)").all_inner_texts()
+    )
 
 
 def test_the_wrong_role_is_refused(page: Page, server: LiveServer, seeded: Store) -> None:
     login(page, server.url, "ivan")
     response = page.goto(f"{server.url}/queue")
-    assert response is not None and response.status == 403
+    assert response is not None
+    assert response.status == 403
     assert "Peran Anda tidak mengizinkan" in page.content()
     assert page.locator("nav a[href='/queue']").count() == 0  # not even offered
     page.goto(f"{server.url}/ads/kh0000000000000000000002")
@@ -173,7 +181,10 @@ def test_script_payloads_in_an_ad_never_run(page: Page, server: LiveServer, cana
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     blocked: list[str] = []
     page.context.on("request", lambda request: requests.append(request.url))
-    page.context.on("requestfailed", lambda request: blocked.append(request.url) if request.failure == "csp" else None)
+    page.context.on(
+        "requestfailed",
+        lambda request: blocked.append(request.url) if request.failure == "csp" else None,
+    )
     login(page, server.url, "adi")
     for path in (f"/ads/{XSS_AD}", "/queue", "/search?q=kamboja", "/entities/handle/@rekrut_kh"):
         page.goto(f"{server.url}{path}")
@@ -185,7 +196,9 @@ def test_script_payloads_in_an_ad_never_run(page: Page, server: LiveServer, cana
     page.get_by_text("klik di sini").click()  # the javascript: "link" is just text
     page.wait_for_timeout(300)
     frame = page.frame_locator("iframe.evidence").first
-    assert frame.locator("p").inner_text() == "bukti iklan"  # the evidence renders, without its scripts
+    assert (
+        frame.locator("p").inner_text() == "bukti iklan"
+    )  # the evidence renders, without its scripts
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert dialogs == []
     assert canary.hits == []

@@ -10,10 +10,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from webkit import (
+    PASSWORDS,
+    USER_OF,
+    XSS_AD,
+    Client,
+    LiveServer,
+    logged_in,
+    seed_store,
+    web_settings,
+)
 
 from storage import Store
 from web.routing import ADMIN, ANALYST, ANY_ROLE, INVESTIGATOR, PUBLIC
-from webkit import PASSWORDS, USER_OF, XSS_AD, Client, LiveServer, logged_in, seed_store, web_settings
 
 AD = "kh0000000000000000000001"
 # The access rules, written out independently of the app: (method, path) -> roles allowed.
@@ -118,7 +127,9 @@ def test_each_role_reaches_exactly_its_routes(server: LiveServer, role: str) -> 
     client = Client(server.url)
     assert client.login(name).status_code == 303
     # /logout last: it ends the session the other checks use.
-    for (method, template), allowed in sorted(ROUTES.items(), key=lambda item: item[0][1] == "/logout"):
+    for (method, template), allowed in sorted(
+        ROUTES.items(), key=lambda item: item[0][1] == "/logout"
+    ):
         if not allowed:
             continue
         data = None
@@ -126,7 +137,9 @@ def test_each_role_reaches_exactly_its_routes(server: LiveServer, role: str) -> 
             data = {"csrf_token": client.csrf("/account"), **HARMLESS.get(template, {})}
         response = client.request(method, _path(template), data=data)
         refused = response.status_code == 403
-        to_login = response.status_code in (302, 303) and response.headers["location"].startswith("/login?")
+        to_login = response.status_code in (302, 303) and response.headers["location"].startswith(
+            "/login?"
+        )
         assert not to_login, (method, template)
         if role in allowed:
             assert not refused, (role, method, template, response.text[:300])
@@ -149,9 +162,16 @@ def test_state_changes_without_a_valid_csrf_token_are_refused(server: LiveServer
                 data["csrf_token"] = token
             response = client.post(_path(template), data)
             assert response.status_code == 403, (template, token)
-            assert "did not come from this site" in response.text or "bukan dari situs ini" in response.text
+            assert (
+                "did not come from this site" in response.text
+                or "bukan dari situs ini" in response.text
+            )
         # the header form is accepted in place of the field (for scripts of our own)
-        good = client.post("/language", {"lang": "en", "next": "/"}, headers={"x-csrf-token": client.csrf("/account")})
+        good = client.post(
+            "/language",
+            {"lang": "en", "next": "/"},
+            headers={"x-csrf-token": client.csrf("/account")},
+        )
         assert good.status_code == 303
         other.close()
 
@@ -183,7 +203,8 @@ def test_security_headers_on_pages_and_sandbox_on_evidence(server: LiveServer) -
     with logged_in(server.url, "adi") as client:
         page = client.get(f"/ads/{AD}")
         csp = page.headers["content-security-policy"]
-        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert "script-src 'self'" in csp
+        assert "unsafe-inline" not in csp
         assert "frame-ancestors 'none'" in csp
         assert page.headers["x-frame-options"] == "DENY"
         assert page.headers["x-content-type-options"] == "nosniff"
@@ -200,7 +221,8 @@ def test_hostile_text_is_escaped_in_every_page(server: LiveServer) -> None:
                      f"/ads/{AD}"):  # fmt: skip
             html = client.get(path).text
             assert html.count("<script") == 1, path  # only our own /static/app.js
-            assert "<img" not in html and "<svg onload" not in html, path  # the app has no <img> of its own
+            assert "<img" not in html
+            assert "<svg onload" not in html, path  # the app has no <img> of its own
             assert 'href="javascript:' not in html, path
         html = client.get(f"/ads/{XSS_AD}").text
         assert "&lt;script&gt;window.__pwned=1" in html
@@ -225,7 +247,9 @@ def test_a_tampered_or_foreign_cookie_is_anonymous(server: LiveServer) -> None:
         assert client.get("/").status_code == 303
 
 
-def test_lockout_after_repeated_failures_and_unlock_by_admin(server: LiveServer, seeded: Store) -> None:
+def test_lockout_after_repeated_failures_and_unlock_by_admin(
+    server: LiveServer, seeded: Store
+) -> None:
     from web.accounts import create_user
 
     create_user(seeded, "lina", "analyst", "lina-kata-sandi-99", actor="tests")
@@ -233,11 +257,16 @@ def test_lockout_after_repeated_failures_and_unlock_by_admin(server: LiveServer,
     for _ in range(5):
         assert client.login("lina", "wrong-password-000").status_code == 401
     assert seeded.get_user("lina")["locked_until"]
-    assert client.login("lina", "lina-kata-sandi-99").status_code == 401  # right password, still locked
+    assert (
+        client.login("lina", "lina-kata-sandi-99").status_code == 401
+    )  # right password, still locked
     actions = [e["action"] for e in seeded.audit_log(actor="lina")]
-    assert actions.count("login_failed") == 5 and "login_refused" in actions
+    assert actions.count("login_failed") == 5
+    assert "login_refused" in actions
     with logged_in(server.url, "adi") as admin:
-        response = admin.post("/admin/users/lina", {"action": "unlock", "csrf_token": admin.csrf("/admin/users")})
+        response = admin.post(
+            "/admin/users/lina", {"action": "unlock", "csrf_token": admin.csrf("/admin/users")}
+        )
         assert response.status_code == 200
     assert client.login("lina", "lina-kata-sandi-99").status_code == 303
 
@@ -259,19 +288,28 @@ def test_disabled_user_loses_the_session_at_once(server: LiveServer, seeded: Sto
         client = Client(server.url)
         assert client.login("budi", "budi-kata-sandi-77").status_code == 303
         assert client.get("/search").status_code == 200
-        response = admin.post("/admin/users/budi", {"action": "disable", "csrf_token": admin.csrf("/admin/users")})
+        response = admin.post(
+            "/admin/users/budi", {"action": "disable", "csrf_token": admin.csrf("/admin/users")}
+        )
         assert response.status_code == 200
         assert client.get("/search").status_code == 303
         assert client.login("budi", "budi-kata-sandi-77").status_code == 401
         audit = next(e for e in seeded.audit_log(target="budi") if e["action"] == "user_disable")
         assert (audit["actor"], audit["action"], audit["before"], audit["after"]) == (
-            "adi", "user_disable", {"role": "investigator", "active": True}, {"role": "investigator", "active": False})
+            "adi",
+            "user_disable",
+            {"role": "investigator", "active": True},
+            {"role": "investigator", "active": False},
+        )
         assert "password_hash" not in json.dumps(seeded.audit_log(limit=200))
 
 
 def test_admin_creates_a_user_with_a_password_shown_once(server: LiveServer, seeded: Store) -> None:
     with logged_in(server.url, "adi") as admin:
-        page = admin.post("/admin/users", {"name": "sari", "role": "analyst", "csrf_token": admin.csrf("/admin/users")})
+        page = admin.post(
+            "/admin/users",
+            {"name": "sari", "role": "analyst", "csrf_token": admin.csrf("/admin/users")},
+        )
         assert page.status_code == 200
         password = page.text.split('id="new-password">', 1)[1].split("<", 1)[0]
         assert len(password) >= 12
@@ -291,14 +329,20 @@ def test_a_bad_query_shows_the_parsers_message(server: LiveServer) -> None:
         assert client.get("/search/export.csv?q=risk>=abc").status_code == 400
 
 
-def test_csv_and_json_exports_are_filtered_neutralised_and_audited(server: LiveServer, seeded: Store) -> None:
+def test_csv_and_json_exports_are_filtered_neutralised_and_audited(
+    server: LiveServer, seeded: Store
+) -> None:
     with logged_in(server.url, "ivan") as client:
         response = client.get("/search/export.csv?q=country:KH&sort=risk")
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/csv")
         assert "attachment" in response.headers["content-disposition"]
         rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
-        assert {r["ad_id"] for r in rows} == {"kh0000000000000000000001", "kh0000000000000000000002", XSS_AD}
+        assert {r["ad_id"] for r in rows} == {
+            "kh0000000000000000000001",
+            "kh0000000000000000000002",
+            XSS_AD,
+        }
         assert all("KH" in r["countries"] for r in rows)
         data = json.loads(client.get("/search/export.json?q=phone:0812-5551-2345").text)
         assert data["total"] == len(data["ads"]) == 4
@@ -310,7 +354,7 @@ def test_csv_and_json_exports_are_filtered_neutralised_and_audited(server: LiveS
 def test_csv_cells_that_a_spreadsheet_would_run_are_quoted() -> None:
     from web.routes.search import _cell
 
-    assert _cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert _cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert _cell("+62812") == "'+62812"
     assert _cell(["@rekrut", "x"]) == "'@rekrut; x"
     assert _cell("aman") == "aman"
@@ -320,9 +364,15 @@ def test_review_conflict_is_reported_not_overwritten(server: LiveServer, seeded:
     target = "jp0000000000000000000001"
     with logged_in(server.url, "ana") as client:
         token = client.csrf("/queue")
-        first = client.post(f"/ads/{target}/review", {"decision": "escalated", "expected_version": "1", "csrf_token": token})
+        first = client.post(
+            f"/ads/{target}/review",
+            {"decision": "escalated", "expected_version": "1", "csrf_token": token},
+        )
         assert first.status_code == 303
-        second = client.post(f"/ads/{target}/review", {"decision": "dismissed", "expected_version": "1", "csrf_token": token})
+        second = client.post(
+            f"/ads/{target}/review",
+            {"decision": "dismissed", "expected_version": "1", "csrf_token": token},
+        )
         assert second.status_code == 409
     assert seeded.get_ad(target)["status"] == "escalated"
 
@@ -333,20 +383,26 @@ def test_bulk_decision_on_a_filtered_set_is_audited(server: LiveServer, seeded: 
         response = client.post("/queue/bulk", {"scope": "filter", "country": "TH", "decision": "dismissed",
                                                "note": "iklan game, bukan lowongan", "csrf_token": token})  # fmt: skip
         assert response.status_code == 303
-        assert "done=bulk" in response.headers["location"] and "n=6" in response.headers["location"]
+        assert "done=bulk" in response.headers["location"]
+        assert "n=6" in response.headers["location"]
         assert "country=TH" in response.headers["location"]
     assert seeded.count("country:TH status:dismissed") == 6
     entry = next(e for e in seeded.audit_log(actor="ana") if e["action"] == "bulk_review")
     assert entry["after"] == {"decision": "dismissed", "count": 6, "skipped": 0}
     assert "country:TH" in entry["detail"]
-    assert len([e for e in seeded.audit_log(actor="ana", limit=500) if e["action"] == "review"]) >= 6
+    assert (
+        len([e for e in seeded.audit_log(actor="ana", limit=500) if e["action"] == "review"]) >= 6
+    )
 
 
 def test_open_redirects_are_refused(server: LiveServer) -> None:
     client = Client(server.url)
     token = client.csrf("/login")
     for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
-        response = client.post("/login", {"name": "adi", "password": PASSWORDS["adi"], "next": target, "csrf_token": token})
+        response = client.post(
+            "/login",
+            {"name": "adi", "password": PASSWORDS["adi"], "next": target, "csrf_token": token},
+        )
         assert response.headers["location"] == "/", target
         token = client.csrf("/account")
         client.post("/logout", {"csrf_token": token})
@@ -356,9 +412,12 @@ def test_open_redirects_are_refused(server: LiveServer) -> None:
 def test_language_switch_changes_the_interface(server: LiveServer) -> None:
     with logged_in(server.url, "adi") as client:
         assert "Antrean tinjauan" in client.get("/queue").text
-        client.post("/language", {"lang": "en", "next": "/queue", "csrf_token": client.csrf("/account")})
+        client.post(
+            "/language", {"lang": "en", "next": "/queue", "csrf_token": client.csrf("/account")}
+        )
         page = client.get("/queue").text
-        assert "Review queue" in page and "Antrean tinjauan" not in page
+        assert "Review queue" in page
+        assert "Antrean tinjauan" not in page
         assert 'lang="en"' in page
     assert "Log in" in Client(server.url).get("/login?lang=en").text
 
@@ -366,7 +425,9 @@ def test_language_switch_changes_the_interface(server: LiveServer) -> None:
 def test_request_bodies_are_bounded(server: LiveServer) -> None:
     with logged_in(server.url, "ana") as client:
         token = client.csrf("/queue")
-        response = client.post("/queue/bulk", {"csrf_token": token, "note": "x" * (1024 * 1024 + 10)})
+        response = client.post(
+            "/queue/bulk", {"csrf_token": token, "note": "x" * (1024 * 1024 + 10)}
+        )
         assert response.status_code == 413
 
 
@@ -374,7 +435,8 @@ def test_dashboard_shows_counts_backlog_and_runs(server: LiveServer) -> None:
     with logged_in(server.url, "ivan") as client:
         page = client.get("/").text
     assert '<svg class="chart"' in page
-    assert "demo_telegram" in page and "menunggu tinjauan" in page
+    assert "demo_telegram" in page
+    assert "menunggu tinjauan" in page
 
 
 def test_serve_refuses_a_missing_or_placeholder_secret(tmp_path: Path) -> None:
@@ -382,6 +444,8 @@ def test_serve_refuses_a_missing_or_placeholder_secret(tmp_path: Path) -> None:
 
     store = f"sqlite:///{tmp_path / 'x.db'}"
     for secret in ("", "changethis", "changethis-changethis-changethis-123", "a" * 40):
-        result = run_patroli("serve", "--store", store, "--port", "0", env={"PATROLI_SECRET_KEY": secret}, timeout=60)
+        result = run_patroli(
+            "serve", "--store", store, "--port", "0", env={"PATROLI_SECRET_KEY": secret}, timeout=60
+        )
         assert result.returncode == 1, secret
         assert "PATROLI_SECRET_KEY" in result.stderr

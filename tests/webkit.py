@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import uvicorn
@@ -25,7 +25,7 @@ from web.accounts import create_user
 from web.app import create_app
 from web.settings import WebSettings
 
-SECRET = "k3J9-tests-only-9fQx2LmZpR7vWcY4hB8nTe1sUa6dGo0"
+SECRET = "k3J9-tests-only-9fQx2LmZpR7vWcY4hB8nTe1sUa6dGo0"  # noqa: S105 - a test-only key
 PASSWORDS = {
     "ana": "analis-kata-sandi-1",
     "ivan": "penyidik-kata-sandi-2",
@@ -118,9 +118,11 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
+        )
 
-    def __enter__(self) -> LiveServer:
+    def __enter__(self) -> Self:
         self.thread.start()
         deadline = time.monotonic() + 20
         while not self.server.started:
@@ -170,7 +172,9 @@ class Client:
 
     def login(self, name: str, password: str | None = None) -> httpx.Response:
         token = self.csrf("/login")
-        return self.post("/login", {"name": name, "password": password or PASSWORDS[name], "csrf_token": token})
+        return self.post(
+            "/login", {"name": name, "password": password or PASSWORDS[name], "csrf_token": token}
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -211,7 +215,7 @@ class Canary:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> Canary:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 

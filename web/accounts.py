@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from web.i18n import N_
 from storage import Record, Store
+from web.i18n import N_
 from web.security import NAME_PATTERN, ROLES, hash_password, password_problem
 
 _NAME_RE = re.compile(NAME_PATTERN)
@@ -36,7 +36,11 @@ def public_view(user: Mapping[str, Any] | None) -> dict[str, Any] | None:
 def check_name(name: str) -> str:
     name = name.strip().lower()
     if not _NAME_RE.fullmatch(name):
-        raise AccountError(N_("A user name has 2 to 32 characters: lower-case letters, digits, dot, dash or underscore, starting with a letter."))
+        raise AccountError(
+            N_(
+                "A user name has 2 to 32 characters: lower-case letters, digits, dot, dash or underscore, starting with a letter."
+            )
+        )
     return name
 
 
@@ -46,7 +50,9 @@ def check_role(role: str) -> str:
     return role
 
 
-def create_user(store: Store, name: str, role: str, password: str, *, actor: str, replace: bool = False) -> Record:
+def create_user(
+    store: Store, name: str, role: str, password: str, *, actor: str, replace: bool = False
+) -> Record:
     name, role = check_name(name), check_role(role)
     if problem := password_problem(password):
         raise AccountError(problem)

@@ -35,9 +35,19 @@ def python_messages() -> set[str]:
             if not isinstance(node, ast.Call) or not node.args:
                 continue
             func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            name = (
+                func.attr
+                if isinstance(func, ast.Attribute)
+                else func.id
+                if isinstance(func, ast.Name)
+                else ""
+            )
             first = node.args[0]
-            if name in ("_", "N_") and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            if (
+                name in ("_", "N_")
+                and isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+            ):
                 found.add(first.value)
     return found
 
@@ -60,4 +70,4 @@ if __name__ == "__main__":
         gaps = missing(language)
         sys.stdout.write(f"# {language}: {len(gaps)} missing in {TRANSLATIONS / language}\n")
         for message in gaps:
-            sys.stdout.write(f"msgid {_po_string(message)}\nmsgstr \"\"\n\n")
+            sys.stdout.write(f'msgid {_po_string(message)}\nmsgstr ""\n\n')

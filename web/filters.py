@@ -40,7 +40,9 @@ def risk_class(value: Any) -> str:
 def qs(params: dict[str, Any], **changes: Any) -> str:
     """A query string from ``params`` with ``changes`` applied (None removes a key)."""
     merged = {**params, **changes}
-    return urllib.parse.urlencode({k: v for k, v in merged.items() if v not in (None, "")}, doseq=True)
+    return urllib.parse.urlencode(
+        {k: v for k, v in merged.items() if v not in (None, "")}, doseq=True
+    )
 
 
 def quote(value: Any) -> str:

@@ -38,6 +38,6 @@ def translator(language: str) -> Translator:
     return gettext
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "translate later"
+def N_(message: str) -> str:
     """Mark a message for the catalogues; it is translated where it is shown."""
     return message

@@ -11,7 +11,15 @@ ROLES = (N_("analyst"), N_("investigator"), N_("admin"))
 STATUSES = (N_("new"), N_("confirmed"), N_("dismissed"), N_("escalated"))
 SORTS = (N_("relevance"), N_("risk"), N_("date"), N_("uncertainty"))
 FACETS = (N_("source"), N_("status"), N_("country"))
-ENTITIES = (N_("phone"), N_("handle"), N_("email"), N_("phones"), N_("whatsapp"), N_("telegram"), N_("emails"))
+ENTITIES = (
+    N_("phone"),
+    N_("handle"),
+    N_("email"),
+    N_("phones"),
+    N_("whatsapp"),
+    N_("telegram"),
+    N_("emails"),
+)
 PERIODS = (N_("month"), N_("week"), N_("day"), N_("hour"), N_("year"))
 SERIES = (N_("crawled"), N_("flagged"))
 RUN_STATUSES = (N_("ok"), N_("degraded"), N_("failed"), N_("running"))

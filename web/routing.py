@@ -201,7 +201,15 @@ def endpoint(page: Page, state: AppState) -> Callable[[Request], Any]:
             form = parsed
             token = (form.get("csrf_token") or [""])[0] or request.headers.get("x-csrf-token", "")
             if loaded is None or not csrf_matches(session, token):
-                return _finish(ctx, ctx.error(403, ctx._("The form has expired or did not come from this site. Reload the page and try again.")))
+                return _finish(
+                    ctx,
+                    ctx.error(
+                        403,
+                        ctx._(
+                            "The form has expired or did not come from this site. Reload the page and try again."
+                        ),
+                    ),
+                )
         ctx.form = form
         return await run_in_threadpool(_handle, page, ctx, method)
 
@@ -218,8 +226,12 @@ def _handle(page: Page, ctx: Ctx, method: str) -> Response:
     if page.roles:
         if ctx.user is None:
             if method in SAFE_METHODS:
-                target = ctx.request.url.path + (f"?{ctx.request.url.query}" if ctx.request.url.query else "")
-                return _finish(ctx, ctx.redirect("/login?" + urllib.parse.urlencode({"next": target})))
+                target = ctx.request.url.path + (
+                    f"?{ctx.request.url.query}" if ctx.request.url.query else ""
+                )
+                return _finish(
+                    ctx, ctx.redirect("/login?" + urllib.parse.urlencode({"next": target}))
+                )
             return _finish(ctx, ctx.error(403, ctx._("Please log in first.")))
         if ctx.user["role"] not in page.roles:
             return _finish(ctx, ctx.error(403, ctx._("Your role does not allow this page.")))
@@ -237,7 +249,9 @@ def build_routes(pages: list[Page], state: AppState) -> list[Route]:
     routes = []
     for page in pages:
         methods = list(page.methods)
-        routes.append(Route(page.path, endpoint(page, state), methods=methods, name=page.handler.__name__))
+        routes.append(
+            Route(page.path, endpoint(page, state), methods=methods, name=page.handler.__name__)
+        )
     return routes
 
 

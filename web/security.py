@@ -73,7 +73,13 @@ class Session:
     changed: bool = False  # must be written back to the cookie
 
     def to_payload(self) -> dict[str, Any]:
-        return {"u": self.user, "e": self.epoch, "c": self.csrf, "l": self.language, "t": self.issued}
+        return {
+            "u": self.user,
+            "e": self.epoch,
+            "c": self.csrf,
+            "l": self.language,
+            "t": self.issued,
+        }
 
     @classmethod
     def from_payload(cls, payload: Any) -> Session | None:
@@ -122,7 +128,9 @@ class LoginThrottle:
         now = time.monotonic()
         with self._lock:
             if len(self._seen) > 10_000:  # bound memory under a spray of addresses
-                self._seen = {k: v for k, v in self._seen.items() if v and v[-1] > now - self.window}
+                self._seen = {
+                    k: v for k, v in self._seen.items() if v and v[-1] > now - self.window
+                }
             times = self._seen.setdefault(address, deque())
             while times and times[0] <= now - self.window:
                 times.popleft()

@@ -21,12 +21,16 @@ def audit(ctx: Ctx) -> Response:
     except ValueError:
         page = 0
     actor, target = ctx.param("actor", max_chars=64), ctx.param("target", max_chars=200)
-    entries = ctx.store.audit_log(limit=AUDIT_PAGE + 1, offset=page * AUDIT_PAGE, actor=actor, target=target)
+    entries = ctx.store.audit_log(
+        limit=AUDIT_PAGE + 1, offset=page * AUDIT_PAGE, actor=actor, target=target
+    )
     return ctx.render("audit.html", entries=entries[:AUDIT_PAGE], more=len(entries) > AUDIT_PAGE,
                       page=page, actor=actor, target=target)  # fmt: skip
 
 
-def users(ctx: Ctx, *, status: int = 200, error: str = "", created: str = "", password: str = "") -> Response:
+def users(
+    ctx: Ctx, *, status: int = 200, error: str = "", created: str = "", password: str = ""
+) -> Response:
     return ctx.render("users.html", status=status, users=ctx.store.list_users(), roles=ROLES,
                       error=error, created=created, password=password, actions=USER_ACTIONS,
                       now_iso=datetime.now(UTC).isoformat())  # fmt: skip
@@ -56,7 +60,9 @@ def change_user(ctx: Ctx) -> Response:
     if action not in USER_ACTIONS:
         return users(ctx, status=400, error=ctx._("Unknown action."))
     if name == ctx.actor and action in ("role", "disable"):
-        return users(ctx, status=400, error=ctx._("You cannot change your own role or disable yourself."))
+        return users(
+            ctx, status=400, error=ctx._("You cannot change your own role or disable yourself.")
+        )
     password = ""
     if action == "role":
         role = ctx.field("role")
@@ -73,7 +79,9 @@ def change_user(ctx: Ctx) -> Response:
         password = generate_password()
         after = update_user(ctx.store, name, password_hash=hash_password(password), failed_logins=0,
                             locked_until=None, end_sessions=True)  # fmt: skip
-    ctx.store.append_audit(ctx.actor, f"user_{action}", name, public_view(before), public_view(after))
+    ctx.store.append_audit(
+        ctx.actor, f"user_{action}", name, public_view(before), public_view(after)
+    )
     return users(ctx, created=name if password else "", password=password)
 
 
@@ -89,7 +97,14 @@ def sources(ctx: Ctx) -> Response:
     latest: dict[str, dict] = {}
     for run in runs:
         latest.setdefault(run.get("source", ""), run)
-    return ctx.render("sources.html", sources=entries, problems=problems, error=error, latest=latest, runs=runs[:30])
+    return ctx.render(
+        "sources.html",
+        sources=entries,
+        problems=problems,
+        error=error,
+        latest=latest,
+        runs=runs[:30],
+    )
 
 
 def models(ctx: Ctx, *, status: int = 200, error: str = "", message: str = "") -> Response:
@@ -108,7 +123,9 @@ def models(ctx: Ctx, *, status: int = 200, error: str = "", message: str = "") -
                           "path": str(path), "problem": ""})  # fmt: skip
         except ModelError as exc:
             cards.append({"version": path.name, "problem": str(exc), "path": str(path), "test": {}})
-    return ctx.render("models.html", status=status, cards=cards, active=active, error=error, message=message)
+    return ctx.render(
+        "models.html", status=status, cards=cards, active=active, error=error, message=message
+    )
 
 
 def models_page(ctx: Ctx) -> Response:
@@ -128,7 +145,9 @@ def activate_model(ctx: Ctx) -> Response:
     except ModelError as exc:
         return models(ctx, status=400, error=str(exc))
     ctx.store.append_audit(ctx.actor, "model_activate", version, before, version)
-    return models(ctx, message=ctx._("Model %(version)s is now active for new crawls.", version=version))
+    return models(
+        ctx, message=ctx._("Model %(version)s is now active for new crawls.", version=version)
+    )
 
 
 def users_url(name: str) -> str:

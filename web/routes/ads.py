@@ -16,7 +16,12 @@ from web.routing import ANALYST, ANY_ROLE, Ctx, Page
 # The evidence frame: no scripts, no plugins, no requests of any kind, no same-origin access.
 EVIDENCE_CSP = "sandbox; default-src 'none'; frame-ancestors 'self'"
 _NOT_HTML = ("<?xml", "<item", "<entry", "<rss", "<feed")
-ENTITY_FIELDS = (("phones", "phone"), ("whatsapp", "phone"), ("telegram", "handle"), ("emails", "email"))
+ENTITY_FIELDS = (
+    ("phones", "phone"),
+    ("whatsapp", "phone"),
+    ("telegram", "handle"),
+    ("emails", "email"),
+)
 
 
 def _ad_page(ctx: Ctx, ad_id: str, *, status: int = 200, error: str = "") -> Response:

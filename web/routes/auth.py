@@ -27,7 +27,9 @@ def login(ctx: Ctx) -> Response:
     target = local_path(ctx.field("next"), "")
     client = ctx.request.client.host if ctx.request.client else "?"
     if not ctx.state.throttle.allow(client):
-        ctx.store.append_audit("anonymous", "login_throttled", "", detail="too many attempts from one address")
+        ctx.store.append_audit(
+            "anonymous", "login_throttled", "", detail="too many attempts from one address"
+        )
         return ctx.render("login.html", status=429, next=target,
                           error=ctx._("Too many login attempts. Wait a few minutes and try again."))  # fmt: skip
     user = ctx.store.get_user(name) if name else None
@@ -35,8 +37,12 @@ def login(ctx: Ctx) -> Response:
     ok = verify_password(user["password_hash"] if user and usable else None, password)
     if not (ok and user and usable):
         if user and user.get("active") and not is_locked(user):
-            locked = record_failure(ctx.store, user, ctx.settings.login_max_failures, ctx.settings.lockout_minutes)
-            ctx.store.append_audit(user["name"], "login_failed", user["name"], detail="locked" if locked else "")
+            locked = record_failure(
+                ctx.store, user, ctx.settings.login_max_failures, ctx.settings.lockout_minutes
+            )
+            ctx.store.append_audit(
+                user["name"], "login_failed", user["name"], detail="locked" if locked else ""
+            )
         elif user:
             ctx.store.append_audit(user["name"], "login_refused", user["name"],
                                    detail="locked" if is_locked(user) else "disabled")  # fmt: skip
@@ -88,7 +94,9 @@ def change_password(ctx: Ctx) -> Response:
     updated = update_user(ctx.store, ctx.actor, password_hash=hash_password(new), end_sessions=True)
     ctx.store.append_audit(ctx.actor, "password_change", ctx.actor)
     new_session(ctx, updated)
-    return ctx.render("account.html", message=ctx._("Password changed. Your other sessions have ended."), error="")
+    return ctx.render(
+        "account.html", message=ctx._("Password changed. Your other sessions have ended."), error=""
+    )
 
 
 PAGES = [

@@ -7,6 +7,7 @@ import urllib.parse
 from starlette.responses import Response
 
 from storage import AdNotFound, ReviewConflict
+from storage.base import SortOrder
 from storage.schema import DECISIONS
 from web.present import dump_after, parse_after, queue_filters, reasons
 from web.routing import ANALYST, Ctx, Page
@@ -15,11 +16,15 @@ FILTER_KEYS = ("source", "country", "since", "until", "min_risk", "sort")
 DONE_KEYS = {"confirmed", "dismissed", "escalated", "bulk", "conflict", "missing"}
 
 
+def sort_order(filters: dict[str, str]) -> SortOrder:
+    return "uncertainty" if filters.get("sort") == "uncertainty" else "risk"
+
+
 def queue(ctx: Ctx) -> Response:
     params = {k: ctx.param(k, max_chars=64) for k in FILTER_KEYS}
     filters, query, ignored = queue_filters(params)
     after = parse_after(ctx.param("after", max_chars=300))
-    result = ctx.store.search(query, limit=ctx.settings.page_size, sort=filters["sort"],  # type: ignore[arg-type]
+    result = ctx.store.search(query, limit=ctx.settings.page_size, sort=sort_order(filters),
                               facets=True, after=after)  # fmt: skip
     options = ctx.store.search("flagged:true status:new", limit=1, facets=True).facets
     rows = [{**hit, "reason_list": reasons(hit, ctx.language)} for hit in result.hits]
@@ -49,20 +54,22 @@ def bulk(ctx: Ctx) -> Response:
     if ctx.field("scope") == "filter":
         params = {k: ctx.field(k, max_chars=64) for k in FILTER_KEYS}
         filters, query, _ = queue_filters(params)
-        result = ctx.store.search(query, limit=ctx.settings.bulk_max, sort=filters["sort"])  # type: ignore[arg-type]
+        result = ctx.store.search(query, limit=ctx.settings.bulk_max, sort=sort_order(filters))
         targets = [(hit["ad_id"], hit.get("version")) for hit in result.hits]
         scope = query
     else:
         for value in ctx.fields("ids", max_items=ctx.settings.bulk_max):
-            ad_id, _, version = value.partition(":")
-            targets.append((ad_id, int(version) if version.isdigit() else None))
+            ad_id, _, seen = value.partition(":")
+            targets.append((ad_id, int(seen) if seen.isdigit() else None))
         scope = "selected"
     if not targets:
         return ctx.redirect(queue_url(ctx))
     decided, skipped = 0, 0
     for ad_id, version in targets:
         try:
-            ctx.store.review(ad_id, decision, reviewer=ctx.actor, note=note, expected_version=version)
+            ctx.store.review(
+                ad_id, decision, reviewer=ctx.actor, note=note, expected_version=version
+            )
             decided += 1
         except (ReviewConflict, AdNotFound):
             skipped += 1  # someone else decided meanwhile, or the id is unknown: never overwrite

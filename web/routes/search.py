@@ -7,10 +7,11 @@ import io
 import json
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from starlette.responses import Response
 
+from storage.base import SortOrder
 from storage.query import QuerySyntaxError, normalize_filter_value
 from web.present import dump_after, parse_after, reasons
 from web.routing import INVESTIGATOR, Ctx, Page
@@ -23,9 +24,11 @@ EXPORT_FIELDS = ("ad_id", "url", "source", "title", "risk", "flagged", "status",
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _query_and_sort(ctx: Ctx) -> tuple[str, str]:
+def _query_and_sort(ctx: Ctx) -> tuple[str, SortOrder]:
     sort = ctx.param("sort", "relevance")
-    return ctx.param("q", max_chars=1000).strip(), sort if sort in SORTS else "relevance"
+    return ctx.param("q", max_chars=1000).strip(), cast(
+        SortOrder, sort if sort in SORTS else "relevance"
+    )
 
 
 def search(ctx: Ctx) -> Response:
@@ -33,7 +36,9 @@ def search(ctx: Ctx) -> Response:
     after = parse_after(ctx.param("after", max_chars=300))
     error, result = "", None
     try:
-        result = ctx.store.search(query, limit=ctx.settings.page_size, sort=sort, facets=True, after=after)  # type: ignore[arg-type]
+        result = ctx.store.search(
+            query, limit=ctx.settings.page_size, sort=sort, facets=True, after=after
+        )
     except (QuerySyntaxError, ValueError) as exc:
         error = str(exc)  # the parser's message names the bad part of the query
     hits = [{**h, "reason_list": reasons(h, ctx.language)} for h in (result.hits if result else [])]
@@ -44,14 +49,14 @@ def search(ctx: Ctx) -> Response:
     )  # fmt: skip
 
 
-def _rows(ctx: Ctx, query: str, sort: str) -> tuple[list[dict[str, Any]], int]:
+def _rows(ctx: Ctx, query: str, sort: SortOrder) -> tuple[list[dict[str, Any]], int]:
     """Every hit of the query up to the export limit, paged with the store's cursor."""
     rows: list[dict[str, Any]] = []
     after: list[Any] | None = None
     total = 0
     limit = ctx.settings.export_max_rows
     while len(rows) < limit:
-        result = ctx.store.search(query, limit=min(500, limit - len(rows)), sort=sort, after=after)  # type: ignore[arg-type]
+        result = ctx.store.search(query, limit=min(500, limit - len(rows)), sort=sort, after=after)
         total = result.total
         rows += result.hits
         after = result.next_after
@@ -96,7 +101,9 @@ def _export(ctx: Ctx, fmt: str) -> Response:
     writer.writerow(EXPORT_FIELDS)
     for record in records:
         writer.writerow([_cell(record[name]) for name in EXPORT_FIELDS])
-    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(
+        "\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers
+    )
 
 
 def export_csv(ctx: Ctx) -> Response:
