@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 from conftest import PATROLI, ROOT
 from webkit import Client
 
@@ -54,7 +55,7 @@ def _check_demo(process: subprocess.Popen[str], port: int) -> None:
             try:
                 client.get("/login")
                 break
-            except OSError:
+            except httpx.TransportError:
                 time.sleep(0.1)
         response = client.login("admin", match.group(1))
         assert response.status_code == 303
@@ -64,4 +65,8 @@ def _check_demo(process: subprocess.Popen[str], port: int) -> None:
         client.close()
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(30)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)

@@ -56,7 +56,11 @@ def test_cues_mark_the_words_behind_each_reason_and_escape_the_rest() -> None:
     assert ">visa ziarah</mark>" in str(html)
     assert ">Riyadh</mark>" in str(html)
     assert ">potong gaji</mark>" in str(html)
-    assert found >= {"indicator:moratorium_domestic", "indicator:visit_visa_work", "indicator:salary_deduction"}
+    assert found >= {
+        "indicator:moratorium_domestic",
+        "indicator:visit_visa_work",
+        "indicator:salary_deduction",
+    }
     assert 'title="Bekerja dengan visa kunjungan' in str(html)
 
 
@@ -83,7 +87,9 @@ def test_cues_are_found_where_the_indicators_fire_in_the_seed_corpus() -> None:
     assert hit / fired >= 0.95, f"{hit}/{fired}"
 
 
-@pytest.mark.parametrize("secret", ["", "short", "changethis" * 4, "a" * 40, "my-secret-key-for-production-0123456789"])
+@pytest.mark.parametrize(
+    "secret", ["", "short", "changethis" * 4, "a" * 40, "my-secret-key-for-production-0123456789"]
+)
 def test_unsafe_secrets_are_refused(secret: str) -> None:
     with pytest.raises(SettingsError, match="PATROLI_SECRET_KEY"):
         check_secret(secret)
@@ -94,9 +100,18 @@ def test_unsafe_secrets_are_refused(secret: str) -> None:
 def test_settings_from_the_environment() -> None:
     settings = WebSettings.from_env({"PATROLI_SECRET_KEY": "Zq8-vLr2Xw9TnKp4Yb7Hd1Mc6Fs3Gj5A", "PATROLI_WEB_LANGUAGE": "en",
                                      "PATROLI_WEB_LOGIN_MAX_FAILURES": "3", "PATROLI_WEB_COOKIE_SECURE": "true"})  # fmt: skip
-    assert (settings.language, settings.login_max_failures, settings.cookie_secure) == ("en", 3, True)
+    assert (settings.language, settings.login_max_failures, settings.cookie_secure) == (
+        "en",
+        3,
+        True,
+    )
     with pytest.raises(SettingsError, match="PATROLI_WEB_SESSION_MINUTES"):
-        WebSettings.from_env({"PATROLI_SECRET_KEY": "Zq8-vLr2Xw9TnKp4Yb7Hd1Mc6Fs3Gj5A", "PATROLI_WEB_SESSION_MINUTES": "x"})
+        WebSettings.from_env(
+            {
+                "PATROLI_SECRET_KEY": "Zq8-vLr2Xw9TnKp4Yb7Hd1Mc6Fs3Gj5A",
+                "PATROLI_WEB_SESSION_MINUTES": "x",
+            }
+        )
     assert WebSettings.for_demo().demo
 
 
