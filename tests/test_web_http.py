@@ -435,6 +435,8 @@ def test_dashboard_shows_counts_backlog_and_runs(server: LiveServer) -> None:
     with logged_in(server.url, "ivan") as client:
         page = client.get("/").text
     assert '<svg class="chart"' in page
+    assert "built-in method" not in page
+    assert '<td class="num">12</td>' in page  # the run's ads
     assert "demo_telegram" in page
     assert "menunggu tinjauan" in page
 
