@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PIP_VERSION := 26.0.1
 
-.PHONY: setup run test lint pytest clean
+.PHONY: setup run test lint pytest clean chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --group dev -e .
 	@touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) chromium
+
+## chromium: Debian's browser for the web app's browser tests (Playwright never downloads one)
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 ## run: patrol the bundled demo sites into var/patroli.db and keep serving
 run: setup

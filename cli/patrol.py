@@ -278,9 +278,20 @@ def demo_sites(host: str, port: int) -> None:
 @click.option(
     "--serve/--no-serve", default=True, show_default=True, help="Keep serving after the patrol."
 )
+@click.option(
+    "--web-port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port of the web app on 127.0.0.1 (with --serve).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log.")
-def demo(store_url: str, port: int, serve: bool, verbose: bool) -> None:
-    """Start the demo sites, patrol them into the store, print a summary, then keep serving."""
+def demo(store_url: str, port: int, serve: bool, web_port: int, verbose: bool) -> None:
+    """Start the demo sites, patrol them into the store, print a summary, then serve the web app.
+
+    With --serve (the default) a demo admin is created or reset with a generated password that is
+    printed once, and the review web app runs on 127.0.0.1 until Ctrl-C. --no-serve patrols and exits.
+    """
     from demosites.process import DemoSitesProcess
 
     sites = DemoSitesProcess(port=port)
@@ -305,17 +316,34 @@ def demo(store_url: str, port: int, serve: bool, verbose: bool) -> None:
             highlight=False,
         )
         if serve:
-            console.print(
-                f"Demo sites still serving at {sites.url} — Ctrl-C stops.", highlight=False
-            )
-            try:
-                while sites.process and sites.process.poll() is None:
-                    time.sleep(1)
-            except KeyboardInterrupt:
-                pass
+            _serve_demo_web_app(store_url, web_port, sites.url)
         sys.exit(code)
     finally:
         sites.stop()
+
+
+DEMO_ADMIN = "admin"
+
+
+def _serve_demo_web_app(store_url: str, web_port: int, sites_url: str) -> None:
+    """Create or reset the demo admin (password printed once) and serve the web app on 127.0.0.1."""
+    from cli.web import run_server
+    from storage import open_store
+    from web.accounts import create_user
+    from web.security import generate_password
+    from web.settings import WebSettings
+
+    password = generate_password()
+    with open_store(store_url) as store:
+        create_user(store, DEMO_ADMIN, "admin", password, actor="demo", replace=True)
+    console.print(
+        f"\nWeb app: [b]http://127.0.0.1:{web_port}/[/]  user [b]{DEMO_ADMIN}[/], password "
+        f"[b]{password}[/] (shown only now; a new one each run).\n"
+        f"Demo sites still serving at {sites_url} — Ctrl-C stops both.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    run_server(store_url, WebSettings.for_demo(), "127.0.0.1", web_port)
 
 
 @cli.group()

@@ -1,0 +1,156 @@
+"""Web app parts without a server: catalogues, safe rendering and cues, settings, `patroli users`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from classifiers.indicators import INDICATORS, detect
+from classifiers.textnorm import normalize_text
+from storage import open_store
+from storage.base import MARK_END, MARK_START
+from web.catalog_check import all_messages, missing
+from web.highlight import INDICATOR_CUES, cue_for, render_highlight, render_with_cues
+from web.i18n import catalogue, translator
+from web.settings import SettingsError, WebSettings, check_secret
+
+SEED = Path(__file__).resolve().parent.parent / "classifiers" / "data" / "seed"
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_every_message_is_in_the_catalogue(language: str) -> None:
+    assert len(all_messages()) > 150
+    assert missing(language) == []
+
+
+def test_indonesian_is_the_default_and_really_translated() -> None:
+    messages = all_messages()
+    indonesian = catalogue("id")
+    same = [m for m in messages if indonesian[m] == m and any(c.isalpha() for c in m)]
+    # Only proper names and shared words may stay as they are.
+    assert set(same) <= {"Model", "Id", "Recall", "Status", "admin", "email", "status", "telegram"}
+    assert translator("id")("Review queue") == "Antrean tinjauan"
+    assert translator("en")("%(n)s ads", n=3) == "3 ads"
+    assert WebSettings(secret_key="x" * 8, demo=True).language == "id"
+
+
+def test_search_highlight_escapes_before_marking() -> None:
+    hostile = f"<script>alert(1)</script> kerja {MARK_START}Kamboja{MARK_END} <img src=x onerror=alert(2)>"
+    html = str(render_highlight(hostile))
+    assert "<script>" not in html
+    assert "<img" not in html
+    assert "&lt;script&gt;" in html
+    assert "<mark>Kamboja</mark>" in html
+    assert str(render_highlight(f"{MARK_START}tanpa penutup")).endswith("</mark>")
+
+
+def test_cues_mark_the_words_behind_each_reason_and_escape_the_rest() -> None:
+    text = 'Kerja <b>PRT</b> di Riyadh pakai visa ziarah, biaya proses 5 jt potong gaji "japri"'
+    codes = ["indicator:moratorium_domestic", "indicator:visit_visa_work", "indicator:salary_deduction",
+             "term:potong_gaji|japri"]  # fmt: skip
+    html, found = render_with_cues(text, codes, "id")
+    assert "&lt;b&gt;" in str(html)
+    assert "<b>" not in str(html)
+    assert ">visa ziarah</mark>" in str(html)
+    assert ">Riyadh</mark>" in str(html)
+    assert ">potong gaji</mark>" in str(html)
+    assert found >= {
+        "indicator:moratorium_domestic",
+        "indicator:visit_visa_work",
+        "indicator:salary_deduction",
+    }
+    assert 'title="Bekerja dengan visa kunjungan' in str(html)
+
+
+def test_every_reason_indicator_has_a_cue() -> None:
+    reasons = {i.code for i in INDICATORS} - {"overseas_job"}
+    assert reasons <= set(INDICATOR_CUES)
+    assert cue_for("indicator:no_such_thing") is None
+    assert cue_for("term:tok_money_usd|flag_kh").pattern.search("gaji USD 1.200 🇰🇭")  # type: ignore[union-attr]
+
+
+def test_cues_are_found_where_the_indicators_fire_in_the_seed_corpus() -> None:
+    fired = hit = 0
+    for path in SEED.glob("*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            raw = f"{record.get('title') or ''}\n{record['text']}"
+            for indicator in detect(normalize_text(raw)):
+                if indicator.code == "overseas_job":
+                    continue
+                fired += 1
+                cue = cue_for(f"indicator:{indicator.code}")
+                hit += bool(cue and cue.pattern.search(raw))
+    assert fired > 1000
+    assert hit / fired >= 0.95, f"{hit}/{fired}"
+
+
+@pytest.mark.parametrize(
+    "secret", ["", "short", "changethis" * 4, "a" * 40, "my-secret-key-for-production-0123456789"]
+)
+def test_unsafe_secrets_are_refused(secret: str) -> None:
+    with pytest.raises(SettingsError, match="PATROLI_SECRET_KEY"):
+        check_secret(secret)
+    with pytest.raises(SettingsError):
+        WebSettings.from_env({"PATROLI_SECRET_KEY": secret})
+
+
+def test_settings_from_the_environment() -> None:
+    settings = WebSettings.from_env({"PATROLI_SECRET_KEY": "Zq8-vLr2Xw9TnKp4Yb7Hd1Mc6Fs3Gj5A", "PATROLI_WEB_LANGUAGE": "en",
+                                     "PATROLI_WEB_LOGIN_MAX_FAILURES": "3", "PATROLI_WEB_COOKIE_SECURE": "true"})  # fmt: skip
+    assert (settings.language, settings.login_max_failures, settings.cookie_secure) == (
+        "en",
+        3,
+        True,
+    )
+    with pytest.raises(SettingsError, match="PATROLI_WEB_SESSION_MINUTES"):
+        WebSettings.from_env(
+            {
+                "PATROLI_SECRET_KEY": "Zq8-vLr2Xw9TnKp4Yb7Hd1Mc6Fs3Gj5A",
+                "PATROLI_WEB_SESSION_MINUTES": "x",
+            }
+        )
+    assert WebSettings.for_demo().demo
+
+
+def test_users_command_adds_lists_and_disables(tmp_path: Path) -> None:
+    from conftest import run_patroli
+
+    store_url = f"sqlite:///{tmp_path / 'users.db'}"
+    added = run_patroli("users", "add", "rina", "--role", "investigator", "--store", store_url)
+    assert added.returncode == 0, added.stderr
+    password = added.stdout.split("shown only now):", 1)[1].split()[0]
+    with open_store(store_url) as store:
+        user = store.get_user("rina")
+        assert user is not None
+        assert user["role"] == "investigator"
+        assert user["password_hash"].startswith("$argon2id$")
+        assert password not in user["password_hash"]
+    again = run_patroli("users", "add", "rina", "--role", "admin", "--store", store_url)
+    assert again.returncode == 1
+    assert "exists already" in again.stderr
+    short = run_patroli("users", "add", "tono", "--role", "analyst", "--password-stdin", "--store", store_url,
+                        input_text="pendek\n")  # fmt: skip
+    assert short.returncode == 1
+    assert "12 characters" in short.stderr
+    listed = run_patroli("users", "list", "--store", store_url)
+    assert "rina" in listed.stdout
+    assert "investigator" in listed.stdout
+    disabled = run_patroli("users", "disable", "rina", "--store", store_url)
+    assert disabled.returncode == 0
+    with open_store(store_url) as store:
+        assert store.get_user("rina")["active"] is False  # type: ignore[index]
+        assert store.audit_log(limit=1)[0]["action"] == "user_disable"
+
+
+def test_every_web_setting_is_documented() -> None:
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    code = (root / "web" / "settings.py").read_text(encoding="utf-8")
+    read = set(re.findall(r'"(PATROLI_\w+)"', code))
+    assert "PATROLI_SECRET_KEY" in read
+    docs = (root / "docs" / "settings.md").read_text(encoding="utf-8")
+    assert {name for name in read if f"### {name}" not in docs} == set()
