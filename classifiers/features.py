@@ -1,16 +1,29 @@
-"""Feature transformers: the official red flags as columns, and a compactly saved TF-IDF."""
+"""Feature transformers: the official red flags as columns, and a fast, compactly saved TF-IDF.
+
+``CachedTfidfVectorizer`` is scikit-learn's ``TfidfVectorizer`` (``fit`` is unchanged) whose
+``transform`` reads the normalizer's space-separated words and maps each *distinct* word once to
+its columns (its word n-gram column, or the columns and counts of its character n-grams). A batch
+is then a sparse product "documents x words" @ "words x columns" plus a vectorized look-up of word
+pairs, done in C instead of a Python loop per n-gram. ``tests/test_features.py`` checks that the
+values equal ``TfidfVectorizer.transform``'s.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import chain
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize as normalize_rows
+from sklearn.utils.validation import check_is_fitted
 
-from classifiers.indicators import INDICATORS
+from classifiers.indicators import INDICATORS, detect_indices
 
 
 class RedFlagFeatures(TransformerMixin, BaseEstimator):
@@ -28,15 +41,23 @@ class RedFlagFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:
-        rows, cols = [], []
-        n = 0
-        for n, text in enumerate(X, start=1):
-            for j, indicator in enumerate(INDICATORS):
-                if indicator.detect(text):
-                    rows.append(n - 1)
-                    cols.append(j)
-        data = np.full(len(rows), self.weight, dtype=np.float64)
-        return sp.csr_matrix((data, (rows, cols)), shape=(n, len(INDICATORS)))
+        return self.transform_words(list(X))
+
+    def transform_words(
+        self, texts: Sequence[str], words: Sequence[Sequence[str]] | None = None
+    ) -> sp.csr_matrix:
+        """``transform``, reusing the texts' words when the caller split them already."""
+        check_is_fitted(self, "n_features_out_")
+        indptr = [0]
+        columns: list[int] = []
+        for i, text in enumerate(texts):
+            columns += detect_indices(text, None if words is None else words[i])
+            indptr.append(len(columns))
+        data = np.full(len(columns), self.weight, dtype=np.float64)
+        return sp.csr_matrix(
+            (data, np.asarray(columns, dtype=np.int32), np.asarray(indptr, dtype=np.int32)),
+            shape=(len(indptr) - 1, len(INDICATORS)),
+        )
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.asarray([f"flag_{i.code}" for i in INDICATORS], dtype=object)
@@ -59,6 +80,7 @@ class CompactTfidfVectorizer(TfidfVectorizer):
 
     def __getstate__(self) -> dict[str, object]:
         state: dict[str, object] = dict(super().__getstate__())  # a copy: it may be our __dict__
+        state.pop("_lookup", None)  # run-time caches of subclasses are rebuilt, never saved
         vocabulary = state.pop("vocabulary_", None)
         if isinstance(vocabulary, dict):
             terms = sorted(vocabulary, key=vocabulary.__getitem__)
@@ -118,3 +140,177 @@ class WordNgrams(BaseEstimator):
         for n in range(max(2, self.min_n), self.max_n + 1):
             grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
         return grams
+
+
+TOKEN_CACHE_LIMIT = 300_000  # distinct words remembered per vectorizer before the cache restarts
+
+
+class _Ids(dict[str, int]):
+    """word -> id; a new word is registered (its columns computed) on first look-up."""
+
+    def __init__(self, add: Any) -> None:
+        super().__init__()
+        self.add = add
+
+    def __missing__(self, word: str) -> int:
+        return int(self.add(word))
+
+
+class _Lookup:
+    """Run-time tables of one fitted vectorizer: word -> id -> columns. Never saved with the model."""
+
+    def __init__(self, vectorizer: CachedTfidfVectorizer) -> None:
+        analyzer = vectorizer.analyzer
+        self.vocabulary: dict[str, int] = vectorizer.vocabulary_
+        self.n_features = len(self.vocabulary)
+        self.idf = np.asarray(vectorizer.idf_, dtype=np.float64)
+        self.sublinear = bool(vectorizer.sublinear_tf)
+        self.norm = vectorizer.norm
+        self.use_idf = bool(vectorizer.use_idf)
+        self.char = isinstance(analyzer, CharNgrams)
+        self.min_n, self.max_n = analyzer.min_n, analyzer.max_n
+        self.lock = threading.Lock()
+        self.ids = _Ids(self._add)
+        if self.char:
+            # Columns and counts of each word's character n-grams, as one growing CSR matrix.
+            self.indptr = np.zeros(1024, dtype=np.int32)
+            self.indices = np.zeros(8192, dtype=np.int32)
+            self.data = np.zeros(8192, dtype=np.int32)
+            self.nnz = 0
+        else:
+            self.unigram = np.full(1024, -1, dtype=np.int64)
+            pairs: list[tuple[int, int]] = []
+            for term, column in self.vocabulary.items():
+                words = term.split(" ")
+                if len(words) == 2:
+                    pairs.append(((self._id(words[0]) << 32) | self._id(words[1]), column))
+                elif len(words) == 1:
+                    self._id(words[0])
+            pairs.sort()
+            self.pair_keys = np.asarray([k for k, _ in pairs], dtype=np.int64)
+            self.pair_columns = np.asarray([c for _, c in pairs], dtype=np.int64)
+
+    def _id(self, word: str) -> int:
+        return self.ids[word]
+
+    def _add(self, word: str) -> int:
+        index = len(self.ids)
+        self.ids[word] = index
+        if self.char:
+            counts: dict[int, int] = {}
+            for gram in _word_char_ngrams(word, self.min_n, self.max_n):
+                column = self.vocabulary.get(gram)
+                if column is not None:
+                    counts[column] = counts.get(column, 0) + 1
+            end = self.nnz + len(counts)
+            if index + 2 > self.indptr.size:
+                self.indptr = np.resize(self.indptr, self.indptr.size * 2)
+            if end > self.indices.size:
+                size = max(end, self.indices.size * 2)
+                self.indices = np.resize(self.indices, size)
+                self.data = np.resize(self.data, size)
+            self.indices[self.nnz : end] = list(counts)
+            self.data[self.nnz : end] = list(counts.values())
+            self.nnz = end
+            self.indptr[index + 1] = end
+        else:
+            if index >= self.unigram.size:
+                grown = np.full(self.unigram.size * 2, -1, dtype=np.int64)
+                grown[: self.unigram.size] = self.unigram
+                self.unigram = grown
+            self.unigram[index] = self.vocabulary.get(word, -1)
+        return index
+
+    def counts(self, docs: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        """Raw term counts of tokenized documents, as ``CountVectorizer`` would give them."""
+        lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+        indptr = np.zeros(len(docs) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        with self.lock:
+            token_ids = np.fromiter(
+                map(self.ids.__getitem__, chain.from_iterable(docs)), dtype=np.int64, count=int(indptr[-1])
+            )
+            if self.char:
+                size = len(self.ids)
+                table = sp.csr_matrix(
+                    (self.data[: self.nnz], self.indices[: self.nnz], self.indptr[: size + 1]),
+                    shape=(size, self.n_features),
+                )
+        if self.char:
+            docs_words = sp.csr_matrix(
+                (np.ones(token_ids.size, dtype=np.int32), token_ids.astype(np.int32), indptr.astype(np.int32)),
+                shape=(len(docs), size),
+            )
+            return (docs_words @ table).tocsr()
+        doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
+        rows: list[np.ndarray] = []
+        cols: list[np.ndarray] = []
+        if self.min_n <= 1:
+            unigram = self.unigram[token_ids]
+            known = unigram >= 0
+            rows.append(doc_of[known])
+            cols.append(unigram[known])
+        if self.max_n >= 2 and token_ids.size > 1 and self.pair_keys.size:
+            same_doc = doc_of[:-1] == doc_of[1:]
+            keys = (token_ids[:-1] << 32) | token_ids[1:]
+            where = np.searchsorted(self.pair_keys, keys)
+            where[where == self.pair_keys.size] = 0
+            hit = same_doc & (self.pair_keys[where] == keys)
+            rows.append(doc_of[:-1][hit])
+            cols.append(self.pair_columns[where[hit]])
+        row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        col = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+        data = np.ones(row.size, dtype=np.int32)
+        return sp.coo_matrix((data, (row, col)), shape=(len(docs), self.n_features)).tocsr()
+
+    def tfidf(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """``TfidfTransformer.transform`` on raw counts, in place on a float copy."""
+        matrix = sp.csr_matrix(
+            (counts.data.astype(np.float64), counts.indices, counts.indptr), shape=counts.shape
+        )
+        if self.sublinear:
+            np.log(matrix.data, out=matrix.data)
+            matrix.data += 1.0
+        if self.use_idf:
+            matrix.data *= self.idf[matrix.indices]
+        if self.norm:
+            matrix = normalize_rows(matrix, norm=self.norm, copy=False)
+        return matrix
+
+
+class CachedTfidfVectorizer(CompactTfidfVectorizer):
+    """``TfidfVectorizer`` with a fast ``transform`` for the ``WordNgrams``/``CharNgrams`` analyzers.
+
+    ``fit`` is scikit-learn's. ``transform`` gives the same matrix as ``TfidfVectorizer.transform``
+    (up to float rounding), built from per-word tables filled on first sight of each word. Other
+    analyzers, or word n-grams longer than 2, fall back to scikit-learn's own ``transform``.
+    """
+
+    def _fast_path(self) -> bool:
+        analyzer = self.analyzer
+        return isinstance(analyzer, CharNgrams) or (
+            isinstance(analyzer, WordNgrams) and analyzer.max_n <= 2
+        )
+
+    def _tables(self) -> _Lookup:
+        lookup: _Lookup | None = getattr(self, "_lookup", None)
+        if lookup is None or len(lookup.ids) > TOKEN_CACHE_LIMIT:
+            lookup = self._lookup = _Lookup(self)
+        return lookup
+
+    def transform(self, raw_documents: Any) -> sp.csr_matrix:
+        if isinstance(raw_documents, str):
+            raise ValueError("Iterable over raw text documents expected, string object received.")
+        check_is_fitted(self, "vocabulary_")
+        if not self._fast_path():
+            return super().transform(raw_documents)
+        return self.transform_tokens([document.split() for document in raw_documents])
+
+    def transform_tokens(self, docs: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        """TF-IDF of documents given as lists of words (the normalizer's output, split)."""
+        tables = self._tables()
+        return tables.tfidf(tables.counts(docs))
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        super().__setstate__(state)
+        self._lookup = None

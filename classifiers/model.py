@@ -10,7 +10,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from classifiers.features import CharNgrams, CompactTfidfVectorizer, RedFlagFeatures, WordNgrams
+from classifiers.features import CachedTfidfVectorizer, CharNgrams, RedFlagFeatures, WordNgrams
 from classifiers.textnorm import IndonesianTextNormalizer
 
 DEFAULT_PARAMS: dict[str, object] = {
@@ -35,8 +35,8 @@ def build_pipeline(
     features = FeatureUnion(
         [
             # Analyzers that read the normalizer's space-separated tokens, with per-word caching.
-            ("words", CompactTfidfVectorizer(analyzer=WordNgrams(*word_ngrams), min_df=min_df, sublinear_tf=True)),
-            ("chars", CompactTfidfVectorizer(analyzer=CharNgrams(*char_ngrams), min_df=min_df, sublinear_tf=True,
+            ("words", CachedTfidfVectorizer(analyzer=WordNgrams(*word_ngrams), min_df=min_df, sublinear_tf=True)),
+            ("chars", CachedTfidfVectorizer(analyzer=CharNgrams(*char_ngrams), min_df=min_df, sublinear_tf=True,
                                              max_features=60000)),
             ("red_flags", RedFlagFeatures(weight=flag_weight)),
         ]

@@ -40,6 +40,7 @@ ALLOWED_TYPES = frozenset(
     {
         "classifiers.features.RedFlagFeatures",
         "classifiers.features.CompactTfidfVectorizer",
+        "classifiers.features.CachedTfidfVectorizer",
         "classifiers.features.CharNgrams",
         "classifiers.features.WordNgrams",
         "classifiers.textnorm.IndonesianTextNormalizer",
