@@ -29,15 +29,18 @@ from classifiers.indicators import INDICATORS, detect_indices
 class RedFlagFeatures(TransformerMixin, BaseEstimator):
     """One column per indicator of ``classifiers.indicators``: ``weight`` if it fires, else 0.
 
-    Expects normalized text (the output of ``IndonesianTextNormalizer``). Stateless: the detectors
-    are fixed rules with cited sources; the classifier after it learns how much each one counts.
+    Expects normalized text (the output of ``IndonesianTextNormalizer``). The detectors are fixed
+    rules with cited sources; the classifier after it learns how much each one counts. ``fit``
+    records which indicators exist (``codes_``), so a saved model keeps its columns when later code
+    adds indicators.
     """
 
     def __init__(self, weight: float = 1.0) -> None:
         self.weight = weight
 
     def fit(self, X: Iterable[str], y: object = None) -> RedFlagFeatures:
-        self.n_features_out_ = len(INDICATORS)
+        self.codes_ = tuple(indicator.code for indicator in INDICATORS)
+        self.n_features_out_ = len(self.codes_)
         return self
 
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:
@@ -47,20 +50,32 @@ class RedFlagFeatures(TransformerMixin, BaseEstimator):
         self, texts: Sequence[str], words: Sequence[Sequence[str]] | None = None
     ) -> sp.csr_matrix:
         """``transform``, reusing the texts' words when the caller split them already."""
-        check_is_fitted(self, "n_features_out_")
+        check_is_fitted(self, "codes_")
+        position = {code: j for j, code in enumerate(self.codes_)}
+        column_of = np.asarray([position.get(i.code, -1) for i in INDICATORS], dtype=np.int32)
         indptr = [0]
-        columns: list[int] = []
+        found: list[int] = []
         for i, text in enumerate(texts):
-            columns += detect_indices(text, None if words is None else words[i])
-            indptr.append(len(columns))
-        data = np.full(len(columns), self.weight, dtype=np.float64)
+            found += detect_indices(text, None if words is None else words[i])
+            indptr.append(len(found))
+        columns = column_of[np.asarray(found, dtype=np.int64)] if found else np.zeros(0, dtype=np.int32)
+        if (columns < 0).any():  # indicators newer than the model: not among its columns
+            keep = columns >= 0
+            rows = np.repeat(np.arange(len(texts)), np.diff(indptr))[keep]
+            columns = columns[keep]
+            return sp.csr_matrix(
+                (np.full(columns.size, self.weight, dtype=np.float64), (rows, columns)),
+                shape=(len(texts), len(self.codes_)),
+            )
+        data = np.full(columns.size, self.weight, dtype=np.float64)
         return sp.csr_matrix(
-            (data, np.asarray(columns, dtype=np.int32), np.asarray(indptr, dtype=np.int32)),
-            shape=(len(indptr) - 1, len(INDICATORS)),
+            (data, columns.astype(np.int32), np.asarray(indptr, dtype=np.int32)),
+            shape=(len(texts), len(self.codes_)),
         )
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        return np.asarray([f"flag_{i.code}" for i in INDICATORS], dtype=object)
+        codes = getattr(self, "codes_", tuple(i.code for i in INDICATORS))
+        return np.asarray([f"flag_{code}" for code in codes], dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -92,6 +107,18 @@ class CompactTfidfVectorizer(TfidfVectorizer):
         super().__setstate__(state)
         if isinstance(terms, np.ndarray):
             self.vocabulary_ = {term: index for index, term in enumerate(terms.tolist())}
+
+
+def _char_ngrams(word: str, min_n: int, max_n: int) -> list[str]:
+    """``char_wb`` n-grams of one word, as scikit-learn builds them (padded with spaces)."""
+    padded = f" {word} "
+    grams: list[str] = []
+    for n in range(min_n, max_n + 1):
+        if len(padded) <= n:
+            grams.append(padded)  # a short word counts once, whole
+            break
+        grams += [padded[i : i + n] for i in range(len(padded) - n + 1)]
+    return grams
 
 
 @lru_cache(maxsize=200_000)
@@ -173,10 +200,15 @@ class _Lookup:
         self.ids = _Ids(self._add)
         if self.char:
             # Columns and counts of each word's character n-grams, as one growing CSR matrix.
+            # New words' rows wait in Python lists and are copied in once per batch (``_flush``).
             self.indptr = np.zeros(1024, dtype=np.int32)
             self.indices = np.zeros(8192, dtype=np.int32)
             self.data = np.zeros(8192, dtype=np.int32)
             self.nnz = 0
+            self.rows = 0
+            self.pending_ends: list[int] = []
+            self.pending_columns: list[int] = []
+            self.pending_counts: list[int] = []
         else:
             self.unigram = np.full(1024, -1, dtype=np.int64)
             pairs: list[tuple[int, int]] = []
@@ -189,6 +221,7 @@ class _Lookup:
             pairs.sort()
             self.pair_keys = np.asarray([k for k, _ in pairs], dtype=np.int64)
             self.pair_columns = np.asarray([c for _, c in pairs], dtype=np.int64)
+        self.base = len(self.ids)  # words registered up front (the vocabulary's own)
 
     def _id(self, word: str) -> int:
         return self.ids[word]
@@ -198,21 +231,14 @@ class _Lookup:
         self.ids[word] = index
         if self.char:
             counts: dict[int, int] = {}
-            for gram in _word_char_ngrams(word, self.min_n, self.max_n):
-                column = self.vocabulary.get(gram)
+            get = self.vocabulary.get
+            for gram in _char_ngrams(word, self.min_n, self.max_n):
+                column = get(gram)
                 if column is not None:
                     counts[column] = counts.get(column, 0) + 1
-            end = self.nnz + len(counts)
-            if index + 2 > self.indptr.size:
-                self.indptr = np.resize(self.indptr, self.indptr.size * 2)
-            if end > self.indices.size:
-                size = max(end, self.indices.size * 2)
-                self.indices = np.resize(self.indices, size)
-                self.data = np.resize(self.data, size)
-            self.indices[self.nnz : end] = list(counts)
-            self.data[self.nnz : end] = list(counts.values())
-            self.nnz = end
-            self.indptr[index + 1] = end
+            self.pending_columns += counts
+            self.pending_counts += counts.values()
+            self.pending_ends.append(self.nnz + len(self.pending_columns))
         else:
             if index >= self.unigram.size:
                 grown = np.full(self.unigram.size * 2, -1, dtype=np.int64)
@@ -220,6 +246,25 @@ class _Lookup:
                 self.unigram = grown
             self.unigram[index] = self.vocabulary.get(word, -1)
         return index
+
+    def _flush(self) -> None:
+        """Copy the rows of words met since the last flush into the CSR buffers."""
+        added = len(self.pending_ends)
+        if not added:
+            return
+        end = self.pending_ends[-1]
+        if self.rows + added + 1 > self.indptr.size:
+            self.indptr = np.resize(self.indptr, max(self.rows + added + 1, self.indptr.size * 2))
+        if end > self.indices.size:
+            size = max(end, self.indices.size * 2)
+            self.indices = np.resize(self.indices, size)
+            self.data = np.resize(self.data, size)
+        self.indices[self.nnz : end] = self.pending_columns
+        self.data[self.nnz : end] = self.pending_counts
+        self.indptr[self.rows + 1 : self.rows + added + 1] = self.pending_ends
+        self.rows += added
+        self.nnz = end
+        self.pending_ends, self.pending_columns, self.pending_counts = [], [], []
 
     def counts(self, docs: Sequence[Sequence[str]]) -> sp.csr_matrix:
         """Raw term counts of tokenized documents, as ``CountVectorizer`` would give them."""
@@ -231,6 +276,7 @@ class _Lookup:
                 map(self.ids.__getitem__, chain.from_iterable(docs)), dtype=np.int64, count=int(indptr[-1])
             )
             if self.char:
+                self._flush()
                 size = len(self.ids)
                 table = sp.csr_matrix(
                     (self.data[: self.nnz], self.indices[: self.nnz], self.indptr[: size + 1]),
@@ -294,7 +340,7 @@ class CachedTfidfVectorizer(CompactTfidfVectorizer):
 
     def _tables(self) -> _Lookup:
         lookup: _Lookup | None = getattr(self, "_lookup", None)
-        if lookup is None or len(lookup.ids) > TOKEN_CACHE_LIMIT:
+        if lookup is None or len(lookup.ids) - lookup.base > TOKEN_CACHE_LIMIT:
             lookup = self._lookup = _Lookup(self)
         return lookup
 

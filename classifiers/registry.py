@@ -46,6 +46,7 @@ ALLOWED_TYPES = frozenset(
         "classifiers.textnorm.IndonesianTextNormalizer",
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",
+        "sklearn.isotonic.IsotonicRegression",
         "sklearn.utils._bunch.Bunch",
         "builtins.slice",
         "numpy.float32",

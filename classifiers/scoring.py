@@ -17,12 +17,20 @@ import scipy.sparse as sp
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from classifiers.features import CachedTfidfVectorizer, RedFlagFeatures
-from classifiers.indicators import INDICATOR_BY_CODE, INDICATORS
+from classifiers.indicators import INDICATOR_BY_CODE
 from classifiers.registry import ModelError, StoredModel, load_active, load_model
 
 LANGUAGES = ("id", "en")
 _TOP_TERMS = 3
 _MIN_TERM_CONTRIBUTION = 0.04
+# Function words and chat filler: they can carry weight in the model, but "«yang», «aja»" tells an
+# analyst nothing they could check, so they are never shown as reasons (they still count).
+_UNINFORMATIVE = frozenset("""
+yang dan di ke dari untuk dengan saya aku kami kita kamu anda ini itu ada bisa juga ya yg kak
+kakak bang mas mbak bu pak atau tidak sudah belum aja saja semua lagi akan mau dong deh sih nya
+the a an and or to of in for with is are be you we i our your on at by from this that it as
+jadi karena kalau kalo buat sama pun oleh pada para per dalam tapi tetapi masih sangat lebih
+""".split())
 _TERM_LABELS = {
     "tok_wa": ("link WhatsApp", "WhatsApp link"),
     "tok_tme": ("link Telegram", "Telegram link"),
@@ -93,12 +101,16 @@ class RiskModel:
         # Column names are "words__x", "chars__x", "red_flags__flag_x" (FeatureUnion's prefixes).
         names = np.asarray(union.get_feature_names_out()).astype(str)
         self._names = names
-        self._is_word = np.char.startswith(names, "words__")
+        self._is_word = np.char.startswith(names, "words__") & np.asarray(
+            [not set(name.split("__", 1)[1].split(" ")) <= _UNINFORMATIVE for name in names.tolist()]
+        )
         self._flag_code: dict[int, str] = {}
-        for indicator in INDICATORS:
-            column = int(np.flatnonzero(names == f"red_flags__flag_{indicator.code}")[0])
-            if indicator.code != "overseas_job":  # context for the model, not a reason to read
-                self._flag_code[column] = indicator.code
+        for column in np.flatnonzero(np.char.startswith(names, "red_flags__flag_")).tolist():
+            code = names[column].removeprefix("red_flags__flag_")
+            # "overseas_job" is context for the model, not a reason to read; an indicator the code
+            # no longer has cannot fire (its column stays 0).
+            if code in INDICATOR_BY_CODE and code != "overseas_job":
+                self._flag_code[column] = code
         self._flag_columns = np.asarray(sorted(self._flag_code), dtype=np.int64)
         self._is_flag = np.zeros(names.size, dtype=bool)
         self._is_flag[self._flag_columns] = True

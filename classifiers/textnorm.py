@@ -120,7 +120,9 @@ _NUMBER_WORD_GLUED_RE = re.compile(rf"[0-9](?:{'|'.join(_NUMBER_WORDS)})|(?:{'|'
 
 _CACHE_LIMIT = 200_000
 _NUMBER_WORD_SET = frozenset(_NUMBER_WORDS)
-_MONEY_WORDS = frozenset(_CURRENCY_TOKEN) | _IDR_MULTIPLIERS | {"k", "rp"}
+_MONEY_WORDS = frozenset(
+    w + end for w in (*_CURRENCY_TOKEN, *_IDR_MULTIPLIERS, "k") for end in ("", ".", ",", ".,", "..")
+)
 # Raw tokens whose digits look obfuscated ("08l2", "0813lima"); filled as the cache meets them.
 _obfuscated: set[str] = set()
 
@@ -186,19 +188,18 @@ def _join_money(raw: list[str], out: list[str]) -> None:
     """A currency or multiplier written apart from its number: "usd 1.200", "15 jt", "1.200 usd"."""
     size = len(raw)
     for i in [i for i, token in enumerate(raw) if token in _MONEY_WORDS]:
-        word = raw[i]
+        word = raw[i].rstrip(".,") if raw[i] != "rp." else raw[i]
         if word in _IDR_MULTIPLIERS or word == "k":
             if i and out[i - 1] and _BARE_NUMBER_RE.fullmatch(raw[i - 1]):
                 out[i - 1], out[i] = _money_token("", "", word), ""
             continue
         if i + 1 < size and out[i + 1] and _BARE_NUMBER_RE.fullmatch(raw[i + 1]):
-            following = raw[i + 2] if i + 2 < size else ""
-            mult = following if following in _IDR_MULTIPLIERS else ""
-            out[i], out[i + 1] = _money_token(word.rstrip(".,"), "", ""), ""
-            if mult:
+            following = raw[i + 2].rstrip(".,") if i + 2 < size else ""
+            out[i], out[i + 1] = _money_token(word, "", ""), ""
+            if following in _IDR_MULTIPLIERS:
                 out[i + 2] = ""
         elif i and out[i - 1] and _BARE_NUMBER_RE.fullmatch(raw[i - 1]):
-            out[i - 1], out[i] = _money_token(word.rstrip(".,"), "", ""), ""
+            out[i - 1], out[i] = _money_token(word, "", ""), ""
 
 
 def _touches_number_word(raw: list[str]) -> bool:

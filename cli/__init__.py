@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cli import ads, models, patrol
+from cli import queue as queue  # patroli queue (review order)
 from cli.main import cli, main
 
 __all__ = ["ads", "cli", "main", "models", "patrol"]
