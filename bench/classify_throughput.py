@@ -26,31 +26,47 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import random  # noqa: E402
-import re  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import random
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
 
-from classifiers.datasets import load_corpus  # noqa: E402
-from classifiers.scoring import RiskModel  # noqa: E402
+from classifiers.datasets import load_corpus
+from classifiers.scoring import RiskModel
 
-SYLLABLES = ("ka", "ri", "mu", "to", "sa", "di", "an", "wa", "ti", "ro", "ne", "ju", "la", "pe", "go")
+SYLLABLES = (
+    "ka",
+    "ri",
+    "mu",
+    "to",
+    "sa",
+    "di",
+    "an",
+    "wa",
+    "ti",
+    "ro",
+    "ne",
+    "ju",
+    "la",
+    "pe",
+    "go",
+)
 
 
 def make_ads(count: int, seed: int = 7) -> list[str]:
     """``count`` distinct, realistic ad texts derived from the seed corpus."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
     base = [ad.model_text for ad in load_corpus()]
     digits = re.compile(r"\d")
     ads = []
@@ -67,7 +83,9 @@ def make_ads(count: int, seed: int = 7) -> list[str]:
     return ads
 
 
-def measure(score: Callable[[Sequence[str]], object], ads: list[str], batch: int) -> tuple[float, float]:
+def measure(
+    score: Callable[[Sequence[str]], object], ads: list[str], batch: int
+) -> tuple[float, float]:
     """(ads per wall-clock second, ads per CPU second) of scoring ``ads`` in batches."""
     wall, cpu = time.perf_counter(), time.process_time()
     for start in range(0, len(ads), batch):
@@ -118,7 +136,9 @@ def main() -> None:
     ratio_cpu = medians["plain"][1] / medians["patroli"][1]
     ratio_bigram = medians["plain-bigram"][0] / medians["patroli"][0]
     print(f"patroli_ads_per_s={medians['patroli'][0]:.0f}")
-    print(f"cost_ratio={ratio:.2f} (CPU time: {ratio_cpu:.2f}; vs plain-bigram: {ratio_bigram:.2f})")
+    print(
+        f"cost_ratio={ratio:.2f} (CPU time: {ratio_cpu:.2f}; vs plain-bigram: {ratio_bigram:.2f})"
+    )
 
 
 if __name__ == "__main__":

@@ -169,7 +169,9 @@ def evaluate_scores(
     )
 
 
-def plot_pr_curve(labels: ArrayLike, risks: ArrayLike, threshold: float, path: Path, title: str) -> Path:
+def plot_pr_curve(
+    labels: ArrayLike, risks: ArrayLike, threshold: float, path: Path, title: str
+) -> Path:
     """Precision-recall curve with the operating point marked, as a PNG (matplotlib, Agg backend)."""
     import matplotlib
 
@@ -182,7 +184,12 @@ def plot_pr_curve(labels: ArrayLike, risks: ArrayLike, threshold: float, path: P
     axes = figure.subplots()
     if 0 < y.sum() < y.size:
         precision, recall, _ = precision_recall_curve(y, p)
-        axes.step(recall, precision, where="post", label=f"PR curve (AP {average_precision_score(y, p):.3f})")
+        axes.step(
+            recall,
+            precision,
+            where="post",
+            label=f"PR curve (AP {average_precision_score(y, p):.3f})",
+        )
         flagged = p >= threshold
         tp = int((flagged & (y == 1)).sum())
         op_recall = tp / max(1, int(y.sum()))
@@ -217,8 +224,10 @@ def report_markdown(report: EvaluationReport) -> str:
     lines = [
         f"# Evaluation of model {report.model_version}",
         "",
-        f"Data: `{report.data}` — {m['n']} ads, {m['positives']} labelled illegal. "
-        f"Threshold {report.threshold:.4f} (stored with the model).",
+        (
+            f"Data: `{report.data}` — {m['n']} ads, {m['positives']} labelled illegal. "
+            f"Threshold {report.threshold:.4f} (stored with the model)."
+        ),
         "",
         "| metric | value |",
         "| --- | --- |",
@@ -250,7 +259,12 @@ def report_markdown(report: EvaluationReport) -> str:
         lines += [f"| {_md_escape(group)} | {g['n']} | {g['positives']} | {g['flagged']} | {_fmt(g['recall'])} | "
                   f"{_fmt(g['precision'])} |" for group, g in table.items()]  # fmt: skip
     if "pr_curve" in report.files:
-        lines += ["", "## Precision-recall curve", "", f"![PR curve]({Path(report.files['pr_curve']).name})"]
+        lines += [
+            "",
+            "## Precision-recall curve",
+            "",
+            f"![PR curve]({Path(report.files['pr_curve']).name})",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -265,7 +279,9 @@ def report_html(report: EvaluationReport) -> str:
 
     def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         head = "".join(f"<th>{esc(h)}</th>" for h in headers)
-        body = "".join("<tr>" + "".join(f"<td>{esc(_fmt(v))}</td>" for v in row) + "</tr>" for row in rows)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{esc(_fmt(v))}</td>" for v in row) + "</tr>" for row in rows
+        )
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
     keys = [k for k in ("precision", "recall", "f1", "pr_auc", "precision_at_recall_95", "brier",
@@ -274,12 +290,12 @@ def report_html(report: EvaluationReport) -> str:
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>Evaluation {esc(report.model_version)}</title>",
-        "<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto}table{border-collapse:collapse;"
+        ("<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto}table{border-collapse:collapse;"
         "margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}"
-        "td:first-child,th:first-child{text-align:left}</style></head><body>",
+        "td:first-child,th:first-child{text-align:left}</style></head><body>"),
         f"<h1>Evaluation of model {esc(report.model_version)}</h1>",
-        f"<p>Data: <code>{esc(report.data)}</code> — {m['n']} ads, {m['positives']} labelled illegal. "
-        f"Threshold {report.threshold:.4f}.</p>",
+        (f"<p>Data: <code>{esc(report.data)}</code> — {m['n']} ads, {m['positives']} labelled illegal. "
+        f"Threshold {report.threshold:.4f}.</p>"),
         table(["metric", "value"], [(k, m[k]) for k in keys]),
         "<h2>Confusion matrix</h2>",
         table(["", "flagged", "not flagged"], [("illegal (1)", c["tp"], c["fn"]), ("not illegal (0)", c["fp"], c["tn"])]),
@@ -293,12 +309,16 @@ def report_html(report: EvaluationReport) -> str:
         parts.append(table(["group", "n", "positives", "flagged", "recall", "precision"],
                            [(g, v["n"], v["positives"], v["flagged"], v["recall"], v["precision"]) for g, v in groups.items()]))  # fmt: skip
     if "pr_curve" in report.files:
-        parts.append(f"<h2>Precision-recall curve</h2><img alt='PR curve' src='{esc(Path(report.files['pr_curve']).name)}'>")
+        parts.append(
+            f"<h2>Precision-recall curve</h2><img alt='PR curve' src='{esc(Path(report.files['pr_curve']).name)}'>"
+        )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
-def write_report(report: EvaluationReport, labels: ArrayLike, risks: ArrayLike, out_dir: Path) -> EvaluationReport:
+def write_report(
+    report: EvaluationReport, labels: ArrayLike, risks: ArrayLike, out_dir: Path
+) -> EvaluationReport:
     """Write ``pr_curve.png``, ``report.md``, ``report.html`` and ``metrics.json`` into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     png = plot_pr_curve(labels, risks, report.threshold, out_dir / "pr_curve.png",

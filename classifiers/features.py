@@ -58,7 +58,9 @@ class RedFlagFeatures(TransformerMixin, BaseEstimator):
         for i, text in enumerate(texts):
             found += detect_indices(text, None if words is None else words[i])
             indptr.append(len(found))
-        columns = column_of[np.asarray(found, dtype=np.int64)] if found else np.zeros(0, dtype=np.int32)
+        columns = (
+            column_of[np.asarray(found, dtype=np.int64)] if found else np.zeros(0, dtype=np.int32)
+        )
         if (columns < 0).any():  # indicators newer than the model: not among its columns
             keep = columns >= 0
             rows = np.repeat(np.arange(len(texts)), np.diff(indptr))[keep]
@@ -273,7 +275,9 @@ class _Lookup:
         np.cumsum(lengths, out=indptr[1:])
         with self.lock:
             token_ids = np.fromiter(
-                map(self.ids.__getitem__, chain.from_iterable(docs)), dtype=np.int64, count=int(indptr[-1])
+                map(self.ids.__getitem__, chain.from_iterable(docs)),
+                dtype=np.int64,
+                count=int(indptr[-1]),
             )
             if self.char:
                 self._flush()
@@ -284,7 +288,11 @@ class _Lookup:
                 )
         if self.char:
             docs_words = sp.csr_matrix(
-                (np.ones(token_ids.size, dtype=np.int32), token_ids.astype(np.int32), indptr.astype(np.int32)),
+                (
+                    np.ones(token_ids.size, dtype=np.int32),
+                    token_ids.astype(np.int32),
+                    indptr.astype(np.int32),
+                ),
                 shape=(len(docs), size),
             )
             return (docs_words @ table).tocsr()
@@ -338,15 +346,20 @@ class CachedTfidfVectorizer(CompactTfidfVectorizer):
             isinstance(analyzer, WordNgrams) and analyzer.max_n <= 2
         )
 
+    _lookup: _Lookup | None = None  # run-time cache (class default: none yet)
+
     def _tables(self) -> _Lookup:
-        lookup: _Lookup | None = getattr(self, "_lookup", None)
+        lookup = self._lookup
         if lookup is None or len(lookup.ids) - lookup.base > TOKEN_CACHE_LIMIT:
             lookup = self._lookup = _Lookup(self)
         return lookup
 
     def transform(self, raw_documents: Any) -> sp.csr_matrix:
         if isinstance(raw_documents, str):
-            raise ValueError("Iterable over raw text documents expected, string object received.")
+            # scikit-learn's own message and exception type for this mistake
+            raise ValueError(  # noqa: TRY004
+                "Iterable over raw text documents expected, string object received."
+            )
         check_is_fitted(self, "vocabulary_")
         if not self._fast_path():
             return super().transform(raw_documents)

@@ -14,6 +14,8 @@ import argparse
 import json
 import logging
 from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +29,15 @@ from classifiers.train import TARGET_RECALL, out_of_fold_risk
 logger = logging.getLogger(__name__)
 
 HELD_OUT_CORRIDORS = ("scam_hub", "middle_east", "malaysia_brunei_singapore", "east_asia", "europe")
-HELD_OUT_STYLES = ("telegram", "facebook", "whatsapp", "classifieds", "jobboard", "instagram", "agency")
+HELD_OUT_STYLES = (
+    "telegram",
+    "facebook",
+    "whatsapp",
+    "classifieds",
+    "jobboard",
+    "instagram",
+    "agency",
+)
 
 
 def hold_out(
@@ -39,30 +49,56 @@ def hold_out(
     texts = [a.model_text for a in train]
     labels = np.asarray([a.label for a in train])
     with threadpool_limits(limits=1):
-        threshold = threshold_for_recall(labels, out_of_fold_risk(texts, labels, params), TARGET_RECALL)
+        threshold = threshold_for_recall(
+            labels, out_of_fold_risk(texts, labels, params), TARGET_RECALL
+        )
         pipeline = build_pipeline(**params).fit(texts, labels)
         risks = pipeline.predict_proba([a.model_text for a in group])[:, 1]
     metrics = binary_metrics([a.label for a in group], risks, threshold)
-    keep = ("n", "positives", "pr_auc", "precision", "recall", "f1", "threshold", "mean_risk", "observed_rate")
+    keep = (
+        "n",
+        "positives",
+        "pr_auc",
+        "precision",
+        "recall",
+        "f1",
+        "threshold",
+        "mean_risk",
+        "observed_rate",
+    )
     result = {k: metrics[k] for k in keep if k in metrics}
-    result["false_positive_rate"] = metrics["confusion"]["fp"] / max(1, metrics["n"] - metrics["positives"])
+    result["false_positive_rate"] = metrics["confusion"]["fp"] / max(
+        1, metrics["n"] - metrics["positives"]
+    )
     result["n_train"] = len(train)
     return result
 
 
+def _in_corridor(name: str, ad: LabelledAd) -> bool:
+    return corridor(ad.destination) == name
+
+
+def _in_style(style: str, ad: LabelledAd) -> bool:
+    return ad.style == style
+
+
 def run(ads: Sequence[LabelledAd], params: dict[str, Any]) -> dict[str, dict[str, Any]]:
     results: dict[str, dict[str, Any]] = {}
+    groups: list[tuple[str, Callable[[LabelledAd], bool]]] = []
     for name in HELD_OUT_CORRIDORS:
-        results[f"corridor:{name}"] = hold_out(ads, lambda a, n=name: corridor(a.destination) == n, params)
-        logger.info("corridor %s: %s", name, results[f"corridor:{name}"])
+        groups.append((f"corridor:{name}", partial(_in_corridor, name)))
     for style in HELD_OUT_STYLES:
-        results[f"style:{style}"] = hold_out(ads, lambda a, s=style: a.style == s, params)
-        logger.info("style %s: %s", style, results[f"style:{style}"])
+        groups.append((f"style:{style}", partial(_in_style, style)))
+    for key, in_group in groups:
+        results[key] = hold_out(ads, in_group, params)
+        logger.info("%s: %s", key, results[key])
     return results
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -74,8 +110,7 @@ def main() -> None:
         print(f"| {name} | {r['n']} | {r['positives']} | {pr_auc} | {r['precision']:.3f} | "  # noqa: T201
               f"{r['recall']:.3f} | {r['false_positive_rate']:.3f} | {r['n_train']} |")  # fmt: skip
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump(results, handle, indent=2)
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -108,7 +108,9 @@ def _near(a: Pattern, b: Pattern, window: int) -> Matcher:
         if b.triggers.isdisjoint(words) or not (a(text, words) and b(text, words)):
             return False
         starts = [m.start() for m in b.regex.finditer(text)]
-        return any(any(abs(m.start() - s) <= window for s in starts) for m in a.regex.finditer(text))
+        return any(
+            any(abs(m.start() - s) <= window for s in starts) for m in a.regex.finditer(text)
+        )
 
     return near
 
@@ -279,31 +281,94 @@ OVERSEAS = (
     + SCAM_HUB
 )  # fmt: skip
 
-MESSENGER = frozenset({"japri", "tok_wa", "tok_tme", "tok_handle", "whatsapp", "wa", "telegram", "inbox"})
+MESSENGER = frozenset(
+    {"japri", "tok_wa", "tok_tme", "tok_handle", "whatsapp", "wa", "telegram", "inbox"}
+)
 ADDRESS = frozenset({"alamat", "jl", "jalan", "tok_email", "website", "tok_url"})
 OFFICE_ADDRESS = re.compile(r"\bkantor (kami|pusat|cabang)\b")
-MONEY_FOREIGN = Terms("tok_money_usd", "tok_money_sar", "tok_money_aed", "tok_money_myr", "tok_money_twd",
-                      "tok_money_eur", "tok_money_sgd", "tok_money_hkd", "tok_money_krw", "tok_money_jpy",
-                      "tok_money_qar", "tok_money_gbp", "tok_money_aud")
+MONEY_FOREIGN = Terms(
+    "tok_money_usd",
+    "tok_money_sar",
+    "tok_money_aed",
+    "tok_money_myr",
+    "tok_money_twd",
+    "tok_money_eur",
+    "tok_money_sgd",
+    "tok_money_hkd",
+    "tok_money_krw",
+    "tok_money_jpy",
+    "tok_money_qar",
+    "tok_money_gbp",
+    "tok_money_aud",
+)
 WAIVED = Pattern(
     r"\b(tanpa_pengalaman|tanpa_ijazah|tanpa_tes|usia_bebas|syarat (mudah|ringan|gampang)|"
     r"(cukup|hanya|modal) ktp|tidak perlu (ijazah|pengalaman|tes|bahasa|skill)|bisa mengetik|"
     r"tanpa (skill|keahlian|bahasa|syarat|eps|topik))\b",
-    ["tanpa_pengalaman", "tanpa_ijazah", "tanpa_tes", "usia_bebas", "syarat", "cukup", "hanya",
-     "modal", "tidak", "bisa", "tanpa"],
+    [
+        "tanpa_pengalaman",
+        "tanpa_ijazah",
+        "tanpa_tes",
+        "usia_bebas",
+        "syarat",
+        "cukup",
+        "hanya",
+        "modal",
+        "tidak",
+        "bisa",
+        "tanpa",
+    ],
 )
-JOB_OFFER = Terms("lowongan", "dicari", "dibutuhkan", "butuh", "gaji", "kerja", "bekerja", "rekrut",
-                  "rekrutmen", "hiring", "berangkat", "posisi", "job", "vacancy")
+JOB_OFFER = Terms(
+    "lowongan",
+    "dicari",
+    "dibutuhkan",
+    "butuh",
+    "gaji",
+    "kerja",
+    "bekerja",
+    "rekrut",
+    "rekrutmen",
+    "hiring",
+    "berangkat",
+    "posisi",
+    "job",
+    "vacancy",
+)
 COMPANY = Pattern(
     r"\b(pt|cv|p3mi|ppmi|pptkis|perusahaan penempatan|agency|agensi|kantor (kami|pusat|cabang)|"
     r"alamat|jl|jalan)\b",
-    ["pt", "cv", "p3mi", "ppmi", "pptkis", "perusahaan", "agency", "agensi", "kantor", "alamat", "jl",
-     "jalan"],
+    [
+        "pt",
+        "cv",
+        "p3mi",
+        "ppmi",
+        "pptkis",
+        "perusahaan",
+        "agency",
+        "agensi",
+        "kantor",
+        "alamat",
+        "jl",
+        "jalan",
+    ],
 )
 LICENCE = Pattern(
     r"\b(sip3mi|sip2mi|sippmi|siup p3mi|siup ppmi|siuppak|job_order|p3mi resmi|"
     r"terdaftar (di|pada) (bp2mi|kp2mi|siskop2mi|kemnaker))\b|\b(no|nomor|izin)\W+(?:\w+\W+){0,2}tok_num",
-    ["sip3mi", "sip2mi", "sippmi", "siup", "siuppak", "job_order", "p3mi", "terdaftar", "no", "nomor", "izin"],
+    [
+        "sip3mi",
+        "sip2mi",
+        "sippmi",
+        "siup",
+        "siuppak",
+        "job_order",
+        "p3mi",
+        "terdaftar",
+        "no",
+        "nomor",
+        "izin",
+    ],
 )
 
 

@@ -25,12 +25,94 @@ _TOP_TERMS = 3
 _MIN_TERM_CONTRIBUTION = 0.04
 # Function words and chat filler: they can carry weight in the model, but "«yang», «aja»" tells an
 # analyst nothing they could check, so they are never shown as reasons (they still count).
-_UNINFORMATIVE = frozenset("""
-yang dan di ke dari untuk dengan saya aku kami kita kamu anda ini itu ada bisa juga ya yg kak
-kakak bang mas mbak bu pak atau tidak sudah belum aja saja semua lagi akan mau dong deh sih nya
-the a an and or to of in for with is are be you we i our your on at by from this that it as
-jadi karena kalau kalo buat sama pun oleh pada para per dalam tapi tetapi masih sangat lebih
-""".split())
+_UNINFORMATIVE = frozenset(
+    [
+        "yang",
+        "dan",
+        "di",
+        "ke",
+        "dari",
+        "untuk",
+        "dengan",
+        "saya",
+        "aku",
+        "kami",
+        "kita",
+        "kamu",
+        "anda",
+        "ini",
+        "itu",
+        "ada",
+        "bisa",
+        "juga",
+        "ya",
+        "yg",
+        "kak",
+        "kakak",
+        "bang",
+        "mas",
+        "mbak",
+        "bu",
+        "pak",
+        "atau",
+        "tidak",
+        "sudah",
+        "belum",
+        "aja",
+        "saja",
+        "semua",
+        "lagi",
+        "akan",
+        "mau",
+        "dong",
+        "deh",
+        "sih",
+        "nya",
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "to",
+        "of",
+        "in",
+        "for",
+        "with",
+        "is",
+        "are",
+        "be",
+        "you",
+        "we",
+        "i",
+        "our",
+        "your",
+        "on",
+        "at",
+        "by",
+        "from",
+        "this",
+        "that",
+        "it",
+        "as",
+        "jadi",
+        "karena",
+        "kalau",
+        "kalo",
+        "buat",
+        "sama",
+        "pun",
+        "oleh",
+        "pada",
+        "para",
+        "per",
+        "dalam",
+        "tapi",
+        "tetapi",
+        "masih",
+        "sangat",
+        "lebih",
+    ]
+)
 _TERM_LABELS = {
     "tok_wa": ("link WhatsApp", "WhatsApp link"),
     "tok_tme": ("link Telegram", "Telegram link"),
@@ -91,7 +173,9 @@ class RiskModel:
         self._normalize = pipeline[0]
         union = pipeline[1]
         if not isinstance(union, FeatureUnion) or union.transformer_weights:
-            raise ModelError(f"{stored.path}: expected an unweighted FeatureUnion as the second step")
+            raise ModelError(
+                f"{stored.path}: expected an unweighted FeatureUnion as the second step"
+            )
         self._blocks = [transformer for _, transformer in union.transformer_list]
         calibrated = pipeline[-1].calibrated_classifiers_
         linear = calibrated[0].estimator
@@ -102,7 +186,10 @@ class RiskModel:
         names = np.asarray(union.get_feature_names_out()).astype(str)
         self._names = names
         self._is_word = np.char.startswith(names, "words__") & np.asarray(
-            [not set(name.split("__", 1)[1].split(" ")) <= _UNINFORMATIVE for name in names.tolist()]
+            [
+                not set(name.split("__", 1)[1].split(" ")) <= _UNINFORMATIVE
+                for name in names.tolist()
+            ]
         )
         self._flag_code: dict[int, str] = {}
         for column in np.flatnonzero(np.char.startswith(names, "red_flags__flag_")).tolist():
@@ -192,7 +279,8 @@ class RiskModel:
         threshold = self.threshold
         scores = []
         for row, risk in enumerate(risks.tolist()):
-            raising, lowering = [], []
+            raising: list[str] = []
+            lowering: list[str] = []
             for column in sorted(flags_by_row[row]):
                 code = self._flag_code[column]
                 (raising if INDICATOR_BY_CODE[code].direction > 0 else lowering).append(

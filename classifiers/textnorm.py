@@ -116,12 +116,16 @@ _AMOUNT_RE = re.compile(
 )
 _BARE_NUMBER_RE = re.compile(r"[0-9]+(?:[.,][0-9]+)*[.,]*")
 _CONFUSABLE_RE = re.compile(r"[0-9][lio|]|[lio|][0-9]")
-_NUMBER_WORD_GLUED_RE = re.compile(rf"[0-9](?:{'|'.join(_NUMBER_WORDS)})|(?:{'|'.join(_NUMBER_WORDS)})[0-9]")
+_NUMBER_WORD_GLUED_RE = re.compile(
+    rf"[0-9](?:{'|'.join(_NUMBER_WORDS)})|(?:{'|'.join(_NUMBER_WORDS)})[0-9]"
+)
 
 _CACHE_LIMIT = 200_000
 _NUMBER_WORD_SET = frozenset(_NUMBER_WORDS)
 _MONEY_WORDS = frozenset(
-    w + end for w in (*_CURRENCY_TOKEN, *_IDR_MULTIPLIERS, "k") for end in ("", ".", ",", ".,", "..")
+    w + end
+    for w in (*_CURRENCY_TOKEN, *_IDR_MULTIPLIERS, "k")
+    for end in ("", ".", ",", ".,", "..")
 )
 # Raw tokens whose digits look obfuscated ("08l2", "0813lima"); filled as the cache meets them.
 _obfuscated: set[str] = set()

@@ -43,7 +43,10 @@ def split_train_test(ads: Sequence[LabelledAd]) -> tuple[list[LabelledAd], list[
 
 
 def out_of_fold_risk(
-    texts: Sequence[str], labels: np.ndarray, params: dict[str, Any], groups: Sequence[str] | None = None
+    texts: Sequence[str],
+    labels: np.ndarray,
+    params: dict[str, Any],
+    groups: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Risk of each training ad from a model fit on the other folds: 5 stratified, seeded folds, or
     with ``groups`` one fold per group (e.g. destination corridors: a whole corridor unseen)."""
@@ -52,8 +55,14 @@ def out_of_fold_risk(
     else:
         folds = LeaveOneGroupOut()
     return np.asarray(
-        cross_val_predict(build_pipeline(**params), list(texts), labels, cv=folds, groups=groups,
-                          method="predict_proba")[:, 1]  # fmt: skip
+        cross_val_predict(
+            build_pipeline(**params),
+            list(texts),
+            labels,
+            cv=folds,
+            groups=groups,
+            method="predict_proba",
+        )[:, 1]
     )
 
 
@@ -179,7 +188,9 @@ class RetrainOutcome:
     reviews_skipped: int
 
 
-def not_worse(before: dict[str, Any], after: dict[str, Any], target_recall: float = TARGET_RECALL) -> tuple[bool, str]:
+def not_worse(
+    before: dict[str, Any], after: dict[str, Any], target_recall: float = TARGET_RECALL
+) -> tuple[bool, str]:
     """The rule for activating a retrained model, on the fixed held-out split.
 
     Worse means: a lower PR-AUC (the ranking analysts see got worse), or a recall at the new
@@ -196,7 +207,9 @@ def not_worse(before: dict[str, Any], after: dict[str, Any], target_recall: floa
     )
 
 
-def usable_reviews(held_out: Sequence[LabelledAd], reviews: Sequence[LabelledAd]) -> list[LabelledAd]:
+def usable_reviews(
+    held_out: Sequence[LabelledAd], reviews: Sequence[LabelledAd]
+) -> list[LabelledAd]:
     """Reviews fit for training: not the same (normalized) text as a held-out ad, nor repeated."""
     from classifiers.textnorm import normalize_text
 
@@ -227,7 +240,9 @@ def retrain_with_reviews(
     """
     _, test = split_train_test(seed)
     if not test:
-        raise ValueError("the corpus has no held-out test split: a retrained model cannot be compared")
+        raise ValueError(
+            "the corpus has no held-out test split: a retrained model cannot be compared"
+        )
     usable = usable_reviews(test, reviews)
     result = train_and_save([*seed, *usable], models_dir, version=version, data_source=data_source)
     test_risks = [s.risk for s in current.score([a.model_text for a in test])]

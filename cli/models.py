@@ -171,17 +171,18 @@ def train(
 
 def _train_with_reviews(ads: list[Any], directory: Path, models_dir: Path, version: str | None,
                         activate: bool, store_url: str) -> None:  # fmt: skip
-    from classifiers.registry import set_active
+    from classifiers.registry import ModelError, load_active, set_active
+    from classifiers.scoring import RiskModel
     from classifiers.train import retrain_with_reviews, reviews_as_labelled
     from storage import StoreUnavailable, open_store
-
-    from classifiers.registry import ModelError, load_active
-    from classifiers.scoring import RiskModel
 
     try:
         current = RiskModel(load_active(models_dir))
     except ModelError as exc:
-        fail(str(exc), "the retrained model is compared with the active one: `patroli model use VERSION`")
+        fail(
+            str(exc),
+            "the retrained model is compared with the active one: `patroli model use VERSION`",
+        )
         return
     try:
         with open_store(store_url) as store:
@@ -190,33 +191,51 @@ def _train_with_reviews(ads: list[Any], directory: Path, models_dir: Path, versi
         fail(str(exc), "pass the store with the analysts' decisions as --store")
         return
     if not reviews:
-        fail(f"no reviewed ads (confirmed or dismissed) in {store_url}", "review ads first: `patroli review ID --decision …`")
+        fail(
+            f"no reviewed ads (confirmed or dismissed) in {store_url}",
+            "review ads first: `patroli review ID --decision …`",
+        )
     with console.status(f"training on {len(ads)} seed ads + {len(reviews)} analyst decisions…"):
         outcome = retrain_with_reviews(ads, reviews, current, models_dir, version=version,
                                        data_source=f"{directory} + reviews from {store_url}")  # fmt: skip
-    table = Table(title="held-out test split (never used for training or tuning)", title_justify="left")
+    table = Table(
+        title="held-out test split (never used for training or tuning)", title_justify="left"
+    )
     for column in ("model", "threshold", "precision", "recall", "f1", "PR-AUC"):
         table.add_column(column, justify="right" if column != "model" else "left")
-    for name, m in ((f"before: {current.version}", outcome.before), (f"after: {outcome.result.card['version']}", outcome.after)):
+    for name, m in (
+        (f"before: {current.version}", outcome.before),
+        (f"after: {outcome.result.card['version']}", outcome.after),
+    ):
         table.add_row(name, f"{m['threshold']:.3f}", f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}",
                       f"{m.get('pr_auc', float('nan')):.3f}")  # fmt: skip
     console.print(table)
     console.print(f"{outcome.reviews_used} analyst decision(s) used, {outcome.reviews_skipped} left out "
                   "(empty, repeated, or the same text as a held-out ad)", highlight=False)  # fmt: skip
-    console.print(f"model {outcome.result.card['version']} written to {outcome.result.path}", highlight=False)
+    console.print(
+        f"model {outcome.result.card['version']} written to {outcome.result.path}", highlight=False
+    )
     if not outcome.activated:
         console.print(f"[yellow]not activated[/]: the new model is worse on the held-out split ({outcome.verdict}); "
                       f"{current.version} stays active", highlight=False)  # fmt: skip
         return
     if activate:
         set_active(outcome.result.card["version"], models_dir)
-        console.print(f"model {outcome.result.card['version']} is now active ({outcome.verdict})", highlight=False)
+        console.print(
+            f"model {outcome.result.card['version']} is now active ({outcome.verdict})",
+            highlight=False,
+        )
 
 
 @cli.command()
 @click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Labelled JSON Lines (id, text, label; optional title, source, destination, style).")  # fmt: skip
-@click.option("--model", "model_path", envvar="PATROLI_MODEL_PATH", help="Model directory (default: the active model).")
+@click.option(
+    "--model",
+    "model_path",
+    envvar="PATROLI_MODEL_PATH",
+    help="Model directory (default: the active model).",
+)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Report directory (default: var/reports/eval-<version>-<time>).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
@@ -239,7 +258,9 @@ def evaluate(data_path: str, model_path: str | None, out_dir: str | None, as_jso
     model = _load_model(model_path)
     risks = []
     for start in range(0, len(ads), CLASSIFY_BATCH):
-        risks += [s.risk for s in model.score([a.model_text for a in ads[start : start + CLASSIFY_BATCH]])]
+        risks += [
+            s.risk for s in model.score([a.model_text for a in ads[start : start + CLASSIFY_BATCH]])
+        ]
     labels = [a.label for a in ads]
     report = evaluate_scores(labels, risks, threshold=model.threshold, sources=[a.source or a.style for a in ads],
                              destinations=[a.destination for a in ads], model_version=model.version, data=data_path)  # fmt: skip
@@ -250,15 +271,33 @@ def evaluate(data_path: str, model_path: str | None, out_dir: str | None, as_jso
         sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False) + "\n")
         return
     m = report.metrics
-    table = Table(title=f"model {model.version} on {data_path} (threshold {model.threshold:.3f})", title_justify="left")
-    for column in ("n", "positives", "precision", "recall", "F1", "PR-AUC", "P@10", "P@50", "P@100"):
+    table = Table(
+        title=f"model {model.version} on {data_path} (threshold {model.threshold:.3f})",
+        title_justify="left",
+    )
+    for column in (
+        "n",
+        "positives",
+        "precision",
+        "recall",
+        "F1",
+        "PR-AUC",
+        "P@10",
+        "P@50",
+        "P@100",
+    ):
         table.add_column(column, justify="right")
     table.add_row(str(m["n"]), str(m["positives"]), *(f"{m[k]:.3f}" if k in m else "–" for k in
                   ("precision", "recall", "f1", "pr_auc", "precision_at_10", "precision_at_50", "precision_at_100")))  # fmt: skip
     console.print(table)
     c = m["confusion"]
-    console.print(f"confusion: TP {c['tp']}  FP {c['fp']}  FN {c['fn']}  TN {c['tn']}", highlight=False)
-    console.print(f"report: {report.files['markdown']}, {report.files['html']}, {report.files['pr_curve']}", highlight=False)
+    console.print(
+        f"confusion: TP {c['tp']}  FP {c['fp']}  FN {c['fn']}  TN {c['tn']}", highlight=False
+    )
+    console.print(
+        f"report: {report.files['markdown']}, {report.files['html']}, {report.files['pr_curve']}",
+        highlight=False,
+    )
 
 
 def _print_metrics(card: dict[str, Any]) -> None:

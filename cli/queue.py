@@ -42,7 +42,10 @@ def queue(query: str, order: str, limit: int, as_json: bool, store_url: str) -> 
             return
     if as_json:
         hits = [{**_hit(r), "risk_margin": r.get("risk_margin")} for r in result.hits]
-        sys.stdout.write(json.dumps({"total": result.total, "hits": hits}, ensure_ascii=False, default=str) + "\n")
+        sys.stdout.write(
+            json.dumps({"total": result.total, "hits": hits}, ensure_ascii=False, default=str)
+            + "\n"
+        )
         return
     title = "most informative first" if order == "informative" else "highest risk first"
     table = Table(title=f"{result.total} unreviewed ad(s), {title}", title_justify="left")

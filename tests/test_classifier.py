@@ -61,7 +61,10 @@ def test_pipeline_follows_the_estimator_contract() -> None:
     # A clone of a fitted pipeline has the same parameters and none of the learned state.
     twin = clone(fitted)
     assert twin.get_params(deep=False).keys() == fitted.get_params(deep=False).keys()
-    assert twin.get_params()["features__words__min_df"] == fitted.get_params()["features__words__min_df"]
+    assert (
+        twin.get_params()["features__words__min_df"]
+        == fitted.get_params()["features__words__min_df"]
+    )
     with pytest.raises(NotFittedError):
         twin.predict_proba([ILLEGAL])
     # Parameters set through set_params reach the step that owns them.
@@ -78,7 +81,11 @@ def test_transformers_store_params_and_fit_returns_self(estimator: object) -> No
 
 
 def test_red_flag_features_mark_the_indicators_that_fire() -> None:
-    flags = RedFlagFeatures(weight=2.0).fit([]).transform([normalize_text(ILLEGAL), normalize_text(DOMESTIC)])
+    flags = (
+        RedFlagFeatures(weight=2.0)
+        .fit([])
+        .transform([normalize_text(ILLEGAL), normalize_text(DOMESTIC)])
+    )
     names = list(RedFlagFeatures().get_feature_names_out())
     row = flags.toarray()
     assert row[0, names.index("flag_scam_hub_office_job")] == 2.0
@@ -273,9 +280,13 @@ def test_training_reproduces_the_shipped_model() -> None:
     shipped = load_active()
     card = shipped.card
     ads = load_corpus()
-    assert data_hash(ads) == card["training_data"]["sha256"], "the corpus changed since the model was trained"
+    assert data_hash(ads) == card["training_data"]["sha256"], (
+        "the corpus changed since the model was trained"
+    )
     result = train_model(ads, params=card["params"], version="reproduction")
     assert result.card["threshold"] == pytest.approx(card["threshold"], abs=0.01)
     for split in ("validation", "test"):
         for key in ("pr_auc", "precision", "recall", "f1"):
-            assert result.card["metrics"][split][key] == pytest.approx(card["metrics"][split][key], abs=0.01), (split, key)
+            assert result.card["metrics"][split][key] == pytest.approx(
+                card["metrics"][split][key], abs=0.01
+            ), (split, key)

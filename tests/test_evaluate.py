@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+from conftest import run_patroli
 from sklearn.metrics import average_precision_score
 
 from classifiers.datasets import load_corpus
 from classifiers.scoring import RiskModel
-from conftest import run_patroli
 
 
 def test_evaluate_reports_metrics_breakdowns_and_plots(tmp_path: Path) -> None:
@@ -42,14 +42,18 @@ def test_evaluate_reports_metrics_breakdowns_and_plots(tmp_path: Path) -> None:
     assert "scam_hub" in metrics["by_corridor"]
     html = (out / "report.html").read_text()
     markdown = (out / "report.md").read_text()
-    assert "<script>alert" not in html and "&lt;script&gt;" in html
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;" in html
     assert "<script>alert" not in markdown
-    assert "## Confusion matrix" in markdown and "pr_curve.png" in markdown
+    assert "## Confusion matrix" in markdown
+    assert "pr_curve.png" in markdown
 
 
 def test_evaluate_names_the_bad_line(tmp_path: Path) -> None:
     data = tmp_path / "bad.jsonl"
-    data.write_text('{"id": "a", "text": "x", "label": 1}\n{"id": "b", "text": "y", "label": "yes"}\n')
+    data.write_text(
+        '{"id": "a", "text": "x", "label": 1}\n{"id": "b", "text": "y", "label": "yes"}\n'
+    )
     result = run_patroli("evaluate", "--data", str(data), "--out", str(tmp_path / "r"))
     assert result.returncode == 1
     assert f"{data}:2: field 'label' must be int" in result.stderr
@@ -81,4 +85,5 @@ def test_classify_skips_malformed_lines_and_scores_the_rest(tmp_path: Path) -> N
     scored = [json.loads(line) for line in out.read_text().splitlines()]
     assert [s["id"] for s in scored] == [1, 6, 7, 8]
     assert all(0.0 <= s["risk"] <= 1.0 and isinstance(s["reasons"], list) for s in scored)
-    assert scored[0]["flagged"] and any("scam hub" in r for r in scored[0]["reasons"])
+    assert scored[0]["flagged"]
+    assert any("scam hub" in r for r in scored[0]["reasons"])

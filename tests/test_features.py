@@ -9,7 +9,7 @@ import skops.io
 from sklearn.base import clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-import classifiers.features as features
+from classifiers import features
 from classifiers.datasets import load_corpus
 from classifiers.features import CachedTfidfVectorizer, CharNgrams, RedFlagFeatures, WordNgrams
 from classifiers.indicators import INDICATORS

@@ -103,7 +103,10 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ["visa turis dulu", "tanpa kontrak"],
     ),
     "no_licence": (
-        ["Dicari admin di Kamboja, gaji 1.200 USD, minat japri", "lowongan kerja ke Jepang, hub WA"],
+        [
+            "Dicari admin di Kamboja, gaji 1.200 USD, minat japri",
+            "lowongan kerja ke Jepang, hub WA",
+        ],
         [
             "PT Contoh Jaya (SIP3MI No. 555/2025) membuka lowongan kerja ke Jepang",
             "Dicari kasir di Bandung, gaji UMR",
@@ -158,12 +161,12 @@ def test_trigger_words_never_hide_a_match() -> None:
         if detect_indices(text) != fired:
             mismatches.append(("detect_indices", text[:80]))
         for indicator in INDICATORS:
-            if isinstance(indicator.match, Pattern):
-                if indicator.match(text, words) != indicator.match.reference(text):
-                    mismatches.append((indicator.code, text[:80]))
-            if indicator.triggers is not None and indicator.match(text, words):
-                if indicator.triggers.isdisjoint(words):
-                    mismatches.append((f"{indicator.code} without trigger", text[:80]))
+            pattern = indicator.match
+            if isinstance(pattern, Pattern) and pattern(text, words) != pattern.reference(text):
+                mismatches.append((indicator.code, text[:80]))
+            triggers = indicator.triggers
+            if triggers is not None and triggers.isdisjoint(words) and indicator.match(text, words):
+                mismatches.append((f"{indicator.code} without trigger", text[:80]))
     assert mismatches == []
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run_patroli
 
 from classifiers.datasets import LabelledAd, load_corpus
 from classifiers.registry import SHIPPED_DIR, active_version
 from classifiers.train import not_worse, reviews_as_labelled, usable_reviews
-from conftest import run_patroli
 from storage import open_store
 
 
@@ -27,8 +27,20 @@ def ad_record(ad_id: str, text: str, **extra: Any) -> dict[str, Any]:
 
 def test_decisions_become_labels_and_held_out_texts_are_left_out() -> None:
     records = [
-        {"ad_id": "a1", "title": "", "text": "admin Kamboja", "status": "confirmed", "countries": ["KH"]},
-        {"ad_id": "a2", "title": "T", "text": "kasir Bandung", "status": "dismissed", "countries": []},
+        {
+            "ad_id": "a1",
+            "title": "",
+            "text": "admin Kamboja",
+            "status": "confirmed",
+            "countries": ["KH"],
+        },
+        {
+            "ad_id": "a2",
+            "title": "T",
+            "text": "kasir Bandung",
+            "status": "dismissed",
+            "countries": [],
+        },
         {"ad_id": "a3", "title": "", "text": "   ", "status": "confirmed", "countries": []},
         {"ad_id": "a4", "title": "", "text": "x", "status": "escalated", "countries": []},
     ]
@@ -48,9 +60,11 @@ def test_activation_rule() -> None:
     assert not_worse(before, {"pr_auc": 0.991, "recall": 0.96})[0]
     assert not_worse(before, {"pr_auc": 0.990, "recall": 0.95})[0]
     ok, why = not_worse(before, {"pr_auc": 0.985, "recall": 0.99})
-    assert not ok and "PR-AUC fell" in why
+    assert not ok
+    assert "PR-AUC fell" in why
     ok, why = not_worse(before, {"pr_auc": 0.995, "recall": 0.94})
-    assert not ok and "recall" in why
+    assert not ok
+    assert "recall" in why
 
 
 def test_retraining_on_poisoned_reviews_is_not_activated(tmp_path: Path, store_url: str) -> None:
@@ -76,14 +90,22 @@ def test_retraining_on_poisoned_reviews_is_not_activated(tmp_path: Path, store_u
 def test_with_reviews_needs_decisions(tmp_path: Path, store_url: str) -> None:
     with open_store(store_url) as store:
         store.upsert_ads([ad_record("a1", "admin Kamboja gaji USD")])
-    result = run_patroli("train", "--with-reviews", "--store", store_url, "--models-dir", str(tmp_path))
+    result = run_patroli(
+        "train", "--with-reviews", "--store", store_url, "--models-dir", str(tmp_path)
+    )
     assert result.returncode == 1
     assert "no reviewed ads" in result.stderr
 
 
 @pytest.fixture
 def scored_store(store_url: str) -> str:
-    margins = {"far_high": 0.45, "near_above": 0.03, "near_below": -0.01, "far_low": -0.5, "mid": 0.2}
+    margins = {
+        "far_high": 0.45,
+        "near_above": 0.03,
+        "near_below": -0.01,
+        "far_low": -0.5,
+        "mid": 0.2,
+    }
     with open_store(store_url) as store:
         store.upsert_ads([ad_record(ad_id, f"iklan {ad_id}", risk=0.5 + m, risk_margin=m, flagged=m >= 0)
                           for ad_id, m in margins.items()]
@@ -97,9 +119,18 @@ def test_queue_lists_unreviewed_ads_most_informative_first(scored_store: str) ->
     result = run_patroli("queue", "--json", "--store", scored_store)
     assert result.returncode == 0, result.stderr
     hits = json.loads(result.stdout)["hits"]
-    assert [h["id"] for h in hits] == ["near_below", "near_above", "mid", "far_high", "far_low", "unscored"]
-    by_risk = json.loads(run_patroli("queue", "--order", "risk", "--json", "--store", scored_store).stdout)["hits"]
-    assert [h["id"] for h in by_risk][:3] == ["far_high", "near_above", "mid"]
+    assert [h["id"] for h in hits] == [
+        "near_below",
+        "near_above",
+        "mid",
+        "far_high",
+        "far_low",
+        "unscored",
+    ]
+    by_risk = json.loads(
+        run_patroli("queue", "--order", "risk", "--json", "--store", scored_store).stdout
+    )["hits"]
+    assert [h["id"] for h in by_risk][:3] == ["far_high", "mid", "near_above"]
     store_order = open_store(scored_store).search("status:new", sort="uncertainty", limit=3).hits
     assert [h["ad_id"] for h in store_order] == ["near_below", "near_above", "mid"]
     table = run_patroli("queue", "--store", scored_store)
