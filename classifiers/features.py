@@ -25,6 +25,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from classifiers.indicators import INDICATORS, detect_indices
 
+try:  # the C++ kernel behind scipy.sparse's product (SciPy is pinned; the fallback is public API)
+    from scipy.sparse._sparsetools import csr_matmat as _csr_matmat
+except ImportError:  # pragma: no cover - another SciPy layout
+    _csr_matmat = None
+
 
 class RedFlagFeatures(TransformerMixin, BaseEstimator):
     """One column per indicator of ``classifiers.indicators``: ``weight`` if it fires, else 0.
@@ -185,6 +190,49 @@ class _Ids(dict[str, int]):
         return int(self.add(word))
 
 
+class _PairTable:
+    """Word-pair key (id << 32 | id) -> column: an open-addressing hash table probed with numpy."""
+
+    MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
+
+    def __init__(self, pairs: Sequence[tuple[int, int]]) -> None:
+        self.size = len(pairs)
+        self.bits = max(4, int(np.ceil(np.log2(max(1, self.size) * 4))))
+        self.mask = (1 << self.bits) - 1
+        keys = [-1] * (1 << self.bits)
+        columns = [0] * (1 << self.bits)
+        self.max_probe = 0
+        slots = self._slots(np.asarray([k for k, _ in pairs], dtype=np.int64)).tolist()
+        for (key, column), slot in zip(pairs, slots, strict=True):
+            probe = 0
+            while keys[(slot + probe) & self.mask] != -1:
+                probe += 1
+            keys[(slot + probe) & self.mask] = key
+            columns[(slot + probe) & self.mask] = column
+            self.max_probe = max(self.max_probe, probe)
+        self.keys = np.asarray(keys, dtype=np.int64)
+        self.columns = np.asarray(columns, dtype=np.int64)
+
+    def _slots(self, keys: np.ndarray) -> np.ndarray:
+        hashed = keys.astype(np.uint64) * self.MULTIPLIER  # wraps modulo 2**64, as intended
+        return (hashed >> np.uint64(64 - self.bits)).astype(np.int64)
+
+    def find(self, keys: np.ndarray) -> np.ndarray:
+        """The column of each key, -1 where the pair is not in the vocabulary."""
+        found = np.full(keys.size, -1, dtype=np.int64)
+        slots = self._slots(keys)
+        pending = np.arange(keys.size)
+        for probe in range(self.max_probe + 1):
+            at = (slots[pending] + probe) & self.mask
+            stored = self.keys[at]
+            hit = stored == keys[pending]
+            found[pending[hit]] = self.columns[at[hit]]
+            pending = pending[~hit & (stored != -1)]
+            if not pending.size:
+                break
+        return found
+
+
 class _Lookup:
     """Run-time tables of one fitted vectorizer: word -> id -> columns. Never saved with the model."""
 
@@ -220,9 +268,7 @@ class _Lookup:
                     pairs.append(((self._id(words[0]) << 32) | self._id(words[1]), column))
                 elif len(words) == 1:
                     self._id(words[0])
-            pairs.sort()
-            self.pair_keys = np.asarray([k for k, _ in pairs], dtype=np.int64)
-            self.pair_columns = np.asarray([c for _, c in pairs], dtype=np.int64)
+            self.pairs = _PairTable(pairs)
         self.base = len(self.ids)  # words registered up front (the vocabulary's own)
 
     def _id(self, word: str) -> int:
@@ -281,21 +327,7 @@ class _Lookup:
             )
             if self.char:
                 self._flush()
-                size = len(self.ids)
-                table = sp.csr_matrix(
-                    (self.data[: self.nnz], self.indices[: self.nnz], self.indptr[: size + 1]),
-                    shape=(size, self.n_features),
-                )
-        if self.char:
-            docs_words = sp.csr_matrix(
-                (
-                    np.ones(token_ids.size, dtype=np.int32),
-                    token_ids.astype(np.int32),
-                    indptr.astype(np.int32),
-                ),
-                shape=(len(docs), size),
-            )
-            return (docs_words @ table).tocsr()
+                return self._char_counts(token_ids.astype(np.int32), indptr.astype(np.int32))
         doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
         rows: list[np.ndarray] = []
         cols: list[np.ndarray] = []
@@ -304,18 +336,44 @@ class _Lookup:
             known = unigram >= 0
             rows.append(doc_of[known])
             cols.append(unigram[known])
-        if self.max_n >= 2 and token_ids.size > 1 and self.pair_keys.size:
-            same_doc = doc_of[:-1] == doc_of[1:]
-            keys = (token_ids[:-1] << 32) | token_ids[1:]
-            where = np.searchsorted(self.pair_keys, keys)
-            where[where == self.pair_keys.size] = 0
-            hit = same_doc & (self.pair_keys[where] == keys)
+        if self.max_n >= 2 and token_ids.size > 1 and self.pairs.size:
+            pair_columns = self.pairs.find((token_ids[:-1] << 32) | token_ids[1:])
+            hit = (pair_columns >= 0) & (doc_of[:-1] == doc_of[1:])
             rows.append(doc_of[:-1][hit])
-            cols.append(self.pair_columns[where[hit]])
+            cols.append(pair_columns[hit])
         row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
         col = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
         data = np.ones(row.size, dtype=np.int32)
         return sp.coo_matrix((data, (row, col)), shape=(len(docs), self.n_features)).tocsr()
+
+    def _char_counts(self, token_ids: np.ndarray, doc_indptr: np.ndarray) -> sp.csr_matrix:
+        """(documents x words) @ (words x character n-grams): n-gram counts per document."""
+        n_docs, size = doc_indptr.size - 1, len(self.ids)
+        table_indptr = self.indptr[: size + 1]
+        if _csr_matmat is None:  # another SciPy: its public product (two passes) does the same
+            docs_words = sp.csr_matrix(
+                (np.ones(token_ids.size, dtype=np.int32), token_ids, doc_indptr),
+                shape=(n_docs, size),
+            )
+            table = sp.csr_matrix(
+                (self.data[: self.nnz], self.indices[: self.nnz], table_indptr),
+                shape=(size, self.n_features),
+            )
+            return (docs_words @ table).tocsr()
+        # SciPy's product first counts the result's size in a pass as costly as the product; the
+        # number of term products is an upper bound we know for free, so one pass does.
+        bound = int((table_indptr[token_ids + 1] - table_indptr[token_ids]).sum())
+        indptr = np.empty(n_docs + 1, dtype=np.int32)
+        indices = np.empty(bound, dtype=np.int32)
+        data = np.empty(bound, dtype=np.int32)
+        _csr_matmat(
+            n_docs, self.n_features,
+            doc_indptr, token_ids, np.ones(token_ids.size, dtype=np.int32),
+            table_indptr, self.indices[: self.nnz], self.data[: self.nnz],
+            indptr, indices, data,
+        )  # fmt: skip
+        nnz = int(indptr[-1])
+        return sp.csr_matrix((data[:nnz], indices[:nnz], indptr), shape=(n_docs, self.n_features))
 
     def tfidf(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         """``TfidfTransformer.transform`` on raw counts, in place on a float copy."""
@@ -370,6 +428,38 @@ class CachedTfidfVectorizer(CompactTfidfVectorizer):
         tables = self._tables()
         return tables.tfidf(tables.counts(docs))
 
+    def decision_tokens(self, docs: Sequence[Sequence[str]], coef: np.ndarray) -> np.ndarray:
+        """``transform_tokens(docs) @ coef`` without building the normalized matrix.
+
+        A linear model needs only, per document, the dot product of the TF-IDF row with its
+        coefficients and the row's norm, both sums over the raw counts.
+        """
+        tables = self._tables()
+        counts = tables.counts(docs)
+        values = counts.data.astype(np.float64)
+        if tables.sublinear:
+            np.log(values, out=values)
+            values += 1.0
+        if tables.use_idf:
+            values *= tables.idf[counts.indices]
+        dots = _row_sums(values * coef[counts.indices], counts.indptr)
+        if tables.norm == "l2":
+            norms = np.sqrt(_row_sums(values * values, counts.indptr))
+        elif tables.norm == "l1":
+            norms = _row_sums(np.abs(values), counts.indptr)
+        else:
+            return dots
+        return np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
+
     def __setstate__(self, state: dict[str, object]) -> None:
         super().__setstate__(state)
         self._lookup = None
+
+
+def _row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """Per-row sums of a CSR matrix's data (0 for empty rows)."""
+    sums = np.zeros(indptr.size - 1, dtype=np.float64)
+    filled = np.diff(indptr) > 0
+    if filled.any():
+        sums[filled] = np.add.reduceat(values, indptr[:-1][filled])
+    return sums

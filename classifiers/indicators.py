@@ -607,26 +607,34 @@ INDICATORS: tuple[Indicator, ...] = (
 )  # fmt: skip
 
 INDICATOR_BY_CODE = {i.code: i for i in INDICATORS}
-# word -> indices of the indicators it may trigger; indicators without triggers always run
-_BY_TRIGGER: dict[str, list[int]] = {}
+# word -> bit mask of the indicators it may trigger (bit i = INDICATORS[i]); indicators without
+# trigger words are always evaluated.
+_MASK: dict[str, int] = {}
 for _index, _indicator in enumerate(INDICATORS):
     for _word in _indicator.triggers or ():
-        _BY_TRIGGER.setdefault(_word, []).append(_index)
-_TRIGGER_WORDS = frozenset(_BY_TRIGGER)
-_ALWAYS = [i for i, ind in enumerate(INDICATORS) if ind.triggers is None]
+        _MASK[_word] = _MASK.get(_word, 0) | (1 << _index)
+_TRIGGER_WORDS = frozenset(_MASK)
+_ALWAYS = sum(1 << i for i, ind in enumerate(INDICATORS) if ind.triggers is None)
 
 
 def detect_indices(normalized_text: str, words: Iterable[str] | None = None) -> list[int]:
-    """Indices (into ``INDICATORS``) of the indicators that fire, in one pass over the text.
+    """Indices (into ``INDICATORS``, ascending) of the indicators that fire, in one pass.
 
     Only indicators one of whose trigger words occurs are evaluated; each evaluation sees the
     text's word set, built once (``words``: the text's words, if the caller split it already).
     """
-    words = frozenset(normalized_text.split() if words is None else words)
-    candidates = set(_ALWAYS)
-    for word in _TRIGGER_WORDS.intersection(words):
-        candidates.update(_BY_TRIGGER[word])
-    return sorted(i for i in candidates if INDICATORS[i].match(normalized_text, words))
+    found = frozenset(normalized_text.split() if words is None else words)
+    mask = _ALWAYS
+    for word in _TRIGGER_WORDS.intersection(found):
+        mask |= _MASK[word]
+    fired = []
+    while mask:
+        lowest = mask & -mask
+        index = lowest.bit_length() - 1
+        mask ^= lowest
+        if INDICATORS[index].match(normalized_text, found):
+            fired.append(index)
+    return fired
 
 
 def detect(normalized_text: str) -> list[Indicator]:

@@ -199,9 +199,27 @@ class RiskModel:
             if code in INDICATOR_BY_CODE and code != "overseas_job":
                 self._flag_code[column] = code
         self._flag_columns = np.asarray(sorted(self._flag_code), dtype=np.int64)
+        # Per column, what the explanation loop needs, computed once.
+        self._flag_reason = {
+            column: (INDICATOR_BY_CODE[code].direction > 0, f"indicator:{code}")
+            for column, code in self._flag_code.items()
+        }
+        self._term_of = {
+            int(column): str(names[column]).split("__", 1)[1]
+            for column in np.flatnonzero(np.char.startswith(names, "words__")).tolist()
+        }
         self._is_flag = np.zeros(names.size, dtype=bool)
         self._is_flag[self._flag_columns] = True
         self._explainable = self._is_word | self._is_flag
+        # Each block's columns in the union's output, and which blocks hold word terms.
+        widths = [len(t.get_feature_names_out()) for _, t in union.transformer_list]
+        stops = np.cumsum(widths).tolist()
+        self._spans = list(zip([0, *stops[:-1]], stops, strict=True))
+        self._word_span = {
+            start
+            for (name, _), (start, _) in zip(union.transformer_list, self._spans, strict=True)
+            if name == "words"
+        }
 
     @classmethod
     def load(cls, path: Path | None = None) -> RiskModel:
@@ -220,9 +238,31 @@ class RiskModel:
         """Risk, flag, margin to the threshold and reasons for each text (one batch)."""
         if not texts:
             return []
-        features = self.features(texts)
-        risks = self.risks(features)
-        return self._explain(features, risks, language)
+        normalized = self._normalize.transform(texts)
+        words = [text.split() for text in normalized]
+        decision = np.full(len(texts), self._intercept)
+        shown: list[sp.csr_matrix] = []  # the blocks reasons are read from (words, indicators)
+        for block, (start, stop) in zip(self._blocks, self._spans, strict=True):
+            coef = self._coef[start:stop]
+            if (
+                isinstance(block, CachedTfidfVectorizer)
+                and block._fast_path()
+                and start not in self._word_span
+            ):
+                # Character n-grams never appear in reasons: only their share of the score is needed.
+                decision += block.decision_tokens(words, coef)
+                shown.append(sp.csr_matrix((len(texts), stop - start)))
+                continue
+            if isinstance(block, CachedTfidfVectorizer) and block._fast_path():
+                matrix = block.transform_tokens(words)
+            elif isinstance(block, RedFlagFeatures):
+                matrix = block.transform_words(normalized, words)
+            else:
+                matrix = block.transform(normalized)
+            decision += matrix @ coef
+            shown.append(matrix)
+        risks = np.clip(self._calibrator.predict(decision), 0.0, 1.0)
+        return self._explain(sp.hstack(shown, format="csr"), risks, language)
 
     def features(self, texts: Sequence[str]) -> sp.csr_matrix:
         """The model's feature matrix, as its FeatureUnion builds it, minus the per-call overhead.
@@ -277,20 +317,16 @@ class RiskModel:
             terms_by_row[row].append(column)
 
         threshold = self.threshold
+        flag_reason, term_of = self._flag_reason, self._term_of
         scores = []
         for row, risk in enumerate(risks.tolist()):
-            raising: list[str] = []
+            codes: list[str] = []
             lowering: list[str] = []
-            for column in sorted(flags_by_row[row]):
-                code = self._flag_code[column]
-                (raising if INDICATOR_BY_CODE[code].direction > 0 else lowering).append(
-                    f"indicator:{code}"
-                )
-            codes = raising
+            for column in sorted(flags_by_row[row]):  # the order of INDICATORS
+                raises, code = flag_reason[column]
+                (codes if raises else lowering).append(code)
             if terms_by_row[row]:
-                codes.append(
-                    "term:" + "|".join(self._names[c].split("__", 1)[1] for c in terms_by_row[row])
-                )
+                codes.append("term:" + "|".join([term_of[c] for c in terms_by_row[row]]))
             codes += lowering
             scores.append(
                 Score(

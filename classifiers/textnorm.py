@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
+from itertools import compress, count
 
 from sklearn.base import BaseEstimator, TransformerMixin
 
@@ -188,10 +189,15 @@ for _phrase, _joined in sorted(MULTIWORD.items(), key=lambda kv: -len(kv[0].spli
     _PHRASES.setdefault(_words[0], {}).setdefault(_words[1], []).append((_words, _joined))
 
 
+def _positions(words: list[str], wanted: Container[str]) -> list[int]:
+    """Indices of the words in ``wanted`` (C-level iterators: no Python loop over every word)."""
+    return list(compress(count(), map(wanted.__contains__, words)))
+
+
 def _join_money(raw: list[str], out: list[str]) -> None:
     """A currency or multiplier written apart from its number: "usd 1.200", "15 jt", "1.200 usd"."""
     size = len(raw)
-    for i in [i for i, token in enumerate(raw) if token in _MONEY_WORDS]:
+    for i in _positions(raw, _MONEY_WORDS):
         word = raw[i].rstrip(".,") if raw[i] != "rp." else raw[i]
         if word in _IDR_MULTIPLIERS or word == "k":
             if i and out[i - 1] and _BARE_NUMBER_RE.fullmatch(raw[i - 1]):
@@ -209,7 +215,7 @@ def _join_money(raw: list[str], out: list[str]) -> None:
 def _touches_number_word(raw: list[str]) -> bool:
     """A number word next to a number token: "0813 lima lima lima 7781" (obfuscated phone)."""
     size = len(raw)
-    for i in [i for i, token in enumerate(raw) if token in _NUMBER_WORD_SET]:
+    for i in _positions(raw, _NUMBER_WORD_SET):
         for j in (i - 1, i + 1):
             if 0 <= j < size and raw[j][:1].isdigit():
                 return True
@@ -220,7 +226,7 @@ def _join_phrases(words: list[str]) -> list[str]:
     out: list[str] = []
     last = 0
     size = len(words)
-    for i in [i for i, word in enumerate(words) if word in _PHRASES]:
+    for i in _positions(words, _PHRASES.keys()):
         if i < last or i + 1 == size:
             continue  # inside a phrase joined already, or the last word
         for phrase, joined in _PHRASES[words[i]].get(words[i + 1], ()):
