@@ -412,10 +412,13 @@ INDICATORS: tuple[Indicator, ...] = (
         "The worker is asked to pay placement, processing or deposit fees (Law 18/2017 Art. 30)",
         "1.1 (4), 1.4, 3",
         Pattern(
-            r"\b(biaya|bayar|dp|down payment|uang jaminan|jaminan|deposit|setor|transfer|tf|admin|"
-            r"administrasi|pendaftaran|registrasi|ongkos|pelatihan)\b\W+(?:\w+\W+){0,5}tok_money_",
+            # "admin" is left out: in these ads it is mostly the job ("admin chat, gaji 1.200 USD");
+            # the amount must come before any word for pay ("pelatihan gratis, gaji 5 jt" is no fee).
+            r"\b(biaya|bayar|dp|down payment|uang jaminan|jaminan|deposit|setor|transfer|tf|"
+            r"administrasi|pendaftaran|registrasi|ongkos|pelatihan)\b\W+"
+            r"(?:(?!gaji\b|upah\b|salary\b|bonus\b)\w+\W+){0,5}tok_money_",
             ["biaya", "bayar", "dp", "down", "uang", "jaminan", "deposit", "setor", "transfer", "tf",
-             "admin", "administrasi", "pendaftaran", "registrasi", "ongkos", "pelatihan"],
+             "administrasi", "pendaftaran", "registrasi", "ongkos", "pelatihan"],
         ),
     ),
     Indicator(

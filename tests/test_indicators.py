@@ -29,7 +29,12 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "worker_pays_fees": (
         ["biaya proses 7,5 jt bisa dicicil", "DP 2 juta dulu utk booking kursi"],
-        ["tanpa biaya apapun, semua ditanggung majikan", "gaji 7 jt per bulan"],
+        [
+            "tanpa biaya apapun, semua ditanggung majikan",
+            "gaji 7 jt per bulan",
+            "dicari admin chat, gaji 1.200 USD",
+            "pelatihan gratis di BLK, gaji 5 jt",
+        ],
     ),
     "salary_deduction": (
         ["biaya nanti potong gaji 3 bulan", "ada dana talangan 30 juta dibayar dari gaji"],
