@@ -13,8 +13,10 @@ country *and* domestic work) and some point the other way (a licence number, a w
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+Matcher = Callable[[str, frozenset[str]], bool]  # (normalized text, its set of words) -> fires?
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,19 +26,17 @@ class Indicator:
     text_id: str
     text_en: str
     source: str  # section of indicators.md
-    detect: Callable[[str], bool]
+    match: Matcher
+    # Words of which at least one must occur for ``match`` to fire (None: always evaluated). The
+    # combined pass (``detect_codes``) only evaluates indicators whose trigger words occur.
+    triggers: frozenset[str] | None = field(default=None)
 
+    def __post_init__(self) -> None:
+        if self.triggers is None and isinstance(self.match, Terms | Pattern):
+            object.__setattr__(self, "triggers", self.match.triggers)
 
-Matcher = Callable[[str], bool]
-_last_tokens: tuple[str, frozenset[str]] = ("", frozenset())
-
-
-def _tokens(text: str) -> frozenset[str]:
-    """The words of a normalized text; remembered for the last text, as detectors run in a row."""
-    global _last_tokens
-    if _last_tokens[0] is not text:
-        _last_tokens = (text, frozenset(text.split()))
-    return _last_tokens[1]
+    def detect(self, normalized_text: str) -> bool:
+        return self.match(normalized_text, frozenset(normalized_text.split()))
 
 
 class Terms:
@@ -45,11 +45,13 @@ class Terms:
     def __init__(self, *terms: str) -> None:
         self.words = frozenset(t for t in terms if " " not in t)
         self.phrases = tuple(f" {t} " for t in terms if " " in t)
+        # A phrase can only occur if its first word does.
+        self.triggers = self.words | {p.split()[0] for p in self.phrases}
 
-    def __call__(self, text: str) -> bool:
-        if not self.words.isdisjoint(_tokens(text)):
+    def __call__(self, text: str, words: frozenset[str]) -> bool:
+        if not self.words.isdisjoint(words):
             return True
-        if self.phrases:
+        if self.phrases and not self.triggers.isdisjoint(words):
             padded = f" {text} "
             return any(p in padded for p in self.phrases)
         return False
@@ -63,28 +65,52 @@ class Terms:
         )
 
 
-def _rx(pattern: str) -> Matcher:
-    compiled = re.compile(pattern)
-    return lambda text: compiled.search(text) is not None
+class Pattern:
+    """A regular expression whose every alternative begins, at a word boundary, with a known word.
+
+    Those first words are the ``triggers``. Instead of scanning the whole text, the pattern is
+    tried only where a trigger word starts: the same answer (``reference`` scans the whole text;
+    ``tests/test_indicators.py`` checks both agree on the corpus), at a fraction of the cost.
+    """
+
+    def __init__(self, pattern: str, triggers: Iterable[str]) -> None:
+        self.regex = re.compile(pattern)
+        self.triggers = frozenset(triggers)
+
+    def reference(self, text: str) -> bool:
+        return self.regex.search(text) is not None
+
+    def __call__(self, text: str, words: frozenset[str]) -> bool:
+        match = self.regex.match
+        size = len(text)
+        for word in self.triggers.intersection(words):
+            width = len(word)
+            start = 0 if text.startswith(word) else text.find(" " + word) + 1
+            while start > 0 or (start == 0 and text.startswith(word)):
+                end = start + width
+                if (end == size or text[end] == " ") and match(text, start):
+                    return True
+                start = text.find(" " + word, end) + 1
+                if start == 0:
+                    break
+        return False
 
 
-def _matcher(spec: str | Matcher) -> Matcher:
-    return _rx(spec) if isinstance(spec, str) else spec
-
-
-def _both(a: str | Matcher, b: str | Matcher) -> Matcher:
+def _both(a: Terms | Pattern, b: Terms | Pattern) -> Matcher:
     """Both occur anywhere in the text."""
-    ma, mb = _matcher(a), _matcher(b)
-    return lambda text: ma(text) and mb(text)
+    return lambda text, words: a(text, words) and b(text, words)
 
 
-def _near(a: str, b: str, window: int) -> Matcher:
-    """Both patterns occur within ``window`` characters of each other."""
-    ra, rb = re.compile(a), re.compile(b)
+def _near(a: Pattern, b: Pattern, window: int) -> Matcher:
+    """Both patterns occur within ``window`` characters of each other (``a``'s triggers go first)."""
 
-    def near(text: str) -> bool:
-        starts = [m.start() for m in rb.finditer(text)]
-        return any(any(abs(m.start() - s) <= window for s in starts) for m in ra.finditer(text))
+    def near(text: str, words: frozenset[str]) -> bool:
+        if b.triggers.isdisjoint(words) or not (a(text, words) and b(text, words)):
+            return False
+        starts = [m.start() for m in b.regex.finditer(text)]
+        return any(
+            any(abs(m.start() - s) <= window for s in starts) for m in a.regex.finditer(text)
+        )
 
     return near
 
@@ -255,164 +281,324 @@ OVERSEAS = (
     + SCAM_HUB
 )  # fmt: skip
 
+MESSENGER = frozenset(
+    {"japri", "tok_wa", "tok_tme", "tok_handle", "whatsapp", "wa", "telegram", "inbox"}
+)
+ADDRESS = frozenset({"alamat", "jl", "jalan", "tok_email", "website", "tok_url"})
+OFFICE_ADDRESS = re.compile(r"\bkantor (kami|pusat|cabang)\b")
+MONEY_FOREIGN = Terms(
+    "tok_money_usd",
+    "tok_money_sar",
+    "tok_money_aed",
+    "tok_money_myr",
+    "tok_money_twd",
+    "tok_money_eur",
+    "tok_money_sgd",
+    "tok_money_hkd",
+    "tok_money_krw",
+    "tok_money_jpy",
+    "tok_money_qar",
+    "tok_money_gbp",
+    "tok_money_aud",
+)
+WAIVED = Pattern(
+    r"\b(tanpa_pengalaman|tanpa_ijazah|tanpa_tes|usia_bebas|syarat (mudah|ringan|gampang)|"
+    r"(cukup|hanya|modal) ktp|tidak perlu (ijazah|pengalaman|tes|bahasa|skill)|bisa mengetik|"
+    r"tanpa (skill|keahlian|bahasa|syarat|eps|topik))\b",
+    [
+        "tanpa_pengalaman",
+        "tanpa_ijazah",
+        "tanpa_tes",
+        "usia_bebas",
+        "syarat",
+        "cukup",
+        "hanya",
+        "modal",
+        "tidak",
+        "bisa",
+        "tanpa",
+    ],
+)
+JOB_OFFER = Terms(
+    "lowongan",
+    "dicari",
+    "dibutuhkan",
+    "butuh",
+    "gaji",
+    "kerja",
+    "bekerja",
+    "rekrut",
+    "rekrutmen",
+    "hiring",
+    "berangkat",
+    "posisi",
+    "job",
+    "vacancy",
+)
+COMPANY = Pattern(
+    r"\b(pt|cv|p3mi|ppmi|pptkis|perusahaan penempatan|agency|agensi|kantor (kami|pusat|cabang)|"
+    r"alamat|jl|jalan)\b",
+    [
+        "pt",
+        "cv",
+        "p3mi",
+        "ppmi",
+        "pptkis",
+        "perusahaan",
+        "agency",
+        "agensi",
+        "kantor",
+        "alamat",
+        "jl",
+        "jalan",
+    ],
+)
+LICENCE = Pattern(
+    r"\b(sip3mi|sip2mi|sippmi|siup p3mi|siup ppmi|siuppak|job_order|p3mi resmi|"
+    r"terdaftar (di|pada) (bp2mi|kp2mi|siskop2mi|kemnaker))\b|\b(no|nomor|izin)\W+(?:\w+\W+){0,2}tok_num",
+    [
+        "sip3mi",
+        "sip2mi",
+        "sippmi",
+        "siup",
+        "siuppak",
+        "job_order",
+        "p3mi",
+        "terdaftar",
+        "no",
+        "nomor",
+        "izin",
+    ],
+)
+
+
+def _no_licence(text: str, words: frozenset[str]) -> bool:
+    return (
+        OVERSEAS(text, words)
+        and JOB_OFFER(text, words)
+        and not (COMPANY.triggers & words and COMPANY(text, words))
+        and not (LICENCE.triggers & words and LICENCE(text, words))
+    )
+
+
 INDICATORS: tuple[Indicator, ...] = (
     Indicator(
         "moratorium_domestic", 1,
         "Kerja rumah tangga di negara moratorium Timur Tengah (Kepmenaker 260/2015)",
         "Domestic work in a Middle-East moratorium country (Kepmenaker 260/2015)",
-        "2.1", _both(MORATORIUM, DOMESTIC_WORK),
+        "2.1", _both(MORATORIUM, DOMESTIC_WORK), MORATORIUM.triggers,
     ),
     Indicator(
         "scam_hub_office_job", 1,
         "Pekerjaan kantor/admin/CS di negara pusat penipuan daring (Kamboja, Myanmar, Laos, Filipina)",
         "Office/admin/CS job in an online-scam hub (Cambodia, Myanmar, Laos, Philippines)",
-        "1.8, 2.2", _both(SCAM_HUB, OFFICE_JOB),
+        "1.8, 2.2", _both(SCAM_HUB, OFFICE_JOB), SCAM_HUB.triggers,
     ),
     Indicator(
         "visit_visa_work", 1,
         "Bekerja dengan visa kunjungan/turis/ziarah/umrah, bukan visa kerja",
         "Work on a visit/tourist/pilgrimage visa instead of a work visa",
         "1.1 (7), 1.6, 1.9",
-        _rx(r"\bvisa_kunjungan\b|paspor (pelancong|wisata)|visa (nanti|bisa) (di ?rubah|diubah|diganti)|"
-            r"(diurus|urus|ganti) (di sana|disana)|lewat (jalur )?(umrah|ziarah)|berangkat (umrah|ziarah)"),
+        Pattern(
+            r"\bvisa_kunjungan\b|\bpaspor (pelancong|wisata)\b|\bvisa (nanti|bisa) (di ?rubah|diubah|diganti)\b|"
+            r"\b(diurus|urus|mengurus|ganti) (di sana|disana)\b|\blewat (jalur )?(umrah|ziarah)\b|"
+            r"\bberangkat (umrah|ziarah)\b",
+            ["visa_kunjungan", "paspor", "visa", "diurus", "urus", "mengurus", "ganti", "lewat", "berangkat"],
+        ),
     ),
     Indicator(
         "worker_pays_fees", 1,
         "Calon pekerja diminta membayar biaya penempatan/proses/jaminan (UU 18/2017 Pasal 30)",
         "The worker is asked to pay placement, processing or deposit fees (Law 18/2017 Art. 30)",
         "1.1 (4), 1.4, 3",
-        _rx(r"\b(biaya|bayar|dp|down payment|uang jaminan|jaminan|deposit|setor|transfer|tf|admin|"
-            r"administrasi|pendaftaran|registrasi|ongkos|pelatihan)\b\W+(?:\w+\W+){0,5}tok_money_"),
+        Pattern(
+            # "admin" is left out: in these ads it is mostly the job ("admin chat, gaji 1.200 USD");
+            # the amount must come before any word for pay ("pelatihan gratis, gaji 5 jt" is no fee).
+            r"\b(biaya|bayar|dp|down payment|uang jaminan|jaminan|deposit|setor|transfer|tf|"
+            r"administrasi|pendaftaran|registrasi|ongkos|pelatihan)\b\W+"
+            r"(?:(?!gaji\b|upah\b|salary\b|bonus\b)\w+\W+){0,5}tok_money_",
+            ["biaya", "bayar", "dp", "down", "uang", "jaminan", "deposit", "setor", "transfer", "tf",
+             "administrasi", "pendaftaran", "registrasi", "ongkos", "pelatihan"],
+        ),
     ),
     Indicator(
         "salary_deduction", 1,
         "Utang dibayar lewat potong gaji / dana talangan (jeratan utang)",
         "Debt repaid through salary deductions or a cash advance (debt bondage)",
         "1.8, 2.3, 2.8, 4",
-        _rx(r"\b(potong_gaji|dana_talangan|talangan|dipotong (dari )?gaji|bayar (dari|pakai) gaji|"
-            r"dicicil (dari|lewat) gaji|ganti (dari|pakai) gaji|utang|hutang|kasbon)\b"),
+        Pattern(
+            r"\b(potong_gaji|dana_talangan|talangan|ditalangi|dipotong (dari )?gaji|bayar (dari|pakai) gaji|"
+            r"dicicil (dari|lewat) gaji|ganti (dari|pakai) gaji|utang|hutang|kasbon)\b",
+            ["potong_gaji", "dana_talangan", "talangan", "ditalangi", "dipotong", "bayar", "dicicil",
+             "ganti", "utang", "hutang", "kasbon"],
+        ),
     ),
     Indicator(
         "free_plus_cash", 1,
         "Semua gratis plus uang saku (dipakai perekrut ilegal)",
         "Everything free plus pocket money (a known lure)",
         "1.8",
-        _both(r"\b(gratis|tanpa biaya|ditanggung|0 rupiah|nol rupiah)\b", r"\b(uang_saku|dikasih uang|dapat uang|sangu)\b"),
+        _both(Terms("gratis", "tanpa biaya", "ditanggung", "0 rupiah", "nol rupiah"),
+              Terms("uang_saku", "dikasih uang", "dapat uang", "sangu")),
+        frozenset({"gratis", "tanpa", "ditanggung", "0", "nol"}),
     ),
     Indicator(
         "speed_promise", 1,
         "Janji berangkat sangat cepat",
         "Promise of a very fast departure",
         "1.8, 1.10",
-        _rx(r"\b(cepat|kilat|langsung|segera|express|ekspres) (berangkat|terbang|proses|kerja)\b|"
+        Pattern(
+            r"\b(cepat|kilat|langsung|segera|express|ekspres) (berangkat|terbang|proses|kerja)\b|"
             r"\bberangkat (cepat|segera|langsung|minggu depan|bulan depan|secepatnya)\b|"
-            r"\b(tok_num|\d+|dua|tiga|satu) (hari|minggu) (langsung )?(berangkat|terbang|kerja)\b|"
-            r"\bproses (cepat|kilat|singkat)\b"),
+            r"\b(hari|minggu) (langsung )?(berangkat|terbang)\b|"
+            r"\bproses (cepat|kilat|singkat)\b",
+            ["cepat", "kilat", "langsung", "segera", "express", "ekspres", "berangkat", "hari",
+             "minggu", "proses"],
+        ),
     ),
     Indicator(
         "waived_requirements", 1,
         "Syarat sangat ringan (tanpa pengalaman/ijazah/tes, usia bebas, cukup KTP)",
         "Requirements waived (no experience, diploma or test; any age; ID card only)",
         "1.1 (2), 1.10, 2.7",
-        _rx(r"\b(tanpa_pengalaman|tanpa_ijazah|tanpa_tes|usia_bebas|syarat (mudah|ringan|gampang)|"
-            r"(cukup|hanya|modal) ktp|tidak perlu (ijazah|pengalaman|tes|bahasa|skill)|bisa mengetik|"
-            r"tanpa (skill|keahlian|bahasa|syarat|eps|topik))\b"),
+        WAIVED,
     ),
     Indicator(
         "messenger_only", 1,
         "Hanya bisa dihubungi lewat WhatsApp/Telegram/DM, tanpa alamat perusahaan",
         "Contact only through WhatsApp/Telegram/DM, no company address",
         "1.2, 1.4, 1.5",
-        lambda t: bool(re.search(r"\b(japri|tok_wa|tok_tme|tok_handle|whatsapp|wa|telegram|inbox)\b", t))
-        and not re.search(r"\b(alamat|jl|jalan|kantor (kami|pusat|cabang)|tok_email|website|tok_url)\b", t),
+        lambda text, words: not MESSENGER.isdisjoint(words) and ADDRESS.isdisjoint(words)
+        and not ("kantor" in words and OFFICE_ADDRESS.search(text)),
+        MESSENGER,
     ),
     Indicator(
         "passport_retention", 1,
         "Paspor ditahan atau diserahkan ke agen",
         "Passport held by, or handed to, the agent",
         "1.7, 4",
-        _rx(r"\bpaspor (ditahan|disimpan|dipegang|diamankan|dititipkan|diserahkan|dibawa (agen|pt|sponsor))"
+        Pattern(
+            r"\bpaspor (ditahan|disimpan|dipegang|diamankan|dititipkan|diserahkan|dibawa (agen|pt|sponsor))"
             r"(?! (sendiri|oleh (pekerja|pmi|anda|kamu|pemilik)))|"
-            r"\b(tahan|simpan|pegang|serahkan|titipkan) paspor"),
+            r"\b(tahan|simpan|pegang|serahkan|titipkan) paspor",
+            ["paspor", "tahan", "simpan", "pegang", "serahkan", "titipkan"],
+        ),
     ),
     Indicator(
         "minors", 1,
         "Menerima anak di bawah umur atau tanpa izin keluarga",
         "Accepts minors or recruits without family consent",
         "3 (Pasal 5)",
-        _rx(r"\b(usia|umur|minimal|min) (14|15|16|17)\b|\b(di ?bawah umur|belum 18)\b|"
-            r"tanpa (izin|ijin) (ortu|orang tua|suami|keluarga)|(ortu|orang tua) tidak perlu tahu"),
+        Pattern(
+            r"\b(usia|umur|minimal) (14|15|16|17)\b|\b(dibawah_umur|belum 18)\b|"
+            r"\btanpa (izin|ijin) (ortu|suami|keluarga)\b|\bortu tidak perlu tahu\b",
+            ["usia", "umur", "minimal", "dibawah_umur", "belum", "tanpa", "ortu"],
+        ),
     ),
     Indicator(
         "no_contract", 1,
         "Tanpa kontrak kerja sebelum berangkat",
         "No employment contract before departure",
         "1.1 (8), 1.6",
-        _rx(r"\btanpa_kontrak\b|kontrak (di sana|disana|menyusul|belakangan|nanti)|tidak (ada|perlu) kontrak"),
+        Pattern(
+            r"\btanpa_kontrak\b|\bkontrak (di sana|disana|menyusul|belakangan|nanti)\b|\btidak (ada|perlu) kontrak\b",
+            ["tanpa_kontrak", "kontrak", "tidak"],
+        ),
     ),
     Indicator(
         "back_route", 1,
         "Jalur belakang ke Malaysia (Nunukan, Batam, Entikong, jalur tikus, tekong)",
         "Back route into Malaysia (Nunukan, Batam, Entikong, smuggling paths)",
         "2.6",
-        _rx(r"\b(nunukan|tawau|entikong|jalur tikus|lewat darat|tekong|permit (menyusul|nyusul)|"
-            r"masuk (kerja )?dulu|kerja dulu (baru )?(permit|paspor))\b"),
+        Pattern(
+            r"\b(nunukan|tawau|entikong|jalur tikus|lewat darat|tekong|permit (menyusul|nyusul)|"
+            r"masuk (kerja )?dulu|kerja dulu (baru )?(permit|paspor))\b",
+            ["nunukan", "tawau", "entikong", "jalur", "lewat", "tekong", "permit", "masuk", "kerja"],
+        ),
     ),
     Indicator(
         "impersonation", 1,
         "Mengatasnamakan BP2MI/KP2MI/Kemnaker/KBRI untuk merekrut atau menarik uang",
         "Impersonates BP2MI/KP2MI/Kemnaker/an embassy to recruit or collect money",
         "1.7, 1.8",
-        _near(r"\b(bp2mi|kp2mi|bnp2tki|kemnaker|kemenaker|kbri|kjri|disnaker pusat|pengaduan tki|kementerian)\b",
-              r"\b(transfer|tf|rekening|bansos|undangan seleksi|biaya pendaftaran|bayar pendaftaran|"
-              r"uang pendaftaran|kode unik)\b", window=160),
+        _near(
+            Pattern(r"\b(bp2mi|kp2mi|bnp2tki|kemnaker|kemenaker|kbri|kjri|disnaker pusat|pengaduan tki|"
+                    r"kementerian)\b", ["bp2mi", "kp2mi", "bnp2tki", "kemnaker", "kemenaker", "kbri", "kjri",
+                                         "disnaker", "pengaduan", "kementerian"]),
+            Pattern(r"\b(transfer|tf|rekening|bansos|undangan seleksi|biaya pendaftaran|bayar pendaftaran|"
+                    r"uang pendaftaran|kode unik)\b", ["transfer", "tf", "rekening", "bansos", "undangan",
+                                                     "biaya", "bayar", "uang", "kode"]),
+            window=160,
+        ),
+        frozenset({"bp2mi", "kp2mi", "bnp2tki", "kemnaker", "kemenaker", "kbri", "kjri", "disnaker",
+                   "pengaduan", "kementerian"}),
     ),
     Indicator(
         "personal_data_request", 1,
         "Meminta foto KTP/KK/paspor atau data diri lewat chat",
         "Asks for ID card, family card or passport photos over chat",
         "1.1 (5)",
-        _rx(r"\b(kirim|kirimkan|kirimin|send|siapkan foto) (foto |scan )?(ktp|kk|paspor|data diri|biodata)"),
+        Pattern(
+            r"\b(kirim|kirimkan|kirimin|send|siapkan foto) (foto |scan )?(ktp|kk|paspor|data diri|biodata)\b",
+            ["kirim", "kirimkan", "kirimin", "send", "siapkan"],
+        ),
     ),
     Indicator(
         "high_pay_no_skill", 1,
         "Gaji tinggi dalam mata uang asing untuk pekerjaan tanpa syarat",
         "High foreign-currency pay for a job without requirements",
         "1.1 (3), 2.2",
-        _both(r"\btok_money_(usd|sar|aed|myr|twd|eur|sgd|hkd|krw|jpy)\b",
-              r"\b(tanpa_pengalaman|tanpa_ijazah|tanpa_tes|usia_bebas|syarat (mudah|ringan)|cukup ktp|bisa mengetik)\b"),
+        _both(MONEY_FOREIGN, WAIVED), MONEY_FOREIGN.triggers,
+    ),
+    Indicator(
+        "no_licence", 1,
+        "Lowongan luar negeri tanpa nama perusahaan, izin P3MI atau alamat",
+        "Overseas vacancy naming no company, P3MI licence or address",
+        "1.1 (1), 1.2, 1.10",
+        _no_licence, OVERSEAS.triggers,
     ),
     Indicator(
         "licence_present", -1,
         "Mencantumkan izin P3MI / SIP2MI / job order",
         "States a P3MI licence, SIP2MI recruitment permit or job order",
         "3",
-        _rx(r"\b(sip3mi|sip2mi|sippmi|siup p3mi|siup ppmi|siuppak|job_order|p3mi resmi|"
-            r"terdaftar (di|pada) (bp2mi|kp2mi|siskop2mi|kemnaker))\b|\b(no|nomor|izin)\W+(?:\w+\W+){0,2}tok_num"),
+        LICENCE,
     ),
     Indicator(
         "official_channel", -1,
         "Proses lewat jalur resmi (LTSA, Disnaker, BP3MI, SISKOP2MI, G to G)",
         "Processed through official channels (LTSA, Disnaker, BP3MI, SISKOP2MI, G-to-G)",
         "3, 2.3, 2.4",
-        _rx(r"\b(ltsa|disnaker|disnakertrans|bp3mi|siskop2mi|g2g|eps topik|eps|topik|im japan|ijepa|"
-            r"siapkerja|karirhub|bpjs|orientasi pra|opp|blk)\b"),
+        Pattern(
+            r"\b(ltsa|disnaker|disnakertrans|bp3mi|siskop2mi|g2g|eps topik|eps|topik|im japan|ijepa|"
+            r"siapkerja|karirhub|bpjs|orientasi pra|opp|blk)\b",
+            ["ltsa", "disnaker", "disnakertrans", "bp3mi", "siskop2mi", "g2g", "eps", "topik", "im",
+             "ijepa", "siapkerja", "karirhub", "bpjs", "orientasi", "opp", "blk"],
+        ),
     ),
     Indicator(
         "work_visa_contract", -1,
         "Menyebut visa kerja dan kontrak/perjanjian kerja",
         "Mentions a work visa and an employment contract",
         "3 (Pasal 13, 15)",
-        _rx(r"\bvisa_kerja\b|\b(perjanjian|kontrak) (kerja|penempatan)\b"),
+        Pattern(
+            r"\bvisa_kerja\b|\b(perjanjian|kontrak) (kerja|penempatan)\b",
+            ["visa_kerja", "perjanjian", "kontrak"],
+        ),
     ),
     Indicator(
         "warning_context", -1,
         "Teks peringatan/berita tentang modus perekrutan ilegal, bukan lowongan",
         "A warning or news text about illegal recruitment, not a vacancy",
         "1",
-        _rx(r"\b(waspada|hati hati|modus|hoaks|hoax|ciri ciri|penipuan|jangan (mudah )?tergiur|"
+        Pattern(
+            r"\b(waspada|hati hati|modus|hoaks|hoax|ciri ciri|penipuan|jangan (mudah )?tergiur|"
             r"imbau|mengimbau|korban|tppo|perdagangan orang|dipulangkan|repatriasi|ditangkap|"
-            r"tersangka|polisi|polda|polres)\b"),
+            r"tersangka|polisi|polda|polres)\b",
+            ["waspada", "hati", "modus", "hoaks", "hoax", "ciri", "penipuan", "jangan", "imbau",
+             "mengimbau", "korban", "tppo", "perdagangan", "dipulangkan", "repatriasi", "ditangkap",
+             "tersangka", "polisi", "polda", "polres"],
+        ),
     ),
     Indicator(
         "overseas_job", 1,
@@ -424,8 +610,36 @@ INDICATORS: tuple[Indicator, ...] = (
 )  # fmt: skip
 
 INDICATOR_BY_CODE = {i.code: i for i in INDICATORS}
+# word -> bit mask of the indicators it may trigger (bit i = INDICATORS[i]); indicators without
+# trigger words are always evaluated.
+_MASK: dict[str, int] = {}
+for _index, _indicator in enumerate(INDICATORS):
+    for _word in _indicator.triggers or ():
+        _MASK[_word] = _MASK.get(_word, 0) | (1 << _index)
+_TRIGGER_WORDS = frozenset(_MASK)
+_ALWAYS = sum(1 << i for i, ind in enumerate(INDICATORS) if ind.triggers is None)
+
+
+def detect_indices(normalized_text: str, words: Iterable[str] | None = None) -> list[int]:
+    """Indices (into ``INDICATORS``, ascending) of the indicators that fire, in one pass.
+
+    Only indicators one of whose trigger words occurs are evaluated; each evaluation sees the
+    text's word set, built once (``words``: the text's words, if the caller split it already).
+    """
+    found = frozenset(normalized_text.split() if words is None else words)
+    mask = _ALWAYS
+    for word in _TRIGGER_WORDS.intersection(found):
+        mask |= _MASK[word]
+    fired = []
+    while mask:
+        lowest = mask & -mask
+        index = lowest.bit_length() - 1
+        mask ^= lowest
+        if INDICATORS[index].match(normalized_text, found):
+            fired.append(index)
+    return fired
 
 
 def detect(normalized_text: str) -> list[Indicator]:
     """Return the indicators that fire on one normalized text."""
-    return [i for i in INDICATORS if i.detect(normalized_text)]
+    return [INDICATORS[i] for i in detect_indices(normalized_text)]

@@ -40,11 +40,13 @@ ALLOWED_TYPES = frozenset(
     {
         "classifiers.features.RedFlagFeatures",
         "classifiers.features.CompactTfidfVectorizer",
+        "classifiers.features.CachedTfidfVectorizer",
         "classifiers.features.CharNgrams",
         "classifiers.features.WordNgrams",
         "classifiers.textnorm.IndonesianTextNormalizer",
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",
+        "sklearn.isotonic.IsotonicRegression",
         "sklearn.utils._bunch.Bunch",
         "builtins.slice",
         "numpy.float32",

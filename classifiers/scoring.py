@@ -14,14 +14,105 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import FeatureUnion, Pipeline
 
-from classifiers.indicators import INDICATOR_BY_CODE, INDICATORS
-from classifiers.registry import StoredModel, load_active, load_model
+from classifiers.features import CachedTfidfVectorizer, RedFlagFeatures
+from classifiers.indicators import INDICATOR_BY_CODE
+from classifiers.registry import ModelError, StoredModel, load_active, load_model
 
 LANGUAGES = ("id", "en")
 _TOP_TERMS = 3
 _MIN_TERM_CONTRIBUTION = 0.04
+# Function words and chat filler: they can carry weight in the model, but "«yang», «aja»" tells an
+# analyst nothing they could check, so they are never shown as reasons (they still count).
+_UNINFORMATIVE = frozenset(
+    [
+        "yang",
+        "dan",
+        "di",
+        "ke",
+        "dari",
+        "untuk",
+        "dengan",
+        "saya",
+        "aku",
+        "kami",
+        "kita",
+        "kamu",
+        "anda",
+        "ini",
+        "itu",
+        "ada",
+        "bisa",
+        "juga",
+        "ya",
+        "yg",
+        "kak",
+        "kakak",
+        "bang",
+        "mas",
+        "mbak",
+        "bu",
+        "pak",
+        "atau",
+        "tidak",
+        "sudah",
+        "belum",
+        "aja",
+        "saja",
+        "semua",
+        "lagi",
+        "akan",
+        "mau",
+        "dong",
+        "deh",
+        "sih",
+        "nya",
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "to",
+        "of",
+        "in",
+        "for",
+        "with",
+        "is",
+        "are",
+        "be",
+        "you",
+        "we",
+        "i",
+        "our",
+        "your",
+        "on",
+        "at",
+        "by",
+        "from",
+        "this",
+        "that",
+        "it",
+        "as",
+        "jadi",
+        "karena",
+        "kalau",
+        "kalo",
+        "buat",
+        "sama",
+        "pun",
+        "oleh",
+        "pada",
+        "para",
+        "per",
+        "dalam",
+        "tapi",
+        "tetapi",
+        "masih",
+        "sangat",
+        "lebih",
+    ]
+)
 _TERM_LABELS = {
     "tok_wa": ("link WhatsApp", "WhatsApp link"),
     "tok_tme": ("link Telegram", "Telegram link"),
@@ -79,23 +170,55 @@ class RiskModel:
     def __init__(self, stored: StoredModel) -> None:
         self.stored = stored
         pipeline: Pipeline = stored.pipeline
-        self._features = pipeline[:-1]
-        self._classifier = pipeline[-1]
-        calibrated = self._classifier.calibrated_classifiers_
+        self._normalize = pipeline[0]
+        union = pipeline[1]
+        if not isinstance(union, FeatureUnion) or union.transformer_weights:
+            raise ModelError(
+                f"{stored.path}: expected an unweighted FeatureUnion as the second step"
+            )
+        self._blocks = [transformer for _, transformer in union.transformer_list]
+        calibrated = pipeline[-1].calibrated_classifiers_
         linear = calibrated[0].estimator
-        self._coef = np.asarray(linear.coef_).ravel()
+        self._coef = np.asarray(linear.coef_, dtype=np.float64).ravel()
         self._intercept = float(np.asarray(linear.intercept_).ravel()[0])
         self._calibrator = calibrated[0].calibrators[0]
-        self._normalize = pipeline[0]
-        self._blocks = [transformer for _, transformer in pipeline[1].transformer_list]
-        # The last step before the classifier is the FeatureUnion: "words__x", "chars__x", "red_flags__x".
-        names = np.asarray(self._features[-1].get_feature_names_out()).astype(str)
+        # Column names are "words__x", "chars__x", "red_flags__flag_x" (FeatureUnion's prefixes).
+        names = np.asarray(union.get_feature_names_out()).astype(str)
         self._names = names
-        self._is_word = np.char.startswith(names, "words__")
-        flag_names = [f"flag_{i.code}" for i in INDICATORS]
-        self._flag_columns = {
-            code.removeprefix("flag_"): int(np.flatnonzero(names == f"red_flags__{code}")[0])
-            for code in flag_names
+        self._is_word = np.char.startswith(names, "words__") & np.asarray(
+            [
+                not set(name.split("__", 1)[1].split(" ")) <= _UNINFORMATIVE
+                for name in names.tolist()
+            ]
+        )
+        self._flag_code: dict[int, str] = {}
+        for column in np.flatnonzero(np.char.startswith(names, "red_flags__flag_")).tolist():
+            code = names[column].removeprefix("red_flags__flag_")
+            # "overseas_job" is context for the model, not a reason to read; an indicator the code
+            # no longer has cannot fire (its column stays 0).
+            if code in INDICATOR_BY_CODE and code != "overseas_job":
+                self._flag_code[column] = code
+        self._flag_columns = np.asarray(sorted(self._flag_code), dtype=np.int64)
+        # Per column, what the explanation loop needs, computed once.
+        self._flag_reason = {
+            column: (INDICATOR_BY_CODE[code].direction > 0, f"indicator:{code}")
+            for column, code in self._flag_code.items()
+        }
+        self._term_of = {
+            int(column): str(names[column]).split("__", 1)[1]
+            for column in np.flatnonzero(np.char.startswith(names, "words__")).tolist()
+        }
+        self._is_flag = np.zeros(names.size, dtype=bool)
+        self._is_flag[self._flag_columns] = True
+        self._explainable = self._is_word | self._is_flag
+        # Each block's columns in the union's output, and which blocks hold word terms.
+        widths = [len(t.get_feature_names_out()) for _, t in union.transformer_list]
+        stops = np.cumsum(widths).tolist()
+        self._spans = list(zip([0, *stops[:-1]], stops, strict=True))
+        self._word_span = {
+            start
+            for (name, _), (start, _) in zip(union.transformer_list, self._spans, strict=True)
+            if name == "words"
         }
 
     @classmethod
@@ -112,60 +235,114 @@ class RiskModel:
         return self.stored.threshold
 
     def score(self, texts: Sequence[str], language: str = "id") -> list[Score]:
+        """Risk, flag, margin to the threshold and reasons for each text (one batch)."""
         if not texts:
             return []
-        features = self.features(texts)
-        risks = self.risks(features)
-        return [
-            self._explain(features, row, float(risk), language) for row, risk in enumerate(risks)
-        ]
+        normalized = self._normalize.transform(texts)
+        words = [text.split() for text in normalized]
+        decision = np.full(len(texts), self._intercept)
+        shown: list[sp.csr_matrix] = []  # the blocks reasons are read from (words, indicators)
+        for block, (start, stop) in zip(self._blocks, self._spans, strict=True):
+            coef = self._coef[start:stop]
+            if (
+                isinstance(block, CachedTfidfVectorizer)
+                and block._fast_path()
+                and start not in self._word_span
+            ):
+                # Character n-grams never appear in reasons: only their share of the score is needed.
+                decision += block.decision_tokens(words, coef)
+                shown.append(sp.csr_matrix((len(texts), stop - start)))
+                continue
+            if isinstance(block, CachedTfidfVectorizer) and block._fast_path():
+                matrix = block.transform_tokens(words)
+            elif isinstance(block, RedFlagFeatures):
+                matrix = block.transform_words(normalized, words)
+            else:
+                matrix = block.transform(normalized)
+            decision += matrix @ coef
+            shown.append(matrix)
+        risks = np.clip(self._calibrator.predict(decision), 0.0, 1.0)
+        return self._explain(sp.hstack(shown, format="csr"), risks, language)
 
     def features(self, texts: Sequence[str]) -> sp.csr_matrix:
         """The model's feature matrix, as its FeatureUnion builds it, minus the per-call overhead.
 
         ``Pipeline.predict_proba`` costs ~7 ms per call before any text is read (joblib dispatch,
-        validation, sparse stacking through COO); scoring a crawl's small batches directly keeps
-        the cost per ad, not per call. ``tests/test_classifier.py`` checks it gives the same risks.
+        validation, sparse stacking through COO), and each block would split the normalized text
+        again. Here the text is normalized and split once and every block reuses the words.
+        ``tests/test_classifier.py`` checks that the risks equal ``Pipeline.predict_proba``'s.
         """
-        normalized = self._normalize.transform(list(texts))
-        return sp.hstack([block.transform(normalized) for block in self._blocks], format="csr")
+        normalized = self._normalize.transform(texts)
+        words = [text.split() for text in normalized]
+        blocks = []
+        for block in self._blocks:
+            if isinstance(block, CachedTfidfVectorizer) and block._fast_path():
+                blocks.append(block.transform_tokens(words))
+            elif isinstance(block, RedFlagFeatures):
+                blocks.append(block.transform_words(normalized, words))
+            else:
+                blocks.append(block.transform(normalized))
+        return sp.hstack(blocks, format="csr")
 
     def risks(self, features: sp.csr_matrix) -> np.ndarray:
         """Calibrated probabilities: the linear score through the fitted sigmoid calibrator."""
         decision = features @ self._coef + self._intercept
         return np.clip(self._calibrator.predict(decision), 0.0, 1.0)
 
-    def _explain(self, features: sp.csr_matrix, row: int, risk: float, language: str) -> Score:
-        start, end = features.indptr[row], features.indptr[row + 1]
-        columns = features.indices[start:end]
-        contributions = features.data[start:end] * self._coef[columns]
-        codes: list[str] = []
-        fired = set(columns.tolist())
-        for indicator in INDICATORS:
-            if indicator.code == "overseas_job":
-                continue  # context for the model, not a reason an analyst needs to read
-            if self._flag_columns[indicator.code] in fired:
-                codes.append(f"indicator:{indicator.code}")
-        order = np.argsort(-contributions)
-        terms: list[str] = []
-        for k in order[: _TOP_TERMS * 4]:
-            column = columns[k]
-            if contributions[k] < _MIN_TERM_CONTRIBUTION or len(terms) == _TOP_TERMS:
-                break
-            if self._is_word[column]:
-                terms.append(str(self._names[column]).rsplit("__", 1)[-1])
-        if terms:
-            codes.append("term:" + "|".join(terms))
-        # Risk-raising indicators first, then the terms, then what lowers the risk.
-        codes.sort(key=lambda c: (c.startswith("indicator:") and INDICATOR_BY_CODE[c[10:]].direction < 0,
-                                  c.startswith("term:")))  # fmt: skip
-        return Score(
-            risk=risk,
-            flagged=risk >= self.threshold,
-            margin=risk - self.threshold,
-            reasons=[reason_text(c, language) for c in codes],
-            reason_codes=codes,
-        )
+    def _explain(self, features: sp.csr_matrix, risks: np.ndarray, language: str) -> list[Score]:
+        """Reasons for every row at once: the indicators that fired, then the top word terms."""
+        n_rows = features.shape[0]
+        indptr, columns = features.indptr, features.indices
+        row_of = np.repeat(np.arange(n_rows), np.diff(indptr))
+        keep = self._explainable[columns] & (features.data != 0)
+        row_of, columns = row_of[keep], columns[keep]
+        contribution = features.data[keep] * self._coef[columns]
+        is_word = self._is_word[columns]
+        # Indicators: every one that fired, in the order of INDICATORS.
+        flag_rows, flag_columns = row_of[~is_word], columns[~is_word]
+        # Terms: the words that pushed the score up most, at most _TOP_TERMS per row.
+        strong = is_word & (contribution >= _MIN_TERM_CONTRIBUTION)
+        term_rows, term_columns, term_values = row_of[strong], columns[strong], contribution[strong]
+        order = np.lexsort((-term_values, term_rows))
+        term_rows, term_columns = term_rows[order], term_columns[order]
+        first = np.searchsorted(term_rows, term_rows, side="left")
+        top = (np.arange(term_rows.size) - first) < _TOP_TERMS
+        term_rows, term_columns = term_rows[top], term_columns[top]
+
+        flags_by_row: list[list[int]] = [[] for _ in range(n_rows)]
+        for row, column in zip(flag_rows.tolist(), flag_columns.tolist(), strict=True):
+            flags_by_row[row].append(column)
+        terms_by_row: list[list[int]] = [[] for _ in range(n_rows)]
+        for row, column in zip(term_rows.tolist(), term_columns.tolist(), strict=True):
+            terms_by_row[row].append(column)
+
+        threshold = self.threshold
+        flag_reason, term_of = self._flag_reason, self._term_of
+        scores = []
+        for row, risk in enumerate(risks.tolist()):
+            codes: list[str] = []
+            lowering: list[str] = []
+            for column in sorted(flags_by_row[row]):  # the order of INDICATORS
+                raises, code = flag_reason[column]
+                (codes if raises else lowering).append(code)
+            if terms_by_row[row]:
+                codes.append("term:" + "|".join([term_of[c] for c in terms_by_row[row]]))
+            codes += lowering
+            scores.append(
+                Score(
+                    risk=risk,
+                    flagged=risk >= threshold,
+                    margin=risk - threshold,
+                    reasons=[_reason_text_cached(c, language) for c in codes],
+                    reason_codes=codes,
+                )
+            )
+        return scores
+
+
+@lru_cache(maxsize=65_536)
+def _reason_text_cached(code: str, language: str) -> str:
+    return reason_text(code, language)
 
 
 @lru_cache(maxsize=4)

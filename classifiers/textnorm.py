@@ -2,14 +2,25 @@
 
 Recruiters write "gj 15jt/bln, brgkt cpt, japri 08xx"; the agency down the road writes "gaji Rp
 15.000.000 per bulan". Mapping both to the same tokens lets a small corpus generalize. The output
-is lower-case text with placeholder tokens (``tok_phone``, ``tok_money_usd``, ``tok_url``...).
+is lower-case, space-separated tokens of ``[a-z0-9_]`` with placeholders (``tok_phone``,
+``tok_money_usd``, ``tok_url``...) and joined phrases (``visa_kunjungan``, ``potong_gaji``).
+
+Steps, in order: Unicode NFKC; obfuscated digits undone (``crawler.extract.digit_view``, only when
+a number word or a look-alike letter touches a digit); flag emoji; links, e-mails, @handles, phone
+numbers; upper-case place abbreviations (``KSA``, ``HK``); lower case; money and numbers
+(``Rp15.000.000``, ``1.200 USD``, ``15jt``, ``17th`` = ``17 th``); then per token: repeated letters
+multi-word phrases joined, repeated letters collapsed (``gratisss``), slang mapped.
+
+Speed matters (the crawl scores every ad): every whole-text regex pass is skipped unless a cheap
+test says it can match, and the per-word work is cached per distinct word (bounded).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
+from itertools import compress, count
 
 from sklearn.base import BaseEstimator, TransformerMixin
 
@@ -19,35 +30,36 @@ from crawler.extract import digit_view
 SLANG = {
     "gj": "gaji", "gji": "gaji", "gajih": "gaji", "salary": "gaji",
     "brgkt": "berangkat", "brangkat": "berangkat", "berangkt": "berangkat", "brkt": "berangkat",
-    "japri": "japri", "pc": "japri", "pm": "japri", "dm": "japri", "inbox": "japri", "ib": "japri",
-    "loker": "lowongan", "lowker": "lowongan", "lowongan": "lowongan", "vacancy": "lowongan",
-    "ln": "luar_negeri", "luar negeri": "luar_negeri", "luarnegeri": "luar_negeri", "overseas": "luar_negeri",
-    "yg": "yang", "yang": "yang", "dgn": "dengan", "dg": "dengan", "utk": "untuk", "untk": "untuk",
+    "pc": "japri", "pm": "japri", "dm": "japri", "inbox": "japri", "ib": "japri",
+    "loker": "lowongan", "lowker": "lowongan", "vacancy": "lowongan",
+    "ln": "luar_negeri", "luarnegeri": "luar_negeri", "overseas": "luar_negeri",
+    "yg": "yang", "dgn": "dengan", "dg": "dengan", "utk": "untuk", "untk": "untuk",
     "tdk": "tidak", "gk": "tidak", "ga": "tidak", "gak": "tidak", "nggak": "tidak", "ngga": "tidak", "enggak": "tidak", "g": "tidak",
-    "bs": "bisa", "bisa": "bisa", "sy": "saya", "aq": "saya", "sdh": "sudah", "udh": "sudah", "udah": "sudah",
+    "bs": "bisa", "sy": "saya", "aq": "saya", "sdh": "sudah", "udh": "sudah", "udah": "sudah",
     "blm": "belum", "krn": "karena", "karna": "karena", "jg": "juga", "sm": "sama", "dr": "dari",
     "bln": "bulan", "thn": "tahun", "th": "tahun", "hr": "hari", "mgg": "minggu",
     "cwe": "wanita", "cewe": "wanita", "cewek": "wanita", "perempuan": "wanita", "female": "wanita",
     "cwo": "pria", "cowo": "pria", "cowok": "pria", "laki": "pria", "male": "pria",
-    "tkw": "tki", "tki": "tki", "pmi": "pmi", "cpmi": "pmi",
-    "art": "prt", "prt": "prt", "pembantu": "prt", "housemaid": "prt", "maid": "prt", "plrt": "prt",
+    "tkw": "tki", "cpmi": "pmi",
+    "art": "prt", "pembantu": "prt", "housemaid": "prt", "maid": "prt", "plrt": "prt",
     "babysitter": "pengasuh", "nanny": "pengasuh", "caregiver": "perawat_lansia",
-    "pt": "pt", "cv": "cv", "min": "minimal", "min.": "minimal", "maks": "maksimal", "max": "maksimal",
-    "free": "gratis", "gratiss": "gratis", "grtis": "gratis", "cpt": "cepat", "cepet": "cepat",
-    "tiket": "tiket", "ticket": "tiket", "mess": "mess", "messnya": "mess",
+    "min": "minimal", "maks": "maksimal", "max": "maksimal",
+    "free": "gratis", "grtis": "gratis", "cpt": "cepat", "cepet": "cepat",
+    "ticket": "tiket", "messnya": "mess",
     "dll": "dan_lain_lain", "dsb": "dan_lain_lain", "tsb": "tersebut", "sgr": "segera", "asap": "segera",
-    "ijazah": "ijazah", "ijasah": "ijazah", "pengalaman": "pengalaman", "experience": "pengalaman",
-    "paspor": "paspor", "pasport": "paspor", "passport": "paspor", "pasport.": "paspor",
-    "visa": "visa", "umroh": "umrah", "umrah": "umrah", "ziaroh": "ziarah",
-    "potgaj": "potong_gaji", "potgaji": "potong_gaji",
+    "ijasah": "ijazah", "experience": "pengalaman",
+    "pasport": "paspor", "passport": "paspor",
+    "umroh": "umrah", "ziaroh": "ziarah",
+    "potgaj": "potong_gaji", "potgaji": "potong_gaji", "voa": "visa_kunjungan",
 }  # fmt: skip
-_MULTIWORD = {
+# Phrases joined into one token (matched on the word sequence, whatever punctuation is between).
+MULTIWORD = {
     "potong gaji": "potong_gaji", "potongan gaji": "potong_gaji", "dipotong gaji": "potong_gaji",
     "dana talangan": "dana_talangan", "uang saku": "uang_saku", "uang fit": "uang_saku", "pocket money": "uang_saku",
     "visa kunjungan": "visa_kunjungan", "visa turis": "visa_kunjungan", "visa wisata": "visa_kunjungan",
     "visa ziarah": "visa_kunjungan", "visa umrah": "visa_kunjungan", "visa umroh": "visa_kunjungan",
     "visit visa": "visa_kunjungan", "tourist visa": "visa_kunjungan", "visa waiver": "visa_kunjungan",
-    "bebas visa": "visa_kunjungan", "visa on arrival": "visa_kunjungan", "voa": "visa_kunjungan",
+    "bebas visa": "visa_kunjungan", "visa on arrival": "visa_kunjungan",
     "visa kerja": "visa_kerja", "work visa": "visa_kerja", "work permit": "visa_kerja", "izin kerja": "visa_kerja",
     "calling visa": "visa_kerja",
     "tanpa pengalaman": "tanpa_pengalaman", "tidak perlu pengalaman": "tanpa_pengalaman", "no experience": "tanpa_pengalaman",
@@ -55,115 +67,264 @@ _MULTIWORD = {
     "tanpa kontrak": "tanpa_kontrak", "luar negeri": "luar_negeri", "arab saudi": "arab_saudi",
     "timur tengah": "timur_tengah", "hong kong": "hong_kong", "korea selatan": "korea",
     "uni emirat arab": "uea", "customer service": "customer_service", "job order": "job_order",
-    "g to g": "g2g", "g-to-g": "g2g", "government to government": "g2g",
+    "g to g": "g2g", "government to government": "g2g",
+    "di bawah umur": "dibawah_umur", "dibawah umur": "dibawah_umur", "orang tua": "ortu",
 }  # fmt: skip
 # Upper-case abbreviations that only mean a place in capitals; resolved before lower-casing.
 _UPPER = {"KSA": "arab_saudi", "UEA": "uea", "UAE": "uea", "HK": "hong_kong", "KL": "kuala lumpur",
           "KH": "kamboja", "TW": "taiwan", "LN": "luar_negeri", "PP": "phnom penh"}  # fmt: skip
 
-_URL_RE = re.compile(r"(?:https?://|www\.)\S+|\b(?:wa\.me|t\.me|bit\.ly|s\.id)/\S*", re.IGNORECASE)
-_EMAIL_RE = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
-_HANDLE_RE = re.compile(r"(?<![\w@])@[A-Za-z]\w{3,31}")
-# Phones start with 0, 62 or +: money such as "15.000.000" must not become a phone token.
-_PHONE_RE = re.compile(r"(?<![\d.,])(?:\+\s?\d{1,3}|0|62)[\d\s\-.()]{7,}\d(?!\d)")
-# Amounts: a number, maybe a currency before it, maybe a multiplier and/or currency after it.
-# Found number-first (one cheap scan) instead of with one regex trying every currency everywhere.
-_NUMBER_RE = re.compile(r"(?<![a-z0-9_])\d+(?:[.,]\d+)*")
-_CURRENCY_BEFORE_RE = re.compile(
-    r"(rp\.?|idr|usd|us\$|\$|sar|sr|riyal|rm|myr|ringgit|nt\$|ntd|twd|¥|yen|₩|won|aed|dirham|"
-    r"qar|hkd|sgd|€|eur|euro|£|gbp|aud|dolar|dollar)\s?$"
-)
-_AFTER_NUMBER_RE = re.compile(
-    r"\s?(?P<mult>jt|juta|jeti|rb|ribu|k)?\b\s?(?P<cur2>usd|sar|riyal|rm|ringgit|ntd|yen|won|aed|"
-    r"dirham|dolar|dollar|euro|\$)?(?![a-z])"
-)
 _CURRENCY_TOKEN = {
     "rp": "idr", "rp.": "idr", "idr": "idr", "usd": "usd", "us$": "usd", "$": "usd", "dolar": "usd",
     "dollar": "usd", "sar": "sar", "sr": "sar", "riyal": "sar", "rm": "myr", "myr": "myr",
     "ringgit": "myr", "nt$": "twd", "ntd": "twd", "twd": "twd", "¥": "jpy", "yen": "jpy", "₩": "krw",
     "won": "krw", "aed": "aed", "dirham": "aed", "qar": "qar", "hkd": "hkd", "sgd": "sgd", "€": "eur",
-    "eur": "eur", "euro": "eur", "£": "gbp", "gbp": "gbp", "aud": "aud",
+    "eur": "eur", "euro": "eur", "£": "gbp", "gbp": "gbp", "aud": "aud", "rupiah": "idr",
 }  # fmt: skip
+_IDR_MULTIPLIERS = frozenset({"jt", "juta", "jeti", "rb", "ribu"})
+# Letters glued to a number that are a unit, not part of a word ("17th", "3bln", "2x"): split off.
+_UNITS = frozenset({"th", "thn", "tahun", "bln", "bulan", "hr", "hari", "mgg", "minggu", "jam",
+                    "org", "orang", "x", "kali", "an", "tahunan", "bulanan"})  # fmt: skip
+_NUMBER_WORDS = ("nol", "kosong", "zero", "satu", "one", "dua", "two", "tiga", "three", "empat",
+                 "four", "lima", "five", "enam", "six", "tujuh", "seven", "delapan", "eight",
+                 "sembilan", "nine")  # fmt: skip
+
+_FLAG_CHAR_RE = re.compile("[\U0001f1e6-\U0001f1ff]")
 _FLAG_RE = re.compile("([\U0001f1e6-\U0001f1ff])([\U0001f1e6-\U0001f1ff])")
-_WORD_RE = re.compile(r"[a-z0-9_]+")
-_MULTI_RE = re.compile(
-    r"\b(" + "|".join(re.escape(k) for k in sorted(_MULTIWORD, key=len, reverse=True)) + r")\b"
+_URL_HINTS = ("http", "www.", "wa.me", "t.me", "bit.ly", "s.id")
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+|\b(?:wa\.me|t\.me|bit\.ly|s\.id)/\S*", re.IGNORECASE)
+_EMAIL_RE = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
+_FREE_MAIL_RE = re.compile(r"@(gmail|yahoo|hotmail|outlook|ymail)\.", re.IGNORECASE)
+_HANDLE_RE = re.compile(r"(?<![\w@])@[A-Za-z]\w{3,31}")
+# Phones start with +, 0 or 62; the look-behind (no digit, dot or comma before) is checked in code,
+# which lets the regex engine skip quickly to the next "+", "0" or "6".
+_PHONE_RE = re.compile(r"(?:\+\s?\d{1,3}|0|62)[\d\s\-.()]{7,}\d(?!\d)")
+_THOUSANDS_RE = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
+_UPPER_RE = re.compile("|".join(_UPPER))  # boundaries checked in code, for the same reason
+_SYMBOLS = {"¥": " yen ", "€": " eur ", "£": " gbp ", "₩": " won "}
+# Raw tokens: runs of [a-z0-9_.,$]; every other byte (and, after an ASCII "replace" encoding, every
+# non-ASCII character) separates them. A byte table does this in C, far faster than a regex.
+_SEPARATE = bytes(
+    c if (97 <= c <= 122 or 48 <= c <= 57 or c in b"_.,$") else 32 for c in range(256)
 )
-_UPPER_RE = re.compile(r"\b(" + "|".join(_UPPER) + r")\b")
+_WORD_RE = re.compile(r"[a-z0-9_]+")
 _REPEAT_RE = re.compile(r"([a-z])\1{2,}")  # "gratisss" -> "gratis"
+_CURRENCIES = "|".join(re.escape(c) for c in sorted(_CURRENCY_TOKEN, key=len, reverse=True))
+# One raw token that is an amount or a number: currency? number multiplier? currency? unit?
+_AMOUNT_RE = re.compile(
+    rf"(?P<cur>{_CURRENCIES})?(?P<num>[0-9]+(?:[.,][0-9]+)*)(?P<mult>jt|juta|jeti|rb|ribu|k)?"
+    rf"(?P<cur2>{_CURRENCIES})?(?P<unit>[a-z]+)?[.,]*"
+)
+_BARE_NUMBER_RE = re.compile(r"[0-9]+(?:[.,][0-9]+)*[.,]*")
+_CONFUSABLE_RE = re.compile(r"[0-9][lio|]|[lio|][0-9]")
+_NUMBER_WORD_GLUED_RE = re.compile(
+    rf"[0-9](?:{'|'.join(_NUMBER_WORDS)})|(?:{'|'.join(_NUMBER_WORDS)})[0-9]"
+)
+
+_CACHE_LIMIT = 200_000
+_NUMBER_WORD_SET = frozenset(_NUMBER_WORDS)
+_MONEY_WORDS = frozenset(
+    w + end
+    for w in (*_CURRENCY_TOKEN, *_IDR_MULTIPLIERS, "k")
+    for end in ("", ".", ",", ".,", "..")
+)
+# Raw tokens whose digits look obfuscated ("08l2", "0813lima"); filled as the cache meets them.
+_obfuscated: set[str] = set()
 
 
 def _money_token(cur: str, number: str, mult: str) -> str:
     if cur:
-        return f" tok_money_{_CURRENCY_TOKEN.get(cur, 'other')} "
-    if mult in {"jt", "juta", "jeti", "rb", "ribu"}:
-        return " tok_money_idr "
+        return f"tok_money_{_CURRENCY_TOKEN.get(cur, 'other')}"
+    if mult in _IDR_MULTIPLIERS:
+        return "tok_money_idr"
     if mult == "k":
-        return " tok_money_k "
+        return "tok_money_k"
     # Small numbers carry meaning (ages, "2 minggu", "3 bulan"); big ones are amounts or ids.
-    return f" {number} " if number.isdigit() and len(number) <= 2 else " tok_num "
+    return number if len(number) <= 2 and number.isdigit() else "tok_num"
 
 
-def _replace_numbers(text: str) -> str:
-    """Turn every number into a money, number or small-number token (text is lower case)."""
+def _word(word: str) -> str:
+    collapsed = _REPEAT_RE.sub(r"\1", word) if len(word) > 2 else word
+    return SLANG.get(collapsed, collapsed)
+
+
+def _normalize_token(raw: str) -> str:
+    """Normalize one raw token (lower case, ``[a-z0-9_.,$]``): "" when nothing is left."""
+    if raw.isalpha():
+        return _word(raw)
+    amount = _AMOUNT_RE.fullmatch(raw)
+    if amount and (amount.group("unit") is None or amount.group("unit") in _UNITS):
+        if amount.group("unit") and (amount.group("mult") or amount.group("cur2")):
+            amount = None
+    else:
+        amount = None
+    if amount is not None:
+        cur = amount.group("cur") or amount.group("cur2") or ""
+        token = _money_token(cur, amount.group("num"), amount.group("mult") or "")
+        unit = amount.group("unit")
+        return f"{token} {_word(unit)}" if unit else token
+    if _CONFUSABLE_RE.search(raw) or _NUMBER_WORD_GLUED_RE.search(raw):
+        _obfuscated.add(raw)
+    return " ".join(_word(w) for w in _WORD_RE.findall(raw))
+
+
+class _TokenCache(dict[str, str]):
+    """raw token -> normalized token(s), computed on first use; bounded."""
+
+    def __missing__(self, raw: str) -> str:
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()  # a crawl of millions of ads meets endless new tokens
+            _obfuscated.clear()
+        token = self[raw] = _normalize_token(raw)
+        return token
+
+
+_token = _TokenCache().__getitem__
+
+# Phrases are matched on normalized words, so their own words go through the same mapping.
+# first word -> second word -> [(all words, joined token)], longest phrase first
+_PHRASES: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = {}
+for _phrase, _joined in sorted(MULTIWORD.items(), key=lambda kv: -len(kv[0].split())):
+    _words = tuple(" ".join(_word(w) for w in _WORD_RE.findall(_phrase)).split())
+    _PHRASES.setdefault(_words[0], {}).setdefault(_words[1], []).append((_words, _joined))
+
+
+def _positions(words: list[str], wanted: Container[str]) -> list[int]:
+    """Indices of the words in ``wanted`` (C-level iterators: no Python loop over every word)."""
+    return list(compress(count(), map(wanted.__contains__, words)))
+
+
+def _join_money(raw: list[str], out: list[str]) -> None:
+    """A currency or multiplier written apart from its number: "usd 1.200", "15 jt", "1.200 usd"."""
+    size = len(raw)
+    for i in _positions(raw, _MONEY_WORDS):
+        word = raw[i].rstrip(".,") if raw[i] != "rp." else raw[i]
+        if word in _IDR_MULTIPLIERS or word == "k":
+            if i and out[i - 1] and _BARE_NUMBER_RE.fullmatch(raw[i - 1]):
+                out[i - 1], out[i] = _money_token("", "", word), ""
+            continue
+        if i + 1 < size and out[i + 1] and _BARE_NUMBER_RE.fullmatch(raw[i + 1]):
+            following = raw[i + 2].rstrip(".,") if i + 2 < size else ""
+            out[i], out[i + 1] = _money_token(word, "", ""), ""
+            if following in _IDR_MULTIPLIERS:
+                out[i + 2] = ""
+        elif i and out[i - 1] and _BARE_NUMBER_RE.fullmatch(raw[i - 1]):
+            out[i - 1], out[i] = _money_token(word, "", ""), ""
+
+
+def _touches_number_word(raw: list[str]) -> bool:
+    """A number word next to a number token: "0813 lima lima lima 7781" (obfuscated phone)."""
+    size = len(raw)
+    for i in _positions(raw, _NUMBER_WORD_SET):
+        for j in (i - 1, i + 1):
+            if 0 <= j < size and raw[j][:1].isdigit():
+                return True
+    return False
+
+
+def _join_phrases(words: list[str]) -> list[str]:
     out: list[str] = []
     last = 0
-    for match in _NUMBER_RE.finditer(text):
-        start, end = match.span()
-        if start < last:
+    size = len(words)
+    for i in _positions(words, _PHRASES.keys()):
+        if i < last or i + 1 == size:
+            continue  # inside a phrase joined already, or the last word
+        for phrase, joined in _PHRASES[words[i]].get(words[i + 1], ()):
+            k = len(phrase)
+            if k == 2 or tuple(words[i : i + k]) == phrase:
+                out += words[last:i]
+                out.append(joined)
+                last = i + k
+                break
+    if not last:
+        return words
+    out += words[last:]
+    return out
+
+
+def _replace_phones(text: str) -> str:
+    out: list[str] = []
+    last = pos = 0
+    while True:
+        match = _PHONE_RE.search(text, pos)
+        if match is None:
+            break
+        start = match.start()
+        if (start and text[start - 1] in "0123456789.,") or _THOUSANDS_RE.fullmatch(match.group(0)):
+            pos = start + 1  # inside a number or an amount ("625.000.000"), not a phone
             continue
-        before = _CURRENCY_BEFORE_RE.search(text[max(last, start - 8) : start])
-        after = _AFTER_NUMBER_RE.match(text, end)
-        mult = (after.group("mult") or "") if after else ""
-        if (
-            not mult
-            and not (after and after.group("cur2"))
-            and end < len(text)
-            and text[end].isalpha()
-        ):
-            continue  # part of a word ("sip2mi", "5g"), not a number
-        cur = (before.group(1) if before else "") or ((after.group("cur2") or "") if after else "")
-        begin = start - len(before.group(0)) if before else start
-        stop = after.end() if after and (mult or after.group("cur2")) else end
-        out.append(text[last:begin])
-        out.append(_money_token(cur, match.group(0), mult))
-        last = stop
+        out.append(text[last:start])
+        out.append(" tok_phone ")
+        last = pos = match.end()
+    if not out:
+        return text
     out.append(text[last:])
     return "".join(out)
 
 
+def _upper_place(match: re.Match[str]) -> str:
+    text, start, end = match.string, match.start(), match.end()
+    if (start and (text[start - 1].isalnum() or text[start - 1] == "_")) or (
+        end < len(text) and (text[end].isalnum() or text[end] == "_")
+    ):
+        return match.group(0)
+    return " " + _UPPER[match.group(0)] + " "
+
+
+def _url_token(match: re.Match[str]) -> str:
+    url = match.group(0).lower()
+    if "wa.me" in url or "whatsapp" in url:
+        return " tok_wa "
+    return " tok_tme " if "t.me" in url else " tok_url "
+
+
+def _flag(match: re.Match[str]) -> str:
+    return " flag_" + "".join(chr(ord(c) - 0x1F1E6 + ord("a")) for c in match.groups()) + " "
+
+
+def _normalize(text: str) -> tuple[str, bool]:
+    """(normalized text, whether digits look obfuscated) for NFKC text."""
+    if not text.isascii():
+        if _FLAG_CHAR_RE.search(text):
+            text = _FLAG_RE.sub(_flag, text)
+        for symbol, name in _SYMBOLS.items():
+            if symbol in text:
+                text = text.replace(symbol, name)
+    lowered = text.lower()
+    if any(hint in lowered for hint in _URL_HINTS):
+        text = _URL_RE.sub(_url_token, text)
+    if "@" in text:
+        text = _EMAIL_RE.sub(
+            lambda m: " tok_email_free " if _FREE_MAIL_RE.search(m.group(0)) else " tok_email ",
+            text,
+        )
+        text = _HANDLE_RE.sub(" tok_handle ", text)
+    text = _UPPER_RE.sub(_upper_place, _replace_phones(text)).lower()
+    raw = text.encode("ascii", "replace").translate(_SEPARATE).decode("ascii").split()
+    out = list(map(_token, raw))
+    if not _MONEY_WORDS.isdisjoint(raw):
+        _join_money(raw, out)
+    obfuscated = (not _NUMBER_WORD_SET.isdisjoint(raw) and _touches_number_word(raw)) or (
+        bool(_obfuscated) and not _obfuscated.isdisjoint(raw)
+    )
+    words = " ".join(filter(None, out)).split()
+    if not _PHRASES.keys().isdisjoint(words):
+        words = _join_phrases(words)
+    return " ".join(words), obfuscated
+
+
 def normalize_text(text: str) -> str:
     """Return the normalized form of one ad's text (pure function; see the module docstring)."""
-    text = digit_view(unicodedata.normalize("NFKC", text or ""))
-    text = _FLAG_RE.sub(
-        lambda m: " flag_" + "".join(chr(ord(c) - 0x1F1E6 + ord("a")) for c in m.groups()) + " ",
-        text,
-    )
-    text = _URL_RE.sub(
-        lambda m: (
-            " tok_wa "
-            if "wa.me" in m.group(0).lower() or "whatsapp" in m.group(0).lower()
-            else (" tok_tme " if "t.me" in m.group(0).lower() else " tok_url ")
-        ),
-        text,
-    )
-    text = _EMAIL_RE.sub(
-        lambda m: (
-            " tok_email_free "
-            if re.search(r"@(gmail|yahoo|hotmail|outlook|ymail)\.", m.group(0), re.IGNORECASE)
-            else " tok_email "
-        ),
-        text,
-    )
-    text = _HANDLE_RE.sub(" tok_handle ", text)
-    text = _PHONE_RE.sub(" tok_phone ", text)
-    text = _UPPER_RE.sub(lambda m: " " + _UPPER[m.group(1)] + " ", text)
-    text = text.lower()
-    text = _replace_numbers(text)
-    text = _REPEAT_RE.sub(r"\1", text)
-    text = _MULTI_RE.sub(lambda m: _MULTIWORD[m.group(1)], text)
-    words = [SLANG.get(w, w) for w in _WORD_RE.findall(text)]
-    return " ".join(words)
+    text = text or ""
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    if "\u20e3" in text:
+        text = digit_view(text)  # keycap digits
+    normalized, obfuscated = _normalize(text)
+    if obfuscated:
+        # "0813 lima lima lima 7781", "08l2": undo the obfuscation, then normalize again.
+        normalized, _ = _normalize(digit_view(text))
+    return normalized
 
 
 class IndonesianTextNormalizer(TransformerMixin, BaseEstimator):

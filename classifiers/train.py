@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import LeaveOneGroupOut, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
 from classifiers.datasets import LabelledAd, data_hash
 from classifiers.evaluate import binary_metrics, calibration_table, threshold_for_recall
@@ -41,6 +42,59 @@ def split_train_test(ads: Sequence[LabelledAd]) -> tuple[list[LabelledAd], list[
     return train, test
 
 
+def out_of_fold_risk(
+    texts: Sequence[str],
+    labels: np.ndarray,
+    params: dict[str, Any],
+    groups: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Risk of each training ad from a model fit on the other folds: 5 stratified, seeded folds, or
+    with ``groups`` one fold per group (e.g. destination corridors: a whole corridor unseen)."""
+    if groups is None:
+        folds: Any = StratifiedKFold(n_splits=5, shuffle=True, random_state=SEED)
+    else:
+        folds = LeaveOneGroupOut()
+    return np.asarray(
+        cross_val_predict(
+            build_pipeline(**params),
+            list(texts),
+            labels,
+            cv=folds,
+            groups=groups,
+            method="predict_proba",
+        )[:, 1]
+    )
+
+
+def select_params(
+    ads: Sequence[LabelledAd],
+    grid: Sequence[dict[str, Any]],
+    target_recall: float = TARGET_RECALL,
+    group_by: Any = None,
+) -> list[dict[str, Any]]:
+    """Score each parameter set by out-of-fold PR-AUC on the *train* split only; best first.
+
+    ``group_by(ad)`` names each ad's group (e.g. its destination corridor): folds then leave out
+    whole groups, which measures how the choice carries over to unseen corridors. The held-out
+    test split is never read here: choosing on it would make its numbers optimistic.
+    """
+    train, _ = split_train_test(ads)
+    texts = [a.model_text for a in train]
+    labels = np.asarray([a.label for a in train])
+    groups = [group_by(a) for a in train] if group_by else None
+    results = []
+    with threadpool_limits(limits=1):
+        for candidate in grid:
+            params = {**DEFAULT_PARAMS, **candidate}
+            oof = out_of_fold_risk(texts, labels, params, groups)
+            threshold = threshold_for_recall(labels, oof, target_recall)
+            metrics = binary_metrics(labels, oof, threshold)
+            results.append({"params": candidate, "pr_auc": metrics["pr_auc"],
+                            "precision_at_recall": metrics["precision"], "brier": metrics["brier"]})  # fmt: skip
+            logger.info("params %s: out-of-fold PR-AUC %.4f", candidate, metrics["pr_auc"])
+    return sorted(results, key=lambda r: (-r["pr_auc"], r["brier"]))
+
+
 def train_model(
     ads: Sequence[LabelledAd],
     *,
@@ -57,18 +111,17 @@ def train_model(
     x_train = [a.model_text for a in train]
     y_train = np.asarray([a.label for a in train])
 
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=SEED)
-    oof = cross_val_predict(
-        build_pipeline(**params), x_train, y_train, cv=folds, method="predict_proba"
-    )[:, 1]
-    threshold = threshold_for_recall(y_train, oof, target_recall)
-    logger.info(
-        "threshold %.4f chosen for recall >= %.2f on out-of-fold predictions",
-        threshold,
-        target_recall,
-    )
-
-    pipeline = build_pipeline(**params).fit(x_train, y_train)
+    # One BLAS thread: the problem is small, and threads fighting over two cores made each
+    # LogisticRegression fit 15x slower (and the result depends on nothing but the data).
+    with threadpool_limits(limits=1):
+        oof = out_of_fold_risk(x_train, y_train, params)
+        threshold = threshold_for_recall(y_train, oof, target_recall)
+        logger.info(
+            "threshold %.4f chosen for recall >= %.2f on out-of-fold predictions",
+            threshold,
+            target_recall,
+        )
+        pipeline = build_pipeline(**params).fit(x_train, y_train)
     metrics: dict[str, Any] = {"validation": binary_metrics(y_train, oof, threshold)}
     if test:
         test_risk = pipeline.predict_proba([a.model_text for a in test])[:, 1]
@@ -90,6 +143,7 @@ def train_model(
             "n_train": len(train),
             "n_test": len(test),
             "positives_train": int(y_train.sum()),
+            "n_reviews": sum(1 for a in train if a.category == "review"),
         },
         "metrics": metrics,
     }
@@ -101,3 +155,99 @@ def train_and_save(ads: Sequence[LabelledAd], models_dir: Path, **kwargs: Any) -
     result.path = save_model(result.pipeline, result.card, models_dir)
     result.card = read_card(result.path)  # with the file hash and library versions save_model added
     return result
+
+
+# --- learning from analysts' decisions ----------------------------------------------------------
+
+
+def reviews_as_labelled(records: Sequence[dict[str, Any]]) -> list[LabelledAd]:
+    """Store records with a final decision as training ads: confirmed = 1, dismissed = 0."""
+    ads = []
+    for record in records:
+        status = record.get("status")
+        if status not in ("confirmed", "dismissed") or not (record.get("text") or "").strip():
+            continue
+        countries = record.get("countries") or []
+        ads.append(LabelledAd(
+            id=f"review:{record['ad_id']}", text=str(record["text"]), title=str(record.get("title") or ""),
+            label=1 if status == "confirmed" else 0, category="review", split="train",
+            source=str(record.get("source") or ""), destination=str(countries[0]) if len(countries) == 1 else "",
+            note=f"analyst decision {status} at {record.get('reviewed_at')}",
+        ))  # fmt: skip
+    return ads
+
+
+@dataclass(slots=True)
+class RetrainOutcome:
+    result: TrainingResult
+    before: dict[str, Any]  # the current model on the held-out test split
+    after: dict[str, Any]  # the new model on the same split
+    activated: bool
+    verdict: str
+    reviews_used: int
+    reviews_skipped: int
+
+
+def not_worse(
+    before: dict[str, Any], after: dict[str, Any], target_recall: float = TARGET_RECALL
+) -> tuple[bool, str]:
+    """The rule for activating a retrained model, on the fixed held-out split.
+
+    Worse means: a lower PR-AUC (the ranking analysts see got worse), or a recall at the new
+    model's own threshold below ``min(recall before, target_recall)``.
+    """
+    if after.get("pr_auc", 0.0) < before.get("pr_auc", 0.0) - 1e-9:
+        return False, f"PR-AUC fell from {before['pr_auc']:.4f} to {after.get('pr_auc', 0.0):.4f}"
+    floor = min(before.get("recall", 0.0), target_recall)
+    if after["recall"] < floor - 1e-9:
+        return False, f"recall {after['recall']:.4f} is below {floor:.4f}"
+    return True, (
+        f"PR-AUC {before.get('pr_auc', 0.0):.4f} -> {after.get('pr_auc', 0.0):.4f}, "
+        f"recall {before.get('recall', 0.0):.4f} -> {after['recall']:.4f}"
+    )
+
+
+def usable_reviews(
+    held_out: Sequence[LabelledAd], reviews: Sequence[LabelledAd]
+) -> list[LabelledAd]:
+    """Reviews fit for training: not the same (normalized) text as a held-out ad, nor repeated."""
+    from classifiers.textnorm import normalize_text
+
+    blocked = {normalize_text(a.model_text) for a in held_out}
+    usable = []
+    for ad in reviews:
+        key = normalize_text(ad.model_text)
+        if key not in blocked:
+            blocked.add(key)
+            usable.append(ad)
+    return usable
+
+
+def retrain_with_reviews(
+    seed: Sequence[LabelledAd],
+    reviews: Sequence[LabelledAd],
+    current: Any,  # classifiers.scoring.RiskModel (imported lazily: scoring imports this package)
+    models_dir: Path,
+    *,
+    version: str | None = None,
+    data_source: str = "",
+) -> RetrainOutcome:
+    """Train on the seed corpus plus analysts' decisions; compare with ``current`` on the held-out
+    split. The new model is always saved (for the record) but only ``activated`` when not worse.
+
+    A reviewed ad whose normalized text equals a held-out ad's is left out of training, so that the
+    comparison stays honest.
+    """
+    _, test = split_train_test(seed)
+    if not test:
+        raise ValueError(
+            "the corpus has no held-out test split: a retrained model cannot be compared"
+        )
+    usable = usable_reviews(test, reviews)
+    result = train_and_save([*seed, *usable], models_dir, version=version, data_source=data_source)
+    test_risks = [s.risk for s in current.score([a.model_text for a in test])]
+    before = binary_metrics([a.label for a in test], test_risks, current.threshold)
+    after = result.card["metrics"]["test"]
+    activated, verdict = not_worse(before, after)
+    return RetrainOutcome(result=result, before=before, after=after, activated=activated,
+                          verdict=verdict, reviews_used=len(usable), reviews_skipped=len(reviews) - len(usable))  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli import ads, models, patrol, web
+from cli import ads, models, patrol, queue, web
 from cli.main import cli, main
 
-__all__ = ["ads", "cli", "main", "models", "patrol", "web"]
+__all__ = ["ads", "cli", "main", "models", "patrol", "queue", "web"]

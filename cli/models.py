@@ -1,4 +1,4 @@
-"""Model commands: ``classify``, ``train``, ``evaluate``, ``model list|use``."""
+"""Model commands: ``classify``, ``train`` (``--with-reviews``), ``evaluate``, ``model list|use``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from cli.main import cli, console, err_console, fail
+from cli.main import cli, console, err_console, fail, store_option
 
 CLASSIFY_BATCH = 256
 
@@ -131,7 +131,21 @@ def _check_line(record: Any) -> str:
     show_default=True,
     help="Make the new model the active one.",
 )
-def train(data_dir: str | None, models_dir: str, version: str | None, activate: bool) -> None:
+@click.option(
+    "--with-reviews",
+    is_flag=True,
+    help="Add the analysts' decisions from --store (confirmed = illegal, dismissed = not); the new "
+    "model is only activated if it is not worse than the active one on the held-out split.",
+)
+@store_option
+def train(
+    data_dir: str | None,
+    models_dir: str,
+    version: str | None,
+    activate: bool,
+    with_reviews: bool,
+    store_url: str,
+) -> None:
     """Train a risk model on the labelled corpus and register it with its model card."""
     from classifiers.datasets import SEED_DIR, DatasetError, load_corpus
     from classifiers.registry import set_active
@@ -143,6 +157,9 @@ def train(data_dir: str | None, models_dir: str, version: str | None, activate: 
     except DatasetError as exc:
         fail(str(exc), "fix the line, or pass another --data directory")
         return
+    if with_reviews:
+        _train_with_reviews(ads, directory, Path(models_dir), version, activate, store_url)
+        return
     with console.status(f"training on {len(ads)} labelled ads…"):
         result = train_and_save(ads, Path(models_dir), version=version, data_source=str(directory))
     _print_metrics(result.card)
@@ -150,6 +167,137 @@ def train(data_dir: str | None, models_dir: str, version: str | None, activate: 
     if activate:
         set_active(result.card["version"], Path(models_dir))
         console.print(f"model {result.card['version']} is now active", highlight=False)
+
+
+def _train_with_reviews(ads: list[Any], directory: Path, models_dir: Path, version: str | None,
+                        activate: bool, store_url: str) -> None:  # fmt: skip
+    from classifiers.registry import ModelError, load_active, set_active
+    from classifiers.scoring import RiskModel
+    from classifiers.train import retrain_with_reviews, reviews_as_labelled
+    from storage import StoreUnavailable, open_store
+
+    try:
+        current = RiskModel(load_active(models_dir))
+    except ModelError as exc:
+        fail(
+            str(exc),
+            "the retrained model is compared with the active one: `patroli model use VERSION`",
+        )
+        return
+    try:
+        with open_store(store_url) as store:
+            reviews = reviews_as_labelled(store.labelled_ads())
+    except StoreUnavailable as exc:
+        fail(str(exc), "pass the store with the analysts' decisions as --store")
+        return
+    if not reviews:
+        fail(
+            f"no reviewed ads (confirmed or dismissed) in {store_url}",
+            "review ads first: `patroli review ID --decision …`",
+        )
+    with console.status(f"training on {len(ads)} seed ads + {len(reviews)} analyst decisions…"):
+        outcome = retrain_with_reviews(ads, reviews, current, models_dir, version=version,
+                                       data_source=f"{directory} + reviews from {store_url}")  # fmt: skip
+    table = Table(
+        title="held-out test split (never used for training or tuning)", title_justify="left"
+    )
+    for column in ("model", "threshold", "precision", "recall", "f1", "PR-AUC"):
+        table.add_column(column, justify="right" if column != "model" else "left")
+    for name, m in (
+        (f"before: {current.version}", outcome.before),
+        (f"after: {outcome.result.card['version']}", outcome.after),
+    ):
+        table.add_row(name, f"{m['threshold']:.3f}", f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}",
+                      f"{m.get('pr_auc', float('nan')):.3f}")  # fmt: skip
+    console.print(table)
+    console.print(f"{outcome.reviews_used} analyst decision(s) used, {outcome.reviews_skipped} left out "
+                  "(empty, repeated, or the same text as a held-out ad)", highlight=False)  # fmt: skip
+    console.print(
+        f"model {outcome.result.card['version']} written to {outcome.result.path}", highlight=False
+    )
+    if not outcome.activated:
+        console.print(f"[yellow]not activated[/]: the new model is worse on the held-out split ({outcome.verdict}); "
+                      f"{current.version} stays active", highlight=False)  # fmt: skip
+        return
+    if activate:
+        set_active(outcome.result.card["version"], models_dir)
+        console.print(
+            f"model {outcome.result.card['version']} is now active ({outcome.verdict})",
+            highlight=False,
+        )
+
+
+@cli.command()
+@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Labelled JSON Lines (id, text, label; optional title, source, destination, style).")  # fmt: skip
+@click.option(
+    "--model",
+    "model_path",
+    envvar="PATROLI_MODEL_PATH",
+    help="Model directory (default: the active model).",
+)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Report directory (default: var/reports/eval-<version>-<time>).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def evaluate(data_path: str, model_path: str | None, out_dir: str | None, as_json: bool) -> None:
+    """Evaluate a model on labelled ads: precision, recall, F1, PR-AUC, precision@k, confusion
+    matrix, calibration, per-source and per-destination breakdowns; writes a PR-curve PNG and a
+    Markdown and HTML report."""
+    from datetime import UTC, datetime
+
+    from classifiers.datasets import DatasetError, load_labelled
+    from classifiers.evaluate import evaluate_scores, write_report
+
+    try:
+        ads = load_labelled([Path(data_path)])
+    except DatasetError as exc:
+        fail(str(exc), "each line needs id, text and label (0 or 1)")
+        return
+    if not ads:
+        fail(f"{data_path}: no labelled ads")
+    model = _load_model(model_path)
+    risks = []
+    for start in range(0, len(ads), CLASSIFY_BATCH):
+        risks += [
+            s.risk for s in model.score([a.model_text for a in ads[start : start + CLASSIFY_BATCH]])
+        ]
+    labels = [a.label for a in ads]
+    report = evaluate_scores(labels, risks, threshold=model.threshold, sources=[a.source or a.style for a in ads],
+                             destinations=[a.destination for a in ads], model_version=model.version, data=data_path)  # fmt: skip
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    target = Path(out_dir) if out_dir else Path("var/reports") / f"eval-{model.version}-{stamp}"
+    write_report(report, labels, risks, target)
+    if as_json:
+        sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False) + "\n")
+        return
+    m = report.metrics
+    table = Table(
+        title=f"model {model.version} on {data_path} (threshold {model.threshold:.3f})",
+        title_justify="left",
+    )
+    for column in (
+        "n",
+        "positives",
+        "precision",
+        "recall",
+        "F1",
+        "PR-AUC",
+        "P@10",
+        "P@50",
+        "P@100",
+    ):
+        table.add_column(column, justify="right")
+    table.add_row(str(m["n"]), str(m["positives"]), *(f"{m[k]:.3f}" if k in m else "–" for k in
+                  ("precision", "recall", "f1", "pr_auc", "precision_at_10", "precision_at_50", "precision_at_100")))  # fmt: skip
+    console.print(table)
+    c = m["confusion"]
+    console.print(
+        f"confusion: TP {c['tp']}  FP {c['fp']}  FN {c['fn']}  TN {c['tn']}", highlight=False
+    )
+    console.print(
+        f"report: {report.files['markdown']}, {report.files['html']}, {report.files['pr_curve']}",
+        highlight=False,
+    )
 
 
 def _print_metrics(card: dict[str, Any]) -> None:

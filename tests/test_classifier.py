@@ -9,11 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
-from classifiers.datasets import DatasetError, load_corpus, load_labelled
+from classifiers.datasets import DatasetError, data_hash, load_corpus, load_labelled
+from classifiers.evaluate import binary_metrics
 from classifiers.features import RedFlagFeatures
 from classifiers.model import build_pipeline
-from classifiers.registry import ModelError, load_model, save_model
+from classifiers.registry import ModelError, load_active, load_model, save_model
 from classifiers.scoring import RiskModel, reason_text
 from classifiers.textnorm import IndonesianTextNormalizer, normalize_text
 from classifiers.train import train_model
@@ -50,9 +52,25 @@ def test_pipeline_follows_the_estimator_contract() -> None:
     )
     texts = [ILLEGAL, DOMESTIC] * 6
     labels = [1, 0] * 6
-    assert build_pipeline(calibration_folds=2).fit(texts, labels).predict_proba(
-        [ILLEGAL]
-    ).shape == (1, 2)
+    fresh = build_pipeline(calibration_folds=2)
+    with pytest.raises(NotFittedError):
+        fresh.predict_proba([ILLEGAL])
+    fitted = fresh.fit(texts, labels)
+    assert fitted is fresh  # fit returns self
+    assert fitted.predict_proba([ILLEGAL]).shape == (1, 2)
+    # A clone of a fitted pipeline has the same parameters and none of the learned state.
+    twin = clone(fitted)
+    assert twin.get_params(deep=False).keys() == fitted.get_params(deep=False).keys()
+    assert (
+        twin.get_params()["features__words__min_df"]
+        == fitted.get_params()["features__words__min_df"]
+    )
+    with pytest.raises(NotFittedError):
+        twin.predict_proba([ILLEGAL])
+    # Parameters set through set_params reach the step that owns them.
+    twin.set_params(features__red_flags__weight=0.25, classifier__estimator__C=8.0)
+    assert twin.named_steps["features"].transformer_list[2][1].weight == 0.25
+    assert twin.named_steps["classifier"].estimator.C == 8.0
 
 
 @pytest.mark.parametrize("estimator", [RedFlagFeatures(weight=2.0), IndonesianTextNormalizer()])
@@ -182,3 +200,93 @@ def test_threshold_is_chosen_for_recall() -> None:
     risks = np.array([0.99 - i * 0.01 for i in range(20)] + [0.1] * 5)
     threshold = threshold_for_recall(labels, risks, 0.95)
     assert ((risks >= threshold) & (labels == 1)).sum() == 19
+
+
+HOSTILE = [
+    "",
+    "   \n\t ",
+    "\x00\x1b[31mmerah\x1b[0m <script>alert(1)</script>",
+    "🇰🇭" * 500,
+    "08l2 lima lima lima 7781 " * 20,
+    "kata " * 50_000,
+    "Ａｄｍｉｎ　ＣＳ　カンボジア 😀 ١٢٣",
+]
+
+
+def test_fast_scoring_equals_the_pipeline(small_model: Path) -> None:
+    """``RiskModel.score`` skips the Pipeline's per-call overhead; it must give the same risks."""
+    model = RiskModel.load(small_model)
+    texts = [a.model_text for a in load_corpus()[::5]] + HOSTILE
+    fast = np.asarray([s.risk for s in model.score(texts)])
+    reference = model.stored.pipeline.predict_proba(texts)[:, 1]
+    assert np.abs(fast - reference).max() < 1e-9
+
+
+def test_scoring_survives_hostile_input(small_model: Path) -> None:
+    model = RiskModel.load(small_model)
+    scores = model.score(HOSTILE)
+    assert len(scores) == len(HOSTILE)
+    for score in scores:
+        assert 0.0 <= score.risk <= 1.0
+        assert score.margin == pytest.approx(score.risk - model.threshold)
+        assert all(isinstance(r, str) and r for r in score.reasons)
+    assert model.score([]) == []
+
+
+def test_reasons_put_raising_indicators_first_and_lowering_ones_last(small_model: Path) -> None:
+    model = RiskModel.load(small_model)
+    mixed = ILLEGAL + " Proses resmi lewat LTSA Disnaker, visa kerja dan perjanjian kerja."
+    score = model.score([mixed])[0]
+    kinds = [c.split(":")[0] + (":-" if c.startswith("indicator:") and reason_text(c).startswith("Menurunkan") else "")
+             for c in score.reason_codes]  # fmt: skip
+    assert kinds == sorted(kinds, key=lambda k: {"indicator": 0, "term": 1, "indicator:-": 2}[k])
+    assert "indicator:official_channel" in score.reason_codes
+    assert score.reasons[-1].startswith("Menurunkan risiko")
+    terms = [c for c in score.reason_codes if c.startswith("term:")]
+    assert all(t.split(":", 1)[1] not in {"yang", "dan", "aja"} for t in terms)
+
+
+def _held_out() -> tuple[list[str], np.ndarray]:
+    test = [a for a in load_corpus() if a.split == "test"]
+    return [a.model_text for a in test], np.asarray([a.label for a in test])
+
+
+def test_shipped_model_meets_the_bar_on_the_held_out_split() -> None:
+    """PR-AUC >= 0.97 and recall >= 0.95 at precision >= 0.90, at the threshold stored with it."""
+    model = RiskModel.load()
+    texts, labels = _held_out()
+    risks = np.asarray([s.risk for s in model.score(texts)])
+    metrics = binary_metrics(labels, risks, model.threshold)
+    assert metrics["pr_auc"] >= 0.97
+    assert metrics["recall"] >= 0.95
+    assert metrics["precision"] >= 0.90
+
+
+def test_shipped_model_is_calibrated_on_the_held_out_split() -> None:
+    """Mean predicted risk vs observed rate, overall and per bin (expected calibration error)."""
+    model = RiskModel.load()
+    texts, labels = _held_out()
+    risks = np.asarray([s.risk for s in model.score(texts)])
+    assert abs(risks.mean() - labels.mean()) <= 0.05
+    bins = np.minimum((risks * 10).astype(int), 9)
+    ece = sum(abs(risks[bins == b].mean() - labels[bins == b].mean()) * (bins == b).sum()
+              for b in range(10) if (bins == b).any()) / labels.size  # fmt: skip
+    assert ece <= 0.08
+    assert ((risks - labels) ** 2).mean() <= 0.06  # Brier score
+
+
+def test_training_reproduces_the_shipped_model() -> None:
+    """``patroli train`` on the shipped corpus gives the shipped model's metrics within 0.01."""
+    shipped = load_active()
+    card = shipped.card
+    ads = load_corpus()
+    assert data_hash(ads) == card["training_data"]["sha256"], (
+        "the corpus changed since the model was trained"
+    )
+    result = train_model(ads, params=card["params"], version="reproduction")
+    assert result.card["threshold"] == pytest.approx(card["threshold"], abs=0.01)
+    for split in ("validation", "test"):
+        for key in ("pr_auc", "precision", "recall", "f1"):
+            assert result.card["metrics"][split][key] == pytest.approx(
+                card["metrics"][split][key], abs=0.01
+            ), (split, key)
