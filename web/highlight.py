@@ -16,8 +16,9 @@ from functools import cache
 
 from markupsafe import Markup, escape
 
+from classifiers.indicators import OVERSEAS
 from classifiers.scoring import reason_text
-from classifiers.textnorm import _MULTIWORD, SLANG  # the normalizer's tables, read-only
+from classifiers.textnorm import MULTIWORD, SLANG  # the normalizer's tables, read-only
 from storage.base import MARK_END, MARK_START
 
 _CURRENCY = (r"(?:rp\.?|idr|usd|us\$|\$|sar|riyal|rm|myr|ringgit|nt\$|ntd|twd|¥|yen|₩|won|aed|dirham|"
@@ -116,17 +117,26 @@ def _term_pattern(term: str) -> str | None:
         else:
             spellings = {token, token.replace("_", " ")}
             spellings |= {k for k, v in SLANG.items() if v == token}
-            spellings |= {k for k, v in _MULTIWORD.items() if v == token}
+            spellings |= {k for k, v in MULTIWORD.items() if v == token}
             alternatives = "|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True))
             words.append(rf"\b(?:{alternatives})\b")
     return r"\W+".join(words) if words else None
+
+
+def _overseas_pattern() -> str:
+    """Raw spellings of the classifier's own overseas terms (cities, countries, flags, "LN", ships)."""
+    terms = sorted(OVERSEAS.words | {p.strip() for p in OVERSEAS.phrases})
+    return "|".join(f"(?:{p})" for p in (_term_pattern(t) for t in terms) if p)
 
 
 @cache
 def cue_for(code: str) -> Cue | None:
     kind, _, value = code.partition(":")
     pattern: str | None = None
-    if kind == "indicator":
+    if kind == "indicator" and value == "no_licence":
+        # It fires on what is missing (no company, licence or address): mark where the ad sends people.
+        pattern = _overseas_pattern()
+    elif kind == "indicator":
         pattern = INDICATOR_CUES.get(value)
     elif kind == "term":
         parts = [p for p in (_term_pattern(t) for t in value.split("|")) if p]
