@@ -29,7 +29,7 @@ from pipelines.offload import MicroBatcher, OffloadingPipeline, WorkerPool, defa
 
 logger = logging.getLogger(__name__)
 
-BATCH_DELAY_SECONDS = 0.1  # a nightly patrol can wait 100 ms for a fuller batch
+BATCH_DELAY_SECONDS = 0.0
 
 
 WARM_UP_PAYLOAD = {
