@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from conftest import open_engine_store
 from storage import AdNotFound, ReviewConflict, Store, open_store
 
 
@@ -26,15 +27,22 @@ def record(ad_id: str, **overrides: Any) -> dict[str, Any]:
     return {**base, **overrides}
 
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "opensearch", "elasticsearch"]
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, store_url: str) -> Iterator[Store]:
-    """A fresh, empty store of each backend."""
-    opened = open_store(store_url)
+    """A fresh, empty store of each backend (engines: a unique index prefix per test)."""
+    if request.param == "sqlite":
+        opened = open_store(store_url)
+        yield opened
+        opened.close()
+        return
+    engine = request.getfixturevalue("engines")[request.param]
+    opened = open_engine_store(engine)
     yield opened
     opened.close()
+    engine.drop_prefix(opened.names.prefix)  # type: ignore[attr-defined]
 
 
 def test_new_then_updated(store: Store) -> None:
