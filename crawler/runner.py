@@ -85,6 +85,11 @@ def summarize(source: SourceConfig, crawler: Crawler) -> SourceRun:
         run.notes.append("risk model unavailable: ads stored unscored")
     if count("patroli/store/failed"):
         run.notes.append(f"{count('patroli/store/failed')} ad(s) could not be stored")
+    if count("patroli/store/spool_pending"):
+        run.notes.append(
+            f"{count('patroli/store/spool_pending')} ad(s) spooled while the store was unreachable; "
+            "they are written when it is back (next crawl start)"
+        )
     if count("patroli/telegram/no_public_preview"):
         run.notes.append(
             f"{count('patroli/telegram/no_public_preview')} channel(s) without a public preview"

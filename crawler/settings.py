@@ -59,3 +59,5 @@ PATROLI_LANGUAGE = os.environ.get("PATROLI_LANGUAGE", "id")
 PATROLI_TEXT_MAX_CHARS = 20_000  # longer texts are cut: hostile input must not cost unbounded CPU
 PATROLI_SNAPSHOT_MAX_BYTES = 256 * 1024
 PATROLI_SOURCES = os.environ.get("PATROLI_SOURCES", "")  # empty: crawler/sources.yaml
+PATROLI_SPOOL_DIR = os.environ.get("PATROLI_SPOOL_DIR", "")  # empty: var/spool
+PATROLI_SPOOL_RETRY_SECONDS = 30.0  # while the store is down, ask it again this often

@@ -38,7 +38,14 @@ from storage.base import (
     WriteResult,
 )
 from storage.engine_client import EngineClient, EngineError, EngineUnavailable
-from storage.engine_index import INTERNAL_AD_FIELDS, IndexNames, bootstrap, index_status, migrate
+from storage.engine_index import (
+    INTERNAL_AD_FIELDS,
+    IndexNames,
+    bootstrap,
+    detect_analyzer,
+    index_status,
+    migrate,
+)
 from storage.engine_query import (
     ENTITY_KIND_FIELDS,
     FACETS,
@@ -102,8 +109,10 @@ class EngineStore(Store):
         self.max_bytes = _env_int("PATROLI_BULK_MAX_BYTES", 5 * 1024 * 1024)
         self._dirty: set[str] = set()
         self._dirty_lock = threading.Lock()
+        self._analyzer: dict[str, Any] | None = None
         try:
-            bootstrap(client, self.names)
+            # The crawl writes ads and evidence; the other kinds get their index on first write.
+            self._ready = bootstrap(client, self.names, ("ads", "evidence"))
         except EngineError as exc:
             client.close()
             raise StoreError(f"cannot prepare the indices of {url}: {exc}") from exc
@@ -116,9 +125,17 @@ class EngineStore(Store):
     def alias(self, kind: str) -> str:
         return self.names.alias(kind)
 
+    def _ensure(self, kind: str) -> None:
+        """Make sure the alias of ``kind`` exists before writing to it (never let the engine
+        auto-create a plain index under the alias name)."""
+        if kind not in self._ready:
+            if self._analyzer is None:
+                self._analyzer = detect_analyzer(self.client)
+            self._ready |= bootstrap(self.client, self.names, (kind,), self._analyzer)
+
     def _wrote(self, *kinds: str) -> None:
         with self._dirty_lock:
-            self._dirty.update(kinds)
+            self._dirty.update(k for k in kinds if k in self._ready)
 
     def _fresh(self, *kinds: str) -> None:
         """Make this store's own writes visible to its next search (near-real-time engines)."""
@@ -130,7 +147,18 @@ class EngineStore(Store):
 
     def _search(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         self._fresh(kind)
-        result: dict[str, Any] = self.client.request("POST", f"/{self.alias(kind)}/_search", body=body)
+        try:
+            result: dict[str, Any] = self.client.request(
+                "POST", f"/{self.alias(kind)}/_search", body=body
+            )
+        except EngineError as exc:
+            if (
+                exc.status == 404
+                and exc.type == "index_not_found_exception"
+                and kind not in self._ready
+            ):
+                return {"hits": {"hits": [], "total": {"value": 0, "relation": "eq"}}}
+            raise
         return result
 
     def _scan(
@@ -154,7 +182,9 @@ class EngineStore(Store):
                 return
             after = hits[-1]["sort"]
 
-    def _bulk(self, actions: Sequence[tuple[dict[str, Any], dict[str, Any] | None]]) -> list[dict[str, Any]]:
+    def _bulk(
+        self, actions: Sequence[tuple[dict[str, Any], dict[str, Any] | None]]
+    ) -> list[dict[str, Any]]:
         """Send ``(action, source)`` pairs in bounded requests; retry items the engine turned away
         for a while (429, 5xx, write block); return one result item per action, in order."""
         results: list[dict[str, Any] | None] = [None] * len(actions)
@@ -162,16 +192,8 @@ class EngineStore(Store):
         attempt, started = 0, time.monotonic()
         while pending:
             retry: list[int] = []
-            for chunk in self._chunks(actions, pending):
-                lines = []
-                for i in chunk:
-                    action, source = actions[i]
-                    lines.append(json.dumps(action, ensure_ascii=False))
-                    if source is not None:
-                        lines.append(json.dumps(source, ensure_ascii=False, default=str))
-                response = self.client.request(
-                    "POST", "/_bulk", body=("\n".join(lines) + "\n").encode(), ndjson=True
-                )
+            for chunk, payload in self._chunks(actions, pending):
+                response = self.client.request("POST", "/_bulk", body=payload, ndjson=True)
                 for i, item in zip(chunk, response["items"], strict=True):
                     outcome = next(iter(item.values()))
                     error = outcome.get("error")
@@ -191,22 +213,27 @@ class EngineStore(Store):
             pending = retry
         return [r or {"status": 500, "error": {"type": "not_sent"}} for r in results]
 
-    def _chunks(self, actions: Sequence[tuple[dict[str, Any], dict[str, Any] | None]],
-                indices: list[int]) -> Iterator[list[int]]:  # fmt: skip
+    def _chunks(
+        self, actions: Sequence[tuple[dict[str, Any], dict[str, Any] | None]], indices: list[int]
+    ) -> Iterator[tuple[list[int], bytes]]:
+        """NDJSON request bodies of at most ``max_actions`` actions and about ``max_bytes``."""
         chunk: list[int] = []
+        parts: list[bytes] = []
         size = 0
         for i in indices:
             action, source = actions[i]
-            # Rough size: cheap, and only used to bound memory and request size.
-            item = 64 + (len(source.get("html") or "") + len(source.get("text") or "") + 2048
-                         if source else 0)  # fmt: skip
-            if chunk and (len(chunk) >= self.max_actions or size + item > self.max_bytes):
-                yield chunk
-                chunk, size = [], 0
+            line = json.dumps(action, ensure_ascii=False) + "\n"
+            if source is not None:
+                line += json.dumps(source, ensure_ascii=False, default=str) + "\n"
+            data = line.encode()
+            if chunk and (len(chunk) >= self.max_actions or size + len(data) > self.max_bytes):
+                yield chunk, b"".join(parts)
+                chunk, parts, size = [], [], 0
             chunk.append(i)
-            size += item
+            parts.append(data)
+            size += len(data)
         if chunk:
-            yield chunk
+            yield chunk, b"".join(parts)
 
     # --- writes -----------------------------------------------------------------------------
 
@@ -306,6 +333,7 @@ class EngineStore(Store):
                     continue
                 raise
         previous = source.get("status") or "new"
+        self._ensure("reviews")
         self.client.request(
             "PUT",
             f"/{self.alias('reviews')}/_create/{_q(f'{ad_id}:{version + 1}')}",
@@ -487,7 +515,13 @@ class EngineStore(Store):
         since = (datetime.now(UTC) - timedelta(days=days)).isoformat()
         flagged = {"filter": {"term": {"flagged": True}}}
         confirmed = {"filter": {"term": {"status": "confirmed"}}}
-        per_day = {"date_histogram": {"calendar_interval": "day", "format": "yyyy-MM-dd", "min_doc_count": 1}}
+        per_day = {
+            "date_histogram": {
+                "calendar_interval": "day",
+                "format": "yyyy-MM-dd",
+                "min_doc_count": 1,
+            }
+        }
         body = {
             "size": 0,
             "track_total_hits": False,
@@ -566,6 +600,7 @@ class EngineStore(Store):
     def _audit(self, actor: str, action: str, target: str, before: Any, after: Any, detail: str,
                at: str | None = None) -> None:  # fmt: skip
         seq = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"  # sorts in time order, unique
+        self._ensure("audit")
         self.client.request(
             "PUT",
             f"/{self.alias('audit')}/_create/{seq}",
@@ -597,6 +632,7 @@ class EngineStore(Store):
                   "extra": {}, **user}  # fmt: skip
         doc = {k: values.get(k) for k in _USER_FIELDS}
         doc["active"] = bool(doc["active"])
+        self._ensure("users")
         self.client.request("PUT", f"/{self.alias('users')}/_doc/{_q(str(doc['name']))}", body=doc)
         self._wrote("users")
 
@@ -605,7 +641,9 @@ class EngineStore(Store):
         return _user(doc["_source"]) if doc else None
 
     def list_users(self) -> list[Record]:
-        return [_user(h["_source"]) for h in self._scan("users", {"match_all": {}}, [{"name": "asc"}])]
+        return [
+            _user(h["_source"]) for h in self._scan("users", {"match_all": {}}, [{"name": "asc"}])
+        ]
 
     # --- runs and saved searches ------------------------------------------------------------
 
@@ -613,6 +651,7 @@ class EngineStore(Store):
         doc = {k: run.get(k) for k in _RUN_FIELDS}
         doc["notes"] = run.get("notes") or []
         doc["stats"] = run.get("stats") or {}
+        self._ensure("runs")
         self.client.request("PUT", f"/{self.alias('runs')}/_doc/{_q(str(doc['run_id']))}", body=doc)
         self._wrote("runs")
 
@@ -626,6 +665,7 @@ class EngineStore(Store):
     def save_search(self, owner: str, name: str, query: str, channel: str = "") -> Record:
         record = {"id": uuid.uuid4().hex[:16], "owner": owner, "name": name, "query": query,
                   "channel": channel, "created_at": _now()}  # fmt: skip
+        self._ensure("searches")
         self.client.request("PUT", f"/{self.alias('searches')}/_create/{record['id']}", body=record)
         self._wrote("searches")
         return record
@@ -650,7 +690,9 @@ class EngineStore(Store):
     def index_status(self) -> list[dict[str, Any]]:
         return index_status(self.client, self.names)
 
-    def migrate(self, *, force: bool = False, delete_old: bool = False, **kwargs: Any) -> list[dict[str, Any]]:
+    def migrate(
+        self, *, force: bool = False, delete_old: bool = False, **kwargs: Any
+    ) -> list[dict[str, Any]]:
         return migrate(self.client, self.names, force=force, delete_old=delete_old, **kwargs)
 
     def ping(self) -> bool:

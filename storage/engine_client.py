@@ -148,7 +148,10 @@ class EngineInfo:
 def detect_engine(settings: EngineSettings) -> EngineInfo:
     """Ask the engine what it is: the root endpoint, or the ``X-Elastic-Product`` header that
     Elasticsearch sends on every response (stripped Elasticsearch builds have no root endpoint)."""
-    pool_kwargs: dict[str, Any] = {"timeout": urllib3.Timeout(total=settings.timeout), "retries": False}
+    pool_kwargs: dict[str, Any] = {
+        "timeout": urllib3.Timeout(total=settings.timeout),
+        "retries": False,
+    }
     if settings.base_url.startswith("https"):
         pool_kwargs["cert_reqs"] = "CERT_REQUIRED" if settings.verify_certs else "CERT_NONE"
         if settings.ca_certs:
@@ -168,7 +171,7 @@ def detect_engine(settings: EngineSettings) -> EngineInfo:
             )
         body = _json_or_empty(root.data)
         product = root.headers.get("x-elastic-product", "")
-        version = body.get("version") if isinstance(body.get("version"), dict) else {}
+        version: dict[str, Any] = body["version"] if isinstance(body.get("version"), dict) else {}
         if version.get("distribution") == "opensearch":
             detected: Family = "opensearch"
         elif product == "Elasticsearch":
@@ -186,7 +189,10 @@ def detect_engine(settings: EngineSettings) -> EngineInfo:
                 headers=headers,
             )  # fmt: skip
             number = next(
-                (n.get("version", "") for n in _json_or_empty(nodes.data).get("nodes", {}).values()),
+                (
+                    n.get("version", "")
+                    for n in _json_or_empty(nodes.data).get("nodes", {}).values()
+                ),
                 "",
             )
     if settings.family and settings.family != detected:

@@ -147,15 +147,20 @@ def alias_targets(client: EngineClient, names: IndexNames) -> dict[str, str]:
     return {wanted[r["alias"]]: r["index"] for r in rows or [] if r.get("alias") in wanted}
 
 
-def bootstrap(client: EngineClient, names: IndexNames) -> dict[str, str]:
-    """Create the templates and first index versions of kinds that have no alias yet."""
-    targets = alias_targets(client, names)
-    missing = [kind for kind in KINDS if kind not in targets]
-    if not missing:
-        return targets
-    analyzer = detect_analyzer(client)
+def bootstrap(
+    client: EngineClient,
+    names: IndexNames,
+    kinds: tuple[str, ...] = KINDS,
+    analyzer: dict[str, Any] | None = None,
+) -> set[str]:
+    """Create the templates and first index versions of those ``kinds`` that have no alias yet;
+    return every kind that has one now (whether asked for or not)."""
+    ready = set(alias_targets(client, names))
+    missing = [kind for kind in kinds if kind not in ready]
+    if missing:
+        analyzer = analyzer or detect_analyzer(client)
     for kind in missing:
-        body = index_body(kind, analyzer)
+        body = index_body(kind, analyzer or FALLBACK)
         put_template(client, names, kind, body)
         index = names.index(kind, 1)
         try:
@@ -165,8 +170,8 @@ def bootstrap(client: EngineClient, names: IndexNames) -> dict[str, str]:
                 raise
             # Someone else created it meanwhile (another crawler starting); make sure of the alias.
             client.request("PUT", f"/{index}/_alias/{names.alias(kind)}")
-        targets[kind] = index
-    return targets
+        ready.add(kind)
+    return ready
 
 
 def index_status(client: EngineClient, names: IndexNames) -> list[dict[str, Any]]:
@@ -176,15 +181,15 @@ def index_status(client: EngineClient, names: IndexNames) -> list[dict[str, Any]
     for kind in KINDS:
         expected = schema_hash(index_body(kind, analyzer))
         index = targets.get(kind)
-        row: dict[str, Any] = {"kind": kind, "alias": names.alias(kind), "index": index,
-                               "version": version_of(index) if index else None}  # fmt: skip
+        row: dict[str, Any] = {"kind": kind, "alias": names.alias(kind), "index": index}
+        row["version"] = version_of(index) if index else None
         if index:
             mapping = client.request("GET", f"/{index}/_mapping")
             meta = next(iter(mapping.values()))["mappings"].get("_meta", {}).get("patroli", {})
             settings = client.request(
                 "GET", f"/{index}/_settings", params={"filter_path": "*.settings.index.analysis"}
             )
-            analysis = next(iter(settings.values()), {}) if settings else {}
+            analysis: dict[str, Any] = next(iter(settings.values()), {}) if settings else {}
             row["analyzer"] = (
                 analysis.get("settings", {}).get("index", {}).get("analysis", {})
                 .get("analyzer", {}).get(ANALYZER, {}).get("type")
@@ -210,13 +215,13 @@ def migrate(
     say = progress or (lambda message: logger.info("%s", message))
     analyzer = detect_analyzer(client)
     targets = alias_targets(client, names)
-    report = []
+    report: list[dict[str, Any]] = []
     for kind in kinds:
         body = index_body(kind, analyzer)
         put_template(client, names, kind, body)
         current = targets.get(kind)
         if current is None:
-            bootstrap(client, names)
+            bootstrap(client, names, (kind,), analyzer)
             report.append({"kind": kind, "action": "created", "index": names.index(kind, 1)})
             continue
         mapping = client.request("GET", f"/{current}/_mapping")

@@ -42,7 +42,11 @@ def _filter_clause(field: str, values: tuple[str, ...]) -> dict[str, Any]:
     if name in ENTITY_FILTERS:
         fields = ENTITY_KIND_FIELDS[FILTER_FIELDS[name]]
         clauses = [{"terms": {f: list(values)}} for f in fields]
-        return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
+        return (
+            clauses[0]
+            if len(clauses) == 1
+            else {"bool": {"should": clauses, "minimum_should_match": 1}}
+        )
     if field == "flagged":
         return {"terms": {"flagged": [v == "1" for v in values]}}
     return {"terms": {field: list(values)}}

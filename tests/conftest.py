@@ -118,3 +118,15 @@ def open_engine_store(engine: Any, prefix: str = "") -> Any:
 
     prefix = prefix or f"t{uuid.uuid4().hex[:10]}"
     return open_store(engine.store_url(prefix), env=engine.client_env)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def spool_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Crawls in tests spool (if ever) into a temporary directory, never into the work tree."""
+    previous = os.environ.get("PATROLI_SPOOL_DIR")
+    os.environ["PATROLI_SPOOL_DIR"] = str(tmp_path_factory.mktemp("spool"))
+    yield
+    if previous is None:
+        os.environ.pop("PATROLI_SPOOL_DIR", None)
+    else:
+        os.environ["PATROLI_SPOOL_DIR"] = previous

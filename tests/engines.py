@@ -116,7 +116,7 @@ class EngineProcess:
             self._prepare()
         command, env = self._command()
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(  # noqa: S603 - fixed command line built above
+        self.process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
             cwd=self.base, start_new_session=True,
         )  # fmt: skip
@@ -266,7 +266,7 @@ class ElasticsearchNode(EngineProcess):
         )
         self.username, self.password = "patroli", secrets.token_urlsafe(18)
         env = {**os.environ, "ES_JAVA_HOME": str(self.java), "ES_PATH_CONF": str(self.conf)}
-        subprocess.run(  # noqa: S603 - the distribution's own tool, fixed arguments
+        subprocess.run(
             [str(self.home / "bin" / "elasticsearch-users"), "useradd", self.username, "-p",
              self.password, "-r", "superuser"],
             env=env, check=True, capture_output=True, timeout=120,
@@ -313,7 +313,7 @@ def start_engines(
             engine._prepare()
             command, env = engine._command()
             log = engine.log_path.open("ab")
-            engine.process = subprocess.Popen(  # noqa: S603
+            engine.process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                 cwd=engine.base, start_new_session=True,
             )  # fmt: skip

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from conftest import open_engine_store
+
 from storage import AdNotFound, ReviewConflict, Store, open_store
 
 
