@@ -133,6 +133,25 @@ class EngineStore(Store):
                 self._analyzer = detect_analyzer(self.client)
             self._ready |= bootstrap(self.client, self.names, (kind,), self._analyzer)
 
+    def _put(self, kind: str, doc_id: str, body: dict[str, Any], *, create: bool = False) -> None:
+        """Write one document; wait out a migration's short write block. ``create`` documents
+        are never overwritten (a 409 means an earlier attempt already wrote this very one)."""
+        self._ensure(kind)
+        path = f"/{self.alias(kind)}/{'_create' if create else '_doc'}/{_q(doc_id)}"
+        deadline = time.monotonic() + _BLOCK_RETRY_SECONDS
+        while True:
+            try:
+                # Human-rate writes are made visible to every reader at once.
+                self.client.request("PUT", path, body=body, params={"refresh": "true"})
+                break
+            except EngineError as exc:
+                if create and exc.status == 409:
+                    break
+                if not (_is_write_block(exc) and time.monotonic() < deadline):
+                    raise
+                time.sleep(0.5)
+        self._wrote(kind)
+
     def _wrote(self, *kinds: str) -> None:
         with self._dirty_lock:
             self._dirty.update(k for k in kinds if k in self._ready)
@@ -319,7 +338,7 @@ class EngineStore(Store):
                 self.client.request(
                     "POST",
                     f"/{_q(current['_index'])}/_update/{_q(ad_id)}",
-                    params={"if_seq_no": str(current["_seq_no"]),
+                    params={"if_seq_no": str(current["_seq_no"]), "refresh": "true",
                             "if_primary_term": str(current["_primary_term"])},
                     body={"doc": {"status": decision, "reviewed_by": reviewer, "reviewed_at": at,
                                   "review_note": note, "version": version + 1}},
@@ -333,14 +352,9 @@ class EngineStore(Store):
                     continue
                 raise
         previous = source.get("status") or "new"
-        self._ensure("reviews")
-        self.client.request(
-            "PUT",
-            f"/{self.alias('reviews')}/_create/{_q(f'{ad_id}:{version + 1}')}",
-            body={"ad_id": ad_id, "decision": decision, "note": note, "reviewer": reviewer,
-                  "at": at, "previous_status": previous, "version": version + 1},
-        )  # fmt: skip
-        self._wrote("reviews")
+        self._put("reviews", f"{ad_id}:{version + 1}", {
+            "ad_id": ad_id, "decision": decision, "note": note, "reviewer": reviewer, "at": at,
+            "previous_status": previous, "version": version + 1}, create=True)  # fmt: skip
         self._audit(reviewer, "review", ad_id, previous, decision, note, at)
         return self.get_ad(ad_id)
 
@@ -600,14 +614,9 @@ class EngineStore(Store):
     def _audit(self, actor: str, action: str, target: str, before: Any, after: Any, detail: str,
                at: str | None = None) -> None:  # fmt: skip
         seq = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"  # sorts in time order, unique
-        self._ensure("audit")
-        self.client.request(
-            "PUT",
-            f"/{self.alias('audit')}/_create/{seq}",
-            body={"seq": seq, "at": at or _now(), "actor": actor, "action": action,
-                  "target": target, "before": before, "after": after, "detail": detail},
-        )  # fmt: skip
-        self._wrote("audit")
+        self._put("audit", seq, {"seq": seq, "at": at or _now(), "actor": actor, "action": action,
+                                 "target": target, "before": before, "after": after, "detail": detail},
+                  create=True)  # fmt: skip
 
     def append_audit(self, actor: str, action: str, target: str = "", before: Any = None, after: Any = None,
                      detail: str = "") -> None:  # fmt: skip
@@ -632,9 +641,7 @@ class EngineStore(Store):
                   "extra": {}, **user}  # fmt: skip
         doc = {k: values.get(k) for k in _USER_FIELDS}
         doc["active"] = bool(doc["active"])
-        self._ensure("users")
-        self.client.request("PUT", f"/{self.alias('users')}/_doc/{_q(str(doc['name']))}", body=doc)
-        self._wrote("users")
+        self._put("users", str(doc["name"]), doc)
 
     def get_user(self, name: str) -> Record | None:
         doc = self._get("users", name)
@@ -651,9 +658,7 @@ class EngineStore(Store):
         doc = {k: run.get(k) for k in _RUN_FIELDS}
         doc["notes"] = run.get("notes") or []
         doc["stats"] = run.get("stats") or {}
-        self._ensure("runs")
-        self.client.request("PUT", f"/{self.alias('runs')}/_doc/{_q(str(doc['run_id']))}", body=doc)
-        self._wrote("runs")
+        self._put("runs", str(doc["run_id"]), doc)
 
     def list_runs(self, *, source: str = "", limit: int = 50) -> list[Record]:
         query = {"term": {"source": source}} if source else {"match_all": {}}
@@ -665,9 +670,7 @@ class EngineStore(Store):
     def save_search(self, owner: str, name: str, query: str, channel: str = "") -> Record:
         record = {"id": uuid.uuid4().hex[:16], "owner": owner, "name": name, "query": query,
                   "channel": channel, "created_at": _now()}  # fmt: skip
-        self._ensure("searches")
-        self.client.request("PUT", f"/{self.alias('searches')}/_create/{record['id']}", body=record)
-        self._wrote("searches")
+        self._put("searches", record["id"], record, create=True)
         return record
 
     def list_saved_searches(self, owner: str = "") -> list[Record]:

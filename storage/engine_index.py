@@ -252,9 +252,7 @@ def _reindex(client: EngineClient, alias: str, old: str, new: str, page_size: in
     blocked = False
     try:
         copied, cursor = _copy_since(client, old, new, -1, page_size)
-        client.request(
-            "PUT", f"/{old}/_settings", body={"index.blocks.write": True}, params={"timeout": "30s"}
-        )
+        client.request("PUT", f"/{old}/_settings", body={"index.blocks.write": True})
         blocked = True
         more, cursor = _copy_since(client, old, new, cursor, page_size)
         copied += more

@@ -32,6 +32,7 @@ class OpenSearchClient(EngineClient):
             "timeout": settings.timeout,
             "max_retries": 0,  # EngineClient.request retries, with backoff
             "retry_on_timeout": False,
+            "pool_maxsize": 16,  # the crawl, the web app and migrations share one client
         }
         if settings.api_key:
             kwargs["headers"] = settings.auth_headers
