@@ -246,6 +246,15 @@ class ElasticsearchNode(EngineProcess):
         if not homes:
             raise EngineStartError(f"no Elasticsearch under {ENGINES_DIR}: run `make engines`")
         self.home = homes[-1].parent.parent
+        if (
+            os.geteuid() == 0
+            and subprocess.run(  # noqa: S603
+                ["runuser", "-u", ES_USER, "--", "test", "-r", str(self.home / "lib")], check=False
+            ).returncode
+        ):
+            # The checkout is not readable by the unprivileged user (e.g. under /root): copy.
+            shutil.copytree(self.home, self.base / "home", symlinks=True)
+            self.home = self.base / "home"
         self.java = java_home(21)
         self.conf = self.base / "config"
         shutil.copytree(self.home / "config", self.conf)

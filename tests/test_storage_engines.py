@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import open_engine_store, run_patroli
+from test_storage_contract import record
+
 from storage import ReviewConflict, Store, StoreUnavailable, open_store
 from storage.engine import EngineStore
 from storage.spool import Spool, SpoolingWriter
-from test_storage_contract import record
 
 ENGINES = ["opensearch", "elasticsearch"]
 
