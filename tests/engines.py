@@ -248,7 +248,7 @@ class ElasticsearchNode(EngineProcess):
         self.home = homes[-1].parent.parent
         if (
             os.geteuid() == 0
-            and subprocess.run(  # noqa: S603
+            and subprocess.run(
                 ["runuser", "-u", ES_USER, "--", "test", "-r", str(self.home / "lib")], check=False
             ).returncode
         ):
