@@ -261,8 +261,11 @@ class EngineStore(Store):
         if not records:
             return result
         by_id = {r["ad_id"]: r for r in records}  # the last copy wins, as in SQLite
+        # First try to create each ad (a plain index operation, as cheap as a bare bulk); the
+        # ones that exist already (409) get a partial update of content and sightings only.
         actions: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
         kinds: list[tuple[str, str]] = []
+        updates: dict[str, dict[str, Any]] = {}
         for ad_id, record in by_id.items():
             seen_at = record.get("crawled_at") or _now()
             doc = {name: record.get(name) for name in CONTENT_FIELDS}
@@ -270,14 +273,12 @@ class EngineStore(Store):
             doc["gone_at"] = None
             margin = record.get("risk_margin")
             doc["uncertainty"] = abs(margin) if margin is not None else 1.0
-            if record.get("posted_at"):
-                doc["sort_date"] = record["posted_at"]
             first = {**doc, "ad_id": ad_id, "first_seen": seen_at, "status": "new", "version": 1,
                      "sort_date": record.get("posted_at") or seen_at}  # fmt: skip
-            actions.append(
-                ({"update": {"_index": self.alias("ads"), "_id": ad_id, "retry_on_conflict": 5}},
-                 {"doc": doc, "upsert": first})
-            )  # fmt: skip
+            if record.get("posted_at"):
+                doc["sort_date"] = record["posted_at"]
+            updates[ad_id] = {"doc": doc, "upsert": first}
+            actions.append(({"create": {"_index": self.alias("ads"), "_id": ad_id}}, first))
             kinds.append(("ad", ad_id))
             if record.get("html"):
                 content_hash = record.get("content_hash") or ""
@@ -288,6 +289,16 @@ class EngineStore(Store):
                 )  # fmt: skip
                 kinds.append(("evidence", ad_id))
         outcomes = self._bulk(actions)
+        known = [ad_id for (kind, ad_id), outcome in zip(kinds, outcomes, strict=True)
+                 if kind == "ad" and outcome.get("status") == 409]  # fmt: skip
+        if known:
+            second = self._bulk([
+                ({"update": {"_index": self.alias("ads"), "_id": ad_id, "retry_on_conflict": 5}}, updates[ad_id])
+                for ad_id in known
+            ])  # fmt: skip
+            replaced = dict(zip(known, second, strict=True))
+            outcomes = [replaced[ad_id] if kind == "ad" and ad_id in replaced else outcome
+                        for (kind, ad_id), outcome in zip(kinds, outcomes, strict=True)]  # fmt: skip
         self._wrote("ads", "evidence")
         for (kind, ad_id), outcome in zip(kinds, outcomes, strict=True):
             error = outcome.get("error")
