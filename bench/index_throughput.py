@@ -31,11 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from crawler import settings as crawler_settings  # noqa: E402
-from crawler.items import JobAd  # noqa: E402
-from pipelines.store import StorePipeline, ad_to_record  # noqa: E402
-from storage import open_store  # noqa: E402
-from storage.engine import EngineStore  # noqa: E402
+from crawler import settings as crawler_settings
+from crawler.items import JobAd
+from pipelines.store import StorePipeline, ad_to_record
+from storage import open_store
+from storage.engine import EngineStore
 
 QUERIES = [
     "kamboja", '"visa ziarah"', "phone:0812-5551-2345", "handle:@rekrut_kh", "country:KH flagged:true",
@@ -52,17 +52,32 @@ TEMPLATES = [
     ("Operator online {city}", "Kerja operator online di {city}, gaji besar, paspor diurus. {phone}", "MM"),
     ("Pelayan restoran {city}", "Pelayan restoran di {city}, gaji {pay} ribu baht, visa turis. {phone}", "TH"),
 ]  # fmt: skip
-CITIES = ["Phnom Penh", "Riyadh", "Johor", "Bandung", "Myawaddy", "Bangkok", "Sihanoukville", "Jeddah"]
-SOURCES = [("demo_telegram", "telegram_channel"), ("demo_feed", "feed"), ("demo_classifieds", "classifieds")]
+CITIES = [
+    "Phnom Penh",
+    "Riyadh",
+    "Johor",
+    "Bandung",
+    "Myawaddy",
+    "Bangkok",
+    "Sihanoukville",
+    "Jeddah",
+]
+SOURCES = [
+    ("demo_telegram", "telegram_channel"),
+    ("demo_feed", "feed"),
+    ("demo_classifieds", "classifieds"),
+]
 
 
 def make_ads(n: int, seed: int = 42) -> list[JobAd]:
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - fictional test data, not secrets
     ads = []
     for i in range(n):
         title, text, country = TEMPLATES[rng.randrange(len(TEMPLATES))]
         city = rng.choice(CITIES)
-        phone = rng.choice(["0812-5551-2345", f"0813-555{rng.randrange(10)}-{rng.randrange(10000):04d}"])
+        phone = rng.choice(
+            ["0812-5551-2345", f"0813-555{rng.randrange(10)}-{rng.randrange(10000):04d}"]
+        )
         source, kind = rng.choice(SOURCES)
         body = text.format(city=city, pay=rng.randrange(500, 3000), phone=phone)
         risk = round(rng.random(), 3)
@@ -136,7 +151,9 @@ def run_bare_bulk(engine_url: str, prefix: str, ads: list[JobAd], env: dict[str,
                                "crawled_at": r["crawled_at"], "url": r["url"], "html": r["html"]}}  # fmt: skip
 
     started = time.perf_counter()
-    ok, errors = helpers.bulk(client, actions(), chunk_size=1000, max_retries=3, raise_on_error=False)
+    _, errors = helpers.bulk(
+        client, actions(), chunk_size=1000, max_retries=3, raise_on_error=False
+    )
     seconds = time.perf_counter() - started
     client.close()
     if errors:
@@ -160,7 +177,9 @@ def search_latency(store: EngineStore, repeats: int) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--store", help="an OpenSearch URL, e.g. opensearch+http://127.0.0.1:9200")
     parser.add_argument("--ads", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=1)
@@ -173,7 +192,9 @@ def main() -> None:
     else:
         from engines import start_engines
 
-        engine = start_engines(Path(tempfile.mkdtemp(prefix="patroli-bench-")), ("opensearch",))["opensearch"]
+        engine = start_engines(Path(tempfile.mkdtemp(prefix="patroli-bench-")), ("opensearch",))[
+            "opensearch"
+        ]
         engine_url = engine.url
         print(f"started OpenSearch at {engine_url}", flush=True)
     ads = make_ads(args.ads)
@@ -191,8 +212,12 @@ def main() -> None:
                     prefix = f"b{mode[0]}{uuid.uuid4().hex[:6]}"
                     prefixes.append(prefix)
                     if mode == "pipeline":
-                        seconds, stats = run_pipeline(f"opensearch+{engine_url}?prefix={prefix}", ads, spool_dir)
-                        if stats.get("patroli/store/new") != len(ads) or stats.get("patroli/store/failed"):
+                        seconds, stats = run_pipeline(
+                            f"opensearch+{engine_url}?prefix={prefix}", ads, spool_dir
+                        )
+                        if stats.get("patroli/store/new") != len(ads) or stats.get(
+                            "patroli/store/failed"
+                        ):
                             raise SystemExit(f"pipeline did not store every ad: {stats}")
                         pipeline_rates.append(len(ads) / seconds)
                         search_prefix = prefix
@@ -202,7 +227,8 @@ def main() -> None:
                     print(f"round {round_no + 1} {mode:8s} {len(ads)} ads in {seconds:6.1f}s = "
                           f"{len(ads) / seconds:7.0f} ads/s", flush=True)  # fmt: skip
         store = open_store(f"opensearch+{engine_url}?prefix={search_prefix}", env=env)
-        assert isinstance(store, EngineStore)
+        if not isinstance(store, EngineStore):
+            raise SystemExit(f"{store.url} is not a search engine")
         store.client.request("POST", f"/{search_prefix}-ads/_refresh")
         total = store.count()
         timings = search_latency(store, args.repeats)
