@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli import ads, index, models, patrol
+from cli import ads, index, investigate, models, patrol
 from cli.main import cli, main
 
-__all__ = ["ads", "cli", "index", "main", "models", "patrol"]
+__all__ = ["ads", "cli", "index", "investigate", "main", "models", "patrol"]

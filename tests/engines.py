@@ -10,6 +10,7 @@ need it fail, they are never skipped.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import re
@@ -328,6 +329,7 @@ def start_engines(
             )  # fmt: skip
             log.close()
             engines[family] = engine
+            atexit.register(engine.remove)  # even if the caller never gets to stop it
         for engine in engines.values():
             engine.wait_healthy(240)
     except BaseException:

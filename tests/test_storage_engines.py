@@ -423,3 +423,21 @@ def test_the_same_data_gives_the_same_answers_on_every_backend(
             store.close()
             if name != "sqlite":
                 engines[name].drop_prefix(store.names.prefix)  # type: ignore[attr-defined]
+
+
+def test_related_command_names_what_is_shared(engines: dict[str, Any]) -> None:
+    engine = engines["opensearch"]
+    store = open_engine_store(engine)
+    store.upsert_ads([record("a1"), record("a2", telegram=[], text="operator Myawaddy"),
+                      record("a3", phones=[], telegram=[], title="Kasir", text="kasir Bandung")])  # fmt: skip
+    store.close()
+    try:
+        result = run_patroli("related", "a1", "--json", "--store", store.url)
+        assert result.returncode == 0, result.stderr
+        assert '"id": "a2", "via": ["phone:+6281255512345"]' in result.stdout
+        assert '"a3"' not in result.stdout
+        missing = run_patroli("related", "nope", "--store", store.url)
+        assert missing.returncode == 1
+        assert "no ad with id nope" in missing.stderr
+    finally:
+        engine.drop_prefix(store.names.prefix)
