@@ -227,7 +227,12 @@ class EngineStore(Store):
                 time.monotonic() - started > _BLOCK_RETRY_SECONDS
                 or not all(_is_write_block(results[i]["error"]) for i in retry)  # type: ignore[index]
             ):
-                break  # left as errors: counted and logged by the caller
+                # Still turned away: the engine is overloaded or blocked, not the documents wrong.
+                # Unavailable, so that the caller spools the batch instead of losing these.
+                raise EngineUnavailable(
+                    f"search engine still turned away {len(retry)} documents after {attempt} attempts "
+                    f"({_describe(results[retry[0]]['error'])})"  # type: ignore[index]
+                )
             time.sleep(min(0.5 * 2 ** min(attempt - 1, 4), 8.0))
             pending = retry
         return [r or {"status": 500, "error": {"type": "not_sent"}} for r in results]
@@ -332,7 +337,7 @@ class EngineStore(Store):
             raise ValueError(f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}")
         deadline = time.monotonic() + _BLOCK_RETRY_SECONDS
         read_version: int | None = None
-        while True:
+        for _attempt in range(100):
             current = self._get("ads", ad_id)
             if current is None:
                 raise AdNotFound(ad_id)
@@ -362,6 +367,8 @@ class EngineStore(Store):
                     time.sleep(0.5)  # a migration's final step; the alias moves in a moment
                     continue
                 raise
+        else:
+            raise StoreError(f"ad {ad_id} keeps changing; could not record the review, try again")
         previous = source.get("status") or "new"
         self._put("reviews", f"{ad_id}:{version + 1}", {
             "ad_id": ad_id, "decision": decision, "note": note, "reviewer": reviewer, "at": at,
