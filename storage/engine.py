@@ -15,6 +15,7 @@ Reads refresh an index first only if this store wrote to it since its last read.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -40,6 +41,7 @@ from storage.base import (
 from storage.engine_client import EngineClient, EngineError, EngineUnavailable
 from storage.engine_index import (
     INTERNAL_AD_FIELDS,
+    KINDS,
     IndexNames,
     bootstrap,
     detect_analyzer,
@@ -156,13 +158,15 @@ class EngineStore(Store):
         with self._dirty_lock:
             self._dirty.update(k for k in kinds if k in self._ready)
 
-    def _fresh(self, *kinds: str) -> None:
+    def _fresh(self, *kinds: str, retries: int | None = None) -> None:
         """Make this store's own writes visible to its next search (near-real-time engines)."""
         with self._dirty_lock:
             stale = [k for k in kinds if k in self._dirty]
             self._dirty.difference_update(stale)
         if stale:
-            self.client.request("POST", "/" + ",".join(self.alias(k) for k in stale) + "/_refresh")
+            self.client.request(
+                "POST", "/" + ",".join(self.alias(k) for k in stale) + "/_refresh", retries=retries
+            )
 
     def _search(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         self._fresh(kind)
@@ -724,6 +728,9 @@ class EngineStore(Store):
         return True
 
     def close(self) -> None:
+        # What this store wrote is visible to the next reader (the CLI after a crawl) at once.
+        with contextlib.suppress(StoreError):
+            self._fresh(*KINDS, retries=0)
         self.client.close()
 
 
