@@ -441,3 +441,36 @@ def test_related_command_names_what_is_shared(engines: dict[str, Any]) -> None:
         assert "no ad with id nope" in missing.stderr
     finally:
         engine.drop_prefix(store.names.prefix)
+
+
+@pytest.mark.crawl
+def test_a_patrol_into_each_engine_stores_every_ad_once(
+    engine: Any, demo_sites: Any, tmp_path: Path
+) -> None:
+    from collections import Counter
+
+    from conftest import crawl
+    from demotruth import truth
+
+    url = f"{engine.family}+{engine.url}?prefix=tcrawl{engine.family[:2]}"
+    try:
+        result, runs = crawl(demo_sites.url, url, "demo_pasarloka", "demo_telegram",
+                             env=engine.client_env, summary=tmp_path / "summary.json")  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+        expected = Counter(
+            r["source"]
+            for r in truth().values()
+            if r["source"] in ("demo_pasarloka", "demo_telegram")
+        )
+        assert {run["source"]: run["new"] for run in runs} == dict(expected)
+        with open_store(url, env=engine.client_env) as store:
+            assert store.count() == sum(expected.values())
+            hit = store.search("kamboja", limit=1).hits[0]
+            assert store.get_ad(hit["ad_id"], with_evidence=True)["evidence"][0]["html"]
+        again, runs = crawl(demo_sites.url, url, "demo_pasarloka", "demo_telegram",
+                            env=engine.client_env, summary=tmp_path / "summary2.json")  # fmt: skip
+        assert again.returncode == 0, again.stderr[-3000:]
+        with open_store(url, env=engine.client_env) as store:
+            assert store.count() == sum(expected.values())
+    finally:
+        engine.drop_prefix(f"tcrawl{engine.family[:2]}")
