@@ -1,4 +1,4 @@
-"""The store contract: every backend must pass these (SQLite here; the engines add themselves).
+"""The store contract: every backend passes these — SQLite, OpenSearch and Elasticsearch (real nodes).
 
 Upserts never undo a review, evidence is kept, the query syntax and facets mean the same everywhere,
 reviews conflict instead of overwriting, the audit log only grows.
@@ -6,7 +6,9 @@ reviews conflict instead of overwriting, the audit log only grows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -31,18 +33,31 @@ BACKENDS = ["sqlite", "opensearch", "elasticsearch"]
 
 
 @pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, store_url: str) -> Iterator[Store]:
-    """A fresh, empty store of each backend (engines: a unique index prefix per test)."""
-    if request.param == "sqlite":
-        opened = open_store(store_url)
-        yield opened
-        opened.close()
-        return
-    engine = request.getfixturevalue("engines")[request.param]
-    opened = open_engine_store(engine)
-    yield opened
-    opened.close()
-    engine.drop_prefix(opened.names.prefix)  # type: ignore[attr-defined]
+def backend(request: pytest.FixtureRequest, store_url: str) -> Iterator[Callable[[], Store]]:
+    """Opens stores on one fresh, empty location of a backend (engines: a unique index prefix);
+    each call is another connection, as another analyst's would be."""
+    opened: list[Store] = []
+    engine = (
+        None if request.param == "sqlite" else request.getfixturevalue("engines")[request.param]
+    )
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+
+    def open_one() -> Store:
+        store = open_store(store_url) if engine is None else open_engine_store(engine, prefix)
+        opened.append(store)
+        return store
+
+    yield open_one
+    for store in opened:
+        store.close()
+    if engine is not None:
+        engine.drop_prefix(prefix)
+
+
+@pytest.fixture
+def store(backend: Callable[[], Store]) -> Store:
+    """A fresh, empty store of each backend."""
+    return backend()
 
 
 def test_new_then_updated(store: Store) -> None:
@@ -242,3 +257,29 @@ def test_stats_and_labelled_ads(store: Store) -> None:
         ("a1", "confirmed"),
         ("a2", "dismissed"),
     }
+
+
+def test_concurrent_analysts_exactly_one_wins(backend: Callable[[], Store]) -> None:
+    first, second = backend(), backend()  # two analysts, two connections
+    first.upsert_ads([record("a1")])
+    outcomes: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def decide(store: Store, who: str) -> None:
+        barrier.wait()
+        try:
+            store.review("a1", "confirmed", reviewer=who, expected_version=1)
+            outcomes.append("ok")
+        except ReviewConflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=decide, args=(s, f"analis{i}"))
+               for i, s in enumerate([first, second] * 3)]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["conflict"] * 5 + ["ok"]
+    ad = second.get_ad("a1")
+    assert (ad["status"], ad["version"]) == ("confirmed", 2)
+    assert len(second.review_history("a1")) == 1

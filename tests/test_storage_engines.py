@@ -17,7 +17,7 @@ import pytest
 from conftest import open_engine_store, run_patroli
 from test_storage_contract import record
 
-from storage import ReviewConflict, Store, StoreUnavailable, open_store
+from storage import Store, StoreUnavailable, open_store
 from storage.engine import EngineStore
 from storage.spool import Spool, SpoolingWriter
 
@@ -168,38 +168,6 @@ def test_writes_wait_out_a_write_block_and_retry(engine_store: EngineStore) -> N
     assert time.monotonic() - started >= 1.5
     assert (result.new, result.updated, result.failed) == (1, 1, 0)
     assert engine_store.get_ad("a1")["text"] == "teks baru"
-
-
-def test_concurrent_analysts_exactly_one_wins(engine: Any) -> None:
-    first = open_engine_store(engine)
-    second = open_engine_store(engine, first.names.prefix)  # another analyst, another connection
-    try:
-        first.upsert_ads([record("a1")])
-        outcomes: list[str] = []
-        barrier = threading.Barrier(6)
-
-        def decide(store: Store, who: str) -> None:
-            barrier.wait()
-            try:
-                store.review("a1", "confirmed", reviewer=who, expected_version=1)
-                outcomes.append("ok")
-            except ReviewConflict:
-                outcomes.append("conflict")
-
-        threads = [threading.Thread(target=decide, args=(s, f"analis{i}"))
-                   for i, s in enumerate([first, second] * 3)]  # fmt: skip
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert sorted(outcomes) == ["conflict"] * 5 + ["ok"]
-        ad = second.get_ad("a1")
-        assert (ad["status"], ad["version"]) == ("confirmed", 2)
-        assert len(second.review_history("a1")) == 1
-    finally:
-        first.close()
-        second.close()
-        engine.drop_prefix(first.names.prefix)
 
 
 # --- migration -----------------------------------------------------------------------------
