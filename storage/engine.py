@@ -742,6 +742,8 @@ def _user(source: Mapping[str, Any]) -> Record:
 
 
 def _describe(error: Any) -> str:
+    """An engine's error, without the crawled value it may quote (no personal data in logs)."""
     if isinstance(error, Mapping):
-        return f"{error.get('type')}: {str(error.get('reason', ''))[:200]}"
+        reason = str(error.get("reason", "")).split(". Preview of field's value")[0]
+        return f"{error.get('type')}: {reason[:200]}"
     return str(error)[:200]

@@ -4,6 +4,7 @@ refuses to talk to OpenSearch by design). Settings: see ``storage.engine_client`
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,10 @@ from storage.engine_client import (
     EngineUnavailable,
     error_from_body,
 )
+
+# opensearch-py logs every non-2xx answer as a warning, expected ones too (a 404 for an unknown ad,
+# a 409 for a stale review); the store reports what matters itself.
+logging.getLogger("opensearch").setLevel(logging.ERROR)
 
 _JSON = {"accept": "application/json", "content-type": "application/json"}
 _NDJSON = {"accept": "application/json", "content-type": "application/x-ndjson"}
