@@ -10,7 +10,7 @@
     .venv/bin/python bench/index_throughput.py [--store opensearch+http://host:port] [--ads 100000]
 
 Without ``--store`` it starts an OpenSearch node itself (as ``make test`` does; ``make engines``
-first). Prints ``ratio=<pipeline ads/s ÷ bare bulk ads/s>`` (target >= 0.8) and
+first). Prints ``ratio=`` the median over rounds of pipeline ads/s ÷ bare bulk ads/s (target >= 0.8) and
 ``search_p50_ms=… search_p95_ms=…`` (target p95 <= 100 ms).
 """
 
@@ -113,9 +113,10 @@ class _Stats:
         self.values[key] = value
 
 
-def run_pipeline(url: str, ads: list[JobAd], spool_dir: str) -> tuple[float, dict[str, Any]]:
+def run_pipeline(
+    url: str, ads: list[JobAd], spool_dir: str, batch_size: int
+) -> tuple[float, dict[str, Any]]:
     stats = _Stats()
-    batch_size = crawler_settings.PATROLI_STORE_BATCH_SIZE  # what a crawl uses
     pipeline = StorePipeline(url, batch_size, stats=stats, spool_dir=spool_dir)  # type: ignore[arg-type]
 
     async def crawl() -> float:
@@ -182,7 +183,13 @@ def main() -> None:
     )
     parser.add_argument("--store", help="an OpenSearch URL, e.g. opensearch+http://127.0.0.1:9200")
     parser.add_argument("--ads", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=crawler_settings.PATROLI_STORE_BATCH_SIZE,
+        help="the store pipeline's batch (default: PATROLI_STORE_BATCH_SIZE, what a crawl uses)",
+    )
     parser.add_argument("--repeats", type=int, default=10, help="runs of each query")
     args = parser.parse_args()
     engine = None
@@ -202,30 +209,50 @@ def main() -> None:
     pipeline_rates, bare_rates = [], []
     try:
         with tempfile.TemporaryDirectory() as spool_dir:
+            # Warm the engine's JIT up on both paths, then drop what that wrote.
             warm = f"bw{uuid.uuid4().hex[:6]}"
-            prefixes.append(warm)
-            run_pipeline(f"opensearch+{engine_url}?prefix={warm}", ads[:5000], spool_dir)
-            run_bare_bulk(engine_url, warm + "b", ads[:5000], env)
-            prefixes.append(warm + "b")
+            run_pipeline(
+                f"opensearch+{engine_url}?prefix={warm}",
+                ads[: args.ads // 5],
+                spool_dir,
+                args.batch_size,
+            )
+            run_bare_bulk(engine_url, warm + "b", ads[: args.ads // 5], env)
+            drop(engine_url, [warm, warm + "b"])
+            search_prefix = ""
             for round_no in range(args.rounds):
+                rates = {}
                 for mode in ("pipeline", "bare") if round_no % 2 == 0 else ("bare", "pipeline"):
                     prefix = f"b{mode[0]}{uuid.uuid4().hex[:6]}"
                     prefixes.append(prefix)
                     if mode == "pipeline":
                         seconds, stats = run_pipeline(
-                            f"opensearch+{engine_url}?prefix={prefix}", ads, spool_dir
+                            f"opensearch+{engine_url}?prefix={prefix}",
+                            ads,
+                            spool_dir,
+                            args.batch_size,
                         )
                         if stats.get("patroli/store/new") != len(ads) or stats.get(
                             "patroli/store/failed"
                         ):
                             raise SystemExit(f"pipeline did not store every ad: {stats}")
-                        pipeline_rates.append(len(ads) / seconds)
+                        if (
+                            search_prefix
+                        ):  # keep one 100k-ad index for the searches, and the heap small
+                            drop(engine_url, [search_prefix])
                         search_prefix = prefix
                     else:
                         seconds = run_bare_bulk(engine_url, prefix, ads, env)
-                        bare_rates.append(len(ads) / seconds)
+                        drop(engine_url, [prefix])
+                    rates[mode] = len(ads) / seconds
                     print(f"round {round_no + 1} {mode:8s} {len(ads)} ads in {seconds:6.1f}s = "
                           f"{len(ads) / seconds:7.0f} ads/s", flush=True)  # fmt: skip
+                pipeline_rates.append(rates["pipeline"])
+                bare_rates.append(rates["bare"])
+                print(
+                    f"round {round_no + 1} ratio {rates['pipeline'] / rates['bare']:.2f}",
+                    flush=True,
+                )
         store = open_store(f"opensearch+{engine_url}?prefix={search_prefix}", env=env)
         if not isinstance(store, EngineStore):
             raise SystemExit(f"{store.url} is not a search engine")
@@ -234,7 +261,7 @@ def main() -> None:
         timings = search_latency(store, args.repeats)
         store.close()
         cuts = statistics.quantiles(timings, n=100)
-        ratio = statistics.median(pipeline_rates) / statistics.median(bare_rates)
+        ratio = statistics.median(p / b for p, b in zip(pipeline_rates, bare_rates, strict=True))
         print(f"pipeline_ads_per_s={statistics.median(pipeline_rates):.0f} "
               f"bare_bulk_ads_per_s={statistics.median(bare_rates):.0f} ratio={ratio:.2f} (target >= 0.8)")  # fmt: skip
         print(f"search over {total} ads: {len(timings)} requests, {len(QUERIES)} queries, "
@@ -242,13 +269,19 @@ def main() -> None:
     finally:
         if engine is not None:
             engine.remove()
-        elif prefixes:
-            from opensearchpy import OpenSearch
+        else:
+            drop(engine_url, prefixes)
 
-            client = OpenSearch([engine_url])
-            for prefix in prefixes:
-                client.indices.delete(index=f"{prefix}-*", ignore_unavailable=True)
-            client.close()
+
+def drop(engine_url: str, prefixes: list[str]) -> None:
+    from opensearchpy import OpenSearch
+
+    client = OpenSearch([engine_url])
+    for prefix in prefixes:
+        names = [row["index"] for row in client.cat.indices(index=f"{prefix}-*", format="json")]
+        if names:
+            client.indices.delete(index=",".join(names))
+    client.close()
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ CONCURRENT_ITEMS = 100
 
 # --- patroli ------------------------------------------------------------------------------
 PATROLI_STORE_URL = os.environ.get("PATROLI_STORE", "sqlite:///var/patroli.db")
-PATROLI_STORE_BATCH_SIZE = 200
+PATROLI_STORE_BATCH_SIZE = 500  # one bulk request of ~500 ads: what the engines handle best
 PATROLI_MODEL_PATH = os.environ.get("PATROLI_MODEL_PATH", "")  # empty: the registry's active model
 PATROLI_CLASSIFY_BATCH_SIZE = 64
 PATROLI_EXTRACT_BATCH_SIZE = 64

@@ -70,7 +70,7 @@ class StorePipeline:
         settings = crawler.settings
         return cls(
             store_url=settings.get("PATROLI_STORE_URL", ""),
-            batch_size=settings.getint("PATROLI_STORE_BATCH_SIZE", 200),
+            batch_size=settings.getint("PATROLI_STORE_BATCH_SIZE", 500),
             stats=crawler.stats,
             spool_dir=settings.get("PATROLI_SPOOL_DIR", ""),
             spool_retry_seconds=settings.getfloat("PATROLI_SPOOL_RETRY_SECONDS", 30.0),
