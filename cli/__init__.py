@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli import ads, models, patrol, queue, web
+from cli import ads, index, investigate, models, patrol, queue, web
 from cli.main import cli, main
 
-__all__ = ["ads", "cli", "main", "models", "patrol", "queue", "web"]
+__all__ = ["ads", "cli", "index", "investigate", "main", "models", "patrol", "queue", "web"]

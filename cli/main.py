@@ -27,7 +27,10 @@ def store_option(func: F) -> F:
         envvar="PATROLI_STORE",
         default=DEFAULT_STORE_URL,
         show_default=True,
-        help="Store URL (sqlite:///path.db). Env: PATROLI_STORE.",
+        help=(
+            "Store URL: sqlite:///path.db, or http(s)://host:port for Elasticsearch or "
+            "OpenSearch. Env: PATROLI_STORE."
+        ),
     )(func)
 
 

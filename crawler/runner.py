@@ -96,6 +96,11 @@ def summarize(source: SourceConfig, crawler: Crawler) -> SourceRun:
     failed_pages = count("patroli/listing_failed") + count("patroli/detail_failed")
     if failed_pages:
         run.notes.append(f"{failed_pages} page(s) failed after retries (HTTP errors or timeouts)")
+    if count("patroli/store/spool_pending"):
+        run.notes.append(
+            f"{count('patroli/store/spool_pending')} ad(s) spooled while the store was unreachable; "
+            "they are written when it is back (next crawl start)"
+        )
     if count("patroli/telegram/no_public_preview"):
         run.notes.append(
             f"{count('patroli/telegram/no_public_preview')} channel(s) without a public preview"

@@ -65,7 +65,7 @@ CONCURRENT_ITEMS = 100
 
 # --- patroli ------------------------------------------------------------------------------
 PATROLI_STORE_URL = os.environ.get("PATROLI_STORE", "sqlite:///var/patroli.db")
-PATROLI_STORE_BATCH_SIZE = 200
+PATROLI_STORE_BATCH_SIZE = 500  # one bulk request of ~500 ads: what the engines handle best
 PATROLI_MODEL_PATH = os.environ.get("PATROLI_MODEL_PATH", "")  # empty: the registry's active model
 PATROLI_CLASSIFY_BATCH_SIZE = 64
 PATROLI_EXTRACT_BATCH_SIZE = 64
@@ -75,3 +75,5 @@ PATROLI_LANGUAGE = os.environ.get("PATROLI_LANGUAGE", "id")
 PATROLI_TEXT_MAX_CHARS = 20_000  # longer texts are cut: hostile input must not cost unbounded CPU
 PATROLI_SNAPSHOT_MAX_BYTES = 256 * 1024
 PATROLI_SOURCES = os.environ.get("PATROLI_SOURCES", "")  # empty: crawler/sources.yaml
+PATROLI_SPOOL_DIR = os.environ.get("PATROLI_SPOOL_DIR", "")  # empty: var/spool
+PATROLI_SPOOL_RETRY_SECONDS = 30.0  # while the store is down, ask it again this often

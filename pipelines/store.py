@@ -1,8 +1,11 @@
 """StorePipeline: batched, idempotent upserts into the configured store, off the event loop.
 
-Settings: ``PATROLI_STORE_URL``, ``PATROLI_STORE_BATCH_SIZE``. An unreachable store stops the crawl
-before the first request (crawling with nowhere to write wastes a night). Stats:
-``patroli/store/new``, ``patroli/store/updated``, ``patroli/store/failed``.
+Settings: ``PATROLI_STORE_URL``, ``PATROLI_STORE_BATCH_SIZE``, ``PATROLI_SPOOL_DIR``,
+``PATROLI_SPOOL_RETRY_SECONDS``. An unreachable store stops the crawl before the first request
+(crawling with nowhere to write wastes a night); a store that goes away mid-crawl gets the batches
+spooled on local disk (``storage.spool``) and replayed, in order, when it is back or at the next
+start. Stats: ``patroli/store/new``, ``patroli/store/updated``, ``patroli/store/failed``,
+``patroli/store/spooled``, ``patroli/store/replayed``, ``patroli/store/spool_pending``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from scrapy.statscollectors import StatsCollector
 
 from crawler.items import JobAd
 from storage import Store, StoreError, StoreUnavailable, open_store
+from storage.spool import Outcome, Spool, SpoolingWriter, spool_dir_for
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +45,21 @@ def ad_to_record(ad: JobAd) -> dict[str, Any]:
 
 class StorePipeline:
     store: Store
+    writer: SpoolingWriter
 
-    def __init__(self, store_url: str, batch_size: int, stats: StatsCollector) -> None:
+    def __init__(
+        self,
+        store_url: str,
+        batch_size: int,
+        stats: StatsCollector,
+        spool_dir: str = "",
+        spool_retry_seconds: float = 30.0,
+    ) -> None:
         self.store_url = store_url
         self.batch_size = batch_size
         self.stats = stats
+        self.spool_dir = spool_dir
+        self.spool_retry_seconds = spool_retry_seconds
         self.pending: list[dict[str, Any]] = []
         self.flush_lock = asyncio.Lock()  # one batch at a time on one connection
         self.new_ids: list[str] = []
@@ -56,8 +70,10 @@ class StorePipeline:
         settings = crawler.settings
         return cls(
             store_url=settings.get("PATROLI_STORE_URL", ""),
-            batch_size=settings.getint("PATROLI_STORE_BATCH_SIZE", 200),
+            batch_size=settings.getint("PATROLI_STORE_BATCH_SIZE", 500),
             stats=crawler.stats,
+            spool_dir=settings.get("PATROLI_SPOOL_DIR", ""),
+            spool_retry_seconds=settings.getfloat("PATROLI_SPOOL_RETRY_SECONDS", 30.0),
         )
 
     async def open_spider(self) -> None:
@@ -65,6 +81,10 @@ class StorePipeline:
             self.store = await asyncio.to_thread(open_store, self.store_url)
         except StoreUnavailable as exc:
             raise CloseSpider(f"store unavailable: {exc}") from exc
+        spool = Spool(spool_dir_for(self.store_url, self.spool_dir or None), self.store_url)
+        self.writer = SpoolingWriter(self.store, spool, self.spool_retry_seconds)
+        # What a previous run spooled goes first, in order.
+        self._count(await asyncio.to_thread(self.writer.drain))
 
     async def process_item(self, item: JobAd) -> JobAd:
         self.pending.append(ad_to_record(item))
@@ -78,19 +98,39 @@ class StorePipeline:
             if not batch:
                 return
             try:
-                result = await asyncio.to_thread(self.store.upsert_ads, batch)
+                outcome = await asyncio.to_thread(self.writer.write, batch)
             except StoreError:
                 logger.exception("store rejected a batch of %d ads", len(batch))
                 self.stats.inc_value("patroli/store/failed", len(batch))
                 return
-            self.stats.inc_value("patroli/store/new", result.new)
-            self.stats.inc_value("patroli/store/updated", result.updated)
-            if result.failed:
-                self.stats.inc_value("patroli/store/failed", result.failed)
-            self.new_ids += result.new_ids
+            self._count(outcome)
+
+    def _count(self, outcome: Outcome) -> None:
+        result = outcome.written
+        self.stats.inc_value("patroli/store/new", result.new)
+        self.stats.inc_value("patroli/store/updated", result.updated)
+        if result.failed:
+            self.stats.inc_value("patroli/store/failed", result.failed)
+            logger.error(
+                "store rejected %d ads: %s", result.failed, ", ".join(result.failed_ids[:20])
+            )
+        if outcome.spooled:
+            self.stats.inc_value("patroli/store/spooled", outcome.spooled)
+        if outcome.replayed:
+            self.stats.inc_value("patroli/store/replayed", outcome.replayed)
+        self.new_ids += result.new_ids
 
     async def close_spider(self) -> None:
         if not hasattr(self, "store"):
             return  # opening failed: the crawl was stopped before any item came
         await self.flush()
+        if hasattr(self, "writer"):
+            self._count(await asyncio.to_thread(self.writer.drain))
+            pending = await asyncio.to_thread(self.writer.spool.pending_ads)
+            if pending:
+                self.stats.set_value("patroli/store/spool_pending", pending)
+                logger.warning(
+                    "%d ads wait in the spool %s; they are written when the store is back "
+                    "(next crawl start)", pending, self.writer.spool.directory,
+                )  # fmt: skip
         await asyncio.to_thread(self.store.close)

@@ -52,12 +52,14 @@ class WriteResult:
     updated: int = 0
     failed: int = 0
     new_ids: list[str] = field(default_factory=list)
+    failed_ids: list[str] = field(default_factory=list)  # ads the backend rejected (logged by id)
 
     def __iadd__(self, other: WriteResult) -> Self:
         self.new += other.new
         self.updated += other.updated
         self.failed += other.failed
         self.new_ids += other.new_ids
+        self.failed_ids += other.failed_ids
         return self
 
 
@@ -202,7 +204,6 @@ class Store(ABC):
     @abstractmethod
     def delete_saved_search(self, search_id: str) -> None: ...
 
-    @abstractmethod
     @abstractmethod
     def close(self) -> None: ...
 

@@ -101,14 +101,19 @@ def sqlite_columns() -> list[str]:
     return cols
 
 
-def engine_properties() -> dict[str, Any]:
-    """Mapping properties for Elasticsearch / OpenSearch, from the same field list."""
+def engine_properties(analyzer: str = "patroli_text") -> dict[str, Any]:
+    """Mapping properties for Elasticsearch / OpenSearch, from the same field list.
+
+    Text fields use ``analyzer`` (the index settings define it: Indonesian where the engine has
+    it). Raw HTML evidence is not part of the ad document: it lives, stored but not indexed, in
+    the evidence index (``storage.engine_index``)."""
     props: dict[str, Any] = {}
     for f in FIELDS:
         if f.type in ("keyword", "keywords"):
-            props[f.name] = {"type": "keyword"}
+            # ignore_above: a hostile, huge value is kept in _source instead of failing the ad.
+            props[f.name] = {"type": "keyword", "ignore_above": 4096}
         elif f.type == "text":
-            props[f.name] = {"type": "text"}
+            props[f.name] = {"type": "text", "analyzer": analyzer}
         elif f.type == "float":
             props[f.name] = {"type": "float"}
         elif f.type == "int":
@@ -119,5 +124,4 @@ def engine_properties() -> dict[str, Any]:
             props[f.name] = {"type": "date"}
         elif f.type == "json":
             props[f.name] = {"type": "object", "enabled": False}
-    props["html"] = {"type": "text", "index": False}  # raw evidence: stored, never searched
     return props

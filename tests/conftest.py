@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -94,3 +95,38 @@ def crawl(
     )
     runs = json.loads(summary_path.read_text()) if summary_path.exists() else []
     return result, runs
+
+
+# --- search engines (issue 5): real OpenSearch and Elasticsearch nodes, once per session --------
+
+
+@pytest.fixture(scope="session")
+def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Both engines, started side by side on first use and stopped by PID at the end of the
+    session. An engine that does not come up fails the tests that need it (never a skip)."""
+    from engines import start_engines
+
+    started = start_engines(tmp_path_factory.mktemp("engines"))
+    yield started
+    for engine in started.values():
+        engine.remove()
+
+
+def open_engine_store(engine: Any, prefix: str = "") -> Any:
+    """A store on a fresh, empty set of indices of ``engine`` (a unique index prefix)."""
+    from storage import open_store
+
+    prefix = prefix or f"t{uuid.uuid4().hex[:10]}"
+    return open_store(engine.store_url(prefix), env=engine.client_env)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def spool_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Crawls in tests spool (if ever) into a temporary directory, never into the work tree."""
+    previous = os.environ.get("PATROLI_SPOOL_DIR")
+    os.environ["PATROLI_SPOOL_DIR"] = str(tmp_path_factory.mktemp("spool"))
+    yield
+    if previous is None:
+        os.environ.pop("PATROLI_SPOOL_DIR", None)
+    else:
+        os.environ["PATROLI_SPOOL_DIR"] = previous

@@ -1,4 +1,4 @@
-"""The store contract: every backend must pass these (SQLite here; the engines add themselves).
+"""The store contract: every backend passes these — SQLite, OpenSearch and Elasticsearch (real nodes).
 
 Upserts never undo a review, evidence is kept, the query syntax and facets mean the same everywhere,
 reviews conflict instead of overwriting, the audit log only grows.
@@ -6,10 +6,13 @@ reviews conflict instead of overwriting, the audit log only grows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from conftest import open_engine_store
 
 from storage import AdNotFound, ReviewConflict, Store, open_store
 
@@ -26,15 +29,35 @@ def record(ad_id: str, **overrides: Any) -> dict[str, Any]:
     return {**base, **overrides}
 
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "opensearch", "elasticsearch"]
 
 
 @pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, store_url: str) -> Iterator[Store]:
+def backend(request: pytest.FixtureRequest, store_url: str) -> Iterator[Callable[[], Store]]:
+    """Opens stores on one fresh, empty location of a backend (engines: a unique index prefix);
+    each call is another connection, as another analyst's would be."""
+    opened: list[Store] = []
+    engine = (
+        None if request.param == "sqlite" else request.getfixturevalue("engines")[request.param]
+    )
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+
+    def open_one() -> Store:
+        store = open_store(store_url) if engine is None else open_engine_store(engine, prefix)
+        opened.append(store)
+        return store
+
+    yield open_one
+    for store in opened:
+        store.close()
+    if engine is not None:
+        engine.drop_prefix(prefix)
+
+
+@pytest.fixture
+def store(backend: Callable[[], Store]) -> Store:
     """A fresh, empty store of each backend."""
-    opened = open_store(store_url)
-    yield opened
-    opened.close()
+    return backend()
 
 
 def test_new_then_updated(store: Store) -> None:
@@ -237,3 +260,29 @@ def test_stats_and_labelled_ads(store: Store) -> None:
         ("a1", "confirmed"),
         ("a2", "dismissed"),
     }
+
+
+def test_concurrent_analysts_exactly_one_wins(backend: Callable[[], Store]) -> None:
+    first, second = backend(), backend()  # two analysts, two connections
+    first.upsert_ads([record("a1")])
+    outcomes: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def decide(store: Store, who: str) -> None:
+        barrier.wait()
+        try:
+            store.review("a1", "confirmed", reviewer=who, expected_version=1)
+            outcomes.append("ok")
+        except ReviewConflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=decide, args=(s, f"analis{i}"))
+               for i, s in enumerate([first, second] * 3)]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["conflict"] * 5 + ["ok"]
+    ad = second.get_ad("a1")
+    assert (ad["status"], ad["version"]) == ("confirmed", 2)
+    assert len(second.review_history("a1")) == 1
