@@ -627,7 +627,9 @@ class EngineStore(Store):
     def known_ads(self, source: str) -> dict[str, Record]:
         fields = ["native_id", "ad_id", "url", "content_hash", "last_seen", "gone_at"]
         known: dict[str, Record] = {}
-        for hit in self._scan("ads", {"term": {"source": source}}, [{"ad_id": "asc"}], [*fields, "extra"], 5000):
+        for hit in self._scan(
+            "ads", {"term": {"source": source}}, [{"ad_id": "asc"}], [*fields, "extra"], 5000
+        ):
             doc = hit["_source"]
             extra = doc.get("extra") or {}
             known[doc.get("native_id")] = {
