@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 def measure_once(mode: str, demo_url: str, store_url: str) -> dict[str, float]:
     """Run in a child process: one patrol over every demo source, return pages, items, seconds."""
     os.environ["PATROLI_DEMO_URL"] = demo_url
-    from crawler.runner import project_settings, run_patrol
     from crawler.sources import load_registry
+    from patroli.patrol.runner import project_settings, run_patrol
 
     sources = [s for s in load_registry().enabled if s.name.startswith("demo_")]
     overrides: dict[str, object] = {"PATROLI_STORE_URL": store_url, "LOG_LEVEL": "WARNING"}
@@ -72,7 +72,7 @@ def main() -> None:
         print(json.dumps(measure_once(args.child, args.demo_url, args.store)))
         return
 
-    from demosites.process import DemoSitesProcess
+    from patroli.demosites.process import DemoSitesProcess
 
     results: dict[str, list[dict[str, float]]] = {"full": [], "bare": []}
     with DemoSitesProcess(port=0) as sites, tempfile.TemporaryDirectory() as tmp:

@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from crawler import settings as crawler_settings
 from crawler.items import JobAd
+from patroli.storage import open_store
+from patroli.storage.engine import EngineStore
 from pipelines.store import StorePipeline, ad_to_record
-from storage import open_store
-from storage.engine import EngineStore
 
 QUERIES = [
     "kamboja", '"visa ziarah"', "phone:0812-5551-2345", "handle:@rekrut_kh", "country:KH flagged:true",

@@ -5,7 +5,7 @@ Recruiters write "gj 15jt/bln, brgkt cpt, japri 08xx"; the agency down the road 
 is lower-case, space-separated tokens of ``[a-z0-9_]`` with placeholders (``tok_phone``,
 ``tok_money_usd``, ``tok_url``...) and joined phrases (``visa_kunjungan``, ``potong_gaji``).
 
-Steps, in order: Unicode NFKC; obfuscated digits undone (``crawler.extract.digit_view``, only when
+Steps, in order: Unicode NFKC; obfuscated digits undone (``patroli.text.entities.digit_view``, only when
 a number word or a look-alike letter touches a digit); flag emoji; links, e-mails, @handles, phone
 numbers; upper-case place abbreviations (``KSA``, ``HK``); lower case; money and numbers
 (``Rp15.000.000``, ``1.200 USD``, ``15jt``, ``17th`` = ``17 th``); then per token: repeated letters
@@ -24,7 +24,7 @@ from itertools import compress, count
 
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from crawler.extract import digit_view
+from patroli.text.entities import digit_view
 
 # Slang and abbreviations seen in job posts (platforms.md: gj = gaji, brgkt = berangkat, ...).
 SLANG = {

@@ -28,7 +28,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
 
-from storage import Record, StoreError, open_store
+from patroli.storage import Record, StoreError, open_store
 
 logger = logging.getLogger(__name__)
 

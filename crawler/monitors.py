@@ -12,7 +12,7 @@ patrol can have. After every run these checks compare it with the source's recen
 (Pages without the expected content already make a run *degraded*, with the URLs; when no ad at all
 comes in, ``items`` fails too.)
 
-A failed check marks the run failed with the reason; alerts go out (alerts/).
+A failed check marks the run failed with the reason; alerts go out (patroli/alerts/).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from crawler.runner import SourceRun
+from crawler.runs import SourceRun
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""ExtractEntitiesPipeline: the contacts, places and money in an ad, via ``crawler.extract``.
+"""ExtractEntitiesPipeline: the contacts, places and money in an ad, via ``patroli.text.entities``.
 
 Phones become E.164 (investigators link recruiters across sites by them), Telegram handles and
 e-mails are lower-cased, destinations become ISO country codes, and amounts are split into the
@@ -15,7 +15,8 @@ from typing import Any, Self
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
-from crawler.extract import (
+from crawler.items import JobAd
+from patroli.text.entities import (
     classify_money,
     extract_countries,
     extract_emails,
@@ -24,7 +25,6 @@ from crawler.extract import (
     extract_telegram_handles,
     extract_whatsapp,
 )
-from crawler.items import JobAd
 from pipelines.offload import MicroBatcher, OffloadingPipeline, WorkerPool, default_workers, run_in
 
 logger = logging.getLogger(__name__)

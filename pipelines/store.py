@@ -21,8 +21,8 @@ from scrapy.exceptions import CloseSpider
 from scrapy.statscollectors import StatsCollector
 
 from crawler.items import JobAd
-from storage import Store, StoreError, StoreUnavailable, open_store
-from storage.spool import Outcome, Spool, SpoolingWriter, spool_dir_for
+from patroli.storage import Store, StoreError, StoreUnavailable, open_store
+from patroli.storage.spool import Outcome, Spool, SpoolingWriter, spool_dir_for
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from demosites.process import DemoSitesProcess
+from patroli.demosites.process import DemoSitesProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 PATROLI = Path(sys.executable).parent / "patroli"
@@ -114,7 +114,7 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
 
 def open_engine_store(engine: Any, prefix: str = "") -> Any:
     """A store on a fresh, empty set of indices of ``engine`` (a unique index prefix)."""
-    from storage import open_store
+    from patroli.storage import open_store
 
     prefix = prefix or f"t{uuid.uuid4().hex[:10]}"
     return open_store(engine.store_url(prefix), env=engine.client_env)

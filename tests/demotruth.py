@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crawler.items import make_ad_id
-from demosites.data import load_demo_data
+from patroli.demosites.data import load_demo_data
 
 CRAWLED_CLASSIFIED_CATEGORIES = ("lowongan-kerja", "jasa")  # what the demo_pasarloka source lists
 
@@ -42,7 +42,7 @@ def ad_id_of(source: str, record_id: str) -> str:
     raise KeyError(record_id)
 
 
-# Hand-picked by the authors of the demo data as unmistakable (see demosites/data/README.md).
+# Hand-picked by the authors of the demo data as unmistakable (see patroli/demosites/data/README.md).
 KNOWN_ILLEGAL = {
     "demo_pasarloka": ["c0001", "c0004", "c0006", "c0008", "c0020"],
     "demo_kerjanusa": ["j0002", "j0006", "j0039", "j0048", "j0061"],

@@ -13,8 +13,8 @@ from scrapy.utils.test import get_crawler
 from crawler.items import JobAd
 from crawler.sources import SourceConfig, load_registry
 from crawler.spiders import SPIDER_BY_KIND, PatrolSpider
-from demosites.data import load_demo_data
-from demosites.server import DemoSites
+from patroli.demosites.data import load_demo_data
+from patroli.demosites.server import DemoSites
 
 BASE = "http://demo.test"
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)

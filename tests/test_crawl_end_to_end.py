@@ -10,8 +10,8 @@ import pytest
 from conftest import crawl, run_patroli
 from demotruth import KNOWN_DOMESTIC, KNOWN_ILLEGAL, ad_id_of, truth
 
-from demosites.process import DemoSitesProcess
-from storage import open_store
+from patroli.demosites.process import DemoSitesProcess
+from patroli.storage import open_store
 
 pytestmark = pytest.mark.crawl
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crawler.dates import parse_feed_date, parse_iso_date, parse_site_date
+from patroli.text.dates import parse_feed_date, parse_iso_date, parse_site_date
 
 # 10:00 WIB on 28 Nov 2026 = 03:00 UTC
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)

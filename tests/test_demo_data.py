@@ -8,8 +8,8 @@ from collections import Counter
 from datasketch import MinHash, MinHashLSH
 
 from classifiers.datasets import load_corpus
-from crawler.extract import extract_phones
-from demosites.data import load_demo_data
+from patroli.demosites.data import load_demo_data
+from patroli.text.entities import extract_phones
 
 SHINGLE = 5
 

@@ -9,7 +9,7 @@ from click import Group
 from click.testing import CliRunner
 
 import crawler.settings
-from cli import cli
+from patroli.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_DOC = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")

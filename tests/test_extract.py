@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.extract import (
+from patroli.text.entities import (
     classify_money,
     digit_view,
     extract_countries,

@@ -13,8 +13,8 @@ import pytest
 from conftest import PATROLI, crawl
 from demotruth import truth
 
-from demosites.process import DemoSitesProcess
-from storage import open_store
+from patroli.demosites.process import DemoSitesProcess
+from patroli.storage import open_store
 
 pytestmark = pytest.mark.crawl
 
@@ -180,7 +180,7 @@ def test_broken_registry_entry_is_reported_and_the_valid_sources_still_run(
 def test_keyword_search_fills_the_search_template(
     demo_sites: DemoSitesProcess, store_url: str, tmp_path: Path
 ) -> None:
-    from demosites.data import load_demo_data
+    from patroli.demosites.data import load_demo_data
 
     registry = tmp_path / "sources.yaml"
     registry.write_text(

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from crawler.monitors import MonitorSettings, apply_checks, run_checks
-from crawler.runner import SourceRun
+from crawler.runs import SourceRun
 
 SETTINGS = MonitorSettings(drop_ratio=0.5, max_error_rate=0.2, history=7)
 

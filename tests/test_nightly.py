@@ -16,8 +16,8 @@ import pytest
 from conftest import PATROLI, crawl
 from receivers import HttpReceiver, smtp_server
 
-from demosites.process import DemoSitesProcess
-from storage import open_store
+from patroli.demosites.process import DemoSitesProcess
+from patroli.storage import open_store
 
 pytestmark = pytest.mark.crawl
 
@@ -92,7 +92,7 @@ def test_scheduler_runs_sources_on_a_fast_clock_without_overlap_and_catches_a_br
     env = {**os.environ, "PATROLI_DEMO_URL": fresh_demo_sites.url, "PATROLI_LOCK_DIR": str(tmp_path / "locks"),
            "PATROLI_LOG_LEVEL": "WARNING"}  # fmt: skip
     # A crawl of "fb" that holds the lock and is then killed: the kernel must free the lock.
-    holder = subprocess.Popen([sys.executable, "-c", ("import sys,time; from crawler.locks import SourceLock; "
+    holder = subprocess.Popen([sys.executable, "-c", ("import sys,time; from patroli.patrol.locks import SourceLock; "
                                "l=SourceLock('fb'); assert l.acquire(); print('held', flush=True); time.sleep(600)")],
                               env=env, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)  # fmt: skip
     assert holder.stdout is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage.query import Filter, QuerySyntaxError, Range, parse_query
+from patroli.storage.query import Filter, QuerySyntaxError, Range, parse_query
 
 
 def test_words_phrases_and_exclusions() -> None:

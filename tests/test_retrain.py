@@ -13,7 +13,7 @@ from conftest import run_patroli
 from classifiers.datasets import LabelledAd, load_corpus
 from classifiers.registry import SHIPPED_DIR, active_version
 from classifiers.train import not_worse, reviews_as_labelled, usable_reviews
-from storage import open_store
+from patroli.storage import open_store
 
 
 def ad_record(ad_id: str, text: str, **extra: Any) -> dict[str, Any]:

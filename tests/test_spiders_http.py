@@ -12,9 +12,9 @@ from conftest import crawl
 from demotruth import truth
 
 from crawler.keywords import load_keywords
-from demosites.data import load_demo_data
-from demosites.process import DemoSitesProcess
-from storage import open_store
+from patroli.demosites.data import load_demo_data
+from patroli.demosites.process import DemoSitesProcess
+from patroli.storage import open_store
 
 pytestmark = pytest.mark.crawl
 

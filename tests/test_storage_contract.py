@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from conftest import open_engine_store
 
-from storage import AdNotFound, ReviewConflict, Store, open_store
+from patroli.storage import AdNotFound, ReviewConflict, Store, open_store
 
 
 def record(ad_id: str, **overrides: Any) -> dict[str, Any]:

@@ -17,9 +17,9 @@ import pytest
 from conftest import open_engine_store, run_patroli
 from test_storage_contract import record
 
-from storage import Store, StoreUnavailable, open_store
-from storage.engine import EngineStore
-from storage.spool import Spool, SpoolingWriter
+from patroli.storage import Store, StoreUnavailable, open_store
+from patroli.storage.engine import EngineStore
+from patroli.storage.spool import Spool, SpoolingWriter
 
 ENGINES = ["opensearch", "elasticsearch"]
 
@@ -128,7 +128,7 @@ def test_indonesian_stemming_where_the_engine_has_it(engine_store: EngineStore) 
 def test_rejected_documents_are_counted_and_logged_by_id(
     engine_store: EngineStore, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="storage.engine")
+    caplog.set_level(logging.ERROR, logger="patroli.storage.engine")
     result = engine_store.upsert_ads(
         [record("good1"), record("bad1", risk="sangat tinggi"), record("good2")]
     )

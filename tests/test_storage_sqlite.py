@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from storage.sqlite import SQLiteStore, sqlite_path
+from patroli.storage.sqlite import SQLiteStore, sqlite_path
 
 
 def test_audit_log_cannot_be_changed_even_with_raw_sql(store_url: str) -> None:

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from webkit import PASSWORDS, XSS_AD, Canary, LiveServer, seed_store, web_settings
 
-from storage import Store
+from patroli.storage import Store
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -21,8 +21,8 @@ from webkit import (
     web_settings,
 )
 
-from storage import Store
-from web.routing import ADMIN, ANALYST, ANY_ROLE, INVESTIGATOR, PUBLIC
+from patroli.storage import Store
+from patroli.web.routing import ADMIN, ANALYST, ANY_ROLE, INVESTIGATOR, PUBLIC
 
 AD = "kh0000000000000000000001"
 # The access rules, written out independently of the app: (method, path) -> roles allowed.
@@ -250,7 +250,7 @@ def test_a_tampered_or_foreign_cookie_is_anonymous(server: LiveServer) -> None:
 def test_lockout_after_repeated_failures_and_unlock_by_admin(
     server: LiveServer, seeded: Store
 ) -> None:
-    from web.accounts import create_user
+    from patroli.web.accounts import create_user
 
     create_user(seeded, "lina", "analyst", "lina-kata-sandi-99", actor="tests")
     client = Client(server.url)
@@ -281,7 +281,7 @@ def test_login_attempts_are_throttled_per_address(seeded: Store) -> None:
 
 
 def test_disabled_user_loses_the_session_at_once(server: LiveServer, seeded: Store) -> None:
-    from web.accounts import create_user
+    from patroli.web.accounts import create_user
 
     create_user(seeded, "budi", "investigator", "budi-kata-sandi-77", actor="tests")
     with logged_in(server.url, "adi") as admin:
@@ -352,7 +352,7 @@ def test_csv_and_json_exports_are_filtered_neutralised_and_audited(
 
 
 def test_csv_cells_that_a_spreadsheet_would_run_are_quoted() -> None:
-    from web.routes.search import _cell
+    from patroli.web.routes.search import _cell
 
     assert _cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert _cell("+62812") == "'+62812"

@@ -9,12 +9,12 @@ import pytest
 
 from classifiers.indicators import INDICATORS, detect
 from classifiers.textnorm import normalize_text
-from storage import open_store
-from storage.base import MARK_END, MARK_START
-from web.catalog_check import all_messages, missing
-from web.highlight import INDICATOR_CUES, cue_for, render_highlight, render_with_cues
-from web.i18n import catalogue, translator
-from web.settings import SettingsError, WebSettings, check_secret
+from patroli.storage import open_store
+from patroli.storage.base import MARK_END, MARK_START
+from patroli.web.catalog_check import all_messages, missing
+from patroli.web.highlight import INDICATOR_CUES, cue_for, render_highlight, render_with_cues
+from patroli.web.i18n import catalogue, translator
+from patroli.web.settings import SettingsError, WebSettings, check_secret
 
 SEED = Path(__file__).resolve().parent.parent / "classifiers" / "data" / "seed"
 
@@ -150,7 +150,7 @@ def test_every_web_setting_is_documented() -> None:
     import re
 
     root = Path(__file__).resolve().parent.parent
-    code = (root / "web" / "settings.py").read_text(encoding="utf-8")
+    code = (root / "patroli" / "web" / "settings.py").read_text(encoding="utf-8")
     read = set(re.findall(r'"(PATROLI_\w+)"', code))
     assert "PATROLI_SECRET_KEY" in read
     docs = (root / "docs" / "settings.md").read_text(encoding="utf-8")

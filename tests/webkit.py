@@ -20,10 +20,10 @@ from typing import Any, Self
 import httpx
 import uvicorn
 
-from storage import Store, open_store
-from web.accounts import create_user
-from web.app import create_app
-from web.settings import WebSettings
+from patroli.storage import Store, open_store
+from patroli.web.accounts import create_user
+from patroli.web.app import create_app
+from patroli.web.settings import WebSettings
 
 SECRET = "k3J9-tests-only-9fQx2LmZpR7vWcY4hB8nTe1sUa6dGo0"  # noqa: S105 - a test-only key
 PASSWORDS = {

@@ -19,9 +19,9 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from crawler.dates import parse_site_date
 from crawler.items import JobAd
 from crawler.sources import SourceConfig, load_registry
+from patroli.text.dates import parse_site_date
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ import feedparser
 import scrapy
 from scrapy.http import Response
 
-from crawler.dates import parse_feed_date
 from crawler.items import JobAd
 from crawler.spiders.base import PatrolSpider
+from patroli.text.dates import parse_feed_date
 
 
 class FeedSpider(PatrolSpider):

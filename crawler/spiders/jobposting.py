@@ -14,11 +14,11 @@ import extruct
 import scrapy
 from scrapy.http import Response
 
-from crawler.dates import parse_iso_date
 from crawler.incremental import fingerprint
 from crawler.items import JobAd
 from crawler.sources import SourceConfig
 from crawler.spiders.base import PatrolSpider, text_of
+from patroli.text.dates import parse_iso_date
 
 
 def _types(item: dict[str, Any]) -> list[str]:

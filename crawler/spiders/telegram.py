@@ -1,6 +1,6 @@
 """Public Telegram channel previews (``https://t.me/s/<channel>``), paged back with ``?before=``.
 
-Markup (see demosites/FIXTURES.md): each post is ``div.tgme_widget_message[data-post="chan/id"]``;
+Markup (see patroli/demosites/FIXTURES.md): each post is ``div.tgme_widget_message[data-post="chan/id"]``;
 the text is ``div.tgme_widget_message_text`` directly in the bubble (a reply quote holds another
 one); the date is ``a.tgme_widget_message_date time[datetime]``; older posts come from
 ``a.tme_messages_more[data-before]``. A channel without a public preview redirects to
@@ -17,9 +17,9 @@ from typing import Any
 import scrapy
 from scrapy.http import Response
 
-from crawler.dates import parse_iso_date
 from crawler.items import JobAd
 from crawler.spiders.base import PatrolSpider, logger
+from patroli.text.dates import parse_iso_date
 
 _BACKGROUND_URL_RE = re.compile(r"background-image:\s*url\(['\"]?([^'\")]+)")
 _VIEWS_RE = re.compile(r"^([\d.]+)([KM]?)$")

@@ -1,8 +1,0 @@
-"""The ``patroli`` command line; each module registers the commands for one area."""
-
-from __future__ import annotations
-
-from cli import ads, index, investigate, models, patrol, queue, web
-from cli.main import cli, main
-
-__all__ = ["ads", "cli", "index", "investigate", "main", "models", "patrol", "queue", "web"]

@@ -1,0 +1,373 @@
+"""Model commands: ``classify``, ``train`` (``--with-reviews``), ``evaluate``, ``model list|use``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from patroli.cli.main import cli, console, err_console, fail, store_option
+
+CLASSIFY_BATCH = 256
+
+
+def _load_model(model_path: str | None):
+    from classifiers.registry import ModelError
+    from classifiers.scoring import RiskModel
+
+    try:
+        return RiskModel.load(Path(model_path) if model_path else None)
+    except ModelError as exc:
+        fail(str(exc), "`patroli model list` shows the models; `patroli train` makes a new one")
+
+
+@cli.command()
+@click.argument(
+    "input_path", metavar="IN.jsonl", type=click.Path(exists=True, dir_okay=False, allow_dash=True)
+)
+@click.option("-o", "--output", "output_path", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="Where to write the scored lines (- for stdout).")  # fmt: skip
+@click.option(
+    "--model",
+    "model_path",
+    envvar="PATROLI_MODEL_PATH",
+    help="Model directory (default: the active model).",
+)
+@click.option(
+    "--language",
+    type=click.Choice(["id", "en"]),
+    default="id",
+    show_default=True,
+    help="Language of the reasons.",
+)
+def classify(input_path: str, output_path: str, model_path: str | None, language: str) -> None:
+    """Score ads in a JSON Lines file.
+
+    Each input line is an object with at least "text" (optional "title", "id"; other fields pass
+    through). Each output line adds "risk" (probability 0-1), "flagged" (at the model's threshold),
+    "reasons" and "model_version". A malformed line is reported with its number and skipped; the
+    exit status is 1 if any line failed.
+    """
+    from classifiers.datasets import model_text
+
+    model = _load_model(model_path)
+    failed = 0
+    source = sys.stdin if input_path == "-" else Path(input_path).open(encoding="utf-8")  # noqa: SIM115 - closed below
+    sink = sys.stdout if output_path == "-" else Path(output_path).open("w", encoding="utf-8")  # noqa: SIM115 - closed below
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        scores = model.score([model_text(r.get("title"), r["text"]) for r in batch], language)
+        for record, score in zip(batch, scores, strict=True):
+            record.update(risk=round(score.risk, 6), flagged=score.flagged, reasons=score.reasons,
+                          reason_codes=score.reason_codes, model_version=model.version)  # fmt: skip
+            sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+        batch.clear()
+
+    try:
+        for number, line in enumerate(source, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                err_console.print(
+                    f"{input_path}:{number}: not valid JSON ({exc.msg}); skipped", highlight=False
+                )
+                failed += 1
+                continue
+            problem = _check_line(record)
+            if problem:
+                err_console.print(f"{input_path}:{number}: {problem}; skipped", highlight=False)
+                failed += 1
+                continue
+            batch.append(record)
+            if len(batch) >= CLASSIFY_BATCH:
+                flush()
+        if batch:
+            flush()
+    finally:
+        if source is not sys.stdin:
+            source.close()
+        if sink is not sys.stdout:
+            sink.close()
+    if failed:
+        err_console.print(f"{failed} line(s) failed", highlight=False)
+        sys.exit(1)
+
+
+def _check_line(record: Any) -> str:
+    if not isinstance(record, dict):
+        return f"expected a JSON object, got {type(record).__name__}"
+    if not isinstance(record.get("text"), str):
+        return 'missing "text" (a string)'
+    if "title" in record and record["title"] is not None and not isinstance(record["title"], str):
+        return '"title" must be a string'
+    return ""
+
+
+@cli.command()
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="Corpus directory (default: the shipped seed corpus).",
+)
+@click.option(
+    "--models-dir",
+    type=click.Path(file_okay=False),
+    envvar="PATROLI_MODEL_DIR",
+    default="var/models",
+    show_default=True,
+)
+@click.option("--version", "version", help="Version name (default: a timestamp).")
+@click.option(
+    "--activate/--no-activate",
+    default=True,
+    show_default=True,
+    help="Make the new model the active one.",
+)
+@click.option(
+    "--with-reviews",
+    is_flag=True,
+    help="Add the analysts' decisions from --store (confirmed = illegal, dismissed = not); the new "
+    "model is only activated if it is not worse than the active one on the held-out split.",
+)
+@store_option
+def train(
+    data_dir: str | None,
+    models_dir: str,
+    version: str | None,
+    activate: bool,
+    with_reviews: bool,
+    store_url: str,
+) -> None:
+    """Train a risk model on the labelled corpus and register it with its model card."""
+    from classifiers.datasets import SEED_DIR, DatasetError, load_corpus
+    from classifiers.registry import set_active
+    from classifiers.train import train_and_save
+
+    directory = Path(data_dir) if data_dir else SEED_DIR
+    try:
+        ads = load_corpus(directory)
+    except DatasetError as exc:
+        fail(str(exc), "fix the line, or pass another --data directory")
+        return
+    if with_reviews:
+        _train_with_reviews(ads, directory, Path(models_dir), version, activate, store_url)
+        return
+    with console.status(f"training on {len(ads)} labelled ads…"):
+        result = train_and_save(ads, Path(models_dir), version=version, data_source=str(directory))
+    _print_metrics(result.card)
+    console.print(f"model {result.card['version']} written to {result.path}", highlight=False)
+    if activate:
+        set_active(result.card["version"], Path(models_dir))
+        console.print(f"model {result.card['version']} is now active", highlight=False)
+
+
+def _train_with_reviews(ads: list[Any], directory: Path, models_dir: Path, version: str | None,
+                        activate: bool, store_url: str) -> None:  # fmt: skip
+    from classifiers.registry import ModelError, load_active, set_active
+    from classifiers.scoring import RiskModel
+    from classifiers.train import retrain_with_reviews, reviews_as_labelled
+    from patroli.storage import StoreUnavailable, open_store
+
+    try:
+        current = RiskModel(load_active(models_dir))
+    except ModelError as exc:
+        fail(
+            str(exc),
+            "the retrained model is compared with the active one: `patroli model use VERSION`",
+        )
+        return
+    try:
+        with open_store(store_url) as store:
+            reviews = reviews_as_labelled(store.labelled_ads())
+    except StoreUnavailable as exc:
+        fail(str(exc), "pass the store with the analysts' decisions as --store")
+        return
+    if not reviews:
+        fail(
+            f"no reviewed ads (confirmed or dismissed) in {store_url}",
+            "review ads first: `patroli review ID --decision …`",
+        )
+    with console.status(f"training on {len(ads)} seed ads + {len(reviews)} analyst decisions…"):
+        outcome = retrain_with_reviews(ads, reviews, current, models_dir, version=version,
+                                       data_source=f"{directory} + reviews from {store_url}")  # fmt: skip
+    table = Table(
+        title="held-out test split (never used for training or tuning)", title_justify="left"
+    )
+    for column in ("model", "threshold", "precision", "recall", "f1", "PR-AUC"):
+        table.add_column(column, justify="right" if column != "model" else "left")
+    for name, m in (
+        (f"before: {current.version}", outcome.before),
+        (f"after: {outcome.result.card['version']}", outcome.after),
+    ):
+        table.add_row(name, f"{m['threshold']:.3f}", f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}",
+                      f"{m.get('pr_auc', float('nan')):.3f}")  # fmt: skip
+    console.print(table)
+    console.print(f"{outcome.reviews_used} analyst decision(s) used, {outcome.reviews_skipped} left out "
+                  "(empty, repeated, or the same text as a held-out ad)", highlight=False)  # fmt: skip
+    console.print(
+        f"model {outcome.result.card['version']} written to {outcome.result.path}", highlight=False
+    )
+    if not outcome.activated:
+        console.print(f"[yellow]not activated[/]: the new model is worse on the held-out split ({outcome.verdict}); "
+                      f"{current.version} stays active", highlight=False)  # fmt: skip
+        return
+    if activate:
+        set_active(outcome.result.card["version"], models_dir)
+        console.print(
+            f"model {outcome.result.card['version']} is now active ({outcome.verdict})",
+            highlight=False,
+        )
+
+
+@cli.command()
+@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Labelled JSON Lines (id, text, label; optional title, source, destination, style).")  # fmt: skip
+@click.option(
+    "--model",
+    "model_path",
+    envvar="PATROLI_MODEL_PATH",
+    help="Model directory (default: the active model).",
+)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Report directory (default: var/reports/eval-<version>-<time>).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def evaluate(data_path: str, model_path: str | None, out_dir: str | None, as_json: bool) -> None:
+    """Evaluate a model on labelled ads: precision, recall, F1, PR-AUC, precision@k, confusion
+    matrix, calibration, per-source and per-destination breakdowns; writes a PR-curve PNG and a
+    Markdown and HTML report."""
+    from datetime import UTC, datetime
+
+    from classifiers.datasets import DatasetError, load_labelled
+    from classifiers.evaluate import evaluate_scores, write_report
+
+    try:
+        ads = load_labelled([Path(data_path)])
+    except DatasetError as exc:
+        fail(str(exc), "each line needs id, text and label (0 or 1)")
+        return
+    if not ads:
+        fail(f"{data_path}: no labelled ads")
+    model = _load_model(model_path)
+    risks = []
+    for start in range(0, len(ads), CLASSIFY_BATCH):
+        risks += [
+            s.risk for s in model.score([a.model_text for a in ads[start : start + CLASSIFY_BATCH]])
+        ]
+    labels = [a.label for a in ads]
+    report = evaluate_scores(labels, risks, threshold=model.threshold, sources=[a.source or a.style for a in ads],
+                             destinations=[a.destination for a in ads], model_version=model.version, data=data_path)  # fmt: skip
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    target = Path(out_dir) if out_dir else Path("var/reports") / f"eval-{model.version}-{stamp}"
+    write_report(report, labels, risks, target)
+    if as_json:
+        sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False) + "\n")
+        return
+    m = report.metrics
+    table = Table(
+        title=f"model {model.version} on {data_path} (threshold {model.threshold:.3f})",
+        title_justify="left",
+    )
+    for column in (
+        "n",
+        "positives",
+        "precision",
+        "recall",
+        "F1",
+        "PR-AUC",
+        "P@10",
+        "P@50",
+        "P@100",
+    ):
+        table.add_column(column, justify="right")
+    table.add_row(str(m["n"]), str(m["positives"]), *(f"{m[k]:.3f}" if k in m else "–" for k in
+                  ("precision", "recall", "f1", "pr_auc", "precision_at_10", "precision_at_50", "precision_at_100")))  # fmt: skip
+    console.print(table)
+    c = m["confusion"]
+    console.print(
+        f"confusion: TP {c['tp']}  FP {c['fp']}  FN {c['fn']}  TN {c['tn']}", highlight=False
+    )
+    console.print(
+        f"report: {report.files['markdown']}, {report.files['html']}, {report.files['pr_curve']}",
+        highlight=False,
+    )
+
+
+def _print_metrics(card: dict[str, Any]) -> None:
+    table = Table(
+        title=f"model {card['version']} (threshold {card['threshold']:.3f})", title_justify="left"
+    )
+    table.add_column("split")
+    for column in ("n", "precision", "recall", "f1", "pr_auc"):
+        table.add_column(column, justify="right")
+    for split in ("validation", "test"):
+        m = card.get("metrics", {}).get(split)
+        if m:
+            table.add_row(split, str(m["n"]), f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}",
+                          f"{m.get('pr_auc', float('nan')):.3f}")  # fmt: skip
+    console.print(table)
+
+
+@cli.group()
+def model() -> None:
+    """List the registered models and choose the active one."""
+
+
+@model.command("list")
+@click.option(
+    "--models-dir",
+    type=click.Path(file_okay=False),
+    envvar="PATROLI_MODEL_DIR",
+    default="var/models",
+    show_default=True,
+)
+def model_list(models_dir: str) -> None:
+    """List model versions with their test metrics; * marks the active one."""
+    from classifiers.registry import ModelError, active_version, model_dirs, read_card
+
+    try:
+        active = active_version(Path(models_dir))
+    except ModelError:
+        active = ""
+    table = Table()
+    for column in ("", "version", "created", "threshold", "test PR-AUC", "test recall", "path"):
+        table.add_column(column)
+    for path in model_dirs(Path(models_dir)):
+        try:
+            card = read_card(path)
+        except ModelError as exc:
+            table.add_row("", path.name, "[red]unreadable[/]", "", "", "", str(exc))
+            continue
+        test = card.get("metrics", {}).get("test", {})
+        table.add_row("*" if card["version"] == active else "", str(card["version"]), str(card.get("created_at", ""))[:19],
+                      f"{card['threshold']:.3f}", f"{test.get('pr_auc', float('nan')):.3f}", f"{test.get('recall', float('nan')):.3f}",
+                      str(path))  # fmt: skip
+    console.print(table)
+
+
+@model.command("use")
+@click.argument("version")
+@click.option(
+    "--models-dir",
+    type=click.Path(file_okay=False),
+    envvar="PATROLI_MODEL_DIR",
+    default="var/models",
+    show_default=True,
+)
+def model_use(version: str, models_dir: str) -> None:
+    """Make VERSION the active model (it is loaded and verified first)."""
+    from classifiers.registry import ModelError, set_active
+
+    try:
+        path = set_active(version, Path(models_dir))
+    except ModelError as exc:
+        fail(str(exc))
+        return
+    console.print(f"model {version} ({path}) is now active", highlight=False)

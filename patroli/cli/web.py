@@ -1,0 +1,161 @@
+"""Web app commands: ``serve`` and ``users add|list|disable|enable``."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+import click
+from rich.table import Table
+
+from patroli.cli.main import cli, console, fail, store_option
+from patroli.storage import Store, StoreUnavailable, open_store
+
+ROLE_CHOICE = click.Choice(["analyst", "investigator", "admin"])
+
+
+def _open(store_url: str) -> Store:
+    try:
+        return open_store(store_url)
+    except StoreUnavailable as exc:
+        fail(str(exc), "pass --store or set PATROLI_STORE")
+        raise
+
+
+def run_server(store_url: str, settings: object, host: str, port: int) -> None:
+    """Serve the web app with uvicorn until Ctrl-C (no access log: URLs carry search terms)."""
+    import uvicorn
+
+    from patroli.web.app import create_app
+    from patroli.web.settings import WebSettings
+
+    if not isinstance(settings, WebSettings):
+        raise TypeError("run_server needs WebSettings")
+    app = create_app(store_url, settings)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                            proxy_headers=False, server_header=False)  # fmt: skip
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        fail(
+            f"cannot serve on {host}:{port}",
+            "another program may use the port: choose another with --port",
+        )
+
+
+@cli.command()
+@store_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+def serve(store_url: str, host: str, port: int) -> None:
+    """Serve the review and investigation web app.
+
+    Needs PATROLI_SECRET_KEY (at least 32 random characters) to sign sessions; other settings
+    (PATROLI_WEB_*) are listed in docs/settings.md. Create accounts with `patroli users add`.
+    """
+    from patroli.web.settings import SettingsError, WebSettings
+
+    try:
+        settings = WebSettings.from_env()
+    except SettingsError as exc:
+        fail(str(exc), "see docs/settings.md, 'Web app'")
+        return
+    with _open(store_url) as store:
+        if not any(u.get("active") and u.get("role") == "admin" for u in store.list_users()):
+            console.print("[yellow]no active admin yet:[/] create one with "
+                          "`patroli users add NAME --role admin`", highlight=False)  # fmt: skip
+    console.print(f"serving on http://{host}:{port}  (Ctrl-C stops)", highlight=False)
+    run_server(store_url, settings, host, port)
+
+
+@cli.group()
+def users() -> None:
+    """Manage web app accounts (analyst, investigator, admin)."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option(
+    "--role",
+    required=True,
+    type=ROLE_CHOICE,
+    help="analyst decides; investigator searches and exports; admin manages.",
+)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input instead of generating one.",
+)
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Replace an existing user's role and password (ends their sessions).",
+)
+@store_option
+def users_add(name: str, role: str, password_stdin: bool, reset: bool, store_url: str) -> None:
+    """Create user NAME; a generated password is printed once."""
+    from patroli.web.accounts import AccountError, create_user
+    from patroli.web.security import generate_password
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
+    with _open(store_url) as store:
+        try:
+            user = create_user(store, name, role, password, actor="cli", replace=reset)
+        except AccountError as exc:
+            fail(
+                str(exc), "use --reset to replace an existing user" if "exists" in str(exc) else ""
+            )
+            return
+    console.print(f"user {user['name']} ({user['role']}) saved", highlight=False)
+    if not password_stdin:
+        console.print(f"password (shown only now): {password}", highlight=False, soft_wrap=True)
+
+
+@users.command("list")
+@store_option
+def users_list(store_url: str) -> None:
+    """List the accounts with role and state."""
+    with _open(store_url) as store:
+        accounts = store.list_users()
+    table = Table()
+    for column in ("name", "role", "active", "locked until", "created"):
+        table.add_column(column)
+    for user in accounts:
+        table.add_row(user["name"], user["role"], "yes" if user.get("active") else "no",
+                      str(user.get("locked_until") or ""), str(user.get("created_at") or "")[:19])  # fmt: skip
+    console.print(table)
+
+
+def _set_active(name: str, active: bool, store_url: str) -> None:
+    from patroli.web.accounts import AccountError, public_view, update_user
+
+    with _open(store_url) as store:
+        before = store.get_user(name)
+        try:
+            after = update_user(store, name, active=active, end_sessions=not active)
+        except AccountError:
+            fail(f"no user named {name!r}", "`patroli users list` shows the accounts")
+            return
+        store.append_audit("cli", "user_enable" if active else "user_disable", name, public_view(before),
+                           public_view(after))  # fmt: skip
+    console.print(
+        f"user {name} {'enabled' if active else 'disabled; their sessions have ended'}",
+        highlight=False,
+    )
+
+
+@users.command("disable")
+@click.argument("name")
+@store_option
+def users_disable(name: str, store_url: str) -> None:
+    """Disable user NAME (ends their sessions; the account and its history stay)."""
+    _set_active(name, False, store_url)
+
+
+@users.command("enable")
+@click.argument("name")
+@store_option
+def users_enable(name: str, store_url: str) -> None:
+    """Enable user NAME again."""
+    _set_active(name, True, store_url)

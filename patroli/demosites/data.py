@@ -1,0 +1,94 @@
+"""The demo sites' content: ads read from ``patroli/demosites/data/*.jsonl``, dated relative to start-up.
+
+The data files hold hand-written ads with ground-truth labels (``label``, ``kind``), which tests use
+as known examples; the sites never show the labels.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+DATA_DIR = Path(__file__).parent / "data"
+TELEGRAM_FIRST_ID = 1000
+PRIVATE_CHANNEL = (
+    "rekrut_tertutup"  # a channel without a public preview (t.me redirects to /<name>)
+)
+
+
+def slugify(text: str, limit: int = 60) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "iklan"
+
+
+def _read(name: str) -> list[dict[str, Any]]:
+    path = DATA_DIR / f"{name}.jsonl"
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _views(n: int) -> str:
+    """Telegram's compact view counts: 950, 1.2K, 12.5K, 1.1M."""
+    if n < 1000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}".rstrip("0").rstrip(".") + "K"
+    return f"{n / 1_000_000:.1f}".rstrip("0").rstrip(".") + "M"
+
+
+@dataclass(slots=True)
+class DemoData:
+    now: datetime
+    classifieds: list[dict[str, Any]] = field(default_factory=list)
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+    telegram: dict[str, list[dict[str, Any]]] = field(
+        default_factory=dict
+    )  # channel -> oldest first
+    feed: list[dict[str, Any]] = field(default_factory=list)  # newest first
+    # A recruiter's own site cross-posts the job board's overseas vacancies (as agencies do).
+    agency_posts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def all_records(self) -> list[dict[str, Any]]:
+        posts = [p for channel in self.telegram.values() for p in channel]
+        return self.classifieds + self.jobs + posts + self.feed
+
+
+def load_demo_data(now: datetime | None = None) -> DemoData:
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    data = DemoData(now=now)
+    for record in _read("classifieds"):
+        record["slug"] = slugify(record["title"])
+        record["path"] = f"/pasarloka/item/{record['slug']}-iid-{record['id'].lstrip('c')}"
+        data.classifieds.append(record)
+    for record in _read("jobboard"):
+        record["slug"] = slugify(record["title"])
+        record["path"] = f"/kerjanusa/lowongan/{record['id']}-{record['slug']}"
+        record["date_posted"] = (now - timedelta(days=record["days_ago"])).date().isoformat()
+        record["valid_through"] = (
+            now + timedelta(days=record["valid_days"] - record["days_ago"])
+        ).isoformat()
+        data.jobs.append(record)
+    for job in data.jobs:
+        if job["country"] != "ID":
+            post = dict(job)
+            post["agency_slug"] = f"lowongan-{job['slug']}-{job['id'][1:]}"
+            post["lastmod"] = (now - timedelta(days=job["days_ago"])).isoformat()
+            data.agency_posts.append(post)
+    for record in _read("telegram"):
+        channel = data.telegram.setdefault(record["channel"], [])
+        record["post_id"] = TELEGRAM_FIRST_ID + len(channel)
+        record["date"] = now - timedelta(hours=record["hours_ago"])
+        record["views_text"] = _views(record["views"])
+        channel.append(record)
+    for record in _read("feed"):
+        record["date"] = now - timedelta(hours=record["hours_ago"])
+        data.feed.append(record)
+    data.feed.sort(key=lambda r: r["date"], reverse=True)
+    return data

@@ -1,0 +1,2 @@
+"""Patrols: run crawls (``runner``), what happens after them (``postrun``), one run per source at a
+time (``locks``), and nightly schedules (``scheduler``)."""

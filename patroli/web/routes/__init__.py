@@ -1,0 +1,10 @@
+"""The app's pages, one module per resource; ``all_pages()`` is the route table."""
+
+from __future__ import annotations
+
+from patroli.web.routes import admin, ads, auth, dashboard, queue, search
+from patroli.web.routing import Page
+
+
+def all_pages() -> list[Page]:
+    return [*auth.PAGES, *dashboard.PAGES, *queue.PAGES, *ads.PAGES, *search.PAGES, *admin.PAGES]

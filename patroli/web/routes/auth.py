@@ -1,0 +1,109 @@
+"""Log in and out, switch language, change one's own password."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from patroli.web.accounts import is_locked, record_failure, update_user
+from patroli.web.routing import ANY_ROLE, PUBLIC, Ctx, Page, local_path, new_session
+from patroli.web.security import hash_password, needs_rehash, password_problem, verify_password
+from patroli.web.settings import LANGUAGES
+
+HOME_BY_ROLE = {"analyst": "/queue", "investigator": "/search", "admin": "/"}
+
+
+def login_page(ctx: Ctx) -> Response:
+    lang = ctx.param("lang")
+    if lang in LANGUAGES and lang != ctx.session.language:
+        ctx.session.language, ctx.session.changed = lang, True
+    if ctx.user:
+        return ctx.redirect(local_path(ctx.param("next"), HOME_BY_ROLE[ctx.user["role"]]))
+    return ctx.render("login.html", next=local_path(ctx.param("next"), ""), error="")
+
+
+def login(ctx: Ctx) -> Response:
+    name = ctx.field("name", max_chars=64).strip().lower()
+    password = ctx.field("password", max_chars=256)
+    target = local_path(ctx.field("next"), "")
+    client = ctx.request.client.host if ctx.request.client else "?"
+    if not ctx.state.throttle.allow(client):
+        ctx.store.append_audit(
+            "anonymous", "login_throttled", "", detail="too many attempts from one address"
+        )
+        return ctx.render("login.html", status=429, next=target,
+                          error=ctx._("Too many login attempts. Wait a few minutes and try again."))  # fmt: skip
+    user = ctx.store.get_user(name) if name else None
+    usable = bool(user and user.get("active") and not is_locked(user))
+    ok = verify_password(user["password_hash"] if user and usable else None, password)
+    if not (ok and user and usable):
+        if user and user.get("active") and not is_locked(user):
+            locked = record_failure(
+                ctx.store, user, ctx.settings.login_max_failures, ctx.settings.lockout_minutes
+            )
+            ctx.store.append_audit(
+                user["name"], "login_failed", user["name"], detail="locked" if locked else ""
+            )
+        elif user:
+            ctx.store.append_audit(user["name"], "login_refused", user["name"],
+                                   detail="locked" if is_locked(user) else "disabled")  # fmt: skip
+        else:
+            ctx.store.append_audit("anonymous", "login_failed", "", detail="unknown account")
+        return ctx.render("login.html", status=401, next=target,
+                          error=ctx._("Wrong name or password. After repeated failures an account is locked for a while."))  # fmt: skip
+    changes: dict[str, object] = {"failed_logins": 0, "locked_until": None}
+    if needs_rehash(user["password_hash"]):
+        changes["password_hash"] = hash_password(password)
+    user = update_user(ctx.store, user["name"], **changes)
+    new_session(ctx, user)
+    ctx.store.append_audit(user["name"], "login", user["name"])
+    return ctx.redirect(target or HOME_BY_ROLE[user["role"]])
+
+
+def logout(ctx: Ctx) -> Response:
+    # Ending every session of the user (epoch) also ends a copied cookie.
+    update_user(ctx.store, ctx.actor, end_sessions=True)
+    ctx.store.append_audit(ctx.actor, "logout", ctx.actor)
+    new_session(ctx, None)
+    return ctx.redirect("/login")
+
+
+def language(ctx: Ctx) -> Response:
+    lang = ctx.field("lang")
+    if lang in LANGUAGES:
+        ctx.session.language, ctx.session.changed = lang, True
+    return ctx.redirect(local_path(ctx.field("next"), "/"))
+
+
+def account(ctx: Ctx) -> Response:
+    return ctx.render("account.html", message="", error="")
+
+
+def change_password(ctx: Ctx) -> Response:
+    current = ctx.field("current", max_chars=256)
+    new = ctx.field("new", max_chars=300)
+    user = ctx.user or {}
+    error = ""
+    if not verify_password(user.get("password_hash"), current):
+        error = ctx._("The current password is wrong.")
+    elif new != ctx.field("confirm", max_chars=300):
+        error = ctx._("The two new passwords differ.")
+    elif problem := password_problem(new):
+        error = ctx._(problem)
+    if error:
+        return ctx.render("account.html", status=400, message="", error=error)
+    updated = update_user(ctx.store, ctx.actor, password_hash=hash_password(new), end_sessions=True)
+    ctx.store.append_audit(ctx.actor, "password_change", ctx.actor)
+    new_session(ctx, updated)
+    return ctx.render(
+        "account.html", message=ctx._("Password changed. Your other sessions have ended."), error=""
+    )
+
+
+PAGES = [
+    Page("/login", login_page, PUBLIC),
+    Page("/login", login, PUBLIC, ("POST",)),
+    Page("/logout", logout, ANY_ROLE, ("POST",)),
+    Page("/language", language, ANY_ROLE, ("POST",)),
+    Page("/account", account, ANY_ROLE),
+    Page("/account/password", change_password, ANY_ROLE, ("POST",)),
+]

@@ -1,0 +1,55 @@
+"""The dashboard: ads crawled, flagged and confirmed per day, source and destination; backlog; runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from starlette.responses import Response
+
+from patroli.web.charts import grouped_bars, ranked
+from patroli.web.routing import ANY_ROLE, Ctx, Page
+
+SERIES = ("crawled", "flagged", "confirmed")
+
+
+def dashboard(ctx: Ctx) -> Response:
+    try:
+        days = max(1, min(int(ctx.param("days", "30")), 365))
+    except ValueError:
+        days = 30
+    stats = ctx.store.stats(days=days)
+    backlog = stats.get("backlog") or {}
+    oldest_days = None
+    if backlog.get("oldest"):
+        oldest = datetime.fromisoformat(backlog["oldest"])
+        oldest_days = round((datetime.now(UTC) - oldest).total_seconds() / 86400, 1)
+    per_day = _every_day(stats.get("per_day") or [], days)
+    return ctx.render(
+        "dashboard.html",
+        days=days,
+        per_day=grouped_bars(per_day, "day", SERIES, max_groups=days),
+        sources=ranked(stats.get("per_source") or {}),
+        countries=ranked(stats.get("per_country") or {}, limit=15),
+        backlog=backlog,
+        oldest_days=oldest_days,
+        runs=ctx.store.list_runs(limit=10),
+        totals={"ads": ctx.store.count(), "flagged": ctx.store.count("flagged:true"),
+                "confirmed": ctx.store.count("status:confirmed"), "escalated": ctx.store.count("status:escalated")},
+    )  # fmt: skip
+
+
+def _every_day(rows: list[dict], days: int) -> list[dict]:
+    """One row per day of the window, zeros where nothing happened (a true time axis)."""
+    by_day = {str(r.get("day")): r for r in rows}
+    today = datetime.now(UTC).date()
+    start = today - timedelta(days=days - 1)
+    if by_day:
+        start = min(start, min(date.fromisoformat(d) for d in by_day))
+    filled = []
+    for offset in range((today - start).days + 1):
+        day = (start + timedelta(days=offset)).isoformat()
+        filled.append(by_day.get(day, {"day": day, "crawled": 0, "flagged": 0, "confirmed": 0}))
+    return filled[-days:]
+
+
+PAGES = [Page("/", dashboard, ANY_ROLE)]

@@ -1,1 +1,0 @@
-"""Nightly patrols without anyone at the keyboard: the cron-driven scheduler."""
