@@ -17,45 +17,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("crawler", "pipelines", "classifiers", "patroli")
 
-# Each room of the house and the rooms it may import (besides itself). Lower layers first.
+# Each room of the house and the rooms it may import (besides itself), lowest layer first.
+_VOCABULARY = {"patroli.text", "patroli.settings"}
+_FOUNDATION = _VOCABULARY | {"patroli.storage", "patroli.alerts"}
+_CRAWL = _FOUNDATION | {"classifiers", "crawler", "pipelines"}
 MAY_IMPORT: dict[str, set[str]] = {
     "patroli.text": set(),
     "patroli.settings": {"patroli.text"},
-    "patroli.storage": {"patroli.text", "patroli.settings"},
-    "patroli.alerts": {"patroli.text", "patroli.settings"},
-    "classifiers": {"patroli.text", "patroli.settings"},
-    "crawler": {"patroli.text", "patroli.settings", "patroli.storage", "patroli.alerts"},
-    "pipelines": {"patroli.text", "patroli.settings", "patroli.storage", "classifiers", "crawler"},
-    "patroli.demosites": {"patroli.text", "patroli.settings"},
-    "patroli.patrol": {
-        "patroli.text",
-        "patroli.settings",
-        "patroli.storage",
-        "patroli.alerts",
-        "classifiers",
-        "crawler",
-        "pipelines",
-    },
-    "patroli.web": {
-        "patroli.text",
-        "patroli.settings",
-        "patroli.storage",
-        "patroli.alerts",
-        "classifiers",
-        "crawler",
-    },
-    "patroli.cli": {
-        "patroli.text",
-        "patroli.settings",
-        "patroli.storage",
-        "patroli.alerts",
-        "classifiers",
-        "crawler",
-        "pipelines",
-        "patroli.demosites",
-        "patroli.patrol",
-        "patroli.web",
-    },
+    "patroli.storage": _VOCABULARY,
+    "patroli.alerts": _VOCABULARY,
+    "classifiers": _VOCABULARY,
+    "crawler": _FOUNDATION,
+    "pipelines": _FOUNDATION | {"classifiers", "crawler"},
+    "patroli.demosites": _VOCABULARY,
+    "patroli.patrol": _CRAWL,
+    "patroli.web": _FOUNDATION | {"classifiers", "crawler"},
+    "patroli.cli": _CRAWL | {"patroli.demosites", "patroli.patrol", "patroli.web"},
 }
 
 
