@@ -38,9 +38,12 @@ def read_ad(conn: EngineConnection, ad_id: str, *, with_evidence: bool = False) 
     if with_evidence:
         record["evidence"] = [
             {k: hit["_source"].get(k) for k in EVIDENCE_FIELDS}
-            for hit in conn.scan("evidence", {"term": {"ad_id": ad_id}},
-                                 [{"crawled_at": "asc"}, {"content_hash": "asc"}])
-        ]  # fmt: skip
+            for hit in conn.scan(
+                "evidence",
+                {"term": {"ad_id": ad_id}},
+                [{"crawled_at": "asc"}, {"content_hash": "asc"}],
+            )
+        ]
     return record
 
 
@@ -64,8 +67,14 @@ class EngineAds:
             doc["gone_at"] = None
             margin = record.get("risk_margin")
             doc["uncertainty"] = abs(margin) if margin is not None else 1.0
-            first = {**doc, "ad_id": ad_id, "first_seen": seen_at, "status": "new", "version": 1,
-                     "sort_date": record.get("posted_at") or seen_at}  # fmt: skip
+            first = {
+                **doc,
+                "ad_id": ad_id,
+                "first_seen": seen_at,
+                "status": "new",
+                "version": 1,
+                "sort_date": record.get("posted_at") or seen_at,
+            }
             if record.get("posted_at"):
                 doc["sort_date"] = record["posted_at"]
             updates[ad_id] = {"doc": doc, "upsert": first}
@@ -74,22 +83,50 @@ class EngineAds:
             if record.get("html"):
                 content_hash = record.get("content_hash") or ""
                 actions.append(
-                    ({"create": {"_index": self.conn.alias("evidence"), "_id": f"{ad_id}:{content_hash}"}},
-                     {"ad_id": ad_id, "content_hash": content_hash, "crawled_at": seen_at,
-                      "url": record.get("url"), "html": record["html"]})
-                )  # fmt: skip
+                    (
+                        {
+                            "create": {
+                                "_index": self.conn.alias("evidence"),
+                                "_id": f"{ad_id}:{content_hash}",
+                            }
+                        },
+                        {
+                            "ad_id": ad_id,
+                            "content_hash": content_hash,
+                            "crawled_at": seen_at,
+                            "url": record.get("url"),
+                            "html": record["html"],
+                        },
+                    )
+                )
                 kinds.append(("evidence", ad_id))
         outcomes = self.conn.bulk(actions)
-        known = [ad_id for (kind, ad_id), outcome in zip(kinds, outcomes, strict=True)
-                 if kind == "ad" and outcome.get("status") == 409]  # fmt: skip
+        known = [
+            ad_id
+            for (kind, ad_id), outcome in zip(kinds, outcomes, strict=True)
+            if kind == "ad" and outcome.get("status") == 409
+        ]
         if known:
-            second = self.conn.bulk([
-                ({"update": {"_index": self.conn.alias("ads"), "_id": ad_id, "retry_on_conflict": 5}}, updates[ad_id])
-                for ad_id in known
-            ])  # fmt: skip
+            second = self.conn.bulk(
+                [
+                    (
+                        {
+                            "update": {
+                                "_index": self.conn.alias("ads"),
+                                "_id": ad_id,
+                                "retry_on_conflict": 5,
+                            }
+                        },
+                        updates[ad_id],
+                    )
+                    for ad_id in known
+                ]
+            )
             replaced = dict(zip(known, second, strict=True))
-            outcomes = [replaced[ad_id] if kind == "ad" and ad_id in replaced else outcome
-                        for (kind, ad_id), outcome in zip(kinds, outcomes, strict=True)]  # fmt: skip
+            outcomes = [
+                replaced[ad_id] if kind == "ad" and ad_id in replaced else outcome
+                for (kind, ad_id), outcome in zip(kinds, outcomes, strict=True)
+            ]
         self.conn.wrote("ads", "evidence")
         for (kind, ad_id), outcome in zip(kinds, outcomes, strict=True):
             error = outcome.get("error")

@@ -137,8 +137,13 @@ class EngineConnection:
         """Every matching document, in ``sort`` order (which must end in a unique key)."""
         after: list[Any] | None = None
         while True:
-            body: dict[str, Any] = {"query": query, "sort": sort, "size": page_size,
-                                    "_source": source, "track_total_hits": False}  # fmt: skip
+            body: dict[str, Any] = {
+                "query": query,
+                "sort": sort,
+                "size": page_size,
+                "_source": source,
+                "track_total_hits": False,
+            }
             if after is not None:
                 body["search_after"] = after
             hits = self.search(kind, body)["hits"]["hits"]

@@ -30,8 +30,19 @@ class EngineLedger:
         return known
 
     def touch_ads(self, ad_ids: Sequence[str], seen_at: str) -> int:
-        actions: list[BulkAction] = [({"update": {"_index": self.conn.alias("ads"), "_id": ad_id, "retry_on_conflict": 5}},
-                    {"doc": {"last_seen": seen_at, "gone_at": None}}) for ad_id in dict.fromkeys(ad_ids)]  # fmt: skip
+        actions: list[BulkAction] = [
+            (
+                {
+                    "update": {
+                        "_index": self.conn.alias("ads"),
+                        "_id": ad_id,
+                        "retry_on_conflict": 5,
+                    }
+                },
+                {"doc": {"last_seen": seen_at, "gone_at": None}},
+            )
+            for ad_id in dict.fromkeys(ad_ids)
+        ]
         outcomes = self.conn.bulk(actions) if actions else []
         self.conn.wrote("ads")
         return sum(1 for o in outcomes if not o.get("error"))
@@ -41,14 +52,26 @@ class EngineLedger:
         ids = list(dict.fromkeys(ad_ids))
         for start in range(0, len(ids), 1000):
             docs = self.conn.client.request(
-                "POST", f"/{self.conn.alias('ads')}/_mget", params={"_source": "gone_at"},
+                "POST",
+                f"/{self.conn.alias('ads')}/_mget",
+                params={"_source": "gone_at"},
                 body={"ids": ids[start : start + 1000]},
-            )["docs"]  # fmt: skip
+            )["docs"]
             actions = [
-                ({"update": {"_index": d["_index"], "_id": d["_id"], "if_seq_no": d["_seq_no"],
-                             "if_primary_term": d["_primary_term"]}}, {"doc": {"gone_at": gone_at}})
-                for d in docs if d.get("found") and not (d.get("_source") or {}).get("gone_at")
-            ]  # fmt: skip
+                (
+                    {
+                        "update": {
+                            "_index": d["_index"],
+                            "_id": d["_id"],
+                            "if_seq_no": d["_seq_no"],
+                            "if_primary_term": d["_primary_term"],
+                        }
+                    },
+                    {"doc": {"gone_at": gone_at}},
+                )
+                for d in docs
+                if d.get("found") and not (d.get("_source") or {}).get("gone_at")
+            ]
             if actions:
                 changed += sum(1 for o in self.conn.bulk(actions) if not o.get("error"))
         self.conn.wrote("ads")
@@ -60,7 +83,12 @@ class EngineLedger:
 
     def list_runs(self, *, source: str = "", limit: int = 50) -> list[Record]:
         query = {"term": {"source": source}} if source else {"match_all": {}}
-        hits = self.conn.search("runs", {"query": query, "size": limit,
-                                         "sort": [{"started_at": {"order": "desc", "missing": "_last"}},
-                                                  {"run_id": "desc"}]})["hits"]["hits"]  # fmt: skip
+        hits = self.conn.search(
+            "runs",
+            {
+                "query": query,
+                "size": limit,
+                "sort": [{"started_at": {"order": "desc", "missing": "_last"}}, {"run_id": "desc"}],
+            },
+        )["hits"]["hits"]
         return [run_record(h["_source"]) for h in hits]

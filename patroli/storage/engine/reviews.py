@@ -55,11 +55,21 @@ class EngineReviews:
                 self.conn.client.request(
                     "POST",
                     f"/{quote_id(current['_index'])}/_update/{quote_id(ad_id)}",
-                    params={"if_seq_no": str(current["_seq_no"]), "refresh": "true",
-                            "if_primary_term": str(current["_primary_term"])},
-                    body={"doc": {"status": decision, "reviewed_by": reviewer, "reviewed_at": at,
-                                  "review_note": note, "version": version + 1}},
-                )  # fmt: skip
+                    params={
+                        "if_seq_no": str(current["_seq_no"]),
+                        "refresh": "true",
+                        "if_primary_term": str(current["_primary_term"]),
+                    },
+                    body={
+                        "doc": {
+                            "status": decision,
+                            "reviewed_by": reviewer,
+                            "reviewed_at": at,
+                            "review_note": note,
+                            "version": version + 1,
+                        }
+                    },
+                )
                 break
             except EngineError as exc:
                 if exc.status == 409:
@@ -71,9 +81,20 @@ class EngineReviews:
         else:
             raise StoreError(f"ad {ad_id} keeps changing; could not record the review, try again")
         previous = source.get("status") or "new"
-        self.conn.put("reviews", f"{ad_id}:{version + 1}", {
-            "ad_id": ad_id, "decision": decision, "note": note, "reviewer": reviewer, "at": at,
-            "previous_status": previous, "version": version + 1}, create=True)  # fmt: skip
+        self.conn.put(
+            "reviews",
+            f"{ad_id}:{version + 1}",
+            {
+                "ad_id": ad_id,
+                "decision": decision,
+                "note": note,
+                "reviewer": reviewer,
+                "at": at,
+                "previous_status": previous,
+                "version": version + 1,
+            },
+            create=True,
+        )
         write_audit(self.conn, reviewer, "review", ad_id, previous, decision, note, at)
         return read_ad(self.conn, ad_id)
 

@@ -82,8 +82,10 @@ class EngineSearch:
         self.conn.fresh("ads")
         try:
             response = self.conn.client.request(
-                "POST", f"/{self.conn.alias('ads')}/_count", body={"query": build_query(parse_query(query))}
-            )  # fmt: skip
+                "POST",
+                f"/{self.conn.alias('ads')}/_count",
+                body={"query": build_query(parse_query(query))},
+            )
         except EngineError as exc:
             if exc.status == 400:
                 raise ValueError(f"cannot run query {query!r}: {exc.reason}") from exc
@@ -99,25 +101,43 @@ class EngineSearch:
             for kind in _RELATED_KINDS
         }
         clauses = [
-            {"constant_score": {"filter": {"bool": {"should": [{"term": {f: value}} for f in ENTITY_KIND_FIELDS[kind]]}},
-                                "boost": 1.0}}
-            for kind in _RELATED_KINDS for value in sorted(mine[kind])
-        ]  # fmt: skip
+            {
+                "constant_score": {
+                    "filter": {
+                        "bool": {"should": [{"term": {f: value}} for f in ENTITY_KIND_FIELDS[kind]]}
+                    },
+                    "boost": 1.0,
+                }
+            }
+            for kind in _RELATED_KINDS
+            for value in sorted(mine[kind])
+        ]
         related: list[Record] = []
         if clauses:
-            hits = self.conn.search("ads", {
-                "query": {"bool": {"should": clauses, "minimum_should_match": 1,
-                                   "must_not": [{"ids": {"values": [ad_id]}}]}},
-                "sort": [{"_score": "desc"}, {"ad_id": "asc"}], "size": max(limit * 5, 100),
-                "_source": {"excludes": list(INTERNAL_AD_FIELDS)}, "track_total_hits": False,
-            })["hits"]["hits"]  # fmt: skip
+            hits = self.conn.search(
+                "ads",
+                {
+                    "query": {
+                        "bool": {
+                            "should": clauses,
+                            "minimum_should_match": 1,
+                            "must_not": [{"ids": {"values": [ad_id]}}],
+                        }
+                    },
+                    "sort": [{"_score": "desc"}, {"ad_id": "asc"}],
+                    "size": max(limit * 5, 100),
+                    "_source": {"excludes": list(INTERNAL_AD_FIELDS)},
+                    "track_total_hits": False,
+                },
+            )["hits"]["hits"]
             for hit in hits:
                 record = ad_record(hit["_source"])
                 record["via"] = sorted(
                     f"{kind}:{value}"
                     for kind in _RELATED_KINDS
-                    for value in mine[kind] & {v for f in ENTITY_KIND_FIELDS[kind] for v in record.get(f) or ()}
-                )  # fmt: skip
+                    for value in mine[kind]
+                    & {v for f in ENTITY_KIND_FIELDS[kind] for v in record.get(f) or ()}
+                )
                 related.append(record)
             related.sort(key=lambda r: (-len(r["via"]), r["ad_id"]))
             related = related[:limit]
@@ -125,15 +145,32 @@ class EngineSearch:
             seen = [ad_id, *(r["ad_id"] for r in related)]
             like = f"{ad.get('title') or ''}\n{ad.get('text') or ''}".strip()
             if like:
-                hits = self.conn.search("ads", {
-                    "query": {"bool": {
-                        "must": [{"more_like_this": {
-                            "fields": list(TEXT_FIELDS), "like": like, "min_term_freq": 1, "min_doc_freq": 1,
-                            "max_query_terms": 12, "min_word_length": 4, "minimum_should_match": "30%"}}],
-                        "must_not": [{"ids": {"values": seen}}]}},
-                    "size": limit - len(related), "_source": {"excludes": list(INTERNAL_AD_FIELDS)},
-                    "track_total_hits": False,
-                })["hits"]["hits"]  # fmt: skip
+                hits = self.conn.search(
+                    "ads",
+                    {
+                        "query": {
+                            "bool": {
+                                "must": [
+                                    {
+                                        "more_like_this": {
+                                            "fields": list(TEXT_FIELDS),
+                                            "like": like,
+                                            "min_term_freq": 1,
+                                            "min_doc_freq": 1,
+                                            "max_query_terms": 12,
+                                            "min_word_length": 4,
+                                            "minimum_should_match": "30%",
+                                        }
+                                    }
+                                ],
+                                "must_not": [{"ids": {"values": seen}}],
+                            }
+                        },
+                        "size": limit - len(related),
+                        "_source": {"excludes": list(INTERNAL_AD_FIELDS)},
+                        "track_total_hits": False,
+                    },
+                )["hits"]["hits"]
                 for hit in hits:
                     record = ad_record(hit["_source"])
                     record["via"] = ["text"]
@@ -155,27 +192,66 @@ class EngineSearch:
             "size": 0,
             "track_total_hits": False,
             "aggs": {
-                "crawled": {"filter": {"range": {"first_seen": {"gte": since}}},
-                            "aggs": {"d": {"date_histogram": {**per_day["date_histogram"], "field": "first_seen"},
-                                           "aggs": {"flagged": flagged}}}},
-                "confirmed": {"filter": {"bool": {"filter": [{"term": {"status": "confirmed"}},
-                                                             {"range": {"reviewed_at": {"gte": since}}}]}},
-                              "aggs": {"d": {"date_histogram": {**per_day["date_histogram"], "field": "reviewed_at"}}}},
-                "per_source": {"terms": {"field": "source", "size": 1000},
-                               "aggs": {"flagged": flagged, "confirmed": confirmed}},
-                "per_country": {"terms": {"field": "countries", "size": 1000},
-                                "aggs": {"flagged": flagged, "confirmed": confirmed}},
-                "backlog": {"filter": {"bool": {"filter": [{"term": {"flagged": True}}, {"term": {"status": "new"}}]}},
-                            "aggs": {"oldest": {"top_hits": {"size": 1, "sort": [{"first_seen": "asc"}],
-                                                             "_source": ["first_seen"]}}}},
+                "crawled": {
+                    "filter": {"range": {"first_seen": {"gte": since}}},
+                    "aggs": {
+                        "d": {
+                            "date_histogram": {**per_day["date_histogram"], "field": "first_seen"},
+                            "aggs": {"flagged": flagged},
+                        }
+                    },
+                },
+                "confirmed": {
+                    "filter": {
+                        "bool": {
+                            "filter": [
+                                {"term": {"status": "confirmed"}},
+                                {"range": {"reviewed_at": {"gte": since}}},
+                            ]
+                        }
+                    },
+                    "aggs": {
+                        "d": {
+                            "date_histogram": {**per_day["date_histogram"], "field": "reviewed_at"}
+                        }
+                    },
+                },
+                "per_source": {
+                    "terms": {"field": "source", "size": 1000},
+                    "aggs": {"flagged": flagged, "confirmed": confirmed},
+                },
+                "per_country": {
+                    "terms": {"field": "countries", "size": 1000},
+                    "aggs": {"flagged": flagged, "confirmed": confirmed},
+                },
+                "backlog": {
+                    "filter": {
+                        "bool": {
+                            "filter": [{"term": {"flagged": True}}, {"term": {"status": "new"}}]
+                        }
+                    },
+                    "aggs": {
+                        "oldest": {
+                            "top_hits": {
+                                "size": 1,
+                                "sort": [{"first_seen": "asc"}],
+                                "_source": ["first_seen"],
+                            }
+                        }
+                    },
+                },
             },
-        }  # fmt: skip
+        }
         aggs = self.conn.search("ads", body)["aggregations"]
         days_seen: dict[str, dict[str, Any]] = {}
         for bucket in aggs["crawled"]["d"]["buckets"]:
             day = bucket["key_as_string"]
-            days_seen[day] = {"day": day, "crawled": bucket["doc_count"],
-                              "flagged": bucket["flagged"]["doc_count"], "confirmed": 0}  # fmt: skip
+            days_seen[day] = {
+                "day": day,
+                "crawled": bucket["doc_count"],
+                "flagged": bucket["flagged"]["doc_count"],
+                "confirmed": 0,
+            }
         for bucket in aggs["confirmed"]["d"]["buckets"]:
             day = bucket["key_as_string"]
             days_seen.setdefault(day, {"day": day, "crawled": 0, "flagged": 0, "confirmed": 0})
@@ -183,18 +259,26 @@ class EngineSearch:
 
         def grouped(name: str) -> dict[str, dict[str, int]]:
             return {
-                str(b["key"]): {"ads": b["doc_count"], "flagged": b["flagged"]["doc_count"],
-                                "confirmed": b["confirmed"]["doc_count"]}
+                str(b["key"]): {
+                    "ads": b["doc_count"],
+                    "flagged": b["flagged"]["doc_count"],
+                    "confirmed": b["confirmed"]["doc_count"],
+                }
                 for b in aggs[name]["buckets"]
-            }  # fmt: skip
+            }
 
         backlog = aggs["backlog"]
         oldest_hits = backlog["oldest"]["hits"]["hits"]
         ages: list[float] = []
         if backlog["doc_count"]:
             now = datetime.now(UTC)
-            for hit in self.conn.scan("ads", {"bool": {"filter": [{"term": {"flagged": True}}, {"term": {"status": "new"}}]}},
-                                  [{"first_seen": "asc"}, {"ad_id": "asc"}], ["first_seen"], 5000):  # fmt: skip
+            for hit in self.conn.scan(
+                "ads",
+                {"bool": {"filter": [{"term": {"flagged": True}}, {"term": {"status": "new"}}]}},
+                [{"first_seen": "asc"}, {"ad_id": "asc"}],
+                ["first_seen"],
+                5000,
+            ):
                 first = hit["_source"].get("first_seen")
                 if first:
                     ages.append((now - datetime.fromisoformat(first)).total_seconds() / 86400)

@@ -56,10 +56,17 @@ class SQLiteAds:
                     conn.execute(
                         "UPDATE ads SET last_seen = ?, gone_at = NULL, crawled_at = ?, risk = ?, "
                         "risk_margin = ?, flagged = ?, reasons = ?, model_version = ? WHERE ad_id = ?",
-                        (seen_at, seen_at, record.get("risk"), record.get("risk_margin"),
-                         encode("flagged", record.get("flagged")),
-                         encode("reasons", record.get("reasons")), record.get("model_version"), ad_id),
-                    )  # fmt: skip
+                        (
+                            seen_at,
+                            seen_at,
+                            record.get("risk"),
+                            record.get("risk_margin"),
+                            encode("flagged", record.get("flagged")),
+                            encode("reasons", record.get("reasons")),
+                            record.get("model_version"),
+                            ad_id,
+                        ),
+                    )
                     result.updated += 1
                 else:
                     assignments = ", ".join(f"{name} = ?" for name in CONTENT_FIELDS)
