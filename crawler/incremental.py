@@ -28,7 +28,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
 
-from patroli.storage import Record, StoreError, open_store
+from patroli.storage import CrawlLedger, Record, StoreError, open_store
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +79,9 @@ class IncrementalMiddleware:
         self.stat("known", len(self.known_by_native))
 
     def _load(self, source: str) -> dict[str, Record]:
-        with open_store(self.store_url) as store:
-            return store.known_ads(source)
+        ledger: CrawlLedger = open_store(self.store_url)
+        with ledger:
+            return ledger.known_ads(source)
 
     def item_scraped(self, item: Any, spider: Spider) -> None:
         native_id = getattr(item, "native_id", None)
@@ -110,8 +111,9 @@ class IncrementalMiddleware:
         self.stat("gone", marked)
 
     def _save(self, unchanged: list[str], gone: list[str], now: str) -> tuple[int, int]:
-        with open_store(self.store_url) as store:
-            return store.touch_ads(unchanged, now), store.mark_gone(gone, now)
+        ledger: CrawlLedger = open_store(self.store_url)
+        with ledger:
+            return ledger.touch_ads(unchanged, now), ledger.mark_gone(gone, now)
 
     # --- downloader middleware --------------------------------------------------------------
 

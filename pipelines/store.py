@@ -21,7 +21,7 @@ from scrapy.exceptions import CloseSpider
 from scrapy.statscollectors import StatsCollector
 
 from crawler.items import JobAd
-from patroli.storage import Store, StoreError, StoreUnavailable, open_store
+from patroli.storage import AdStore, StoreError, StoreUnavailable, open_store
 from patroli.storage.spool import Outcome, Spool, SpoolingWriter, spool_dir_for
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def ad_to_record(ad: JobAd) -> dict[str, Any]:
 
 
 class StorePipeline:
-    store: Store
+    store: AdStore
     writer: SpoolingWriter
 
     def __init__(

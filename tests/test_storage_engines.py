@@ -140,7 +140,7 @@ def test_rejected_documents_are_counted_and_logged_by_id(
 def test_large_batches_are_split_into_bounded_requests(engine: Any) -> None:
     store = open_engine_store(engine)
     try:
-        store.max_bytes = 64 * 1024  # a few ads per request
+        store.conn.max_bytes = 64 * 1024  # a few ads per request
         big = [record(f"c{i:03d}", html="<p>" + "x" * 20_000 + "</p>", content_hash=f"h{i}")
                for i in range(30)]  # fmt: skip
         result = store.upsert_ads(big)

@@ -13,7 +13,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from patroli.cli.main import cli, console, fail, store_option
-from patroli.storage import AdNotFound, ReviewConflict, Store, StoreUnavailable, open_store
+from patroli.storage import (
+    AdNotFound,
+    AdStore,
+    ReviewConflict,
+    ReviewStore,
+    SavedSearchStore,
+    Store,
+    StoreUnavailable,
+    open_store,
+)
 from patroli.storage.query import QuerySyntaxError
 from patroli.storage.schema import DECISIONS
 
@@ -64,7 +73,8 @@ def search(query: str, store_url: str, as_json: bool, limit: int, offset: int, s
     status:new|confirmed|dismissed|escalated  flagged:true  risk>=0.8  posted>=2026-11-01
     seen>=DATE  first>=DATE  -word (exclude)
     """
-    with _open(store_url) as store:
+    store: AdStore = _open(store_url)
+    with store:
         try:
             result = store.search(query, limit=limit, offset=offset, sort=sort)  # type: ignore[arg-type]
         except (QuerySyntaxError, ValueError) as exc:
@@ -140,7 +150,8 @@ def review(
     ad_id: str, decision: str, note: str, reviewer: str, expect_version: int | None, store_url: str
 ) -> None:
     """Record an analyst's decision on an ad (confirmed illegal, dismissed, escalated)."""
-    with _open(store_url) as store:
+    store: ReviewStore = _open(store_url)
+    with store:
         try:
             record = store.review(
                 ad_id, decision, reviewer=reviewer, note=note, expected_version=expect_version
@@ -178,7 +189,8 @@ def searches_add(name: str, query: str, owner: str, channel: str, store_url: str
         parse_query(query)
     except QuerySyntaxError as exc:
         fail(str(exc), "see `patroli search --help` for the query syntax")
-    with _open(store_url) as store:
+    store: SavedSearchStore = _open(store_url)
+    with store:
         saved = store.save_search(owner, name, query, channel)
     console.print(f"saved search {saved['id']}: {safe(name)} → {safe(channel)}", highlight=False)
 
@@ -187,7 +199,8 @@ def searches_add(name: str, query: str, owner: str, channel: str, store_url: str
 @store_option
 def searches_list(store_url: str) -> None:
     """List saved searches."""
-    with _open(store_url) as store:
+    store: SavedSearchStore = _open(store_url)
+    with store:
         saved = store.list_saved_searches()
     table = Table()
     for column in ("id", "owner", "name", "query", "channel"):
@@ -208,6 +221,7 @@ def searches_list(store_url: str) -> None:
 @store_option
 def searches_remove(search_id: str, store_url: str) -> None:
     """Delete a saved search."""
-    with _open(store_url) as store:
+    store: SavedSearchStore = _open(store_url)
+    with store:
         store.delete_saved_search(search_id)
     console.print(f"removed {search_id}", highlight=False)

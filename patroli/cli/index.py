@@ -9,13 +9,13 @@ import click
 from rich.table import Table
 
 from patroli.cli.main import EXIT_FAILED, cli, console, err_console, fail, store_option
-from patroli.storage import Store, StoreError, StoreUnavailable, open_store
+from patroli.storage import StoreError, StoreHandle, StoreUnavailable, open_store
 from patroli.storage.engine import EngineStore
 
 
 def _engine(store_url: str) -> EngineStore:
     try:
-        store: Store = open_store(store_url)
+        store: StoreHandle = open_store(store_url)
     except StoreUnavailable as exc:
         fail(str(exc), "check the URL and PATROLI_ENGINE_* credentials", EXIT_FAILED)
         raise

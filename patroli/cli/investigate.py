@@ -10,7 +10,7 @@ from rich.table import Table
 
 from patroli.cli.ads import _open, safe
 from patroli.cli.main import cli, console, fail, store_option
-from patroli.storage import AdNotFound
+from patroli.storage import AdNotFound, AdStore
 
 
 @cli.command()
@@ -21,7 +21,8 @@ from patroli.storage import AdNotFound
 def related(ad_id: str, store_url: str, limit: int, as_json: bool) -> None:
     """Ads related to AD_ID: those sharing a phone, WhatsApp number, Telegram handle or e-mail
     (VIA names what they share), then ads with similar text (VIA = text)."""
-    with _open(store_url) as store:
+    store: AdStore = _open(store_url)
+    with store:
         try:
             found = store.related(ad_id, limit=limit)
         except AdNotFound:

@@ -174,7 +174,7 @@ def _train_with_reviews(ads: list[Any], directory: Path, models_dir: Path, versi
     from classifiers.registry import ModelError, load_active, set_active
     from classifiers.scoring import RiskModel
     from classifiers.train import retrain_with_reviews, reviews_as_labelled
-    from patroli.storage import StoreUnavailable, open_store
+    from patroli.storage import ReviewStore, StoreUnavailable, open_store
 
     try:
         current = RiskModel(load_active(models_dir))
@@ -185,7 +185,8 @@ def _train_with_reviews(ads: list[Any], directory: Path, models_dir: Path, versi
         )
         return
     try:
-        with open_store(store_url) as store:
+        store: ReviewStore = open_store(store_url)
+        with store:
             reviews = reviews_as_labelled(store.labelled_ads())
     except StoreUnavailable as exc:
         fail(str(exc), "pass the store with the analysts' decisions as --store")

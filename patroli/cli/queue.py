@@ -10,6 +10,7 @@ from rich.table import Table
 
 from patroli.cli.ads import _hit, _open, safe
 from patroli.cli.main import cli, console, fail, store_option
+from patroli.storage import AdStore
 from patroli.storage.query import QuerySyntaxError
 
 ORDERS = {"informative": "uncertainty", "risk": "risk"}
@@ -34,7 +35,8 @@ def queue(query: str, order: str, limit: int, as_json: bool, store_url: str) -> 
     Antrean tinjauan: iklan yang belum ditinjau, yang paling informatif (risiko paling dekat ke
     ambang model) atau yang paling berisiko lebih dulu.
     """
-    with _open(store_url) as store:
+    store: AdStore = _open(store_url)
+    with store:
         try:
             result = store.search(f"status:new {query}".strip(), limit=limit, sort=ORDERS[order])  # type: ignore[arg-type]
         except (QuerySyntaxError, ValueError) as exc:

@@ -9,7 +9,7 @@ import click
 from rich.table import Table
 
 from patroli.cli.main import cli, console, fail, store_option
-from patroli.storage import Store, StoreUnavailable, open_store
+from patroli.storage import AccountStore, Store, StoreUnavailable, open_store
 
 ROLE_CHOICE = click.Choice(["analyst", "investigator", "admin"])
 
@@ -61,7 +61,8 @@ def serve(store_url: str, host: str, port: int) -> None:
     except SettingsError as exc:
         fail(str(exc), "see docs/settings.md, 'Web app'")
         return
-    with _open(store_url) as store:
+    store: AccountStore = _open(store_url)
+    with store:
         if not any(u.get("active") and u.get("role") == "admin" for u in store.list_users()):
             console.print("[yellow]no active admin yet:[/] create one with "
                           "`patroli users add NAME --role admin`", highlight=False)  # fmt: skip
@@ -99,7 +100,8 @@ def users_add(name: str, role: str, password_stdin: bool, reset: bool, store_url
     from patroli.web.security import generate_password
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
-    with _open(store_url) as store:
+    store: AccountStore = _open(store_url)
+    with store:
         try:
             user = create_user(store, name, role, password, actor="cli", replace=reset)
         except AccountError as exc:
@@ -116,7 +118,8 @@ def users_add(name: str, role: str, password_stdin: bool, reset: bool, store_url
 @store_option
 def users_list(store_url: str) -> None:
     """List the accounts with role and state."""
-    with _open(store_url) as store:
+    store: AccountStore = _open(store_url)
+    with store:
         accounts = store.list_users()
     table = Table()
     for column in ("name", "role", "active", "locked until", "created"):
@@ -130,7 +133,8 @@ def users_list(store_url: str) -> None:
 def _set_active(name: str, active: bool, store_url: str) -> None:
     from patroli.web.accounts import AccountError, public_view, update_user
 
-    with _open(store_url) as store:
+    store: AccountStore = _open(store_url)
+    with store:
         before = store.get_user(name)
         try:
             after = update_user(store, name, active=active, end_sessions=not active)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from crawler.monitors import CheckResult, MonitorSettings, apply_checks, run_checks
 from crawler.runs import SourceRun
 from patroli.alerts.channels import Alert, deliver
 from patroli.alerts.config import AlertConfig
-from patroli.storage import Store, open_store
+from patroli.storage import AdStore, SavedSearchStore, open_store
+from patroli.storage.schema import RUN_FIELDS
 
 logger = logging.getLogger(__name__)
 MAX_ADS_PER_ALERT = 20
@@ -68,8 +69,7 @@ def after_patrol(
 
 
 def _run_record(run: SourceRun) -> dict[str, Any]:
-    record = {k: getattr(run, k) for k in ("run_id", "source", "started_at", "finished_at", "status", "pages",
-                                            "items", "new", "flagged", "errors", "degraded_pages")}  # fmt: skip
+    record = {k: getattr(run, k) for k in RUN_FIELDS if k not in ("notes", "stats")}
     record["notes"] = [*run.notes, *(f"degraded page: {u}" for u in run.degraded_urls[:20])]
     record["stats"] = {k: v for k, v in run.stats.items() if isinstance(v, (int, float, str))}
     return record
@@ -83,8 +83,12 @@ def _ad_link(alerts: AlertConfig, hit: dict[str, Any]) -> str:
     )
 
 
+class _AlertSource(AdStore, SavedSearchStore, Protocol):
+    """What alerts read: new ads, and the saved searches to re-run."""
+
+
 def _alerts_for(
-    runs: Sequence[SourceRun], store: Store, alerts: AlertConfig, outcome: PatrolOutcome
+    runs: Sequence[SourceRun], store: _AlertSource, alerts: AlertConfig, outcome: PatrolOutcome
 ) -> list[tuple[str, Alert]]:
     messages: list[tuple[str, Alert]] = []
     for run in runs:

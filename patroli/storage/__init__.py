@@ -2,23 +2,39 @@
 
 ``sqlite:///path.db`` (the embedded default) is built in; ``http(s)://host:port`` reaches
 Elasticsearch or OpenSearch (detected from the engine), or name it with
-``elasticsearch+https://`` / ``opensearch+https://`` (see ``storage.engine_client``).
+``elasticsearch+https://`` / ``opensearch+https://`` (see ``storage.engine.client``).
+
+A store plays several roles (``storage.roles``); callers type what they hold by the role they use
+(``AdStore``, ``ReviewStore``, ``CrawlLedger``, ``AccountStore``, ``SavedSearchStore``), and
+``Store`` is all of them at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from patroli.storage.base import (
     AdNotFound,
     Record,
     ReviewConflict,
     SearchResult,
-    Store,
     StoreError,
     StoreUnavailable,
     WriteResult,
 )
+from patroli.storage.roles import (
+    AccountStore,
+    AdStore,
+    CrawlLedger,
+    ReviewStore,
+    SavedSearchStore,
+    Store,
+    StoreHandle,
+)
+
+if TYPE_CHECKING:
+    from patroli.storage.engine.client import EngineClient, EngineSettings
 
 DEFAULT_STORE_URL = "sqlite:///var/patroli.db"
 
@@ -32,28 +48,49 @@ def open_store(url: str, *, env: Mapping[str, str] | None = None) -> Store:
         from patroli.storage.sqlite import SQLiteStore
 
         return SQLiteStore(url)
-    from patroli.storage.engine_client import is_engine_url
+    from patroli.storage.engine.client import is_engine_url, parse_engine_url
 
     if is_engine_url(url):
         from patroli.storage.engine import EngineStore
-        from patroli.storage.engine_client import open_client, parse_engine_url
 
-        return EngineStore(open_client(parse_engine_url(url, env)), url)
+        return EngineStore(open_engine_client(parse_engine_url(url, env)), url)
     raise StoreUnavailable(
         f"unknown store URL {url!r}: use sqlite:///path/to/file.db, http(s)://host:port, "
         "elasticsearch+https://host:port or opensearch+https://host:port (see README, 'Stores')"
     )
 
 
+def open_engine_client(settings: EngineSettings) -> EngineClient:
+    """The engine family switch: detect the engine, then build the official client that speaks it
+    (each adapter imports the client base, never the other way round)."""
+    from patroli.storage.engine.client import detect_engine
+
+    info = detect_engine(settings)
+    if info.family == "elasticsearch":
+        from patroli.storage.engine.elastic import ElasticsearchClient
+
+        return ElasticsearchClient(settings, info)
+    from patroli.storage.engine.opensearch import OpenSearchClient
+
+    return OpenSearchClient(settings, info)
+
+
 __all__ = [
     "DEFAULT_STORE_URL",
+    "AccountStore",
     "AdNotFound",
+    "AdStore",
+    "CrawlLedger",
     "Record",
     "ReviewConflict",
+    "ReviewStore",
+    "SavedSearchStore",
     "SearchResult",
     "Store",
     "StoreError",
+    "StoreHandle",
     "StoreUnavailable",
     "WriteResult",
+    "open_engine_client",
     "open_store",
 ]

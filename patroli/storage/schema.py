@@ -1,6 +1,8 @@
-"""The ad record's fields, defined once: they feed the SQLite DDL and the search-engine mappings.
+"""The records' fields, defined once for every backend: the ad's fields feed the SQLite DDL and
+the search-engine mappings; the other records' field lists (users, runs, audit entries, saved
+searches, review history) and their defaults are shared by the SQLite and engine stores.
 
-Each field belongs to a group that decides who may write it:
+Each ad field belongs to a group that decides who may write it:
 
 - ``content``: what a crawl saw; a re-crawl overwrites it.
 - ``first``: set when the ad is first stored and never changed (``first_seen``).
@@ -10,8 +12,13 @@ Each field belongs to a group that decides who may write it:
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
+
+from patroli.storage.base import Record
 
 FieldType = Literal["keyword", "keywords", "text", "float", "int", "bool", "date", "json"]
 Group = Literal["key", "content", "first", "sighting", "review"]
@@ -77,10 +84,98 @@ ENTITY_FIELDS = tuple(f for f in FIELDS if f.entity)
 STATUSES = ("new", "confirmed", "dismissed", "escalated")
 DECISIONS = ("confirmed", "dismissed", "escalated")
 
+# --- the other records ---------------------------------------------------------------------------
+
+EVIDENCE_FIELDS = ("content_hash", "crawled_at", "url", "html")  # one kept version of an ad's page
+REVIEW_ENTRY_FIELDS = ("ad_id", "decision", "note", "reviewer", "at", "previous_status", "version")
+LABELLED_FIELDS = ("ad_id", "title", "text", "source", "countries", "status", "reviewed_at")
+# What an incremental crawl needs to know of each stored ad of its source (plus ``fingerprint``
+# and ``etag``, read from the ad's ``extra``).
+KNOWN_AD_FIELDS = ("native_id", "ad_id", "url", "content_hash", "last_seen", "gone_at")
+AUDIT_FIELDS = ("id", "at", "actor", "action", "target", "before", "after", "detail")
+USER_FIELDS = (
+    "name",
+    "role",
+    "password_hash",
+    "active",
+    "failed_logins",
+    "locked_until",
+    "created_at",
+    "extra",
+)
+RUN_FIELDS = (
+    "run_id",
+    "source",
+    "started_at",
+    "finished_at",
+    "status",
+    "pages",
+    "items",
+    "new",
+    "flagged",
+    "errors",
+    "degraded_pages",
+    "notes",
+    "stats",
+)
+SAVED_SEARCH_FIELDS = ("id", "owner", "name", "query", "channel", "created_at")
+
+
+def now() -> str:
+    """The current time as stored: ISO 8601, UTC."""
+    return datetime.now(UTC).isoformat()
+
+
+def new_user(user: Mapping[str, Any]) -> Record:
+    """A user to store: ``user``'s fields over the defaults of a new, active account."""
+    values = {
+        "active": True,
+        "failed_logins": 0,
+        "locked_until": None,
+        "created_at": now(),
+        "extra": {},
+        **user,
+    }
+    return user_record(values)
+
+
+def user_record(stored: Mapping[str, Any]) -> Record:
+    """A user as every backend returns it: each field of ``USER_FIELDS``, ``active`` a bool."""
+    user = {k: stored.get(k) for k in USER_FIELDS}
+    user["active"] = bool(user["active"])
+    user["extra"] = user["extra"] or {}
+    return user
+
+
+def run_record(run: Mapping[str, Any]) -> Record:
+    """A crawl run as stored and returned: each field of ``RUN_FIELDS``, notes and stats never None."""
+    record = {k: run.get(k) for k in RUN_FIELDS}
+    record["notes"] = record["notes"] or []
+    record["stats"] = record["stats"] or {}
+    return record
+
+
+def new_saved_search(owner: str, name: str, query: str, channel: str = "") -> Record:
+    return {
+        "id": uuid.uuid4().hex[:16],
+        "owner": owner,
+        "name": name,
+        "query": query,
+        "channel": channel,
+        "created_at": now(),
+    }
+
+
 _SQLITE_TYPES = {
-    "keyword": "TEXT", "keywords": "TEXT", "text": "TEXT", "float": "REAL", "int": "INTEGER",
-    "bool": "INTEGER", "date": "TEXT", "json": "TEXT",
-}  # fmt: skip
+    "keyword": "TEXT",
+    "keywords": "TEXT",
+    "text": "TEXT",
+    "float": "REAL",
+    "int": "INTEGER",
+    "bool": "INTEGER",
+    "date": "TEXT",
+    "json": "TEXT",
+}
 
 
 def sqlite_columns() -> list[str]:
@@ -106,7 +201,7 @@ def engine_properties(analyzer: str = "patroli_text") -> dict[str, Any]:
 
     Text fields use ``analyzer`` (the index settings define it: Indonesian where the engine has
     it). Raw HTML evidence is not part of the ad document: it lives, stored but not indexed, in
-    the evidence index (``storage.engine_index``)."""
+    the evidence index (``storage.engine.indices``)."""
     props: dict[str, Any] = {}
     for f in FIELDS:
         if f.type in ("keyword", "keywords"):

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from patroli.storage.base import Store, StoreUnavailable, WriteResult
+from patroli.storage.base import StoreUnavailable, WriteResult
+from patroli.storage.roles import AdStore
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class SpoolingWriter:
     While the store is down, batches go straight to the spool and the store is asked again only
     every ``retry_seconds``, so a crawl does not wait on every batch."""
 
-    def __init__(self, store: Store, spool: Spool, retry_seconds: float = 30.0) -> None:
+    def __init__(self, store: AdStore, spool: Spool, retry_seconds: float = 30.0) -> None:
         self.store = store
         self.spool = spool
         self.retry_seconds = retry_seconds

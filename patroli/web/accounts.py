@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from patroli.storage import Record, Store
+from patroli.storage import AccountStore, Record
 from patroli.web.i18n import N_
 from patroli.web.security import NAME_PATTERN, ROLES, hash_password, password_problem
 
@@ -51,7 +51,7 @@ def check_role(role: str) -> str:
 
 
 def create_user(
-    store: Store, name: str, role: str, password: str, *, actor: str, replace: bool = False
+    store: AccountStore, name: str, role: str, password: str, *, actor: str, replace: bool = False
 ) -> Record:
     name, role = check_name(name), check_role(role)
     if problem := password_problem(password):
@@ -69,7 +69,7 @@ def create_user(
     return store.get_user(name) or user
 
 
-def update_user(store: Store, name: str, **changes: Any) -> Record:
+def update_user(store: AccountStore, name: str, **changes: Any) -> Record:
     """Read, change and write one user record; ``end_sessions=True`` bumps the session epoch."""
     user = store.get_user(name)
     if user is None:
@@ -92,7 +92,9 @@ def is_locked(user: Mapping[str, Any], at: datetime | None = None) -> bool:
         return False
 
 
-def record_failure(store: Store, user: Record, max_failures: int, lockout_minutes: int) -> bool:
+def record_failure(
+    store: AccountStore, user: Record, max_failures: int, lockout_minutes: int
+) -> bool:
     """Count a failed login; lock the account after ``max_failures``. Returns True if now locked."""
     failures = int(user.get("failed_logins") or 0) + 1
     if failures >= max_failures:

@@ -23,7 +23,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from patroli.storage import Record, Store
+from patroli.storage import (
+    AccountStore,
+    AdStore,
+    CrawlLedger,
+    Record,
+    ReviewStore,
+    Store,
+)
 from patroli.web.i18n import Translator, translator
 from patroli.web.security import LoginThrottle, Session, SessionCodec, csrf_matches
 from patroli.web.settings import LANGUAGES, WebSettings
@@ -51,7 +58,8 @@ class AppState:
 
 @dataclass(slots=True)
 class Ctx:
-    """What a handler gets: the request, its parsed form, the session, the user and the store."""
+    """What a handler gets: the request, its parsed form, the session, the user, and the store
+    through the role the handler uses (``ctx.ads``, ``ctx.reviews``, ``ctx.accounts``, …)."""
 
     request: Request
     state: AppState
@@ -61,7 +69,19 @@ class Ctx:
     headers: dict[str, str] = field(default_factory=dict)  # extra response headers
 
     @property
-    def store(self) -> Store:
+    def ads(self) -> AdStore:
+        return self.state.store
+
+    @property
+    def reviews(self) -> ReviewStore:
+        return self.state.store
+
+    @property
+    def ledger(self) -> CrawlLedger:
+        return self.state.store
+
+    @property
+    def accounts(self) -> AccountStore:
         return self.state.store
 
     @property

@@ -21,7 +21,7 @@ def audit(ctx: Ctx) -> Response:
     except ValueError:
         page = 0
     actor, target = ctx.param("actor", max_chars=64), ctx.param("target", max_chars=200)
-    entries = ctx.store.audit_log(
+    entries = ctx.accounts.audit_log(
         limit=AUDIT_PAGE + 1, offset=page * AUDIT_PAGE, actor=actor, target=target
     )
     return ctx.render("audit.html", entries=entries[:AUDIT_PAGE], more=len(entries) > AUDIT_PAGE,
@@ -31,7 +31,7 @@ def audit(ctx: Ctx) -> Response:
 def users(
     ctx: Ctx, *, status: int = 200, error: str = "", created: str = "", password: str = ""
 ) -> Response:
-    return ctx.render("users.html", status=status, users=ctx.store.list_users(), roles=ROLES,
+    return ctx.render("users.html", status=status, users=ctx.accounts.list_users(), roles=ROLES,
                       error=error, created=created, password=password, actions=USER_ACTIONS,
                       now_iso=datetime.now(UTC).isoformat())  # fmt: skip
 
@@ -43,7 +43,7 @@ def users_page(ctx: Ctx) -> Response:
 def add_user(ctx: Ctx) -> Response:
     password = ctx.field("password", max_chars=300) or generate_password()
     try:
-        user = create_user(ctx.store, ctx.field("name", max_chars=64), ctx.field("role", max_chars=20), password,
+        user = create_user(ctx.accounts, ctx.field("name", max_chars=64), ctx.field("role", max_chars=20), password,
                            actor=ctx.actor)  # fmt: skip
     except AccountError as exc:
         return users(ctx, status=400, error=ctx._(str(exc)))
@@ -54,7 +54,7 @@ def add_user(ctx: Ctx) -> Response:
 def change_user(ctx: Ctx) -> Response:
     name = ctx.request.path_params["name"][:64]
     action = ctx.field("action")
-    before = ctx.store.get_user(name)
+    before = ctx.accounts.get_user(name)
     if before is None:
         return users(ctx, status=404, error=ctx._("No such user."))
     if action not in USER_ACTIONS:
@@ -68,18 +68,18 @@ def change_user(ctx: Ctx) -> Response:
         role = ctx.field("role")
         if role not in ROLES:
             return users(ctx, status=400, error=ctx._("Unknown role."))
-        after = update_user(ctx.store, name, role=role, end_sessions=True)
+        after = update_user(ctx.accounts, name, role=role, end_sessions=True)
     elif action == "disable":
-        after = update_user(ctx.store, name, active=False, end_sessions=True)
+        after = update_user(ctx.accounts, name, active=False, end_sessions=True)
     elif action == "enable":
-        after = update_user(ctx.store, name, active=True, failed_logins=0, locked_until=None)
+        after = update_user(ctx.accounts, name, active=True, failed_logins=0, locked_until=None)
     elif action == "unlock":
-        after = update_user(ctx.store, name, failed_logins=0, locked_until=None)
+        after = update_user(ctx.accounts, name, failed_logins=0, locked_until=None)
     else:  # reset: a new generated password, shown once; every session of the user ends
         password = generate_password()
-        after = update_user(ctx.store, name, password_hash=hash_password(password), failed_logins=0,
+        after = update_user(ctx.accounts, name, password_hash=hash_password(password), failed_logins=0,
                             locked_until=None, end_sessions=True)  # fmt: skip
-    ctx.store.append_audit(
+    ctx.accounts.append_audit(
         ctx.actor, f"user_{action}", name, public_view(before), public_view(after)
     )
     return users(ctx, created=name if password else "", password=password)
@@ -93,7 +93,7 @@ def sources(ctx: Ctx) -> Response:
         entries, problems, error = registry.sources, [str(p) for p in registry.problems], ""
     except RegistryError as exc:
         entries, problems, error = [], [], str(exc)
-    runs = ctx.store.list_runs(limit=100)
+    runs = ctx.ledger.list_runs(limit=100)
     latest: dict[str, dict] = {}
     for run in runs:
         latest.setdefault(run.get("source", ""), run)
@@ -144,7 +144,7 @@ def activate_model(ctx: Ctx) -> Response:
         set_active(version)
     except ModelError as exc:
         return models(ctx, status=400, error=str(exc))
-    ctx.store.append_audit(ctx.actor, "model_activate", version, before, version)
+    ctx.accounts.append_audit(ctx.actor, "model_activate", version, before, version)
     return models(
         ctx, message=ctx._("Model %(version)s is now active for new crawls.", version=version)
     )

@@ -26,7 +26,7 @@ ENTITY_FIELDS = (
 
 def _ad_page(ctx: Ctx, ad_id: str, *, status: int = 200, error: str = "") -> Response:
     try:
-        ad = ctx.store.get_ad(ad_id, with_evidence=True)
+        ad = ctx.ads.get_ad(ad_id, with_evidence=True)
     except AdNotFound:
         return ctx.error(404, ctx._("No ad with this id."))
     text, found = render_with_cues(ad.get("text"), ad.get("reason_codes") or [], ctx.language)
@@ -36,8 +36,8 @@ def _ad_page(ctx: Ctx, ad_id: str, *, status: int = 200, error: str = "") -> Res
     done = ctx.param("done")
     return ctx.render(
         "ad.html", status=status, ad=ad, text=text, found=found, reasons=reasons(ad, ctx.language),
-        evidence=evidence, related=ctx.store.related(ad_id, limit=20),
-        history=ctx.store.review_history(ad_id), decisions=DECISIONS, error=error,
+        evidence=evidence, related=ctx.ads.related(ad_id, limit=20),
+        history=ctx.reviews.review_history(ad_id), decisions=DECISIONS, error=error,
         entity_fields=ENTITY_FIELDS, done=done if done in DECISIONS else "",
         back={k: ctx.param(k, max_chars=64) for k in FILTER_KEYS if ctx.param(k)},
     )  # fmt: skip
@@ -54,7 +54,7 @@ def review(ctx: Ctx) -> Response:
         return _ad_page(ctx, ad_id, status=400, error=ctx._("Choose a decision."))
     version = ctx.field("expected_version")
     try:
-        ctx.store.review(ad_id, decision, reviewer=ctx.actor, note=ctx.field("note", max_chars=2000).strip(),
+        ctx.reviews.review(ad_id, decision, reviewer=ctx.actor, note=ctx.field("note", max_chars=2000).strip(),
                          expected_version=int(version) if version.isdigit() else None)  # fmt: skip
     except AdNotFound:
         return ctx.error(404, ctx._("No ad with this id."))
@@ -70,7 +70,7 @@ def review(ctx: Ctx) -> Response:
 def evidence(ctx: Ctx) -> Response:
     ad_id, index = ctx.request.path_params["ad_id"], ctx.request.path_params["index"]
     try:
-        snapshots = ctx.store.get_ad(ad_id, with_evidence=True).get("evidence") or []
+        snapshots = ctx.ads.get_ad(ad_id, with_evidence=True).get("evidence") or []
     except AdNotFound:
         return ctx.error(404, ctx._("No ad with this id."))
     if not 0 <= index < len(snapshots):

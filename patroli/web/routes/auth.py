@@ -27,42 +27,42 @@ def login(ctx: Ctx) -> Response:
     target = local_path(ctx.field("next"), "")
     client = ctx.request.client.host if ctx.request.client else "?"
     if not ctx.state.throttle.allow(client):
-        ctx.store.append_audit(
+        ctx.accounts.append_audit(
             "anonymous", "login_throttled", "", detail="too many attempts from one address"
         )
         return ctx.render("login.html", status=429, next=target,
                           error=ctx._("Too many login attempts. Wait a few minutes and try again."))  # fmt: skip
-    user = ctx.store.get_user(name) if name else None
+    user = ctx.accounts.get_user(name) if name else None
     usable = bool(user and user.get("active") and not is_locked(user))
     ok = verify_password(user["password_hash"] if user and usable else None, password)
     if not (ok and user and usable):
         if user and user.get("active") and not is_locked(user):
             locked = record_failure(
-                ctx.store, user, ctx.settings.login_max_failures, ctx.settings.lockout_minutes
+                ctx.accounts, user, ctx.settings.login_max_failures, ctx.settings.lockout_minutes
             )
-            ctx.store.append_audit(
+            ctx.accounts.append_audit(
                 user["name"], "login_failed", user["name"], detail="locked" if locked else ""
             )
         elif user:
-            ctx.store.append_audit(user["name"], "login_refused", user["name"],
+            ctx.accounts.append_audit(user["name"], "login_refused", user["name"],
                                    detail="locked" if is_locked(user) else "disabled")  # fmt: skip
         else:
-            ctx.store.append_audit("anonymous", "login_failed", "", detail="unknown account")
+            ctx.accounts.append_audit("anonymous", "login_failed", "", detail="unknown account")
         return ctx.render("login.html", status=401, next=target,
                           error=ctx._("Wrong name or password. After repeated failures an account is locked for a while."))  # fmt: skip
     changes: dict[str, object] = {"failed_logins": 0, "locked_until": None}
     if needs_rehash(user["password_hash"]):
         changes["password_hash"] = hash_password(password)
-    user = update_user(ctx.store, user["name"], **changes)
+    user = update_user(ctx.accounts, user["name"], **changes)
     new_session(ctx, user)
-    ctx.store.append_audit(user["name"], "login", user["name"])
+    ctx.accounts.append_audit(user["name"], "login", user["name"])
     return ctx.redirect(target or HOME_BY_ROLE[user["role"]])
 
 
 def logout(ctx: Ctx) -> Response:
     # Ending every session of the user (epoch) also ends a copied cookie.
-    update_user(ctx.store, ctx.actor, end_sessions=True)
-    ctx.store.append_audit(ctx.actor, "logout", ctx.actor)
+    update_user(ctx.accounts, ctx.actor, end_sessions=True)
+    ctx.accounts.append_audit(ctx.actor, "logout", ctx.actor)
     new_session(ctx, None)
     return ctx.redirect("/login")
 
@@ -91,8 +91,10 @@ def change_password(ctx: Ctx) -> Response:
         error = ctx._(problem)
     if error:
         return ctx.render("account.html", status=400, message="", error=error)
-    updated = update_user(ctx.store, ctx.actor, password_hash=hash_password(new), end_sessions=True)
-    ctx.store.append_audit(ctx.actor, "password_change", ctx.actor)
+    updated = update_user(
+        ctx.accounts, ctx.actor, password_hash=hash_password(new), end_sessions=True
+    )
+    ctx.accounts.append_audit(ctx.actor, "password_change", ctx.actor)
     new_session(ctx, updated)
     return ctx.render(
         "account.html", message=ctx._("Password changed. Your other sessions have ended."), error=""

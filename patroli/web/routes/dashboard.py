@@ -17,7 +17,7 @@ def dashboard(ctx: Ctx) -> Response:
         days = max(1, min(int(ctx.param("days", "30")), 365))
     except ValueError:
         days = 30
-    stats = ctx.store.stats(days=days)
+    stats = ctx.ads.stats(days=days)
     backlog = stats.get("backlog") or {}
     oldest_days = None
     if backlog.get("oldest"):
@@ -32,9 +32,9 @@ def dashboard(ctx: Ctx) -> Response:
         countries=ranked(stats.get("per_country") or {}, limit=15),
         backlog=backlog,
         oldest_days=oldest_days,
-        runs=ctx.store.list_runs(limit=10),
-        totals={"ads": ctx.store.count(), "flagged": ctx.store.count("flagged:true"),
-                "confirmed": ctx.store.count("status:confirmed"), "escalated": ctx.store.count("status:escalated")},
+        runs=ctx.ledger.list_runs(limit=10),
+        totals={"ads": ctx.ads.count(), "flagged": ctx.ads.count("flagged:true"),
+                "confirmed": ctx.ads.count("status:confirmed"), "escalated": ctx.ads.count("status:escalated")},
     )  # fmt: skip
 
 

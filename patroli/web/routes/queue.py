@@ -24,9 +24,9 @@ def queue(ctx: Ctx) -> Response:
     params = {k: ctx.param(k, max_chars=64) for k in FILTER_KEYS}
     filters, query, ignored = queue_filters(params)
     after = parse_after(ctx.param("after", max_chars=300))
-    result = ctx.store.search(query, limit=ctx.settings.page_size, sort=sort_order(filters),
+    result = ctx.ads.search(query, limit=ctx.settings.page_size, sort=sort_order(filters),
                               facets=True, after=after)  # fmt: skip
-    options = ctx.store.search("flagged:true status:new", limit=1, facets=True).facets
+    options = ctx.ads.search("flagged:true status:new", limit=1, facets=True).facets
     rows = [{**hit, "reason_list": reasons(hit, ctx.language)} for hit in result.hits]
     done = ctx.param("done")
     return ctx.render(
@@ -54,7 +54,7 @@ def bulk(ctx: Ctx) -> Response:
     if ctx.field("scope") == "filter":
         params = {k: ctx.field(k, max_chars=64) for k in FILTER_KEYS}
         filters, query, _ = queue_filters(params)
-        result = ctx.store.search(query, limit=ctx.settings.bulk_max, sort=sort_order(filters))
+        result = ctx.ads.search(query, limit=ctx.settings.bulk_max, sort=sort_order(filters))
         targets = [(hit["ad_id"], hit.get("version")) for hit in result.hits]
         scope = query
     else:
@@ -67,13 +67,13 @@ def bulk(ctx: Ctx) -> Response:
     decided, skipped = 0, 0
     for ad_id, version in targets:
         try:
-            ctx.store.review(
+            ctx.reviews.review(
                 ad_id, decision, reviewer=ctx.actor, note=note, expected_version=version
             )
             decided += 1
         except (ReviewConflict, AdNotFound):
             skipped += 1  # someone else decided meanwhile, or the id is unknown: never overwrite
-    ctx.store.append_audit(ctx.actor, "bulk_review", f"{decided} ads", None,
+    ctx.accounts.append_audit(ctx.actor, "bulk_review", f"{decided} ads", None,
                            {"decision": decision, "count": decided, "skipped": skipped},
                            detail=f"scope: {scope}" + (f"; note: {note}" if note else ""))  # fmt: skip
     return ctx.redirect(queue_url(ctx, done="bulk", n=str(decided), skipped=str(skipped)))

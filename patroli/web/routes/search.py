@@ -36,7 +36,7 @@ def search(ctx: Ctx) -> Response:
     after = parse_after(ctx.param("after", max_chars=300))
     error, result = "", None
     try:
-        result = ctx.store.search(
+        result = ctx.ads.search(
             query, limit=ctx.settings.page_size, sort=sort, facets=True, after=after
         )
     except (QuerySyntaxError, ValueError) as exc:
@@ -56,7 +56,7 @@ def _rows(ctx: Ctx, query: str, sort: SortOrder) -> tuple[list[dict[str, Any]], 
     total = 0
     limit = ctx.settings.export_max_rows
     while len(rows) < limit:
-        result = ctx.store.search(query, limit=min(500, limit - len(rows)), sort=sort, after=after)
+        result = ctx.ads.search(query, limit=min(500, limit - len(rows)), sort=sort, after=after)
         total = result.total
         rows += result.hits
         after = result.next_after
@@ -88,7 +88,7 @@ def _export(ctx: Ctx, fmt: str) -> Response:
     except (QuerySyntaxError, ValueError) as exc:
         return ctx.error(400, str(exc))
     records = [_export_record(h, ctx.language) for h in hits]
-    ctx.store.append_audit(ctx.actor, "export", fmt, None, {"rows": len(records), "total": total},
+    ctx.accounts.append_audit(ctx.actor, "export", fmt, None, {"rows": len(records), "total": total},
                            detail=f"query: {query} | sort: {sort}")  # fmt: skip
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     headers = {"Content-Disposition": f'attachment; filename="patroli-{stamp}.{fmt}"'}

@@ -1,5 +1,6 @@
 """Reaching a search engine: store URLs, credentials from the environment, engine detection, and
-the small request interface that the Elasticsearch and OpenSearch adapters both implement.
+the small request interface that the Elasticsearch and OpenSearch adapters both implement
+(``storage.engine.elastic``, ``storage.engine.opensearch``; ``storage.open_store`` picks one).
 
 Store URLs: ``http(s)://host:port`` (the engine is detected from the root endpoint), or explicitly
 ``elasticsearch+https://host:port`` / ``opensearch+https://host:port``; ``?prefix=NAME`` chooses
@@ -278,15 +279,3 @@ def error_from_body(status: int, body: Any) -> EngineError:
         elif isinstance(error, str):
             reason = error[:300]
     return EngineError(status, error_type, reason)
-
-
-def open_client(settings: EngineSettings) -> EngineClient:
-    """Detect the engine and build the matching official client."""
-    info = detect_engine(settings)
-    if info.family == "elasticsearch":
-        from patroli.storage.elastic import ElasticsearchClient
-
-        return ElasticsearchClient(settings, info)
-    from patroli.storage.opensearch import OpenSearchClient
-
-    return OpenSearchClient(settings, info)

@@ -24,8 +24,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from patroli.storage.engine_client import EngineClient, EngineError
-from patroli.storage.schema import engine_properties
+from patroli.storage.engine.client import EngineClient, EngineError
+from patroli.storage.schema import (
+    AUDIT_FIELDS,
+    EVIDENCE_FIELDS,
+    REVIEW_ENTRY_FIELDS,
+    RUN_FIELDS,
+    SAVED_SEARCH_FIELDS,
+    USER_FIELDS,
+    engine_properties,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,30 +56,48 @@ KINDS = ("ads", "evidence", "reviews", "audit", "users", "runs", "searches")
 _VERSION_RE = re.compile(r"-v(\d+)$")
 
 
+def _mapped(
+    names: tuple[str, ...], default: dict[str, Any], **types: dict[str, Any]
+) -> dict[str, Any]:
+    """A mapping for each of a record's ``names`` (from ``storage.schema``): ``default`` unless
+    ``types`` says otherwise."""
+    unknown = set(types) - set(names)
+    if unknown:
+        raise ValueError(f"mapping types for fields the schema does not have: {sorted(unknown)}")
+    return {name: types.get(name, default) for name in names}
+
+
 def kind_properties(kind: str) -> dict[str, Any]:
     if kind == "ads":
         return {**engine_properties(ANALYZER), "sort_date": _DATE, "uncertainty": {"type": "float"}}
     if kind == "evidence":
-        return {"ad_id": _KEYWORD, "content_hash": _KEYWORD, "crawled_at": _DATE,
-                "url": _STORED, "html": _STORED}  # fmt: skip
+        return _mapped(
+            ("ad_id", *EVIDENCE_FIELDS), _KEYWORD, crawled_at=_DATE, url=_STORED, html=_STORED
+        )
     if kind == "reviews":
-        return {"ad_id": _KEYWORD, "decision": _KEYWORD, "note": _TEXT, "reviewer": _KEYWORD,
-                "at": _DATE, "previous_status": _KEYWORD, "version": {"type": "integer"}}  # fmt: skip
+        return _mapped(
+            REVIEW_ENTRY_FIELDS, _KEYWORD, note=_TEXT, at=_DATE, version={"type": "integer"}
+        )
     if kind == "audit":
-        return {"seq": _KEYWORD, "at": _DATE, "actor": _KEYWORD, "action": _KEYWORD,
-                "target": _KEYWORD, "before": _STORED, "after": _STORED, "detail": _TEXT}  # fmt: skip
+        # The entry's ``id`` is its ``seq``: a time-ordered, unique key.
+        names = tuple("seq" if name == "id" else name for name in AUDIT_FIELDS)
+        return _mapped(names, _KEYWORD, at=_DATE, before=_STORED, after=_STORED, detail=_TEXT)
     if kind == "users":
-        return {"name": _KEYWORD, "role": _KEYWORD, "password_hash": _STORED,
-                "active": {"type": "boolean"}, "failed_logins": {"type": "integer"},
-                "locked_until": _KEYWORD, "created_at": _KEYWORD, "extra": _STORED}  # fmt: skip
+        return _mapped(
+            USER_FIELDS,
+            _KEYWORD,
+            password_hash=_STORED,
+            active={"type": "boolean"},
+            failed_logins={"type": "integer"},
+            extra=_STORED,
+        )
     if kind == "runs":
-        return {"run_id": _KEYWORD, "source": _KEYWORD, "started_at": _KEYWORD,
-                "finished_at": _KEYWORD, "status": _KEYWORD, "pages": _LONG, "items": _LONG,
-                "new": _LONG, "flagged": _LONG, "errors": _LONG, "degraded_pages": _LONG,
-                "notes": _STORED, "stats": _STORED}  # fmt: skip
+        counts = ("pages", "items", "new", "flagged", "errors", "degraded_pages")
+        return _mapped(
+            RUN_FIELDS, _KEYWORD, notes=_STORED, stats=_STORED, **dict.fromkeys(counts, _LONG)
+        )
     if kind == "searches":
-        return {"id": _KEYWORD, "owner": _KEYWORD, "name": _KEYWORD, "query": _KEYWORD,
-                "channel": _KEYWORD, "created_at": _KEYWORD}  # fmt: skip
+        return _mapped(SAVED_SEARCH_FIELDS, _KEYWORD)
     raise ValueError(f"unknown index kind {kind!r}")
 
 

@@ -1,5 +1,5 @@
 """The OpenSearch 2/3 adapter: ``opensearch-py`` behind ``EngineClient`` (the Elasticsearch client
-refuses to talk to OpenSearch by design). Settings: see ``storage.engine_client``.
+refuses to talk to OpenSearch by design). Settings: see ``storage.engine.client``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import TransportError
 
-from patroli.storage.engine_client import (
+from patroli.storage.engine.client import (
     EngineClient,
     EngineInfo,
     EngineSettings,

@@ -1,7 +1,7 @@
 """The Elasticsearch 8/9 adapter: the official ``elasticsearch`` client behind ``EngineClient``.
 
 Requests carry the REST-compatibility media type of the server's major version, so the 9.x client
-also speaks to Elasticsearch 8. Settings: see ``storage.engine_client``.
+also speaks to Elasticsearch 8. Settings: see ``storage.engine.client``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout, TransportError
 from elasticsearch import ApiError, Elasticsearch
 
-from patroli.storage.engine_client import (
+from patroli.storage.engine.client import (
     EngineClient,
     EngineInfo,
     EngineSettings,

@@ -1,0 +1,64 @@
+"""The search-engine store: Elasticsearch and OpenSearch behind the store roles.
+
+One implementation for both engines. ``client`` is the request interface both official clients
+are adapted to (``elastic``, ``opensearch``; ``storage.open_store`` picks one by the engine's
+family); ``indices`` holds index names, templates and migrations; ``dsl`` translates the query
+syntax. One ``EngineConnection`` (``connection``) is shared by one module per role: ``ads`` and
+``search`` (``AdStore``), ``reviews``, ``ledger``, ``accounts`` and ``saved_searches``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from patroli.storage.base import StoreError
+from patroli.storage.engine.accounts import EngineAccounts
+from patroli.storage.engine.ads import EngineAds
+from patroli.storage.engine.client import EngineClient, EngineError
+from patroli.storage.engine.connection import EngineConnection
+from patroli.storage.engine.indices import index_status, migrate
+from patroli.storage.engine.ledger import EngineLedger
+from patroli.storage.engine.reviews import EngineReviews
+from patroli.storage.engine.saved_searches import EngineSavedSearches
+from patroli.storage.engine.search import EngineSearch
+from patroli.storage.roles import Store
+
+
+class EngineStore(
+    EngineAds,
+    EngineSearch,
+    EngineReviews,
+    EngineLedger,
+    EngineAccounts,
+    EngineSavedSearches,
+    Store,
+):
+    def __init__(self, client: EngineClient, url: str) -> None:
+        self.url = url
+        self.client = client
+        self.family = client.family
+        try:
+            self.conn = EngineConnection(client)
+        except EngineError as exc:
+            client.close()
+            raise StoreError(f"cannot prepare the indices of {url}: {exc}") from exc
+        except BaseException:
+            client.close()
+            raise
+        self.names = self.conn.names
+
+    # --- index administration (``patroli index``) ----------------------------------------------
+
+    def index_status(self) -> list[dict[str, Any]]:
+        return index_status(self.client, self.names)
+
+    def migrate(
+        self, *, force: bool = False, delete_old: bool = False, **kwargs: Any
+    ) -> list[dict[str, Any]]:
+        return migrate(self.client, self.names, force=force, delete_old=delete_old, **kwargs)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+__all__ = ["EngineStore"]

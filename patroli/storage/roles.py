@@ -1,0 +1,176 @@
+"""The roles a store plays, one protocol each, so that every caller depends only on what it uses.
+
+- ``AdStore``: ads and search (the crawl writes ads, investigators query them);
+- ``ReviewStore``: the analysts' decisions and the labels they make for retraining;
+- ``CrawlLedger``: what a source's crawl knows, saw again or lost, and its runs;
+- ``AccountStore``: the web app's users and the append-only audit log;
+- ``SavedSearchStore``: queries kept to be re-run after every patrol.
+
+A backend is one object playing every role (``Store``) over one connection, so ``open_store(url)``
+serves every caller; its code is split by role (``storage.sqlite``, ``storage.engine``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, Self, runtime_checkable
+
+from patroli.storage.base import Record, SearchResult, SortOrder, WriteResult
+
+
+@runtime_checkable
+class StoreHandle(Protocol):
+    """What every role shares: the store's URL, and closing it (also as a context manager)."""
+
+    url: str
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@runtime_checkable
+class AdStore(StoreHandle, Protocol):
+    """Ads, their evidence, and the investigators' queries over them."""
+
+    def upsert_ads(self, records: Sequence[Mapping[str, Any]]) -> WriteResult:
+        """Insert new ads; for known ones update content and ``last_seen`` only.
+
+        ``first_seen`` and every review field are never touched by this call, so a re-crawl can
+        never undo an analyst's decision. Each record's ``html`` is kept as evidence.
+        """
+
+    def get_ad(self, ad_id: str, *, with_evidence: bool = False) -> Record:
+        """Return one ad; raise ``AdNotFound``."""
+
+    def search(
+        self,
+        query: str = "",
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        sort: SortOrder = "relevance",
+        facets: bool = False,
+        after: list[Any] | None = None,
+    ) -> SearchResult:
+        """Run a query in the syntax of ``storage.query``.
+
+        ``after`` continues from a previous result's ``next_after`` (search_after-style deep
+        pagination, stable while ads are added); ``offset`` suits shallow pages. Hits carry a
+        ``highlight`` (text with matches between ``MARK_START`` and ``MARK_END``) when the query
+        has words."""
+
+    def count(self, query: str = "") -> int: ...
+
+    def related(self, ad_id: str, *, limit: int = 20) -> list[Record]:
+        """Ads sharing a phone, WhatsApp number, handle or e-mail with ``ad_id`` (each with a
+        ``via`` list naming what they share), then ads with similar text (``via`` = ["text"])."""
+
+    def stats(self, *, days: int = 30) -> dict[str, Any]:
+        """Dashboard aggregates: ``per_day`` [{day, crawled, flagged, confirmed}], ``per_source`` and
+        ``per_country`` {key: {ads, flagged, confirmed}}, ``backlog`` {count, oldest, median_age_days}
+        (flagged ads still ``new``)."""
+
+
+@runtime_checkable
+class ReviewStore(StoreHandle, Protocol):
+    """The analysts' decisions on ads: record one, read an ad's history, collect the labels."""
+
+    def review(
+        self,
+        ad_id: str,
+        decision: str,
+        *,
+        reviewer: str,
+        note: str = "",
+        expected_version: int | None = None,
+    ) -> Record:
+        """Record an analyst's decision and audit it; return the ad as it is now.
+
+        Raise ``ReviewConflict`` if ``expected_version`` is stale, ``AdNotFound`` if there is no
+        such ad."""
+
+    def review_history(self, ad_id: str) -> list[Record]:
+        """Every decision ever taken on the ad, oldest first (``schema.REVIEW_ENTRY_FIELDS``)."""
+
+    def labelled_ads(self) -> list[Record]:
+        """Ads with a final decision (confirmed = illegal, dismissed = not): labels for retraining,
+        with the fields of ``schema.LABELLED_FIELDS``."""
+
+
+@runtime_checkable
+class CrawlLedger(StoreHandle, Protocol):
+    """What incremental crawls and the patrol keep per source: sightings and runs."""
+
+    def known_ads(self, source: str) -> dict[str, Record]:
+        """native_id -> {ad_id, url, content_hash, last_seen, gone_at, fingerprint, etag} for one
+        source (``fingerprint`` and ``etag`` come from the ad's ``extra``; None when absent)."""
+
+    def touch_ads(self, ad_ids: Sequence[str], seen_at: str) -> int:
+        """Record that unchanged ads were seen again (``last_seen``, clears ``gone_at``)."""
+
+    def mark_gone(self, ad_ids: Sequence[str], gone_at: str) -> int:
+        """Mark ads that disappeared from their source; they are kept, as evidence."""
+
+    def record_run(self, run: Mapping[str, Any]) -> None:
+        """Store (or update, by ``run_id``) one crawl run (``schema.RUN_FIELDS``)."""
+
+    def list_runs(self, *, source: str = "", limit: int = 50) -> list[Record]:
+        """Runs newest first."""
+
+
+@runtime_checkable
+class AccountStore(StoreHandle, Protocol):
+    """The web app's accounts, and the audit log of who did what."""
+
+    def put_user(self, user: Mapping[str, Any]) -> None:
+        """Insert or replace a user (``schema.USER_FIELDS``; missing ones get their defaults)."""
+
+    def get_user(self, name: str) -> Record | None: ...
+
+    def list_users(self) -> list[Record]: ...
+
+    def append_audit(
+        self,
+        actor: str,
+        action: str,
+        target: str = "",
+        before: Any = None,
+        after: Any = None,
+        detail: str = "",
+    ) -> None:
+        """Append one entry; entries are never changed or deleted."""
+
+    def audit_log(
+        self, *, limit: int = 100, offset: int = 0, actor: str = "", target: str = ""
+    ) -> list[Record]:
+        """Entries newest first (``schema.AUDIT_FIELDS``)."""
+
+
+@runtime_checkable
+class SavedSearchStore(StoreHandle, Protocol):
+    """Queries investigators keep, re-run after every patrol to alert on new hits."""
+
+    def save_search(self, owner: str, name: str, query: str, channel: str = "") -> Record: ...
+
+    def list_saved_searches(self, owner: str = "") -> list[Record]: ...
+
+    def delete_saved_search(self, search_id: str) -> None: ...
+
+
+@runtime_checkable
+class Store(AdStore, ReviewStore, CrawlLedger, AccountStore, SavedSearchStore, Protocol):
+    """Every role at once: for code that needs them all (the web app, the contract tests)."""
+
+
+ROLES: tuple[type[StoreHandle], ...] = (
+    AdStore,
+    ReviewStore,
+    CrawlLedger,
+    AccountStore,
+    SavedSearchStore,
+)
