@@ -27,6 +27,7 @@ from patroli.cli.main import (
     console,
     err_console,
     fail,
+    open_store_or_fail,
     store_option,
 )
 from patroli.patrol.locks import SourceLock
@@ -312,13 +313,12 @@ DEMO_ADMIN = "admin"
 def _serve_demo_web_app(store_url: str, web_port: int, sites_url: str) -> None:
     """Create or reset the demo admin (password printed once) and serve the web app on 127.0.0.1."""
     from patroli.cli.web import run_server
-    from patroli.storage import open_store
     from patroli.web.accounts import create_user
     from patroli.web.security import generate_password
     from patroli.web.settings import WebSettings
 
     password = generate_password()
-    with open_store(store_url) as store:
+    with open_store_or_fail(store_url) as store:
         create_user(store, DEMO_ADMIN, "admin", password, actor="demo", replace=True)
     console.print(
         f"\nWeb app: [b]http://127.0.0.1:{web_port}/[/]  user [b]{DEMO_ADMIN}[/], password "
@@ -375,9 +375,7 @@ def sources_check(sources_path: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def runs(store_url: str, source: str, limit: int, as_json: bool) -> None:
     """Crawl run history: when each source ran, what it found, and whether it was healthy."""
-    from patroli.storage import open_store
-
-    with open_store(store_url) as store:
+    with open_store_or_fail(store_url) as store:
         history = store.list_runs(source=source, limit=limit)
     if as_json:
         console.print_json(json.dumps(history, default=str))

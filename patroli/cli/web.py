@@ -8,18 +8,9 @@ import sys
 import click
 from rich.table import Table
 
-from patroli.cli.main import cli, console, fail, store_option
-from patroli.storage import Store, StoreUnavailable, open_store
+from patroli.cli.main import cli, console, fail, open_store_or_fail, store_option
 
 ROLE_CHOICE = click.Choice(["analyst", "investigator", "admin"])
-
-
-def _open(store_url: str) -> Store:
-    try:
-        return open_store(store_url)
-    except StoreUnavailable as exc:
-        fail(str(exc), "pass --store or set PATROLI_STORE")
-        raise
 
 
 def run_server(store_url: str, settings: object, host: str, port: int) -> None:
@@ -61,7 +52,7 @@ def serve(store_url: str, host: str, port: int) -> None:
     except SettingsError as exc:
         fail(str(exc), "see docs/settings.md, 'Web app'")
         return
-    with _open(store_url) as store:
+    with open_store_or_fail(store_url) as store:
         if not any(u.get("active") and u.get("role") == "admin" for u in store.list_users()):
             console.print("[yellow]no active admin yet:[/] create one with "
                           "`patroli users add NAME --role admin`", highlight=False)  # fmt: skip
@@ -99,7 +90,7 @@ def users_add(name: str, role: str, password_stdin: bool, reset: bool, store_url
     from patroli.web.security import generate_password
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
-    with _open(store_url) as store:
+    with open_store_or_fail(store_url) as store:
         try:
             user = create_user(store, name, role, password, actor="cli", replace=reset)
         except AccountError as exc:
@@ -116,7 +107,7 @@ def users_add(name: str, role: str, password_stdin: bool, reset: bool, store_url
 @store_option
 def users_list(store_url: str) -> None:
     """List the accounts with role and state."""
-    with _open(store_url) as store:
+    with open_store_or_fail(store_url) as store:
         accounts = store.list_users()
     table = Table()
     for column in ("name", "role", "active", "locked until", "created"):
@@ -130,7 +121,7 @@ def users_list(store_url: str) -> None:
 def _set_active(name: str, active: bool, store_url: str) -> None:
     from patroli.web.accounts import AccountError, public_view, update_user
 
-    with _open(store_url) as store:
+    with open_store_or_fail(store_url) as store:
         before = store.get_user(name)
         try:
             after = update_user(store, name, active=active, end_sessions=not active)
