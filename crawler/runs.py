@@ -126,12 +126,13 @@ def summarize(source: SourceConfig, crawler: Crawler, reason: str = "") -> Sourc
     seen = (
         run.items + count("patroli/incremental/skipped") + count("patroli/incremental/not_modified")
     )
-    if run.finish_reason not in ("finished", "") or (seen == 0 and broken):
+    stopped = run.finish_reason not in ("finished", "")
+    if not stats.get("start_time"):  # stopped before its spider opened: no run at all
         run.status = "failed"
-        reason = (
-            run.finish_reason if run.finish_reason not in ("finished", "") else "nothing came in"
-        )
-        run.notes.append(f"failed: {reason or 'did not start'}")
+        run.notes.append("failed: did not start")
+    elif stopped or (seen == 0 and broken):
+        run.status = "failed"
+        run.notes.append(f"failed: {run.finish_reason if stopped else 'nothing came in'}")
     elif run.notes:
         run.status = "degraded"
     return run

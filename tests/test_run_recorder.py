@@ -144,3 +144,13 @@ def test_recorder_without_monitors_still_records_and_an_unreachable_store_is_a_n
 def test_recorder_is_off_without_a_store() -> None:
     with pytest.raises(NotConfigured, match="PATROLI_STORE_URL is empty"):
         CrawlRunRecorder.from_crawler(get_crawler(settings_dict={"PATROLI_STORE_URL": ""}))
+
+
+def test_a_crawl_stopped_before_its_spider_opened_is_failed_not_ok() -> None:
+    source = demo_source("demo_telegram")
+    outcome = recorded_outcome(source, get_crawler(SPIDER_BY_KIND[source.kind]))
+    assert (outcome.status, outcome.notes, outcome.pages) == (
+        "failed",
+        ["failed: did not start"],
+        0,
+    )
