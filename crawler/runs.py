@@ -27,8 +27,19 @@ RUN_NOTES = "patroli/run/notes"
 RUN_RECORDED = "patroli/run/recorded"  # 1 when the store holds the run
 
 MAX_DEGRADED_URLS_RECORDED = 20
-RECORD_FIELDS = ("run_id", "source", "started_at", "finished_at", "status", "pages", "items", "new",
-                 "flagged", "errors", "degraded_pages")  # fmt: skip
+RECORD_FIELDS = (
+    "run_id",
+    "source",
+    "started_at",
+    "finished_at",
+    "status",
+    "pages",
+    "items",
+    "new",
+    "flagged",
+    "errors",
+    "degraded_pages",
+)
 
 
 @dataclass(slots=True)

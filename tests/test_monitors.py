@@ -107,19 +107,41 @@ HEALTHY = [RunFacts.of_record(past(100))] * 5
         (VolumeMonitor(), {"item_scraped_count": 70}, {MONITOR_DROP_RATIO: 0.25}, False),
         (VolumeMonitor(), {"item_scraped_count": 20, INCREMENTAL_SKIPPED: 60}, {}, True),
         (VolumeMonitor(), {"item_scraped_count": 50}, {}, False),
-        (CoverageMonitor(WITH_DATE, "a date"), {"item_scraped_count": 100, WITH_DATE: 90}, {}, True),
-        (CoverageMonitor(WITH_DATE, "a date"), {"item_scraped_count": 100, WITH_DATE: 40}, {}, False),
-        (CoverageMonitor(WITH_CONTACT, "a contact"), {"item_scraped_count": 100, WITH_CONTACT: 40},
-         {MONITOR_DROP_RATIO: 0.7}, True),
+        (
+            CoverageMonitor(WITH_DATE, "a date"),
+            {"item_scraped_count": 100, WITH_DATE: 90},
+            {},
+            True,
+        ),
+        (
+            CoverageMonitor(WITH_DATE, "a date"),
+            {"item_scraped_count": 100, WITH_DATE: 40},
+            {},
+            False,
+        ),
+        (
+            CoverageMonitor(WITH_CONTACT, "a contact"),
+            {"item_scraped_count": 100, WITH_CONTACT: 40},
+            {MONITOR_DROP_RATIO: 0.7},
+            True,
+        ),
         (CoverageMonitor(WITH_DATE, "a date"), {"item_scraped_count": 4, WITH_DATE: 0}, {}, None),
         (ErrorRateMonitor(), {"response_received_count": 10, RETRY_MAX_REACHED: 2}, {}, True),
-        (ErrorRateMonitor(), {"response_received_count": 10, RETRY_MAX_REACHED: 2, DETAIL_FAILED: 1}, {},
-         False),
-        (ErrorRateMonitor(), {"response_received_count": 10, LISTING_FAILED: 4},
-         {MONITOR_MAX_ERROR_RATE: 0.5}, True),
+        (
+            ErrorRateMonitor(),
+            {"response_received_count": 10, RETRY_MAX_REACHED: 2, DETAIL_FAILED: 1},
+            {},
+            False,
+        ),
+        (
+            ErrorRateMonitor(),
+            {"response_received_count": 10, LISTING_FAILED: 4},
+            {MONITOR_MAX_ERROR_RATE: 0.5},
+            True,
+        ),
         (ErrorRateMonitor(), {LISTING_FAILED: 1}, {}, False),  # the only page failed
     ],
-)  # fmt: skip
+)
 def test_each_monitor_reads_its_stats_and_settings(
     monitor: Monitor, stats: dict[str, Any], settings: dict[str, Any], expected: bool | None
 ) -> None:

@@ -43,13 +43,31 @@ def test_scrapy_crawl_records_a_monitored_run_and_alerts_when_a_check_fails(
 ) -> None:
     fresh_demo_sites.set_fault("tg", "layout")  # the channel's markup changed: no ad is readable
     with HttpReceiver() as hook:
-        env = {**os.environ, "PATROLI_DEMO_URL": fresh_demo_sites.url, "PATROLI_STORE": store_url,
-               "PATROLI_ALERTS": str(write_alerts(tmp_path / "alerts.yaml", hook.url))}  # fmt: skip
+        env = {
+            **os.environ,
+            "PATROLI_DEMO_URL": fresh_demo_sites.url,
+            "PATROLI_STORE": store_url,
+            "PATROLI_ALERTS": str(write_alerts(tmp_path / "alerts.yaml", hook.url)),
+        }
         result = subprocess.run(
-            [str(SCRAPY), "crawl", "telegram_channel", "-a", "source=demo_telegram",
-             "-s", "PATROLI_ALERT_BACKOFF=0.01", "-s", "LOG_LEVEL=WARNING"],
-            env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
+            [
+                str(SCRAPY),
+                "crawl",
+                "telegram_channel",
+                "-a",
+                "source=demo_telegram",
+                "-s",
+                "PATROLI_ALERT_BACKOFF=0.01",
+                "-s",
+                "LOG_LEVEL=WARNING",
+            ],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
     assert result.returncode == 0, result.stderr[-3000:]  # a failing channel never fails the crawl
     with open_store(store_url) as store:
         (run,) = store.list_runs(source="demo_telegram")
@@ -66,10 +84,23 @@ def test_scrapy_crawl_records_a_monitored_run_and_alerts_when_a_check_fails(
 
 
 def history_run(store: Any, day: int, items: int) -> None:
-    store.record_run({"run_id": f"r{day}", "source": "demo_telegram", "started_at": f"2026-11-{day:02d}T02:00:00+00:00",
-                      "finished_at": f"2026-11-{day:02d}T02:05:00+00:00", "status": "ok", "pages": 10,
-                      "items": items, "new": 0, "flagged": 0, "errors": 0, "degraded_pages": 0, "notes": [],
-                      "stats": {"patroli/incremental/known": 100}})  # fmt: skip
+    store.record_run(
+        {
+            "run_id": f"r{day}",
+            "source": "demo_telegram",
+            "started_at": f"2026-11-{day:02d}T02:00:00+00:00",
+            "finished_at": f"2026-11-{day:02d}T02:05:00+00:00",
+            "status": "ok",
+            "pages": 10,
+            "items": items,
+            "new": 0,
+            "flagged": 0,
+            "errors": 0,
+            "degraded_pages": 0,
+            "notes": [],
+            "stats": {"patroli/incremental/known": 100},
+        }
+    )
 
 
 def closed_crawl(settings: dict[str, Any], stats: dict[str, Any]) -> tuple[Any, Any]:
@@ -128,8 +159,10 @@ def test_recorder_without_monitors_still_records_and_an_unreachable_store_is_a_n
 ) -> None:
     with open_store(store_url) as store:
         history_run(store, 20, 100)
-    crawler, _ = closed_crawl({"PATROLI_STORE_URL": store_url, "PATROLI_MONITORS_ENABLED": False},
-                              {"item_scraped_count": 0})  # fmt: skip
+    crawler, _ = closed_crawl(
+        {"PATROLI_STORE_URL": store_url, "PATROLI_MONITORS_ENABLED": False},
+        {"item_scraped_count": 0},
+    )
     with open_store(store_url) as store:
         assert store.list_runs(source="demo_telegram", limit=1)[0]["status"] == "ok"
     (tmp_path / "a-file").write_text("")

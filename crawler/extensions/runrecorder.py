@@ -75,14 +75,12 @@ class CrawlRunRecorder:
         except AlertConfigError as exc:
             alerts, problem = AlertConfig(), f"alerts off: {exc}"
             logger.error("%s", problem)
+        monitors = None
+        if settings.getbool(MONITORS_ENABLED, True):
+            monitors = MonitorSettings.from_settings(settings)
         recorder = cls(
-            crawler,
-            store_url,
-            MonitorSettings.from_settings(settings) if settings.getbool(MONITORS_ENABLED, True) else None,
-            alerts,
-            settings.getfloat(ALERT_BACKOFF, 1.0),
-            problem,
-        )  # fmt: skip
+            crawler, store_url, monitors, alerts, settings.getfloat(ALERT_BACKOFF, 1.0), problem
+        )
         crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
         return recorder
@@ -117,8 +115,9 @@ class CrawlRunRecorder:
                         source=run.source, limit=self.monitors.history * HISTORY_FETCH_FACTOR
                     )
                     failures = apply_checks(run, run_checks(run, history, self.monitors))
-                delivery = send(alerts_for(run, failures, store, self.alerts), self.alerts,
-                                self.alert_backoff)  # fmt: skip
+                delivery = send(
+                    alerts_for(run, failures, store, self.alerts), self.alerts, self.alert_backoff
+                )
                 run.notes += delivery.errors
                 store.record_run(run.as_record())
         except StoreError as exc:

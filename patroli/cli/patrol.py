@@ -93,11 +93,17 @@ def _patrol(
     )
     progress = Progress(sources)
     live = (
-        Live(progress, console=err_console, refresh_per_second=4, transient=True,
-             redirect_stdout=False, redirect_stderr=False)
+        Live(
+            progress,
+            console=err_console,
+            refresh_per_second=4,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
         if err_console.is_terminal
         else contextlib.nullcontext()
-    )  # fmt: skip
+    )
     with live:
         runs = run_patrol(sources, settings=settings, keywords=keywords, on_event=progress.on_event,
                           jobs_dir=jobs_dir, resume=resume)  # fmt: skip
