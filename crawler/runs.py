@@ -2,7 +2,11 @@
 
 A run is *degraded* when a source answered pages without the content its spider expects (layout
 change), the model was unavailable, or writes failed; it is *failed* when the source produced
-nothing at all because of errors.
+nothing at all because of errors, or when a monitor failed (``crawler.monitors``).
+
+When the crawl closes, ``crawler.extensions.runrecorder`` decides the run's final status and notes
+(monitors, alerts), records it in the store and leaves the outcome in the stats (``RUN_STATUS``,
+``RUN_NOTES``): :func:`recorded_outcome` reads it back for whoever started the crawl.
 """
 
 from __future__ import annotations
@@ -15,6 +19,15 @@ from typing import Any
 from scrapy.crawler import Crawler
 
 from crawler.sources import SourceConfig
+from patroli.storage.schema import RUN_FIELDS
+
+# Stats keys of the run's outcome, set by the run recorder.
+RUN_ID = "patroli/run/id"
+RUN_STATUS = "patroli/run/status"
+RUN_NOTES = "patroli/run/notes"
+RUN_RECORDED = "patroli/run/recorded"  # 1 when the store holds the run
+
+MAX_DEGRADED_URLS_RECORDED = 20
 
 
 @dataclass(slots=True)
@@ -39,15 +52,31 @@ class SourceRun:
     run_id: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
 
+    def as_record(self) -> dict[str, Any]:
+        """The run as the store keeps it (``Store.record_run``; ``patroli runs`` shows it)."""
+        record: dict[str, Any] = {
+            k: getattr(self, k) for k in RUN_FIELDS if k not in ("notes", "stats")
+        }
+        record["notes"] = [
+            *self.notes,
+            *(f"degraded page: {u}" for u in self.degraded_urls[:MAX_DEGRADED_URLS_RECORDED]),
+        ]
+        record["stats"] = {k: v for k, v in self.stats.items() if isinstance(v, (int, float, str))}
+        return record
 
-def summarize(source: SourceConfig, crawler: Crawler) -> SourceRun:
+
+def summarize(source: SourceConfig, crawler: Crawler, reason: str = "") -> SourceRun:
+    """The run from the crawler's stats; ``reason`` is the finish reason when the stats lack it yet."""
     stats: dict[str, Any] = dict(crawler.stats.get_stats()) if crawler.stats else {}
+    if reason:  # at spider_closed, in case Scrapy's CoreStats has not written them yet
+        stats.setdefault("finish_reason", reason)
+        stats.setdefault("finish_time", datetime.now(UTC))
 
     def count(key: str) -> int:
         return int(stats.get(key) or 0)
 
     run = SourceRun(
-        run_id=uuid.uuid4().hex[:16],
+        run_id=str(stats.get(RUN_ID) or uuid.uuid4().hex[:16]),
         source=source.name,
         kind=source.kind,
         started_at=_iso(stats.get("start_time")),
@@ -98,14 +127,27 @@ def summarize(source: SourceConfig, crawler: Crawler) -> SourceRun:
     seen = (
         run.items + count("patroli/incremental/skipped") + count("patroli/incremental/not_modified")
     )
-    if run.finish_reason not in ("finished", "") or (seen == 0 and broken):
+    stopped = run.finish_reason not in ("finished", "")
+    if not stats.get("start_time"):  # stopped before its spider opened: no run at all
         run.status = "failed"
-        reason = (
-            run.finish_reason if run.finish_reason not in ("finished", "") else "nothing came in"
-        )
-        run.notes.append(f"failed: {reason or 'did not start'}")
+        run.notes.append("failed: did not start")
+    elif stopped or (seen == 0 and broken):
+        run.status = "failed"
+        run.notes.append(f"failed: {run.finish_reason if stopped else 'nothing came in'}")
     elif run.notes:
         run.status = "degraded"
+    return run
+
+
+def recorded_outcome(source: SourceConfig, crawler: Crawler) -> SourceRun:
+    """The run as the recorder left it: counts from the stats, status and notes as recorded (after
+    the monitors and alerts). Without a recorder (``EXTENSIONS`` changed) the summary's own."""
+    run = summarize(source, crawler)
+    stats = crawler.stats
+    status = stats.get_value(RUN_STATUS) if stats else None
+    if stats and status:
+        run.status = str(status)
+        run.notes = [str(note) for note in stats.get_value(RUN_NOTES) or []]
     return run
 
 

@@ -45,7 +45,8 @@ PATROLI_RETRY_BACKOFF_BASE = 1.0  # seconds before the first retry; doubles each
 PATROLI_RETRY_BACKOFF_MAX = 60.0
 PATROLI_INCREMENTAL_ENABLED = True
 
-# --- after each run: monitors and alerts (crawler/monitors.py, patroli/alerts/) ------------------------
+# --- when each run closes: monitors, run history, alerts (crawler/extensions/runrecorder.py) ----
+EXTENSIONS = {"crawler.extensions.runrecorder.CrawlRunRecorder": 500}
 PATROLI_MONITORS_ENABLED = True
 PATROLI_MONITOR_DROP_RATIO = 0.5  # ads seen, or their coverage, down this much against recent runs
 PATROLI_MONITOR_MAX_ERROR_RATE = 0.2  # share of pages that may fail

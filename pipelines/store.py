@@ -62,7 +62,6 @@ class StorePipeline:
         self.spool_retry_seconds = spool_retry_seconds
         self.pending: list[dict[str, Any]] = []
         self.flush_lock = asyncio.Lock()  # one batch at a time on one connection
-        self.new_ids: list[str] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -118,7 +117,6 @@ class StorePipeline:
             self.stats.inc_value("patroli/store/spooled", outcome.spooled)
         if outcome.replayed:
             self.stats.inc_value("patroli/store/replayed", outcome.replayed)
-        self.new_ids += result.new_ids
 
     async def close_spider(self) -> None:
         if not hasattr(self, "store"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from patroli.storage.query import Filter, QuerySyntaxError, Range, parse_query
+from patroli.storage.query import Filter, QuerySyntaxError, Range, parse_query, restrict_to_source
 
 
 def test_words_phrases_and_exclusions() -> None:
@@ -52,3 +52,23 @@ def test_ranges() -> None:
 def test_errors_say_which_part_and_why(query: str, message: str) -> None:
     with pytest.raises(QuerySyntaxError, match=message):
         parse_query(query)
+
+
+@pytest.mark.parametrize(
+    ("saved", "narrowed"),
+    [
+        ("kamboja", "kamboja source:tg"),
+        ('"visa ziarah" -judi country:KH', '"visa ziarah" -judi country:KH source:tg'),
+        ("source:tg kamboja", "kamboja source:tg"),
+        ("source:fb source:tg kamboja", "kamboja source:tg"),  # not widened to fb
+        ("-source:fb kamboja", "-source:fb kamboja source:tg"),
+        ("source:fb kamboja", None),  # asks for another source only
+    ],
+)
+def test_a_saved_search_is_narrowed_to_one_source(saved: str, narrowed: str | None) -> None:
+    assert restrict_to_source(saved, "tg") == narrowed
+    if narrowed is not None:
+        sources = [
+            f.values for f in parse_query(narrowed).filters if f.field == "source" and not f.negate
+        ]
+        assert sources == [("tg",)]

@@ -12,17 +12,8 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from patroli.cli.main import cli, console, fail, store_option
-from patroli.storage import (
-    AdNotFound,
-    AdStore,
-    ReviewConflict,
-    ReviewStore,
-    SavedSearchStore,
-    Store,
-    StoreUnavailable,
-    open_store,
-)
+from patroli.cli.main import cli, console, fail, open_store_or_fail, store_option
+from patroli.storage import AdNotFound, AdStore, ReviewConflict, ReviewStore, SavedSearchStore
 from patroli.storage.query import QuerySyntaxError
 from patroli.storage.schema import DECISIONS
 
@@ -36,15 +27,7 @@ def safe(text: Any) -> str:
     return escape(_CONTROL_RE.sub(" ", str(text if text is not None else "")))
 
 
-def _open(store_url: str) -> Store:
-    try:
-        return open_store(store_url)
-    except StoreUnavailable as exc:
-        fail(str(exc), "run `patroli demo --no-serve` or `patroli crawl` first, or pass --store")
-        raise
-
-
-def _hit(record: dict[str, Any]) -> dict[str, Any]:
+def hit_json(record: dict[str, Any]) -> dict[str, Any]:
     hit = {"id": record["ad_id"], **{k: record.get(k) for k in HIT_FIELDS if k != "id"}}
     if hit.get("highlight"):
         hit["highlight"] = hit["highlight"].replace("\x02", "[").replace("\x03", "]")
@@ -73,7 +56,7 @@ def search(query: str, store_url: str, as_json: bool, limit: int, offset: int, s
     status:new|confirmed|dismissed|escalated  flagged:true  risk>=0.8  posted>=2026-11-01
     seen>=DATE  first>=DATE  -word (exclude)
     """
-    store: AdStore = _open(store_url)
+    store: AdStore = open_store_or_fail(store_url)
     with store:
         try:
             result = store.search(query, limit=limit, offset=offset, sort=sort)  # type: ignore[arg-type]
@@ -81,7 +64,7 @@ def search(query: str, store_url: str, as_json: bool, limit: int, offset: int, s
             fail(str(exc), "see `patroli search --help` for the query syntax")
             return
     if as_json:
-        sys.stdout.write(json.dumps({"total": result.total, "hits": [_hit(r) for r in result.hits]},
+        sys.stdout.write(json.dumps({"total": result.total, "hits": [hit_json(r) for r in result.hits]},
                                     ensure_ascii=False, default=str) + "\n")  # fmt: skip
         return
     table = Table(title=f"{result.total} ad(s)", title_justify="left", show_lines=False)
@@ -102,7 +85,7 @@ def search(query: str, store_url: str, as_json: bool, limit: int, offset: int, s
 @click.option("--evidence", is_flag=True, help="Include the raw HTML snapshots.")
 def show(ad_id: str, store_url: str, as_json: bool, evidence: bool) -> None:
     """Show one ad: text, risk and reasons, contacts, sightings, decisions."""
-    with _open(store_url) as store:
+    with open_store_or_fail(store_url) as store:
         try:
             record = store.get_ad(ad_id, with_evidence=evidence)
         except AdNotFound:
@@ -150,7 +133,7 @@ def review(
     ad_id: str, decision: str, note: str, reviewer: str, expect_version: int | None, store_url: str
 ) -> None:
     """Record an analyst's decision on an ad (confirmed illegal, dismissed, escalated)."""
-    store: ReviewStore = _open(store_url)
+    store: ReviewStore = open_store_or_fail(store_url)
     with store:
         try:
             record = store.review(
@@ -189,7 +172,7 @@ def searches_add(name: str, query: str, owner: str, channel: str, store_url: str
         parse_query(query)
     except QuerySyntaxError as exc:
         fail(str(exc), "see `patroli search --help` for the query syntax")
-    store: SavedSearchStore = _open(store_url)
+    store: SavedSearchStore = open_store_or_fail(store_url)
     with store:
         saved = store.save_search(owner, name, query, channel)
     console.print(f"saved search {saved['id']}: {safe(name)} → {safe(channel)}", highlight=False)
@@ -199,7 +182,7 @@ def searches_add(name: str, query: str, owner: str, channel: str, store_url: str
 @store_option
 def searches_list(store_url: str) -> None:
     """List saved searches."""
-    store: SavedSearchStore = _open(store_url)
+    store: SavedSearchStore = open_store_or_fail(store_url)
     with store:
         saved = store.list_saved_searches()
     table = Table()
@@ -221,7 +204,7 @@ def searches_list(store_url: str) -> None:
 @store_option
 def searches_remove(search_id: str, store_url: str) -> None:
     """Delete a saved search."""
-    store: SavedSearchStore = _open(store_url)
+    store: SavedSearchStore = open_store_or_fail(store_url)
     with store:
         store.delete_saved_search(search_id)
     console.print(f"removed {search_id}", highlight=False)

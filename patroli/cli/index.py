@@ -8,17 +8,23 @@ import sys
 import click
 from rich.table import Table
 
-from patroli.cli.main import EXIT_FAILED, cli, console, err_console, fail, store_option
-from patroli.storage import StoreError, StoreHandle, StoreUnavailable, open_store
+from patroli.cli.main import (
+    EXIT_FAILED,
+    cli,
+    console,
+    err_console,
+    fail,
+    open_store_or_fail,
+    store_option,
+)
+from patroli.storage import StoreError, StoreHandle
 from patroli.storage.engine import EngineStore
 
 
 def _engine(store_url: str) -> EngineStore:
-    try:
-        store: StoreHandle = open_store(store_url)
-    except StoreUnavailable as exc:
-        fail(str(exc), "check the URL and PATROLI_ENGINE_* credentials", EXIT_FAILED)
-        raise
+    store: StoreHandle = open_store_or_fail(
+        store_url, "check the URL and PATROLI_ENGINE_* credentials", EXIT_FAILED
+    )
     if not isinstance(store, EngineStore):
         store.close()
         fail(

@@ -8,8 +8,8 @@ import sys
 import click
 from rich.table import Table
 
-from patroli.cli.ads import _open, safe
-from patroli.cli.main import cli, console, fail, store_option
+from patroli.cli.ads import safe
+from patroli.cli.main import cli, console, fail, open_store_or_fail, store_option
 from patroli.storage import AdNotFound, AdStore
 
 
@@ -21,7 +21,7 @@ from patroli.storage import AdNotFound, AdStore
 def related(ad_id: str, store_url: str, limit: int, as_json: bool) -> None:
     """Ads related to AD_ID: those sharing a phone, WhatsApp number, Telegram handle or e-mail
     (VIA names what they share), then ads with similar text (VIA = text)."""
-    store: AdStore = _open(store_url)
+    store: AdStore = open_store_or_fail(store_url)
     with store:
         try:
             found = store.related(ad_id, limit=limit)

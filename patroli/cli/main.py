@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from patroli.storage import DEFAULT_STORE_URL
+from patroli.storage import DEFAULT_STORE_URL, Store, StoreUnavailable, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,6 +40,22 @@ def fail(message: str, hint: str = "", code: int = EXIT_FAILED_INPUT) -> None:
     if hint:
         err_console.print(f"[dim]hint:[/] {hint}", highlight=False)
     sys.exit(code)
+
+
+NO_STORE_HINT = (
+    "check --store (or PATROLI_STORE); `patroli demo --no-serve` or `patroli crawl` fill a store"
+)
+
+
+def open_store_or_fail(
+    store_url: str, hint: str = NO_STORE_HINT, code: int = EXIT_FAILED_INPUT
+) -> Store:
+    """Open the store for a command; when it cannot be opened, say why and what to do, then exit."""
+    try:
+        return open_store(store_url)
+    except StoreUnavailable as exc:
+        fail(str(exc), hint, code)
+        raise  # unreachable: fail() exits
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

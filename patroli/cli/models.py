@@ -10,7 +10,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from patroli.cli.main import cli, console, err_console, fail, store_option
+from patroli.cli.main import cli, console, err_console, fail, open_store_or_fail, store_option
 
 CLASSIFY_BATCH = 256
 
@@ -174,7 +174,7 @@ def _train_with_reviews(ads: list[Any], directory: Path, models_dir: Path, versi
     from classifiers.registry import ModelError, load_active, set_active
     from classifiers.scoring import RiskModel
     from classifiers.train import retrain_with_reviews, reviews_as_labelled
-    from patroli.storage import ReviewStore, StoreUnavailable, open_store
+    from patroli.storage import ReviewStore
 
     try:
         current = RiskModel(load_active(models_dir))
@@ -184,13 +184,11 @@ def _train_with_reviews(ads: list[Any], directory: Path, models_dir: Path, versi
             "the retrained model is compared with the active one: `patroli model use VERSION`",
         )
         return
-    try:
-        store: ReviewStore = open_store(store_url)
-        with store:
-            reviews = reviews_as_labelled(store.labelled_ads())
-    except StoreUnavailable as exc:
-        fail(str(exc), "pass the store with the analysts' decisions as --store")
-        return
+    store: ReviewStore = open_store_or_fail(
+        store_url, "pass the store with the analysts' decisions as --store"
+    )
+    with store:
+        reviews = reviews_as_labelled(store.labelled_ads())
     if not reviews:
         fail(
             f"no reviewed ads (confirmed or dismissed) in {store_url}",

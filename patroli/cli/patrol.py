@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -15,6 +16,8 @@ import click
 from rich.live import Live
 from rich.table import Table
 
+from crawler.extensions.alerting import ALERTS_SENT
+from crawler.runs import SourceRun
 from crawler.sources import Registry, RegistryError, SourceConfig, load_registry
 from patroli.cli.main import (
     EXIT_DEGRADED,
@@ -24,10 +27,10 @@ from patroli.cli.main import (
     console,
     err_console,
     fail,
+    open_store_or_fail,
     store_option,
 )
 from patroli.patrol.locks import SourceLock
-from patroli.storage import StoreError
 
 DEMO_PREFIX = "demo_"
 
@@ -76,10 +79,9 @@ def _patrol(
     overrides: dict[str, object] | None = None,
     jobs_dir: Path | None = None,
     resume: bool = False,
-) -> list:
-    from crawler.monitors import MonitorSettings
-    from patroli.alerts.config import AlertConfigError, load_alert_config
-    from patroli.patrol.postrun import after_patrol
+) -> list[SourceRun]:
+    """Crawl ``sources``; each crawl runs its monitors, records its run and sends its alerts as it
+    closes (crawler/extensions/runrecorder.py). Returns the recorded outcomes."""
     from patroli.patrol.runner import project_settings, run_patrol
 
     settings = project_settings(
@@ -90,40 +92,29 @@ def _patrol(
         }
     )
     progress = Progress(sources)
-    with Live(progress, console=err_console, refresh_per_second=4, transient=True, redirect_stdout=False,
-              redirect_stderr=False) if err_console.is_terminal else _nullcontext():  # fmt: skip
+    live = (
+        Live(
+            progress,
+            console=err_console,
+            refresh_per_second=4,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        if err_console.is_terminal
+        else contextlib.nullcontext()
+    )
+    with live:
         runs = run_patrol(sources, settings=settings, keywords=keywords, on_event=progress.on_event,
                           jobs_dir=jobs_dir, resume=resume)  # fmt: skip
-    try:
-        alerts = load_alert_config()
-    except AlertConfigError as exc:
-        err_console.print(f"[yellow]alerts off:[/] {exc}", highlight=False)
-        alerts = None
-    monitors = (
-        MonitorSettings.from_settings(settings)
-        if settings.getbool("PATROLI_MONITORS_ENABLED", True)
-        else None
-    )
-    try:
-        outcome = after_patrol(runs, store_url, alerts=alerts, monitors=monitors,
-                               alert_backoff=settings.getfloat("PATROLI_ALERT_BACKOFF", 1.0))  # fmt: skip
-    except StoreError as exc:
-        err_console.print(f"[yellow]could not record the run history:[/] {exc}", highlight=False)
-        return runs
-    for channel, title in outcome.alerts_sent:
-        err_console.print(f"alert sent to {channel}: {title}", highlight=False)
+    for run in runs:
+        sent = int(run.stats.get(ALERTS_SENT) or 0)
+        if sent:
+            err_console.print(f"{run.source}: {sent} alert(s) sent", highlight=False)
     return runs
 
 
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def print_summary(runs: list) -> int:
+def print_summary(runs: Sequence[SourceRun]) -> int:
     """Print the per-source summary; return the exit code the runs deserve."""
     table = Table(title="Patrol summary / Ringkasan patroli", title_justify="left")
     for column in ("source", "pages", "ads seen", "unchanged", "new", "flagged", "status"):
@@ -328,13 +319,13 @@ DEMO_ADMIN = "admin"
 def _serve_demo_web_app(store_url: str, web_port: int, sites_url: str) -> None:
     """Create or reset the demo admin (password printed once) and serve the web app on 127.0.0.1."""
     from patroli.cli.web import run_server
-    from patroli.storage import AccountStore, open_store
+    from patroli.storage import AccountStore
     from patroli.web.accounts import create_user
     from patroli.web.security import generate_password
     from patroli.web.settings import WebSettings
 
     password = generate_password()
-    accounts: AccountStore = open_store(store_url)
+    accounts: AccountStore = open_store_or_fail(store_url)
     with accounts:
         create_user(accounts, DEMO_ADMIN, "admin", password, actor="demo", replace=True)
     console.print(
@@ -392,9 +383,9 @@ def sources_check(sources_path: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def runs(store_url: str, source: str, limit: int, as_json: bool) -> None:
     """Crawl run history: when each source ran, what it found, and whether it was healthy."""
-    from patroli.storage import CrawlLedger, open_store
+    from patroli.storage import CrawlLedger
 
-    ledger: CrawlLedger = open_store(store_url)
+    ledger: CrawlLedger = open_store_or_fail(store_url)
     with ledger:
         history = ledger.list_runs(source=source, limit=limit)
     if as_json:

@@ -8,8 +8,8 @@ import sys
 import click
 from rich.table import Table
 
-from patroli.cli.ads import _hit, _open, safe
-from patroli.cli.main import cli, console, fail, store_option
+from patroli.cli.ads import hit_json, safe
+from patroli.cli.main import cli, console, fail, open_store_or_fail, store_option
 from patroli.storage import AdStore
 from patroli.storage.query import QuerySyntaxError
 
@@ -35,7 +35,7 @@ def queue(query: str, order: str, limit: int, as_json: bool, store_url: str) -> 
     Antrean tinjauan: iklan yang belum ditinjau, yang paling informatif (risiko paling dekat ke
     ambang model) atau yang paling berisiko lebih dulu.
     """
-    store: AdStore = _open(store_url)
+    store: AdStore = open_store_or_fail(store_url)
     with store:
         try:
             result = store.search(f"status:new {query}".strip(), limit=limit, sort=ORDERS[order])  # type: ignore[arg-type]
@@ -43,7 +43,7 @@ def queue(query: str, order: str, limit: int, as_json: bool, store_url: str) -> 
             fail(str(exc), "see `patroli search --help` for the query syntax")
             return
     if as_json:
-        hits = [{**_hit(r), "risk_margin": r.get("risk_margin")} for r in result.hits]
+        hits = [{**hit_json(r), "risk_margin": r.get("risk_margin")} for r in result.hits]
         sys.stdout.write(
             json.dumps({"total": result.total, "hits": hits}, ensure_ascii=False, default=str)
             + "\n"

@@ -8,18 +8,10 @@ import sys
 import click
 from rich.table import Table
 
-from patroli.cli.main import cli, console, fail, store_option
-from patroli.storage import AccountStore, Store, StoreUnavailable, open_store
+from patroli.cli.main import cli, console, fail, open_store_or_fail, store_option
+from patroli.storage import AccountStore
 
 ROLE_CHOICE = click.Choice(["analyst", "investigator", "admin"])
-
-
-def _open(store_url: str) -> Store:
-    try:
-        return open_store(store_url)
-    except StoreUnavailable as exc:
-        fail(str(exc), "pass --store or set PATROLI_STORE")
-        raise
 
 
 def run_server(store_url: str, settings: object, host: str, port: int) -> None:
@@ -61,7 +53,7 @@ def serve(store_url: str, host: str, port: int) -> None:
     except SettingsError as exc:
         fail(str(exc), "see docs/settings.md, 'Web app'")
         return
-    store: AccountStore = _open(store_url)
+    store: AccountStore = open_store_or_fail(store_url)
     with store:
         if not any(u.get("active") and u.get("role") == "admin" for u in store.list_users()):
             console.print("[yellow]no active admin yet:[/] create one with "
@@ -100,7 +92,7 @@ def users_add(name: str, role: str, password_stdin: bool, reset: bool, store_url
     from patroli.web.security import generate_password
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
-    store: AccountStore = _open(store_url)
+    store: AccountStore = open_store_or_fail(store_url)
     with store:
         try:
             user = create_user(store, name, role, password, actor="cli", replace=reset)
@@ -118,7 +110,7 @@ def users_add(name: str, role: str, password_stdin: bool, reset: bool, store_url
 @store_option
 def users_list(store_url: str) -> None:
     """List the accounts with role and state."""
-    store: AccountStore = _open(store_url)
+    store: AccountStore = open_store_or_fail(store_url)
     with store:
         accounts = store.list_users()
     table = Table()
@@ -133,7 +125,7 @@ def users_list(store_url: str) -> None:
 def _set_active(name: str, active: bool, store_url: str) -> None:
     from patroli.web.accounts import AccountError, public_view, update_user
 
-    store: AccountStore = _open(store_url)
+    store: AccountStore = open_store_or_fail(store_url)
     with store:
         before = store.get_user(name)
         try:

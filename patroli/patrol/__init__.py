@@ -1,2 +1,3 @@
-"""Patrols: run crawls (``runner``), what happens after them (``postrun``), one run per source at a
-time (``locks``), and nightly schedules (``scheduler``)."""
+"""Patrols: run crawls (``runner``; each run is monitored and recorded inside the crawl, by
+``crawler.extensions.runrecorder``), one run per source at a time (``locks``), and nightly schedules
+(``scheduler``)."""

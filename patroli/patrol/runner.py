@@ -1,6 +1,8 @@
 """Run a patrol: one Scrapy crawler per source, all in one process, and a summary per source.
 
-Used by ``patroli crawl`` and ``patroli demo``; what a run's status means is in ``crawler.runs``.
+Used by ``patroli crawl`` and ``patroli demo``. Each crawl monitors, records and alerts on its own
+run when it closes (``crawler.extensions.runrecorder``); the summary is that recorded outcome. What
+a run's status means is in ``crawler.runs``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from scrapy.crawler import AsyncCrawlerProcess, Crawler
 from scrapy.settings import Settings
 
 from crawler.keywords import load_keywords
-from crawler.runs import SourceRun, summarize
+from crawler.runs import SourceRun, recorded_outcome
 from crawler.sources import SourceConfig
 from crawler.spiders import SPIDER_BY_KIND
 
@@ -81,7 +83,7 @@ def run_patrol(
         started.append((source, crawler))
     if started:
         process.start()
-    return [summarize(source, crawler) for source, crawler in started]
+    return [recorded_outcome(source, crawler) for source, crawler in started]
 
 
 def _connect_events(crawler: Crawler, name: str, on_event: EventCallback) -> None:

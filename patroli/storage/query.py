@@ -140,3 +140,20 @@ def parse_query(text: str) -> Query:
     for (name, negate), values in grouped.items():
         query.filters.append(Filter(FILTER_FIELDS[name], tuple(values), negate))
     return query
+
+
+def restrict_to_source(text: str, source: str) -> str | None:
+    """``text`` narrowed to the ads of one ``source`` (a crawl's own new ads, for its alerts), or
+    ``None`` when ``text`` asks for other sources only. Its own ``source:`` filters are replaced:
+    repeated, they would widen the search to other sources instead of narrowing it."""
+    kept: list[str] = []
+    wanted: set[str] = set()
+    for match in _TOKEN_RE.finditer(text.strip()):
+        negate, name, op, quoted, bare = match.groups()
+        if not negate and op == ":" and (name or "").lower() == "source":
+            wanted.add(quoted if quoted is not None else bare)
+        else:
+            kept.append(match.group(0))
+    if wanted and source not in wanted:
+        return None
+    return " ".join([*kept, f"source:{source}"])

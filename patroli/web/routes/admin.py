@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.parse
 from datetime import UTC, datetime
 
 from starlette.responses import Response
@@ -148,10 +147,6 @@ def activate_model(ctx: Ctx) -> Response:
     return models(
         ctx, message=ctx._("Model %(version)s is now active for new crawls.", version=version)
     )
-
-
-def users_url(name: str) -> str:
-    return "/admin/users/" + urllib.parse.quote(name, safe="")
 
 
 PAGES = [
