@@ -41,6 +41,7 @@ from patroli.storage.schema import (
     FIELDS,
     sqlite_columns,
 )
+from patroli.text.stopwords import STOPWORDS
 
 SCHEMA_VERSION = 1
 _JSON_TYPES = {"keywords", "json"}
@@ -114,30 +115,6 @@ _USER_FIELDS = (
 )
 _RUN_FIELDS = ("run_id", "source", "started_at", "finished_at", "status", "pages", "items", "new", "flagged",
                "errors", "degraded_pages", "notes", "stats")  # fmt: skip
-_STOPWORDS = frozenset(
-    [
-        "yang",
-        "dan",
-        "di",
-        "ke",
-        "dari",
-        "untuk",
-        "dengan",
-        "ini",
-        "itu",
-        "atau",
-        "the",
-        "and",
-        "for",
-        "with",
-        "you",
-        "your",
-        "kami",
-        "kita",
-        "bisa",
-        "ada",
-    ]
-)
 
 
 def _now() -> str:
@@ -547,7 +524,7 @@ class SQLiteStore(Store):
         )
         counts: dict[str, int] = {}
         for word in words:
-            if word not in _STOPWORDS:
+            if word not in STOPWORDS:
                 counts[word] = counts.get(word, 0) + 1
         terms = sorted(counts, key=lambda w: (-counts[w], -len(w)))[:12]
         if not terms:
