@@ -80,7 +80,6 @@ MULTIWORD = {
 }  # fmt: skip
 # Every currency spelling -> the ISO code in its placeholder ("rm" -> "myr": ``tok_money_myr``).
 _CURRENCY_TOKEN = {spelling: code.lower() for spelling, code in CURRENCIES.items()}
-_IDR_MULTIPLIERS = RUPIAH_MULTIPLIERS
 # Letters glued to a number that are a unit, not part of a word ("17th", "3bln", "2x"): split off.
 _UNITS = frozenset(PERIODS) | {"org", "orang", "x", "kali", "an", "tahunan", "bulanan"}
 
@@ -127,7 +126,7 @@ _CACHE_LIMIT = 200_000
 _NUMBER_WORD_SET = frozenset(NUMBER_WORDS)
 _MONEY_WORDS = frozenset(
     w + end
-    for w in (*_CURRENCY_TOKEN, *_IDR_MULTIPLIERS, "k")
+    for w in (*_CURRENCY_TOKEN, *RUPIAH_MULTIPLIERS, "k")
     for end in ("", ".", ",", ".,", "..")
 )
 # Raw tokens whose digits look obfuscated ("08l2", "0813lima"); filled as the cache meets them.
@@ -137,7 +136,7 @@ _obfuscated: set[str] = set()
 def _money_token(cur: str, number: str, mult: str) -> str:
     if cur:
         return f"tok_money_{_CURRENCY_TOKEN.get(cur, 'other')}"
-    if mult in _IDR_MULTIPLIERS:
+    if mult in RUPIAH_MULTIPLIERS:
         return "tok_money_idr"
     if mult == "k":
         return "tok_money_k"
@@ -201,14 +200,14 @@ def _join_money(raw: list[str], out: list[str]) -> None:
     size = len(raw)
     for i in _positions(raw, _MONEY_WORDS):
         word = raw[i].rstrip(".,")
-        if word in _IDR_MULTIPLIERS or word == "k":
+        if word in RUPIAH_MULTIPLIERS or word == "k":
             if i and out[i - 1] and _BARE_NUMBER_RE.fullmatch(raw[i - 1]):
                 out[i - 1], out[i] = _money_token("", "", word), ""
             continue
         if i + 1 < size and out[i + 1] and _BARE_NUMBER_RE.fullmatch(raw[i + 1]):
             following = raw[i + 2].rstrip(".,") if i + 2 < size else ""
             out[i], out[i + 1] = _money_token(word, "", ""), ""
-            if following in _IDR_MULTIPLIERS:
+            if following in RUPIAH_MULTIPLIERS:
                 out[i + 2] = ""
         elif i and out[i - 1] and _BARE_NUMBER_RE.fullmatch(raw[i - 1]):
             out[i - 1], out[i] = _money_token(word, "", ""), ""
