@@ -18,12 +18,13 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize as normalize_rows
 from sklearn.utils.validation import check_is_fitted
 
 from classifiers.indicators import INDICATORS, detect_indices
+from classifiers.text_transformer import TextTransformerMixin
 
 try:  # the C++ kernel behind scipy.sparse's product (SciPy is pinned; the fallback is public API)
     from scipy.sparse._sparsetools import csr_matmat as _csr_matmat
@@ -31,7 +32,7 @@ except ImportError:  # pragma: no cover - another SciPy layout
     _csr_matmat = None
 
 
-class RedFlagFeatures(TransformerMixin, BaseEstimator):
+class RedFlagFeatures(TextTransformerMixin, BaseEstimator):
     """One column per indicator of ``classifiers.indicators``: ``weight`` if it fires, else 0.
 
     Expects normalized text (the output of ``IndonesianTextNormalizer``). The detectors are fixed
@@ -84,13 +85,6 @@ class RedFlagFeatures(TransformerMixin, BaseEstimator):
         codes = getattr(self, "codes_", tuple(i.code for i in INDICATORS))
         return np.asarray([f"flag_{code}" for code in codes], dtype=object)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        tags.requires_fit = False
-        return tags
-
 
 class CompactTfidfVectorizer(TfidfVectorizer):
     """``TfidfVectorizer`` that saves its vocabulary as one array of terms instead of a dict.
@@ -114,18 +108,6 @@ class CompactTfidfVectorizer(TfidfVectorizer):
         super().__setstate__(state)
         if isinstance(terms, np.ndarray):
             self.vocabulary_ = {term: index for index, term in enumerate(terms.tolist())}
-
-
-def _char_ngrams(word: str, min_n: int, max_n: int) -> list[str]:
-    """``char_wb`` n-grams of one word, as scikit-learn builds them (padded with spaces)."""
-    padded = f" {word} "
-    grams: list[str] = []
-    for n in range(min_n, max_n + 1):
-        if len(padded) <= n:
-            grams.append(padded)  # a short word counts once, whole
-            break
-        grams += [padded[i : i + n] for i in range(len(padded) - n + 1)]
-    return grams
 
 
 @lru_cache(maxsize=200_000)
@@ -280,7 +262,7 @@ class _Lookup:
         if self.char:
             counts: dict[int, int] = {}
             get = self.vocabulary.get
-            for gram in _char_ngrams(word, self.min_n, self.max_n):
+            for gram in _word_char_ngrams(word, self.min_n, self.max_n):
                 column = get(gram)
                 if column is not None:
                     counts[column] = counts.get(column, 0) + 1

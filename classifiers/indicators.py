@@ -16,6 +16,10 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from classifiers.textnorm import normalize_text
+from patroli.text.money import CURRENCIES, is_foreign
+from patroli.text.places import names_of
+
 Matcher = Callable[[str, frozenset[str]], bool]  # (normalized text, its set of words) -> fires?
 
 
@@ -115,67 +119,26 @@ def _near(a: Pattern, b: Pattern, window: int) -> Matcher:
     return near
 
 
-MORATORIUM = Terms(
-    "arab_saudi",
-    "saudi",
-    "riyadh",
-    "jeddah",
-    "jedah",
-    "jeddha",
-    "mekah",
-    "makkah",
-    "madinah",
-    "dammam",
-    "thaif",
-    "taif",
-    "uea",
-    "dubai",
-    "abu dhabi",
-    "abudhabi",
-    "sharjah",
-    "qatar",
-    "doha",
-    "kuwait",
-    "oman",
-    "muscat",
-    "bahrain",
-    "yordania",
-    "jordan",
-    "amman",
-    "mesir",
-    "kairo",
-    "irak",
-    "iraq",
-    "erbil",
-    "suriah",
-    "syria",
-    "lebanon",
-    "libanon",
-    "libya",
-    "aljazair",
-    "maroko",
-    "tunisia",
-    "sudan",
-    "yaman",
-    "yemen",
-    "palestina",
-    "mauritania",
-    "timur_tengah",
-    "timteng",
-    "negara arab",
-    "tanah suci",
-    "flag_sa",
-    "flag_ae",
-    "flag_qa",
-    "flag_kw",
-    "flag_om",
-    "flag_bh",
-    "flag_jo",
-    "flag_eg",
-    "flag_iq",
-    "flag_sy",
-    "flag_lb",
-)
+# Countries are named by ISO code; their names (and flags) are ``patroli.text.places``', the same
+# names extraction turns into an ad's countries, spelled the way the normalizer writes them.
+# Kepmenaker 260/2015 (indicators.md §2.1): the 21 countries of the announcement minus Iran and
+# Pakistan, i.e. the 19 Kemnaker cites.
+MORATORIUM_COUNTRIES = ("SA", "AE", "QA", "KW", "OM", "BH", "JO", "EG", "IQ", "SY", "LB", "LY", "DZ",
+                        "MA", "TN", "SD", "PS", "MR", "YE")  # fmt: skip
+# The scam-compound corridor (indicators.md §2.2), with Thailand as its entry and transit country.
+SCAM_HUB_COUNTRIES = ("KH", "MM", "LA", "PH", "TH")
+# Where the seed corpus sends workers, beyond the two above.
+DESTINATION_COUNTRIES = ("MY", "SG", "BN", "TW", "HK", "JP", "KR", "TR", "DE", "PL", "AU")
+
+
+def place_terms(codes: Iterable[str]) -> list[str]:
+    """The normalized names and flags of the countries ``codes`` ("arab saudi" -> "arab_saudi")."""
+    names = {normalize_text(name) for name in names_of(codes)}
+    return sorted(names | {f"flag_{code.lower()}" for code in codes})
+
+
+MORATORIUM = Terms(*place_terms(MORATORIUM_COUNTRIES), "timur_tengah", "timteng", "negara arab",
+                   "tanah suci")  # fmt: skip
 DOMESTIC_WORK = Terms(
     "prt",
     "pengasuh",
@@ -203,41 +166,7 @@ DOMESTIC_WORK = Terms(
     "house keeper",
     "domestic",
 )
-SCAM_HUB = Terms(
-    "kamboja",
-    "cambodia",
-    "phnom penh",
-    "sihanoukville",
-    "sihanouk",
-    "bavet",
-    "poipet",
-    "myanmar",
-    "burma",
-    "myawaddy",
-    "myawadi",
-    "kk park",
-    "shwe kokko",
-    "laos",
-    "bokeo",
-    "golden triangle",
-    "segitiga emas",
-    "filipina",
-    "philippines",
-    "manila",
-    "pasay",
-    "pogo",
-    "mae sot",
-    "thailand",
-    "bangkok",
-    "chiang rai",
-    "flag_kh",
-    "flag_mm",
-    "flag_la",
-    "flag_ph",
-    "flag_th",
-    "mekong",
-    "perbatasan thailand",
-)
+SCAM_HUB = Terms(*place_terms(SCAM_HUB_COUNTRIES), "mekong", "perbatasan thailand")
 OFFICE_JOB = Terms(
     "admin",
     "customer_service",
@@ -275,8 +204,8 @@ OFFICE_JOB = Terms(
     "digital",
 )
 OVERSEAS = (
-    Terms("luar_negeri", "abroad", "overseas", "malaysia", "singapura", "brunei", "taiwan", "hong_kong",
-          "jepang", "japan", "korea", "turki", "jerman", "polandia", "eropa", "europe", "australia", "kapal")
+    Terms(*place_terms(DESTINATION_COUNTRIES), "luar_negeri", "abroad", "overseas", "eropa", "europe",
+          "kapal")
     + MORATORIUM
     + SCAM_HUB
 )  # fmt: skip
@@ -286,20 +215,9 @@ MESSENGER = frozenset(
 )
 ADDRESS = frozenset({"alamat", "jl", "jalan", "tok_email", "website", "tok_url"})
 OFFICE_ADDRESS = re.compile(r"\bkantor (kami|pusat|cabang)\b")
+# An amount in any currency but the rupiah (the normalizer's ``tok_money_<iso>``).
 MONEY_FOREIGN = Terms(
-    "tok_money_usd",
-    "tok_money_sar",
-    "tok_money_aed",
-    "tok_money_myr",
-    "tok_money_twd",
-    "tok_money_eur",
-    "tok_money_sgd",
-    "tok_money_hkd",
-    "tok_money_krw",
-    "tok_money_jpy",
-    "tok_money_qar",
-    "tok_money_gbp",
-    "tok_money_aud",
+    *sorted({f"tok_money_{c.lower()}" for c in CURRENCIES.values() if is_foreign(c)})
 )
 WAIVED = Pattern(
     r"\b(tanpa_pengalaman|tanpa_ijazah|tanpa_tes|usia_bebas|syarat (mudah|ringan|gampang)|"

@@ -6,6 +6,8 @@ calibrated with Platt scaling on cross-validated predictions so that ``risk`` is
 
 from __future__ import annotations
 
+from inspect import signature
+
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
@@ -13,20 +15,10 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from classifiers.features import CachedTfidfVectorizer, CharNgrams, RedFlagFeatures, WordNgrams
 from classifiers.textnorm import IndonesianTextNormalizer
 
-# Chosen by ``python -m classifiers.tune`` on out-of-fold predictions over the train split only
-# (stages 1-4, docs/classifier.md): C=64 and indicator weight 0.25 were best both on random folds
-# and with whole destination corridors left out.
-DEFAULT_PARAMS: dict[str, object] = {
-    "C": 64.0,
-    "word_ngrams": (1, 2),
-    "char_ngrams": (2, 4),
-    "min_df": 2,
-    "flag_weight": 0.25,
-    "calibration_folds": 5,
-    "calibration": "sigmoid",
-}
 
-
+# The defaults were chosen by ``python -m classifiers.tune`` on out-of-fold predictions over the
+# train split only (stages 1-4, docs/classifier.md): C=64 and indicator weight 0.25 were best both
+# on random folds and with whole destination corridors left out.
 def build_pipeline(
     C: float = 64.0,
     word_ngrams: tuple[int, int] = (1, 2),
@@ -59,3 +51,9 @@ def build_pipeline(
             ("classifier", classifier),
         ]
     )
+
+
+# The defaults of ``build_pipeline``, by name (what training records in a model card).
+DEFAULT_PARAMS: dict[str, object] = {
+    name: parameter.default for name, parameter in signature(build_pipeline).parameters.items()
+}

@@ -19,100 +19,11 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from classifiers.features import CachedTfidfVectorizer, RedFlagFeatures
 from classifiers.indicators import INDICATOR_BY_CODE
 from classifiers.registry import ModelError, StoredModel, load_active, load_model
+from patroli.text.stopwords import STOPWORDS
 
 LANGUAGES = ("id", "en")
 _TOP_TERMS = 3
 _MIN_TERM_CONTRIBUTION = 0.04
-# Function words and chat filler: they can carry weight in the model, but "«yang», «aja»" tells an
-# analyst nothing they could check, so they are never shown as reasons (they still count).
-_UNINFORMATIVE = frozenset(
-    [
-        "yang",
-        "dan",
-        "di",
-        "ke",
-        "dari",
-        "untuk",
-        "dengan",
-        "saya",
-        "aku",
-        "kami",
-        "kita",
-        "kamu",
-        "anda",
-        "ini",
-        "itu",
-        "ada",
-        "bisa",
-        "juga",
-        "ya",
-        "yg",
-        "kak",
-        "kakak",
-        "bang",
-        "mas",
-        "mbak",
-        "bu",
-        "pak",
-        "atau",
-        "tidak",
-        "sudah",
-        "belum",
-        "aja",
-        "saja",
-        "semua",
-        "lagi",
-        "akan",
-        "mau",
-        "dong",
-        "deh",
-        "sih",
-        "nya",
-        "the",
-        "a",
-        "an",
-        "and",
-        "or",
-        "to",
-        "of",
-        "in",
-        "for",
-        "with",
-        "is",
-        "are",
-        "be",
-        "you",
-        "we",
-        "i",
-        "our",
-        "your",
-        "on",
-        "at",
-        "by",
-        "from",
-        "this",
-        "that",
-        "it",
-        "as",
-        "jadi",
-        "karena",
-        "kalau",
-        "kalo",
-        "buat",
-        "sama",
-        "pun",
-        "oleh",
-        "pada",
-        "para",
-        "per",
-        "dalam",
-        "tapi",
-        "tetapi",
-        "masih",
-        "sangat",
-        "lebih",
-    ]
-)
 _TERM_LABELS = {
     "tok_wa": ("link WhatsApp", "WhatsApp link"),
     "tok_tme": ("link Telegram", "Telegram link"),
@@ -185,11 +96,10 @@ class RiskModel:
         # Column names are "words__x", "chars__x", "red_flags__flag_x" (FeatureUnion's prefixes).
         names = np.asarray(union.get_feature_names_out()).astype(str)
         self._names = names
+        # Stopwords can carry weight in the model, but "«yang», «aja»" tells an analyst nothing
+        # they could check, so they are never shown as reasons (they still count).
         self._is_word = np.char.startswith(names, "words__") & np.asarray(
-            [
-                not set(name.split("__", 1)[1].split(" ")) <= _UNINFORMATIVE
-                for name in names.tolist()
-            ]
+            [not set(name.split("__", 1)[1].split(" ")) <= STOPWORDS for name in names.tolist()]
         )
         self._flag_code: dict[int, str] = {}
         for column in np.flatnonzero(np.char.startswith(names, "red_flags__flag_")).tolist():

@@ -5,11 +5,15 @@ Recruiters write "gj 15jt/bln, brgkt cpt, japri 08xx"; the agency down the road 
 is lower-case, space-separated tokens of ``[a-z0-9_]`` with placeholders (``tok_phone``,
 ``tok_money_usd``, ``tok_url``...) and joined phrases (``visa_kunjungan``, ``potong_gaji``).
 
-Steps, in order: Unicode NFKC; obfuscated digits undone (``patroli.text.entities.digit_view``, only when
+Steps, in order: Unicode NFKC; obfuscated digits undone (``patroli.text.numbers.digit_view``, only when
 a number word or a look-alike letter touches a digit); flag emoji; links, e-mails, @handles, phone
 numbers; upper-case place abbreviations (``KSA``, ``HK``); lower case; money and numbers
 (``Rp15.000.000``, ``1.200 USD``, ``15jt``, ``17th`` = ``17 th``); then per token: repeated letters
 multi-word phrases joined, repeated letters collapsed (``gratisss``), slang mapped.
+
+The vocabulary (currency spellings and multipliers, digit words and look-alikes, place abbreviations,
+flags, free-mail providers, bare link hosts) is ``patroli.text``'s, shared with extraction and the web
+highlighter; the slang and phrase tables below are the model's own.
 
 Speed matters (the crawl scores every ad): every whole-text regex pass is skipped unless a cheap
 test says it can match, and the per-word work is cached per distinct word (bounded).
@@ -22,9 +26,13 @@ import unicodedata
 from collections.abc import Container, Iterable
 from itertools import compress, count
 
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator
 
-from patroli.text.entities import digit_view
+from classifiers.text_transformer import TextTransformerMixin
+from patroli.text.contacts import BARE_LINK_HOSTS, FREE_MAIL_PROVIDERS
+from patroli.text.money import CURRENCIES, MULTIPLIERS, PERIODS, RUPIAH_MULTIPLIERS
+from patroli.text.numbers import CONFUSABLE_DIGITS, NUMBER_WORDS, digit_view
+from patroli.text.places import CAPITAL_ABBREVIATIONS, FLAG_RE, flag_code
 
 # Slang and abbreviations seen in job posts (platforms.md: gj = gaji, brgkt = berangkat, ...).
 SLANG = {
@@ -70,38 +78,29 @@ MULTIWORD = {
     "g to g": "g2g", "government to government": "g2g",
     "di bawah umur": "dibawah_umur", "dibawah umur": "dibawah_umur", "orang tua": "ortu",
 }  # fmt: skip
-# Upper-case abbreviations that only mean a place in capitals; resolved before lower-casing.
-_UPPER = {"KSA": "arab_saudi", "UEA": "uea", "UAE": "uea", "HK": "hong_kong", "KL": "kuala lumpur",
-          "KH": "kamboja", "TW": "taiwan", "LN": "luar_negeri", "PP": "phnom penh"}  # fmt: skip
-
-_CURRENCY_TOKEN = {
-    "rp": "idr", "rp.": "idr", "idr": "idr", "usd": "usd", "us$": "usd", "$": "usd", "dolar": "usd",
-    "dollar": "usd", "sar": "sar", "sr": "sar", "riyal": "sar", "rm": "myr", "myr": "myr",
-    "ringgit": "myr", "nt$": "twd", "ntd": "twd", "twd": "twd", "¥": "jpy", "yen": "jpy", "₩": "krw",
-    "won": "krw", "aed": "aed", "dirham": "aed", "qar": "qar", "hkd": "hkd", "sgd": "sgd", "€": "eur",
-    "eur": "eur", "euro": "eur", "£": "gbp", "gbp": "gbp", "aud": "aud", "rupiah": "idr",
-}  # fmt: skip
-_IDR_MULTIPLIERS = frozenset({"jt", "juta", "jeti", "rb", "ribu"})
+# Every currency spelling -> the ISO code in its placeholder ("rm" -> "myr": ``tok_money_myr``).
+_CURRENCY_TOKEN = {spelling: code.lower() for spelling, code in CURRENCIES.items()}
 # Letters glued to a number that are a unit, not part of a word ("17th", "3bln", "2x"): split off.
-_UNITS = frozenset({"th", "thn", "tahun", "bln", "bulan", "hr", "hari", "mgg", "minggu", "jam",
-                    "org", "orang", "x", "kali", "an", "tahunan", "bulanan"})  # fmt: skip
-_NUMBER_WORDS = ("nol", "kosong", "zero", "satu", "one", "dua", "two", "tiga", "three", "empat",
-                 "four", "lima", "five", "enam", "six", "tujuh", "seven", "delapan", "eight",
-                 "sembilan", "nine")  # fmt: skip
+_UNITS = frozenset(PERIODS) | {"org", "orang", "x", "kali", "an", "tahunan", "bulanan"}
 
 _FLAG_CHAR_RE = re.compile("[\U0001f1e6-\U0001f1ff]")
-_FLAG_RE = re.compile("([\U0001f1e6-\U0001f1ff])([\U0001f1e6-\U0001f1ff])")
-_URL_HINTS = ("http", "www.", "wa.me", "t.me", "bit.ly", "s.id")
-_URL_RE = re.compile(r"(?:https?://|www\.)\S+|\b(?:wa\.me|t\.me|bit\.ly|s\.id)/\S*", re.IGNORECASE)
+_URL_HINTS = ("http", "www.", *BARE_LINK_HOSTS)
+_URL_RE = re.compile(
+    r"(?:https?://|www\.)\S+|\b(?:" + "|".join(map(re.escape, BARE_LINK_HOSTS)) + r")/\S*",
+    re.IGNORECASE,
+)
 _EMAIL_RE = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
-_FREE_MAIL_RE = re.compile(r"@(gmail|yahoo|hotmail|outlook|ymail)\.", re.IGNORECASE)
+_FREE_MAIL_RE = re.compile(r"@(" + "|".join(FREE_MAIL_PROVIDERS) + r")\.", re.IGNORECASE)
 _HANDLE_RE = re.compile(r"(?<![\w@])@[A-Za-z]\w{3,31}")
 # Phones start with +, 0 or 62; the look-behind (no digit, dot or comma before) is checked in code,
 # which lets the regex engine skip quickly to the next "+", "0" or "6".
 _PHONE_RE = re.compile(r"(?:\+\s?\d{1,3}|0|62)[\d\s\-.()]{7,}\d(?!\d)")
 _THOUSANDS_RE = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
-_UPPER_RE = re.compile("|".join(_UPPER))  # boundaries checked in code, for the same reason
-_SYMBOLS = {"¥": " yen ", "€": " eur ", "£": " gbp ", "₩": " won "}
+# Capital abbreviations of places ("KSA", "HK") are spelled out before lower-casing; the phrases
+# above then join the names ("arab saudi" -> "arab_saudi"). Boundaries checked in code, as above.
+_UPPER_RE = re.compile("|".join(sorted(CAPITAL_ABBREVIATIONS, key=len, reverse=True)))
+# Currency symbols outside ASCII become their ISO code, which is also a spelling ("€" -> "eur").
+_SYMBOLS = {s: f" {code.lower()} " for s, code in CURRENCIES.items() if not s.isascii()}
 # Raw tokens: runs of [a-z0-9_.,$]; every other byte (and, after an ASCII "replace" encoding, every
 # non-ASCII character) separates them. A byte table does this in C, far faster than a regex.
 _SEPARATE = bytes(
@@ -111,21 +110,23 @@ _WORD_RE = re.compile(r"[a-z0-9_]+")
 _REPEAT_RE = re.compile(r"([a-z])\1{2,}")  # "gratisss" -> "gratis"
 _CURRENCIES = "|".join(re.escape(c) for c in sorted(_CURRENCY_TOKEN, key=len, reverse=True))
 # One raw token that is an amount or a number: currency? number multiplier? currency? unit?
+_MULTIPLIERS = "|".join(sorted(MULTIPLIERS, key=len, reverse=True))
 _AMOUNT_RE = re.compile(
-    rf"(?P<cur>{_CURRENCIES})?(?P<num>[0-9]+(?:[.,][0-9]+)*)(?P<mult>jt|juta|jeti|rb|ribu|k)?"
+    rf"(?:(?P<cur>{_CURRENCIES})\.?)?(?P<num>[0-9]+(?:[.,][0-9]+)*)(?P<mult>{_MULTIPLIERS})?"
     rf"(?P<cur2>{_CURRENCIES})?(?P<unit>[a-z]+)?[.,]*"
 )
 _BARE_NUMBER_RE = re.compile(r"[0-9]+(?:[.,][0-9]+)*[.,]*")
-_CONFUSABLE_RE = re.compile(r"[0-9][lio|]|[lio|][0-9]")
+_CONFUSABLE = "[" + re.escape("".join(sorted({c.lower() for c in CONFUSABLE_DIGITS}))) + "]"
+_CONFUSABLE_RE = re.compile(f"[0-9]{_CONFUSABLE}|{_CONFUSABLE}[0-9]")
 _NUMBER_WORD_GLUED_RE = re.compile(
-    rf"[0-9](?:{'|'.join(_NUMBER_WORDS)})|(?:{'|'.join(_NUMBER_WORDS)})[0-9]"
+    rf"[0-9](?:{'|'.join(NUMBER_WORDS)})|(?:{'|'.join(NUMBER_WORDS)})[0-9]"
 )
 
 _CACHE_LIMIT = 200_000
-_NUMBER_WORD_SET = frozenset(_NUMBER_WORDS)
+_NUMBER_WORD_SET = frozenset(NUMBER_WORDS)
 _MONEY_WORDS = frozenset(
     w + end
-    for w in (*_CURRENCY_TOKEN, *_IDR_MULTIPLIERS, "k")
+    for w in (*_CURRENCY_TOKEN, *RUPIAH_MULTIPLIERS, "k")
     for end in ("", ".", ",", ".,", "..")
 )
 # Raw tokens whose digits look obfuscated ("08l2", "0813lima"); filled as the cache meets them.
@@ -135,7 +136,7 @@ _obfuscated: set[str] = set()
 def _money_token(cur: str, number: str, mult: str) -> str:
     if cur:
         return f"tok_money_{_CURRENCY_TOKEN.get(cur, 'other')}"
-    if mult in _IDR_MULTIPLIERS:
+    if mult in RUPIAH_MULTIPLIERS:
         return "tok_money_idr"
     if mult == "k":
         return "tok_money_k"
@@ -198,15 +199,15 @@ def _join_money(raw: list[str], out: list[str]) -> None:
     """A currency or multiplier written apart from its number: "usd 1.200", "15 jt", "1.200 usd"."""
     size = len(raw)
     for i in _positions(raw, _MONEY_WORDS):
-        word = raw[i].rstrip(".,") if raw[i] != "rp." else raw[i]
-        if word in _IDR_MULTIPLIERS or word == "k":
+        word = raw[i].rstrip(".,")
+        if word in RUPIAH_MULTIPLIERS or word == "k":
             if i and out[i - 1] and _BARE_NUMBER_RE.fullmatch(raw[i - 1]):
                 out[i - 1], out[i] = _money_token("", "", word), ""
             continue
         if i + 1 < size and out[i + 1] and _BARE_NUMBER_RE.fullmatch(raw[i + 1]):
             following = raw[i + 2].rstrip(".,") if i + 2 < size else ""
             out[i], out[i + 1] = _money_token(word, "", ""), ""
-            if following in _IDR_MULTIPLIERS:
+            if following in RUPIAH_MULTIPLIERS:
                 out[i + 2] = ""
         elif i and out[i - 1] and _BARE_NUMBER_RE.fullmatch(raw[i - 1]):
             out[i - 1], out[i] = _money_token(word, "", ""), ""
@@ -268,7 +269,7 @@ def _upper_place(match: re.Match[str]) -> str:
         end < len(text) and (text[end].isalnum() or text[end] == "_")
     ):
         return match.group(0)
-    return " " + _UPPER[match.group(0)] + " "
+    return " " + CAPITAL_ABBREVIATIONS[match.group(0)] + " "
 
 
 def _url_token(match: re.Match[str]) -> str:
@@ -279,14 +280,14 @@ def _url_token(match: re.Match[str]) -> str:
 
 
 def _flag(match: re.Match[str]) -> str:
-    return " flag_" + "".join(chr(ord(c) - 0x1F1E6 + ord("a")) for c in match.groups()) + " "
+    return f" flag_{flag_code(match).lower()} "
 
 
 def _normalize(text: str) -> tuple[str, bool]:
     """(normalized text, whether digits look obfuscated) for NFKC text."""
     if not text.isascii():
         if _FLAG_CHAR_RE.search(text):
-            text = _FLAG_RE.sub(_flag, text)
+            text = FLAG_RE.sub(_flag, text)
         for symbol, name in _SYMBOLS.items():
             if symbol in text:
                 text = text.replace(symbol, name)
@@ -327,18 +328,13 @@ def normalize_text(text: str) -> str:
     return normalized
 
 
-class IndonesianTextNormalizer(TransformerMixin, BaseEstimator):
+class IndonesianTextNormalizer(TextTransformerMixin, BaseEstimator):
     """scikit-learn step wrapping :func:`normalize_text`; stateless, so ``fit`` learns nothing."""
+
+    stateless = True
 
     def fit(self, X: Iterable[str], y: object = None) -> IndonesianTextNormalizer:
         return self
 
     def transform(self, X: Iterable[str]) -> list[str]:
         return [normalize_text(x) for x in X]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        tags.requires_fit = False
-        return tags

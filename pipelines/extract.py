@@ -1,4 +1,4 @@
-"""ExtractEntitiesPipeline: the contacts, places and money in an ad, via ``patroli.text.entities``.
+"""ExtractEntitiesPipeline: the contacts, places and money in an ad, via ``patroli.text``.
 
 Phones become E.164 (investigators link recruiters across sites by them), Telegram handles and
 e-mails are lower-cased, destinations become ISO country codes, and amounts are split into the
@@ -16,15 +16,10 @@ from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
 from crawler.items import JobAd
-from patroli.text.entities import (
-    classify_money,
-    extract_countries,
-    extract_emails,
-    extract_links,
-    extract_phones,
-    extract_telegram_handles,
-    extract_whatsapp,
-)
+from patroli.text.contacts import extract_emails, extract_links, extract_telegram_handles
+from patroli.text.money import classify_money
+from patroli.text.phones import extract_phones, extract_whatsapp
+from patroli.text.places import HOME_COUNTRY, extract_countries
 from pipelines.offload import MicroBatcher, OffloadingPipeline, WorkerPool, default_workers, run_in
 
 logger = logging.getLogger(__name__)
@@ -60,7 +55,7 @@ def entities_for(payload: dict[str, Any]) -> dict[str, Any]:
         telegram = [h for h in telegram if h != f"@{payload['channel'].lower()}"]
     countries = extract_countries(f"{text}\n{payload['location']}")
     site_country = payload["site_country"].upper()
-    if len(site_country) == 2 and site_country != "ID" and site_country not in countries:
+    if len(site_country) == 2 and site_country != HOME_COUNTRY and site_country not in countries:
         countries.insert(0, site_country)
     salary, fees = classify_money(
         f"{payload['salary_text']}\n{text}" if payload["salary_text"] else text
@@ -81,13 +76,6 @@ def entities_for(payload: dict[str, Any]) -> dict[str, Any]:
 
 def entities_for_batch(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [entities_for(p) for p in payloads]
-
-
-def extract_entities(item: JobAd) -> JobAd:
-    """Fill the entity fields of ``item`` in this process."""
-    for key, value in entities_for(entity_payload(item)).items():
-        setattr(item, key, value)
-    return item
 
 
 class ExtractEntitiesPipeline(OffloadingPipeline):

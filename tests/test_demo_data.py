@@ -9,7 +9,7 @@ from datasketch import MinHash, MinHashLSH
 
 from classifiers.datasets import load_corpus
 from patroli.demosites.data import load_demo_data
-from patroli.text.entities import extract_phones
+from patroli.text.phones import extract_phones
 
 SHINGLE = 5
 

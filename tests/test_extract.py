@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from patroli.text.entities import (
-    classify_money,
-    digit_view,
-    extract_countries,
-    extract_emails,
-    extract_money,
-    extract_phones,
-    extract_telegram_handles,
-    extract_whatsapp,
-    parse_number,
-)
+from patroli.text.contacts import extract_emails, extract_telegram_handles
+from patroli.text.money import classify_money, extract_money
+from patroli.text.numbers import digit_view, parse_number
+from patroli.text.phones import extract_phones, extract_whatsapp
+from patroli.text.places import extract_countries
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import phonenumbers
 
-from patroli.text.entities import DEFAULT_REGION
+from patroli.text.phones import DEFAULT_REGION
 
 # Filter name -> stored field (entity filters look up the entity table / keyword arrays).
 FILTER_FIELDS = {
@@ -63,10 +63,6 @@ class Query:
     excluded: list[str] = field(default_factory=list)
     filters: list[Filter] = field(default_factory=list)
     ranges: list[Range] = field(default_factory=list)
-
-    @property
-    def has_text(self) -> bool:
-        return bool(self.terms)
 
 
 def normalize_phone(value: str) -> str:

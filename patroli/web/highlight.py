@@ -16,30 +16,50 @@ from functools import cache
 
 from markupsafe import Markup, escape
 
-from classifiers.indicators import OVERSEAS
+from classifiers.indicators import MORATORIUM_COUNTRIES, OVERSEAS, SCAM_HUB_COUNTRIES
 from classifiers.scoring import reason_text
 from classifiers.textnorm import MULTIWORD, SLANG  # the normalizer's tables, read-only
 from patroli.storage.base import MARK_END, MARK_START
+from patroli.text.contacts import FREE_MAIL_PROVIDERS
+from patroli.text.money import (
+    CURRENCIES,
+    RUPIAH_MULTIPLIERS,
+    currency_pattern,
+    is_foreign,
+    multiplier_pattern,
+)
+from patroli.text.places import CAPITAL_ABBREVIATIONS, COUNTRY_OF_NAME, flag_of, names_of
 
-_CURRENCY = (r"(?:rp\.?|idr|usd|us\$|\$|sar|riyal|rm|myr|ringgit|nt\$|ntd|twd|¥|yen|₩|won|aed|dirham|"
-             r"qar|hkd|sgd|€|eur|euro|£|gbp|dolar|dollar)")  # fmt: skip
-_AMOUNT = rf"(?:{_CURRENCY}\s?\d[\d.,]*(?:\s?(?:jt|juta|rb|ribu|k)\b)?|\d[\d.,]*\s?(?:jt|juta|rb|ribu)\b|\d[\d.,]*\s?{_CURRENCY})"
-_FOREIGN_AMOUNT = (r"(?:(?:usd|us\$|\$|sar|riyal|rm|myr|ringgit|nt\$|ntd|twd|¥|yen|₩|won|aed|dirham|"
-                   r"hkd|sgd|€|eur|euro)\s?\d[\d.,]*|\d[\d.,]*\s?(?:usd|dolar|dollar|riyal|sar|aed|"
-                   r"dirham|ringgit|rm|ntd|yen|won|euro))")  # fmt: skip
-_NEG = r"(?:tidak|tdk|gak|ga|gk|nggak|ngga|enggak|g)"
+# Amounts, in the currencies and with the multipliers extraction and the model count as money.
+_CURRENCY = currency_pattern()
+_FOREIGN = currency_pattern({code for code in CURRENCIES.values() if is_foreign(code)})
+_NUMBER = r"\d[\d.,]*"
+_AMOUNT = (
+    rf"(?:{_CURRENCY}\s?{_NUMBER}(?:\s?{multiplier_pattern()})?"
+    rf"|{_NUMBER}\s?{multiplier_pattern(RUPIAH_MULTIPLIERS)}|{_NUMBER}\s?{_CURRENCY})"
+)
+_FOREIGN_AMOUNT = rf"(?:{_FOREIGN}\s?{_NUMBER}|{_NUMBER}\s?{_FOREIGN})"
+# "tidak" and the slang the normalizer maps to it ("gak", "tdk", ...).
+_NEG = "(?:" + "|".join(["tidak", *sorted(k for k, v in SLANG.items() if v == "tidak")]) + ")"
 
-# Raw-text cues per indicator code (case-insensitive). tests/test_web_highlight.py checks that
+
+def _places(codes: tuple[str, ...]) -> str:
+    """The names, capital abbreviations and flags of the countries ``codes``, as raw text."""
+    words = sorted(names_of(codes), key=len, reverse=True)
+    words += [a for a, name in CAPITAL_ABBREVIATIONS.items() if COUNTRY_OF_NAME[name] in codes]
+    flags = [flag_of(code) for code in codes]
+    return r"\b(?:" + "|".join(map(re.escape, words)) + r")\b|" + "|".join(flags)
+
+
+# Raw-text cues per indicator code (case-insensitive). tests/test_web_units.py checks that
 # every indicator has one and that they find a cue in the ads where the indicator fires.
 INDICATOR_CUES: dict[str, str] = {
-    "moratorium_domestic": r"arab saudi|saudi|riyadh|jedd?ah|mekk?ah|makkah|madinah|dammam|taif|dubai|"
-    r"abu dhabi|sharjah|qatar|doha|kuwait|oman|bahrain|yordania|jordan|timur tengah|timteng|\bksa\b|"
-    r"\buea\b|\buae\b|\bprt\b|\bplrt\b|\bart\b|pembantu|rumah tangga|majikan|pengasuh|babysitter|nanny|"
-    r"housemaid|\bmaid\b|sopir pribadi|supir pribadi|driver pribadi|jaga (anak|bayi|lansia|orang tua|nenek|kakek)|"
+    "moratorium_domestic": _places(MORATORIUM_COUNTRIES)
+    + r"|timur tengah|timteng|\bprt\b|\bplrt\b|\bart\b|pembantu|rumah tangga|majikan|pengasuh|babysitter|"
+    r"nanny|housemaid|\bmaid\b|sopir pribadi|supir pribadi|driver pribadi|jaga (anak|bayi|lansia|orang tua|nenek|kakek)|"
     r"perawat lansia|caregiver|housekeeper|keluarga (arab|saudi|kaya|baik)",
-    "scam_hub_office_job": r"kamboja|cambodia|phnom penh|sihanouk\w*|bavet|poipet|myanmar|burma|"
-    r"myawadd?y|myawadi|kk park|shwe kokko|laos|bokeo|golden triangle|segitiga emas|filipina|"
-    r"philippines|manila|\badmin\b|customer service|\bcs\b|operator|marketing online|telemarketing|"
+    "scam_hub_office_job": _places(SCAM_HUB_COUNTRIES)
+    + r"|mekong|\badmin\b|customer service|\bcs\b|operator|marketing online|telemarketing|"
     r"typist|data entry|\bit support|sales online|chat",
     "visit_visa_work": r"visa (kunjungan|turis|wisata|ziarah|ziaroh|umrah|umroh|on arrival|waiver)|visit visa|"
     r"tourist visa|bebas visa|\bvoa\b|paspor (pelancong|wisata)|visa (nanti|bisa) (di ?rubah|diubah|diganti)|"
@@ -89,7 +109,7 @@ _TOKEN_CUES = {
     "tok_tme": r"t\.me/\S*|telegram",
     "tok_handle": r"(?<![\w@])@[A-Za-z]\w{3,31}",
     "tok_phone": r"(?<![\d.,])(?:\+\s?\d{1,3}|0|62)[\dOoIlxX\s\-.()]{7,}[\dxX]",
-    "tok_email_free": r"\b[\w.+-]+@(gmail|yahoo|hotmail|outlook|ymail)\.\w+",
+    "tok_email_free": r"\b[\w.+-]+@(" + "|".join(FREE_MAIL_PROVIDERS) + r")\.\w+",
     "tok_url": r"(?:https?://|www\.)\S+",
 }
 _MAX_TEXT = 100_000

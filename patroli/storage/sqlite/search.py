@@ -14,6 +14,7 @@ from patroli.storage.query import ENTITY_FILTERS, FILTER_FIELDS, Query, parse_qu
 from patroli.storage.sqlite.ads import read_ad
 from patroli.storage.sqlite.connection import Database
 from patroli.storage.sqlite.rows import decode_row
+from patroli.text.stopwords import STOPWORDS
 
 _ENTITY_KIND_BY_FILTER = {
     "phone": "phone",
@@ -29,30 +30,6 @@ _SORT_KEYS: dict[str, tuple[str, bool]] = {
     "date": ("COALESCE(ads.posted_at, ads.first_seen)", True),
     "uncertainty": ("ABS(COALESCE(ads.risk_margin, 1))", False),
 }
-_STOPWORDS = frozenset(
-    [
-        "yang",
-        "dan",
-        "di",
-        "ke",
-        "dari",
-        "untuk",
-        "dengan",
-        "ini",
-        "itu",
-        "atau",
-        "the",
-        "and",
-        "for",
-        "with",
-        "you",
-        "your",
-        "kami",
-        "kita",
-        "bisa",
-        "ada",
-    ]
-)
 
 
 def _fts_phrase(term: str) -> str:
@@ -266,7 +243,7 @@ def _similar_text(conn: sqlite3.Connection, ad: Record, limit: int) -> list[Reco
     words = re.findall(r"[^\W\d_]{4,}", f"{ad.get('title') or ''} {ad.get('text') or ''}".lower())
     counts: dict[str, int] = {}
     for word in words:
-        if word not in _STOPWORDS:
+        if word not in STOPWORDS:
             counts[word] = counts.get(word, 0) + 1
     terms = sorted(counts, key=lambda w: (-counts[w], -len(w)))[:12]
     if not terms:
