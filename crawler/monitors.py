@@ -23,20 +23,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from crawler.runs import SourceRun
+from patroli.config.table import (
+    PATROLI_MONITOR_DROP_RATIO,
+    PATROLI_MONITOR_HISTORY,
+    PATROLI_MONITOR_MAX_ERROR_RATE,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class MonitorSettings:
-    drop_ratio: float = 0.5
-    max_error_rate: float = 0.2
-    history: int = 7
+    drop_ratio: float = PATROLI_MONITOR_DROP_RATIO.default_value()
+    max_error_rate: float = PATROLI_MONITOR_MAX_ERROR_RATE.default_value()
+    history: int = PATROLI_MONITOR_HISTORY.default_value()
 
     @classmethod
     def from_settings(cls, settings: Any) -> MonitorSettings:
         return cls(
-            drop_ratio=settings.getfloat("PATROLI_MONITOR_DROP_RATIO", 0.5),
-            max_error_rate=settings.getfloat("PATROLI_MONITOR_MAX_ERROR_RATE", 0.2),
-            history=settings.getint("PATROLI_MONITOR_HISTORY", 7),
+            drop_ratio=PATROLI_MONITOR_DROP_RATIO.from_settings(settings),
+            max_error_rate=PATROLI_MONITOR_MAX_ERROR_RATE.from_settings(settings),
+            history=PATROLI_MONITOR_HISTORY.from_settings(settings),
         )
 
 

@@ -20,8 +20,6 @@ from patroli.storage.base import (
     WriteResult,
 )
 
-DEFAULT_STORE_URL = "sqlite:///var/patroli.db"
-
 
 def open_store(url: str, *, env: Mapping[str, str] | None = None) -> Store:
     """Open the store at ``url``; raise ``StoreUnavailable`` with what to do when it cannot.
@@ -46,7 +44,6 @@ def open_store(url: str, *, env: Mapping[str, str] | None = None) -> Store:
 
 
 __all__ = [
-    "DEFAULT_STORE_URL",
     "AdNotFound",
     "Record",
     "ReviewConflict",

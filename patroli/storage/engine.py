@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import statistics
 import threading
 import time
@@ -94,21 +93,14 @@ def _record(source: Mapping[str, Any]) -> Record:
     return record
 
 
-def _env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name) or default)
-    except ValueError:
-        return default
-
-
 class EngineStore(Store):
     def __init__(self, client: EngineClient, url: str) -> None:
         self.url = url
         self.client = client
         self.family = client.family
         self.names = IndexNames(client.settings.prefix)
-        self.max_actions = _env_int("PATROLI_BULK_MAX_ACTIONS", 1000)
-        self.max_bytes = _env_int("PATROLI_BULK_MAX_BYTES", 5 * 1024 * 1024)
+        self.max_actions = client.settings.bulk_max_actions
+        self.max_bytes = client.settings.bulk_max_bytes
         self._dirty: set[str] = set()
         self._dirty_lock = threading.Lock()
         self._analyzer: dict[str, Any] | None = None
