@@ -24,15 +24,7 @@ class DemoSitesProcess:
 
     def start(self) -> Self:
         self.process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            [
-                sys.executable,
-                "-m",
-                "patroli.demosites",
-                "--host",
-                self.host,
-                "--port",
-                str(self.port),
-            ],
+            [sys.executable, "-m", "patroli.demosites", "--host", self.host, "--port", str(self.port)],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             text=True,
