@@ -8,6 +8,11 @@ second come from Scrapy's own stats (first start to last finish of the concurren
     .venv/bin/python bench/crawl_overhead.py [--rounds 3]
 
 Prints each measurement and ``ratio=<pipeline pages/s ÷ bare pages/s>`` (target >= 0.8).
+
+    .venv/bin/python bench/crawl_overhead.py --batch-delays 0,0.005,0.1
+
+compares the full pipeline with each ``PATROLI_BATCH_DELAY`` instead (alternating, same run) and
+prints each one's pages/s as a ratio to the first.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def measure_once(mode: str, demo_url: str, store_url: str) -> dict[str, float]:
+def measure_once(
+    mode: str, demo_url: str, store_url: str, batch_delay: str | None = None
+) -> dict[str, float]:
     """Run in a child process: one patrol over every demo source, return pages, items, seconds."""
     os.environ["PATROLI_DEMO_URL"] = demo_url
     from crawler.sources import load_registry
@@ -36,6 +43,8 @@ def measure_once(mode: str, demo_url: str, store_url: str) -> dict[str, float]:
     overrides: dict[str, object] = {"PATROLI_STORE_URL": store_url, "LOG_LEVEL": "WARNING"}
     if mode == "bare":
         overrides["ITEM_PIPELINES"] = {}
+    if batch_delay is not None:
+        overrides["PATROLI_BATCH_DELAY"] = batch_delay
     runs = run_patrol(sources, settings=project_settings(overrides))
     starts = [datetime.fromisoformat(r.started_at) for r in runs]
     ends = [datetime.fromisoformat(r.finished_at) for r in runs]
@@ -49,12 +58,14 @@ def measure_once(mode: str, demo_url: str, store_url: str) -> dict[str, float]:
     }
 
 
-def run_child(mode: str, demo_url: str, directory: Path, index: int) -> dict[str, float]:
-    store = f"sqlite:///{directory / f'{mode}-{index}.db'}"
-    output = subprocess.run(
-        [sys.executable, __file__, "--child", mode, "--demo-url", demo_url, "--store", store],
-        capture_output=True, text=True, check=True, cwd=ROOT,
-    )  # fmt: skip
+def run_child(
+    mode: str, demo_url: str, directory: Path, index: int, batch_delay: str | None = None
+) -> dict[str, float]:
+    store = f"sqlite:///{directory / f'{mode}-{index}-{batch_delay}.db'}"
+    command = [sys.executable, __file__, "--child", mode, "--demo-url", demo_url, "--store", store]
+    if batch_delay is not None:
+        command += ["--batch-delay", batch_delay]
+    output = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
     result: dict[str, float] = json.loads(output.stdout.strip().splitlines()[-1])
     return result
 
@@ -67,12 +78,20 @@ def main() -> None:
     parser.add_argument("--child", choices=["full", "bare"], help=argparse.SUPPRESS)
     parser.add_argument("--demo-url", help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
+    parser.add_argument("--batch-delay", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--batch-delays", help="compare these PATROLI_BATCH_DELAY values (seconds, comma-separated)"
+    )
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure_once(args.child, args.demo_url, args.store)))
+        print(json.dumps(measure_once(args.child, args.demo_url, args.store, args.batch_delay)))
         return
 
     from patroli.demosites.process import DemoSitesProcess
+
+    if args.batch_delays:
+        compare_batch_delays(args.batch_delays.split(","), args.rounds)
+        return
 
     results: dict[str, list[dict[str, float]]] = {"full": [], "bare": []}
     with DemoSitesProcess(port=0) as sites, tempfile.TemporaryDirectory() as tmp:
@@ -87,6 +106,24 @@ def main() -> None:
     bare = statistics.median(r["pages_per_s"] for r in results["bare"])
     print(f"median pages/s: full pipeline {full:.1f}, bare spiders {bare:.1f}")
     print(f"ratio={full / bare:.2f}")
+
+
+def compare_batch_delays(delays: list[str], rounds: int) -> None:
+    from patroli.demosites.process import DemoSitesProcess
+
+    results: dict[str, list[float]] = {delay: [] for delay in delays}
+    with DemoSitesProcess(port=0) as sites, tempfile.TemporaryDirectory() as tmp:
+        run_child("full", sites.url, Path(tmp), -1)  # warm-up
+        for index in range(rounds):
+            for delay in delays:
+                result = run_child("full", sites.url, Path(tmp), index, delay)
+                results[delay].append(result["pages_per_s"])
+                print(f"delay {delay:>6} s round {index + 1}: {result['pages']:.0f} pages, "
+                      f"{result['seconds']:.2f} s, {result['pages_per_s']:.1f} pages/s")  # fmt: skip
+    first = statistics.median(results[delays[0]])
+    for delay in delays:
+        median = statistics.median(results[delay])
+        print(f"delay {delay} s: median {median:.1f} pages/s, ratio={median / first:.2f}")
 
 
 if __name__ == "__main__":

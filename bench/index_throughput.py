@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from crawler import settings as crawler_settings
 from crawler.items import JobAd
+from patroli.config.table import PATROLI_STORE_BATCH_SIZE
 from patroli.storage import open_store
 from patroli.storage.engine import EngineStore
 from pipelines.store import StorePipeline, ad_to_record
@@ -187,7 +187,7 @@ def main() -> None:
     parser.add_argument(
         "--batch-size",
         type=int,
-        default=crawler_settings.PATROLI_STORE_BATCH_SIZE,
+        default=PATROLI_STORE_BATCH_SIZE.default_value(),
         help="the store pipeline's batch (default: PATROLI_STORE_BATCH_SIZE, what a crawl uses)",
     )
     parser.add_argument("--repeats", type=int, default=10, help="runs of each query")

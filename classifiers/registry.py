@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import shutil
 from dataclasses import dataclass
@@ -28,6 +27,8 @@ import sklearn
 import skops
 import skops.io
 from sklearn.pipeline import Pipeline
+
+from patroli.config.table import PATROLI_MODEL_DIR
 
 SHIPPED_DIR = Path(__file__).parent / "models"
 MODEL_FILE = "model.skops"
@@ -66,7 +67,7 @@ class ModelError(Exception):
 
 
 def default_model_dir() -> Path:
-    return Path(os.environ.get("PATROLI_MODEL_DIR", "var/models"))
+    return Path(PATROLI_MODEL_DIR.from_env())
 
 
 def library_versions() -> dict[str, str]:

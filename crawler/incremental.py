@@ -28,6 +28,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
 
+from patroli.config.table import PATROLI_INCREMENTAL_ENABLED, PATROLI_STORE_URL
 from patroli.storage import CrawlLedger, Record, StoreError, open_store
 
 logger = logging.getLogger(__name__)
@@ -50,9 +51,9 @@ class IncrementalMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        if not crawler.settings.getbool("PATROLI_INCREMENTAL_ENABLED", True):
+        if not PATROLI_INCREMENTAL_ENABLED.from_settings(crawler.settings):
             raise NotConfigured("PATROLI_INCREMENTAL_ENABLED is off")
-        middleware = cls(crawler, crawler.settings.get("PATROLI_STORE_URL", ""))
+        middleware = cls(crawler, PATROLI_STORE_URL.from_settings(crawler.settings))
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(middleware.item_scraped, signal=signals.item_scraped)

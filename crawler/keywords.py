@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import yaml
+
+from patroli.config.table import PATROLI_KEYWORDS
 
 DEFAULT_KEYWORDS = Path(__file__).parent / "keywords.yaml"
 
@@ -16,7 +17,7 @@ class KeywordsError(ValueError):
 
 def load_keywords(path: Path | str | None = None) -> list[str]:
     """All terms of the keyword file, in order, without duplicates."""
-    path = Path(path or os.environ.get("PATROLI_KEYWORDS") or DEFAULT_KEYWORDS)
+    path = Path(path or PATROLI_KEYWORDS.from_env() or DEFAULT_KEYWORDS)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -19,6 +19,8 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Request, Response
 from scrapy.utils.response import response_status_message
 
+from patroli.config.table import PATROLI_RETRY_BACKOFF_BASE, PATROLI_RETRY_BACKOFF_MAX
+
 logger = logging.getLogger(__name__)
 
 
@@ -43,8 +45,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         middleware = super().from_crawler(crawler)
-        middleware.base = crawler.settings.getfloat("PATROLI_RETRY_BACKOFF_BASE", 1.0)
-        middleware.cap = crawler.settings.getfloat("PATROLI_RETRY_BACKOFF_MAX", 60.0)
+        middleware.base = PATROLI_RETRY_BACKOFF_BASE.from_settings(crawler.settings)
+        middleware.cap = PATROLI_RETRY_BACKOFF_MAX.from_settings(crawler.settings)
         return middleware
 
     def delay_for(self, request: Request, response: Response | None = None) -> float:

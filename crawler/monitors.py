@@ -27,12 +27,18 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from crawler.runs import SourceRun
+from patroli.config.table import (
+    PATROLI_MONITOR_DROP_RATIO,
+    PATROLI_MONITOR_HISTORY,
+    PATROLI_MONITOR_MAX_ERROR_RATE,
+    PATROLI_MONITORS_ENABLED,
+)
 
-# Settings the monitors read.
-MONITORS_ENABLED = "PATROLI_MONITORS_ENABLED"
-MONITOR_DROP_RATIO = "PATROLI_MONITOR_DROP_RATIO"
-MONITOR_MAX_ERROR_RATE = "PATROLI_MONITOR_MAX_ERROR_RATE"
-MONITOR_HISTORY = "PATROLI_MONITOR_HISTORY"
+# Settings the monitors read (defined, with their defaults, in patroli/config/table.py).
+MONITORS_ENABLED = PATROLI_MONITORS_ENABLED.name
+MONITOR_DROP_RATIO = PATROLI_MONITOR_DROP_RATIO.name
+MONITOR_MAX_ERROR_RATE = PATROLI_MONITOR_MAX_ERROR_RATE.name
+MONITOR_HISTORY = PATROLI_MONITOR_HISTORY.name
 
 # Stats keys the monitors read.
 INCREMENTAL_SKIPPED = "patroli/incremental/skipped"  # stored ads seen again, page not downloaded
@@ -49,16 +55,16 @@ MIN_ITEMS_FOR_COVERAGE = 5  # below this a share says nothing
 
 @dataclass(frozen=True, slots=True)
 class MonitorSettings:
-    drop_ratio: float = 0.5
-    max_error_rate: float = 0.2
-    history: int = 7
+    drop_ratio: float = PATROLI_MONITOR_DROP_RATIO.default_value()
+    max_error_rate: float = PATROLI_MONITOR_MAX_ERROR_RATE.default_value()
+    history: int = PATROLI_MONITOR_HISTORY.default_value()
 
     @classmethod
     def from_settings(cls, settings: Any) -> MonitorSettings:
         return cls(
-            drop_ratio=settings.getfloat(MONITOR_DROP_RATIO, 0.5),
-            max_error_rate=settings.getfloat(MONITOR_MAX_ERROR_RATE, 0.2),
-            history=settings.getint(MONITOR_HISTORY, 7),
+            drop_ratio=PATROLI_MONITOR_DROP_RATIO.from_settings(settings),
+            max_error_rate=PATROLI_MONITOR_MAX_ERROR_RATE.from_settings(settings),
+            history=PATROLI_MONITOR_HISTORY.from_settings(settings),
         )
 
 

@@ -9,7 +9,6 @@ every valid entry still runs. Strings may use ``${VAR}`` or ``${VAR:-default}`` 
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -18,6 +17,9 @@ from typing import Any
 
 import jsonschema
 import yaml
+
+from patroli.config import lookup
+from patroli.config.table import PATROLI_SOURCES
 
 DEFAULT_REGISTRY = Path(__file__).parent / "sources.yaml"
 SCHEMA_PATH = Path(__file__).parent / "sources.schema.json"
@@ -107,8 +109,9 @@ def _expand(value: Any, missing: list[str]) -> Any:
 
         def substitute(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
-            if name in os.environ:
-                return os.environ[name]
+            value = lookup(name)
+            if value is not None:
+                return value
             if default is not None:
                 return default
             missing.append(name)
@@ -153,7 +156,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
 
 
 def load_registry(path: Path | str | None = None) -> Registry:
-    path = Path(path or os.environ.get("PATROLI_SOURCES") or DEFAULT_REGISTRY)
+    path = Path(path or PATROLI_SOURCES.from_env() or DEFAULT_REGISTRY)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

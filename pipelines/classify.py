@@ -1,7 +1,8 @@
 """ClassifyPipeline: risk, flag and reasons for each ad, scored in batches in worker processes.
 
 Settings: ``PATROLI_CLASSIFY_ENABLED``, ``PATROLI_MODEL_PATH`` (empty: the registry's active model),
-``PATROLI_CLASSIFY_BATCH_SIZE``, ``PATROLI_LANGUAGE`` (language of the reasons), ``PATROLI_WORKERS``.
+``PATROLI_CLASSIFY_BATCH_SIZE``, ``PATROLI_LANGUAGE`` (language of the reasons), ``PATROLI_WORKERS``,
+``PATROLI_BATCH_DELAY``.
 
 The model is resolved once per crawl and loaded once per worker process. Items that arrive together
 are scored together: one vectorized call for a page's worth of ads costs far less than one call per
@@ -24,22 +25,35 @@ from classifiers.datasets import model_text
 from classifiers.registry import ModelError, active_version, find_model
 from classifiers.scoring import Score, describe_model, score_with
 from crawler.items import JobAd
-from pipelines.offload import MicroBatcher, OffloadingPipeline, WorkerPool, default_workers, run_in
+from patroli.config.table import (
+    PATROLI_BATCH_DELAY,
+    PATROLI_CLASSIFY_BATCH_SIZE,
+    PATROLI_CLASSIFY_ENABLED,
+    PATROLI_LANGUAGE,
+    PATROLI_MODEL_PATH,
+    PATROLI_WORKERS,
+)
+from pipelines.offload import MicroBatcher, OffloadingPipeline, WorkerPool, run_in
 
 logger = logging.getLogger(__name__)
-
-BATCH_DELAY_SECONDS = 0.0
 
 
 class ClassifyPipeline(OffloadingPipeline):
     def __init__(
-        self, stats: StatsCollector, model_path: str, batch_size: int, language: str, workers: int
+        self,
+        stats: StatsCollector,
+        model_path: str,
+        batch_size: int,
+        language: str,
+        workers: int,
+        batch_delay: float = PATROLI_BATCH_DELAY.default_value(),
     ) -> None:
         self.stats = stats
         self.model_path = model_path
         self.batch_size = batch_size
         self.language = language
         self.workers = workers
+        self.batch_delay = batch_delay
         self.model_dir = ""
         self.version = ""
         self.executor: Executor | None = None
@@ -48,15 +62,16 @@ class ClassifyPipeline(OffloadingPipeline):
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
-        if not settings.getbool("PATROLI_CLASSIFY_ENABLED", True):
+        if not PATROLI_CLASSIFY_ENABLED.from_settings(settings):
             raise NotConfigured("PATROLI_CLASSIFY_ENABLED is off")
         assert crawler.stats is not None  # noqa: S101 - Scrapy sets it before components
         return cls(
             stats=crawler.stats,
-            model_path=settings.get("PATROLI_MODEL_PATH", ""),
-            batch_size=settings.getint("PATROLI_CLASSIFY_BATCH_SIZE", 64),
-            language=settings.get("PATROLI_LANGUAGE", "id"),
-            workers=settings.getint("PATROLI_WORKERS", default_workers()),
+            model_path=PATROLI_MODEL_PATH.from_settings(settings),
+            batch_size=PATROLI_CLASSIFY_BATCH_SIZE.from_settings(settings),
+            language=PATROLI_LANGUAGE.from_settings(settings),
+            workers=PATROLI_WORKERS.from_settings(settings),
+            batch_delay=PATROLI_BATCH_DELAY.from_settings(settings),
         )
 
     async def open_spider(self) -> None:
@@ -78,7 +93,7 @@ class ClassifyPipeline(OffloadingPipeline):
             return await run_in(executor, score_with, model_dir, texts, language)
 
         key = ("classify", model_dir, language)
-        self.batcher = MicroBatcher.shared(key, process, self.batch_size, BATCH_DELAY_SECONDS)
+        self.batcher = MicroBatcher.shared(key, process, self.batch_size, self.batch_delay)
 
     async def process_item(self, item: JobAd) -> JobAd:
         if self.batcher is None:

@@ -3,7 +3,8 @@
 Phones become E.164 (investigators link recruiters across sites by them), Telegram handles and
 e-mails are lower-cased, destinations become ISO country codes, and amounts are split into the
 salary offered and the fees asked of the worker. Runs in batches in worker processes
-(``pipelines.offload``); settings: ``PATROLI_WORKERS``, ``PATROLI_EXTRACT_BATCH_SIZE``.
+(``pipelines.offload``); settings: ``PATROLI_WORKERS``, ``PATROLI_EXTRACT_BATCH_SIZE``,
+``PATROLI_BATCH_DELAY``.
 """
 
 from __future__ import annotations
@@ -16,15 +17,14 @@ from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
 from crawler.items import JobAd
+from patroli.config.table import PATROLI_BATCH_DELAY, PATROLI_EXTRACT_BATCH_SIZE, PATROLI_WORKERS
 from patroli.text.contacts import extract_emails, extract_links, extract_telegram_handles
 from patroli.text.money import classify_money
 from patroli.text.phones import extract_phones, extract_whatsapp
 from patroli.text.places import HOME_COUNTRY, extract_countries
-from pipelines.offload import MicroBatcher, OffloadingPipeline, WorkerPool, default_workers, run_in
+from pipelines.offload import MicroBatcher, OffloadingPipeline, WorkerPool, run_in
 
 logger = logging.getLogger(__name__)
-
-BATCH_DELAY_SECONDS = 0.0
 
 
 WARM_UP_PAYLOAD = {
@@ -79,10 +79,17 @@ def entities_for_batch(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class ExtractEntitiesPipeline(OffloadingPipeline):
-    def __init__(self, stats: StatsCollector, workers: int, batch_size: int) -> None:
+    def __init__(
+        self,
+        stats: StatsCollector,
+        workers: int,
+        batch_size: int,
+        batch_delay: float = PATROLI_BATCH_DELAY.default_value(),
+    ) -> None:
         self.stats = stats
         self.workers = workers
         self.batch_size = batch_size
+        self.batch_delay = batch_delay
         self.executor: Executor | None = None
         self.batcher: MicroBatcher[dict[str, Any], dict[str, Any]] | None = None
 
@@ -92,8 +99,9 @@ class ExtractEntitiesPipeline(OffloadingPipeline):
         settings = crawler.settings
         return cls(
             crawler.stats,
-            workers=settings.getint("PATROLI_WORKERS", default_workers()),
-            batch_size=settings.getint("PATROLI_EXTRACT_BATCH_SIZE", 64),
+            workers=PATROLI_WORKERS.from_settings(settings),
+            batch_size=PATROLI_EXTRACT_BATCH_SIZE.from_settings(settings),
+            batch_delay=PATROLI_BATCH_DELAY.from_settings(settings),
         )
 
     async def open_spider(self) -> None:
@@ -102,7 +110,7 @@ class ExtractEntitiesPipeline(OffloadingPipeline):
         async def process(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
             return await run_in(executor, entities_for_batch, payloads)
 
-        self.batcher = MicroBatcher.shared("extract", process, self.batch_size, BATCH_DELAY_SECONDS)
+        self.batcher = MicroBatcher.shared("extract", process, self.batch_size, self.batch_delay)
         # Phone metadata and regexes load on first use: pay that before the first page arrives.
         await run_in(executor, entities_for_batch, [WARM_UP_PAYLOAD])
 

@@ -15,6 +15,7 @@ from scrapy.crawler import Crawler
 from w3lib.html import remove_tags_with_content, replace_entities, replace_tags
 
 from crawler.items import JobAd
+from patroli.config.table import PATROLI_TEXT_MAX_CHARS
 
 TITLE_MAX_CHARS = 160
 _BLOCK_TAGS_RE = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/tr|p|li)\b[^>]*>", re.IGNORECASE)
@@ -58,7 +59,7 @@ class NormalizeTextPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(max_chars=crawler.settings.getint("PATROLI_TEXT_MAX_CHARS", 20_000))
+        return cls(max_chars=PATROLI_TEXT_MAX_CHARS.from_settings(crawler.settings))
 
     def process_item(self, item: JobAd) -> JobAd:
         item.text = clean_text(html_to_text(item.text), self.max_chars)

@@ -6,7 +6,8 @@ milliseconds (a Telegram page brings twenty at once) and hands each batch to a f
 in a process of the shared ``WorkerPool``.
 
 Settings: ``PATROLI_WORKERS`` (worker processes; default one fewer than the CPUs, at least one;
-``0`` runs the batches in a thread of the crawl's own process).
+``0`` runs the batches in a thread of the crawl's own process) and ``PATROLI_BATCH_DELAY`` (how long a
+partial batch waits for more items), read by the pipelines that use it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import os
 import threading
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -24,10 +24,6 @@ logger = logging.getLogger(__name__)
 
 P = TypeVar("P")
 R = TypeVar("R")
-
-
-def default_workers() -> int:
-    return max(1, (os.cpu_count() or 2) - 1)
 
 
 class WorkerPool:

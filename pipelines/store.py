@@ -21,6 +21,12 @@ from scrapy.exceptions import CloseSpider
 from scrapy.statscollectors import StatsCollector
 
 from crawler.items import JobAd
+from patroli.config.table import (
+    PATROLI_SPOOL_DIR,
+    PATROLI_SPOOL_RETRY_SECONDS,
+    PATROLI_STORE_BATCH_SIZE,
+    PATROLI_STORE_URL,
+)
 from patroli.storage import AdStore, StoreError, StoreUnavailable, open_store
 from patroli.storage.spool import Outcome, Spool, SpoolingWriter, spool_dir_for
 
@@ -53,7 +59,7 @@ class StorePipeline:
         batch_size: int,
         stats: StatsCollector,
         spool_dir: str = "",
-        spool_retry_seconds: float = 30.0,
+        spool_retry_seconds: float = PATROLI_SPOOL_RETRY_SECONDS.default_value(),
     ) -> None:
         self.store_url = store_url
         self.batch_size = batch_size
@@ -68,11 +74,11 @@ class StorePipeline:
         assert crawler.stats is not None  # noqa: S101 - Scrapy sets it before components
         settings = crawler.settings
         return cls(
-            store_url=settings.get("PATROLI_STORE_URL", ""),
-            batch_size=settings.getint("PATROLI_STORE_BATCH_SIZE", 500),
+            store_url=PATROLI_STORE_URL.from_settings(settings),
+            batch_size=PATROLI_STORE_BATCH_SIZE.from_settings(settings),
             stats=crawler.stats,
-            spool_dir=settings.get("PATROLI_SPOOL_DIR", ""),
-            spool_retry_seconds=settings.getfloat("PATROLI_SPOOL_RETRY_SECONDS", 30.0),
+            spool_dir=PATROLI_SPOOL_DIR.from_settings(settings),
+            spool_retry_seconds=PATROLI_SPOOL_RETRY_SECONDS.from_settings(settings),
         )
 
     async def open_spider(self) -> None:

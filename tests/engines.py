@@ -27,10 +27,12 @@ from typing import Any
 
 import urllib3
 
+from patroli.config.table import PATROLI_TEST_ENGINE_HEAP, PATROLI_TEST_ENGINES_DIR
+
 ROOT = Path(__file__).resolve().parent.parent
-ENGINES_DIR = Path(os.environ.get("PATROLI_TEST_ENGINES_DIR", ROOT / "var" / "engines"))
+ENGINES_DIR = ROOT / PATROLI_TEST_ENGINES_DIR.from_env()
 ES_USER = "patroli-es"
-HEAP = os.environ.get("PATROLI_TEST_ENGINE_HEAP", "512m")
+HEAP = PATROLI_TEST_ENGINE_HEAP.from_env()
 
 
 class EngineStartError(RuntimeError):

@@ -9,12 +9,13 @@ import pytest
 
 from classifiers.indicators import INDICATORS, detect
 from classifiers.textnorm import normalize_text
+from patroli.config import SettingError
 from patroli.storage import open_store
 from patroli.storage.base import MARK_END, MARK_START
 from patroli.web.catalog_check import all_messages, missing
 from patroli.web.highlight import INDICATOR_CUES, cue_for, render_highlight, render_with_cues
 from patroli.web.i18n import catalogue, translator
-from patroli.web.settings import SettingsError, WebSettings, check_secret
+from patroli.web.settings import WebSettings, check_secret
 
 SEED = Path(__file__).resolve().parent.parent / "classifiers" / "data" / "seed"
 
@@ -92,9 +93,9 @@ def test_cues_are_found_where_the_indicators_fire_in_the_seed_corpus() -> None:
     "secret", ["", "short", "changethis" * 4, "a" * 40, "my-secret-key-for-production-0123456789"]
 )
 def test_unsafe_secrets_are_refused(secret: str) -> None:
-    with pytest.raises(SettingsError, match="PATROLI_SECRET_KEY"):
+    with pytest.raises(SettingError, match="PATROLI_SECRET_KEY"):
         check_secret(secret)
-    with pytest.raises(SettingsError):
+    with pytest.raises(SettingError):
         WebSettings.from_env({"PATROLI_SECRET_KEY": secret})
 
 
@@ -106,7 +107,7 @@ def test_settings_from_the_environment() -> None:
         3,
         True,
     )
-    with pytest.raises(SettingsError, match="PATROLI_WEB_SESSION_MINUTES"):
+    with pytest.raises(SettingError, match="PATROLI_WEB_SESSION_MINUTES"):
         WebSettings.from_env(
             {
                 "PATROLI_SECRET_KEY": "Zq8-vLr2Xw9TnKp4Yb7Hd1Mc6Fs3Gj5A",
@@ -146,12 +147,36 @@ def test_users_command_adds_lists_and_disables(tmp_path: Path) -> None:
         assert store.audit_log(limit=1)[0]["action"] == "user_disable"
 
 
-def test_every_web_setting_is_documented() -> None:
-    import re
+def test_every_web_setting_of_the_table_arrives_from_the_environment() -> None:
+    """Each setting of the table's "Web app" group reaches ``WebSettings`` (and no other does)."""
+    from patroli.config import SETTINGS
+    from patroli.config.table import WEB
 
-    root = Path(__file__).resolve().parent.parent
-    code = (root / "patroli" / "web" / "settings.py").read_text(encoding="utf-8")
-    read = set(re.findall(r'"(PATROLI_\w+)"', code))
-    assert "PATROLI_SECRET_KEY" in read
-    docs = (root / "docs" / "settings.md").read_text(encoding="utf-8")
-    assert {name for name in read if f"### {name}" not in docs} == set()
+    signing_key = "Zq8-vLr2Xw9TnKp4Yb7Hd1Mc6Fs3Gj5A"
+    changed = {"PATROLI_SECRET_KEY": signing_key, "PATROLI_WEB_COOKIE_SECURE": "false", "PATROLI_WEB_SESSION_MINUTES": "61",
+               "PATROLI_WEB_LANGUAGE": "EN", "PATROLI_WEB_LOGIN_MAX_FAILURES": "9", "PATROLI_WEB_LOCKOUT_MINUTES": "7",
+               "PATROLI_WEB_LOGIN_RATE": "3", "PATROLI_WEB_EXPORT_MAX_ROWS": "42"}  # fmt: skip
+    assert set(changed) == {s.env for s in SETTINGS if s.group == WEB.title}
+    default = WebSettings.from_env({"PATROLI_SECRET_KEY": signing_key})
+    read = WebSettings.from_env(changed)
+    assert (read.cookie_secure, read.session_minutes, read.language, read.login_max_failures,
+            read.lockout_minutes, read.login_rate_attempts, read.export_max_rows) == (False, 61, "en", 9, 7, 3, 42)  # fmt: skip
+    assert (default.cookie_secure, default.session_minutes, default.export_max_rows) == (
+        True,
+        480,
+        10_000,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("PATROLI_WEB_COOKIE_SECURE", "sometimes", "true or false"),
+        ("PATROLI_WEB_LOGIN_RATE", "0", "a whole number, at least 1"),
+        ("PATROLI_WEB_LANGUAGE", "fr", "one of id, en"),
+    ],
+)
+def test_a_bad_web_setting_is_refused_by_name(name: str, value: str, expected: str) -> None:
+    env = {"PATROLI_SECRET_KEY": "Zq8-vLr2Xw9TnKp4Yb7Hd1Mc6Fs3Gj5A", name: value}
+    with pytest.raises(SettingError, match=f"^{name}='{value}' is not valid: expected {expected}"):
+        WebSettings.from_env(env)

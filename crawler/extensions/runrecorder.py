@@ -31,16 +31,15 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from crawler.extensions.alerting import ALERTS_FAILED, ALERTS_SENT, Delivery, alerts_for, send
-from crawler.monitors import MONITORS_ENABLED, MonitorSettings, apply_checks, run_checks
+from crawler.monitors import MonitorSettings, apply_checks, run_checks
 from crawler.runs import RUN_ID, RUN_NOTES, RUN_RECORDED, RUN_STATUS, SourceRun, summarize
 from crawler.sources import SourceConfig
 from patroli.alerts.config import AlertConfig, AlertConfigError, load_alert_config
+from patroli.config.table import PATROLI_ALERT_BACKOFF, PATROLI_MONITORS_ENABLED, PATROLI_STORE_URL
 from patroli.storage import StoreError, open_store
 
 logger = logging.getLogger(__name__)
 
-STORE_URL = "PATROLI_STORE_URL"
-ALERT_BACKOFF = "PATROLI_ALERT_BACKOFF"
 HISTORY_FETCH_FACTOR = 3  # fetch this many times PATROLI_MONITOR_HISTORY runs: some are not ok
 
 
@@ -66,9 +65,11 @@ class CrawlRunRecorder:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
-        store_url = settings.get(STORE_URL, "")
+        store_url = PATROLI_STORE_URL.from_settings(settings)
         if not store_url:
-            raise NotConfigured(f"{STORE_URL} is empty: runs are neither monitored nor recorded")
+            raise NotConfigured(
+                f"{PATROLI_STORE_URL.name} is empty: runs are neither monitored nor recorded"
+            )
         problem = ""
         try:
             alerts = load_alert_config()
@@ -76,10 +77,15 @@ class CrawlRunRecorder:
             alerts, problem = AlertConfig(), f"alerts off: {exc}"
             logger.error("%s", problem)
         monitors = None
-        if settings.getbool(MONITORS_ENABLED, True):
+        if PATROLI_MONITORS_ENABLED.from_settings(settings):
             monitors = MonitorSettings.from_settings(settings)
         recorder = cls(
-            crawler, store_url, monitors, alerts, settings.getfloat(ALERT_BACKOFF, 1.0), problem
+            crawler,
+            store_url,
+            monitors,
+            alerts,
+            PATROLI_ALERT_BACKOFF.from_settings(settings),
+            problem,
         )
         crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)

@@ -11,16 +11,18 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Self
 
 import scrapy
 from parsel import Selector, SelectorList
+from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.items import JobAd
 from crawler.sources import SourceConfig, load_registry
+from patroli.config.table import PATROLI_SNAPSHOT_MAX_BYTES, PATROLI_SOURCES
 from patroli.text.dates import parse_site_date
 
 logger = logging.getLogger(__name__)
@@ -44,6 +46,15 @@ class PatrolSpider(scrapy.Spider):
 
     kind = ""
 
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        # `scrapy crawl KIND -a source=NAME` names a source of the registry that PATROLI_SOURCES
+        # (environment, or `-s PATROLI_SOURCES=...`) points at.
+        if isinstance(kwargs.get("source"), str):
+            registry = load_registry(PATROLI_SOURCES.from_settings(crawler.settings) or None)
+            kwargs["source"] = registry.get(kwargs["source"])
+        return super().from_crawler(crawler, *args, **kwargs)
+
     def __init__(self, source: SourceConfig | str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if source is None:
@@ -65,7 +76,7 @@ class PatrolSpider(scrapy.Spider):
 
     @property
     def snapshot_limit(self) -> int:
-        return self.settings.getint("PATROLI_SNAPSHOT_MAX_BYTES", 256 * 1024)
+        return PATROLI_SNAPSHOT_MAX_BYTES.from_settings(self.settings)
 
     def snapshot(self, markup: str) -> str:
         """Raw evidence, bounded: hostile pages must not fill the store."""

@@ -29,12 +29,14 @@ Events: ``high_risk``, ``monitor_failed``, ``saved_search`` (a saved search name
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from patroli.config import lookup
+from patroli.config.table import PATROLI_ALERTS
 
 EVENTS = ("high_risk", "monitor_failed", "saved_search")
 KINDS = ("webhook", "email", "telegram")
@@ -54,7 +56,7 @@ class ChannelConfig:
     def secret(self, key: str) -> str:
         """A secret named by ``<key>_env`` in the configuration, read from the environment."""
         variable = self.options.get(f"{key}_env", "")
-        value = os.environ.get(variable, "") if variable else ""
+        value = (lookup(variable) or "") if variable else ""
         if variable and not value:
             raise AlertConfigError(
                 f"channel {self.name!r}: environment variable {variable} is not set"
@@ -84,9 +86,10 @@ _REQUIRED = {
 
 def load_alert_config(path: Path | str | None = None) -> AlertConfig:
     """Read the alert configuration; no file (and no ``PATROLI_ALERTS``) means no alerts."""
-    if path is None and not os.environ.get("PATROLI_ALERTS"):
+    path = path or PATROLI_ALERTS.from_env()
+    if not path:
         return AlertConfig()
-    path = Path(path or os.environ["PATROLI_ALERTS"])
+    path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:

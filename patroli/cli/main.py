@@ -9,7 +9,9 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from patroli.storage import DEFAULT_STORE_URL, Store, StoreUnavailable, open_store
+from patroli.config import Setting, SettingError, check_environment
+from patroli.config.table import PATROLI_STORE_URL
+from patroli.storage import Store, StoreUnavailable, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -19,18 +21,27 @@ err_console = Console(stderr=True)
 EXIT_OK, EXIT_FAILED_INPUT, EXIT_DEGRADED, EXIT_FAILED = 0, 1, 3, 4
 
 
+def setting_option(*decls: str, setting: Setting[Any], help: str, **attrs: Any) -> Callable[[F], F]:
+    """A ``click.option`` whose default is ``setting``: its environment variable, else the table's.
+
+    The environment goes through the table's parser, so a bad value is an error naming it."""
+    default = setting.default_value()
+    return click.option(
+        *decls,
+        default=setting.from_env,
+        show_default=str(default) if default != "" else False,
+        help=f"{help} Env: {setting.env}.",
+        **attrs,
+    )
+
+
 def store_option(func: F) -> F:
     """The same ``--store`` on every command that reads or writes ads."""
-    return click.option(
+    return setting_option(
         "--store",
         "store_url",
-        envvar="PATROLI_STORE",
-        default=DEFAULT_STORE_URL,
-        show_default=True,
-        help=(
-            "Store URL: sqlite:///path.db, or http(s)://host:port for Elasticsearch or "
-            "OpenSearch. Env: PATROLI_STORE."
-        ),
+        setting=PATROLI_STORE_URL,
+        help="Store URL: sqlite:///path.db, or http(s)://host:port for Elasticsearch or OpenSearch.",
     )(func)
 
 
@@ -58,7 +69,20 @@ def open_store_or_fail(
         raise  # unreachable: fail() exits
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class PatroliGroup(click.Group):
+    """The command group: a bad setting, wherever it is read, is an error message, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SettingError as exc:
+            fail(str(exc), "fix the environment (docs/settings.md lists every setting)")
+
+
+@click.group(
+    cls=PatroliGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(package_name="patroli")
 def cli() -> None:
     """patroli — cyber-patrol for illegal overseas job placement.
@@ -66,6 +90,7 @@ def cli() -> None:
     Crawl job ads from Telegram channels, classifieds, job boards and feeds, score each ad's risk
     of illegal (non-procedural) placement with reasons, keep the evidence, and review them.
     """
+    check_environment()  # every PATROLI_* variable that is set, before any command starts
 
 
 def main() -> None:

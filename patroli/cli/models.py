@@ -10,7 +10,16 @@ from typing import Any
 import click
 from rich.table import Table
 
-from patroli.cli.main import cli, console, err_console, fail, open_store_or_fail, store_option
+from patroli.cli.main import (
+    cli,
+    console,
+    err_console,
+    fail,
+    open_store_or_fail,
+    setting_option,
+    store_option,
+)
+from patroli.config.table import PATROLI_MODEL_DIR, PATROLI_MODEL_PATH
 
 CLASSIFY_BATCH = 256
 
@@ -31,10 +40,10 @@ def _load_model(model_path: str | None):
 )
 @click.option("-o", "--output", "output_path", required=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="Where to write the scored lines (- for stdout).")  # fmt: skip
-@click.option(
+@setting_option(
     "--model",
     "model_path",
-    envvar="PATROLI_MODEL_PATH",
+    setting=PATROLI_MODEL_PATH,
     help="Model directory (default: the active model).",
 )
 @click.option(
@@ -117,12 +126,11 @@ def _check_line(record: Any) -> str:
     type=click.Path(exists=True, file_okay=False),
     help="Corpus directory (default: the shipped seed corpus).",
 )
-@click.option(
+@setting_option(
     "--models-dir",
+    setting=PATROLI_MODEL_DIR,
     type=click.Path(file_okay=False),
-    envvar="PATROLI_MODEL_DIR",
-    default="var/models",
-    show_default=True,
+    help="Where models are kept.",
 )
 @click.option("--version", "version", help="Version name (default: a timestamp).")
 @click.option(
@@ -229,10 +237,10 @@ def _train_with_reviews(ads: list[Any], directory: Path, models_dir: Path, versi
 @cli.command()
 @click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Labelled JSON Lines (id, text, label; optional title, source, destination, style).")  # fmt: skip
-@click.option(
+@setting_option(
     "--model",
     "model_path",
-    envvar="PATROLI_MODEL_PATH",
+    setting=PATROLI_MODEL_PATH,
     help="Model directory (default: the active model).",
 )
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
@@ -320,12 +328,11 @@ def model() -> None:
 
 
 @model.command("list")
-@click.option(
+@setting_option(
     "--models-dir",
+    setting=PATROLI_MODEL_DIR,
     type=click.Path(file_okay=False),
-    envvar="PATROLI_MODEL_DIR",
-    default="var/models",
-    show_default=True,
+    help="Where models are kept.",
 )
 def model_list(models_dir: str) -> None:
     """List model versions with their test metrics; * marks the active one."""
@@ -353,12 +360,11 @@ def model_list(models_dir: str) -> None:
 
 @model.command("use")
 @click.argument("version")
-@click.option(
+@setting_option(
     "--models-dir",
+    setting=PATROLI_MODEL_DIR,
     type=click.Path(file_okay=False),
-    envvar="PATROLI_MODEL_DIR",
-    default="var/models",
-    show_default=True,
+    help="Where models are kept.",
 )
 def model_use(version: str, models_dir: str) -> None:
     """Make VERSION the active model (it is loaded and verified first)."""

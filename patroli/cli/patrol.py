@@ -28,7 +28,12 @@ from patroli.cli.main import (
     err_console,
     fail,
     open_store_or_fail,
+    setting_option,
     store_option,
+)
+from patroli.config.table import (
+    PATROLI_JOBS_DIR,
+    PATROLI_SOURCES,
 )
 from patroli.patrol.locks import SourceLock
 
@@ -147,10 +152,10 @@ def print_summary(runs: Sequence[SourceRun]) -> int:
 @cli.command()
 @click.argument("source_names", nargs=-1, metavar="[SOURCE]...")
 @store_option
-@click.option(
+@setting_option(
     "--sources",
     "sources_path",
-    envvar="PATROLI_SOURCES",
+    setting=PATROLI_SOURCES,
     help="Source registry file (default: crawler/sources.yaml).",
 )
 @click.option(
@@ -172,8 +177,12 @@ def print_summary(runs: Sequence[SourceRun]) -> int:
     is_flag=True,
     help="Continue an interrupted crawl from its saved queue (see --jobs-dir).",
 )
-@click.option("--jobs-dir", type=click.Path(file_okay=False), envvar="PATROLI_JOBS_DIR", default="var/jobs",
-              show_default=True, help="Where each source keeps its crawl queue (Scrapy JOBDIR).")  # fmt: skip
+@setting_option(
+    "--jobs-dir",
+    setting=PATROLI_JOBS_DIR,
+    type=click.Path(file_okay=False),
+    help="Where each source keeps its crawl queue (Scrapy JOBDIR).",
+)
 @click.option("-s", "--set", "scrapy_settings", multiple=True, metavar="NAME=VALUE",
               help="Override a setting for this crawl, e.g. -s DOWNLOAD_DELAY=2 (repeatable).")  # fmt: skip
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log.")
@@ -344,7 +353,7 @@ def sources() -> None:
 
 
 @sources.command("list")
-@click.option("--sources", "sources_path", envvar="PATROLI_SOURCES", help="Registry file.")
+@setting_option("--sources", "sources_path", setting=PATROLI_SOURCES, help="Registry file.")
 @click.option("--json", "as_json", is_flag=True)
 def sources_list(sources_path: str | None, as_json: bool) -> None:
     """List the sources of the registry."""
@@ -365,7 +374,7 @@ def sources_list(sources_path: str | None, as_json: bool) -> None:
 
 
 @sources.command("check")
-@click.option("--sources", "sources_path", envvar="PATROLI_SOURCES", help="Registry file.")
+@setting_option("--sources", "sources_path", setting=PATROLI_SOURCES, help="Registry file.")
 def sources_check(sources_path: str | None) -> None:
     """Validate the registry; print file:line and the reason for each bad entry (exit 1 if any)."""
     registry = _registry(sources_path)
@@ -403,7 +412,7 @@ def runs(store_url: str, source: str, limit: int, as_json: bool) -> None:
 
 @cli.command()
 @store_option
-@click.option("--sources", "sources_path", envvar="PATROLI_SOURCES", help="Source registry file.")
+@setting_option("--sources", "sources_path", setting=PATROLI_SOURCES, help="Source registry file.")
 @click.option("--only", "only", multiple=True, help="Schedule only these sources (repeatable).")
 @click.option(
     "--jitter",

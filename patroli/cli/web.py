@@ -46,11 +46,12 @@ def serve(store_url: str, host: str, port: int) -> None:
     Needs PATROLI_SECRET_KEY (at least 32 random characters) to sign sessions; other settings
     (PATROLI_WEB_*) are listed in docs/settings.md. Create accounts with `patroli users add`.
     """
-    from patroli.web.settings import SettingsError, WebSettings
+    from patroli.config import SettingError
+    from patroli.web.settings import WebSettings
 
     try:
         settings = WebSettings.from_env()
-    except SettingsError as exc:
+    except SettingError as exc:
         fail(str(exc), "see docs/settings.md, 'Web app'")
         return
     store: AccountStore = open_store_or_fail(store_url)

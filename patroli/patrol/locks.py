@@ -13,9 +13,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from patroli.config.table import PATROLI_LOCK_DIR
+
 
 def default_lock_dir() -> Path:
-    return Path(os.environ.get("PATROLI_LOCK_DIR", "var/locks"))
+    return Path(PATROLI_LOCK_DIR.from_env())
 
 
 class SourceLock:

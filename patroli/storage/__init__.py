@@ -36,8 +36,6 @@ from patroli.storage.roles import (
 if TYPE_CHECKING:
     from patroli.storage.engine.client import EngineClient, EngineSettings
 
-DEFAULT_STORE_URL = "sqlite:///var/patroli.db"
-
 
 def open_store(url: str, *, env: Mapping[str, str] | None = None) -> Store:
     """Open the store at ``url``; raise ``StoreUnavailable`` with what to do when it cannot.
@@ -76,7 +74,6 @@ def open_engine_client(settings: EngineSettings) -> EngineClient:
 
 
 __all__ = [
-    "DEFAULT_STORE_URL",
     "AccountStore",
     "AdNotFound",
     "AdStore",

@@ -25,19 +25,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from patroli.config.table import PATROLI_SPOOL_DIR
 from patroli.storage.base import StoreUnavailable, WriteResult
 from patroli.storage.roles import AdStore
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SPOOL_DIR = "var/spool"
 _COUNTER = itertools.count()
 _COUNTER_LOCK = threading.Lock()
 
 
 def spool_dir_for(store_url: str, root: str | Path | None = None) -> Path:
     """One directory per store, so that a spool is only ever replayed into its own store."""
-    base = Path(root or os.environ.get("PATROLI_SPOOL_DIR") or DEFAULT_SPOOL_DIR)
+    base = Path(root or PATROLI_SPOOL_DIR.from_env())
     return base / hashlib.sha256(store_url.encode()).hexdigest()[:16]
 
 

@@ -8,14 +8,15 @@ the index prefix (default ``PATROLI_INDEX_PREFIX`` or ``patroli``). Credentials 
 they come from ``PATROLI_ENGINE_USERNAME`` / ``PATROLI_ENGINE_PASSWORD`` or
 ``PATROLI_ENGINE_API_KEY``, TLS options from ``PATROLI_ENGINE_CA_CERTS`` and
 ``PATROLI_ENGINE_VERIFY_CERTS``; request timeouts and retries from ``PATROLI_ENGINE_TIMEOUT`` and
-``PATROLI_ENGINE_RETRIES``. None of them is ever logged or put in an error message.
+``PATROLI_ENGINE_RETRIES``; bulk request limits from ``PATROLI_BULK_MAX_ACTIONS`` and
+``PATROLI_BULK_MAX_BYTES`` (all defined in ``patroli.config.table``). No credential is ever logged
+or put in an error message.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import time
 from abc import ABC, abstractmethod
@@ -26,6 +27,19 @@ from urllib.parse import parse_qs, urlsplit
 
 import urllib3
 
+from patroli.config import SettingError
+from patroli.config.table import (
+    PATROLI_BULK_MAX_ACTIONS,
+    PATROLI_BULK_MAX_BYTES,
+    PATROLI_ENGINE_API_KEY,
+    PATROLI_ENGINE_CA_CERTS,
+    PATROLI_ENGINE_PASSWORD,
+    PATROLI_ENGINE_RETRIES,
+    PATROLI_ENGINE_TIMEOUT,
+    PATROLI_ENGINE_USERNAME,
+    PATROLI_ENGINE_VERIFY_CERTS,
+    PATROLI_INDEX_PREFIX,
+)
 from patroli.storage.base import StoreError, StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -71,9 +85,11 @@ class EngineSettings:
     password: str = field(default="", repr=False)
     api_key: str = field(default="", repr=False)
     ca_certs: str = ""
-    verify_certs: bool = True
-    timeout: float = 30.0
-    retries: int = 3
+    verify_certs: bool = PATROLI_ENGINE_VERIFY_CERTS.default_value()
+    timeout: float = PATROLI_ENGINE_TIMEOUT.default_value()
+    retries: int = PATROLI_ENGINE_RETRIES.default_value()
+    bulk_max_actions: int = PATROLI_BULK_MAX_ACTIONS.default_value()
+    bulk_max_bytes: int = PATROLI_BULK_MAX_BYTES.default_value()
 
     @property
     def auth_headers(self) -> dict[str, str]:
@@ -85,8 +101,16 @@ class EngineSettings:
 
 
 def parse_engine_url(url: str, env: Mapping[str, str] | None = None) -> EngineSettings:
-    """Read a store URL and the engine settings of the environment; refuse credentials in URLs."""
-    env = os.environ if env is None else env
+    """Read a store URL and the engine settings of the environment; refuse credentials in URLs.
+
+    A bad setting is ``StoreUnavailable`` too (naming the variable): the store cannot be opened."""
+    try:
+        return _parse_engine_url(url, env)
+    except SettingError as exc:
+        raise StoreUnavailable(str(exc)) from exc
+
+
+def _parse_engine_url(url: str, env: Mapping[str, str] | None) -> EngineSettings:
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     if scheme not in _SCHEMES:
@@ -102,7 +126,7 @@ def parse_engine_url(url: str, env: Mapping[str, str] | None = None) -> EngineSe
     if not parts.hostname:
         raise StoreUnavailable(f"engine URL {url!r} names no host")
     query = parse_qs(parts.query)
-    prefix = (query.get("prefix") or [env.get("PATROLI_INDEX_PREFIX") or "patroli"])[0]
+    prefix = (query.get("prefix") or [PATROLI_INDEX_PREFIX.from_env(env)])[0]
     if not _PREFIX_RE.fullmatch(prefix):
         raise StoreUnavailable(
             f"index prefix {prefix!r} must be lower-case letters, digits, '-' or '_' "
@@ -111,26 +135,20 @@ def parse_engine_url(url: str, env: Mapping[str, str] | None = None) -> EngineSe
     transport = scheme.split("+")[-1]
     port = f":{parts.port}" if parts.port else ""
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    try:
-        timeout = float(env.get("PATROLI_ENGINE_TIMEOUT") or 30)
-        retries = int(env.get("PATROLI_ENGINE_RETRIES") or 3)
-    except ValueError as exc:
-        raise StoreUnavailable(
-            f"PATROLI_ENGINE_TIMEOUT / PATROLI_ENGINE_RETRIES must be numbers: {exc}"
-        ) from exc
     return EngineSettings(
         base_url=f"{transport}://{host}{port}{parts.path.rstrip('/')}",
         family=_SCHEMES[scheme],  # type: ignore[arg-type]
         prefix=prefix,
-        username=env.get("PATROLI_ENGINE_USERNAME", ""),
-        password=env.get("PATROLI_ENGINE_PASSWORD", ""),
-        api_key=env.get("PATROLI_ENGINE_API_KEY", ""),
-        ca_certs=env.get("PATROLI_ENGINE_CA_CERTS", ""),
-        verify_certs=(env.get("PATROLI_ENGINE_VERIFY_CERTS", "true").lower()
-                      not in {"0", "false", "no", "off"}),
-        timeout=timeout,
-        retries=retries,
-    )  # fmt: skip
+        username=PATROLI_ENGINE_USERNAME.from_env(env),
+        password=PATROLI_ENGINE_PASSWORD.from_env(env),
+        api_key=PATROLI_ENGINE_API_KEY.from_env(env),
+        ca_certs=PATROLI_ENGINE_CA_CERTS.from_env(env),
+        verify_certs=PATROLI_ENGINE_VERIFY_CERTS.from_env(env),
+        timeout=PATROLI_ENGINE_TIMEOUT.from_env(env),
+        retries=PATROLI_ENGINE_RETRIES.from_env(env),
+        bulk_max_actions=PATROLI_BULK_MAX_ACTIONS.from_env(env),
+        bulk_max_bytes=PATROLI_BULK_MAX_BYTES.from_env(env),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -45,21 +44,14 @@ def describe(error: Any) -> str:
     return str(error)[:200]
 
 
-def _env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name) or default)
-    except ValueError:
-        return default
-
-
 class EngineConnection:
     """One engine client and the indices of one prefix: what every role module writes through."""
 
     def __init__(self, client: EngineClient) -> None:
         self.client = client
         self.names = IndexNames(client.settings.prefix)
-        self.max_actions = _env_int("PATROLI_BULK_MAX_ACTIONS", 1000)
-        self.max_bytes = _env_int("PATROLI_BULK_MAX_BYTES", 5 * 1024 * 1024)
+        self.max_actions = client.settings.bulk_max_actions
+        self.max_bytes = client.settings.bulk_max_bytes
         self._dirty: set[str] = set()
         self._dirty_lock = threading.Lock()
         self._analyzer: dict[str, Any] | None = None
