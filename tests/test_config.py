@@ -298,9 +298,8 @@ def test_environment_readers_get_their_values_from_the_environment(
 
 
 def test_the_engine_client_reads_its_environment_through_the_table() -> None:
-    from patroli.storage.engine_client import parse_engine_url
-
     from patroli.storage import StoreUnavailable
+    from patroli.storage.engine.client import parse_engine_url
 
     env = {"PATROLI_ENGINE_TIMEOUT": "2.5", "PATROLI_ENGINE_RETRIES": "0", "PATROLI_ENGINE_VERIFY_CERTS": "no",
            "PATROLI_INDEX_PREFIX": "night", "PATROLI_BULK_MAX_ACTIONS": "10", "PATROLI_BULK_MAX_BYTES": "2048",

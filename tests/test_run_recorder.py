@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from conftest import ROOT
 from receivers import HttpReceiver
-from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 from spiderkit import demo_source
 
@@ -172,11 +171,6 @@ def test_recorder_without_monitors_still_records_and_an_unreachable_store_is_a_n
     assert outcome.status == "ok"
     assert outcome.notes[-1].startswith("run not recorded: cannot open SQLite store")
     assert crawler.stats.get_value(RUN_RECORDED) is None
-
-
-def test_recorder_is_off_without_a_store() -> None:
-    with pytest.raises(NotConfigured, match="PATROLI_STORE_URL is empty"):
-        CrawlRunRecorder.from_crawler(get_crawler(settings_dict={"PATROLI_STORE_URL": ""}))
 
 
 def test_a_crawl_stopped_before_its_spider_opened_is_failed_not_ok() -> None:

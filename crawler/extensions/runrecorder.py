@@ -15,8 +15,8 @@ The store and the alert channels block, so steps 2-4 run in a worker thread, off
 
 Settings: ``PATROLI_STORE_URL``, ``PATROLI_MONITORS_ENABLED``, ``PATROLI_MONITOR_DROP_RATIO``,
 ``PATROLI_MONITOR_MAX_ERROR_RATE``, ``PATROLI_MONITOR_HISTORY``, ``PATROLI_ALERT_BACKOFF``; the
-alert channels come from ``PATROLI_ALERTS`` (``patroli.alerts.config``). Without a store URL the
-extension is off (``NotConfigured``).
+alert channels come from ``PATROLI_ALERTS`` (``patroli.alerts.config``). Remove it from
+``EXTENSIONS`` to crawl without records.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from typing import Self
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
 
 from crawler.extensions.alerting import ALERTS_FAILED, ALERTS_SENT, Delivery, alerts_for, send
 from crawler.monitors import MonitorSettings, apply_checks, run_checks
@@ -65,11 +64,7 @@ class CrawlRunRecorder:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
-        store_url = PATROLI_STORE_URL.from_settings(settings)
-        if not store_url:
-            raise NotConfigured(
-                f"{PATROLI_STORE_URL.name} is empty: runs are neither monitored nor recorded"
-            )
+        store_url = PATROLI_STORE_URL.from_settings(settings)  # empty means the default store
         problem = ""
         try:
             alerts = load_alert_config()
