@@ -7,11 +7,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import crawl, run_patroli
-from demotruth import KNOWN_DOMESTIC, KNOWN_ILLEGAL, ad_id_of, truth
 
 from patroli.demosites.process import DemoSitesProcess
 from patroli.storage import open_store
+from tests.helpers.cli import crawl, run_patroli
+from tests.helpers.demotruth import KNOWN_DOMESTIC, KNOWN_ILLEGAL, ad_id_of, truth
 
 pytestmark = pytest.mark.crawl
 

@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PATROLI, crawl
-from demotruth import truth
 
 from patroli.demosites.process import DemoSitesProcess
 from patroli.storage import open_store
+from tests.helpers.cli import PATROLI, crawl
+from tests.helpers.demotruth import truth
 
 pytestmark = pytest.mark.crawl
 

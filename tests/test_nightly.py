@@ -13,11 +13,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import PATROLI, crawl
-from receivers import HttpReceiver, smtp_server
 
 from patroli.demosites.process import DemoSitesProcess
 from patroli.storage import open_store
+from tests.helpers.cli import PATROLI, crawl
+from tests.helpers.receivers import HttpReceiver, smtp_server
 
 pytestmark = pytest.mark.crawl
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
-from webkit import PASSWORDS, XSS_AD, Canary, LiveServer, seed_store, web_settings
 
 from patroli.storage import Store
+from tests.helpers.webkit import PASSWORDS, XSS_AD, Canary, LiveServer, seed_store, web_settings
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -27,7 +27,7 @@ from typing import Any
 
 import urllib3
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ENGINES_DIR = Path(os.environ.get("PATROLI_TEST_ENGINES_DIR", ROOT / "var" / "engines"))
 ES_USER = "patroli-es"
 HEAP = os.environ.get("PATROLI_TEST_ENGINE_HEAP", "512m")
@@ -337,3 +337,11 @@ def start_engines(
             engine.stop()
         raise
     return engines
+
+
+def open_engine_store(engine: EngineProcess, prefix: str = "") -> Any:
+    """A store on a fresh, empty set of indices of ``engine`` (a unique index prefix)."""
+    from patroli.storage import open_store
+
+    prefix = prefix or f"t{uuid.uuid4().hex[:10]}"
+    return open_store(engine.store_url(prefix), env=engine.client_env)
