@@ -48,7 +48,7 @@ def server(seeded: Store) -> Iterator[LiveServer]:
 def browser() -> Iterator[Browser]:
     # A missing browser fails the suite (never a skip): `make test` installs Debian's chromium.
     assert shutil.which(CHROMIUM), (
-        f"{CHROMIUM} is missing: apt-get install chromium (make setup does)"
+        f"{CHROMIUM} is missing: apt-get install chromium (make test does)"
     )
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
