@@ -32,10 +32,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _var_entries() -> set[str]:
-    """What the checkout's var/ holds, two levels deep (var/engines, a link, not followed)."""
+    """What the checkout's var/ holds, two levels deep (var/engines, a link, not followed), less
+    SQLite's transient side files (a `make run` in another terminal comes and goes with them)."""
     var = ROOT / "var"
-    return {str(p.relative_to(var)) for p in var.glob("*")} | {
-        str(p.relative_to(var)) for p in var.glob("*/*") if not p.is_relative_to(var / "engines")
+    found = {*var.glob("*"), *(p for p in var.glob("*/*") if not p.is_relative_to(var / "engines"))}
+    return {
+        str(p.relative_to(var)) for p in found if not p.name.endswith(("-wal", "-shm", "-journal"))
     }
 
 

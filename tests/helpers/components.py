@@ -12,7 +12,7 @@ from scrapy.crawler import Crawler
 from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
-import crawler.settings
+from crawler import settings as project
 from crawler.items import JobAd
 
 T = TypeVar("T")
@@ -36,8 +36,8 @@ class SourceSpider(Spider):
 def project_settings() -> dict[str, Any]:
     """The project's settings that components read (not the reactor or logging ones)."""
     return {
-        name: getattr(crawler.settings, name)
-        for name in dir(crawler.settings)
+        name: getattr(project, name)
+        for name in dir(project)
         if name.startswith(("PATROLI_", "RETRY_"))
     }
 
