@@ -29,7 +29,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 from crawler.items import JobAd
 from patroli.config.table import PATROLI_STORE_BATCH_SIZE
@@ -197,7 +196,7 @@ def main() -> None:
     if args.store:
         engine_url = args.store.split("+", 1)[-1].split("?")[0]
     else:
-        from engines import start_engines
+        from tests.helpers.engines import start_engines
 
         engine = start_engines(Path(tempfile.mkdtemp(prefix="patroli-bench-")), ("opensearch",))[
             "opensearch"

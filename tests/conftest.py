@@ -1,12 +1,9 @@
-"""Shared fixtures: the demo sites on loopback (a real HTTP server), temporary stores, the CLI."""
+"""Shared fixtures: the demo sites on loopback (a real HTTP server), temporary stores and run
+directories, the search engines; and the markers of the slow groups. Helpers that are not
+fixtures live in ``tests/helpers/``."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,21 +11,64 @@ from typing import Any
 import pytest
 
 from patroli.demosites.process import DemoSitesProcess
+from tests.helpers.cli import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-PATROLI = Path(sys.executable).parent / "patroli"
+ENGINE_FAMILIES = frozenset({"opensearch", "elasticsearch"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the slow groups by what they use, so that ``-m "not engines and not browser"`` (``make
+    test-fast``) leaves them out: ``engines`` for a test that needs the search engines (the
+    ``engines`` fixture, or a parameter naming an engine family), ``browser`` for one that drives
+    chromium (the ``browser`` fixture)."""
+    for item in items:
+        uses = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        params = {str(value) for value in callspec.params.values()} if callspec else set()
+        if "engines" in uses or params & ENGINE_FAMILIES:
+            item.add_marker(pytest.mark.engines)
+        if "browser" in uses:
+            item.add_marker(pytest.mark.browser)
+
+
+def _var_entries() -> set[str]:
+    """What the checkout's var/ holds, two levels deep (var/engines, a link, not followed), less
+    SQLite's transient side files (a `make run` in another terminal comes and goes with them)."""
+    var = ROOT / "var"
+    found = {*var.glob("*"), *(p for p in var.glob("*/*") if not p.is_relative_to(var / "engines"))}
+    return {
+        str(p.relative_to(var)) for p in found if not p.name.endswith(("-wal", "-shm", "-journal"))
+    }
 
 
 @pytest.fixture(scope="session", autouse=True)
-def shipped_model_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Tests use the shipped default model, never a developer's own var/models/ACTIVE."""
-    previous = os.environ.get("PATROLI_MODEL_DIR")
-    os.environ["PATROLI_MODEL_DIR"] = str(tmp_path_factory.mktemp("no-local-models"))
+def checkout_var_untouched() -> Iterator[None]:
+    """Nothing the tests run leaves anything in the checkout's var/ (jobs, locks, spool, stores):
+    every run directory is a temporary one. Fails the session's last test otherwise."""
+    before = _var_entries()
     yield
-    if previous is None:
-        os.environ.pop("PATROLI_MODEL_DIR", None)
-    else:
-        os.environ["PATROLI_MODEL_DIR"] = previous
+    left = sorted(_var_entries() - before)
+    assert not left, f"the tests left these in {ROOT / 'var'}: {left}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every ``patroli`` the tests start (and this process) runs with temporary run directories,
+    the shipped default model (never a developer's own var/models/ACTIVE), and its pipeline
+    batches in a thread of the crawl process instead of spawned worker processes
+    (``PATROLI_WORKERS=0``: the same code path minus a process start per crawl; worker processes
+    are tested in test_offload.py, test_pipelines.py and test_crawl_end_to_end.py)."""
+    env = {
+        "PATROLI_MODEL_DIR": str(tmp_path_factory.mktemp("no-local-models")),
+        "PATROLI_SPOOL_DIR": str(tmp_path_factory.mktemp("spool")),
+        "PATROLI_LOCK_DIR": str(tmp_path_factory.mktemp("locks")),
+        "PATROLI_JOBS_DIR": str(tmp_path_factory.mktemp("jobs")),
+        "PATROLI_WORKERS": "0",
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -50,83 +90,14 @@ def store_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'patroli.db'}"
 
 
-def run_patroli(
-    *args: str,
-    env: dict[str, str] | None = None,
-    cwd: Path | None = None,
-    input_text: str | None = None,
-    timeout: float = 300,
-) -> subprocess.CompletedProcess[str]:
-    """Run the installed ``patroli`` console script, as a user would."""
-    full_env = {**os.environ, "PATROLI_LOG_LEVEL": "WARNING", "COLUMNS": "200", **(env or {})}
-    return subprocess.run(
-        [str(PATROLI), *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=cwd or ROOT,
-        input=input_text,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def crawl(
-    demo_url: str,
-    store_url: str,
-    *sources: str,
-    extra: tuple[str, ...] = (),
-    env: dict[str, str] | None = None,
-    summary: Path | None = None,
-) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
-    """``patroli crawl`` against the demo sites; returns the process and its JSON run summary."""
-    summary_path = summary or Path(store_url.removeprefix("sqlite:///")).with_suffix(
-        ".summary.json"
-    )
-    result = run_patroli(
-        "crawl",
-        *sources,
-        "--store",
-        store_url,
-        "--summary-json",
-        str(summary_path),
-        *extra,
-        env={"PATROLI_DEMO_URL": demo_url, **(env or {})},
-    )
-    runs = json.loads(summary_path.read_text()) if summary_path.exists() else []
-    return result, runs
-
-
-# --- search engines (issue 5): real OpenSearch and Elasticsearch nodes, once per session --------
-
-
 @pytest.fixture(scope="session")
 def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """Both engines, started side by side on first use and stopped by PID at the end of the
-    session. An engine that does not come up fails the tests that need it (never a skip)."""
-    from engines import start_engines
+    """Both search engines (real OpenSearch and Elasticsearch nodes), started side by side on first
+    use and stopped by PID at the end of the session. An engine that does not come up fails the
+    tests that need it (never a skip)."""
+    from tests.helpers.engines import start_engines
 
     started = start_engines(tmp_path_factory.mktemp("engines"))
     yield started
     for engine in started.values():
         engine.remove()
-
-
-def open_engine_store(engine: Any, prefix: str = "") -> Any:
-    """A store on a fresh, empty set of indices of ``engine`` (a unique index prefix)."""
-    from patroli.storage import open_store
-
-    prefix = prefix or f"t{uuid.uuid4().hex[:10]}"
-    return open_store(engine.store_url(prefix), env=engine.client_env)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def spool_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Crawls in tests spool (if ever) into a temporary directory, never into the work tree."""
-    previous = os.environ.get("PATROLI_SPOOL_DIR")
-    os.environ["PATROLI_SPOOL_DIR"] = str(tmp_path_factory.mktemp("spool"))
-    yield
-    if previous is None:
-        os.environ.pop("PATROLI_SPOOL_DIR", None)
-    else:
-        os.environ["PATROLI_SPOOL_DIR"] = previous

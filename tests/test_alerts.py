@@ -6,10 +6,10 @@ import socket
 from pathlib import Path
 
 import pytest
-from receivers import HttpReceiver, smtp_server
 
 from patroli.alerts.channels import Alert, deliver
 from patroli.alerts.config import AlertConfigError, ChannelConfig, load_alert_config
+from tests.helpers.receivers import HttpReceiver, smtp_server
 
 ALERT = Alert(event="high_risk", title="2 iklan berisiko tinggi baru", lines=["0.99  Loker admin Kamboja"],
               links=["http://127.0.0.1:8000/ads/abc"], source="demo_telegram")  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import run_patroli
+from tests.helpers.cli import run_patroli
 
 
 def test_classify_adds_risk_flag_and_reasons_and_passes_fields_through(tmp_path: Path) -> None:

@@ -7,11 +7,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import crawl, run_patroli
-from demotruth import KNOWN_DOMESTIC, KNOWN_ILLEGAL, ad_id_of, truth
 
 from patroli.demosites.process import DemoSitesProcess
 from patroli.storage import open_store
+from tests.helpers.cli import crawl, run_patroli
+from tests.helpers.demotruth import KNOWN_DOMESTIC, KNOWN_ILLEGAL, ad_id_of, truth
 
 pytestmark = pytest.mark.crawl
 
@@ -22,8 +22,16 @@ def patrolled(
 ) -> tuple[str, list[dict], Path]:
     directory = tmp_path_factory.mktemp("e2e")
     url = f"sqlite:///{directory / 'patroli.db'}"
+    # As deployed: extraction and scoring in a worker process (the other crawl tests run them in a
+    # thread of the crawl process, PATROLI_WORKERS=0).
     result, runs = crawl(
-        demo_sites.url, url, "demo_pasarloka", "demo_telegram", "demo_kerjanusa", "demo_fb_group"
+        demo_sites.url,
+        url,
+        "demo_pasarloka",
+        "demo_telegram",
+        "demo_kerjanusa",
+        "demo_fb_group",
+        env={"PATROLI_WORKERS": "1"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return url, runs, directory

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import numpy as np
-from conftest import run_patroli
 from sklearn.metrics import average_precision_score
 
 from classifiers.datasets import load_corpus
 from classifiers.scoring import RiskModel
+from tests.helpers.cli import run_patroli
 
 
 def test_evaluate_reports_metrics_breakdowns_and_plots(tmp_path: Path) -> None:

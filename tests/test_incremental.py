@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
-from conftest import PATROLI, crawl
-from demotruth import truth
 
 from patroli.demosites.process import DemoSitesProcess
 from patroli.storage import open_store
+from tests.helpers.cli import PATROLI, crawl
+from tests.helpers.demotruth import truth
 
 pytestmark = pytest.mark.crawl
 
@@ -32,11 +35,46 @@ def detail_pages(runs: list[dict]) -> int:
     return sum(int(r["stats"].get("patroli/detail_pages", 0)) for r in runs)
 
 
+@pytest.fixture(scope="module")
+def recrawl_sites() -> Iterator[DemoSitesProcess]:
+    """Demo sites shared by the re-crawl tests: the first patrol's URLs must answer again (they
+    name the port). Each test puts the faults it switched on back to "ok"."""
+    with DemoSitesProcess(port=0) as sites:
+        yield sites
+
+
+@pytest.fixture(scope="module")
+def first_patrol(
+    recrawl_sites: DemoSitesProcess, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, list[dict]]:
+    """One first patrol of the detail sources and Telegram; the re-crawl tests each continue from a
+    copy of its store."""
+    database = tmp_path_factory.mktemp("first-patrol") / "patroli.db"
+    result, runs = crawl(
+        recrawl_sites.url, f"sqlite:///{database}", *DETAIL_SOURCES, "demo_telegram", extra=QUICK
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return database, runs
+
+
+@pytest.fixture
+def after_first_patrol(
+    first_patrol: tuple[Path, list[dict]], recrawl_sites: DemoSitesProcess, tmp_path: Path
+) -> Iterator[tuple[str, list[dict]]]:
+    """A store as the first patrol left it (a copy of its own) and that patrol's runs."""
+    database, runs = first_patrol
+    copy = tmp_path / "patroli.db"
+    with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(copy)) as target:
+        source.backup(target)
+    yield f"sqlite:///{copy}", runs
+    recrawl_sites.set_fault("all", "ok")
+
+
 def test_second_crawl_downloads_at_most_a_tenth_of_the_detail_pages(
-    fresh_demo_sites: DemoSitesProcess, store_url: str, tmp_path: Path
+    recrawl_sites: DemoSitesProcess, after_first_patrol: tuple[str, list[dict]], tmp_path: Path
 ) -> None:
-    _, first = crawl(fresh_demo_sites.url, store_url, *DETAIL_SOURCES, "demo_telegram", extra=QUICK)
-    _, second = crawl(fresh_demo_sites.url, store_url, *DETAIL_SOURCES, "demo_telegram", extra=QUICK,
+    store_url, first = after_first_patrol
+    _, second = crawl(recrawl_sites.url, store_url, *DETAIL_SOURCES, "demo_telegram", extra=QUICK,
                       summary=tmp_path / "second.json")  # fmt: skip
     assert detail_pages(first) >= 280
     assert detail_pages(second) <= 0.1 * detail_pages(first)
@@ -57,12 +95,12 @@ def test_second_crawl_downloads_at_most_a_tenth_of_the_detail_pages(
 
 
 def test_edited_ad_is_downloaded_again_and_both_versions_kept(
-    fresh_demo_sites: DemoSitesProcess, store_url: str, tmp_path: Path
+    recrawl_sites: DemoSitesProcess, after_first_patrol: tuple[str, list[dict]], tmp_path: Path
 ) -> None:
-    crawl(fresh_demo_sites.url, store_url, "demo_pasarloka", extra=QUICK)
-    fresh_demo_sites.set_fault("pasarloka", "edited")
+    store_url, _ = after_first_patrol
+    recrawl_sites.set_fault("pasarloka", "edited")
     _, (run,) = crawl(
-        fresh_demo_sites.url, store_url, "demo_pasarloka", extra=QUICK, summary=tmp_path / "2.json"
+        recrawl_sites.url, store_url, "demo_pasarloka", extra=QUICK, summary=tmp_path / "2.json"
     )
     assert run["stats"]["patroli/detail_pages"] == 1
     assert run["updated"] == 1
@@ -75,14 +113,14 @@ def test_edited_ad_is_downloaded_again_and_both_versions_kept(
 
 
 def test_ads_that_disappear_are_marked_gone_and_kept(
-    fresh_demo_sites: DemoSitesProcess, store_url: str, tmp_path: Path
+    recrawl_sites: DemoSitesProcess, after_first_patrol: tuple[str, list[dict]], tmp_path: Path
 ) -> None:
-    _, first = crawl(fresh_demo_sites.url, store_url, *DETAIL_SOURCES, extra=QUICK)
+    store_url, first = after_first_patrol
     total = sum(r["items"] for r in first)
     for site in ("pasarloka", "kerjanusa", "agensi"):
-        fresh_demo_sites.set_fault(site, "removed")
+        recrawl_sites.set_fault(site, "removed")
     _, second = crawl(
-        fresh_demo_sites.url, store_url, *DETAIL_SOURCES, extra=QUICK, summary=tmp_path / "2.json"
+        recrawl_sites.url, store_url, *DETAIL_SOURCES, extra=QUICK, summary=tmp_path / "2.json"
     )
     assert all(r["stats"].get("patroli/incremental/gone") == 3 for r in second)
     with open_store(store_url) as store:
@@ -90,10 +128,8 @@ def test_ads_that_disappear_are_marked_gone_and_kept(
         assert store.count() == total
     assert len(gone) == 9
     for site in ("pasarloka", "kerjanusa", "agensi"):
-        fresh_demo_sites.set_fault(site, "ok")
-    crawl(
-        fresh_demo_sites.url, store_url, *DETAIL_SOURCES, extra=QUICK, summary=tmp_path / "3.json"
-    )
+        recrawl_sites.set_fault(site, "ok")
+    crawl(recrawl_sites.url, store_url, *DETAIL_SOURCES, extra=QUICK, summary=tmp_path / "3.json")
     with open_store(store_url) as store:
         assert not [h for h in store.search("", limit=1000).hits if h.get("gone_at")]
 

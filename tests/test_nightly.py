@@ -8,16 +8,18 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import PATROLI, crawl
-from receivers import HttpReceiver, smtp_server
 
 from patroli.demosites.process import DemoSitesProcess
 from patroli.storage import open_store
+from tests.helpers.cli import PATROLI, crawl
+from tests.helpers.receivers import HttpReceiver, smtp_server
 
 pytestmark = pytest.mark.crawl
 
@@ -78,6 +80,14 @@ def run_intervals(store_url: str, source: str) -> list[tuple[datetime, datetime,
                   for r in runs if r["started_at"] and r["finished_at"])  # fmt: skip
 
 
+def wait_for(condition: Callable[[], bool], output: list[str], timeout: float = 180) -> None:
+    """Poll until ``condition`` holds; fail with the scheduler's output when it never does."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "".join(output)[-3000:]
+        time.sleep(0.5)
+
+
 def test_scheduler_runs_sources_on_a_fast_clock_without_overlap_and_catches_a_broken_source(
     fresh_demo_sites: DemoSitesProcess, store_url: str, tmp_path: Path
 ) -> None:
@@ -102,18 +112,31 @@ def test_scheduler_runs_sources_on_a_fast_clock_without_overlap_and_catches_a_br
          "--clock-speed", "150", "--crawl-arg=--no-classify", "--crawl-arg=-s", "--crawl-arg=PATROLI_RETRY_BACKOFF_BASE=0.05"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
+    lines: list[str] = []
+    assert scheduler.stdout is not None
+    # list.extend appends each line as it is read, so the test sees the output while it runs.
+    reader = threading.Thread(target=lines.extend, args=(scheduler.stdout,), daemon=True)
+    reader.start()
     try:
-        time.sleep(8)
+        # Each phase lasts until what it waits for has happened (not a fixed time).
+        wait_for(lambda: "fb: due, but the previous run is still going" in "".join(lines), lines)
         killed_at = datetime.now().astimezone()
         holder.send_signal(signal.SIGKILL)
         holder.wait()
         holder.stdout.close()
-        time.sleep(22)
+        wait_for(lambda: len(run_intervals(store_url, "fb")) >= 2, lines)
+        changed_at = datetime.now().astimezone()
         fresh_demo_sites.set_fault("tg", "layout")  # the channel's markup changes
-        time.sleep(20)
+        wait_for(
+            lambda: len(tg := run_intervals(store_url, "tg")) >= 3 and tg[-1][0] >= changed_at,
+            lines,
+        )
     finally:
         scheduler.send_signal(signal.SIGTERM)
-        output, _ = scheduler.communicate(timeout=120)
+        scheduler.wait(timeout=120)
+        reader.join(timeout=10)
+        scheduler.stdout.close()
+    output = "".join(lines)
     assert scheduler.returncode == 0, output[-3000:]
     tg, fb = run_intervals(store_url, "tg"), run_intervals(store_url, "fb")
     assert len(tg) >= 3, output[-3000:]

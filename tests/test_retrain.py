@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_patroli
 
 from classifiers.datasets import LabelledAd, load_corpus
 from classifiers.registry import SHIPPED_DIR, active_version
 from classifiers.train import not_worse, reviews_as_labelled, usable_reviews
 from patroli.storage import open_store
+from tests.helpers.cli import run_patroli
 
 
 def ad_record(ad_id: str, text: str, **extra: Any) -> dict[str, Any]:

@@ -12,10 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT
-from receivers import HttpReceiver
 from scrapy.utils.test import get_crawler
-from spiderkit import demo_source
 
 from crawler.extensions.alerting import ALERTS_FAILED, ALERTS_SENT
 from crawler.extensions.runrecorder import CrawlRunRecorder
@@ -23,6 +20,9 @@ from crawler.runs import RUN_ID, RUN_NOTES, RUN_RECORDED, RUN_STATUS, recorded_o
 from crawler.spiders import SPIDER_BY_KIND
 from patroli.demosites.process import DemoSitesProcess
 from patroli.storage import open_store
+from tests.helpers.cli import ROOT
+from tests.helpers.receivers import HttpReceiver
+from tests.helpers.spiderkit import demo_source
 
 SCRAPY = Path(sys.executable).parent / "scrapy"
 DEAD_URL = "http://127.0.0.1:9/nowhere"

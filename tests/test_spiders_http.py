@@ -8,13 +8,13 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from conftest import crawl
-from demotruth import truth
 
 from crawler.keywords import load_keywords
 from patroli.demosites.data import load_demo_data
 from patroli.demosites.process import DemoSitesProcess
 from patroli.storage import open_store
+from tests.helpers.cli import crawl
+from tests.helpers.demotruth import truth
 
 pytestmark = pytest.mark.crawl
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from spiderkit import BASE, NOW, page, sites, spider_for, split, stat
-
 from crawler.spiders.telegram import parse_views
+from tests.helpers.spiderkit import BASE, NOW, page, sites, spider_for, split, stat
 
 
 def test_telegram_page_yields_posts_and_the_older_page() -> None:

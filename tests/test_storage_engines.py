@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import open_engine_store, run_patroli
-from test_storage_contract import record
 
 from patroli.storage import Store, StoreUnavailable, open_store
 from patroli.storage.engine import EngineStore
 from patroli.storage.spool import Spool, SpoolingWriter
+from tests.helpers.cli import run_patroli
+from tests.helpers.engines import open_engine_store
+from tests.helpers.records import record
 
 ENGINES = ["opensearch", "elasticsearch"]
 
@@ -81,7 +82,7 @@ def test_credentials_come_from_the_environment_and_are_never_shown(
 
 
 def test_unreachable_engine_is_unavailable_not_a_crash() -> None:
-    from engines import free_port
+    from tests.helpers.engines import free_port
 
     with pytest.raises(StoreUnavailable, match="unreachable"):
         open_store(f"http://127.0.0.1:{free_port()}")
@@ -417,8 +418,8 @@ def test_a_patrol_into_each_engine_stores_every_ad_once(
 ) -> None:
     from collections import Counter
 
-    from conftest import crawl
-    from demotruth import truth
+    from tests.helpers.cli import crawl
+    from tests.helpers.demotruth import truth
 
     url = f"{engine.family}+{engine.url}?prefix=tcrawl{engine.family[:2]}"
     try:

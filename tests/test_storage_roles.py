@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import open_engine_store
 from mypy import api as mypy_api
 
 from patroli.storage import Store, StoreHandle, open_store
 from patroli.storage.engine import EngineStore
 from patroli.storage.roles import ROLES
 from patroli.storage.sqlite import SQLiteStore
+from tests.helpers.engines import open_engine_store
 
 BACKEND_CLASSES = [SQLiteStore, EngineStore]
 # The store interface before it was split into roles, less ``url`` and ``close`` (``StoreHandle``).

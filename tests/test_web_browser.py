@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
-from webkit import PASSWORDS, XSS_AD, Canary, LiveServer, seed_store, web_settings
 
 from patroli.storage import Store
+from tests.helpers.webkit import PASSWORDS, XSS_AD, Canary, LiveServer, seed_store, web_settings
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -48,7 +48,7 @@ def server(seeded: Store) -> Iterator[LiveServer]:
 def browser() -> Iterator[Browser]:
     # A missing browser fails the suite (never a skip): `make test` installs Debian's chromium.
     assert shutil.which(CHROMIUM), (
-        f"{CHROMIUM} is missing: apt-get install chromium (make setup does)"
+        f"{CHROMIUM} is missing: apt-get install chromium (make test does)"
     )
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -11,8 +11,9 @@ import time
 from pathlib import Path
 
 import httpx
-from conftest import PATROLI, ROOT
-from webkit import Client
+
+from tests.helpers.cli import PATROLI, ROOT
+from tests.helpers.webkit import Client
 
 
 def _free_port() -> int:

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import open_engine_store
-from webkit import PASSWORDS, ROLE_OF, LiveServer, logged_in, seed_ads, web_settings
 
 from patroli.storage import Store
 from patroli.web.accounts import create_user
+from tests.helpers.engines import open_engine_store
+from tests.helpers.webkit import PASSWORDS, ROLE_OF, LiveServer, logged_in, seed_ads, web_settings
 
 pytestmark = pytest.mark.crawl
 AD = "kh0000000000000000000001"

@@ -10,7 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from webkit import (
+
+from patroli.storage import Store
+from patroli.web.routing import ADMIN, ANALYST, ANY_ROLE, INVESTIGATOR, PUBLIC
+from tests.helpers.webkit import (
     PASSWORDS,
     USER_OF,
     XSS_AD,
@@ -20,9 +23,6 @@ from webkit import (
     seed_store,
     web_settings,
 )
-
-from patroli.storage import Store
-from patroli.web.routing import ADMIN, ANALYST, ANY_ROLE, INVESTIGATOR, PUBLIC
 
 AD = "kh0000000000000000000001"
 # The access rules, written out independently of the app: (method, path) -> roles allowed.
@@ -442,7 +442,7 @@ def test_dashboard_shows_counts_backlog_and_runs(server: LiveServer) -> None:
 
 
 def test_serve_refuses_a_missing_or_placeholder_secret(tmp_path: Path) -> None:
-    from conftest import run_patroli
+    from tests.helpers.cli import run_patroli
 
     store = f"sqlite:///{tmp_path / 'x.db'}"
     for secret in ("", "changethis", "changethis-changethis-changethis-123", "a" * 40):

@@ -118,7 +118,7 @@ def test_settings_from_the_environment() -> None:
 
 
 def test_users_command_adds_lists_and_disables(tmp_path: Path) -> None:
-    from conftest import run_patroli
+    from tests.helpers.cli import run_patroli
 
     store_url = f"sqlite:///{tmp_path / 'users.db'}"
     added = run_patroli("users", "add", "rina", "--role", "investigator", "--store", store_url)

@@ -29,7 +29,7 @@ import urllib3
 
 from patroli.config.table import PATROLI_TEST_ENGINE_HEAP, PATROLI_TEST_ENGINES_DIR
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ENGINES_DIR = ROOT / PATROLI_TEST_ENGINES_DIR.from_env()
 ES_USER = "patroli-es"
 HEAP = PATROLI_TEST_ENGINE_HEAP.from_env()
@@ -339,3 +339,11 @@ def start_engines(
             engine.stop()
         raise
     return engines
+
+
+def open_engine_store(engine: EngineProcess, prefix: str = "") -> Any:
+    """A store on a fresh, empty set of indices of ``engine`` (a unique index prefix)."""
+    from patroli.storage import open_store
+
+    prefix = prefix or f"t{uuid.uuid4().hex[:10]}"
+    return open_store(engine.store_url(prefix), env=engine.client_env)
