@@ -14,6 +14,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler import settings as project
 from crawler.items import JobAd
+from patroli import config
 
 T = TypeVar("T")
 
@@ -34,12 +35,11 @@ class SourceSpider(Spider):
 
 
 def project_settings() -> dict[str, Any]:
-    """The project's settings that components read (not the reactor or logging ones)."""
-    return {
-        name: getattr(project, name)
-        for name in dir(project)
-        if name.startswith(("PATROLI_", "RETRY_"))
-    }
+    """The project's settings that components read (not the reactor or logging ones), patroli's
+    read from the environment now: the module ``crawler.settings`` froze them when first imported,
+    before the session's fixtures pointed the run directories at temporary ones."""
+    retry = {name: getattr(project, name) for name in dir(project) if name.startswith("RETRY_")}
+    return {**retry, **config.scrapy_settings()}
 
 
 def crawler_with(**settings: Any) -> Crawler:
