@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Executor
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
 
 from classifiers.datasets import model_text
-from classifiers.registry import ModelError, active_version, find_model
-from classifiers.scoring import Score, describe_model, score_with
 from crawler.items import JobAd
 from patroli.config.table import (
     PATROLI_BATCH_DELAY,
@@ -34,6 +32,9 @@ from patroli.config.table import (
     PATROLI_WORKERS,
 )
 from pipelines.offload import MicroBatcher, OffloadingPipeline, WorkerPool, run_in
+
+if TYPE_CHECKING:
+    from classifiers.scoring import Score
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,11 @@ class ClassifyPipeline(OffloadingPipeline):
         )
 
     async def open_spider(self) -> None:
+        # Imported here, not at the top: scikit-learn costs a second at start-up, and a crawl with
+        # classification off (``--no-classify``) never needs it.
+        from classifiers.registry import ModelError, active_version, find_model
+        from classifiers.scoring import describe_model, score_with
+
         executor = self.executor = WorkerPool.acquire(self.workers)
         try:
             # Resolve "the active model" once, so every worker scores with the same file.
