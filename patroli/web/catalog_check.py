@@ -1,4 +1,4 @@
-"""Find the messages the app translates, to check the catalogues (tests/test_web_i18n.py).
+"""Find the messages the app translates, to check the catalogues (tests/test_web_units.py).
 
 ``python -m patroli.web.catalog_check`` prints messages missing from a catalogue as .po entries to add.
 """

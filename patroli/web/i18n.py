@@ -1,7 +1,7 @@
 """Translation catalogues (gettext .po files under patroli/web/translations/), read once at start-up.
 
 Message ids are English; Indonesian is the default language. A message missing from a catalogue
-falls back to its id, and ``tests/test_web_i18n.py`` fails on any such message.
+falls back to its id, and ``tests/test_web_units.py`` fails on any such message.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ def ad_id_of(source: str, record_id: str) -> str:
     raise KeyError(record_id)
 
 
-# Hand-picked by the authors of the demo data as unmistakable (see patroli/demosites/data/README.md).
+# Hand-picked by the authors of the demo data (patroli/demosites/data/*.jsonl) as unmistakable.
 KNOWN_ILLEGAL = {
     "demo_pasarloka": ["c0001", "c0004", "c0006", "c0008", "c0020"],
     "demo_kerjanusa": ["j0002", "j0006", "j0039", "j0048", "j0061"],
