@@ -16,16 +16,20 @@ ROLE_CHOICE = click.Choice(["analyst", "investigator", "admin"])
 
 def run_server(store_url: str, settings: object, host: str, port: int) -> None:
     """Serve the web app with uvicorn until Ctrl-C (no access log: URLs carry search terms)."""
+    import logging
+
     import uvicorn
 
+    from patroli import logs
     from patroli.web.app import create_app
     from patroli.web.settings import WebSettings
 
     if not isinstance(settings, WebSettings):
         raise TypeError("run_server needs WebSettings")
+    logs.configure("web", logging.INFO)  # uvicorn's loggers too: PATROLI_LOG_FORMAT, redacted
     app = create_app(store_url, settings)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            proxy_headers=False, server_header=False)  # fmt: skip
+                            proxy_headers=False, server_header=False, log_config=None)  # fmt: skip
     server = uvicorn.Server(config)
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
