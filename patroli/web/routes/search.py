@@ -7,28 +7,29 @@ import io
 import json
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from starlette.responses import Response
 
 from patroli.storage.base import SortOrder
 from patroli.storage.query import QuerySyntaxError, normalize_filter_value
+from patroli.web.operations import (
+    EXPORT_FIELDS,
+    SORTS,
+    collect_hits,
+    export,
+    search_ads,
+    search_sort,
+)
 from patroli.web.present import dump_after, parse_after, reasons
 from patroli.web.routing import INVESTIGATOR, Ctx, Page
 
-SORTS = ("relevance", "risk", "date", "uncertainty")
 ENTITY_KINDS = ("phone", "handle", "email")
-EXPORT_FIELDS = ("ad_id", "url", "source", "title", "risk", "flagged", "status", "countries", "phones",
-                 "whatsapp", "telegram", "emails", "posted_at", "first_seen", "last_seen", "gone_at",
-                 "reasons", "model_version", "reviewed_by", "reviewed_at")  # fmt: skip
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _query_and_sort(ctx: Ctx) -> tuple[str, SortOrder]:
-    sort = ctx.param("sort", "relevance")
-    return ctx.param("q", max_chars=1000).strip(), cast(
-        SortOrder, sort if sort in SORTS else "relevance"
-    )
+    return ctx.param("q", max_chars=1000).strip(), search_sort(ctx.param("sort", "relevance"))
 
 
 def search(ctx: Ctx) -> Response:
@@ -36,9 +37,7 @@ def search(ctx: Ctx) -> Response:
     after = parse_after(ctx.param("after", max_chars=300))
     error, result = "", None
     try:
-        result = ctx.ads.search(
-            query, limit=ctx.settings.page_size, sort=sort, facets=True, after=after
-        )
+        result = search_ads(ctx.ads, query, sort=sort, limit=ctx.settings.page_size, after=after)
     except (QuerySyntaxError, ValueError) as exc:
         error = str(exc)  # the parser's message names the bad part of the query
     hits = [{**h, "reason_list": reasons(h, ctx.language)} for h in (result.hits if result else [])]
@@ -47,28 +46,6 @@ def search(ctx: Ctx) -> Response:
         total=result.total if result else 0, hits=hits, facets=result.facets if result else {},
         next_after=dump_after(result.next_after if result else None), paged=bool(after),
     )  # fmt: skip
-
-
-def _rows(ctx: Ctx, query: str, sort: SortOrder) -> tuple[list[dict[str, Any]], int]:
-    """Every hit of the query up to the export limit, paged with the store's cursor."""
-    rows: list[dict[str, Any]] = []
-    after: list[Any] | None = None
-    total = 0
-    limit = ctx.settings.export_max_rows
-    while len(rows) < limit:
-        result = ctx.ads.search(query, limit=min(500, limit - len(rows)), sort=sort, after=after)
-        total = result.total
-        rows += result.hits
-        after = result.next_after
-        if not after or not result.hits:
-            break
-    return rows, total
-
-
-def _export_record(hit: dict[str, Any], language: str) -> dict[str, Any]:
-    record = {name: hit.get(name) for name in EXPORT_FIELDS}
-    record["reasons"] = [text for _, text in reasons(hit, language)]
-    return record
 
 
 def _cell(value: Any) -> str:
@@ -84,12 +61,10 @@ def _cell(value: Any) -> str:
 def _export(ctx: Ctx, fmt: str) -> Response:
     query, sort = _query_and_sort(ctx)
     try:
-        hits, total = _rows(ctx, query, sort)
+        records, total = export(ctx.ads, ctx.accounts, actor=ctx.actor, query=query, sort=sort, fmt=fmt,
+                                max_rows=ctx.settings.export_max_rows, language=ctx.language)  # fmt: skip
     except (QuerySyntaxError, ValueError) as exc:
         return ctx.error(400, str(exc))
-    records = [_export_record(h, ctx.language) for h in hits]
-    ctx.accounts.append_audit(ctx.actor, "export", fmt, None, {"rows": len(records), "total": total},
-                           detail=f"query: {query} | sort: {sort}")  # fmt: skip
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     headers = {"Content-Disposition": f'attachment; filename="patroli-{stamp}.{fmt}"'}
     if fmt == "json":
@@ -122,7 +97,7 @@ def entity(ctx: Ctx) -> Response:
         value = normalize_filter_value(kind, raw)
     except QuerySyntaxError as exc:
         return ctx.error(400, str(exc))
-    hits, total = _rows(ctx, f'{kind}:"{value}"', "date")
+    hits, total = collect_hits(ctx.ads, f'{kind}:"{value}"', "date", ctx.settings.export_max_rows)
     hits = hits[:1000]
     firsts = [h["first_seen"] for h in hits if h.get("first_seen")]
     lasts = [h["last_seen"] for h in hits if h.get("last_seen")]
