@@ -8,8 +8,14 @@ written here, so a page and its endpoint audit alike (``via`` says which way the
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, cast
+
+from starlette.responses import Response
 
 from patroli.storage import AccountStore, AdStore, CrawlLedger, Record, ReviewStore, SearchResult
 from patroli.storage.base import SortOrder
@@ -22,6 +28,7 @@ EXPORT_FIELDS = ("ad_id", "url", "source", "title", "risk", "flagged", "status",
                  "whatsapp", "telegram", "emails", "posted_at", "first_seen", "last_seen", "gone_at",
                  "reasons", "model_version", "reviewed_by", "reviewed_at")  # fmt: skip
 EXPORT_FORMATS = ("csv", "json")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_NOTE_CHARS = 2000
 
 
@@ -82,6 +89,34 @@ def export(
     accounts.append_audit(actor, "export", fmt, None, {"rows": len(records), "total": total},
                           detail=f"query: {query} | sort: {sort}" + _via(via))  # fmt: skip
     return records, total
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell; text that a spreadsheet would run as a formula is prefixed with a quote."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = "; ".join(str(v) for v in value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def export_response(fmt: str, query: str, total: int, records: list[dict[str, Any]]) -> Response:
+    """The export as a download: JSON (query, totals, ads) or CSV (UTF-8 with BOM, formula-safe)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    headers = {"Content-Disposition": f'attachment; filename="patroli-{stamp}.{fmt}"'}
+    if fmt == "json":
+        body = json.dumps({"query": query, "total": total, "exported": len(records), "ads": records},
+                          ensure_ascii=False, default=str, indent=1)  # fmt: skip
+        return Response(body, media_type="application/json", headers=headers)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_FIELDS)
+    for record in records:
+        writer.writerow([_cell(record[name]) for name in EXPORT_FIELDS])
+    return Response(
+        "\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers
+    )
 
 
 def queue_sort(filters: Mapping[str, str]) -> SortOrder:

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections import Counter
-from datetime import UTC, datetime
-from typing import Any
 
 from starlette.responses import Response
 
 from patroli.storage.base import SortOrder
 from patroli.storage.query import QuerySyntaxError, normalize_filter_value
 from patroli.web.operations import (
-    EXPORT_FIELDS,
     SORTS,
     collect_hits,
     export,
+    export_response,
     search_ads,
     search_sort,
 )
@@ -25,7 +20,6 @@ from patroli.web.present import dump_after, parse_after, reasons
 from patroli.web.routing import INVESTIGATOR, Ctx, Page
 
 ENTITY_KINDS = ("phone", "handle", "email")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _query_and_sort(ctx: Ctx) -> tuple[str, SortOrder]:
@@ -48,16 +42,6 @@ def search(ctx: Ctx) -> Response:
     )  # fmt: skip
 
 
-def _cell(value: Any) -> str:
-    """A CSV cell; text that a spreadsheet would run as a formula is prefixed with a quote."""
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        value = "; ".join(str(v) for v in value)
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def _export(ctx: Ctx, fmt: str) -> Response:
     query, sort = _query_and_sort(ctx)
     try:
@@ -65,20 +49,7 @@ def _export(ctx: Ctx, fmt: str) -> Response:
                                 max_rows=ctx.settings.export_max_rows, language=ctx.language)  # fmt: skip
     except (QuerySyntaxError, ValueError) as exc:
         return ctx.error(400, str(exc))
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    headers = {"Content-Disposition": f'attachment; filename="patroli-{stamp}.{fmt}"'}
-    if fmt == "json":
-        body = json.dumps({"query": query, "total": total, "exported": len(records), "ads": records},
-                          ensure_ascii=False, default=str, indent=1)  # fmt: skip
-        return Response(body, media_type="application/json", headers=headers)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_FIELDS)
-    for record in records:
-        writer.writerow([_cell(record[name]) for name in EXPORT_FIELDS])
-    return Response(
-        "\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers
-    )
+    return export_response(fmt, query, total, records)
 
 
 def export_csv(ctx: Ctx) -> Response:
