@@ -149,7 +149,8 @@ SCHEMAS: dict[str, Schema] = {
             "via": {
                 "type": "array",
                 "items": {"type": "string"},
-                "description": "What it shares with the ad: phone, whatsapp, telegram, emails, text.",
+                "description": "What it shares with the ad: `phone:+62…`, `handle:@…`, `email:…`, or "
+                "`text` (similar text).",
             }
         },
     },
