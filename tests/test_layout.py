@@ -33,6 +33,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "patroli.demosites": _VOCABULARY,
     "patroli.patrol": _CRAWL,
     "patroli.web": _FOUNDATION | {"classifiers", "crawler"},
+    "patroli.notebook": _FOUNDATION | {"classifiers"},
     "patroli.cli": _CRAWL | {"patroli.demosites", "patroli.patrol", "patroli.web"},
 }
 
