@@ -429,3 +429,43 @@ def test_the_cli_creates_lists_and_revokes_tokens(tmp_path_factory: pytest.TempP
             "token_create",
         ]
         assert check_token(store, store, token.group(1)).problem == "revoked"
+
+
+def test_the_account_page_makes_shows_once_and_revokes_a_token(api: dict[str, Any]) -> None:
+    import re
+
+    from tests.helpers.webkit import logged_in
+
+    with logged_in(api["server"].url, "ana") as client:
+        page = client.post(
+            "/account/tokens", {"csrf_token": client.csrf("/account"), "name": "notebook analis"}
+        )
+        assert page.status_code == 200
+        shown = re.search(r'<code id="new-token">(ptk_[^<]+)</code>', page.text)
+        assert shown
+        token = shown.group(1)
+        assert call(api, "GET", "/me", token).json()["name"] == "ana"
+        again = client.get("/account")
+        assert token not in again.text  # shown once
+        token_id = token.split("_")[1]
+        assert f'data-token="{token_id}"' in again.text
+        assert "notebook analis" in again.text
+        refused = client.post("/account/tokens", {"csrf_token": client.csrf("/account"), "name": "prom",
+                                                  "scope": "metrics"})  # fmt: skip
+        assert refused.status_code == 400  # an analyst may not hold a metrics token
+        no_csrf = client.post(f"/account/tokens/{token_id}/revoke", {})
+        assert no_csrf.status_code == 403
+        assert call(api, "GET", "/me", token).status_code == 200
+        revoked = client.post(
+            f"/account/tokens/{token_id}/revoke", {"csrf_token": client.csrf("/account")}
+        )
+        assert revoked.status_code == 200
+        assert call(api, "GET", "/me", token).status_code == 401
+    with logged_in(api["server"].url, "ivan") as other:
+        # nobody revokes another user's token through their own account page
+        mine, record = create_token(api["store"], api["store"], "adi", "admin's", actor="tests")
+        answer = other.post(
+            f"/account/tokens/{record['id']}/revoke", {"csrf_token": other.csrf("/account")}
+        )
+        assert answer.status_code == 404
+        assert call(api, "GET", "/me", mine).status_code == 200
