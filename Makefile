@@ -39,13 +39,14 @@ pytest: setup test-packages engines
 	$(BIN)/pytest --junitxml=reports/junit.xml
 
 pytest-fast: setup
-	$(BIN)/pytest -m "not engines and not browser"
+	$(BIN)/pytest -m "not engines and not browser and not promtool"
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache
 
 ## test-packages: the Debian/Ubuntu packages the whole suite needs, installed with apt-get (as root,
-## or through sudo) only when missing: chromium for the browser tests, Maven and a Java 17..21 to
+## or through sudo) only when missing: chromium for the browser tests, promtool (package prometheus)
+## for the Prometheus rules, Maven and a Java 17..21 to
 ## fetch and run OpenSearch, a Java 21+ for Elasticsearch (openjdk-21-jdk-headless where the release
 ## has it; Debian 12 has not: put a JDK 21+ under /usr/lib/jvm or in JAVA_HOME by hand). Java is
 ## looked up as the tests look it up (tests/helpers/engines.py).
@@ -55,6 +56,7 @@ test-packages: setup
 	@need=""; \
 	test -x /usr/bin/chromium || need="$$need chromium"; \
 	command -v mvn >/dev/null || need="$$need maven"; \
+	command -v promtool >/dev/null || need="$$need prometheus"; \
 	$(call HAS_JAVA,17,21) || need="$$need openjdk-17-jdk-headless"; \
 	if ! $(call HAS_JAVA,21,99); then \
 		if apt-cache show openjdk-21-jdk-headless >/dev/null 2>&1; then need="$$need openjdk-21-jdk-headless"; \

@@ -43,7 +43,11 @@ DOWNLOADER_MIDDLEWARES = {
 TELNETCONSOLE_ENABLED = False
 
 # --- when each run closes: monitors, run history, alerts (crawler/extensions/runrecorder.py) ----
-EXTENSIONS = {"crawler.extensions.runrecorder.CrawlRunRecorder": 500}
+EXTENSIONS = {
+    "crawler.extensions.runrecorder.CrawlRunRecorder": 500,
+    # after the recorder, which names the run: redacted logs, JSON lines with PATROLI_LOG_FORMAT=json
+    "crawler.extensions.logs.StructuredLogs": 510,
+}
 
 # --- the flow of an ad: normalize -> extract -> dedupe -> classify -> store -------------------
 ITEM_PIPELINES = {
@@ -61,6 +65,8 @@ try:
     globals().update(config.scrapy_settings())
     USER_AGENT = table.PATROLI_USER_AGENT.from_env()
     LOG_LEVEL = table.PATROLI_LOG_LEVEL.from_env()
+    # JSON lines come from patroli's handler (crawler/extensions/logs.py), not Scrapy's text one.
+    LOG_ENABLED = table.PATROLI_LOG_FORMAT.from_env() != "json"
 except config.SettingError as exc:
     # `scrapy crawl` and Scrapyd import this module first: say what is wrong, not a traceback.
     raise SystemExit(f"patroli: {exc}") from None

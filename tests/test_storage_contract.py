@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from patroli.storage import AdNotFound, ReviewConflict, Store, open_store
+from patroli.storage import AdNotFound, ReviewConflict, Store, StoreError, open_store
 from tests.helpers.engines import open_engine_store
 from tests.helpers.records import record
 
@@ -229,6 +229,41 @@ def test_users_runs_saved_searches(store: Store) -> None:
     assert [s["name"] for s in store.list_saved_searches("inv1")] == ["Kamboja"]
     store.delete_saved_search(saved["id"])
     assert store.list_saved_searches() == []
+
+
+def test_api_tokens_are_kept_hashed_listed_and_revoked_once(store: Store) -> None:
+    token = {"id": "t1", "owner": "inv1", "name": "notebook", "scope": "api", "secret_hash": "ab" * 32,
+             "created_at": "2026-11-01T00:00:00+00:00", "expires_at": "2027-11-01T00:00:00+00:00"}  # fmt: skip
+    store.put_token(token)
+    store.put_token({**token, "id": "t2", "owner": "adm", "scope": "metrics", "expires_at": None,
+                     "created_at": "2026-11-02T00:00:00+00:00"})  # fmt: skip
+    with pytest.raises(StoreError, match="exists already"):
+        store.put_token({**token, "secret_hash": "cd" * 32})
+    got = store.get_token("t1")
+    assert got == {**token, "last_used_at": None, "revoked_at": None}
+    assert store.get_token("nope") is None
+    assert [t["id"] for t in store.list_tokens()] == ["t1", "t2"]
+    assert [t["id"] for t in store.list_tokens("adm")] == ["t2"]
+    store.touch_token("t1", "2026-11-03T00:00:00+00:00")
+    assert store.revoke_token("t1", "2026-11-04T00:00:00+00:00") is True
+    assert store.revoke_token("t1", "2026-11-05T00:00:00+00:00") is False  # once
+    assert store.revoke_token("nope", "2026-11-05T00:00:00+00:00") is False
+    store.touch_token("t1", "2026-11-06T00:00:00+00:00")  # a late use never undoes the revocation
+    got = store.get_token("t1")
+    assert got is not None
+    assert (got["revoked_at"], got["last_used_at"], got["secret_hash"]) == (
+        "2026-11-04T00:00:00+00:00", "2026-11-06T00:00:00+00:00", "ab" * 32)  # fmt: skip
+
+
+def test_decision_counts_per_decision_since_a_time(store: Store) -> None:
+    assert store.decision_counts() == {}
+    store.upsert_ads([record("a1"), record("a2"), record("a3")])
+    store.review("a1", "confirmed", reviewer="x")
+    store.review("a2", "dismissed", reviewer="x")
+    store.review("a1", "escalated", reviewer="y")
+    assert store.decision_counts() == {"confirmed": 1, "dismissed": 1, "escalated": 1}
+    assert store.decision_counts(since="2000-01-01T00:00:00+00:00") == store.decision_counts()
+    assert store.decision_counts(since="2999-01-01T00:00:00+00:00") == {}
 
 
 def test_stats_and_labelled_ads(store: Store) -> None:

@@ -19,13 +19,15 @@ from patroli.storage.sqlite import SQLiteStore
 from tests.helpers.engines import open_engine_store
 
 BACKEND_CLASSES = [SQLiteStore, EngineStore]
-# The store interface before it was split into roles, less ``url`` and ``close`` (``StoreHandle``).
+# The store interface before it was split into roles, less ``url`` and ``close`` (``StoreHandle``),
+# plus what came later: decision counts (metrics) and API tokens.
 ROLE_METHODS = {
     "upsert_ads", "get_ad", "search", "count", "related", "stats",
-    "review", "review_history", "labelled_ads",
+    "review", "review_history", "labelled_ads", "decision_counts",
     "known_ads", "touch_ads", "mark_gone", "record_run", "list_runs",
     "put_user", "get_user", "list_users", "append_audit", "audit_log",
     "save_search", "list_saved_searches", "delete_saved_search",
+    "put_token", "get_token", "list_tokens", "revoke_token", "touch_token",
 }  # fmt: skip
 
 

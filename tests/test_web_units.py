@@ -155,17 +155,16 @@ def test_every_web_setting_of_the_table_arrives_from_the_environment() -> None:
     signing_key = "Zq8-vLr2Xw9TnKp4Yb7Hd1Mc6Fs3Gj5A"
     changed = {"PATROLI_SECRET_KEY": signing_key, "PATROLI_WEB_COOKIE_SECURE": "false", "PATROLI_WEB_SESSION_MINUTES": "61",
                "PATROLI_WEB_LANGUAGE": "EN", "PATROLI_WEB_LOGIN_MAX_FAILURES": "9", "PATROLI_WEB_LOCKOUT_MINUTES": "7",
-               "PATROLI_WEB_LOGIN_RATE": "3", "PATROLI_WEB_EXPORT_MAX_ROWS": "42"}  # fmt: skip
+               "PATROLI_WEB_LOGIN_RATE": "3", "PATROLI_WEB_EXPORT_MAX_ROWS": "42", "PATROLI_API_RATE": "17",
+               "PATROLI_API_TOKEN_DAYS": "0"}  # fmt: skip
     assert set(changed) == {s.env for s in SETTINGS if s.group == WEB.title}
     default = WebSettings.from_env({"PATROLI_SECRET_KEY": signing_key})
     read = WebSettings.from_env(changed)
     assert (read.cookie_secure, read.session_minutes, read.language, read.login_max_failures,
-            read.lockout_minutes, read.login_rate_attempts, read.export_max_rows) == (False, 61, "en", 9, 7, 3, 42)  # fmt: skip
-    assert (default.cookie_secure, default.session_minutes, default.export_max_rows) == (
-        True,
-        480,
-        10_000,
-    )
+            read.lockout_minutes, read.login_rate_attempts, read.export_max_rows, read.api_rate_per_minute,
+            read.api_token_days) == (False, 61, "en", 9, 7, 3, 42, 17, 0)  # fmt: skip
+    assert (default.cookie_secure, default.session_minutes, default.export_max_rows,
+            default.api_rate_per_minute, default.api_token_days) == (True, 480, 10_000, 120, 365)  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,8 @@ on ``spider_closed`` this extension
 The store and the alert channels block, so steps 2-4 run in a worker thread, off the reactor.
 
 Settings: ``PATROLI_STORE_URL``, ``PATROLI_MONITORS_ENABLED``, ``PATROLI_MONITOR_DROP_RATIO``,
-``PATROLI_MONITOR_MAX_ERROR_RATE``, ``PATROLI_MONITOR_HISTORY``, ``PATROLI_ALERT_BACKOFF``; the
+``PATROLI_MONITOR_MAX_ERROR_RATE``, ``PATROLI_MONITOR_HISTORY``, ``PATROLI_ALERT_BACKOFF``,
+``PATROLI_METRICS_PUSHGATEWAY`` (5. push the run's numbers there, ``crawler.metrics``); the
 alert channels come from ``PATROLI_ALERTS`` (``patroli.alerts.config``). Remove it from
 ``EXTENSIONS`` to crawl without records.
 """
@@ -30,11 +31,17 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 
 from crawler.extensions.alerting import ALERTS_FAILED, ALERTS_SENT, Delivery, alerts_for, send
+from crawler.metrics import push_run
 from crawler.monitors import MonitorSettings, apply_checks, run_checks
 from crawler.runs import RUN_ID, RUN_NOTES, RUN_RECORDED, RUN_STATUS, SourceRun, summarize
 from crawler.sources import SourceConfig
 from patroli.alerts.config import AlertConfig, AlertConfigError, load_alert_config
-from patroli.config.table import PATROLI_ALERT_BACKOFF, PATROLI_MONITORS_ENABLED, PATROLI_STORE_URL
+from patroli.config.table import (
+    PATROLI_ALERT_BACKOFF,
+    PATROLI_METRICS_PUSHGATEWAY,
+    PATROLI_MONITORS_ENABLED,
+    PATROLI_STORE_URL,
+)
 from patroli.storage import StoreError, open_store
 
 logger = logging.getLogger(__name__)
@@ -60,6 +67,7 @@ class CrawlRunRecorder:
         self.alerts = alerts
         self.alert_backoff = alert_backoff
         self.alerts_problem = alerts_problem
+        self.pushgateway = ""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -82,6 +90,7 @@ class CrawlRunRecorder:
             PATROLI_ALERT_BACKOFF.from_settings(settings),
             problem,
         )
+        recorder.pushgateway = PATROLI_METRICS_PUSHGATEWAY.from_settings(settings)
         crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
         return recorder
@@ -95,6 +104,8 @@ class CrawlRunRecorder:
             return  # not a patrol spider: no source whose history to compare with
         run = summarize(source, self.crawler, reason)
         delivery, recorded = await asyncio.to_thread(self.finish, run)
+        if self.pushgateway:
+            await asyncio.to_thread(self.push, run)
         self.stats.set_value(ALERTS_SENT, len(delivery.sent))
         if delivery.errors:
             self.stats.set_value(ALERTS_FAILED, len(delivery.errors))
@@ -126,5 +137,14 @@ class CrawlRunRecorder:
             run.notes.append(note)
             logger.error("%s: %s", run.source, note)
             return delivery, False
-        logger.info("%s: run %s recorded (%s)", run.source, run.run_id, run.status)
+        logger.info("%s: run %s recorded (%s)", run.source, run.run_id, run.status,
+                    extra={"run_id": run.run_id, "source": run.source})  # fmt: skip
         return delivery, True
+
+    def push(self, run: SourceRun) -> None:
+        """The run's numbers to the Pushgateway; a gateway that is down is logged, never fatal."""
+        try:
+            push_run(run.as_record(), self.pushgateway)
+        except OSError as exc:
+            logger.error("%s: metrics not pushed to the Pushgateway: %s", run.source, exc,
+                         extra={"run_id": run.run_id, "source": run.source})  # fmt: skip

@@ -1,9 +1,11 @@
-"""Search-engine index commands: ``patroli index status`` and ``patroli index migrate``."""
+"""Search-engine index commands: ``patroli index status``, ``patroli index migrate`` and
+``patroli index dashboards export|import``."""
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 from rich.table import Table
@@ -15,8 +17,10 @@ from patroli.cli.main import (
     err_console,
     fail,
     open_store_or_fail,
+    setting_option,
     store_option,
 )
+from patroli.config.table import PATROLI_INDEX_PREFIX
 from patroli.storage import StoreError, StoreHandle
 from patroli.storage.engine import EngineStore
 
@@ -84,3 +88,61 @@ def migrate(store_url: str, force: bool, delete_old: bool) -> None:
         detail = (f"{row['from']} -> {row['index']} ({row['copied']} documents, {row['seconds']}s, "
                   f"old index {row['old_index']})" if row["action"] == "migrated" else row["index"])  # fmt: skip
         console.print(f"{row['kind']}: {row['action']} {detail}", highlight=False)
+
+
+@index.group()
+def dashboards() -> None:
+    """Kibana / OpenSearch Dashboards saved objects over the aliases (docs/operations.md)."""
+
+
+@dashboards.command("export")
+@setting_option("--prefix", setting=PATROLI_INDEX_PREFIX, help="Index prefix of the aliases.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write the NDJSON here (default: standard output).")  # fmt: skip
+def dashboards_export(prefix: str, output: str | None) -> None:
+    """Write the saved objects (index patterns, visualizations, dashboards) as NDJSON."""
+    from patroli.storage.engine.dashboards import export_ndjson
+
+    text = export_ndjson(prefix)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        console.print(f"{text.count(chr(10))} saved objects written to {output}", highlight=False)
+    else:
+        sys.stdout.write(text)
+
+
+@dashboards.command("import")
+@click.argument("url")
+@click.option("--flavour", type=click.Choice(["kibana", "opensearch-dashboards"]), required=True,
+              help="Which tool URL is (they differ in the import call's XSRF header).")  # fmt: skip
+@setting_option("--prefix", setting=PATROLI_INDEX_PREFIX, help="Index prefix of the aliases.")
+def dashboards_import(url: str, flavour: str, prefix: str) -> None:
+    """Import the saved objects into Kibana or OpenSearch Dashboards at URL (overwriting earlier
+    imports). Authenticates like the store: PATROLI_ENGINE_API_KEY, else PATROLI_ENGINE_USERNAME and
+    PATROLI_ENGINE_PASSWORD."""
+    import base64
+    import urllib.error
+
+    from patroli.config.table import (
+        PATROLI_ENGINE_API_KEY,
+        PATROLI_ENGINE_PASSWORD,
+        PATROLI_ENGINE_USERNAME,
+    )
+    from patroli.storage.engine.dashboards import export_ndjson, import_ndjson
+
+    headers = {}
+    if api_key := PATROLI_ENGINE_API_KEY.from_env():
+        headers["Authorization"] = f"ApiKey {api_key}"
+    elif user := PATROLI_ENGINE_USERNAME.from_env():
+        pair = f"{user}:{PATROLI_ENGINE_PASSWORD.from_env()}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+    try:
+        answer = import_ndjson(url, export_ndjson(prefix), flavour, headers=headers)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        fail(f"import into {url} failed: {exc}", "check the URL, the flavour and the credentials")
+        return
+    if not answer.get("success"):
+        fail(f"{flavour} refused some objects: {json.dumps(answer.get('errors'))[:2000]}")
+    console.print(
+        f"{answer.get('successCount')} saved objects imported into {url}", highlight=False
+    )

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
+from patroli import logs
 from patroli.config import Setting, SettingError, check_environment
 from patroli.config.table import PATROLI_STORE_URL
 from patroli.storage import Store, StoreUnavailable, open_store
@@ -91,6 +92,7 @@ def cli() -> None:
     of illegal (non-procedural) placement with reasons, keep the evidence, and review them.
     """
     check_environment()  # every PATROLI_* variable that is set, before any command starts
+    logs.install_redaction()  # no phone, e-mail, password, token or cookie in any log line
 
 
 def main() -> None:

@@ -443,9 +443,10 @@ def schedule(store_url: str, sources_path: str | None, only: tuple[str, ...], ji
     """
     import logging
 
+    from patroli import logs
     from patroli.patrol.scheduler import Clock, FastClock, Scheduler
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logs.configure("scheduler", logging.INFO)  # PATROLI_LOG_FORMAT: text or JSON lines, redacted
     registry = _registry(sources_path)
     _report_problems(registry)
     sources = [s for s in registry.enabled if not only or s.name in only]

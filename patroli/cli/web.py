@@ -1,4 +1,4 @@
-"""Web app commands: ``serve`` and ``users add|list|disable|enable``."""
+"""Web app commands: ``serve``, ``users add|list|disable|enable`` and ``users token create|list|revoke``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import sys
 import click
 from rich.table import Table
 
-from patroli.cli.main import cli, console, fail, open_store_or_fail, store_option
+from patroli.cli.main import cli, console, fail, open_store_or_fail, setting_option, store_option
+from patroli.config.table import PATROLI_API_TOKEN_DAYS
 from patroli.storage import AccountStore
 
 ROLE_CHOICE = click.Choice(["analyst", "investigator", "admin"])
@@ -16,16 +17,20 @@ ROLE_CHOICE = click.Choice(["analyst", "investigator", "admin"])
 
 def run_server(store_url: str, settings: object, host: str, port: int) -> None:
     """Serve the web app with uvicorn until Ctrl-C (no access log: URLs carry search terms)."""
+    import logging
+
     import uvicorn
 
+    from patroli import logs
     from patroli.web.app import create_app
     from patroli.web.settings import WebSettings
 
     if not isinstance(settings, WebSettings):
         raise TypeError("run_server needs WebSettings")
+    logs.configure("web", logging.INFO)  # uvicorn's loggers too: PATROLI_LOG_FORMAT, redacted
     app = create_app(store_url, settings)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            proxy_headers=False, server_header=False)  # fmt: skip
+                            proxy_headers=False, server_header=False, log_config=None)  # fmt: skip
     server = uvicorn.Server(config)
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
@@ -156,3 +161,74 @@ def users_disable(name: str, store_url: str) -> None:
 def users_enable(name: str, store_url: str) -> None:
     """Enable user NAME again."""
     _set_active(name, True, store_url)
+
+
+@users.group("token")
+def users_token() -> None:
+    """API tokens: create (shown once), list, revoke. A token acts as its user, with their role."""
+
+
+@users_token.command("create")
+@click.argument("name")
+@click.option("--for", "purpose", required=True, help="What the token is for (shown in lists).")
+@click.option("--scope", type=click.Choice(["api", "metrics"]), default="api", show_default=True,
+              help="api: the HTTP API with the user's role; metrics: /metrics only (admins).")  # fmt: skip
+@setting_option("--days", setting=PATROLI_API_TOKEN_DAYS, type=click.IntRange(0),
+                help="Days the token stays valid (0: until revoked).")  # fmt: skip
+@store_option
+def token_create(name: str, purpose: str, scope: str, days: int, store_url: str) -> None:
+    """Create an API token for user NAME; it is printed once (only its hash is kept)."""
+    from patroli.storage import Store
+    from patroli.web.tokens import TokenError, create_token
+
+    store: Store = open_store_or_fail(store_url)
+    with store:
+        try:
+            secret, record = create_token(
+                store, store, name, purpose, actor="cli", scope=scope, days=days
+            )
+        except TokenError as exc:
+            fail(str(exc), "`patroli users list` shows the accounts")
+            return
+    expires = str(record["expires_at"] or "never")[:19]
+    console.print(f"token {record['id']} for {name} ({scope}, expires {expires})", highlight=False)
+    console.print(f"token (shown only now): {secret}", highlight=False, soft_wrap=True)
+
+
+@users_token.command("list")
+@click.argument("name", required=False, default="")
+@store_option
+def token_list(name: str, store_url: str) -> None:
+    """List API tokens (of user NAME, or everyone's): never the tokens themselves."""
+    from patroli.storage import TokenStore
+
+    tokens: TokenStore = open_store_or_fail(store_url)
+    with tokens:
+        listed = tokens.list_tokens(name)
+    table = Table()
+    for column in ("id", "user", "for", "scope", "created", "expires", "last used", "state"):
+        table.add_column(column)
+    for token in listed:
+        table.add_row(token["id"], token["owner"], token["name"], token["scope"],
+                      str(token["created_at"])[:19], str(token["expires_at"] or "never")[:19],
+                      str(token["last_used_at"] or "")[:19],
+                      "revoked" if token["revoked_at"] else "active")  # fmt: skip
+    console.print(table)
+
+
+@users_token.command("revoke")
+@click.argument("token_id")
+@store_option
+def token_revoke(token_id: str, store_url: str) -> None:
+    """Revoke the API token TOKEN_ID (see `patroli users token list`); it stops working at once."""
+    from patroli.storage import Store
+    from patroli.web.tokens import TokenError, revoke_token
+
+    store: Store = open_store_or_fail(store_url)
+    with store:
+        try:
+            revoke_token(store, store, token_id, actor="cli")
+        except TokenError as exc:
+            fail(str(exc), "`patroli users token list` shows the tokens")
+            return
+    console.print(f"token {token_id} revoked", highlight=False)

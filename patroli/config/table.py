@@ -56,8 +56,24 @@ WEB = Group(
     "bad value stops it with a message naming the variable. `patroli demo` uses the defaults with "
     "a generated secret.",
 )
+OBSERVABILITY = Group(
+    "Metrics and logs",
+    "How operators watch patroli: Prometheus metrics (the web app's `/metrics`, and each crawl's "
+    "numbers pushed to a Pushgateway) and structured logs. See [operations.md](operations.md).",
+)
 TESTS = Group("Tests")
-GROUPS = (STORE, ENGINES, CLASSIFICATION, CRAWLING, MODELS, DEMO, MONITORS, WEB, TESTS)
+GROUPS = (
+    STORE,
+    ENGINES,
+    CLASSIFICATION,
+    CRAWLING,
+    MODELS,
+    DEMO,
+    MONITORS,
+    WEB,
+    OBSERVABILITY,
+    TESTS,
+)
 
 SETTINGS: list[Setting[Any]] = []
 
@@ -575,6 +591,49 @@ PATROLI_WEB_EXPORT_MAX_ROWS = _define(
     "Most ads in one CSV or JSON export.",
     group=WEB,
     env=True,
+)
+
+PATROLI_API_RATE = _define(
+    "PATROLI_API_RATE",
+    Int(minimum=1),
+    120,
+    "HTTP API requests allowed per token per minute (per server process); more get HTTP 429 with "
+    "`Retry-After`.",
+    group=WEB,
+    env=True,
+)
+PATROLI_API_TOKEN_DAYS = _define(
+    "PATROLI_API_TOKEN_DAYS",
+    Int(minimum=0),
+    365,
+    "Days a new API token stays valid (`0`: until revoked); the default of `patroli users token "
+    "create --days` and of the account page.",
+    group=WEB,
+    env=True,
+)
+
+# --- metrics and logs -------------------------------------------------------------------------
+
+PATROLI_LOG_FORMAT = _define(
+    "PATROLI_LOG_FORMAT",
+    Choice(("text", "json")),
+    "text",
+    "`json`: crawls, the scheduler and the web app log one JSON object per line (`time`, `level`, "
+    "`component`, `run_id`, `source`, `message`) for a log shipper. Either way phone numbers, "
+    "e-mail addresses, passwords, tokens and cookies are redacted from log lines.",
+    group=OBSERVABILITY,
+    env=True,
+)
+PATROLI_METRICS_PUSHGATEWAY = _define(
+    "PATROLI_METRICS_PUSHGATEWAY",
+    Url(("http", "https"), "an http(s)://host:port URL"),
+    "",
+    "A Prometheus Pushgateway: when set, every crawl pushes its run's numbers there as it closes "
+    "(job `patroli_crawl`, grouped by `source`). Empty: nothing is pushed (the web app's `/metrics` "
+    "still shows each source's latest run from the store).",
+    group=OBSERVABILITY,
+    env=True,
+    scrapy=True,
 )
 
 # --- tests ------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ Elasticsearch or OpenSearch (detected from the engine), or name it with
 ``elasticsearch+https://`` / ``opensearch+https://`` (see ``storage.engine.client``).
 
 A store plays several roles (``storage.roles``); callers type what they hold by the role they use
-(``AdStore``, ``ReviewStore``, ``CrawlLedger``, ``AccountStore``, ``SavedSearchStore``), and
+(``AdStore``, ``ReviewStore``, ``CrawlLedger``, ``AccountStore``, ``SavedSearchStore``,
+``TokenStore``), and
 ``Store`` is all of them at once.
 """
 
@@ -31,6 +32,7 @@ from patroli.storage.roles import (
     SavedSearchStore,
     Store,
     StoreHandle,
+    TokenStore,
 )
 
 if TYPE_CHECKING:
@@ -87,6 +89,7 @@ __all__ = [
     "StoreError",
     "StoreHandle",
     "StoreUnavailable",
+    "TokenStore",
     "WriteResult",
     "open_engine_client",
     "open_store",

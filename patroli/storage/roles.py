@@ -4,7 +4,8 @@
 - ``ReviewStore``: the analysts' decisions and the labels they make for retraining;
 - ``CrawlLedger``: what a source's crawl knows, saw again or lost, and its runs;
 - ``AccountStore``: the web app's users and the append-only audit log;
-- ``SavedSearchStore``: queries kept to be re-run after every patrol.
+- ``SavedSearchStore``: queries kept to be re-run after every patrol;
+- ``TokenStore``: the users' API tokens (hashed), for the HTTP API and the metrics endpoint.
 
 A backend is one object playing every role (``Store``) over one connection, so ``open_store(url)``
 serves every caller; its code is split by role (``storage.sqlite``, ``storage.engine``).
@@ -101,6 +102,10 @@ class ReviewStore(StoreHandle, Protocol):
         """Ads with a final decision (confirmed = illegal, dismissed = not): labels for retraining,
         with the fields of ``schema.LABELLED_FIELDS``."""
 
+    def decision_counts(self, *, since: str = "") -> dict[str, int]:
+        """decision -> how many decisions were recorded at or after ``since`` (ISO 8601; every
+        one when empty). Decisions are never deleted, so the totals only grow (a metrics counter)."""
+
 
 @runtime_checkable
 class CrawlLedger(StoreHandle, Protocol):
@@ -163,7 +168,28 @@ class SavedSearchStore(StoreHandle, Protocol):
 
 
 @runtime_checkable
-class Store(AdStore, ReviewStore, CrawlLedger, AccountStore, SavedSearchStore, Protocol):
+class TokenStore(StoreHandle, Protocol):
+    """Per-user API tokens: only a hash of each token's secret is kept; revoked ones stay listed."""
+
+    def put_token(self, token: Mapping[str, Any]) -> None:
+        """Store a new token (``schema.TOKEN_FIELDS``); an existing id is an error (``StoreError``)."""
+
+    def get_token(self, token_id: str) -> Record | None: ...
+
+    def list_tokens(self, owner: str = "") -> list[Record]:
+        """Tokens oldest first, of one owner or of everyone."""
+
+    def revoke_token(self, token_id: str, at: str) -> bool:
+        """Mark the token revoked at ``at``; False if it is unknown or was revoked already."""
+
+    def touch_token(self, token_id: str, at: str) -> None:
+        """Record a use of the token (``last_used_at`` only: a use never undoes a revocation)."""
+
+
+@runtime_checkable
+class Store(
+    AdStore, ReviewStore, CrawlLedger, AccountStore, SavedSearchStore, TokenStore, Protocol
+):
     """Every role at once: for code that needs them all (the web app, the contract tests)."""
 
 
@@ -173,4 +199,5 @@ ROLES: tuple[type[StoreHandle], ...] = (
     CrawlLedger,
     AccountStore,
     SavedSearchStore,
+    TokenStore,
 )

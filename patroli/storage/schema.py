@@ -119,6 +119,19 @@ RUN_FIELDS = (
     "stats",
 )
 SAVED_SEARCH_FIELDS = ("id", "owner", "name", "query", "channel", "created_at")
+# A per-user API token: only a hash of its secret is kept (the token itself is shown once).
+TOKEN_FIELDS = (
+    "id",
+    "owner",
+    "name",
+    "scope",
+    "secret_hash",
+    "created_at",
+    "expires_at",
+    "last_used_at",
+    "revoked_at",
+)
+TOKEN_SCOPES = ("api", "metrics")  # the HTTP API as the owner's role; or /metrics only
 
 
 def now() -> str:
@@ -153,6 +166,11 @@ def run_record(run: Mapping[str, Any]) -> Record:
     record["notes"] = record["notes"] or []
     record["stats"] = record["stats"] or {}
     return record
+
+
+def token_record(stored: Mapping[str, Any]) -> Record:
+    """A token as every backend returns it: each field of ``TOKEN_FIELDS`` (unset ones None)."""
+    return {k: stored.get(k) for k in TOKEN_FIELDS}
 
 
 def new_saved_search(owner: str, name: str, query: str, channel: str = "") -> Record:

@@ -1,6 +1,8 @@
 """``create_app(store_url, settings)``: the review and investigation web app (Starlette + Jinja2).
 
-The app speaks to the data only through ``storage.Store``, so it runs on every store backend. Every
+The app speaks to the data only through ``storage.Store``, so it runs on every store backend. The
+same app serves the HTTP API under ``/api/v1/`` (``web.api``) and Prometheus metrics at ``/metrics``
+(``web.metrics``). Every
 response carries strict security headers: a CSP without inline scripts or styles, no framing by
 other sites, no referrer, no MIME sniffing.
 """
@@ -19,6 +21,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patroli.storage import Store, open_store
 from patroli.web import filters
+from patroli.web.api import api_routes
+from patroli.web.api.routing import RATE_WINDOW_SECONDS
+from patroli.web.metrics import AppMetrics, metrics_route, timed
 from patroli.web.routes import all_pages
 from patroli.web.routing import AppState, build_routes
 from patroli.web.security import LoginThrottle, SessionCodec
@@ -74,12 +79,18 @@ def template_environment() -> Environment:
 def create_app(store: str | Store, settings: WebSettings) -> Starlette:
     """Build the app over a store URL (or an open store) with the given settings."""
     opened = open_store(store) if isinstance(store, str) else store
+    metrics = AppMetrics()
+    metrics.watch(opened)
     state = AppState(
-        store=opened,
+        store=timed(opened, metrics),
         settings=settings,
         codec=SessionCodec(settings.secret_key, settings.session_minutes * 60),
         throttle=LoginThrottle(settings.login_rate_attempts, settings.login_rate_window_seconds),
         templates=template_environment(),
+        api_limit=LoginThrottle(settings.api_rate_per_minute, RATE_WINDOW_SECONDS),
+        on_api_call=lambda endpoint, status: metrics.api_requests.labels(
+            endpoint, str(status)
+        ).inc(),
     )
 
     @contextlib.asynccontextmanager
@@ -90,6 +101,8 @@ def create_app(store: str | Store, settings: WebSettings) -> Starlette:
 
     routes = [
         *build_routes(all_pages(), state),
+        *api_routes(state),
+        metrics_route(state, metrics),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

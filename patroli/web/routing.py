@@ -54,6 +54,8 @@ class AppState:
     codec: SessionCodec
     throttle: LoginThrottle
     templates: Environment
+    api_limit: LoginThrottle | None = None  # requests per API token per minute (web.api)
+    on_api_call: Callable[[str, int], None] | None = None  # (endpoint, status): metrics
 
 
 @dataclass(slots=True)

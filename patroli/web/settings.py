@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from patroli.config import SettingError
 from patroli.config.table import (
     LANGUAGES,
+    PATROLI_API_RATE,
+    PATROLI_API_TOKEN_DAYS,
     PATROLI_SECRET_KEY,
     PATROLI_WEB_COOKIE_SECURE,
     PATROLI_WEB_EXPORT_MAX_ROWS,
@@ -62,6 +64,8 @@ class WebSettings:
     export_max_rows: int = PATROLI_WEB_EXPORT_MAX_ROWS.default_value()
     bulk_max: int = 500
     page_size: int = 25
+    api_rate_per_minute: int = PATROLI_API_RATE.default_value()  # per token, per process
+    api_token_days: int = PATROLI_API_TOKEN_DAYS.default_value()  # 0: until revoked
 
     def __post_init__(self) -> None:
         if not self.demo:
@@ -85,6 +89,8 @@ class WebSettings:
             lockout_minutes=PATROLI_WEB_LOCKOUT_MINUTES.from_env(env),
             login_rate_attempts=PATROLI_WEB_LOGIN_RATE.from_env(env),
             export_max_rows=PATROLI_WEB_EXPORT_MAX_ROWS.from_env(env),
+            api_rate_per_minute=PATROLI_API_RATE.from_env(env),
+            api_token_days=PATROLI_API_TOKEN_DAYS.from_env(env),
         )
 
     @classmethod

@@ -4,7 +4,8 @@ One implementation for both engines. ``client`` is the request interface both of
 are adapted to (``elastic``, ``opensearch``; ``storage.open_store`` picks one by the engine's
 family); ``indices`` holds index names, templates and migrations; ``dsl`` translates the query
 syntax. One ``EngineConnection`` (``connection``) is shared by one module per role: ``ads`` and
-``search`` (``AdStore``), ``reviews``, ``ledger``, ``accounts`` and ``saved_searches``.
+``search`` (``AdStore``), ``reviews``, ``ledger``, ``accounts``, ``saved_searches`` and
+``tokens``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from patroli.storage.engine.ledger import EngineLedger
 from patroli.storage.engine.reviews import EngineReviews
 from patroli.storage.engine.saved_searches import EngineSavedSearches
 from patroli.storage.engine.search import EngineSearch
+from patroli.storage.engine.tokens import EngineTokens
 from patroli.storage.roles import Store
 
 
@@ -31,6 +33,7 @@ class EngineStore(
     EngineLedger,
     EngineAccounts,
     EngineSavedSearches,
+    EngineTokens,
     Store,
 ):
     def __init__(self, client: EngineClient, url: str) -> None:

@@ -31,6 +31,7 @@ from patroli.storage.schema import (
     REVIEW_ENTRY_FIELDS,
     RUN_FIELDS,
     SAVED_SEARCH_FIELDS,
+    TOKEN_FIELDS,
     USER_FIELDS,
     engine_properties,
 )
@@ -52,7 +53,7 @@ _TEXT = {"type": "text", "analyzer": ANALYZER}
 # |risk_margin| (1 when unscored), the same keys as the SQLite store's ORDER BY.
 INTERNAL_AD_FIELDS = ("sort_date", "uncertainty")
 
-KINDS = ("ads", "evidence", "reviews", "audit", "users", "runs", "searches")
+KINDS = ("ads", "evidence", "reviews", "audit", "users", "runs", "searches", "tokens")
 _VERSION_RE = re.compile(r"-v(\d+)$")
 
 
@@ -98,6 +99,9 @@ def kind_properties(kind: str) -> dict[str, Any]:
         )
     if kind == "searches":
         return _mapped(SAVED_SEARCH_FIELDS, _KEYWORD)
+    if kind == "tokens":
+        dates = ("created_at", "expires_at", "last_used_at", "revoked_at")
+        return _mapped(TOKEN_FIELDS, _KEYWORD, secret_hash=_STORED, **dict.fromkeys(dates, _DATE))
     raise ValueError(f"unknown index kind {kind!r}")
 
 

@@ -8,6 +8,7 @@ re-crawl that changed only content meanwhile is retried, not reported as a confl
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from patroli.storage.base import AdNotFound, Record, ReviewConflict, StoreError
 from patroli.storage.engine.accounts import write_audit
@@ -115,3 +116,16 @@ class EngineReviews:
                 fields,
             )
         ]
+
+    def decision_counts(self, *, since: str = "") -> dict[str, int]:
+        query: dict[str, Any] = {"range": {"at": {"gte": since}}} if since else {"match_all": {}}
+        result = self.conn.search(
+            "reviews",
+            {
+                "size": 0,
+                "query": query,
+                "aggs": {"by": {"terms": {"field": "decision", "size": 10}}},
+            },
+        )
+        buckets = (result.get("aggregations") or {}).get("by", {}).get("buckets", [])
+        return {str(b["key"]): int(b["doc_count"]) for b in buckets}

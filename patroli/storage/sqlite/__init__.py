@@ -1,7 +1,7 @@
 """The embedded store: one SQLite file in WAL mode, with FTS5 full-text search.
 
 One ``Database`` (``connection``) is shared by one module per role: ``ads`` and ``search``
-(``AdStore``), ``reviews``, ``ledger``, ``accounts`` and ``saved_searches``.
+(``AdStore``), ``reviews``, ``ledger``, ``accounts``, ``saved_searches`` and ``tokens``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from patroli.storage.sqlite.ledger import SQLiteLedger
 from patroli.storage.sqlite.reviews import SQLiteReviews
 from patroli.storage.sqlite.saved_searches import SQLiteSavedSearches
 from patroli.storage.sqlite.search import SQLiteSearch
+from patroli.storage.sqlite.tokens import SQLiteTokens
 
 
 class SQLiteStore(
@@ -23,6 +24,7 @@ class SQLiteStore(
     SQLiteLedger,
     SQLiteAccounts,
     SQLiteSavedSearches,
+    SQLiteTokens,
     Store,
 ):
     def __init__(self, url: str) -> None:

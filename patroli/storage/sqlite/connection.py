@@ -68,6 +68,11 @@ _DDL = [
     """CREATE TABLE IF NOT EXISTS saved_searches (
         id TEXT PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL, query TEXT NOT NULL,
         channel TEXT, created_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS api_tokens (
+        id TEXT PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL, scope TEXT NOT NULL,
+        secret_hash TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT, last_used_at TEXT,
+        revoked_at TEXT)""",
+    "CREATE INDEX IF NOT EXISTS api_tokens_owner ON api_tokens(owner)",
 ]
 
 

@@ -67,3 +67,10 @@ class SQLiteReviews:
                 "WHERE status IN ('confirmed', 'dismissed') ORDER BY reviewed_at"
             ).fetchall()
         return [decode_row(r) for r in rows]
+
+    def decision_counts(self, *, since: str = "") -> dict[str, int]:
+        with self.db.read() as conn:
+            rows = conn.execute(
+                "SELECT decision, count(*) FROM reviews WHERE at >= ? GROUP BY decision", (since,)
+            ).fetchall()
+        return {str(r[0]): int(r[1]) for r in rows}

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from starlette.responses import Response
 
 from patroli.web.accounts import AccountError, create_user, public_view, update_user
+from patroli.web.operations import sources_status
 from patroli.web.routing import ADMIN, Ctx, Page
 from patroli.web.security import ROLES, generate_password, hash_password
 
@@ -85,25 +86,8 @@ def change_user(ctx: Ctx) -> Response:
 
 
 def sources(ctx: Ctx) -> Response:
-    from crawler.sources import RegistryError, load_registry
-
-    try:
-        registry = load_registry(None)
-        entries, problems, error = registry.sources, [str(p) for p in registry.problems], ""
-    except RegistryError as exc:
-        entries, problems, error = [], [], str(exc)
-    runs = ctx.ledger.list_runs(limit=100)
-    latest: dict[str, dict] = {}
-    for run in runs:
-        latest.setdefault(run.get("source", ""), run)
-    return ctx.render(
-        "sources.html",
-        sources=entries,
-        problems=problems,
-        error=error,
-        latest=latest,
-        runs=runs[:30],
-    )
+    status = sources_status(ctx.ledger)
+    return ctx.render("sources.html", **{**status, "runs": status["runs"][:30]})
 
 
 def models(ctx: Ctx, *, status: int = 200, error: str = "", message: str = "") -> Response:

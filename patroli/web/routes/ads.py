@@ -9,6 +9,7 @@ from starlette.responses import Response
 from patroli.storage import AdNotFound, ReviewConflict
 from patroli.storage.schema import DECISIONS
 from patroli.web.highlight import render_with_cues
+from patroli.web.operations import DecisionError, ad_detail, decide, evidence_snapshot
 from patroli.web.present import reasons
 from patroli.web.routes.queue import FILTER_KEYS, queue_filters
 from patroli.web.routing import ANALYST, ANY_ROLE, Ctx, Page
@@ -26,19 +27,16 @@ ENTITY_FIELDS = (
 
 def _ad_page(ctx: Ctx, ad_id: str, *, status: int = 200, error: str = "") -> Response:
     try:
-        ad = ctx.ads.get_ad(ad_id, with_evidence=True)
+        detail = ad_detail(ctx.ads, ctx.reviews, ad_id)
     except AdNotFound:
         return ctx.error(404, ctx._("No ad with this id."))
+    ad = detail["ad"]
     text, found = render_with_cues(ad.get("text"), ad.get("reason_codes") or [], ctx.language)
-    evidence = [{"index": i, "crawled_at": e.get("crawled_at"), "url": e.get("url"),
-                 "content_hash": e.get("content_hash"), "size": len(e.get("html") or "")}
-                for i, e in enumerate(ad.pop("evidence", []) or [])]  # fmt: skip
     done = ctx.param("done")
     return ctx.render(
         "ad.html", status=status, ad=ad, text=text, found=found, reasons=reasons(ad, ctx.language),
-        evidence=evidence, related=ctx.ads.related(ad_id, limit=20),
-        history=ctx.reviews.review_history(ad_id), decisions=DECISIONS, error=error,
-        entity_fields=ENTITY_FIELDS, done=done if done in DECISIONS else "",
+        evidence=detail["evidence"], related=detail["related"], history=detail["history"],
+        decisions=DECISIONS, error=error, entity_fields=ENTITY_FIELDS, done=done if done in DECISIONS else "",
         back={k: ctx.param(k, max_chars=64) for k in FILTER_KEYS if ctx.param(k)},
     )  # fmt: skip
 
@@ -50,12 +48,12 @@ def ad_page(ctx: Ctx) -> Response:
 def review(ctx: Ctx) -> Response:
     ad_id = ctx.request.path_params["ad_id"]
     decision = ctx.field("decision")
-    if decision not in DECISIONS:
-        return _ad_page(ctx, ad_id, status=400, error=ctx._("Choose a decision."))
     version = ctx.field("expected_version")
     try:
-        ctx.reviews.review(ad_id, decision, reviewer=ctx.actor, note=ctx.field("note", max_chars=2000).strip(),
-                         expected_version=int(version) if version.isdigit() else None)  # fmt: skip
+        decide(ctx.reviews, ad_id, decision, actor=ctx.actor, note=ctx.field("note", max_chars=2000),
+               expected_version=int(version) if version.isdigit() else None)  # fmt: skip
+    except DecisionError:
+        return _ad_page(ctx, ad_id, status=400, error=ctx._("Choose a decision."))
     except AdNotFound:
         return ctx.error(404, ctx._("No ad with this id."))
     except ReviewConflict:
@@ -70,12 +68,12 @@ def review(ctx: Ctx) -> Response:
 def evidence(ctx: Ctx) -> Response:
     ad_id, index = ctx.request.path_params["ad_id"], ctx.request.path_params["index"]
     try:
-        snapshots = ctx.ads.get_ad(ad_id, with_evidence=True).get("evidence") or []
+        snapshot = evidence_snapshot(ctx.ads, ad_id, index)
     except AdNotFound:
         return ctx.error(404, ctx._("No ad with this id."))
-    if not 0 <= index < len(snapshots):
+    if snapshot is None:
         return ctx.error(404, ctx._("No such snapshot."))
-    html = snapshots[index].get("html") or ""
+    html = snapshot.get("html") or ""
     # Feed items are XML, not pages: show them as text rather than as a blank document.
     as_text = ctx.param("as") == "text" or html.lstrip()[:64].lower().startswith(_NOT_HTML)
     headers = {"Content-Security-Policy": EVIDENCE_CSP, "X-Frame-Options": "SAMEORIGIN",

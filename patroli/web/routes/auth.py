@@ -1,13 +1,16 @@
-"""Log in and out, switch language, change one's own password."""
+"""Log in and out, switch language, change one's own password, make and revoke one's API tokens."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 
+from patroli.storage import TokenStore
+from patroli.storage.schema import TOKEN_SCOPES
 from patroli.web.accounts import is_locked, record_failure, update_user
 from patroli.web.routing import ANY_ROLE, PUBLIC, Ctx, Page, local_path, new_session
 from patroli.web.security import hash_password, needs_rehash, password_problem, verify_password
 from patroli.web.settings import LANGUAGES
+from patroli.web.tokens import TokenError, create_token, revoke_token
 
 HOME_BY_ROLE = {"analyst": "/queue", "investigator": "/search", "admin": "/"}
 
@@ -74,8 +77,38 @@ def language(ctx: Ctx) -> Response:
     return ctx.redirect(local_path(ctx.field("next"), "/"))
 
 
+def _account(
+    ctx: Ctx, *, status: int = 200, message: str = "", error: str = "", new_token: str = ""
+) -> Response:
+    tokens: TokenStore = ctx.state.store
+    return ctx.render("account.html", status=status, message=message, error=error, new_token=new_token,
+                      tokens=tokens.list_tokens(ctx.actor)[::-1], token_days=ctx.settings.api_token_days,
+                      scopes=TOKEN_SCOPES if ctx.role == "admin" else ("api",))  # fmt: skip
+
+
 def account(ctx: Ctx) -> Response:
-    return ctx.render("account.html", message="", error="")
+    return _account(ctx)
+
+
+def add_token(ctx: Ctx) -> Response:
+    tokens: TokenStore = ctx.state.store
+    try:
+        secret, _ = create_token(tokens, ctx.accounts, ctx.actor, ctx.field("name", max_chars=200),
+                                 actor=ctx.actor, scope=ctx.field("scope", "api", max_chars=20),
+                                 days=ctx.settings.api_token_days)  # fmt: skip
+    except TokenError as exc:
+        return _account(ctx, status=400, error=ctx._(str(exc)))
+    return _account(ctx, new_token=secret)
+
+
+def revoke_own_token(ctx: Ctx) -> Response:
+    tokens: TokenStore = ctx.state.store
+    token_id = ctx.request.path_params["token_id"][:32]
+    try:
+        revoke_token(tokens, ctx.accounts, token_id, actor=ctx.actor, owner=ctx.actor)
+    except TokenError as exc:
+        return _account(ctx, status=404, error=ctx._(str(exc)))
+    return _account(ctx, message=ctx._("The token is revoked."))
 
 
 def change_password(ctx: Ctx) -> Response:
@@ -90,15 +123,13 @@ def change_password(ctx: Ctx) -> Response:
     elif problem := password_problem(new):
         error = ctx._(problem)
     if error:
-        return ctx.render("account.html", status=400, message="", error=error)
+        return _account(ctx, status=400, error=error)
     updated = update_user(
         ctx.accounts, ctx.actor, password_hash=hash_password(new), end_sessions=True
     )
     ctx.accounts.append_audit(ctx.actor, "password_change", ctx.actor)
     new_session(ctx, updated)
-    return ctx.render(
-        "account.html", message=ctx._("Password changed. Your other sessions have ended."), error=""
-    )
+    return _account(ctx, message=ctx._("Password changed. Your other sessions have ended."))
 
 
 PAGES = [
@@ -108,4 +139,6 @@ PAGES = [
     Page("/language", language, ANY_ROLE, ("POST",)),
     Page("/account", account, ANY_ROLE),
     Page("/account/password", change_password, ANY_ROLE, ("POST",)),
+    Page("/account/tokens", add_token, ANY_ROLE, ("POST",)),
+    Page("/account/tokens/{token_id}/revoke", revoke_own_token, ANY_ROLE, ("POST",)),
 ]

@@ -6,27 +6,22 @@ import urllib.parse
 
 from starlette.responses import Response
 
-from patroli.storage import AdNotFound, ReviewConflict
-from patroli.storage.base import SortOrder
 from patroli.storage.schema import DECISIONS
+from patroli.web.operations import QUEUE_FILTER_KEYS, DecisionError, decide_many, queue_page
+from patroli.web.operations import queue_sort as sort_order
 from patroli.web.present import dump_after, parse_after, queue_filters, reasons
 from patroli.web.routing import ANALYST, Ctx, Page
 
-FILTER_KEYS = ("source", "country", "since", "until", "min_risk", "sort")
+FILTER_KEYS = QUEUE_FILTER_KEYS
 DONE_KEYS = {"confirmed", "dismissed", "escalated", "bulk", "conflict", "missing"}
-
-
-def sort_order(filters: dict[str, str]) -> SortOrder:
-    return "uncertainty" if filters.get("sort") == "uncertainty" else "risk"
 
 
 def queue(ctx: Ctx) -> Response:
     params = {k: ctx.param(k, max_chars=64) for k in FILTER_KEYS}
-    filters, query, ignored = queue_filters(params)
     after = parse_after(ctx.param("after", max_chars=300))
-    result = ctx.ads.search(query, limit=ctx.settings.page_size, sort=sort_order(filters),
-                              facets=True, after=after)  # fmt: skip
-    options = ctx.ads.search("flagged:true status:new", limit=1, facets=True).facets
+    filters, ignored, result, options = queue_page(
+        ctx.ads, params, limit=ctx.settings.page_size, after=after
+    )
     rows = [{**hit, "reason_list": reasons(hit, ctx.language)} for hit in result.hits]
     done = ctx.param("done")
     return ctx.render(
@@ -64,18 +59,12 @@ def bulk(ctx: Ctx) -> Response:
         scope = "selected"
     if not targets:
         return ctx.redirect(queue_url(ctx))
-    decided, skipped = 0, 0
-    for ad_id, version in targets:
-        try:
-            ctx.reviews.review(
-                ad_id, decision, reviewer=ctx.actor, note=note, expected_version=version
-            )
-            decided += 1
-        except (ReviewConflict, AdNotFound):
-            skipped += 1  # someone else decided meanwhile, or the id is unknown: never overwrite
-    ctx.accounts.append_audit(ctx.actor, "bulk_review", f"{decided} ads", None,
-                           {"decision": decision, "count": decided, "skipped": skipped},
-                           detail=f"scope: {scope}" + (f"; note: {note}" if note else ""))  # fmt: skip
+    try:
+        decided, skipped_ids = decide_many(ctx.reviews, ctx.accounts, targets, decision, actor=ctx.actor,
+                                           note=note, scope=scope)  # fmt: skip
+    except DecisionError:
+        return ctx.error(400, ctx._("Choose a decision."))
+    skipped = len(skipped_ids)
     return ctx.redirect(queue_url(ctx, done="bulk", n=str(decided), skipped=str(skipped)))
 
 

@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections import Counter
-from datetime import UTC, datetime
-from typing import Any, cast
 
 from starlette.responses import Response
 
 from patroli.storage.base import SortOrder
 from patroli.storage.query import QuerySyntaxError, normalize_filter_value
+from patroli.web.operations import (
+    SORTS,
+    collect_hits,
+    export,
+    export_response,
+    search_ads,
+    search_sort,
+)
 from patroli.web.present import dump_after, parse_after, reasons
 from patroli.web.routing import INVESTIGATOR, Ctx, Page
 
-SORTS = ("relevance", "risk", "date", "uncertainty")
 ENTITY_KINDS = ("phone", "handle", "email")
-EXPORT_FIELDS = ("ad_id", "url", "source", "title", "risk", "flagged", "status", "countries", "phones",
-                 "whatsapp", "telegram", "emails", "posted_at", "first_seen", "last_seen", "gone_at",
-                 "reasons", "model_version", "reviewed_by", "reviewed_at")  # fmt: skip
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _query_and_sort(ctx: Ctx) -> tuple[str, SortOrder]:
-    sort = ctx.param("sort", "relevance")
-    return ctx.param("q", max_chars=1000).strip(), cast(
-        SortOrder, sort if sort in SORTS else "relevance"
-    )
+    return ctx.param("q", max_chars=1000).strip(), search_sort(ctx.param("sort", "relevance"))
 
 
 def search(ctx: Ctx) -> Response:
@@ -36,9 +31,7 @@ def search(ctx: Ctx) -> Response:
     after = parse_after(ctx.param("after", max_chars=300))
     error, result = "", None
     try:
-        result = ctx.ads.search(
-            query, limit=ctx.settings.page_size, sort=sort, facets=True, after=after
-        )
+        result = search_ads(ctx.ads, query, sort=sort, limit=ctx.settings.page_size, after=after)
     except (QuerySyntaxError, ValueError) as exc:
         error = str(exc)  # the parser's message names the bad part of the query
     hits = [{**h, "reason_list": reasons(h, ctx.language)} for h in (result.hits if result else [])]
@@ -49,61 +42,14 @@ def search(ctx: Ctx) -> Response:
     )  # fmt: skip
 
 
-def _rows(ctx: Ctx, query: str, sort: SortOrder) -> tuple[list[dict[str, Any]], int]:
-    """Every hit of the query up to the export limit, paged with the store's cursor."""
-    rows: list[dict[str, Any]] = []
-    after: list[Any] | None = None
-    total = 0
-    limit = ctx.settings.export_max_rows
-    while len(rows) < limit:
-        result = ctx.ads.search(query, limit=min(500, limit - len(rows)), sort=sort, after=after)
-        total = result.total
-        rows += result.hits
-        after = result.next_after
-        if not after or not result.hits:
-            break
-    return rows, total
-
-
-def _export_record(hit: dict[str, Any], language: str) -> dict[str, Any]:
-    record = {name: hit.get(name) for name in EXPORT_FIELDS}
-    record["reasons"] = [text for _, text in reasons(hit, language)]
-    return record
-
-
-def _cell(value: Any) -> str:
-    """A CSV cell; text that a spreadsheet would run as a formula is prefixed with a quote."""
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        value = "; ".join(str(v) for v in value)
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def _export(ctx: Ctx, fmt: str) -> Response:
     query, sort = _query_and_sort(ctx)
     try:
-        hits, total = _rows(ctx, query, sort)
+        records, total = export(ctx.ads, ctx.accounts, actor=ctx.actor, query=query, sort=sort, fmt=fmt,
+                                max_rows=ctx.settings.export_max_rows, language=ctx.language)  # fmt: skip
     except (QuerySyntaxError, ValueError) as exc:
         return ctx.error(400, str(exc))
-    records = [_export_record(h, ctx.language) for h in hits]
-    ctx.accounts.append_audit(ctx.actor, "export", fmt, None, {"rows": len(records), "total": total},
-                           detail=f"query: {query} | sort: {sort}")  # fmt: skip
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    headers = {"Content-Disposition": f'attachment; filename="patroli-{stamp}.{fmt}"'}
-    if fmt == "json":
-        body = json.dumps({"query": query, "total": total, "exported": len(records), "ads": records},
-                          ensure_ascii=False, default=str, indent=1)  # fmt: skip
-        return Response(body, media_type="application/json", headers=headers)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_FIELDS)
-    for record in records:
-        writer.writerow([_cell(record[name]) for name in EXPORT_FIELDS])
-    return Response(
-        "\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers
-    )
+    return export_response(fmt, query, total, records)
 
 
 def export_csv(ctx: Ctx) -> Response:
@@ -122,7 +68,7 @@ def entity(ctx: Ctx) -> Response:
         value = normalize_filter_value(kind, raw)
     except QuerySyntaxError as exc:
         return ctx.error(400, str(exc))
-    hits, total = _rows(ctx, f'{kind}:"{value}"', "date")
+    hits, total = collect_hits(ctx.ads, f'{kind}:"{value}"', "date", ctx.settings.export_max_rows)
     hits = hits[:1000]
     firsts = [h["first_seen"] for h in hits if h.get("first_seen")]
     lasts = [h["last_seen"] for h in hits if h.get("last_seen")]
