@@ -13,8 +13,8 @@ names and stats keys as module constants):
 - ``errors`` (:class:`ErrorRateMonitor`): more than ``PATROLI_MONITOR_MAX_ERROR_RATE`` (default 20%)
   of the pages failed.
 
-(Pages without the expected content already make a run *degraded*, with the URLs; when no ad at all
-comes in, ``items`` fails too.) A failed check marks the run failed with the reason, and a
+(Pages without the expected content already make a run *degraded*, with the URLs; ``items`` then
+stays quiet, so that a layout change is degraded — exit 3 — even when it leaves no ads at all.) A failed check marks the run failed with the reason, and a
 ``monitor_failed`` alert goes out. ``PATROLI_MONITORS_ENABLED = False`` switches the checks off.
 """
 
@@ -49,6 +49,7 @@ WITH_CONTACT = "patroli/extract/with_contact"
 LISTING_FAILED = "patroli/listing_failed"
 DETAIL_FAILED = "patroli/detail_failed"
 RETRY_MAX_REACHED = "retry/max_reached"
+LAYOUT_CHANGED = "patroli/layout_changed"
 
 MIN_ITEMS_FOR_COVERAGE = 5  # below this a share says nothing
 
@@ -132,9 +133,11 @@ class ItemsMonitor(Monitor):
 
     def check(
         self, run: RunFacts, healthy: Sequence[RunFacts], settings: MonitorSettings
-    ) -> CheckResult:
+    ) -> CheckResult | None:
         if run.seen:
             return self.passed()
+        if run.count(LAYOUT_CHANGED):
+            return None  # the layout change already makes the run degraded, with the pages
         return self.failed("no ads at all: nothing listed, or nothing readable")
 
 

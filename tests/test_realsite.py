@@ -12,7 +12,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from helpers.realsite import Route, corpus_problems, read_manifest, rewrite, serve
+
+from tests.helpers.realsite import Route, corpus_problems, read_manifest, rewrite, serve
 
 PAGE = (
     b'<html><body><a href="https://t.me/s/loker_demo?before=10">more</a>'
