@@ -35,6 +35,42 @@ from patroli.text.dates import parse_feed_date
 RSSBRIDGE_AUTHOR = "RSS-Bridge"
 
 
+def json_feed(body: bytes) -> feedparser.FeedParserDict | None:
+    """A JSON Feed (jsonfeed.org, RSS-Bridge's ``format=Json``) in feedparser's shape; ``None``
+    when the body is not one (feedparser 6.0 reads only XML feeds)."""
+    if body.lstrip()[:1] != b"{":
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or "jsonfeed.org" not in str(data.get("version", "")):
+        return None
+
+    def author(node: Any) -> str:
+        authors = node.get("authors") or ([node["author"]] if node.get("author") else [])
+        return ", ".join(
+            str(a.get("name", "")) for a in authors if isinstance(a, dict) and a.get("name")
+        )
+
+    entries = []
+    for item in data.get("items") or []:
+        if not isinstance(item, dict):
+            continue
+        content = item.get("content_html") or item.get("content_text") or ""
+        entries.append(feedparser.FeedParserDict(
+            id=str(item.get("id") or ""), link=str(item.get("url") or item.get("external_url") or ""),
+            title=str(item.get("title") or ""), content=[{"value": str(content)}] if content else [],
+            summary=str(item.get("summary") or ""), author=author(item),
+            published=item.get("date_published") or "", updated=item.get("date_modified") or "",
+            tags=[{"term": t} for t in item.get("tags") or [] if isinstance(t, str)],
+        ))  # fmt: skip
+    feed = feedparser.FeedParserDict(author=author(data), links=[])
+    if data.get("next_url"):
+        feed["links"] = [{"rel": "next", "href": str(data["next_url"])}]
+    return feedparser.FeedParserDict(entries=entries, feed=feed, version="json", bozo=False)
+
+
 class FeedSpider(PatrolSpider):
     name = "feed"
     kind = "feed"
@@ -64,7 +100,7 @@ class FeedSpider(PatrolSpider):
     def parse_feed(self, response: Response, page: int = 1) -> Iterator[JobAd | scrapy.Request]:
         if self.refused(response):
             return
-        parsed = feedparser.parse(
+        parsed = json_feed(response.body) or feedparser.parse(
             response.body,
             response_headers={
                 "content-type": (response.headers.get("Content-Type") or b"").decode("latin-1")
@@ -89,6 +125,8 @@ class FeedSpider(PatrolSpider):
             link = str(entry.get("link") or "")
             link = response.urljoin(link) if link and not link.startswith("urn:") else ""
             native = str(entry.get("id") or link)
+            if not text.strip():
+                text = title  # a title-only item (microblog, empty body) is still a post
             if not native or not text.strip():
                 self.stat("feed/entries_without_text")
                 continue

@@ -46,14 +46,19 @@ def parse_views(text: str | None) -> int | None:
 
 def poll_text(post: Any) -> str:
     """A poll as a reader sees it: the question, then one option per line (HTML, like post text)."""
-    question = " ".join(post.css(".tgme_widget_message_poll_question ::text").getall()).split()
+    question = displayed(post.css(".tgme_widget_message_poll_question ::text").getall())
     if not question:
         return ""
     options = [
-        " ".join(" ".join(o.css("::text").getall()).split())
+        displayed(o.css("::text").getall())
         for o in post.css(".tgme_widget_message_poll_option_text")
     ]
-    return "<br/>".join(escape(line) for line in [" ".join(question), *options] if line)
+    return "<br/>".join(escape(line) for line in [question, *options] if line)
+
+
+def displayed(texts: list[str]) -> str:
+    """Text nodes as a reader sees them: joined as they stand, runs of whitespace as one space."""
+    return " ".join("".join(texts).split())
 
 
 class TelegramChannelSpider(PatrolSpider):
@@ -151,17 +156,12 @@ class TelegramChannelSpider(PatrolSpider):
         photos = _BACKGROUND_URL_RE.findall(
             " ".join(post.css("a.tgme_widget_message_photo_wrap::attr(style)").getall())
         )
-        forwarded = " ".join(
-            " ".join(post.css(".tgme_widget_message_forwarded_from_name ::text").getall()).split()
-        )
+        forwarded = displayed(post.css(".tgme_widget_message_forwarded_from_name ::text").getall())
         forwarded_href = post.css(".tgme_widget_message_forwarded_from_name::attr(href)").get()
         views = parse_views(post.css(".tgme_widget_message_views::text").get())
-        owner = " ".join(
-            " ".join(post.css(".tgme_widget_message_owner_name ::text").getall()).split()
-        )
-        signature = " ".join(
-            " ".join(post.css(".tgme_widget_message_from_author ::text").getall()).split()
-        )
+        owner = displayed(post.css(".tgme_widget_message_owner_name ::text").getall())
+        signature = displayed(post.css(".tgme_widget_message_from_author ::text").getall())
+        preview = post.css("a.tgme_widget_message_link_preview")
         author = owner or post_channel
         if signature and signature != author:
             author = f"{author} ({signature})"
@@ -181,6 +181,13 @@ class TelegramChannelSpider(PatrolSpider):
                 "forwarded_from_url": response.urljoin(forwarded_href) if forwarded_href else "",
                 "signature": signature,
                 "poll": bool(poll),
+                "link_preview": {
+                    "url": preview.attrib.get("href", ""),
+                    "title": displayed(preview.css(".link_preview_title ::text").getall()),
+                    "site": displayed(preview.css(".link_preview_site_name ::text").getall()),
+                }
+                if preview
+                else None,
                 "links": links,
                 "photos": photos,
             },

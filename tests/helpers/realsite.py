@@ -45,6 +45,7 @@ class ManifestRow:
     kind: str
     sha256: str
     size: int
+    kept: bool = True  # False: listed for provenance, not in the repository (the row says why)
 
 
 def read_manifest(corpus: Path = CORPUS) -> list[ManifestRow]:
@@ -56,15 +57,18 @@ def read_manifest(corpus: Path = CORPUS) -> list[ManifestRow]:
         if not line.strip():
             continue
         cells = dict(zip(header, line.split("\t"), strict=True))
+        kept = not cells.get("kept", "yes").startswith("no")
         rows.append(ManifestRow(cells["file"], cells["platform"], cells["kind"], cells["sha256"],
-                                int(cells["size"])))  # fmt: skip
+                                int(cells["size"]), kept))  # fmt: skip
     return rows
 
 
 def corpus_problems(corpus: Path = CORPUS) -> list[str]:
-    """Files missing or not byte-for-byte what the manifest recorded (empty when all is well)."""
+    """Kept files missing or not byte-for-byte what the manifest recorded (empty when all is well)."""
     problems = []
     for row in read_manifest(corpus):
+        if not row.kept:
+            continue
         path = corpus / row.file
         if not path.is_file():
             problems.append(f"{row.file}: missing")
@@ -160,3 +164,26 @@ def serve(routes: Iterable[Route], origins: Iterable[str] = ()) -> Iterator[Real
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def swap_base(source: Any, origins: dict[str, str], **changes: Any) -> Any:
+    """A registry entry with only its platform origins replaced (``{"https://t.me": local}``) — the
+    entry's own selectors, paths and queries stay — plus explicit ``changes`` (e.g. ``enabled``)."""
+    import dataclasses
+
+    def local(value: Any) -> Any:
+        if isinstance(value, str):
+            for origin, replacement in origins.items():
+                if value == origin or value.startswith((origin + "/", origin + "?")):
+                    return replacement + value[len(origin) :]
+            return value
+        if isinstance(value, (list, tuple)):
+            return type(value)(local(v) for v in value)
+        if isinstance(value, dict):
+            return {k: local(v) for k, v in value.items()}
+        return value
+
+    fields = {
+        f: local(getattr(source, f)) for f in ("base_url", "start_urls", "search_urls", "api")
+    }
+    return dataclasses.replace(source, **fields, **changes)
