@@ -163,7 +163,8 @@ def map_records(data: Any, spec: Mapping[str, Any]) -> list[dict[str, str]]:
     where = spec.get("where") or {}
     fields: Mapping[str, str] = spec.get("fields") or {}
     records = []
-    for record in path_values(data, str(spec.get("items", ""))):
+    found = path_values(data, str(spec.get("items", "")))
+    for record in (r for value in found for r in (value if isinstance(value, list) else [value])):
         if not isinstance(record, dict):
             continue
         if any(str(record.get(k)) != str(v) for k, v in where.items()):

@@ -182,8 +182,8 @@ class PatrolSpider(scrapy.Spider):
         ``card`` (what the listing said) becomes a partial ad if the page cannot be had."""
         self.listed.add(native_id)
         meta: dict[str, Any] = {"patroli_ad": {"native_id": native_id, "fingerprint": fingerprint}}
-        if card is not None:
-            meta["patroli_card"] = card
+        if card is not None and (card.get("title") or card.get("text")):
+            meta["patroli_card"] = card  # only a card that says something can stand in for the ad
         return scrapy.Request(url, callback=callback, cb_kwargs=cb_kwargs, meta=meta, dont_filter=True,
                               errback=self.detail_failed)  # fmt: skip
 
