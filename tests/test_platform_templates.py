@@ -79,10 +79,8 @@ def test_olx_template_pages_through_the_json_search_api() -> None:
     source = template("tpl_olx_id_lowongan", "https://www.olx.co.id")
     spider = spider_of(source)
     (first_url, *search_urls) = spider.api_start_urls()
-    assert (
-        first_url.startswith(f"{LOCAL}/api/relevance/v4/search?category=4")
-        and "page=0" in first_url
-    )
+    assert first_url.startswith(f"{LOCAL}/api/relevance/v4/search?category=4")
+    assert "page=0" in first_url
     assert any("query=TKW" in u and "page=0" in u for u in search_urls)
     ads, requests = split(spider.parse_api(page(first_url, json.dumps(OLX_PAGE)), page=1))
     assert [a.native_id for a in ads] == ["912345678", "912345679"]
@@ -107,7 +105,8 @@ def test_olx_template_pages_by_number_when_the_answer_names_no_next_page() -> No
     _, requests = split(spider.parse_api(page(first_url, json.dumps(no_next)), page=1))
     assert [r.url for r in requests] == [first_url.replace("page=0", "page=1")]
     _, requests = split(spider.parse_api(page(requests[0].url, json.dumps(no_next)), page=2))
-    assert requests == [] and spider.truncated  # max_pages reached
+    assert requests == []
+    assert spider.truncated
 
 
 # Team-written, after SEEK's search markup (seen in an unlicensed public fixture, not copied).
@@ -122,7 +121,7 @@ SEEK_LISTING = """<html><body>
 def test_jobstreet_template_cards_partial_ads_and_nofollow_next() -> None:
     spider = spider_of(template("tpl_jobstreet_id", "https://id.jobstreet.com"))
     listing = page(f"{LOCAL}/id/kerja-luar-negeri-jobs", SEEK_LISTING)
-    ads, requests = split(spider.parse_listing(listing))
+    _ads, requests = split(spider.parse_listing(listing))
     detail, next_page = requests
     assert next_page.url == f"{LOCAL}/id/kerja-luar-negeri-jobs?page=2"  # rel="nofollow next"
     assert detail.url == f"{LOCAL}/id/job/81234567?type=standard"
@@ -134,7 +133,8 @@ def test_jobstreet_template_cards_partial_ads_and_nofollow_next() -> None:
     assert partial.extra["partial"] is True
     assert (partial.title, partial.author, partial.location, partial.salary_text) == (
         "Admin Kamboja", "PT Contoh", "Jakarta", "Rp 18.000.000")  # fmt: skip
-    assert partial.posted_at is not None and partial.extra["posted_text"] == "2 hari yang lalu"
+    assert partial.posted_at is not None
+    assert partial.extra["posted_text"] == "2 hari yang lalu"
     assert "fingerprint" not in partial.extra  # so that the next crawl asks for the page again
     # The job page answers: a complete ad, with the card's salary where the page has none.
     job = """<html><body><h1 data-automation="job-detail-title">Admin Kamboja</h1>
@@ -215,18 +215,21 @@ def test_a_layout_change_with_zero_ads_is_degraded_exit_3() -> None:
     run = run_of({"patroli/layout_changed": 1, "patroli/degraded_urls": ["http://x/s/chan"]})
     checks = run_checks(run, [], MonitorSettings())
     assert [c for c in checks if not c.ok] == []  # "no ads at all" stays quiet: the layout said why
-    assert run.status == "degraded" and run.conditions == ["layout_changed"]
+    assert run.status == "degraded"
+    assert run.conditions == ["layout_changed"]
     assert print_summary([run]) == 3
 
 
 def test_a_source_refused_with_zero_ads_failed_exit_4_with_its_status_named() -> None:
     run = run_of({"patroli/refused/soft_block": 1, "patroli/refused_urls": ["http://x/list"]})
-    assert run.status == "failed" and run.conditions == ["soft_block"]
+    assert run.status == "failed"
+    assert run.conditions == ["soft_block"]
     assert any(n.startswith("soft_block: 1 page(s) answered with a captcha") for n in run.notes)
     assert "refused page: http://x/list" in run.notes
     assert print_summary([run]) == 4
     some = run_of({"patroli/refused/rate_limited": 1, "item_scraped_count": 5})
-    assert some.status == "degraded" and some.conditions == ["rate_limited"]
+    assert some.status == "degraded"
+    assert some.conditions == ["rate_limited"]
 
 
 def test_every_template_is_disabled_and_says_its_terms() -> None:
@@ -238,7 +241,8 @@ def test_every_template_is_disabled_and_says_its_terms() -> None:
                      "tpl_loker_id", "tpl_karir_com"}  # fmt: skip
     for source in templates:
         assert not source.enabled, source.name
-        assert source.terms and source.politeness.get("download_delay"), source.name
+        assert source.terms, source.name
+        assert source.politeness.get("download_delay"), source.name
     proven = {s.name for s in templates if "NOT proven" not in s.description}
     assert proven == {"tpl_telegram_channel", "tpl_rssbridge_telegram"}
     rssbridge = [s for s in templates if s.name.startswith("tpl_rssbridge")]
