@@ -259,3 +259,16 @@ def test_swap_base_changes_only_the_origin() -> None:
         k: v for k, v in source.api["fields"].items() if k != "url"
     }
     assert dataclasses.replace(local, api=source.api) == source
+
+
+def test_sources_list_shows_the_templates_as_disabled_templates() -> None:
+    from tests.helpers.cli import run_patroli
+
+    result = run_patroli("sources", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    listed = {s["name"]: s for s in json.loads(result.stdout)}
+    assert listed["tpl_olx_id_lowongan"]["template"] is True
+    assert listed["tpl_olx_id_lowongan"]["enabled"] is False
+    assert listed["demo_telegram"]["template"] is False
+    table = run_patroli("sources", "list").stdout
+    assert table.count("no (template)") == len([n for n in listed if n.startswith("tpl_")])

@@ -199,16 +199,25 @@ def test_telegram_paging_is_bounded_per_channel() -> None:
     assert not [o for o in out if isinstance(o, Request)]
 
 
-def test_telegram_landing_page_is_no_public_preview_not_a_layout_change() -> None:
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("telegram/landing_tme_python_group.html", "python"),
+        ("telegram/landing_tme_durov_channel.html", "durov"),
+    ],
+)
+def test_telegram_landing_page_is_no_public_preview_not_a_layout_change(
+    path: str, name: str
+) -> None:
+    tree = html.fromstring((CORPUS / path).read_bytes())
+    assert tree.xpath("//div[contains(@class,'tgme_page')]")
+    assert not visible_posts(path)
     for url in (
-        "https://t.me/s/python",
-        "https://t.me/python",
+        f"https://t.me/s/{name}",
+        f"https://t.me/{name}",
     ):  # served at /s/ with 200, or redirected
         spider = spider_of(template("tpl_telegram_channel"))
-        out = list(
-            spider.parse_channel(saved("telegram/landing_tme_python_group.html", url), "python", 1)
-        )
-        assert out == []
+        assert list(spider.parse_channel(saved(path, url), name, 1)) == []
         assert stats(spider)["patroli/refused/no_public_preview"] == 1
         assert not stats(spider).get("patroli/layout_changed")
 
@@ -329,29 +338,38 @@ def test_captcha_page_as_a_listing_is_a_soft_block_not_a_layout_change() -> None
 # --- WordPress with Yoast ----------------------------------------------------------------------
 
 
-def test_wordpress_post_dates_and_author_from_yoast_json_ld() -> None:
-    source = dataclasses.replace(
-        load_registry().get("demo_agensi"), selectors={"text": "div.entry-content"}
-    )
-    spider = spider_of(source)
-    page = saved(
-        "wordpress/yoast_post_majkaswelt.com.html",
-        "https://majkaswelt.com/top-5-fashion-must-haves-2018-werbung/",
-    )
-    (ad,) = ads_of(spider.parse_page(page))
-    tree = html.fromstring((CORPUS / "wordpress/yoast_post_majkaswelt.com.html").read_bytes())
-    assert len(tree.xpath("//article[contains(@class,'post')]")) == 1  # one post on the page
-    assert ad.title == "TOP 5 Fashion Must Haves 2018 [Werbung]"
-    assert ad.posted_at == datetime(2018, 11, 27, 16, 15, 35, tzinfo=UTC)
-    assert ad.author == "majainfos_zlfca4v6"  # Article.author is an @id: resolved to the Person
-    assert "Rüschen" in shown(ad)
-    # The same through attribute selectors (meta tags): selectors can return attributes.
-    attr = spider_of(dataclasses.replace(source, selectors={
+WORDPRESS = [
+    ("wordpress/yoast_post_majkaswelt.com.html", "https://majkaswelt.com/top-5-fashion-must-haves-2018-werbung/",
+     "div.entry-content", "TOP 5 Fashion Must Haves 2018 [Werbung]", datetime(2018, 11, 27, 16, 15, 35, tzinfo=UTC),
+     "majainfos_zlfca4v6", "Rüschen"),
+    ("wordpress/yoast_post_github.blog.html", "https://github.blog/2019-03-29-leader-spotlight-erin-spiceland/",
+     "div.post__content", "Leader spotlight: Erin Spiceland", datetime(2019, 3, 29, 16, 0, 49, tzinfo=UTC),
+     "Jessica Rudder", "Choctaw"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "url", "text", "title", "posted", "author", "word"), WORDPRESS)
+def test_wordpress_post_dates_and_author_from_yoast_json_ld(
+    path: str, url: str, text: str, title: str, posted: datetime, author: str, word: str
+) -> None:
+    source = dataclasses.replace(load_registry().get("demo_agensi"), selectors={"text": text})
+    tree = html.fromstring((CORPUS / path).read_bytes())
+    assert len(tree.xpath("//article[contains(@class,'type-post')]")) == 1  # one post on the page
+    (ad,) = ads_of(spider_of(source).parse_page(saved(path, url)))
+    assert ad.title == title  # the JSON-LD Article's headline
+    assert ad.posted_at == posted
+    assert ad.author == author  # Article.author is an @id: resolved to the Person node
+    assert word in shown(ad)
+
+
+def test_selectors_can_return_attributes() -> None:
+    source = dataclasses.replace(load_registry().get("demo_agensi"), selectors={
         "text": "div.entry-content", "title": "meta[property='og:title']::attr(content)",
-        "posted": "meta[property='article:modified_time']::attr(content)"}))  # fmt: skip
-    (ad2,) = ads_of(attr.parse_page(page))
-    assert ad2.title == "TOP 5 Fashion Must Haves 2018 [Werbung] - MajkasWelt"
-    assert ad2.posted_at == datetime(2018, 12, 28, 11, 44, 30, tzinfo=UTC)
+        "posted": "//meta[@property='article:modified_time']/@content"})  # fmt: skip
+    page = saved(*WORDPRESS[0][:2])
+    (ad,) = ads_of(spider_of(source).parse_page(page))
+    assert ad.title == "TOP 5 Fashion Must Haves 2018 [Werbung] - MajkasWelt"
+    assert ad.posted_at == datetime(2018, 12, 28, 11, 44, 30, tzinfo=UTC)
 
 
 # --- End to end: the ready registry entries over loopback into a temporary store ---------------
