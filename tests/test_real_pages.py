@@ -204,6 +204,7 @@ def test_telegram_paging_is_bounded_per_channel() -> None:
     [
         ("telegram/landing_tme_python_group.html", "python"),
         ("telegram/landing_tme_durov_channel.html", "durov"),
+        ("telegram/landing_tme_user.html", "nikolai"),
     ],
 )
 def test_telegram_landing_page_is_no_public_preview_not_a_layout_change(
