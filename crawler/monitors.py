@@ -13,8 +13,9 @@ names and stats keys as module constants):
 - ``errors`` (:class:`ErrorRateMonitor`): more than ``PATROLI_MONITOR_MAX_ERROR_RATE`` (default 20%)
   of the pages failed.
 
-(Pages without the expected content already make a run *degraded*, with the URLs; ``items`` then
-stays quiet, so that a layout change is degraded — exit 3 — even when it leaves no ads at all.) A failed check marks the run failed with the reason, and a
+(Pages without the expected content already make a run *degraded*, with the URLs; when no ad at all
+comes in, ``items`` fails too and alerts — but the run stays *degraded*, exit 3: the layout change
+explains the missing ads. Only checks the layout change does not explain make it *failed*.) A failed check marks the run failed with the reason, and a
 ``monitor_failed`` alert goes out. ``PATROLI_MONITORS_ENABLED = False`` switches the checks off.
 """
 
@@ -133,11 +134,9 @@ class ItemsMonitor(Monitor):
 
     def check(
         self, run: RunFacts, healthy: Sequence[RunFacts], settings: MonitorSettings
-    ) -> CheckResult | None:
+    ) -> CheckResult:
         if run.seen:
             return self.passed()
-        if run.count(LAYOUT_CHANGED):
-            return None  # the layout change already makes the run degraded, with the pages
         return self.failed("no ads at all: nothing listed, or nothing readable")
 
 
@@ -230,11 +229,20 @@ def run_checks(
     return [result for result in results if result is not None]
 
 
+# Checks that count ads: when the source's layout changed, that change is why they fail.
+EXPLAINED_BY_LAYOUT_CHANGE = frozenset({"items", "volume", "coverage"})
+
+
 def apply_checks(run: SourceRun, results: Sequence[CheckResult]) -> list[CheckResult]:
-    """Mark the run failed for each failed check (with the reason); return the failures."""
+    """Note each failed check (with the reason) and mark the run failed; return the failures
+    (each is alerted). A run whose pages changed layout stays *degraded* (exit 3) when only the
+    checks that count ads failed: the layout change explains them and names the pages."""
     failures = [r for r in results if not r.ok]
     for failure in failures:
         run.notes.append(f"monitor {failure.check} failed: {failure.message}")
-    if failures:
+    explained = run.degraded_pages > 0 and all(
+        f.check in EXPLAINED_BY_LAYOUT_CHANGE for f in failures
+    )
+    if failures and not explained:
         run.status = "failed"
     return failures

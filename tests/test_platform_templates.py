@@ -21,7 +21,7 @@ from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
 from crawler.items import JobAd
-from crawler.monitors import MonitorSettings, run_checks
+from crawler.monitors import MonitorSettings, apply_checks, run_checks
 from crawler.runs import summarize
 from crawler.sources import SourceConfig, load_registry
 from crawler.spiders import SPIDER_BY_KIND, PatrolSpider
@@ -213,11 +213,20 @@ def run_of(stats_values: dict[str, Any]) -> Any:
 
 def test_a_layout_change_with_zero_ads_is_degraded_exit_3() -> None:
     run = run_of({"patroli/layout_changed": 1, "patroli/degraded_urls": ["http://x/s/chan"]})
-    checks = run_checks(run, [], MonitorSettings())
-    assert [c for c in checks if not c.ok] == []  # "no ads at all" stays quiet: the layout said why
-    assert run.status == "degraded"
+    failures = apply_checks(run, run_checks(run, [], MonitorSettings()))
+    assert [f.check for f in failures] == ["items"]  # alerted: no ads at all...
+    assert run.status == "degraded"  # ...but the layout change explains it: exit 3, not 4
     assert run.conditions == ["layout_changed"]
     assert print_summary([run]) == 3
+
+
+def test_a_layout_change_does_not_hide_a_failure_it_does_not_explain() -> None:
+    run = run_of(
+        {"patroli/layout_changed": 1, "patroli/listing_failed": 5, "item_scraped_count": 3}
+    )
+    failures = apply_checks(run, run_checks(run, [], MonitorSettings()))
+    assert [f.check for f in failures] == ["errors"]
+    assert run.status == "failed"
 
 
 def test_a_source_refused_with_zero_ads_failed_exit_4_with_its_status_named() -> None:
