@@ -14,7 +14,8 @@ names and stats keys as module constants):
   of the pages failed.
 
 (Pages without the expected content already make a run *degraded*, with the URLs; when no ad at all
-comes in, ``items`` fails too.) A failed check marks the run failed with the reason, and a
+comes in, ``items`` fails too and alerts — but the run stays *degraded*, exit 3: the layout change
+explains the missing ads. Only checks the layout change does not explain make it *failed*.) A failed check marks the run failed with the reason, and a
 ``monitor_failed`` alert goes out. ``PATROLI_MONITORS_ENABLED = False`` switches the checks off.
 """
 
@@ -49,6 +50,7 @@ WITH_CONTACT = "patroli/extract/with_contact"
 LISTING_FAILED = "patroli/listing_failed"
 DETAIL_FAILED = "patroli/detail_failed"
 RETRY_MAX_REACHED = "retry/max_reached"
+LAYOUT_CHANGED = "patroli/layout_changed"
 
 MIN_ITEMS_FOR_COVERAGE = 5  # below this a share says nothing
 
@@ -227,11 +229,20 @@ def run_checks(
     return [result for result in results if result is not None]
 
 
+# Checks that count ads: when the source's layout changed, that change is why they fail.
+EXPLAINED_BY_LAYOUT_CHANGE = frozenset({"items", "volume", "coverage"})
+
+
 def apply_checks(run: SourceRun, results: Sequence[CheckResult]) -> list[CheckResult]:
-    """Mark the run failed for each failed check (with the reason); return the failures."""
+    """Note each failed check (with the reason) and mark the run failed; return the failures
+    (each is alerted). A run whose pages changed layout stays *degraded* (exit 3) when only the
+    checks that count ads failed: the layout change explains them and names the pages."""
     failures = [r for r in results if not r.ok]
     for failure in failures:
         run.notes.append(f"monitor {failure.check} failed: {failure.message}")
-    if failures:
+    explained = run.degraded_pages > 0 and all(
+        f.check in EXPLAINED_BY_LAYOUT_CHANGE for f in failures
+    )
+    if failures and not explained:
         run.status = "failed"
     return failures

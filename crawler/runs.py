@@ -19,6 +19,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 
 from crawler.sources import SourceConfig
+from crawler.walls import DESCRIPTIONS, LAYOUT_CHANGED, NO_PUBLIC_PREVIEW
 from patroli.storage.schema import RUN_FIELDS
 
 # Stats keys of the run's outcome, set by the run recorder.
@@ -48,6 +49,9 @@ class SourceRun:
     degraded_urls: list[str] = field(default_factory=list)
     finish_reason: str = ""
     status: str = "ok"
+    # Named statuses of what went wrong (crawler/walls.py): layout_changed, soft_block,
+    # rate_limited, login_wall, rssbridge_error, no_public_preview.
+    conditions: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     run_id: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
@@ -95,9 +99,17 @@ def summarize(source: SourceConfig, crawler: Crawler, reason: str = "") -> Sourc
         stats={k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in stats.items()},
     )
     if run.degraded_pages:
+        run.conditions.append(LAYOUT_CHANGED)
         run.notes.append(
-            f"{run.degraded_pages} page(s) without the expected content (layout changed?)"
+            f"{LAYOUT_CHANGED}: {run.degraded_pages} page(s) without the expected content "
+            "(layout changed?)"
         )
+    for condition, description in DESCRIPTIONS.items():
+        if refused := count(f"patroli/refused/{condition}"):
+            run.conditions.append(condition)
+            run.notes.append(f"{condition}: {refused} {description}")
+    refused_urls = [str(u) for u in stats.get("patroli/refused_urls") or []]
+    run.notes.extend(f"refused page: {u}" for u in refused_urls[:MAX_DEGRADED_URLS_RECORDED])
     if stats.get("patroli/classify/model_unavailable"):
         run.notes.append("risk model unavailable: ads stored unscored")
     if count("patroli/store/failed"):
@@ -110,9 +122,15 @@ def summarize(source: SourceConfig, crawler: Crawler, reason: str = "") -> Sourc
             f"{count('patroli/store/spool_pending')} ad(s) spooled while the store was unreachable; "
             "they are written when it is back (next crawl start)"
         )
-    if count("patroli/telegram/no_public_preview"):
+    if count("patroli/telegram/paging_bounded"):
         run.notes.append(
-            f"{count('patroli/telegram/no_public_preview')} channel(s) without a public preview"
+            f"{count('patroli/telegram/paging_bounded')} channel(s) not read to the end: "
+            "page limit per channel reached (max_pages / PATROLI_TELEGRAM_MAX_PAGES)"
+        )
+    if count("patroli/partial_ads"):
+        run.notes.append(
+            f"{count('patroli/partial_ads')} ad(s) kept from their listing card only (partial): "
+            "their ad page could not be had"
         )
     # Failed: nothing came in because requests or callbacks broke (a layout change is "degraded").
     ignored = count(
@@ -128,12 +146,15 @@ def summarize(source: SourceConfig, crawler: Crawler, reason: str = "") -> Sourc
         run.items + count("patroli/incremental/skipped") + count("patroli/incremental/not_modified")
     )
     stopped = run.finish_reason not in ("finished", "")
+    # A source refused (blocked, walled, rate-limited) gave nothing real: it could not be fetched.
+    refused = sum(count(f"patroli/refused/{c}") for c in DESCRIPTIONS if c != NO_PUBLIC_PREVIEW)
     if not stats.get("start_time"):  # stopped before its spider opened: no run at all
         run.status = "failed"
         run.notes.append("failed: did not start")
-    elif stopped or (seen == 0 and broken):
+    elif stopped or (seen == 0 and (broken or refused)):
         run.status = "failed"
-        run.notes.append(f"failed: {run.finish_reason if stopped else 'nothing came in'}")
+        why = "refused by the platform" if refused and not broken else "nothing came in"
+        run.notes.append(f"failed: {run.finish_reason if stopped else why}")
     elif run.notes:
         run.status = "degraded"
     return run

@@ -61,6 +61,12 @@ class SourceConfig:
     description: str = ""
     robots_txt: dict[str, Any] = field(default_factory=dict)
     politeness: dict[str, Any] = field(default_factory=dict)
+    api: dict[str, Any] = field(
+        default_factory=dict
+    )  # a JSON search API map (crawler/structured.py)
+    embedded: dict[str, Any] = field(default_factory=dict)  # an embedded app-state map
+    template: bool = False  # a ready entry for a real platform, to copy and enable
+    terms: str = ""  # what the platform's terms of use and robots.txt say (docs/sources.md)
     line: int = 0
 
     def scrapy_settings(self) -> dict[str, Any]:
@@ -237,6 +243,10 @@ def load_registry(path: Path | str | None = None) -> Registry:
                 description=expanded.get("description", ""),
                 robots_txt=dict(expanded.get("robots_txt", {})),
                 politeness=dict(expanded.get("politeness", {})),
+                api=dict(expanded.get("api", {})),
+                embedded=dict(expanded.get("embedded", {})),
+                template=expanded.get("template", False),
+                terms=expanded.get("terms", ""),
                 line=line,
             )
         )

@@ -18,7 +18,12 @@ from crawler.items import JobAd
 from patroli.config.table import PATROLI_TEXT_MAX_CHARS
 
 TITLE_MAX_CHARS = 160
-_BLOCK_TAGS_RE = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/tr|p|li)\b[^>]*>", re.IGNORECASE)
+_BLOCK_TAGS_RE = re.compile(
+    r"<\s*(br|/p|/div|/li|/h[1-6]|/tr|/td|/th|/blockquote|p|li|div|h[1-6]|tr|blockquote)\b[^>]*>",
+    re.IGNORECASE,
+)
+_TAG_RE = re.compile(r"<\s*/?\s*[A-Za-z][^>]*>")
+_SOURCE_SPACE_RE = re.compile(r"[ \t\r\n]+")
 # Invisible characters used to break up keywords and numbers; ZWJ (U+200D) stays, emoji need it.
 _INVISIBLE_RE = re.compile("[\u200b\u200c\u200e\u200f\u2060\ufeff\u00ad]")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -26,12 +31,17 @@ _SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
 
 def html_to_text(markup: str) -> str:
-    """Visible text of an HTML fragment, keeping line breaks where the markup had them."""
+    """Visible text of an HTML fragment as a browser shows it: line breaks where the markup has
+    them (``<br>``, blocks), source line breaks and runs of spaces as one space, and inline tags
+    joined without a gap (``<b>TON</b>’s`` is "TON’s")."""
     if "<" not in markup and "&" not in markup:
         return markup
-    markup = remove_tags_with_content(markup, which_ones=("script", "style", "template"))
-    markup = _BLOCK_TAGS_RE.sub("\n", markup)
-    return replace_entities(replace_tags(markup, " "))
+    if _TAG_RE.search(markup):
+        markup = remove_tags_with_content(markup, which_ones=("script", "style", "template"))
+        markup = _SOURCE_SPACE_RE.sub(" ", markup)
+        markup = _BLOCK_TAGS_RE.sub("\n", markup)
+        markup = replace_tags(markup, "")
+    return replace_entities(markup)
 
 
 def clean_text(text: str, max_chars: int) -> str:

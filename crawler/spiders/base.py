@@ -22,8 +22,10 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.items import JobAd
 from crawler.sources import SourceConfig, load_registry
+from crawler.structured import article_facts, page_selector
+from crawler.walls import DESCRIPTIONS, LAYOUT_CHANGED, Refusal, refusal_of
 from patroli.config.table import PATROLI_SNAPSHOT_MAX_BYTES, PATROLI_SOURCES
-from patroli.text.dates import parse_site_date
+from patroli.text.dates import parse_iso_date, parse_site_date
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,18 @@ def select(
 
 def text_of(nodes: Iterable[Any]) -> str:
     return " ".join(" ".join(t for n in nodes for t in n.xpath(".//text()").getall()).split())
+
+
+def value_of(nodes: Iterable[Any]) -> str:
+    """What a registry selector says: the text of elements, or the value of attributes and text
+    nodes (``meta::attr(content)``, ``//time/@datetime``), whitespace collapsed."""
+    parts = []
+    for node in nodes:
+        if isinstance(node.root, str):  # an attribute value or text node
+            parts.append(node.root)
+        else:
+            parts.extend(node.xpath(".//text()").getall())
+    return " ".join(" ".join(parts).split())
 
 
 class PatrolSpider(scrapy.Spider):
@@ -97,7 +111,7 @@ class PatrolSpider(scrapy.Spider):
 
     def layout_changed(self, response: Response, expected: str) -> None:
         """Record a 200 page without the expected content (degraded run, not a crash)."""
-        self.stat("layout_changed")
+        self.stat(LAYOUT_CHANGED)
         self.stat(f"layout_changed/{self.source.name}")
         self.degraded_urls.append(response.url)
         assert self.crawler.stats is not None  # noqa: S101
@@ -109,6 +123,38 @@ class PatrolSpider(scrapy.Spider):
             "check the page and the source's selectors in the registry",
             self.source.name, expected, response.url, response.status,
         )  # fmt: skip
+
+    def refused(self, response: Response) -> bool:
+        """Whether the page is a refusal (soft block, login wall, rate limit, RSS-Bridge error):
+        then it is counted under its named status and nothing on it is read as ads."""
+        refusal = refusal_of(response.url, response.status, response.body)
+        if refusal is None:
+            return False
+        self.record_refusal(refusal, response.url)
+        return True
+
+    def record_refusal(self, refusal: Refusal, url: str) -> None:
+        """Count a refusal under ``patroli/refused/<status>`` (and per source); keep the URL."""
+        self.stat(f"refused/{refusal.status}")
+        self.stat(f"refused/{refusal.status}/{self.source.name}")
+        assert self.crawler.stats is not None  # noqa: S101
+        urls = self.crawler.stats.get_value("patroli/refused_urls") or []
+        if len(urls) < 50:
+            self.crawler.stats.set_value("patroli/refused_urls", [*urls, url])
+        logger.error("%s: %s — %s: %s; no ads read from it", self.source.name,
+                     DESCRIPTIONS.get(refusal.status, refusal.status), refusal.reason, url)  # fmt: skip
+
+    def refusal_in_failure(self, failure: Any) -> bool:
+        """A request that failed with an HTTP error whose page is a refusal (429, RSS-Bridge's
+        error page): counted under its named status."""
+        if not failure.check(HttpError):
+            return False
+        response = failure.value.response
+        refusal = refusal_of(response.url, response.status, response.body)
+        if refusal is None:
+            return False
+        self.record_refusal(refusal, response.url)
+        return True
 
     def listing_complete(self) -> bool:
         """Whether this run saw the source's whole listing, so that an ad missing from it is gone."""
@@ -124,11 +170,20 @@ class PatrolSpider(scrapy.Spider):
                               errback=self.listing_failed)  # fmt: skip
 
     def detail_request(
-        self, url: str, native_id: str, fingerprint: str, callback: Any, **cb_kwargs: Any
+        self,
+        url: str,
+        native_id: str,
+        fingerprint: str,
+        callback: Any,
+        card: dict[str, Any] | None = None,
+        **cb_kwargs: Any,
     ) -> scrapy.Request:
-        """An ad page; the incremental middleware may skip it when the ad is stored and unchanged."""
+        """An ad page; the incremental middleware may skip it when the ad is stored and unchanged.
+        ``card`` (what the listing said) becomes a partial ad if the page cannot be had."""
         self.listed.add(native_id)
-        meta = {"patroli_ad": {"native_id": native_id, "fingerprint": fingerprint}}
+        meta: dict[str, Any] = {"patroli_ad": {"native_id": native_id, "fingerprint": fingerprint}}
+        if card is not None and (card.get("title") or card.get("text")):
+            meta["patroli_card"] = card  # only a card that says something can stand in for the ad
         return scrapy.Request(url, callback=callback, cb_kwargs=cb_kwargs, meta=meta, dont_filter=True,
                               errback=self.detail_failed)  # fmt: skip
 
@@ -136,18 +191,80 @@ class PatrolSpider(scrapy.Spider):
         url = getattr(getattr(failure, "request", None), "url", "?")
         self.listing_failures.append(url)
         self.stat("listing_failed")
+        self.refusal_in_failure(failure)
         logger.error(
             "%s: listing page failed: %s (%s)", self.source.name, url, failure.getErrorMessage()
         )
 
-    def detail_failed(self, failure: Any) -> None:
+    def detail_failed(self, failure: Any) -> Iterable[JobAd]:
+        """An ad page that could not be had: counted; what its listing card said is kept as a
+        *partial* ad (``extra.partial``), completed by a later crawl that gets the page."""
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            return  # skipped on purpose (unchanged, or already requested); HttpError is a subclass
-        url = getattr(getattr(failure, "request", None), "url", "?")
+            return []  # skipped on purpose (unchanged, or already requested); HttpError is a subclass
+        request = getattr(failure, "request", None)
+        url = getattr(request, "url", "?")
         self.stat("detail_failed")
+        self.refusal_in_failure(failure)
         logger.warning(
             "%s: ad page failed: %s (%s)", self.source.name, url, failure.getErrorMessage()
         )
+        card = (request.meta.get("patroli_card") if request is not None else None) or None
+        if card is None:
+            return []
+        self.stat("partial_ads")
+        return [self.card_ad(card, partial=True)]
+
+    def refused_page(self, response: Response) -> list[JobAd] | None:
+        """``None`` when the page may hold content; else the refusal is counted and the listing
+        card's partial ad (if the page was an ad page announced by a card) is what is left."""
+        if not self.refused(response):
+            return None
+        card = response.meta.get("patroli_card")
+        if not card:
+            return []
+        self.stat("partial_ads")
+        return [self.card_ad(card, partial=True)]
+
+    def card_facts(self, card: Any, url: str, native_id: str) -> dict[str, Any]:
+        """What a listing card says about an ad (``listing_title``, ``listing_price``,
+        ``listing_location``, ``listing_date``, ``listing_author``, ``listing_text`` selectors)."""
+        sel = self.source.selectors
+
+        def value(name: str) -> str:
+            return value_of(select(card, sel[name])) if sel.get(name) else ""
+
+        return {"url": url, "native_id": native_id, "title": value("listing_title"),
+                "price": value("listing_price"), "location": value("listing_location"),
+                "posted": value("listing_date"), "author": value("listing_author"),
+                "text": value("listing_text"), "html": card.get()}  # fmt: skip
+
+    def card_ad(self, card: dict[str, Any], partial: bool) -> JobAd:
+        """An ad from what its listing card said; ``partial`` when the ad page is still missing
+        (then no fingerprint is kept, so that the next crawl asks for the page again)."""
+        posted = card.get("posted") or ""
+        return self.make_ad(
+            native_id=card["native_id"], url=card["url"], title=card.get("title", ""),
+            text=card.get("text") or card.get("title", ""),
+            posted_at=parse_iso_date(posted) if posted else None,
+            author=card.get("author", ""), location=card.get("location", ""),
+            salary_text=card.get("price", ""), html=self.snapshot(card.get("html", "")),
+            extra={"posted_text": posted, "partial": partial, "from_listing_card": True},
+        )  # fmt: skip
+
+    def complete_from_card(self, ad: JobAd, response: Response) -> JobAd:
+        """Fill what the ad page left empty from its listing card (price, place, date, author)."""
+        card = response.meta.get("patroli_card") or {}
+        if not card:
+            return ad
+        ad.title = ad.title or card.get("title", "")
+        ad.salary_text = ad.salary_text or card.get("price", "")
+        ad.location = ad.location or card.get("location", "")
+        ad.author = ad.author or card.get("author", "")
+        if ad.posted_at is None and card.get("posted"):
+            ad.posted_at = parse_iso_date(card["posted"])
+            ad.extra.setdefault("posted_text", card["posted"])
+        ad.extra["partial"] = False
+        return ad
 
     def page_facts(self, response: Response) -> dict[str, Any]:
         """What a detail request announced (native id, fingerprint) plus the page's ETag: kept in the
@@ -162,7 +279,7 @@ class PatrolSpider(scrapy.Spider):
         sel = self.source.selectors
 
         def text(name: str) -> str:
-            return text_of(select(response, sel[name])) if sel.get(name) else ""
+            return value_of(select(response, sel[name])) if sel.get(name) else ""
 
         title, body = (
             text("title"),
@@ -172,20 +289,28 @@ class PatrolSpider(scrapy.Spider):
             self.layout_changed(response, expected)
             return None
         facts = self.page_facts(response)
+        # The page's schema.org Article (JSON-LD, Yoast's @graph) or article:* meta tags say what
+        # the markup selectors did not.
+        article = article_facts(page_selector(response))
         posted = text("posted")
-        return self.make_ad(
+        posted_at = parse_site_date(posted) if posted else None
+        if posted_at is None and article.get("published"):
+            posted = article["published"]
+            posted_at = parse_iso_date(posted)
+        ad = self.make_ad(
             native_id=facts.pop("native_id")
             or self.native_id_from_url(response.url, sel.get("native_id")),
             url=response.url,
-            title=title,
+            title=title or article.get("title", ""),
             text=body or "",
-            posted_at=parse_site_date(posted) if posted else None,
-            author=text("author"),
+            posted_at=posted_at,
+            author=text("author") or article.get("author", ""),
             location=text("location"),
             salary_text=text("price"),
             html=self.snapshot(response.text),
             extra={"posted_text": posted, **facts, **extra},
         )
+        return self.complete_from_card(ad, response)
 
     @staticmethod
     def native_id_from_url(url: str, pattern: str | None) -> str:

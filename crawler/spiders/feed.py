@@ -1,12 +1,27 @@
-"""RSS and Atom feeds: news sites, blogs, and bridges of Facebook groups or X accounts (RSS-Bridge).
+"""RSS, Atom and JSON Feed: news sites, blogs, and bridges of Facebook groups, Instagram or TikTok
+accounts and Telegram channels (RSS-Bridge).
 
-Each entry is one ad or post; its content is the text. The raw ``<item>``/``<entry>`` XML is kept
-as evidence. Atom ``rel="next"`` links are followed.
+Each entry is one ad or post; its content is the text; the raw ``<item>``/``<entry>`` (or JSON
+item) is kept as evidence. Atom ``rel="next"`` links are followed. As checked on real feeds
+(tests/fixtures/real/feeds, rssbridge):
+
+- item links are resolved against the feed's URL; an item without a link (microblog items,
+  RSS-Bridge's MRSS) gets the feed URL with its id as fragment, never a bare feed URL nor a
+  ``urn:`` id, so that no two items share one URL;
+- an item without an author takes the feed's ``<author>`` — except RSS-Bridge's, which is always
+  "RSS-Bridge", the program, not the poster;
+- two items sharing a ``guid`` but not a link stay two ads (id = guid + link);
+- RSS-Bridge reports its errors as feed *items* by default (``[error] output = "feed"``): those
+  are counted as ``rssbridge_error``, never stored as ads; its HTML error pages and 429 answers
+  are refusals too (``crawler/walls.py``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import quote
 
 import feedparser
 import scrapy
@@ -14,7 +29,46 @@ from scrapy.http import Response
 
 from crawler.items import JobAd
 from crawler.spiders.base import PatrolSpider
+from crawler.walls import RSSBRIDGE_ERROR, Refusal, is_rssbridge_error_item
 from patroli.text.dates import parse_feed_date
+
+RSSBRIDGE_AUTHOR = "RSS-Bridge"
+
+
+def json_feed(body: bytes) -> feedparser.FeedParserDict | None:
+    """A JSON Feed (jsonfeed.org, RSS-Bridge's ``format=Json``) in feedparser's shape; ``None``
+    when the body is not one (feedparser 6.0 reads only XML feeds)."""
+    if body.lstrip()[:1] != b"{":
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or "jsonfeed.org" not in str(data.get("version", "")):
+        return None
+
+    def author(node: Any) -> str:
+        authors = node.get("authors") or ([node["author"]] if node.get("author") else [])
+        return ", ".join(
+            str(a.get("name", "")) for a in authors if isinstance(a, dict) and a.get("name")
+        )
+
+    entries = []
+    for item in data.get("items") or []:
+        if not isinstance(item, dict):
+            continue
+        content = item.get("content_html") or item.get("content_text") or ""
+        entries.append(feedparser.FeedParserDict(
+            id=str(item.get("id") or ""), link=str(item.get("url") or item.get("external_url") or ""),
+            title=str(item.get("title") or ""), content=[{"value": str(content)}] if content else [],
+            summary=str(item.get("summary") or ""), author=author(item),
+            published=item.get("date_published") or "", updated=item.get("date_modified") or "",
+            tags=[{"term": t} for t in item.get("tags") or [] if isinstance(t, str)],
+        ))  # fmt: skip
+    feed = feedparser.FeedParserDict(author=author(data), links=[])
+    if data.get("next_url"):
+        feed["links"] = [{"rel": "next", "href": str(data["next_url"])}]
+    return feedparser.FeedParserDict(entries=entries, feed=feed, version="json", bozo=False)
 
 
 class FeedSpider(PatrolSpider):
@@ -23,47 +77,93 @@ class FeedSpider(PatrolSpider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.source.start_urls:
-            yield scrapy.Request(url, callback=self.parse_feed, cb_kwargs={"page": 1})
+            if request := self.listing_request(url, self.parse_feed, page=1):
+                yield request
+
+    def listing_complete(self) -> bool:
+        return False  # a feed shows its latest items only
+
+    def raw_entries(self, response: Response) -> list[str]:
+        """The entries' source text, for evidence: XML elements, or JSON Feed items."""
+        body = response.body.lstrip()
+        if body[:1] in (b"{", b"["):
+            try:
+                items = json.loads(response.text).get("items", [])
+            except (ValueError, AttributeError):
+                return []
+            return [json.dumps(item, ensure_ascii=False) for item in items]
+        try:
+            return response.xpath("//*[local-name()='item' or local-name()='entry']").getall()
+        except (ValueError, AttributeError):  # not XML at all
+            return []
 
     def parse_feed(self, response: Response, page: int = 1) -> Iterator[JobAd | scrapy.Request]:
-        parsed = feedparser.parse(
+        if self.refused(response):
+            return
+        parsed = json_feed(response.body) or feedparser.parse(
             response.body,
             response_headers={
                 "content-type": (response.headers.get("Content-Type") or b"").decode("latin-1")
             },
         )
-        raw_entries = response.xpath("//*[local-name()='item' or local-name()='entry']")
+        raw_entries = self.raw_entries(response)
         if not parsed.entries:
             if parsed.bozo or parsed.get("version", "") == "":
-                self.layout_changed(response, "RSS/Atom entries (not a readable feed)")
+                self.layout_changed(response, "RSS/Atom/JSON Feed entries (not a readable feed)")
             return
+        feed_author = str(parsed.feed.get("author") or "")
+        if feed_author.strip() == RSSBRIDGE_AUTHOR:
+            feed_author = ""
+        seen: dict[str, str] = {}
         for index, entry in enumerate(parsed.entries):
             content = entry.get("content", [{}])[0].get("value") if entry.get("content") else None
             text = content or entry.get("summary") or entry.get("description") or ""
-            link = entry.get("link") or ""
-            native = entry.get("id") or link
+            title = str(entry.get("title", ""))
+            if is_rssbridge_error_item(title, text):
+                self.record_refusal(Refusal(RSSBRIDGE_ERROR, f"error item {title!r}"), response.url)
+                continue
+            link = str(entry.get("link") or "")
+            link = response.urljoin(link) if link and not link.startswith("urn:") else ""
+            native = str(entry.get("id") or link)
+            if not text.strip():
+                text = title  # a title-only item (microblog, empty body) is still a post
             if not native or not text.strip():
                 self.stat("feed/entries_without_text")
                 continue
-            raw = raw_entries[index].get() if index < len(raw_entries) else ""
+            if native in seen and seen[native] != link:
+                native = f"{native} {link}"  # a guid shared by different items
+            seen[native] = link
+            raw = raw_entries[index] if index < len(raw_entries) else ""
+            author = str(entry.get("author") or "")
+            if author.strip() == RSSBRIDGE_AUTHOR:
+                author = ""
             yield self.make_ad(
                 native_id=native,
-                url=link or response.url,
-                title=entry.get("title", ""),
+                url=link or f"{response.url}#{quote(native, safe='')}",
+                title=title,
                 text=text,
                 posted_at=parse_feed_date(entry.get("published") or entry.get("updated")),
-                author=entry.get("author", ""),
+                author=author or feed_author,
                 html=self.snapshot(raw),
-                extra={"feed_url": response.url},
+                extra=self.entry_extra(entry, response, has_link=bool(link)),
             )
         next_links = [
             link.get("href") for link in parsed.feed.get("links", []) if link.get("rel") == "next"
         ]
-        if (
-            next_links
-            and next_links[0]
-            and (not self.source.max_pages or page < self.source.max_pages)
-        ):
-            yield response.follow(
-                next_links[0], callback=self.parse_feed, cb_kwargs={"page": page + 1}
+        more = bool(next_links and next_links[0])
+        if more and (not self.source.max_pages or page < self.source.max_pages):
+            request = self.listing_request(
+                response.urljoin(next_links[0]), self.parse_feed, page=page + 1
             )
+            if request is not None:
+                yield request
+
+    @staticmethod
+    def entry_extra(entry: Any, response: Response, has_link: bool) -> dict[str, Any]:
+        extra: dict[str, Any] = {"feed_url": response.url}
+        if not has_link:
+            extra["no_link"] = True
+        tags = [t.get("term") for t in entry.get("tags", []) if t.get("term")]
+        if tags:
+            extra["tags"] = tags
+        return extra

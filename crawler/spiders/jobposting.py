@@ -1,7 +1,12 @@
 """Any site that embeds schema.org ``JobPosting`` (JSON-LD or microdata), read with ``extruct``.
 
 One generic spider serves every such board: it reads the postings on each page it visits and
-follows links that match the source's ``follow`` pattern (detail pages) and ``rel=next`` links.
+follows links that match the source's ``follow`` pattern (detail pages) and next-page links
+(``rel`` containing ``next``: SEEK/Jobstreet write ``rel="nofollow next"``; or the ``next_page``
+selector). Boards without JobPosting are read three more ways, on listing and job pages alike:
+listing cards (``listing_item`` with ``listing_title`` … selectors: SEEK's ``article[data-card-type]``,
+LinkedIn's guest ``div.base-card``), the app state the page renders from (``embedded``: Next.js
+``__NEXT_DATA__``, Apollo state), and the registry's ``title``/``text`` selectors.
 """
 
 from __future__ import annotations
@@ -17,8 +22,11 @@ from scrapy.http import Response
 from crawler.incremental import fingerprint
 from crawler.items import JobAd
 from crawler.sources import SourceConfig
-from crawler.spiders.base import PatrolSpider, text_of
+from crawler.spiders.base import PatrolSpider, select, text_of
+from crawler.structured import article_facts, embedded_state, map_records, page_selector
 from patroli.text.dates import parse_iso_date
+
+NEXT_PAGE = 'a[rel~="next"]::attr(href), link[rel~="next"]::attr(href)'
 
 
 def _types(item: dict[str, Any]) -> list[str]:
@@ -120,7 +128,7 @@ class JobPostingMixin:
             title=str(posting.get("title") or ""),
             text=str(posting.get("description") or ""),
             posted_at=parse_iso_date(str(posting.get("datePosted") or "")),
-            author=_name(posting.get("hiringOrganization")),
+            author=_name(posting.get("hiringOrganization")) or _name(posting.get("author")),
             location=place,
             salary_text=_salary(posting.get("baseSalary")),
             html=self.snapshot(response.text),
@@ -131,24 +139,71 @@ class JobPostingMixin:
             },
         )
 
+    def embedded_ads(self: Any, response: Response, native_id: str | None = None) -> list[JobAd]:
+        """Ads from the app state the page renders from (the source's ``embedded`` map)."""
+        spec = self.source.embedded
+        if not spec:
+            return []
+        state = embedded_state(page_selector(response), str(spec.get("script", "__NEXT_DATA__")))
+        if state is None:
+            return []
+        ads = []
+        records = map_records(state, spec)
+        for record in records:
+            url = response.urljoin(record["url"]) if record.get("url") else response.url
+            native = (native_id if len(records) == 1 else None) or record.get("native_id") or url
+            posted = record.get("posted", "")
+            ads.append(self.make_ad(
+                native_id=str(native), url=url, title=record.get("title", ""),
+                text=record.get("text") or record.get("title", ""),
+                posted_at=parse_iso_date(posted),
+                author=record.get("author", ""), location=record.get("location", ""),
+                salary_text=record.get("price", ""), html=self.snapshot(record.get("_record", "")),
+                extra={"posted_text": posted, "from_embedded_state": spec.get("script", "__NEXT_DATA__")},
+            ))  # fmt: skip
+        if ads:
+            self.stat("jobposting/embedded_state_ads", len(ads))
+        return ads
+
     def parse_ad_page(self: Any, response: Response) -> Iterator[JobAd]:
-        """An ad page: its JobPostings, else the registry's title/text selectors, else a layout change."""
+        """An ad page: its JobPostings, else the app state it renders from, else the registry's
+        title/text selectors (with the page's JSON-LD Article facts), else a layout change."""
         self.stat("detail_pages")
+        if (partial := self.refused_page(response)) is not None:
+            yield from partial
+            return
         facts = self.page_facts(response)
         native_id = facts.pop("native_id")
         postings = list(self.extract_postings(response))
+        article = article_facts(page_selector(response)) if postings else {}
         for posting in postings:
             ad = self.make_posting_ad(
                 posting, response, native_id=native_id if len(postings) == 1 else None
             )
+            ad.author = ad.author or article.get("author", "")
             ad.extra.update(facts)
-            yield ad
+            yield self.complete_from_card(ad, response)
         if postings:
+            return
+        if embedded := self.embedded_ads(response, native_id):
+            for ad in embedded:
+                ad.extra.update(facts)
+                yield self.complete_from_card(ad, response)
+            return
+        readable = self.source.selectors.get("title") or self.source.selectors.get("text")
+        if not readable and (card := response.meta.get("patroli_card")):
+            # No way to read the page itself: what its listing card said stays.
+            self.layout_changed(response, "schema.org JobPosting or embedded state")
+            self.stat("partial_ads")
+            yield self.card_ad(card, partial=True)
             return
         if ad := self.ad_from_selectors(
             response, "schema.org JobPosting or the title/text selectors"
         ):
             yield ad
+        elif card := response.meta.get("patroli_card"):
+            self.stat("partial_ads")
+            yield self.card_ad(card, partial=True)
 
 
 class JobPostingSpider(JobPostingMixin, PatrolSpider):
@@ -164,7 +219,10 @@ class JobPostingSpider(JobPostingMixin, PatrolSpider):
         return not self.truncated and not self.listing_failures and not self.degraded_urls
 
     def parse_listing(self, response: Response, page: int = 1) -> Iterator[JobAd | scrapy.Request]:
-        """A listing page: postings embedded in it, links to job pages, and the next page."""
+        """A listing page: postings embedded in it, listing cards, the app state it renders from,
+        links to job pages, and the next page."""
+        if self.refused(response):
+            return
         postings = list(self.extract_postings(response))
         for posting in postings:
             ad = self.make_posting_ad(posting, response)
@@ -172,7 +230,17 @@ class JobPostingSpider(JobPostingMixin, PatrolSpider):
             yield ad
         follow = re.compile(self.source.follow) if self.source.follow else None
         links = 0
-        for link in response.css("a[href]"):
+        cards = 0
+        if not postings and self.source.selectors.get("listing_item"):
+            for request_or_ad in self.listing_cards(response, follow):
+                cards += 1
+                yield request_or_ad
+        if not postings and not cards:
+            for ad in self.embedded_ads(response):
+                cards += 1
+                self.listed.add(ad.native_id)
+                yield ad
+        for link in response.css("a[href]") if not cards else []:
             href = link.attrib["href"]
             if not (follow and follow.search(href)):
                 continue
@@ -186,9 +254,11 @@ class JobPostingSpider(JobPostingMixin, PatrolSpider):
             yield self.detail_request(
                 url, self.job_id(url), fingerprint(url, text_of(card)), self.parse_job
             )
-        if not postings and not links and not response.css(".empty-state, [data-empty]"):
+        empty = self.source.selectors.get("empty") or ".empty-state, [data-empty]"
+        if not postings and not links and not cards and not select(response, empty):
             self.layout_changed(response, "job links or JobPosting data")
-        next_page = response.css('a[rel="next"]::attr(href), link[rel="next"]::attr(href)').get()
+        next_query = self.source.selectors.get("next_page") or NEXT_PAGE
+        next_page = select(response, next_query).get()
         if next_page:
             if self.source.max_pages and page >= self.source.max_pages:
                 self.truncated = True
@@ -196,6 +266,30 @@ class JobPostingSpider(JobPostingMixin, PatrolSpider):
                 response.urljoin(next_page), self.parse_listing, page=page + 1
             ):
                 yield request
+
+    def listing_cards(
+        self, response: Response, follow: re.Pattern[str] | None
+    ) -> Iterator[JobAd | scrapy.Request]:
+        """Each listing card: its job page requested (the card kept as a partial ad if the page
+        cannot be had), or, when the source follows no job pages, the card itself as the ad."""
+        sel = self.source.selectors
+        for card in select(response, sel["listing_item"]):
+            href = select(card, sel.get("listing_link", "a::attr(href)")).get()
+            if not href:
+                self.stat("jobposting/cards_without_link")
+                continue
+            url = response.urljoin(href)
+            native_id = self.job_id(url)
+            facts = self.card_facts(card, url, native_id)
+            if follow is not None and follow.search(href) and url not in self.visited_listings:
+                self.visited_listings.add(url)
+                yield self.detail_request(url, native_id, fingerprint(url, text_of([card])),
+                                          self.parse_job, card=facts)  # fmt: skip
+            else:
+                self.listed.add(native_id)
+                ad = self.card_ad(facts, partial=True)
+                ad.posted_at = parse_iso_date(facts["posted"]) or ad.posted_at
+                yield ad
 
     def job_id(self, url: str) -> str:
         """The id a job page will have: the site's id in the URL if the registry says where, else the URL."""

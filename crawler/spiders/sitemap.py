@@ -34,6 +34,8 @@ class SitemapSpider(JobPostingMixin, PatrolSpider):
         return not self.listing_failures and not self.degraded_urls
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        if self.refused(response):
+            return
         if response.url.endswith("/robots.txt"):
             for url in sitemap_urls_from_robots(response.text, base_url=response.url):
                 if request := self.listing_request(url, self.parse_sitemap):

@@ -360,7 +360,8 @@ def sources_list(sources_path: str | None, as_json: bool) -> None:
     registry = _registry(sources_path)
     if as_json:
         console.print_json(json.dumps([{"name": s.name, "kind": s.kind, "enabled": s.enabled, "schedule": s.schedule,
-                                        "start_urls": list(s.start_urls), "channels": list(s.channels)}
+                                        "template": s.template, "start_urls": list(s.start_urls),
+                                        "channels": list(s.channels)}
                                        for s in registry.sources]))  # fmt: skip
     else:
         table = Table(title=str(registry.path), title_justify="left")
@@ -368,7 +369,9 @@ def sources_list(sources_path: str | None, as_json: bool) -> None:
             table.add_column(column)
         for s in registry.sources:
             where = ", ".join(s.channels) if s.channels else ", ".join(s.start_urls)
-            table.add_row(s.name, s.kind, "yes" if s.enabled else "no", s.schedule, where)
+            enabled = "yes" if s.enabled else ("no (template)" if s.template else "no")
+            where = where or s.api.get("url", "") or s.api.get("search_url", "")
+            table.add_row(s.name, s.kind, enabled, s.schedule, where)
         console.print(table)
     _report_problems(registry)
 

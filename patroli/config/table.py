@@ -392,6 +392,24 @@ PATROLI_TEXT_MAX_CHARS = _define(
     group=CRAWLING,
     scrapy=True,
 )
+PATROLI_TELEGRAM_MAX_PAGES = _define(
+    "PATROLI_TELEGRAM_MAX_PAGES",
+    Int(minimum=1),
+    30,
+    "Pages of a Telegram channel preview read per crawl (about 20 posts each) when its source sets "
+    "no `max_pages`: paging back is bounded per channel even on a first crawl.",
+    group=CRAWLING,
+    scrapy=True,
+)
+PATROLI_TELEGRAM_MAX_AGE_DAYS = _define(
+    "PATROLI_TELEGRAM_MAX_AGE_DAYS",
+    Int(minimum=1),
+    365,
+    "Telegram posts older than this many days are not read when the source sets no "
+    "`max_age_days`: paging back stops at them.",
+    group=CRAWLING,
+    scrapy=True,
+)
 PATROLI_SNAPSHOT_MAX_BYTES = _define(
     "PATROLI_SNAPSHOT_MAX_BYTES",
     Int(minimum=1),

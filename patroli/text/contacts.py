@@ -15,8 +15,10 @@ FREE_MAIL_PROVIDERS = ("gmail", "yahoo", "hotmail", "outlook", "ymail")
 # Link hosts ads write bare ("wa.me/62…", "bit.ly/…"): chat links and URL shorteners.
 BARE_LINK_HOSTS = ("wa.me", "t.me", "bit.ly", "s.id")
 
+# A t.me link names a contact, unless it is a post's permalink (``t.me/<channel>/<id>``): that is
+# a link to a message, often another channel's, not a way to reach the poster.
 _TME_RE = re.compile(
-    r"(?:https?://)?(?:t\.me|telegram\.me|telegram\.dog)/(?:s/)?([A-Za-z][A-Za-z0-9_]{3,31})\b"
+    r"(?:https?://)?(?:t\.me|telegram\.me|telegram\.dog)/(?:s/)?([A-Za-z][A-Za-z0-9_]{3,31})\b(?!/\d)"
 )
 _AT_HANDLE_RE = re.compile(r"(?<![\w.@/])@([A-Za-z][A-Za-z0-9_]{3,31})\b")
 _EMAIL_RE = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,24}\b")
