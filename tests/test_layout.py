@@ -27,12 +27,13 @@ MAY_IMPORT: dict[str, set[str]] = {
     "patroli.storage": _VOCABULARY,
     "patroli.alerts": _VOCABULARY,
     "classifiers": _VOCABULARY,
+    "patroli.agencies": _FOUNDATION,
     "crawler": _FOUNDATION,
-    "pipelines": _FOUNDATION | {"classifiers", "crawler"},
+    "pipelines": _FOUNDATION | {"classifiers", "crawler", "patroli.agencies"},
     "patroli.demosites": _VOCABULARY,
     "patroli.patrol": _CRAWL,
-    "patroli.web": _FOUNDATION | {"classifiers", "crawler"},
-    "patroli.cli": _CRAWL | {"patroli.demosites", "patroli.patrol", "patroli.web"},
+    "patroli.web": _FOUNDATION | {"classifiers", "crawler", "patroli.agencies"},
+    "patroli.cli": _CRAWL | {"patroli.demosites", "patroli.patrol", "patroli.web", "patroli.agencies"},
 }
 
 
