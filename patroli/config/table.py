@@ -598,7 +598,7 @@ PATROLI_LINKING_ENABLED = _define(
 PATROLI_CLUSTER_THRESHOLD = _define(
     "PATROLI_CLUSTER_THRESHOLD",
     Float(minimum=0.05, maximum=1.0),
-    0.5,
+    0.4,
     "Estimated Jaccard similarity (of word 3-gram shingles, MinHash with 64 permutations) at which "
     "two ads are versions of one template. Chosen by measurement against the demo data's truth "
     "(`bench/cluster_shingles.py`, [networks.md](networks.md)).",

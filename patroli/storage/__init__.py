@@ -5,7 +5,8 @@ Elasticsearch or OpenSearch (detected from the engine), or name it with
 ``elasticsearch+https://`` / ``opensearch+https://`` (see ``storage.engine.client``).
 
 A store plays several roles (``storage.roles``); callers type what they hold by the role they use
-(``AdStore``, ``ReviewStore``, ``CrawlLedger``, ``AccountStore``, ``SavedSearchStore``), and
+(``AdStore``, ``ReviewStore``, ``CrawlLedger``, ``AccountStore``, ``SavedSearchStore``,
+``NetworkStore``, ``AgencyRegister``), and
 ``Store`` is all of them at once.
 """
 
@@ -26,7 +27,9 @@ from patroli.storage.base import (
 from patroli.storage.roles import (
     AccountStore,
     AdStore,
+    AgencyRegister,
     CrawlLedger,
+    NetworkStore,
     ReviewStore,
     SavedSearchStore,
     Store,
@@ -77,7 +80,9 @@ __all__ = [
     "AccountStore",
     "AdNotFound",
     "AdStore",
+    "AgencyRegister",
     "CrawlLedger",
+    "NetworkStore",
     "Record",
     "ReviewConflict",
     "ReviewStore",

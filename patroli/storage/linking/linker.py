@@ -17,6 +17,7 @@ what it held together: those components are recomputed from their members alone.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from patroli.storage.base import Record
 from patroli.storage.linking.backend import AdLinks, LinkBackend, identifiers_of
 from patroli.storage.linking.signatures import NUM_PERM, banding, signature, similarity
 from patroli.storage.schema import now
-from patroli.text.templates import template_text
+from patroli.text.templates import SHINGLE_KIND, SHINGLE_SIZE, template_text
 
 
 class UnionFind:
@@ -53,18 +54,25 @@ class UnionFind:
         return list(found.values())
 
 
+def _short(prefix: str, ad_ids: Iterable[str]) -> str:
+    """A stable id named after the component's smallest ad id (the same on every backend)."""
+    return prefix + hashlib.sha256(min(ad_ids).encode()).hexdigest()[:12]
+
+
 def new_cluster_id(ad_ids: Iterable[str]) -> str:
-    return "c-" + min(ad_ids)[:12]
+    return _short("c-", ad_ids)
 
 
 def new_network_id(ad_ids: Iterable[str]) -> str:
-    return "n-" + min(ad_ids)[:12]
+    return _short("n-", ad_ids)
 
 
 @dataclass(slots=True)
 class LinkSettings:
-    threshold: float = 0.5
+    threshold: float = 0.4
     generic_clusters: int = 6
+    shingle_kind: str = SHINGLE_KIND
+    shingle_size: int = SHINGLE_SIZE
 
 
 @dataclass(slots=True)
@@ -91,7 +99,8 @@ class Linker:
         report = LinkReport()
         fresh: dict[str, AdLinks] = {}
         for record in records:
-            sig = signature(template_text(record.get("title"), record.get("text")))
+            text = template_text(record.get("title"), record.get("text"))
+            sig = signature(text, self.settings.shingle_kind, self.settings.shingle_size)
             fresh[str(record["ad_id"])] = AdLinks(
                 ad_id=str(record["ad_id"]),
                 signature=sig,
