@@ -34,13 +34,17 @@ def demo_ads() -> list[dict[str, Any]]:
                          ("demo_telegram", [p for posts in data.telegram.values() for p in posts])):  # fmt: skip
         for row in rows:
             text = row.get("description") or row.get("text") or ""
-            ads.append({"ad_id": f"{source}:{row['id']}", "title": row.get("title") or "", "text": text})
+            ads.append(
+                {"ad_id": f"{source}:{row['id']}", "title": row.get("title") or "", "text": text}
+            )
     return ads
 
 
 def truth_pairs() -> tuple[set[frozenset[str]], dict[str, list[str]]]:
     families = json.loads(NETWORKS_TRUTH.read_text(encoding="utf-8"))["families"]
-    pairs = {frozenset(p) for members in families.values() for p in itertools.combinations(members, 2)}
+    pairs = {
+        frozenset(p) for members in families.values() for p in itertools.combinations(members, 2)
+    }
     return pairs, families
 
 
@@ -49,16 +53,23 @@ def measure(kind: str, size: int, threshold: float, ads: list[dict[str, Any]]) -
     started = time.perf_counter()
     with store.db.write() as conn:
         for ad in ads:  # the ads table rows the linker updates
-            conn.execute("INSERT INTO ads(ad_id, title, text) VALUES (?,?,?)", (ad["ad_id"], ad["title"], ad["text"]))
+            conn.execute(
+                "INSERT INTO ads(ad_id, title, text) VALUES (?,?,?)",
+                (ad["ad_id"], ad["title"], ad["text"]),
+            )
     with store.link_backend() as backend:
-        Linker(backend, LinkSettings(threshold=threshold, shingle_kind=kind, shingle_size=size)).link(ads)
+        Linker(
+            backend, LinkSettings(threshold=threshold, shingle_kind=kind, shingle_size=size)
+        ).link(ads)
     seconds = time.perf_counter() - started
     with store.db.read() as conn:
         clusters: dict[str, list[str]] = defaultdict(list)
         for ad_id, cluster_id in conn.execute("SELECT ad_id, cluster_id FROM ads"):
             clusters[cluster_id].append(ad_id)
     store.close()
-    predicted = {frozenset(p) for members in clusters.values() for p in itertools.combinations(members, 2)}
+    predicted = {
+        frozenset(p) for members in clusters.values() for p in itertools.combinations(members, 2)
+    }
     truth, families = truth_pairs()
     hit = len(predicted & truth)
     whole = sum(1 for members in families.values()
@@ -79,10 +90,14 @@ def main() -> None:
         print(json.dumps(rows, indent=1))
         return
     print(f"{len(ads)} demo ads; pairwise precision / recall of clusters against the demo truth")
-    print(f"{'shingles':10} {'thr':>4} {'precision':>9} {'recall':>6} {'pairs':>6} {'exact':>6} {'s':>5}")
+    print(
+        f"{'shingles':10} {'thr':>4} {'precision':>9} {'recall':>6} {'pairs':>6} {'exact':>6} {'s':>5}"
+    )
     for r in rows:
-        print(f"{r['kind']}-{r['size']:<5} {r['threshold']:>4} {r['precision']:>9} {r['recall']:>6} "
-              f"{r['predicted_pairs']:>6} {r['families_exact']:>6} {r['seconds']:>5}")
+        print(
+            f"{r['kind']}-{r['size']:<5} {r['threshold']:>4} {r['precision']:>9} {r['recall']:>6} "
+            f"{r['predicted_pairs']:>6} {r['families_exact']:>6} {r['seconds']:>5}"
+        )
 
 
 if __name__ == "__main__":

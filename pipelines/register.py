@@ -66,7 +66,9 @@ class RegisterCheckPipeline:
         if self.snapshot is None:
             logger.info("no agency register imported (`patroli agencies import`): check skipped")
         else:
-            self.stats.set_value("patroli/register/import", self.snapshot.import_record.get("import_id"))
+            self.stats.set_value(
+                "patroli/register/import", self.snapshot.import_record.get("import_id")
+            )
 
     def process_item(self, item: JobAd) -> JobAd:
         if self.snapshot is None:

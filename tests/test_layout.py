@@ -33,7 +33,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "patroli.demosites": _VOCABULARY,
     "patroli.patrol": _CRAWL,
     "patroli.web": _FOUNDATION | {"classifiers", "crawler", "patroli.agencies"},
-    "patroli.cli": _CRAWL | {"patroli.demosites", "patroli.patrol", "patroli.web", "patroli.agencies"},
+    "patroli.cli": _CRAWL
+    | {"patroli.demosites", "patroli.patrol", "patroli.web", "patroli.agencies"},
 }
 
 

@@ -119,7 +119,9 @@ def test_a_generic_number_does_not_merge_networks(
     assert len(set(ids)) == 4, ids
     assert "phone:+6281155501500" in {g["key"] for g in store.generic_identifiers()}
     network = store.get_network(ids[0])
-    assert [i["generic"] for i in network["identifiers"] if i["value"] == "+6281155501500"] == [True]
+    assert [i["generic"] for i in network["identifiers"] if i["value"] == "+6281155501500"] == [
+        True
+    ]
 
 
 def test_cluster_review_decides_every_member_audits_each_and_marks_new_members(
@@ -147,7 +149,11 @@ def test_cluster_review_decides_every_member_audits_each_and_marks_new_members(
     store.upsert_ads([{**posting("a9", "0896-5559-9999", extra="Promo bulan ini."), "flagged": False,
                        "risk": 0.2}])  # fmt: skip
     new = store.get_ad("a9")
-    assert (new["cluster_id"], new["cluster_status"], new["status"]) == (cluster_id, "confirmed", "new")
+    assert (new["cluster_id"], new["cluster_status"], new["status"]) == (
+        cluster_id,
+        "confirmed",
+        "new",
+    )
     assert "a9" in {h["ad_id"] for h in store.search("attention:true status:new").hits}
     assert "a9" in {h["ad_id"] for h in store.search("like:confirmed").hits}
     assert store.get_cluster(cluster_id)["decision"]["decision"] == "confirmed"

@@ -60,7 +60,9 @@ class RegisterSnapshot:
             if entry.get("name_key"):
                 self.by_key.setdefault(entry["name_key"], []).append(entry)
         for entry in self.sanctions:
-            self.sanctioned.update(v for v in (entry.get("licence_number"), entry.get("name_key")) if v)
+            self.sanctioned.update(
+                v for v in (entry.get("licence_number"), entry.get("name_key")) if v
+            )
 
     @classmethod
     def from_store(cls, store: AgencyRegister) -> RegisterSnapshot | None:
@@ -101,7 +103,8 @@ class CheckResult:
 def _revoked(entry: Mapping[str, Any], snapshot: RegisterSnapshot) -> bool:
     status = str(entry.get("status") or "")
     return any(w in status for w in REVOKED_WORDS) or bool(
-        {entry.get("licence_number"), entry.get("name_key"), entry.get("parent_licence")} & snapshot.sanctioned
+        {entry.get("licence_number"), entry.get("name_key"), entry.get("parent_licence")}
+        & snapshot.sanctioned
     )
 
 
@@ -129,12 +132,18 @@ def _branch(agency: Sequence[Mapping[str, Any]], text: str) -> Mapping[str, Any]
     lowered = text.lower()
     for entry in agency:
         city = str(entry.get("city") or "").lower()
-        if entry.get("office") == "branch" and city and re.search(rf"\bcabang\s+{re.escape(city)}\b", lowered):
+        if (
+            entry.get("office") == "branch"
+            and city
+            and re.search(rf"\bcabang\s+{re.escape(city)}\b", lowered)
+        ):
             return entry
     return None
 
 
-def check(ad: Mapping[str, Any], snapshot: RegisterSnapshot, today: date | None = None) -> CheckResult:
+def check(
+    ad: Mapping[str, Any], snapshot: RegisterSnapshot, today: date | None = None
+) -> CheckResult:
     """The register's findings for one ad (its extracted names, licences and contacts)."""
     today = today or datetime.now(UTC).date()
     result = CheckResult()
@@ -157,9 +166,16 @@ def check(ad: Mapping[str, Any], snapshot: RegisterSnapshot, today: date | None 
     result.agency_id = agency_id_of(head)
     office = _branch(agency, f"{ad.get('title') or ''} {ad.get('text') or ''}") or head
     if _revoked(head, snapshot) or _revoked(office, snapshot):
-        findings.append(("licence_revoked", {"agency": label, "status": _safe(str(office.get("status") or "sanksi"))}))
+        findings.append(
+            (
+                "licence_revoked",
+                {"agency": label, "status": _safe(str(office.get("status") or "sanksi"))},
+            )
+        )
     elif _expired(office, today):
-        findings.append(("licence_expired", {"agency": label, "until": str(office.get("valid_until"))}))
+        findings.append(
+            ("licence_expired", {"agency": label, "until": str(office.get("valid_until"))})
+        )
     phones, emails, domains = _official(agency)
     contacts = [*(ad.get("phones") or ()), *(ad.get("whatsapp") or ()), *(ad.get("telegram") or ()),
                 *(ad.get("emails") or ())]  # fmt: skip
@@ -190,7 +206,9 @@ def _result(result: CheckResult, findings: list[tuple[str, dict[str, str]]]) -> 
     return result
 
 
-def apply_check(ad: dict[str, Any], result: CheckResult, snapshot: RegisterSnapshot, language: str) -> None:
+def apply_check(
+    ad: dict[str, Any], result: CheckResult, snapshot: RegisterSnapshot, language: str
+) -> None:
     """Move the ad's risk by the findings, recompute its flag at the model's threshold, and add the
     register's reasons (raising ones first, lowering ones last); record which import was used."""
     ad["register_import"] = str(snapshot.import_record.get("import_id") or "")
@@ -200,7 +218,10 @@ def apply_check(ad: dict[str, Any], result: CheckResult, snapshot: RegisterSnaps
         return
     codes = list(ad.get("reason_codes") or [])
     reasons = list(ad.get("reasons") or [])
-    if any(c.startswith("register:licensed_match") for c in result.codes) and TEXT_NO_LICENCE in codes:
+    if (
+        any(c.startswith("register:licensed_match") for c in result.codes)
+        and TEXT_NO_LICENCE in codes
+    ):
         index = codes.index(TEXT_NO_LICENCE)
         codes.pop(index)
         if index < len(reasons):

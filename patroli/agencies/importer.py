@@ -87,19 +87,34 @@ def load_mapping(path: Path | None) -> dict[str, tuple[str, ...]]:
         raise RegisterFileError(f"{path}: a mapping is `field: header` or `field: [headers]`")
     for key, value in raw.items():
         if key not in DEFAULT_MAPPING:
-            raise RegisterFileError(f"{path}: unknown register field {key!r} (known: {', '.join(DEFAULT_MAPPING)})")
+            raise RegisterFileError(
+                f"{path}: unknown register field {key!r} (known: {', '.join(DEFAULT_MAPPING)})"
+            )
         headers = [value] if isinstance(value, str) else list(value or [])
         mapping[key] = tuple(_header(str(h)) for h in headers) + mapping[key]
     return mapping
 
 
 def _columns(headers: list[str], mapping: Mapping[str, tuple[str, ...]]) -> dict[str, int]:
+    """Register field -> column: exact header names first, then headers that contain a name as
+    whole words ("No. Izin (SIP3MI)" holds "no izin"), longer names before shorter ones."""
     normalized = [_header(h) for h in headers]
     columns: dict[str, int] = {}
     for field_name, names in mapping.items():
         for name in names:
             if name in normalized and normalized.index(name) not in columns.values():
                 columns[field_name] = normalized.index(name)
+                break
+    candidates = sorted(
+        ((len(name), field_name, name) for field_name, names in mapping.items() for name in names),
+        reverse=True,
+    )
+    for _, field_name, name in candidates:
+        if field_name in columns:
+            continue
+        for index, header in enumerate(normalized):
+            if index not in columns.values() and f" {name} " in f" {header} ":
+                columns[field_name] = index
                 break
     return columns
 
@@ -193,7 +208,10 @@ def _html_rows(path: Path, data: bytes) -> Iterable[list[Any]]:
     table = page.css("table")
     if not table:
         raise RegisterFileError(f"{path}: no table in the HTML list")
-    headers = [" ".join(th.css("::text").getall()).strip() for th in table[0].css("thead th, tr:first-child th")]
+    headers = [
+        " ".join(th.css("::text").getall()).strip()
+        for th in table[0].css("thead th, tr:first-child th")
+    ]
     detail_headers: list[str] = []
     rows: list[tuple[list[str], dict[str, str]]] = []
     for tr in table[0].css("tbody tr") or table[0].css("tr")[1:]:
@@ -210,7 +228,11 @@ def _html_rows(path: Path, data: bytes) -> Iterable[list[Any]]:
         rows.append((cells, details))
     yield headers + detail_headers
     for cells, details in rows:
-        yield cells + [""] * (len(headers) - len(cells)) + [details.get(h, "") for h in detail_headers]
+        yield (
+            cells
+            + [""] * (len(headers) - len(cells))
+            + [details.get(h, "") for h in detail_headers]
+        )
 
 
 def _detail_fields(data: bytes) -> dict[str, str]:

@@ -47,7 +47,14 @@ def register_reason_text(code: str, language: str = "id") -> str:
     finding = FINDINGS.get(name)
     if kind != "register" or finding is None:
         return code
-    values = {"agency": "?", "licence": "?", "until": "?", "status": "?", "country": "?", "position": "?"}
+    values = {
+        "agency": "?",
+        "licence": "?",
+        "until": "?",
+        "status": "?",
+        "country": "?",
+        "position": "?",
+    }
     for pair in params.split("|") if params else ():
         key, _, value = pair.partition("=")
         if key in values:

@@ -64,7 +64,12 @@ def network(network_id: str, store_url: str, as_json: bool) -> None:
     for column in ("kind", "value", "ads", "generic"):
         table.add_column(column)
     for ident in found["identifiers"]:
-        table.add_row(ident["kind"], safe(ident["value"]), str(ident["ads"]), "yes" if ident["generic"] else "")
+        table.add_row(
+            ident["kind"],
+            safe(ident["value"]),
+            str(ident["ads"]),
+            "yes" if ident["generic"] else "",
+        )
     console.print(table)
     console.print(_ad_rows("ads", found["ads"]))
 
@@ -102,13 +107,20 @@ def networks() -> None:
 @networks.command("list")
 @store_option
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--days", default=None, type=click.IntRange(1), help="Active within DAYS (default: PATROLI_NETWORK_ACTIVE_DAYS).")
+@click.option(
+    "--days",
+    default=None,
+    type=click.IntRange(1),
+    help="Active within DAYS (default: PATROLI_NETWORK_ACTIVE_DAYS).",
+)
 @click.option("--json", "as_json", is_flag=True)
 def networks_list(store_url: str, limit: int, days: int | None, as_json: bool) -> None:
     """The largest active networks (two ads or more, one seen within DAYS)."""
     store: NetworkStore = open_store_or_fail(store_url)
     with store:
-        rows = store.largest_networks(limit=limit, active_days=days or PATROLI_NETWORK_ACTIVE_DAYS.from_env())
+        rows = store.largest_networks(
+            limit=limit, active_days=days or PATROLI_NETWORK_ACTIVE_DAYS.from_env()
+        )
     if as_json:
         _print_json(rows)
         return
@@ -160,14 +172,20 @@ def agencies() -> None:
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML/JSON file naming the columns: `field: header` (see docs/networks.md).")  # fmt: skip
 @click.option("--source", default="", help="Where the file came from (default: its name).")
-@click.option("--published", default="", help="The date the ministry published the list (YYYY-MM-DD).")
-def agencies_import(path: Path, store_url: str, kind: str, mapping: Path | None, source: str, published: str) -> None:
+@click.option(
+    "--published", default="", help="The date the ministry published the list (YYYY-MM-DD)."
+)
+def agencies_import(
+    path: Path, store_url: str, kind: str, mapping: Path | None, source: str, published: str
+) -> None:
     """Import a register FILE (CSV, XLSX, or an HTML list with its detail pages beside it).
 
     Every import is kept (source, time, parser version, SHA-256, rows); re-importing the same file
     changes nothing. Unreadable rows are listed as FILE:ROW: reason; the rest is imported."""
     try:
-        result = read_register(path, kind, mapping=load_mapping(mapping), source=source, published_at=published)
+        result = read_register(
+            path, kind, mapping=load_mapping(mapping), source=source, published_at=published
+        )
     except (RegisterFileError, OSError) as exc:
         fail(str(exc), "patroli agencies import --help")
         return
@@ -177,7 +195,9 @@ def agencies_import(path: Path, store_url: str, kind: str, mapping: Path | None,
     with store:
         record = store.record_register_import(result.meta, result.entries)
     if record.get("duplicate"):
-        console.print(f"already imported as {record['import_id']} on {record['imported_at']}: nothing changed")
+        console.print(
+            f"already imported as {record['import_id']} on {record['imported_at']}: nothing changed"
+        )
         return
     console.print(f"imported {record['rows']} {kind} from {safe(record['source'])} as {record['import_id']} "
                   f"(sha256 {record['sha256'][:12]}…)", highlight=False)  # fmt: skip

@@ -620,7 +620,7 @@ PATROLI_NETWORK_ACTIVE_DAYS = _define(
     Int(minimum=1),
     30,
     "A network is active when one of its ads was seen within this many days (the dashboard's "
-    "\"largest active networks\").",
+    '"largest active networks").',
     group=NETWORKS,
     env=True,
 )

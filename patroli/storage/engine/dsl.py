@@ -54,7 +54,11 @@ def _filter_clause(field: str, values: tuple[str, ...]) -> dict[str, Any]:
                                       {"term": {"cluster_status": "confirmed"}}],
                            "minimum_should_match": 1}}  # fmt: skip
         clauses = [wanted if v == "1" else {"bool": {"must_not": [wanted]}} for v in set(values)]
-        return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
+        return (
+            clauses[0]
+            if len(clauses) == 1
+            else {"bool": {"should": clauses, "minimum_should_match": 1}}
+        )
     return {"terms": {field: list(values)}}
 
 

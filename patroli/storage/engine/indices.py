@@ -113,9 +113,7 @@ def kind_properties(kind: str) -> dict[str, Any]:
     if kind == "generic":
         return _mapped(GENERIC_FIELDS, _KEYWORD, clusters=_LONG, marked_at=_DATE)
     if kind == "registerimports":
-        return _mapped(
-            REGISTER_IMPORT_FIELDS, _KEYWORD, imported_at=_DATE, rows=_LONG, note=_TEXT
-        )
+        return _mapped(REGISTER_IMPORT_FIELDS, _KEYWORD, imported_at=_DATE, rows=_LONG, note=_TEXT)
     if kind == "register":
         return _mapped(("import_id", "seq", "entry"), _KEYWORD, seq=_LONG, entry=_STORED)
     raise ValueError(f"unknown index kind {kind!r}")

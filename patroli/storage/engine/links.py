@@ -26,7 +26,16 @@ from patroli.storage.trends import trend_rows
 
 _CHUNK = 1000
 _MAX_HITS = 10_000
-_LINK_INPUTS = ["ad_id", "title", "text", "phones", "whatsapp", "telegram", "emails", "bank_accounts"]
+_LINK_INPUTS = [
+    "ad_id",
+    "title",
+    "text",
+    "phones",
+    "whatsapp",
+    "telegram",
+    "emails",
+    "bank_accounts",
+]
 
 
 def _chunks(values: Iterable[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
@@ -58,7 +67,9 @@ class EngineLinks:
     def __init__(self, conn: EngineConnection) -> None:
         self.conn = conn
 
-    def _mget(self, kind: str, ids: Sequence[str], source: list[str] | bool = True) -> list[dict[str, Any]]:
+    def _mget(
+        self, kind: str, ids: Sequence[str], source: list[str] | bool = True
+    ) -> list[dict[str, Any]]:
         if kind not in self.conn._ready:
             return []
         found: list[dict[str, Any]] = []
@@ -121,7 +132,9 @@ class EngineLinks:
                 "cluster_id": link.cluster_id,
                 "network_id": link.network_id,
             }
-            actions.append(({"index": {"_index": self.conn.alias("links"), "_id": link.ad_id}}, doc))
+            actions.append(
+                ({"index": {"_index": self.conn.alias("links"), "_id": link.ad_id}}, doc)
+            )
         if actions:
             self._bulk(actions, "links")
         self._update_ads(
@@ -136,7 +149,9 @@ class EngineLinks:
         self._update_ads({a: {"network_id": n} for a, n in assignments.items()})
 
     def set_cluster_status(self, assignments: Mapping[str, str]) -> None:
-        self._update_ads({a: {"cluster_status": s} for a, s in assignments.items()}, links_too=False)
+        self._update_ads(
+            {a: {"cluster_status": s} for a, s in assignments.items()}, links_too=False
+        )
 
     def delete_links(self, ad_ids: Sequence[str]) -> None:
         actions: list[BulkAction] = [
@@ -188,11 +203,15 @@ class EngineLinks:
 
     def identifier_cluster_counts(self, keys: Iterable[str]) -> dict[str, int]:
         sub = {"c": {"cardinality": {"field": "cluster_id", "precision_threshold": 10_000}}}
-        return {b["key"]: int(b["c"]["value"]) for b in self._terms("identifiers", sorted(keys), sub)}
+        return {
+            b["key"]: int(b["c"]["value"]) for b in self._terms("identifiers", sorted(keys), sub)
+        }
 
     def generic_identifiers(self, keys: Iterable[str] | None = None) -> dict[str, Record]:
         if keys is None:
-            docs = [h["_source"] for h in self.conn.scan("generic", {"match_all": {}}, [{"key": "asc"}])]
+            docs = [
+                h["_source"] for h in self.conn.scan("generic", {"match_all": {}}, [{"key": "asc"}])
+            ]
         else:
             docs = self._mget("generic", sorted(keys))
         return {d["key"]: {k: d.get(k) for k in GENERIC_FIELDS} for d in docs}
@@ -250,7 +269,9 @@ class EngineNetworkQueries:
         rows = []
         for bucket in response.get("aggregations", {}).get("n", {}).get("buckets", []):
             last = bucket["last_seen"].get("value_as_string")
-            if not last or datetime.fromisoformat(last.replace("Z", "+00:00")) < datetime.fromisoformat(since):
+            if not last or datetime.fromisoformat(
+                last.replace("Z", "+00:00")
+            ) < datetime.fromisoformat(since):
                 continue
             rows.append({"network_id": bucket["key"], "ads": bucket["doc_count"],
                          "sources": int(bucket["sources"]["value"]),

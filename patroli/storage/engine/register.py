@@ -23,7 +23,10 @@ class EngineRegister:
             {"term": {"sha256": record["sha256"] or ""}}, {"term": {"kind": record["kind"]}}]}},
             "size": 1})["hits"]["hits"]  # fmt: skip
         if known:
-            return {**{k: known[0]["_source"].get(k) for k in REGISTER_IMPORT_FIELDS}, "duplicate": True}
+            return {
+                **{k: known[0]["_source"].get(k) for k in REGISTER_IMPORT_FIELDS},
+                "duplicate": True,
+            }
         self.conn.ensure("register")
         actions: list[BulkAction] = [
             ({"create": {"_index": self.conn.alias("register"), "_id": f"{record['import_id']}:{i}"}},
@@ -39,7 +42,9 @@ class EngineRegister:
 
     def register_imports(self, *, kind: str = "") -> list[Record]:
         query = {"term": {"kind": kind}} if kind else {"match_all": {}}
-        hits = self.conn.scan("registerimports", query, [{"imported_at": "desc"}, {"import_id": "desc"}])
+        hits = self.conn.scan(
+            "registerimports", query, [{"imported_at": "desc"}, {"import_id": "desc"}]
+        )
         return [{k: h["_source"].get(k) for k in REGISTER_IMPORT_FIELDS} for h in hits]
 
     def register_entries(self, *, kind: str = "", import_id: str = "") -> list[Record]:

@@ -54,17 +54,8 @@ class UnionFind:
         return list(found.values())
 
 
-def _short(prefix: str, ad_ids: Iterable[str]) -> str:
-    """A stable id named after the component's smallest ad id (the same on every backend)."""
-    return prefix + hashlib.sha256(min(ad_ids).encode()).hexdigest()[:12]
-
-
-def new_cluster_id(ad_ids: Iterable[str]) -> str:
-    return _short("c-", ad_ids)
-
-
-def new_network_id(ad_ids: Iterable[str]) -> str:
-    return _short("n-", ad_ids)
+def _short(prefix: str, seed: str) -> str:
+    return prefix + hashlib.sha256(seed.encode()).hexdigest()[:12]
 
 
 @dataclass(slots=True)
@@ -91,6 +82,17 @@ class Linker:
         self.backend = backend
         self.settings = settings or LinkSettings()
         self.banding = banding(self.settings.threshold, NUM_PERM)
+        self._issued: set[str] = set()  # ids given out in this run (not all saved yet)
+
+    def _fresh(self, prefix: str, ad_ids: Iterable[str]) -> str:
+        """A new component's id, named after its smallest ad id (the same on every backend for the
+        same history) and never one in use: an ad that named a component may leave it."""
+        sizes = self.backend.cluster_sizes if prefix == "c-" else self.backend.network_sizes
+        candidate = _short(prefix, min(ad_ids))
+        while candidate in self._issued or sizes([candidate]):
+            candidate = _short(prefix, candidate)
+        self._issued.add(candidate)
+        return candidate
 
     # --- entry points -----------------------------------------------------------------------
 
@@ -206,7 +208,7 @@ class Linker:
             if clusters:
                 target = max(clusters, key=lambda c: (sizes.get(c, 0), -clusters.index(c)))
             else:
-                target = new_cluster_id(ads)
+                target = self._fresh("c-", ads)
             for ad_id in ads:
                 changed[ad_id].cluster_id = target
             for absorbed in clusters:
@@ -279,7 +281,7 @@ class Linker:
         relabel: dict[str, str] = {}
         for group in groups[1:]:
             ids = [str(a) for a in group]
-            target = new_cluster_id(ids)
+            target = self._fresh("c-", ids)
             for ad_id in ids:
                 relabel[ad_id] = target
         self.backend.set_clusters(relabel)
@@ -352,7 +354,7 @@ class Linker:
             if nets:
                 target = max(nets, key=lambda n: (sizes.get(n, 0), -nets.index(n)))
             else:
-                target = new_network_id(ads)
+                target = self._fresh("n-", ads)
             for ad_id in ads:
                 assign[ad_id] = target
             for absorbed in nets:
@@ -397,6 +399,9 @@ class Linker:
         groups = sorted((g for g in groups if g), key=lambda g: (-len(g), min(g)))
         if len(groups) == 1:
             return 0
-        relabel = {ad_id: new_network_id(group) for group in groups[1:] for ad_id in group}
+        relabel = {}
+        for group in groups[1:]:
+            target = self._fresh("n-", group)
+            relabel.update(dict.fromkeys(group, target))
         self.backend.set_networks(relabel)
         return len(groups) - 1

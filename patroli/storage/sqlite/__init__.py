@@ -46,6 +46,10 @@ class SQLiteStore(
     def link_backend(self) -> Iterator[SQLiteLinks]:
         """One transaction for a whole link run: it is never seen half done."""
         with self.db.write() as conn:
+            if not conn.in_transaction:
+                # Take the write lock before the first read: another process linking at the same
+                # time waits instead of deciding on what this run is about to change.
+                conn.execute("BEGIN IMMEDIATE")
             yield SQLiteLinks(conn)
 
     def largest_networks(self, *, limit: int = 10, active_days: int = 30) -> list[Record]:
