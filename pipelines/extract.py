@@ -23,9 +23,9 @@ from patroli.config.table import PATROLI_BATCH_DELAY, PATROLI_EXTRACT_BATCH_SIZE
 from patroli.text.agencies import extract_agency_names, extract_licence_numbers
 from patroli.text.banks import extract_bank_accounts
 from patroli.text.contacts import extract_emails, extract_links, extract_telegram_handles
+from patroli.text.jobs import job_type
 from patroli.text.money import classify_money
 from patroli.text.phones import extract_phones, extract_whatsapp
-from patroli.text.jobs import job_type
 from patroli.text.places import HOME_COUNTRY, extract_countries
 from patroli.text.regions import extract_province, extract_transit
 from pipelines.offload import MicroBatcher, OffloadingPipeline, WorkerPool, run_in

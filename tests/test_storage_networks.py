@@ -13,7 +13,6 @@ import pytest
 
 from patroli.storage import Store
 from tests.helpers.records import record
-from tests.test_storage_contract import backend, store  # noqa: F401 - the three backends
 
 TEMPLATE = (
     "DIBUTUHKAN SEGERA admin chat / CS online penempatan Phnom Penh Kamboja. Gaji 1.200 USD + bonus, "
@@ -54,7 +53,8 @@ def test_reposts_with_other_contacts_amounts_and_emoji_are_one_cluster(store: St
     ])  # fmt: skip
     c1, c2, c3, other = clusters(store, "a1", "a2", "a3", "b1")
     assert c1 == c2 == c3
-    assert other and other != c1
+    assert other
+    assert other != c1
     cluster = store.get_cluster(c1)
     assert cluster["size"] == 3
     assert {m["ad_id"] for m in cluster["members"]} == {"a1", "a2", "a3"}
@@ -192,7 +192,8 @@ def test_register_imports_are_history(store: Store) -> None:
             "parser_version": "1", "sha256": "aa", "rows": 1, "published_at": "2026-10-30"}  # fmt: skip
     first = store.record_register_import(meta, [{"name": "PT Satu", "licence_number": "KEP.1"}])
     again = store.record_register_import(meta, [{"name": "PT Satu", "licence_number": "KEP.1"}])
-    assert again.get("duplicate") and again["import_id"] == first["import_id"]
+    assert again.get("duplicate")
+    assert again["import_id"] == first["import_id"]
     second = store.record_register_import({**meta, "sha256": "bb", "imported_at": "2026-11-02T00:00:00+00:00"},
                                           [{"name": "PT Dua", "licence_number": "KEP.2"}])  # fmt: skip
     imports = store.register_imports(kind="licences")

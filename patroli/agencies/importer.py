@@ -188,7 +188,7 @@ def _table_rows(data: bytes, suffix: str, source: str) -> Iterable[list[Any]]:
 
         try:
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the same error to the user
+        except Exception as exc:
             raise RegisterFileError(f"{source}: not a readable XLSX workbook ({exc})") from exc
         sheet = book.worksheets[0]
         for values in sheet.iter_rows(values_only=True):

@@ -50,14 +50,16 @@ def _filter_clause(field: str, values: tuple[str, ...]) -> dict[str, Any]:
     if field == "flagged":
         return {"terms": {"flagged": [v == "1" for v in values]}}
     if field == ATTENTION:
-        wanted = {"bool": {"should": [{"term": {"flagged": True}},
+        wanted: dict[str, Any] = {"bool": {"should": [{"term": {"flagged": True}},
                                       {"term": {"cluster_status": "confirmed"}}],
                            "minimum_should_match": 1}}  # fmt: skip
-        clauses = [wanted if v == "1" else {"bool": {"must_not": [wanted]}} for v in set(values)]
+        either: list[dict[str, Any]] = [
+            wanted if v == "1" else {"bool": {"must_not": [wanted]}} for v in set(values)
+        ]
         return (
-            clauses[0]
-            if len(clauses) == 1
-            else {"bool": {"should": clauses, "minimum_should_match": 1}}
+            either[0]
+            if len(either) == 1
+            else {"bool": {"should": either, "minimum_should_match": 1}}
         )
     return {"terms": {field: list(values)}}
 

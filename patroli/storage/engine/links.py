@@ -269,9 +269,7 @@ class EngineNetworkQueries:
         rows = []
         for bucket in response.get("aggregations", {}).get("n", {}).get("buckets", []):
             last = bucket["last_seen"].get("value_as_string")
-            if not last or datetime.fromisoformat(
-                last.replace("Z", "+00:00")
-            ) < datetime.fromisoformat(since):
+            if not last or datetime.fromisoformat(last) < datetime.fromisoformat(since):
                 continue
             rows.append({"network_id": bucket["key"], "ads": bucket["doc_count"],
                          "sources": int(bucket["sources"]["value"]),

@@ -198,7 +198,7 @@ class Linker:
         groups = uf.groups()
         existing = {
             str(n[1]) for g in groups for n in g if isinstance(n, tuple) and n[0] == "cluster"
-        }  # type: ignore[index]
+        }
         sizes = self.backend.cluster_sizes(existing) if existing else {}
         merged_into: dict[str, str] = {}
         relabel: dict[str, str] = {}
