@@ -19,13 +19,16 @@ from patroli.storage.sqlite import SQLiteStore
 from tests.helpers.engines import open_engine_store
 
 BACKEND_CLASSES = [SQLiteStore, EngineStore]
-# The store interface before it was split into roles, less ``url`` and ``close`` (``StoreHandle``).
+# The store interface (split into roles), less ``url`` and ``close`` (``StoreHandle``).
 ROLE_METHODS = {
     "upsert_ads", "get_ad", "search", "count", "related", "stats",
     "review", "review_history", "labelled_ads",
     "known_ads", "touch_ads", "mark_gone", "record_run", "list_runs",
     "put_user", "get_user", "list_users", "append_audit", "audit_log",
     "save_search", "list_saved_searches", "delete_saved_search",
+    # issue 15: leads, clusters and networks, the agency register
+    "trends", "get_cluster", "get_network", "largest_networks", "review_cluster", "generic_identifiers",
+    "relink", "unlink_ads", "record_register_import", "register_imports", "register_entries",
 }  # fmt: skip
 
 
