@@ -25,7 +25,7 @@ from typing import Any
 
 from patroli.storage.base import Record
 from patroli.storage.linking.backend import AdLinks, LinkBackend, identifiers_of
-from patroli.storage.linking.signatures import NUM_PERM, banding, signature, similarity
+from patroli.storage.linking.signatures import NUM_PERM, banding, signatures, similarity
 from patroli.storage.schema import now
 from patroli.text.templates import SHINGLE_KIND, SHINGLE_SIZE, template_text
 
@@ -99,10 +99,10 @@ class Linker:
     def link(self, records: Sequence[Mapping[str, Any]]) -> LinkReport:
         """Place new or changed ads (store records with title, text and identifier fields)."""
         report = LinkReport()
+        texts = [template_text(r.get("title"), r.get("text")) for r in records]
+        sigs = signatures(texts, self.settings.shingle_kind, self.settings.shingle_size)
         fresh: dict[str, AdLinks] = {}
-        for record in records:
-            text = template_text(record.get("title"), record.get("text"))
-            sig = signature(text, self.settings.shingle_kind, self.settings.shingle_size)
+        for record, sig in zip(records, sigs, strict=True):
             fresh[str(record["ad_id"])] = AdLinks(
                 ad_id=str(record["ad_id"]),
                 signature=sig,

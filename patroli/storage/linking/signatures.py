@@ -11,7 +11,7 @@ a band is then checked on the estimated Jaccard similarity of the two signatures
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -60,6 +60,20 @@ def signature(text: str, kind: str = SHINGLE_KIND, size: int = SHINGLE_SIZE,
               num_perm: int = NUM_PERM) -> bytes | None:  # fmt: skip
     """The MinHash signature (``num_perm`` little-endian uint32) of a text, None for no text."""
     return signature_of_shingles(shingles(text, kind, size), num_perm)
+
+
+def signatures(texts: Sequence[str], kind: str = SHINGLE_KIND, size: int = SHINGLE_SIZE,
+               num_perm: int = NUM_PERM) -> list[bytes | None]:  # fmt: skip
+    """The signatures of many texts at once: ``MinHash.bulk`` draws the permutations once per batch
+    instead of once per text (the same values as ``signature``)."""
+    sets = [[s.encode("utf-8") for s in shingles(t, kind, size)] for t in texts]
+    present = [i for i, found in enumerate(sets) if found]
+    found: list[bytes | None] = [None] * len(texts)
+    if present:
+        hashes = MinHash.bulk([sets[i] for i in present], num_perm=num_perm, seed=SEED)
+        for i, minhash in zip(present, hashes, strict=True):
+            found[i] = minhash.hashvalues.astype("<u4").tobytes()
+    return found
 
 
 def similarity(a: bytes, b: bytes) -> float:
