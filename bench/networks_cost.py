@@ -33,16 +33,21 @@ sys.path.insert(0, str(ROOT))
 
 from patroli.storage import open_store
 
-WORDS = ("admin chat cs online operator kebun sawit pabrik prt art caregiver lansia abk kapal ikan "
-         "gaji bonus mess makan gratis tiket ditanggung tanpa ijazah pengalaman paspor dibantu "
-         "berangkat cepat minggu depan interview zoom kuota terbatas visa ziarah kerja kontrak "
-         "potong biaya proses transfer rekening daftar segera syarat usia cwe cwo bisa mengetik "
-         "kamboja thailand malaysia arab saudi jepang korea taiwan hongkong dubai qatar").split()
+_SENTENCE = (
+    "admin chat cs online operator kebun sawit pabrik prt art caregiver lansia abk kapal ikan "
+    "gaji bonus mess makan gratis tiket ditanggung tanpa ijazah pengalaman paspor dibantu "
+    "berangkat cepat minggu depan interview zoom kuota terbatas visa ziarah kerja kontrak "
+    "potong biaya proses transfer rekening daftar segera syarat usia cwe cwo bisa mengetik "
+    "kamboja thailand malaysia arab saudi jepang korea taiwan hongkong dubai qatar"
+)
+WORDS = _SENTENCE.split(" ")
 EMOJI = ("🔥", "✅", "✈️", "🇰🇭", "‼️", "🙏", "")
 HOTLINE = "+6281155501500"
 
 
-def make_ads(start: int, count: int, rng: random.Random, templates: dict[int, list[str]]) -> list[dict[str, Any]]:
+def make_ads(
+    start: int, count: int, rng: random.Random, templates: dict[int, list[str]]
+) -> list[dict[str, Any]]:
     """Recruiters (about one per 10 ads) each post one to three templates of their own, with one
     of their few numbers; 1 ad in 50 also prints the generic hotline."""
     ads = []
@@ -83,9 +88,11 @@ def main() -> None:
     parser.add_argument("--ads", type=int, default=1_000_000)
     parser.add_argument("--step", type=int, default=10_000)
     parser.add_argument("--checkpoints", type=int, default=5, help="measured steps (log-spaced)")
-    parser.add_argument("--dir", default="", help="where the two stores go (default: a temporary dir)")
+    parser.add_argument(
+        "--dir", default="", help="where the two stores go (default: a temporary dir)"
+    )
     args = parser.parse_args()
-    rng = random.Random(15)
+    rng = random.Random(15)  # noqa: S311 - fictional bench data, not secrets
     templates: dict[int, list[str]] = {}
     directory = Path(args.dir or tempfile.mkdtemp(prefix="patroli-networks-bench-"))
     linked = open_store(f"sqlite:///{directory / 'linked.db'}")
@@ -111,8 +118,10 @@ def main() -> None:
         loaded += args.step
     nets = linked.largest_networks(limit=3, active_days=100_000)
     generic = linked.generic_identifiers()
-    print(f"largest networks: {[(n['network_id'], n['ads']) for n in nets]}; generic identifiers: "
-          f"{len(generic)} ({', '.join(g['key'] for g in generic[:3])}); peak rss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(
+        f"largest networks: {[(n['network_id'], n['ads']) for n in nets]}; generic identifiers: "
+        f"{len(generic)} ({', '.join(g['key'] for g in generic[:3])}); peak rss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
     linked.close()
     plain.close()
 

@@ -69,14 +69,23 @@ def test_cluster_page_marks_what_varies_and_decides_for_every_member(server: Liv
         assert done.status_code == 303
         assert "n=3" in done.headers["location"]
     store = server.app.state.patroli.store
-    for ad_id in ("rp0000000000000000000001", "rp0000000000000000000002", "rp0000000000000000000003"):
+    for ad_id in (
+        "rp0000000000000000000001",
+        "rp0000000000000000000002",
+        "rp0000000000000000000003",
+    ):
         assert store.get_ad(ad_id)["status"] == "confirmed"
         assert [e["actor"] for e in store.audit_log(target=ad_id)] == ["ana"]
     # A new repost lands in the queue marked, though the model did not flag it.
-    store.upsert_ads([posting("rp0000000000000000000004", "0812-5557-1199", "1.400", flagged=False, risk=0.3)])
+    store.upsert_ads(
+        [posting("rp0000000000000000000004", "0812-5557-1199", "1.400", flagged=False, risk=0.3)]
+    )
     with logged_in(server.url, "ana") as client:
         queue = client.get("/queue")
-    assert "like a confirmed cluster" in queue.text or "mirip klaster yang sudah dikonfirmasi" in queue.text
+    assert (
+        "like a confirmed cluster" in queue.text
+        or "mirip klaster yang sudah dikonfirmasi" in queue.text
+    )
     assert "rp0000000000000000000004" in queue.text
 
 
@@ -86,12 +95,14 @@ def test_network_page_draws_an_svg_graph_without_scripts(server: LiveServer) -> 
         page = client.get(f"/networks/{network_id}")
     assert page.status_code == 200
     assert "script-src 'self'" in page.headers["content-security-policy"]
-    svg = page.text[page.text.index("<svg class=\"graph\""):]
+    svg = page.text[page.text.index('<svg class="graph"') :]
     svg = svg[: svg.index("</svg>")]
     assert svg.count("<circle") >= 3
     assert "<script" not in svg.lower()
     assert "+6281255571102" in page.text
-    assert re.search(r"<script(?![^>]*src=\"/static/app\.js\")", page.text) is None  # no inline script
+    assert (
+        re.search(r"<script(?![^>]*src=\"/static/app\.js\")", page.text) is None
+    )  # no inline script
 
 
 def test_dashboard_lists_the_largest_networks_and_the_trends(server: LiveServer) -> None:

@@ -69,7 +69,7 @@ _TRANSIT_RE = re.compile(
 )
 _GATEWAY_RE = re.compile(
     r"\b(?:transit|via|lewat|melalui|jalur|singgah(?: di)?|masuk lewat|nyebrang(?: dari| lewat)?)\s+"
-    r"(?:di\s+)?([a-z][a-z ]{2,30})"
+    r"(?:di\s+)?(?=([a-z]+(?: [a-z]+){0,2}))"  # a look-ahead: "lewat X lalu transit Y" finds both
 )
 # Words after which a place is where workers come from, not where they go.
 _ORIGIN_CUE_RE = re.compile(

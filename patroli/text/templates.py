@@ -78,13 +78,20 @@ def template_parts(texts: Sequence[str], limit: int = 4000) -> list[tuple[str, b
             if tag != "equal":
                 for i in range(i1, i2):
                     varies[i] = True
-    for i in range(1, len(base) - 1):  # "0812-5551-2345": the dashes vary with the digits around
-        if not varies[i] and varies[i - 1] and varies[i + 1] and not base[i].strip().isalnum():
-            varies[i] = True
+    for i in range(len(base)):
+        # Spaces and punctuation between two varying tokens vary with them ("0812-5551-2345" is one
+        # run); a space at the edge of a run does not.
+        inner = base[i].isspace() or not base[i].isalnum()
+        if inner and 0 < i < len(base) - 1:
+            varies[i] = (
+                varies[i - 1] and varies[i + 1]
+                if base[i].isspace()
+                else varies[i] or (varies[i - 1] and varies[i + 1])
+            )
+        elif base[i].isspace():
+            varies[i] = False
     parts: list[tuple[str, bool]] = []
     for token, flag in zip(base, varies, strict=True):
-        if token.isspace():
-            flag = parts[-1][1] if parts else False  # spaces belong to the run around them
         if parts and parts[-1][1] == flag:
             parts[-1] = (parts[-1][0] + token, flag)
         else:

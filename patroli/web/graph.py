@@ -58,7 +58,11 @@ def draw(network: Mapping[str, Any], width: int = 760, height: int = 520) -> Dra
     edges = [(a, node) for a, node in network["edges"] if a in shown]
     for ad_id, node in edges:
         graph.add_edge(f"ad:{ad_id}", node)
-    positions = nx.spring_layout(graph, seed=7, k=1.2 / max(graph.number_of_nodes(), 1) ** 0.5) if graph else {}
+    positions = (
+        nx.spring_layout(graph, seed=7, k=1.2 / max(graph.number_of_nodes(), 1) ** 0.5)
+        if graph
+        else {}
+    )
     margin = 24
 
     def at(key: str) -> tuple[float, float]:
@@ -78,6 +82,15 @@ def draw(network: Mapping[str, Any], width: int = 760, height: int = 520) -> Dra
         elif kind == "cluster":
             nodes.append(Node(key, "cluster", x, y, value, f"/clusters/{value}"))
         else:
-            nodes.append(Node(key, kind, x, y, value, f"/entities/{kind}/{value}" if kind in ("phone", "handle", "email") else ""))
+            nodes.append(
+                Node(
+                    key,
+                    kind,
+                    x,
+                    y,
+                    value,
+                    f"/entities/{kind}/{value}" if kind in ("phone", "handle", "email") else "",
+                )
+            )
     lines = [Edge(*at(f"ad:{a}"), *at(node)) for a, node in edges]
     return Drawing(width, height, nodes, lines, truncated=len(network["ads"]) > MAX_ADS)

@@ -67,24 +67,36 @@ def network(ctx: Ctx) -> Response:
 def networks(ctx: Ctx) -> Response:
     days = PATROLI_NETWORK_ACTIVE_DAYS.from_env()
     rows = ctx.networks.largest_networks(limit=100, active_days=days)
-    return ctx.render("networks.html", rows=rows, days=days, generic=ctx.networks.generic_identifiers())
+    return ctx.render(
+        "networks.html", rows=rows, days=days, generic=ctx.networks.generic_identifiers()
+    )
 
 
 def agencies(ctx: Ctx) -> Response:
     snapshot = RegisterSnapshot.from_store(ctx.register)
     rows = [{**e, "agency_id": agency_id_of(e)} for e in (snapshot.licences if snapshot else [])]
-    return ctx.render("agencies.html", snapshot=snapshot, rows=rows, imports=ctx.register.register_imports())
+    return ctx.render(
+        "agencies.html", snapshot=snapshot, rows=rows, imports=ctx.register.register_imports()
+    )
 
 
 def agency(ctx: Ctx) -> Response:
     agency_id = ctx.request.path_params["agency_id"][:128]
     snapshot = RegisterSnapshot.from_store(ctx.register)
     offices = snapshot.agency(agency_id) if snapshot else []
-    hits = ctx.ads.search(f'agency:"{agency_id}"', limit=500, sort="date").hits if '"' not in agency_id else []
+    hits = (
+        ctx.ads.search(f'agency:"{agency_id}"', limit=500, sort="date").hits
+        if '"' not in agency_id
+        else []
+    )
     if not offices and not hits:
         return ctx.error(404, ctx._("No such agency in the register."))
-    sanctions = [s for s in (snapshot.sanctions if snapshot else []) if agency_id_of(s) == agency_id]
-    orders = [o for o in ((snapshot.job_orders or []) if snapshot else []) if agency_id_of(o) == agency_id]
+    sanctions = [
+        s for s in (snapshot.sanctions if snapshot else []) if agency_id_of(s) == agency_id
+    ]
+    orders = [
+        o for o in ((snapshot.job_orders or []) if snapshot else []) if agency_id_of(o) == agency_id
+    ]
     ads = [{**h, "reason_list": reasons(h, ctx.language)} for h in hits]
     return ctx.render("agency.html", agency_id=agency_id, offices=offices, sanctions=sanctions,
                       orders=orders, ads=ads, snapshot=snapshot)  # fmt: skip
