@@ -73,6 +73,10 @@ def test_agency_names_licences_provinces_routes_and_work() -> None:
     )
     assert extract_licence_numbers(text) == ["KEP.555/P3MI/2025"]
     assert extract_licence_numbers("nomor izin belum ada") == []
+    # the form of the ministry's decision numbers (e.g. "3/20888/PK.02.02/VIII/2020")
+    assert extract_licence_numbers("SIP3MI Nomor 3/20888/PK.02.02/VIII/2020 berlaku") == [
+        "3/20888/PK.02.02/VIII/2020"
+    ]
     assert extract_province("Kota Medan, Sumatera Utara") == "ID-SU"
     assert extract_province("", text) == "ID-NB"
     assert extract_province("Riyadh", "kerja di Riyadh") is None

@@ -72,7 +72,7 @@ _NAME_WORD_RE = re.compile(r"[A-Z0-9][\w&'’\-]*\.?")
 _LICENCE_RE = re.compile(
     r"\b(?:sip3mi|sippmi|sip\s*p3mi|siup\s*-?\s*p(?:3mi|ptkis|pmi)|izin\s+(?:usaha\s+)?p(?:3mi|ptkis|pmi)"
     r"|no\.?\s*izin|nomor\s+izin|izin\s+no\.?|lisensi|licen[cs]e(?:\s+no\.?)?)"
-    r"\s*(?:no\.?|nomor|number)?\s*[:.#]?\s*(?P<number>[A-Z0-9](?:[A-Z0-9./\-]|\s(?=\d)){2,40}[A-Z0-9])",
+    r"\s*(?:(?:nomor|number|no)\b\.?)?\s*[:.#]?\s*(?P<number>[A-Z0-9](?:[A-Z0-9./\-]|\s(?=\d)){2,40}[A-Z0-9])",
     re.IGNORECASE,
 )
 
