@@ -61,3 +61,12 @@ class JobAd:
     reason_codes: list[str] = field(default_factory=list)  # language-neutral codes of the reasons
     risk_margin: float | None = None  # risk minus threshold: near 0 = the model is least sure
     model_version: str = ""
+    # leads (pipelines/extract.py) and the register check (pipelines/register.py)
+    bank_accounts: list[str] = field(default_factory=list)  # "BRI:002101555123504"
+    agency_names: list[str] = field(default_factory=list)  # "PT Sinar Jaya Abadi", as written
+    licence_numbers: list[str] = field(default_factory=list)  # licence numbers the ad claims
+    province: str = ""  # ISO 3166-2:ID code of the province the ad recruits in
+    transit: list[str] = field(default_factory=list)  # exit towns and gateways on the route
+    job_type: str = ""  # patroli.text.jobs code
+    agency_id: str = ""  # the register entry the ad names (with matching contacts or not)
+    register_import: str = ""  # the register import the check used

@@ -28,13 +28,15 @@ MAY_IMPORT: dict[str, set[str]] = {
     "patroli.storage": _VOCABULARY,
     "patroli.alerts": _VOCABULARY,
     "classifiers": _VOCABULARY,
+    "patroli.agencies": _FOUNDATION,
     "crawler": _FOUNDATION,
-    "pipelines": _FOUNDATION | {"classifiers", "crawler"},
+    "pipelines": _FOUNDATION | {"classifiers", "crawler", "patroli.agencies"},
     "patroli.demosites": _VOCABULARY,
     "patroli.patrol": _CRAWL,
-    "patroli.web": _FOUNDATION | {"classifiers", "crawler"},
+    "patroli.web": _FOUNDATION | {"classifiers", "crawler", "patroli.agencies"},
     "patroli.notebook": _FOUNDATION | {"classifiers"},
-    "patroli.cli": _CRAWL | {"patroli.demosites", "patroli.patrol", "patroli.web"},
+    "patroli.cli": _CRAWL
+    | {"patroli.demosites", "patroli.patrol", "patroli.web", "patroli.agencies"},
 }
 
 

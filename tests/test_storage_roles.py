@@ -20,7 +20,7 @@ from tests.helpers.engines import open_engine_store
 
 BACKEND_CLASSES = [SQLiteStore, EngineStore]
 # The store interface before it was split into roles, less ``url`` and ``close`` (``StoreHandle``),
-# plus what came later: decision counts (metrics) and API tokens.
+# plus what came later: decision counts (metrics), API tokens, clusters, networks and the register.
 ROLE_METHODS = {
     "upsert_ads", "get_ad", "search", "count", "related", "stats",
     "review", "review_history", "labelled_ads", "decision_counts",
@@ -28,6 +28,9 @@ ROLE_METHODS = {
     "put_user", "get_user", "list_users", "append_audit", "audit_log",
     "save_search", "list_saved_searches", "delete_saved_search",
     "put_token", "get_token", "list_tokens", "revoke_token", "touch_token",
+    # issue 15: leads, clusters and networks, the agency register
+    "trends", "get_cluster", "get_network", "largest_networks", "review_cluster", "generic_identifiers",
+    "relink", "unlink_ads", "record_register_import", "register_imports", "register_entries",
 }  # fmt: skip
 
 

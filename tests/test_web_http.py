@@ -53,6 +53,12 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/admin/sources"): ADMIN,
     ("GET", "/admin/models"): ADMIN,
     ("POST", "/admin/models"): ADMIN,
+    ("GET", "/clusters/{cluster_id}"): ANY_ROLE,
+    ("POST", "/clusters/{cluster_id}/review"): ANALYST,
+    ("GET", "/networks"): ANY_ROLE,
+    ("GET", "/networks/{network_id}"): INVESTIGATOR | ANALYST,
+    ("GET", "/agencies"): ANY_ROLE,
+    ("GET", "/agencies/{agency_id:path}"): ANY_ROLE,
 }
 CONCRETE = {
     "/ads/{ad_id}": f"/ads/{AD}",
@@ -61,6 +67,10 @@ CONCRETE = {
     "/entities/{kind}/{value}": "/entities/phone/+6281255512345",
     "/admin/users/{name}": "/admin/users/ana",
     "/account/tokens/{token_id}/revoke": "/account/tokens/0000000000000000/revoke",
+    "/clusters/{cluster_id}": "/clusters/c-none",
+    "/clusters/{cluster_id}/review": "/clusters/c-none/review",
+    "/networks/{network_id}": "/networks/n-none",
+    "/agencies/{agency_id:path}": "/agencies/KEP.1/NONE",
 }
 # Harmless bodies: each is a valid request that changes nothing (a wrong password, no decision...).
 HARMLESS = {
@@ -73,6 +83,7 @@ HARMLESS = {
     "/admin/users/{name}": {"action": "nothing"},
     "/admin/models": {"version": "no-such-model"},
     "/account/tokens": {"name": "   "},
+    "/clusters/{cluster_id}/review": {"decision": ""},
     "/login": {"name": "nobody", "password": "wrong-password-123"},
 }
 

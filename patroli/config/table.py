@@ -56,6 +56,12 @@ WEB = Group(
     "bad value stops it with a message naming the variable. `patroli demo` uses the defaults with "
     "a generated secret.",
 )
+NETWORKS = Group(
+    "Clusters, networks and the agency register",
+    "Read when a store is opened (clusters and networks are maintained as ads are stored, on every "
+    "backend) and by the register check of the crawl (`pipelines/register.py`). See "
+    "[networks.md](networks.md).",
+)
 OBSERVABILITY = Group(
     "Metrics and logs",
     "How operators watch patroli: Prometheus metrics (the web app's `/metrics`, and each crawl's "
@@ -72,6 +78,7 @@ GROUPS = (
     MONITORS,
     WEB,
     OBSERVABILITY,
+    NETWORKS,
     TESTS,
 )
 
@@ -651,6 +658,56 @@ PATROLI_METRICS_PUSHGATEWAY = _define(
     "still shows each source's latest run from the store).",
     group=OBSERVABILITY,
     env=True,
+)
+
+# --- clusters, networks and the agency register ----------------------------------------------
+
+PATROLI_LINKING_ENABLED = _define(
+    "PATROLI_LINKING_ENABLED",
+    Bool(),
+    True,
+    "Place every stored ad in its template cluster and recruiter network as it is stored (in the "
+    "store call, off the crawl's event loop). `false` skips it; `patroli networks rebuild` links "
+    "the ads later.",
+    group=NETWORKS,
+    env=True,
+)
+PATROLI_CLUSTER_THRESHOLD = _define(
+    "PATROLI_CLUSTER_THRESHOLD",
+    Float(minimum=0.05, maximum=1.0),
+    0.4,
+    "Estimated Jaccard similarity (of word 3-gram shingles, MinHash with 64 permutations) at which "
+    "two ads are versions of one template. Chosen by measurement against the demo data's truth "
+    "(`bench/cluster_shingles.py`, [networks.md](networks.md)).",
+    group=NETWORKS,
+    env=True,
+)
+PATROLI_NETWORK_GENERIC_CLUSTERS = _define(
+    "PATROLI_NETWORK_GENERIC_CLUSTERS",
+    Int(minimum=1),
+    6,
+    "An identifier (phone, handle, e-mail, bank account) carried by ads of more than this many "
+    "distinct template clusters is marked generic (a hotline, a platform's own number) and no "
+    "longer links ads into networks.",
+    group=NETWORKS,
+    env=True,
+)
+PATROLI_NETWORK_ACTIVE_DAYS = _define(
+    "PATROLI_NETWORK_ACTIVE_DAYS",
+    Int(minimum=1),
+    30,
+    "A network is active when one of its ads was seen within this many days (the dashboard's "
+    '"largest active networks").',
+    group=NETWORKS,
+    env=True,
+)
+PATROLI_REGISTER_CHECK_ENABLED = _define(
+    "PATROLI_REGISTER_CHECK_ENABLED",
+    Bool(),
+    True,
+    "Check each scored ad against the licensed-agency register (`patroli agencies import`) and "
+    "adjust its risk with the register's reasons. Without an imported register nothing changes.",
+    group=NETWORKS,
     scrapy=True,
 )
 

@@ -6,7 +6,7 @@ Elasticsearch or OpenSearch (detected from the engine), or name it with
 
 A store plays several roles (``storage.roles``); callers type what they hold by the role they use
 (``AdStore``, ``ReviewStore``, ``CrawlLedger``, ``AccountStore``, ``SavedSearchStore``,
-``TokenStore``), and
+``TokenStore``, ``NetworkStore``, ``AgencyRegister``), and
 ``Store`` is all of them at once.
 """
 
@@ -27,7 +27,9 @@ from patroli.storage.base import (
 from patroli.storage.roles import (
     AccountStore,
     AdStore,
+    AgencyRegister,
     CrawlLedger,
+    NetworkStore,
     ReviewStore,
     SavedSearchStore,
     Store,
@@ -79,7 +81,9 @@ __all__ = [
     "AccountStore",
     "AdNotFound",
     "AdStore",
+    "AgencyRegister",
     "CrawlLedger",
+    "NetworkStore",
     "Record",
     "ReviewConflict",
     "ReviewStore",

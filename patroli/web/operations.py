@@ -130,7 +130,7 @@ def queue_page(
     the facets of the whole queue for the filter choices)."""
     filters, query, ignored = queue_filters(params)
     result = ads.search(query, limit=limit, sort=queue_sort(filters), facets=True, after=after)
-    options = ads.search("flagged:true status:new", limit=1, facets=True).facets
+    options = ads.search("attention:true status:new", limit=1, facets=True).facets
     return filters, ignored, result, options
 
 

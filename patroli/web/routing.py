@@ -26,7 +26,9 @@ from starlette.routing import Route
 from patroli.storage import (
     AccountStore,
     AdStore,
+    AgencyRegister,
     CrawlLedger,
+    NetworkStore,
     Record,
     ReviewStore,
     Store,
@@ -84,6 +86,14 @@ class Ctx:
 
     @property
     def accounts(self) -> AccountStore:
+        return self.state.store
+
+    @property
+    def networks(self) -> NetworkStore:
+        return self.state.store
+
+    @property
+    def register(self) -> AgencyRegister:
         return self.state.store
 
     @property

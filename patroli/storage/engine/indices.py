@@ -27,7 +27,10 @@ from typing import Any
 from patroli.storage.engine.client import EngineClient, EngineError
 from patroli.storage.schema import (
     AUDIT_FIELDS,
+    CLUSTER_FIELDS,
     EVIDENCE_FIELDS,
+    GENERIC_FIELDS,
+    REGISTER_IMPORT_FIELDS,
     REVIEW_ENTRY_FIELDS,
     RUN_FIELDS,
     SAVED_SEARCH_FIELDS,
@@ -53,7 +56,8 @@ _TEXT = {"type": "text", "analyzer": ANALYZER}
 # |risk_margin| (1 when unscored), the same keys as the SQLite store's ORDER BY.
 INTERNAL_AD_FIELDS = ("sort_date", "uncertainty")
 
-KINDS = ("ads", "evidence", "reviews", "audit", "users", "runs", "searches", "tokens")
+KINDS = ("ads", "evidence", "reviews", "audit", "users", "runs", "searches", "tokens", "links",
+         "clusters", "generic", "registerimports", "register")  # fmt: skip
 _VERSION_RE = re.compile(r"-v(\d+)$")
 
 
@@ -102,6 +106,20 @@ def kind_properties(kind: str) -> dict[str, Any]:
     if kind == "tokens":
         dates = ("created_at", "expires_at", "last_used_at", "revoked_at")
         return _mapped(TOKEN_FIELDS, _KEYWORD, secret_hash=_STORED, **dict.fromkeys(dates, _DATE))
+    if kind == "links":  # one per ad: its MinHash signature, LSH bands and identifiers
+        return _mapped(
+            ("ad_id", "signature", "bands", "identifiers", "cluster_id", "network_id"),
+            _KEYWORD,
+            signature=_STORED,
+        )
+    if kind == "clusters":
+        return _mapped(CLUSTER_FIELDS, _KEYWORD, decided_at=_DATE, note=_TEXT)
+    if kind == "generic":
+        return _mapped(GENERIC_FIELDS, _KEYWORD, clusters=_LONG, marked_at=_DATE)
+    if kind == "registerimports":
+        return _mapped(REGISTER_IMPORT_FIELDS, _KEYWORD, imported_at=_DATE, rows=_LONG, note=_TEXT)
+    if kind == "register":
+        return _mapped(("import_id", "seq", "entry"), _KEYWORD, seq=_LONG, entry=_STORED)
     raise ValueError(f"unknown index kind {kind!r}")
 
 

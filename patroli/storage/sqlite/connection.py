@@ -16,8 +16,9 @@ from pathlib import Path
 
 from patroli.storage.base import StoreError, StoreUnavailable
 from patroli.storage.schema import sqlite_columns
+from patroli.storage.sqlite.tables import LINK_DDL, REGISTER_DDL
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: leads, register and link columns; links, clusters and register tables
 
 _DDL = [
     f"CREATE TABLE IF NOT EXISTS ads ({', '.join(sqlite_columns())})",
@@ -76,6 +77,17 @@ _DDL = [
 ]
 
 
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Migrate an existing file in place: columns the schema gained are added (empty), never lost."""
+    present = {row[1] for row in conn.execute("PRAGMA table_info(ads)")}
+    if not present:
+        return  # a new file: CREATE TABLE makes every column
+    for definition in sqlite_columns():
+        name = definition.split()[0]
+        if name not in present:
+            conn.execute(f"ALTER TABLE ads ADD COLUMN {definition}")
+
+
 def sqlite_path(url: str) -> Path:
     """``sqlite:///var/patroli.db`` is relative to the working directory, ``sqlite:////x.db`` absolute."""
     if url.startswith("sqlite:///"):
@@ -112,10 +124,11 @@ class Database:
                 self._conn.execute("PRAGMA synchronous=NORMAL")
                 with self._conn:
                     self._conn.execute("BEGIN IMMEDIATE")  # waits for the lock, unlike DDL alone
-                    for statement in _DDL:
+                    _add_missing_columns(self._conn)
+                    for statement in [*_DDL, *LINK_DDL, *REGISTER_DDL]:
                         self._conn.execute(statement)
                     self._conn.execute(
-                        "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                        "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
                         (str(SCHEMA_VERSION),),
                     )
                 return

@@ -33,10 +33,13 @@ def _ad_page(ctx: Ctx, ad_id: str, *, status: int = 200, error: str = "") -> Res
     ad = detail["ad"]
     text, found = render_with_cues(ad.get("text"), ad.get("reason_codes") or [], ctx.language)
     done = ctx.param("done")
+    register = next((i for i in ctx.register.register_imports(kind="licences")
+                     if ad.get("register_import") and i["import_id"] == ad["register_import"]), None)  # fmt: skip
     return ctx.render(
         "ad.html", status=status, ad=ad, text=text, found=found, reasons=reasons(ad, ctx.language),
         evidence=detail["evidence"], related=detail["related"], history=detail["history"],
         decisions=DECISIONS, error=error, entity_fields=ENTITY_FIELDS, done=done if done in DECISIONS else "",
+        register=register,
         back={k: ctx.param(k, max_chars=64) for k in FILTER_KEYS if ctx.param(k)},
     )  # fmt: skip
 
