@@ -658,6 +658,7 @@ PATROLI_METRICS_PUSHGATEWAY = _define(
     "still shows each source's latest run from the store).",
     group=OBSERVABILITY,
     env=True,
+    scrapy=True,
 )
 
 # --- clusters, networks and the agency register ----------------------------------------------
