@@ -29,6 +29,7 @@ SAME_STORY = {
     "turnbackhoax.id": "liputan6.com",
     "mediatamaprakarsa.id": "detik.com",
     "bisnisupdate.com": "voiceindonesia.co",
+    "gatra.com": "okezone.com",
 }
 
 
