@@ -19,6 +19,9 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from classifiers.features import CachedTfidfVectorizer, RedFlagFeatures
 from classifiers.indicators import INDICATOR_BY_CODE
 from classifiers.registry import ModelError, StoredModel, load_active, load_model
+from classifiers.stacked import StackedRiskClassifier
+from patroli.config.table import PATROLI_EXPECTED_PREVALENCE
+from patroli.text.language import detect_language, unsupported_reason
 from patroli.text.stopwords import STOPWORDS
 
 LANGUAGES = ("id", "en")
@@ -53,11 +56,32 @@ def _term_label(term: str, language: str) -> str:
 
 @dataclass(slots=True)
 class Score:
-    risk: float
-    flagged: bool
-    margin: float
+    risk: float | None  # None: the text's language is not one the model scores
+    flagged: bool  # risky and an ad (a report of an illegal offer is risky, not flagged)
+    margin: float | None
     reasons: list[str] = field(default_factory=list)
     reason_codes: list[str] = field(default_factory=list)
+    risky: bool = False  # risk at or above the threshold, whatever the genre
+    genre: str | None = None  # ad, report or other (None: the model has no genre, or no score)
+    lang: str = ""  # ISO 639-1 code of the text's language ("und": too short to tell)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.asarray(np.log(q / (1 - q)))
+
+
+def shift_prevalence(risk: np.ndarray, base_rate: float, prevalence: float) -> np.ndarray:
+    """Bayes' rule on the odds: a probability calibrated where ``base_rate`` of the texts were
+    illegal, restated for a stream where ``prevalence`` of them are."""
+    factor = (prevalence / (1 - prevalence)) / (base_rate / (1 - base_rate))
+    odds = np.clip(risk, 1e-9, 1 - 1e-9)
+    odds = odds / (1 - odds) * factor
+    return np.asarray(odds / (1 + odds))
 
 
 def reason_text(code: str, language: str = "id") -> str:
@@ -69,6 +93,14 @@ def reason_text(code: str, language: str = "id") -> str:
         if ind.direction < 0:
             text = ("Menurunkan risiko: " if language == "id" else "Lowers risk: ") + text
         return text
+    if code == "rule:two_strong_flags":
+        return (
+            "Dua tanda bahaya resmi sekaligus: berisiko apa pun gaya tulisannya"
+            if language == "id"
+            else "Two official red flags together: risky whatever the wording"
+        )
+    if kind == "language":
+        return unsupported_reason(value, language)
     if kind == "term":
         prefix = "Kata berisiko: " if language == "id" else "Risky wording: "
         return prefix + ", ".join(f"«{_term_label(t, language)}»" for t in value.split("|"))
@@ -88,11 +120,48 @@ class RiskModel:
                 f"{stored.path}: expected an unweighted FeatureUnion as the second step"
             )
         self._blocks = [transformer for _, transformer in union.transformer_list]
-        calibrated = pipeline[-1].calibrated_classifiers_
-        linear = calibrated[0].estimator
-        self._coef = np.asarray(linear.coef_, dtype=np.float64).ravel()
-        self._intercept = float(np.asarray(linear.intercept_).ravel()[0])
+        last = pipeline[-1]
+        self._stacked = isinstance(last, StackedRiskClassifier)
+        names_out = np.asarray(union.get_feature_names_out()).astype(str)
+        if self._stacked:
+            calibrated = last.text_.calibrated_classifiers_
+            linear = calibrated[0].estimator
+            n_flags = len(last.flag_codes)
+            text_coef = np.asarray(linear.coef_, dtype=np.float64).ravel()
+            self._coef = np.concatenate([text_coef, np.zeros(n_flags)])
+            genre = last.genre_
+            self._genres = tuple(str(g) for g in genre.classes_) if genre is not None else ("ad",)
+            genre_coef = (
+                np.asarray(genre.coef_, dtype=np.float64).T
+                if genre is not None
+                else np.zeros((names_out.size, 1))
+            )
+            if genre_coef.shape[1] == 1 and len(self._genres) == 2:  # binary: one column
+                genre_coef = np.column_stack([-genre_coef[:, 0], genre_coef[:, 0]])
+            genre_intercept = np.asarray(genre.intercept_ if genre is not None else [0.0])
+            if genre_intercept.size == 1 and len(self._genres) == 2:
+                genre_intercept = np.asarray([-genre_intercept[0], genre_intercept[0]])
+            # One matrix, one pass over each block: column 0 the text risk, then one per genre.
+            self._weights = np.column_stack([self._coef, genre_coef])
+            self._bias = np.concatenate([[float(np.ravel(linear.intercept_)[0])], genre_intercept])
+            self._card_coef = np.asarray(last.card_.coef_, dtype=np.float64)
+            self._card_bias = float(last.card_.intercept_)
+            self._strong = np.asarray(last.strong_, dtype=np.int64)
+            self._floor = float(last.floor_) if last.floor_ is not None else None
+            calibration = stored.card.get("calibration") or {}
+            self._platt = (float(calibration.get("a", 1.0)), float(calibration.get("b", 0.0)))
+            self._base_rate = float(calibration.get("base_rate", 0.5))
+        else:
+            calibrated = last.calibrated_classifiers_
+            linear = calibrated[0].estimator
+            self._coef = np.asarray(linear.coef_, dtype=np.float64).ravel()
+            self._weights = self._coef[:, None]
+            self._bias = np.asarray([float(np.asarray(linear.intercept_).ravel()[0])])
+            self._genres = ()
+            self._base_rate = 0.5
+        self._intercept = float(self._bias[0])
         self._calibrator = calibrated[0].calibrators[0]
+        self.prevalence: float | None = None  # None: no prior shift (the training base rate)
         # Column names are "words__x", "chars__x", "red_flags__flag_x" (FeatureUnion's prefixes).
         names = np.asarray(union.get_feature_names_out()).astype(str)
         self._names = names
@@ -132,9 +201,15 @@ class RiskModel:
         }
 
     @classmethod
-    def load(cls, path: Path | None = None) -> RiskModel:
-        """Load the model at ``path``, or the active one of the registry."""
-        return cls(load_model(path) if path else load_active())
+    def load(cls, path: Path | None = None, prevalence: float | None = None) -> RiskModel:
+        """Load the model at ``path``, or the active one of the registry; ``prevalence`` (default
+        ``PATROLI_EXPECTED_PREVALENCE``) is the crawl stream's expected share of illegal offers."""
+        model = cls(load_model(path) if path else load_active())
+        if model._stacked:
+            model.prevalence = (
+                PATROLI_EXPECTED_PREVALENCE.from_env() if prevalence is None else prevalence
+            )
+        return model
 
     @property
     def version(self) -> str:
@@ -142,18 +217,52 @@ class RiskModel:
 
     @property
     def threshold(self) -> float:
-        return self.stored.threshold
+        """The threshold on the scale of ``risk`` (for a stacked model: at ``prevalence``)."""
+        if not self._stacked or self._floor is None:
+            return self.stored.threshold
+        return float(self._calibrate(np.asarray([self._floor]))[0])
+
+    def _calibrate(self, raw: np.ndarray) -> np.ndarray:
+        """Raw stacked risk -> probability on the training base rate -> at ``prevalence``."""
+        a, b = self._platt
+        risk = _sigmoid(a * _logit(raw) + b)
+        if self.prevalence is not None:
+            risk = shift_prevalence(risk, self._base_rate, self.prevalence)
+        return risk
 
     def score(self, texts: Sequence[str], language: str = "id") -> list[Score]:
-        """Risk, flag, margin to the threshold and reasons for each text (one batch)."""
+        """Language, genre, risk, risky, flag, margin to the threshold and reasons for each text
+        (one batch). A text in a language the model does not score gets ``risk=None``."""
         if not texts:
             return []
+        detected = [detect_language(text) for text in texts]
+        supported = [i for i, lang in enumerate(detected) if lang.supported]
+        if len(supported) == len(texts):
+            scores = self._score(texts, language)
+        else:
+            scored = iter(self._score([texts[i] for i in supported], language) if supported else [])
+            scores = []
+            for lang in detected:
+                if lang.supported:
+                    scores.append(next(scored))
+                    continue
+                scores.append(Score(
+                    risk=None, flagged=False, margin=None, risky=False, genre=None,
+                    reasons=[unsupported_reason(lang.code, language)],
+                    reason_codes=[f"language:{lang.code}"],
+                ))  # fmt: skip
+        for score, lang in zip(scores, detected, strict=True):
+            score.lang = lang.code
+        return scores
+
+    def _score(self, texts: Sequence[str], language: str) -> list[Score]:
         normalized = self._normalize.transform(texts)
         words = [text.split() for text in normalized]
-        decision = np.full(len(texts), self._intercept)
+        decision = np.tile(self._bias, (len(texts), 1))
         shown: list[sp.csr_matrix] = []  # the blocks reasons are read from (words, indicators)
+        flags: sp.csr_matrix | None = None
         for block, (start, stop) in zip(self._blocks, self._spans, strict=True):
-            coef = self._coef[start:stop]
+            coef = self._weights[start:stop]
             if (
                 isinstance(block, CachedTfidfVectorizer)
                 and block._fast_path()
@@ -166,13 +275,37 @@ class RiskModel:
             if isinstance(block, CachedTfidfVectorizer) and block._fast_path():
                 matrix = block.transform_tokens(words)
             elif isinstance(block, RedFlagFeatures):
-                matrix = block.transform_words(normalized, words)
+                matrix = flags = block.transform_words(normalized, words)
             else:
                 matrix = block.transform(normalized)
             decision += matrix @ coef
             shown.append(matrix)
-        risks = np.clip(self._calibrator.predict(decision), 0.0, 1.0)
-        return self._explain(sp.hstack(shown, format="csr"), risks, language)
+        return self._explain(sp.hstack(shown, format="csr"), *self._answers(decision, flags), language)
+
+    def _answers(
+        self, decision: np.ndarray, flags: sp.csr_matrix | None
+    ) -> tuple[np.ndarray, np.ndarray, list[str | None], np.ndarray]:
+        """(risk, risky, genre, floored) per row from the linear decisions and indicator columns."""
+        p_text = np.clip(self._calibrator.predict(decision[:, 0]), 0.0, 1.0)
+        n = decision.shape[0]
+        if not self._stacked:
+            risky = p_text >= self.threshold
+            return p_text, risky, [None] * n, np.zeros(n, dtype=bool)
+        fired = (
+            (flags > 0).astype(np.float64).toarray()
+            if flags is not None
+            else np.zeros((n, self._card_coef.size))
+        )
+        raw = np.maximum(p_text, _sigmoid(fired @ self._card_coef + self._card_bias))
+        floored = np.zeros(n, dtype=bool)
+        if self._floor is not None:
+            floored = (fired[:, self._strong].sum(axis=1) >= 2) & (raw < self._floor)
+            raw = np.where(floored, self._floor, raw)
+            risky = raw >= self._floor
+        else:
+            risky = raw >= 0.5
+        genres = [self._genres[i] for i in np.argmax(decision[:, 1:], axis=1).tolist()]
+        return self._calibrate(raw), risky, genres, floored
 
     def features(self, texts: Sequence[str]) -> sp.csr_matrix:
         """The model's feature matrix, as its FeatureUnion builds it, minus the per-call overhead.
@@ -195,11 +328,20 @@ class RiskModel:
         return sp.hstack(blocks, format="csr")
 
     def risks(self, features: sp.csr_matrix) -> np.ndarray:
-        """Calibrated probabilities: the linear score through the fitted sigmoid calibrator."""
-        decision = features @ self._coef + self._intercept
-        return np.clip(self._calibrator.predict(decision), 0.0, 1.0)
+        """Calibrated probabilities from a feature matrix (``features``)."""
+        decision = np.asarray(features @ self._weights) + self._bias
+        flags = features[:, self._spans[-1][0] :] if self._stacked else None
+        return self._answers(decision, flags)[0]
 
-    def _explain(self, features: sp.csr_matrix, risks: np.ndarray, language: str) -> list[Score]:
+    def _explain(
+        self,
+        features: sp.csr_matrix,
+        risks: np.ndarray,
+        risky: np.ndarray,
+        genres: list[str | None],
+        floored: np.ndarray,
+        language: str,
+    ) -> list[Score]:
         """Reasons for every row at once: the indicators that fired, then the top word terms."""
         n_rows = features.shape[0]
         indptr, columns = features.indptr, features.indices
@@ -235,16 +377,22 @@ class RiskModel:
             for column in sorted(flags_by_row[row]):  # the order of INDICATORS
                 raises, code = flag_reason[column]
                 (codes if raises else lowering).append(code)
+            if floored[row]:
+                codes.append("rule:two_strong_flags")
             if terms_by_row[row]:
                 codes.append("term:" + "|".join([term_of[c] for c in terms_by_row[row]]))
             codes += lowering
+            is_risky = bool(risky[row])
+            genre = genres[row]
             scores.append(
                 Score(
                     risk=risk,
-                    flagged=risk >= threshold,
+                    flagged=is_risky and genre in (None, "ad"),
                     margin=risk - threshold,
                     reasons=[_reason_text_cached(c, language) for c in codes],
                     reason_codes=codes,
+                    risky=is_risky,
+                    genre=genre,
                 )
             )
         return scores
