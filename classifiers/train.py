@@ -236,7 +236,7 @@ def reviews_as_labelled(records: Sequence[dict[str, Any]]) -> list[LabelledAd]:
         countries = record.get("countries") or []
         ads.append(LabelledAd(
             id=f"review:{record['ad_id']}", text=str(record["text"]), title=str(record.get("title") or ""),
-            label=1 if status == "confirmed" else 0, category="review", split="train",
+            label=1 if status == "confirmed" else 0, category="review", split="train", data="review",
             source=str(record.get("source") or ""), destination=str(countries[0]) if len(countries) == 1 else "",
             note=f"analyst decision {status} at {record.get('reviewed_at')}",
         ))  # fmt: skip
@@ -311,8 +311,11 @@ def retrain_with_reviews(
         )
     usable = usable_reviews(test, reviews)
     result = train_and_save([*seed, *usable], models_dir, version=version, data_source=data_source)
-    test_risks = [s.risk for s in current.score([a.model_text for a in test])]
-    before = binary_metrics([a.label for a in test], test_risks, current.threshold)
+    # The same texts the new model's card reports on: held-out texts that describe an offer.
+    known = [a for a in test if a.risk_label >= 0]
+    scores = current.score([a.model_text for a in known])
+    test_risks = [0.0 if s.risk is None else s.risk for s in scores]
+    before = binary_metrics([a.risk_label for a in known], test_risks, current.threshold)
     after = result.card["metrics"]["test"]
     activated, verdict = not_worse(before, after)
     return RetrainOutcome(result=result, before=before, after=after, activated=activated,

@@ -57,8 +57,10 @@ def classify(input_path: str, output_path: str, model_path: str | None, language
     """Score ads in a JSON Lines file.
 
     Each input line is an object with at least "text" (optional "title", "id"; other fields pass
-    through). Each output line adds "risk" (probability 0-1), "flagged" (at the model's threshold),
-    "reasons" and "model_version". A malformed line is reported with its number and skipped; the
+    through). Each output line adds "lang" (the text's language), "genre" (ad, report or other),
+    "risk" (probability 0-1 that the offer described is illegal, at the expected prevalence; null for
+    a language the model does not score), "risky" (risk at the model's threshold, any genre),
+    "flagged" (risky and an ad), "reasons" and "model_version". A malformed line is reported with its number and skipped; the
     exit status is 1 if any line failed.
     """
     from classifiers.datasets import model_text
@@ -72,7 +74,8 @@ def classify(input_path: str, output_path: str, model_path: str | None, language
     def flush() -> None:
         scores = model.score([model_text(r.get("title"), r["text"]) for r in batch], language)
         for record, score in zip(batch, scores, strict=True):
-            record.update(risk=round(score.risk, 6), flagged=score.flagged, reasons=score.reasons,
+            record.update(risk=None if score.risk is None else round(score.risk, 6), risky=score.risky,
+                          flagged=score.flagged, genre=score.genre, lang=score.lang, reasons=score.reasons,
                           reason_codes=score.reason_codes, model_version=model.version)  # fmt: skip
             sink.write(json.dumps(record, ensure_ascii=False) + "\n")
         batch.clear()
@@ -145,6 +148,12 @@ def _check_line(record: Any) -> str:
     help="Add the analysts' decisions from --store (confirmed = illegal, dismissed = not); the new "
     "model is only activated if it is not worse than the active one on the held-out split.",
 )
+@click.option(
+    "--real/--no-real",
+    default=True,
+    show_default=True,
+    help="Also train on the real corpus (classifiers/data/real, its train split; id/ms/en rows).",
+)
 @store_option
 def train(
     data_dir: str | None,
@@ -153,15 +162,18 @@ def train(
     activate: bool,
     with_reviews: bool,
     store_url: str,
+    real: bool,
 ) -> None:
     """Train a risk model on the labelled corpus and register it with its model card."""
-    from classifiers.datasets import SEED_DIR, DatasetError, load_corpus
+    from classifiers.datasets import SEED_DIR, DatasetError, load_corpus, load_real_corpus
     from classifiers.registry import set_active
     from classifiers.train import train_and_save
 
     directory = Path(data_dir) if data_dir else SEED_DIR
     try:
         ads = load_corpus(directory)
+        if real:
+            ads += load_real_corpus()
     except DatasetError as exc:
         fail(str(exc), "fix the line, or pass another --data directory")
         return
@@ -169,7 +181,8 @@ def train(
         _train_with_reviews(ads, directory, Path(models_dir), version, activate, store_url)
         return
     with console.status(f"training on {len(ads)} labelled ads…"):
-        result = train_and_save(ads, Path(models_dir), version=version, data_source=str(directory))
+        source = f"{directory} + classifiers/data/real" if real else str(directory)
+        result = train_and_save(ads, Path(models_dir), version=version, data_source=source)
     _print_metrics(result.card)
     console.print(f"model {result.card['version']} written to {result.path}", highlight=False)
     if activate:

@@ -17,7 +17,7 @@ from pathlib import Path
 from patroli.storage.base import StoreError, StoreUnavailable
 from patroli.storage.schema import sqlite_columns
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: ads.risky, ads.genre, ads.lang (the two-question model, the language gate)
 
 _DDL = [
     f"CREATE TABLE IF NOT EXISTS ads ({', '.join(sqlite_columns())})",
@@ -71,6 +71,15 @@ _DDL = [
 ]
 
 
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Migrate a file made by an older patroli in place: add the ad fields it lacks (empty)."""
+    present = {row[1] for row in conn.execute("PRAGMA table_info(ads)")}
+    for definition in sqlite_columns():
+        name = definition.split()[0]
+        if name not in present:
+            conn.execute(f"ALTER TABLE ads ADD COLUMN {definition}")
+
+
 def sqlite_path(url: str) -> Path:
     """``sqlite:///var/patroli.db`` is relative to the working directory, ``sqlite:////x.db`` absolute."""
     if url.startswith("sqlite:///"):
@@ -109,8 +118,13 @@ class Database:
                     self._conn.execute("BEGIN IMMEDIATE")  # waits for the lock, unlike DDL alone
                     for statement in _DDL:
                         self._conn.execute(statement)
+                    _add_missing_columns(self._conn)
                     self._conn.execute(
                         "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                        (str(SCHEMA_VERSION),),
+                    )
+                    self._conn.execute(
+                        "UPDATE meta SET value = ? WHERE key = 'schema_version'",
                         (str(SCHEMA_VERSION),),
                     )
                 return
