@@ -256,6 +256,20 @@ JOB_OFFER = Terms(
     "job",
     "vacancy",
 )
+# Words that make a text about work. A visit visa or a fee is a red flag of a *job* offer, not of a
+# tour package or a course ("Jasa urus visa turis Korea", "Paket umroh 35 jt"): the risk model's
+# scorecard counts the risk-raising indicators only where this context fires (classifiers.stacked).
+JOB_CONTEXT = Terms(
+    "lowongan", "loker", "dicari", "dibutuhkan", "gaji", "kerja", "bekerja", "pekerja", "pekerjaan",
+    "rekrut", "rekrutmen", "hiring", "vacancy", "job", "jobs", "salary", "work", "tkw", "tki", "pmi",
+    "cpmi", "majikan", "upah", "potong_gaji", "dana_talangan", "kontrak", "visa_kerja", "penempatan",
+    "magang", "perekrutan", "direkrut", "dipekerjakan", "tawaran", "employment", "employer", "abk",
+    "buruh", "karyawan", "tenaga", "operator", "admin", "crew", "kru",
+)  # fmt: skip
+# Indicators that are context for the model, never a reason shown to an analyst.
+CONTEXT_CODES = frozenset({"overseas_job", "job_context"})
+
+
 COMPANY = Pattern(
     r"\b(pt|cv|p3mi|ppmi|pptkis|perusahaan penempatan|agency|agensi|kantor (kami|pusat|cabang)|"
     r"alamat|jl|jalan)\b",
@@ -576,6 +590,13 @@ INDICATORS: tuple[Indicator, ...] = (
         "Job abroad",
         "context",
         OVERSEAS,
+    ),
+    Indicator(
+        "job_context", 1,
+        "Teks tentang pekerjaan",
+        "A text about work",
+        "context",
+        JOB_CONTEXT,
     ),
 )  # fmt: skip
 

@@ -30,6 +30,9 @@ def build_pipeline(
     calibration_folds: int = 5,
     card_C: float = 1.0,
     genre_C: float = 8.0,
+    card: bool = True,
+    floor: bool = True,
+    flags_in_text: bool = False,
 ) -> Pipeline:
     """Return an unfitted pipeline; ``fit(texts, labels)`` then ``predict_proba(texts)``."""
     features = FeatureUnion(
@@ -48,6 +51,9 @@ def build_pipeline(
         card_C=card_C,
         genre_C=genre_C,
         calibration_folds=calibration_folds,
+        card=card,
+        floor=floor,
+        flags_in_text=flags_in_text,
     )
     return Pipeline(
         [

@@ -11,15 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from classifiers.features import CachedTfidfVectorizer, RedFlagFeatures
-from classifiers.indicators import INDICATOR_BY_CODE
+from classifiers.indicators import CONTEXT_CODES, INDICATOR_BY_CODE
 from classifiers.registry import ModelError, StoredModel, load_active, load_model
-from classifiers.stacked import StackedRiskClassifier
+from classifiers.stacked import StackedRiskClassifier, gate_flags
 from patroli.config.table import PATROLI_EXPECTED_PREVALENCE
 from patroli.text.language import detect_language, unsupported_reason
 from patroli.text.stopwords import STOPWORDS
@@ -35,6 +36,18 @@ _TERM_LABELS = {
     "tok_email_free": ("email gratisan", "free e-mail address"),
     "tok_url": ("tautan", "link"),
     "tok_num": ("angka", "number"),
+}
+
+
+_GENRE_REASONS = {
+    "report": (
+        "Dibaca sebagai laporan (berita, peringatan, kesaksian), bukan iklan: tidak ditandai",
+        "Read as a report (news, warning, testimony), not an ad: not flagged",
+    ),
+    "other": (
+        "Dibaca sebagai bukan iklan lowongan: tidak ditandai",
+        "Read as neither a job ad nor a report: not flagged",
+    ),
 }
 
 
@@ -101,6 +114,8 @@ def reason_text(code: str, language: str = "id") -> str:
         )
     if kind == "language":
         return unsupported_reason(value, language)
+    if kind == "genre":
+        return _GENRE_REASONS.get(value, (value, value))[0 if language == "id" else 1]
     if kind == "term":
         prefix = "Kata berisiko: " if language == "id" else "Risky wording: "
         return prefix + ", ".join(f"«{_term_label(t, language)}»" for t in value.split("|"))
@@ -128,7 +143,9 @@ class RiskModel:
             linear = calibrated[0].estimator
             n_flags = len(last.flag_codes)
             text_coef = np.asarray(linear.coef_, dtype=np.float64).ravel()
-            self._coef = np.concatenate([text_coef, np.zeros(n_flags)])
+            if not last.flags_in_text:
+                text_coef = np.concatenate([text_coef, np.zeros(n_flags)])
+            self._coef = text_coef
             genre = last.genre_
             self._genres = tuple(str(g) for g in genre.classes_) if genre is not None else ("ad",)
             genre_coef = (
@@ -145,9 +162,13 @@ class RiskModel:
             self._weights = np.column_stack([self._coef, genre_coef])
             self._bias = np.concatenate([[float(np.ravel(linear.intercept_)[0])], genre_intercept])
             self._card_coef = np.asarray(last.card_.coef_, dtype=np.float64)
-            self._card_bias = float(last.card_.intercept_)
+            self._flag_codes = tuple(last.flag_codes)
+            self._flag_directions = tuple(last.directions)
+            self._card_bias = float(last.card_.intercept_) if last.card else -np.inf
             self._strong = np.asarray(last.strong_, dtype=np.int64)
             self._floor = float(last.floor_) if last.floor_ is not None else None
+            # Without the floor, the threshold on the raw scale is kept in the card.
+            self._raw_threshold = float(stored.card.get("threshold_raw", 0.5))
             calibration = stored.card.get("calibration") or {}
             self._platt = (float(calibration.get("a", 1.0)), float(calibration.get("b", 0.0)))
             self._base_rate = float(calibration.get("base_rate", 0.5))
@@ -175,7 +196,7 @@ class RiskModel:
             code = names[column].removeprefix("red_flags__flag_")
             # "overseas_job" is context for the model, not a reason to read; an indicator the code
             # no longer has cannot fire (its column stays 0).
-            if code in INDICATOR_BY_CODE and code != "overseas_job":
+            if code in INDICATOR_BY_CODE and code not in CONTEXT_CODES:
                 self._flag_code[column] = code
         self._flag_columns = np.asarray(sorted(self._flag_code), dtype=np.int64)
         # Per column, what the explanation loop needs, computed once.
@@ -218,11 +239,11 @@ class RiskModel:
     @property
     def threshold(self) -> float:
         """The threshold on the scale of ``risk`` (for a stacked model: at ``prevalence``)."""
-        if not self._stacked or self._floor is None:
+        if not self._stacked:
             return self.stored.threshold
-        return float(self._calibrate(np.asarray([self._floor]))[0])
+        return float(self.calibrate(np.asarray([self._raw_threshold]))[0])
 
-    def _calibrate(self, raw: np.ndarray) -> np.ndarray:
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """Raw stacked risk -> probability on the training base rate -> at ``prevalence``."""
         a, b = self._platt
         risk = _sigmoid(a * _logit(raw) + b)
@@ -291,10 +312,12 @@ class RiskModel:
         if not self._stacked:
             risky = p_text >= self.threshold
             return p_text, risky, [None] * n, np.zeros(n, dtype=bool)
-        fired = (
+        fired = gate_flags(
             (flags > 0).astype(np.float64).toarray()
             if flags is not None
-            else np.zeros((n, self._card_coef.size))
+            else np.zeros((n, self._card_coef.size)),
+            self._flag_codes,
+            self._flag_directions,
         )
         raw = np.maximum(p_text, _sigmoid(fired @ self._card_coef + self._card_bias))
         floored = np.zeros(n, dtype=bool)
@@ -303,9 +326,9 @@ class RiskModel:
             raw = np.where(floored, self._floor, raw)
             risky = raw >= self._floor
         else:
-            risky = raw >= 0.5
+            risky = raw >= self._raw_threshold
         genres = [self._genres[i] for i in np.argmax(decision[:, 1:], axis=1).tolist()]
-        return self._calibrate(raw), risky, genres, floored
+        return self.calibrate(raw), risky, genres, floored
 
     def features(self, texts: Sequence[str]) -> sp.csr_matrix:
         """The model's feature matrix, as its FeatureUnion builds it, minus the per-call overhead.
@@ -332,6 +355,76 @@ class RiskModel:
         decision = np.asarray(features @ self._weights) + self._bias
         flags = features[:, self._spans[-1][0] :] if self._stacked else None
         return self._answers(decision, flags)[0]
+
+    def explain(self, text: str, language: str = "id", top: int = 8) -> dict[str, Any]:
+        """What moves the score of one text, for an analyst to check: its language and genre,
+        each part's risk (words, red-flag scorecard, the two-strong-flags rule), every indicator
+        that fired with its scorecard weight, and the words that pushed the risk up and down."""
+        lang = detect_language(text)
+        score = self.score([text], language)[0]
+        result: dict[str, Any] = {
+            "model": self.version, "lang": lang.code, "supported": lang.supported,
+            "risk": score.risk, "threshold": self.threshold, "risky": score.risky,
+            "flagged": score.flagged, "genre": score.genre, "reasons": score.reasons,
+        }  # fmt: skip
+        if not lang.supported:
+            return result
+        features = self.features([text])
+        row = features.getrow(0)
+        decision = np.asarray(row @ self._weights).ravel() + self._bias
+        contributions = row.data * self._coef[row.indices]
+        names = self._names[row.indices]
+        words = [(str(n).split("__", 1)[1], float(c)) for n, c in zip(names, contributions, strict=True)
+                 if str(n).startswith("words__") and c != 0]  # fmt: skip
+        chars = float(sum(c for n, c in zip(names, contributions, strict=True)
+                          if str(n).startswith("chars__")))  # fmt: skip
+        words.sort(key=lambda item: -abs(item[1]))
+        result["text_model"] = {
+            "risk": float(self.calibrate(np.clip(self._calibrator.predict(decision[:1]), 0, 1))[0])
+            if self._stacked
+            else float(np.clip(self._calibrator.predict(decision[:1]), 0, 1)[0]),
+            "intercept": self._intercept,
+            "words_up": [w for w in words if w[1] > 0][:top],
+            "words_down": [w for w in words if w[1] < 0][:top],
+            "character_ngrams_total": chars,
+        }
+        fired = [
+            str(self._names[column]).removeprefix("red_flags__flag_")
+            for column in np.flatnonzero(np.char.startswith(self._names, "red_flags__flag_")).tolist()
+            if row[0, column] != 0
+        ]
+        if self._stacked:
+            position = {str(n).removeprefix("red_flags__flag_"): j for j, n in enumerate(
+                self._names[self._spans[-1][0] :].tolist())}  # fmt: skip
+            gate = "job_context" not in position or "job_context" in fired
+            counted = [c for c in fired if gate or INDICATOR_BY_CODE.get(c) is None
+                       or INDICATOR_BY_CODE[c].direction <= 0]  # fmt: skip
+            card_logit = self._card_bias + sum(self._card_coef[position[c]] for c in counted)
+            raw_card = float(_sigmoid(np.asarray([card_logit]))[0])
+            strong = [c for c in counted if position.get(c, -1) in set(self._strong.tolist())]
+            result["scorecard"] = {
+                "risk": float(self.calibrate(np.asarray([raw_card]))[0]),
+                "intercept": self._card_bias,
+                "indicators": [(c, float(self._card_coef[position[c]])) for c in counted
+                               if c not in CONTEXT_CODES or c == "overseas_job"],
+                "not_about_work": not gate,
+            }  # fmt: skip
+            result["strong_flags"] = strong
+            result["floor_applied"] = len(strong) >= 2 and self._floor is not None
+            text_risk, card_risk = result["text_model"]["risk"], result["scorecard"]["risk"]
+            result["decided_by"] = (
+                "two strong red flags" if result["floor_applied"] and max(text_risk, card_risk)
+                < self.threshold else ("words" if text_risk >= card_risk else "red flags")
+            )  # fmt: skip
+            genre_logits = decision[1:]
+            probabilities = np.exp(genre_logits - genre_logits.max())
+            probabilities /= probabilities.sum()
+            result["genre_probabilities"] = dict(
+                zip(self._genres, (float(p) for p in probabilities), strict=True)
+            )
+        else:
+            result["indicators"] = fired
+        return result
 
     def _explain(
         self,
@@ -376,6 +469,8 @@ class RiskModel:
             lowering: list[str] = []
             for column in sorted(flags_by_row[row]):  # the order of INDICATORS
                 raises, code = flag_reason[column]
+                if self._stacked and code == "indicator:warning_context":
+                    continue  # it tells the genre (below), it does not lower a stacked risk
                 (codes if raises else lowering).append(code)
             if floored[row]:
                 codes.append("rule:two_strong_flags")
@@ -384,6 +479,8 @@ class RiskModel:
             codes += lowering
             is_risky = bool(risky[row])
             genre = genres[row]
+            if genre in ("report", "other"):
+                codes.append(f"genre:{genre}")
             scores.append(
                 Score(
                     risk=risk,
@@ -404,8 +501,12 @@ def _reason_text_cached(code: str, language: str) -> str:
 
 
 @lru_cache(maxsize=4)
-def _cached_model(model_dir: str) -> RiskModel:
+def cached_model(model_dir: str) -> RiskModel:
+    """The model in ``model_dir``, loaded once per process."""
     return RiskModel.load(Path(model_dir))
+
+
+_cached_model = cached_model
 
 
 def score_with(model_dir: str, texts: Sequence[str], language: str = "id") -> list[Score]:

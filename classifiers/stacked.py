@@ -28,6 +28,7 @@ from scipy.optimize import minimize
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted
 
 GENRES = ("ad", "other", "report")  # sorted: scikit-learn's order of the classes
 # Red flags that decide on their own in the labelling guide (LABELLING.md, "decisive signal"), and
@@ -47,6 +48,21 @@ STRONG_FLAGS = (
 )
 # Indicators that describe the text rather than the offer: no weight in the scorecard.
 GENRE_ONLY_FLAGS = ("warning_context",)
+# The scorecard counts a risk-raising indicator only in a text about work (``job_context``): a visit
+# visa in a tour package, or a course fee, is no red flag of a job offer.
+GATE_FLAG = "job_context"
+
+
+def gate_flags(fired: np.ndarray, codes: Sequence[str], directions: Sequence[int]) -> np.ndarray:
+    """0/1 indicator matrix with the risk-raising columns zeroed in rows without ``GATE_FLAG``
+    (models whose columns lack it are left as they are)."""
+    if GATE_FLAG not in codes:
+        return fired
+    gate = fired[:, list(codes).index(GATE_FLAG)][:, None]
+    raising = np.asarray([d > 0 for d in directions], dtype=bool)
+    gated = fired.copy()
+    gated[:, raising] *= gate
+    return gated
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -125,6 +141,9 @@ class StackedRiskClassifier(ClassifierMixin, BaseEstimator):
         card_C: float = 1.0,
         genre_C: float = 8.0,
         calibration_folds: int = 5,
+        card: bool = True,
+        floor: bool = True,
+        flags_in_text: bool = False,
     ) -> None:
         self.flag_codes = flag_codes
         self.directions = directions
@@ -132,13 +151,19 @@ class StackedRiskClassifier(ClassifierMixin, BaseEstimator):
         self.card_C = card_C
         self.genre_C = genre_C
         self.calibration_folds = calibration_folds
+        # The mechanism's parts can be switched off, to measure what each adds
+        # (``python -m classifiers.ablation``): the scorecard, the two-strong-flags floor, and the
+        # indicator columns inside the text model (the old design, where they could weigh < 0).
+        self.card = card
+        self.floor = floor
+        self.flags_in_text = flags_in_text
 
     def _split(self, X: Any) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
         matrix = sp.csr_matrix(X)
         n_flags = len(self.flag_codes)
-        text = matrix[:, : matrix.shape[1] - n_flags]
+        text = matrix if self.flags_in_text else matrix[:, : matrix.shape[1] - n_flags]
         flags = (matrix[:, matrix.shape[1] - n_flags :] > 0).astype(np.float64).toarray()
-        return matrix, text, flags
+        return matrix, text, gate_flags(flags, self.flag_codes, self.directions)
 
     def fit(self, X: Any, y: Any, genre: Sequence[str] | None = None) -> StackedRiskClassifier:
         matrix, text, flags = self._split(X)
@@ -153,7 +178,7 @@ class StackedRiskClassifier(ClassifierMixin, BaseEstimator):
             ensemble=False,
         ).fit(text[known], labels[known])
         signs = [
-            0 if code in GENRE_ONLY_FLAGS else (1 if direction > 0 else -1)
+            0 if code in GENRE_ONLY_FLAGS or direction == 0 else (1 if direction > 0 else -1)
             for code, direction in zip(self.flag_codes, self.directions, strict=True)
         ]
         self.card_ = MonotoneScorecard(signs=signs, C=self.card_C).fit(
@@ -175,9 +200,10 @@ class StackedRiskClassifier(ClassifierMixin, BaseEstimator):
 
     def parts(self, X: Any) -> dict[str, np.ndarray]:
         """Each part's answer per row: text and scorecard risk, strong flags, combined risk."""
+        check_is_fitted(self, "text_")
         _, text, flags = self._split(X)
         p_text = self.text_.predict_proba(text)[:, 1]
-        p_card = self.card_.predict_proba(flags)[:, 1]
+        p_card = self.card_.predict_proba(flags)[:, 1] if self.card else np.zeros(len(flags))
         strong = flags[:, self.strong_].sum(axis=1) if self.strong_.size else np.zeros(len(flags))
         risk = np.maximum(p_text, p_card)
         if self.floor_ is not None:

@@ -72,12 +72,14 @@ def out_of_fold_risk(
 def strong_flag_counts(texts: Sequence[str]) -> np.ndarray:
     """How many of ``STRONG_FLAGS`` fire on each text."""
     from classifiers.indicators import detect
-    from classifiers.stacked import STRONG_FLAGS
+    from classifiers.stacked import GATE_FLAG, STRONG_FLAGS
     from classifiers.textnorm import normalize_text
 
-    return np.asarray(
-        [sum(i.code in STRONG_FLAGS for i in detect(normalize_text(t))) for t in texts]
-    )
+    counts = []
+    for text in texts:
+        codes = {i.code for i in detect(normalize_text(text))}
+        counts.append(len(codes & set(STRONG_FLAGS)) if GATE_FLAG in codes else 0)
+    return np.asarray(counts)
 
 
 def threshold_with_floor(
@@ -162,6 +164,8 @@ def train_model(
     with threadpool_limits(limits=1):
         oof_raw = out_of_fold_risk(x_train, y_train, params, genres=g_train)[known]
         strong = strong_flag_counts(x_train)[known]
+        if not params.get("floor", True):
+            strong = np.zeros_like(strong)  # no floor: every offer must reach the threshold itself
         labels = y_train[known]
         raw_threshold = threshold_with_floor(labels, oof_raw, strong, target_recall)
         logger.info(
@@ -171,7 +175,7 @@ def train_model(
         )
         pipeline = build_pipeline(**params).fit(x_train, y_train, classifier__genre=g_train)
     classifier = pipeline[-1]
-    classifier.floor_ = raw_threshold
+    classifier.floor_ = raw_threshold if params.get("floor", True) else None
     oof_raw = np.where(strong >= 2, np.maximum(oof_raw, raw_threshold), oof_raw)
     a, b = fit_platt(oof_raw, labels)
     base_rate = float(labels.mean())

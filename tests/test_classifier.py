@@ -42,7 +42,7 @@ def small_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_pipeline_follows_the_estimator_contract() -> None:
     pipeline = build_pipeline(C=2.0)
     cloned = clone(pipeline)
-    assert cloned.get_params()["classifier__estimator__C"] == 2.0
+    assert cloned.get_params()["classifier__C"] == 2.0
     assert cloned.get_params()["features__chars__analyzer__max_n"] == 4
     assert (
         clone(pipeline.set_params(features__chars__analyzer__max_n=5)).get_params()[
@@ -68,9 +68,9 @@ def test_pipeline_follows_the_estimator_contract() -> None:
     with pytest.raises(NotFittedError):
         twin.predict_proba([ILLEGAL])
     # Parameters set through set_params reach the step that owns them.
-    twin.set_params(features__red_flags__weight=0.25, classifier__estimator__C=8.0)
+    twin.set_params(features__red_flags__weight=0.25, classifier__C=8.0)
     assert twin.named_steps["features"].transformer_list[2][1].weight == 0.25
-    assert twin.named_steps["classifier"].estimator.C == 8.0
+    assert twin.named_steps["classifier"].C == 8.0
 
 
 @pytest.mark.parametrize("estimator", [RedFlagFeatures(weight=2.0), IndonesianTextNormalizer()])

@@ -389,3 +389,75 @@ def model_use(version: str, models_dir: str) -> None:
         fail(str(exc))
         return
     console.print(f"model {version} ({path}) is now active", highlight=False)
+
+
+@cli.command()
+@click.argument("text")
+@setting_option(
+    "--model",
+    "model_path",
+    setting=PATROLI_MODEL_PATH,
+    help="Model directory (default: the active model).",
+)
+@click.option(
+    "--language",
+    type=click.Choice(["id", "en"]),
+    default="id",
+    show_default=True,
+    help="Language of the reasons.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+def explain(text: str, model_path: str | None, language: str, as_json: bool) -> None:
+    """What moves the score of one TEXT ("-" reads it from standard input): its language and
+    genre, the risk of the words and of the red-flag scorecard, the two-strong-flags rule, each
+    indicator's weight and the words that pushed the risk up and down."""
+    model = _load_model(model_path)
+    if text == "-":
+        text = sys.stdin.read()
+    result = model.explain(text, language)
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        return
+    if not result["supported"]:
+        console.print(f"language {result['lang']}: not scored ({'; '.join(result['reasons'])})",
+                      highlight=False)  # fmt: skip
+        return
+    console.print(
+        f"model {result['model']}  language {result['lang']}  genre {result['genre']}  "
+        f"risk {result['risk']:.4f} (threshold {result['threshold']:.4f})  risky {result['risky']}  "
+        f"flagged {result['flagged']}",
+        highlight=False,
+    )
+    if "genre_probabilities" in result:
+        genres = ", ".join(f"{g} {p:.2f}" for g, p in result["genre_probabilities"].items())
+        console.print(f"genre probabilities: {genres}", highlight=False)
+        console.print(
+            f"words say {result['text_model']['risk']:.4f}; red flags alone say "
+            f"{result['scorecard']['risk']:.4f}; strong flags: "
+            f"{', '.join(result['strong_flags']) or 'none'}"
+            f"{' (two or more: at least the threshold)' if result['floor_applied'] else ''}; "
+            f"decided by {result['decided_by']}",
+            highlight=False,
+        )
+        table = Table(title="red flags that fired (scorecard weight, log-odds)", title_justify="left")
+        table.add_column("indicator")
+        table.add_column("weight", justify="right")
+        for code, weight in result["scorecard"]["indicators"]:
+            table.add_row(code, f"{weight:+.3f}")
+        console.print(table)
+    words = Table(title="words (contribution to the text model's log-odds)", title_justify="left")
+    words.add_column("pushes up")
+    words.add_column("", justify="right")
+    words.add_column("pushes down")
+    words.add_column("", justify="right")
+    up, down = result["text_model"]["words_up"], result["text_model"]["words_down"]
+    for i in range(max(len(up), len(down))):
+        words.add_row(
+            up[i][0] if i < len(up) else "", f"{up[i][1]:+.3f}" if i < len(up) else "",
+            down[i][0] if i < len(down) else "", f"{down[i][1]:+.3f}" if i < len(down) else "",
+        )  # fmt: skip
+    console.print(words)
+    console.print(
+        f"character n-grams together: {result['text_model']['character_ngrams_total']:+.3f}",
+        highlight=False,
+    )
