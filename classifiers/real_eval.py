@@ -291,6 +291,65 @@ def report_markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def plot_calibration(model: Any, path: Path) -> Path:
+    """Reliability diagram of held-out offers, hand-written and real drawn apart: mean risk per bin
+    (at the training base rate, no prior shift) against the share that is illegal."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: reports are made on servers
+    from matplotlib.figure import Figure
+
+    saved, model.prevalence = getattr(model, "prevalence", None), None
+    try:
+        groups = {
+            "hand-written (seed test)": [a for a in load_corpus() if a.split == "test"],
+            "real (test split)": [a for a in load_real_corpus() if a.split == "test"],
+        }
+        figure = Figure(figsize=(5.5, 5), dpi=100)
+        axes = figure.subplots()
+        axes.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfectly calibrated")
+        for name, ads in groups.items():
+            offers = [a for a in ads if a.risk_label >= 0]
+            risks = np.asarray([r.risk or 0.0 for r in score_ads(model, offers)])
+            labels = np.asarray([a.risk_label for a in offers])
+            bins = np.minimum((risks * 10).astype(int), 9)
+            xs, ys, ns = [], [], []
+            for b in range(10):
+                mask = bins == b
+                if mask.any():
+                    xs.append(risks[mask].mean())
+                    ys.append(labels[mask].mean())
+                    ns.append(int(mask.sum()))
+            axes.plot(xs, ys, marker="o", label=f"{name} (n {labels.size})")
+        axes.set_xlabel("mean predicted risk (training base rate)")
+        axes.set_ylabel("share illegal")
+        axes.set_xlim(0, 1)
+        axes.set_ylim(0, 1)
+        axes.set_title(f"Calibration of {model.version}")
+        axes.grid(alpha=0.3)
+        axes.legend(loc="upper left", fontsize=8)
+        figure.tight_layout()
+        figure.savefig(path, format="png")
+    finally:
+        model.prevalence = saved
+    return path
+
+
+def write_report(model: Any, out_dir: Path, split: str = "test") -> dict[str, Any]:
+    """``report.md``, ``metrics.json`` and ``calibration.png`` in ``out_dir``; returns the result."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = run(model, split)
+    png = plot_calibration(model, out_dir / "calibration.png")
+    result["files"] = {"markdown": str(out_dir / "report.md"), "json": str(out_dir / "metrics.json"),
+                       "calibration": str(png)}  # fmt: skip
+    markdown = report_markdown(result) + f"\n![calibration]({png.name})\n"
+    (out_dir / "report.md").write_text(markdown, encoding="utf-8")
+    (out_dir / "metrics.json").write_text(
+        json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return result
+
+
 def main() -> None:
     from classifiers.scoring import RiskModel
 

@@ -248,8 +248,11 @@ def _train_with_reviews(ads: list[Any], directory: Path, models_dir: Path, versi
 
 
 @cli.command()
-@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
+@click.option("--data", "data_path", type=click.Path(exists=True, dir_okay=False),
               help="Labelled JSON Lines (id, text, label; optional title, source, destination, style).")  # fmt: skip
+@click.option("--real", "real_split", type=click.Choice(["test", "train", "all"]),
+              help="Instead of --data: the real corpus (this split) and the hand-written held-out split, "
+              "per genre, language and source, with confidence intervals and a calibration plot.")  # fmt: skip
 @setting_option(
     "--model",
     "model_path",
@@ -259,11 +262,24 @@ def _train_with_reviews(ads: list[Any], directory: Path, models_dir: Path, versi
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Report directory (default: var/reports/eval-<version>-<time>).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def evaluate(data_path: str, model_path: str | None, out_dir: str | None, as_json: bool) -> None:
+def evaluate(
+    data_path: str | None,
+    real_split: str | None,
+    model_path: str | None,
+    out_dir: str | None,
+    as_json: bool,
+) -> None:
     """Evaluate a model on labelled ads: precision, recall, F1, PR-AUC, precision@k, confusion
     matrix, calibration, per-source and per-destination breakdowns; writes a PR-curve PNG and a
-    Markdown and HTML report."""
+    Markdown and HTML report. With --real: the issue-12 measures on the real corpus."""
     from datetime import UTC, datetime
+
+    if real_split:
+        _evaluate_real(real_split, model_path, out_dir, as_json)
+        return
+    if not data_path:
+        fail("give --data FILE.jsonl or --real test", "`patroli evaluate --help` shows both")
+        return
 
     from classifiers.datasets import DatasetError, load_labelled
     from classifiers.evaluate import evaluate_scores, write_report
@@ -318,6 +334,33 @@ def evaluate(data_path: str, model_path: str | None, out_dir: str | None, as_jso
         f"report: {report.files['markdown']}, {report.files['html']}, {report.files['pr_curve']}",
         highlight=False,
     )
+
+
+def _evaluate_real(split: str, model_path: str | None, out_dir: str | None, as_json: bool) -> None:
+    from datetime import UTC, datetime
+
+    from classifiers.real_eval import TARGETS, write_report
+
+    model = _load_model(model_path)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    target = Path(out_dir) if out_dir else Path("var/reports") / f"real-{model.version}-{stamp}"
+    result = write_report(model, target, split)
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"model {model.version} on the real corpus ({split} split)", title_justify="left")
+    for column in ("measure", "k / n", "rate", "95 % CI", "target", "met"):
+        table.add_column(column, justify="left" if column == "measure" else "right")
+    for name, m in result["real"].items():
+        goal, at_most = TARGETS[name]
+        table.add_row(name, f"{m['k']}/{m['n']}", f"{m['rate']:.1%}" if m["rate"] is not None else "–",
+                      f"{m['low']:.1%}–{m['high']:.1%}", ("≤ " if at_most else "≥ ") + f"{goal:.0%}",
+                      "yes" if m.get("met") else "[red]no[/]")  # fmt: skip
+    console.print(table)
+    seed = result["seed_test"]["pr_auc_flagged_score"]
+    console.print(f"hand-written held-out PR-AUC {seed['value']:.3f} (CI {seed['low']:.3f}–{seed['high']:.3f})",
+                  highlight=False)  # fmt: skip
+    console.print(f"report: {result['files']['markdown']}, {result['files']['calibration']}", highlight=False)
 
 
 def _print_metrics(card: dict[str, Any]) -> None:
