@@ -335,7 +335,8 @@ class FeeClause:
             return False
         if LEGAL_COSTS.isdisjoint(words) and OFFICIAL_PAYEES.isdisjoint(words):
             return True
-        return any(not _allowed_cost(m.group(0)) for m in self.pattern.regex.finditer(text))
+        payee = not OFFICIAL_PAYEES.isdisjoint(words)
+        return any(not _allowed_cost(m.group(0), payee) for m in self.pattern.regex.finditer(text))
 
 
 # The worker's own documents and checks, which the law lets the worker pay (indicators.md §3).
@@ -352,9 +353,15 @@ PLACEMENT_COSTS = frozenset(
 )
 
 
-def _allowed_cost(clause: str) -> bool:
+def _allowed_cost(clause: str, official_payee: bool) -> bool:
+    """A fee clause about a cost the worker may pay: a legal personal cost, or training paid to an
+    official body the text names (``official_payee``)."""
     words = set(clause.split())
-    legal = not words.isdisjoint(LEGAL_COSTS) or not words.isdisjoint(OFFICIAL_PAYEES)
+    legal = (
+        not words.isdisjoint(LEGAL_COSTS)
+        or not words.isdisjoint(OFFICIAL_PAYEES)
+        or (official_payee and "pelatihan" in words)
+    )
     first = clause.split(maxsplit=1)[0]
     return legal and (words - {first}).isdisjoint(PLACEMENT_COSTS)
 
