@@ -256,12 +256,21 @@ class RiskModel:
         (one batch). A text in a language the model does not score gets ``risk=None``."""
         if not texts:
             return []
-        detected = [detect_language(text) for text in texts]
+        normalized = self._normalize.transform(texts)
+        words = [text.split() for text in normalized]
+        detected = [detect_language(t, w) for t, w in zip(texts, words, strict=True)]
         supported = [i for i, lang in enumerate(detected) if lang.supported]
         if len(supported) == len(texts):
-            scores = self._score(texts, language)
+            scores = self._score(texts, language, normalized, words)
         else:
-            scored = iter(self._score([texts[i] for i in supported], language) if supported else [])
+            scored = iter(
+                self._score(
+                    [texts[i] for i in supported], language,
+                    [normalized[i] for i in supported], [words[i] for i in supported],
+                )  # fmt: skip
+                if supported
+                else []
+            )
             scores = []
             for lang in detected:
                 if lang.supported:
@@ -276,9 +285,16 @@ class RiskModel:
             score.lang = lang.code
         return scores
 
-    def _score(self, texts: Sequence[str], language: str) -> list[Score]:
-        normalized = self._normalize.transform(texts)
-        words = [text.split() for text in normalized]
+    def _score(
+        self,
+        texts: Sequence[str],
+        language: str,
+        normalized: Sequence[str] | None = None,
+        words: Sequence[list[str]] | None = None,
+    ) -> list[Score]:
+        if normalized is None or words is None:
+            normalized = self._normalize.transform(texts)
+            words = [text.split() for text in normalized]
         decision = np.tile(self._bias, (len(texts), 1))
         shown: list[sp.csr_matrix] = []  # the blocks reasons are read from (words, indicators)
         flags: sp.csr_matrix | None = None

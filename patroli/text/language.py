@@ -26,6 +26,7 @@ gate"):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -45,11 +46,13 @@ ID_MARKERS = frozenset(
     "semua lagi akan mau jadi karena kalau buat oleh pada dalam tapi tetapi masih sangat lebih "
     "yg aja kalo nya dong deh kak utk dgn dr org tak perlu kat "
     "gaji kerja bekerja lowongan loker dibutuhkan butuh dicari syarat usia tahun thn berangkat "
-    "tanpa pengalaman hubungi pekerja tenaga orang bulan hari biaya paspor tiket makan".split()
+    "tanpa pengalaman hubungi pekerja tenaga orang bulan hari biaya paspor tiket makan "
+    "pt perusahaan kantor melakukan membuat dirahasiakan japri gratis pendaftaran minimal termasuk "
+    "harga wanita pria baru bahasa laporan berangkat tok_money_idr".split()
 )
 EN_MARKERS = frozenset(
     "the and with for you your our is are this that from we salary experience needed apply job "
-    "jobs work contact".split()
+    "jobs work contact office training customer flight".split()
 )
 # Malay words an Indonesian text does not use: worth asking the library which of the two it is.
 MALAY_MARKERS = frozenset(
@@ -81,9 +84,18 @@ def _identifier(languages: tuple[str, ...] | None = None) -> Any:
     return identifier
 
 
-def detect_language(text: str) -> Language:
-    """The language of ``text`` and whether the risk model scores it."""
+def detect_language(text: str, words: Iterable[str] | None = None) -> Language:
+    """The language of ``text`` and whether the risk model scores it.
+
+    ``words``: the text's lower-case words if the caller has them already (the risk model's
+    normalizer does): a Latin-script text is then settled from them without reading it again."""
     sample = text[:SAMPLE]
+    if words is not None and not _NON_LATIN.search(sample):
+        known = frozenset(words)
+        id_hits = len(known & ID_MARKERS)
+        en_hits = len(known & EN_MARKERS)
+        if id_hits + en_hits >= MIN_MARKERS and known.isdisjoint(MALAY_MARKERS):
+            return Language("en" if en_hits > id_hits else "id", True, 1.0)
     words = _WORD.findall(sample)
     letters = sum(map(len, words))
     if letters < MIN_LETTERS:
