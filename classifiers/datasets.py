@@ -87,7 +87,9 @@ def _check(record: Any, where: str) -> LabelledAd:
             raise DatasetError(f"{where}: field {name!r} must be {kind.__name__}")
         values[name] = value
     genre = SEED_GENRES.get(str(values.get("category", "")), "ad")
-    return LabelledAd(id=record["id"], text=record["text"], label=record["label"], genre=genre, **values)
+    return LabelledAd(
+        id=record["id"], text=record["text"], label=record["label"], genre=genre, **values
+    )
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
@@ -144,7 +146,9 @@ def data_hash(ads: Iterable[LabelledAd]) -> str:
 REAL_LABELS = {"illegal": 1, "legal": 0, "n/a": NO_OFFER}
 
 
-def load_real_corpus(directory: Path = REAL_DIR, *, all_languages: bool = False) -> list[LabelledAd]:
+def load_real_corpus(
+    directory: Path = REAL_DIR, *, all_languages: bool = False
+) -> list[LabelledAd]:
     """The real corpus (``data/real/``) as labelled ads: label from the row's ``label`` (the offer's
     legality; ``n/a`` = -1), ``genre`` as given, ``source`` = the outlet (the split's group)."""
     ads = []

@@ -425,7 +425,11 @@ class CachedTfidfVectorizer(CompactTfidfVectorizer):
         if tables.use_idf:
             values *= tables.idf[counts.indices]
         # ``coef`` may be a matrix (one column per linear model): one pass over the counts for all.
-        weighted = values[:, None] * coef[counts.indices] if coef.ndim == 2 else values * coef[counts.indices]
+        weighted = (
+            values[:, None] * coef[counts.indices]
+            if coef.ndim == 2
+            else values * coef[counts.indices]
+        )
         dots = _row_sums(weighted, counts.indptr)
         if tables.norm == "l2":
             norms = np.sqrt(_row_sums(values * values, counts.indptr))

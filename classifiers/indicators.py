@@ -341,15 +341,49 @@ class FeeClause:
 
 # The worker's own documents and checks, which the law lets the worker pay (indicators.md §3).
 LEGAL_COSTS = frozenset(
-    "paspor passport visa skck medical medis mcu kesehatan psikologi psikotes ujian exam tes test "
-    "eps topik jft bpjs".split()
+    [
+        "paspor",
+        "passport",
+        "visa",
+        "skck",
+        "medical",
+        "medis",
+        "mcu",
+        "kesehatan",
+        "psikologi",
+        "psikotes",
+        "ujian",
+        "exam",
+        "tes",
+        "test",
+        "eps",
+        "topik",
+        "jft",
+        "bpjs",
+    ]
 )
 # Official bodies a legal cost is paid to (a training fee paid to a BLK is no placement fee).
-OFFICIAL_PAYEES = frozenset("blk blkln bp3mi disnaker disnakertrans ltsa pnbp negara imigrasi".split())
+OFFICIAL_PAYEES = frozenset(
+    ["blk", "blkln", "bp3mi", "disnaker", "disnakertrans", "ltsa", "pnbp", "negara", "imigrasi"]
+)
 # Words that make a fee a placement cost whatever else it pays for.
 PLACEMENT_COSTS = frozenset(
-    "proses penempatan pendaftaran registrasi administrasi jaminan deposit dp talangan agen sponsor "
-    "calo berangkat keberangkatan".split()
+    [
+        "proses",
+        "penempatan",
+        "pendaftaran",
+        "registrasi",
+        "administrasi",
+        "jaminan",
+        "deposit",
+        "dp",
+        "talangan",
+        "agen",
+        "sponsor",
+        "calo",
+        "berangkat",
+        "keberangkatan",
+    ]
 )
 
 

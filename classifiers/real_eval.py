@@ -78,7 +78,13 @@ def score_ads(model: Any, ads: Sequence[LabelledAd], batch: int = 256) -> list[S
 def proportion(rows: Sequence[Scored], hit: Callable[[Scored], bool]) -> dict[str, Any]:
     k = sum(1 for r in rows if hit(r))
     low, high = wilson(k, len(rows))
-    return {"k": k, "n": len(rows), "rate": k / len(rows) if rows else None, "low": low, "high": high}
+    return {
+        "k": k,
+        "n": len(rows),
+        "rate": k / len(rows) if rows else None,
+        "low": low,
+        "high": high,
+    }
 
 
 # The issue's targets on the real test split: (group, what is counted, target rate, at most?).
@@ -129,9 +135,7 @@ def real_measures(rows: Sequence[Scored]) -> dict[str, dict[str, Any]]:
     return result
 
 
-def breakdown(
-    rows: Sequence[Scored], key: Callable[[Scored], str]
-) -> dict[str, dict[str, Any]]:
+def breakdown(rows: Sequence[Scored], key: Callable[[Scored], str]) -> dict[str, dict[str, Any]]:
     """Per group: illegal offers risky, legal offers flagged, genre read right, rows unscored."""
     by: dict[str, list[Scored]] = defaultdict(list)
     for r in rows:
@@ -168,8 +172,12 @@ def seed_measures(rows: Sequence[Scored]) -> dict[str, Any]:
     return {
         "n": len(rows),
         "pr_auc_flagged_score": {"value": value, "low": low, "high": high},
-        "pr_auc_risk_offers_only": {"value": o_value, "low": o_low, "high": o_high,
-                                    "n": len(offers)},  # fmt: skip
+        "pr_auc_risk_offers_only": {
+            "value": o_value,
+            "low": o_low,
+            "high": o_high,
+            "n": len(offers),
+        },
         "recall_flagged": proportion(positives, lambda r: r.flagged),
         "false_flag_rate": proportion(negatives, lambda r: r.flagged),
         "reports_flagged": proportion(
@@ -238,11 +246,15 @@ def _fmt(m: dict[str, Any] | None) -> str:
 
 def report_markdown(result: dict[str, Any]) -> str:
     lines = [
-        f"# Model {result['model']} on the real corpus ({result['split']} split) and the "
-        "hand-written held-out split",
+        (
+            f"# Model {result['model']} on the real corpus ({result['split']} split) and the "
+            "hand-written held-out split"
+        ),
         "",
-        f"Threshold {result['threshold']:.4f} on the risk scale at an expected prevalence of "
-        f"{result['prevalence']:.1%}. 95 % Wilson intervals; PR-AUC with a bootstrap interval.",
+        (
+            f"Threshold {result['threshold']:.4f} on the risk scale at an expected prevalence of "
+            f"{result['prevalence']:.1%}. 95 % Wilson intervals; PR-AUC with a bootstrap interval."
+        ),
         "",
         "## Real texts: the issue's targets",
         "",
@@ -256,9 +268,11 @@ def report_markdown(result: dict[str, Any]) -> str:
     load = result["review_load_per_10000"]
     lines += [
         "",
-        f"Expected review load per 10,000 crawled ads at {result['prevalence']:.1%} prevalence: "
-        f"{load['value']:.0f} (CI {load['low']:.0f}–{load['high']:.0f}), from the recall above and "
-        f"the flag rate on legal real texts {_fmt(result['legal_flag_rate_real'])}.",
+        (
+            f"Expected review load per 10,000 crawled ads at {result['prevalence']:.1%} prevalence: "
+            f"{load['value']:.0f} (CI {load['low']:.0f}–{load['high']:.0f}), from the recall above and "
+            f"the flag rate on legal real texts {_fmt(result['legal_flag_rate_real'])}."
+        ),
     ]
     for title, key in (("genre", "real_by_genre"), ("language", "real_by_language"),
                        ("kind", "real_by_kind")):  # fmt: skip
@@ -274,10 +288,14 @@ def report_markdown(result: dict[str, Any]) -> str:
         "",
         "## Hand-written held-out split (seed test)",
         "",
-        f"- PR-AUC of the flag score (risk of texts read as ads, 0 for reports): {pa['value']:.3f} "
-        f"(CI {pa['low']:.3f}–{pa['high']:.3f}), n {seed['n']}",
-        f"- PR-AUC of the risk on texts that describe an offer: {po['value']:.3f} "
-        f"(CI {po['low']:.3f}–{po['high']:.3f}), n {po['n']}",
+        (
+            f"- PR-AUC of the flag score (risk of texts read as ads, 0 for reports): {pa['value']:.3f} "
+            f"(CI {pa['low']:.3f}–{pa['high']:.3f}), n {seed['n']}"
+        ),
+        (
+            f"- PR-AUC of the risk on texts that describe an offer: {po['value']:.3f} "
+            f"(CI {po['low']:.3f}–{po['high']:.3f}), n {po['n']}"
+        ),
         f"- illegal ads flagged: {_fmt(seed['recall_flagged'])}",
         f"- legal texts flagged: {_fmt(seed['false_flag_rate'])}",
         f"- warning articles and news flagged: {_fmt(seed['reports_flagged'])}",

@@ -258,29 +258,18 @@ class RiskModel:
             return []
         normalized = self._normalize.transform(texts)
         words = [text.split() for text in normalized]
+        # Every text is scored, then the gate decides: a text in another language is rare, and by
+        # then each word's hash is cached (the TF-IDF look-ups computed it), which makes the
+        # gate's word look-ups nearly free.
+        scores = self._score(texts, language, normalized, words)
         detected = [detect_language(t, w) for t, w in zip(texts, words, strict=True)]
-        supported = [i for i, lang in enumerate(detected) if lang.supported]
-        if len(supported) == len(texts):
-            scores = self._score(texts, language, normalized, words)
-        else:
-            scored = iter(
-                self._score(
-                    [texts[i] for i in supported], language,
-                    [normalized[i] for i in supported], [words[i] for i in supported],
-                )  # fmt: skip
-                if supported
-                else []
-            )
-            scores = []
-            for lang in detected:
-                if lang.supported:
-                    scores.append(next(scored))
-                    continue
-                scores.append(Score(
+        for i, lang in enumerate(detected):
+            if not lang.supported:
+                scores[i] = Score(
                     risk=None, flagged=False, margin=None, risky=False, genre=None,
                     reasons=[unsupported_reason(lang.code, language)],
                     reason_codes=[f"language:{lang.code}"],
-                ))  # fmt: skip
+                )  # fmt: skip
         for score, lang in zip(scores, detected, strict=True):
             score.lang = lang.code
         return scores
@@ -317,7 +306,9 @@ class RiskModel:
                 matrix = block.transform(normalized)
             decision += matrix @ coef
             shown.append(matrix)
-        return self._explain(sp.hstack(shown, format="csr"), *self._answers(decision, flags), language)
+        return self._explain(
+            sp.hstack(shown, format="csr"), *self._answers(decision, flags), language
+        )
 
     def _answers(
         self, decision: np.ndarray, flags: sp.csr_matrix | None
@@ -406,7 +397,9 @@ class RiskModel:
         }
         fired = [
             str(self._names[column]).removeprefix("red_flags__flag_")
-            for column in np.flatnonzero(np.char.startswith(self._names, "red_flags__flag_")).tolist()
+            for column in np.flatnonzero(
+                np.char.startswith(self._names, "red_flags__flag_")
+            ).tolist()
             if row[0, column] != 0
         ]
         if self._stacked:

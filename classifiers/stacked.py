@@ -103,8 +103,10 @@ class MonotoneScorecard(ClassifierMixin, BaseEstimator):
             grad = np.append(x.T @ residual + penalty * w, residual.sum())
             return value, grad
 
-        bounds = [(0.0, None) if s > 0 else (None, 0.0) if s < 0 else (0.0, 0.0) for s in signs]
-        bounds.append((None, None))
+        bounds: list[tuple[float | None, float | None]] = [
+            (0.0, None) if s > 0 else (None, 0.0) if s < 0 else (0.0, 0.0) for s in signs
+        ]
+        bounds.append((None, None))  # the intercept is free
         result = minimize(
             loss, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B", bounds=bounds
         )
@@ -181,9 +183,7 @@ class StackedRiskClassifier(ClassifierMixin, BaseEstimator):
             0 if code in GENRE_ONLY_FLAGS or direction == 0 else (1 if direction > 0 else -1)
             for code, direction in zip(self.flag_codes, self.directions, strict=True)
         ]
-        self.card_ = MonotoneScorecard(signs=signs, C=self.card_C).fit(
-            flags[known], labels[known]
-        )
+        self.card_ = MonotoneScorecard(signs=signs, C=self.card_C).fit(flags[known], labels[known])
         genres = np.asarray(genre if genre is not None else ["ad"] * labels.size, dtype=object)
         if len(set(genres.tolist())) > 1:
             self.genre_: LogisticRegression | None = LogisticRegression(

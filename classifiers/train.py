@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import LeaveOneGroupOut, StratifiedKFold, cross_val_predict
+from sklearn.model_selection import LeaveOneGroupOut, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
@@ -63,7 +63,9 @@ def out_of_fold_risk(
     risk = np.zeros(labels.size)
     for fit_rows, held in folds.split(texts, labels, groups):
         fit_texts = [texts[i] for i in fit_rows]
-        fit_params = {"classifier__genre": [genres[i] for i in fit_rows]} if genres is not None else {}
+        fit_params = (
+            {"classifier__genre": [genres[i] for i in fit_rows]} if genres is not None else {}
+        )
         model = build_pipeline(**params).fit(fit_texts, labels[fit_rows], **fit_params)
         risk[held] = model.predict_proba([texts[i] for i in held])[:, 1]
     return risk

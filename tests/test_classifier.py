@@ -240,7 +240,9 @@ def test_scoring_survives_hostile_input(small_model: Path) -> None:
     for score in scores:
         assert all(isinstance(r, str) and r for r in score.reasons)
         if score.risk is None:  # a language the model does not score: never flagged
-            assert not score.flagged and not score.risky and score.margin is None
+            assert not score.flagged
+            assert not score.risky
+            assert score.margin is None
             assert score.reason_codes == [f"language:{score.lang}"]
             continue
         assert 0.0 <= score.risk <= 1.0
@@ -314,7 +316,9 @@ def test_risk_means_what_it_says_at_the_expected_prevalence(prevalence: float) -
     model = RiskModel.load(prevalence=prevalence)
     texts, labels = _held_out_offers()
     risks = np.asarray([s.risk for s in model.score(texts)])
-    weights = np.where(labels == 1, prevalence / labels.mean(), (1 - prevalence) / (1 - labels.mean()))
+    weights = np.where(
+        labels == 1, prevalence / labels.mean(), (1 - prevalence) / (1 - labels.mean())
+    )
     stream_mean = float((weights * risks).sum() / weights.sum())
     assert stream_mean == pytest.approx(prevalence, rel=0.5)
     # The threshold moves with the prevalence, the decisions do not.

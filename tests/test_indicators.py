@@ -141,7 +141,7 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
 
 def test_every_indicator_has_cases() -> None:
     assert set(CASES) == {i.code for i in INDICATORS} - {"overseas_job"}
-    assert CONTEXT_CODES == {"overseas_job", "job_context"}
+    assert {"overseas_job", "job_context"} == CONTEXT_CODES
 
 
 @pytest.mark.parametrize(("code", "text"), [(c, t) for c, (pos, _) in CASES.items() for t in pos])

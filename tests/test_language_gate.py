@@ -51,28 +51,36 @@ def test_short_snippets_of_supported_texts_stay_scored(chars: int) -> None:
 def test_languages_are_named() -> None:
     assert detect_language("Сводка новостей за день: мошенники вербуют работников").code == "ru"
     chinese = detect_language("柬埔寨KK园区诈骗集团招募中国工人，月薪一万")
-    assert chinese.code in ("zh", "wuu", "yue") and not chinese.supported  # py3langid's Chinese labels
+    assert chinese.code in ("zh", "wuu", "yue")
+    assert not chinese.supported
     assert detect_language("Dicari admin CS di Phnom Penh, gaji 1.200 USD, japri").code == "id"
-    assert detect_language("Customer service officers wanted, salary USD 1,500, apply now").code == "en"
-    assert detect_language("ok").code == "und" and detect_language("ok").supported
+    assert (
+        detect_language("Customer service officers wanted, salary USD 1,500, apply now").code
+        == "en"
+    )
+    assert detect_language("ok").code == "und"
+    assert detect_language("ok").supported
 
 
 def test_unsupported_texts_get_no_risk_and_are_never_flagged(model: RiskModel) -> None:
     texts = [a.model_text for a in OTHER]
     for language, words in (("id", "tidak didukung"), ("en", "not supported")):
         for ad, score in zip(OTHER, model.score(texts, language), strict=True):
-            assert score.risk is None and score.margin is None
-            assert not score.flagged and not score.risky
+            assert score.risk is None
+            assert score.margin is None
+            assert not score.flagged
+            assert not score.risky
             assert score.lang == detect_language(ad.model_text).code
             assert score.reason_codes == [f"language:{score.lang}"]
-            assert words in score.reasons[0] and score.lang in score.reasons[0]
+            assert words in score.reasons[0]
+            assert score.lang in score.reasons[0]
 
 
 def test_a_batch_mixing_languages_keeps_each_texts_own_answer(model: RiskModel) -> None:
     supported = [a.model_text for a in REAL_SUPPORTED[:20]]
     others = [a.model_text for a in OTHER[:5]]
     mixed = [t for pair in zip(supported, others, strict=False) for t in pair] + supported[5:]
-    alone = {t: s for t, s in zip(supported, model.score(supported), strict=True)}
+    alone = dict(zip(supported, model.score(supported), strict=True))
     for text, score in zip(mixed, model.score(mixed), strict=True):
         if text in alone:
             assert score.risk == pytest.approx(alone[text].risk)
@@ -81,8 +89,12 @@ def test_a_batch_mixing_languages_keeps_each_texts_own_answer(model: RiskModel) 
             assert score.risk is None
 
 
-def test_classify_writes_lang_genre_and_risky_and_null_risk_for_other_languages(tmp_path: Path) -> None:
-    rows = [json.loads(line) for line in (REAL_DIR / "other_languages.jsonl").read_text().splitlines()][:6]
+def test_classify_writes_lang_genre_and_risky_and_null_risk_for_other_languages(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        json.loads(line) for line in (REAL_DIR / "other_languages.jsonl").read_text().splitlines()
+    ][:6]
     lines = [{"id": r["id"], "text": r["text"]} for r in rows] + [
         {"id": "mixed", "text": "URGENT hiring CS Cambodia 🇰🇭 gaji 1.500 USD, no experience, japri WA "
          "0812-5551-2345, berangkat minggu depan"},
@@ -96,8 +108,15 @@ def test_classify_writes_lang_genre_and_risky_and_null_risk_for_other_languages(
     assert len(scored) == len(lines)
     for row in rows:
         s = scored[row["id"]]
-        assert s["risk"] is None and s["risky"] is False and s["flagged"] is False
-        assert s["genre"] is None and s["lang"] not in SUPPORTED
-    assert scored["mixed"]["lang"] in ("id", "en") and scored["mixed"]["genre"] == "ad"
-    assert scored["mixed"]["risky"] and scored["mixed"]["flagged"] and scored["mixed"]["risk"] > 0
-    assert scored["domestic"]["lang"] == "id" and not scored["domestic"]["risky"]
+        assert s["risk"] is None
+        assert s["risky"] is False
+        assert s["flagged"] is False
+        assert s["genre"] is None
+        assert s["lang"] not in SUPPORTED
+    assert scored["mixed"]["lang"] in ("id", "en")
+    assert scored["mixed"]["genre"] == "ad"
+    assert scored["mixed"]["risky"]
+    assert scored["mixed"]["flagged"]
+    assert scored["mixed"]["risk"] > 0
+    assert scored["domestic"]["lang"] == "id"
+    assert not scored["domestic"]["risky"]

@@ -5,6 +5,7 @@ accounts and a negated work visa are not read as red flags."""
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -67,7 +68,8 @@ def test_the_scorecard_keeps_a_sign_the_data_would_flip() -> None:
     free = LogisticRegression().fit(x, y).coef_.ravel()
     bound = MonotoneScorecard(signs=[1, 1]).fit(x, y).coef_
     assert free[1] < -0.5
-    assert bound[1] == 0.0 and bound[0] > 0.5
+    assert bound[1] == 0.0
+    assert bound[0] > 0.5
 
 
 def test_a_red_flag_that_fires_never_lowers_the_risk(model: RiskModel) -> None:
@@ -92,7 +94,9 @@ def test_no_writing_style_cancels_a_red_flag(model: RiskModel, style: str) -> No
     """Whatever is appended in a style (a reporter's warning words, a job board's register, chat
     emoji), the risk never falls below what the red flags alone say, and a text with two strong red
     flags stays risky."""
-    ads = [a for a in [*load_real_corpus(), *load_corpus()] if a.split == "test" and a.risk_label == 1]
+    ads = [
+        a for a in [*load_real_corpus(), *load_corpus()] if a.split == "test" and a.risk_label == 1
+    ]
     texts = [a.model_text for a in ads]
     strong = strong_flag_counts(texts)
     texts = [t for t, n in zip(texts, strong, strict=True) if n >= 1]
@@ -102,7 +106,8 @@ def test_no_writing_style_cancels_a_red_flag(model: RiskModel, style: str) -> No
     two = 0
     for explanation, scored, original in zip(before, after, texts, strict=True):
         floor = model.explain(f"{original}\n{STYLES[style]}")["scorecard"]["risk"]
-        assert scored.risk is not None and scored.risk >= floor - 1e-9
+        assert scored.risk is not None
+        assert scored.risk >= floor - 1e-9
         if len(explanation["strong_flags"]) >= 2:
             two += 1
             assert scored.risky, original[:80]
@@ -138,7 +143,9 @@ def test_the_mechanism_helps_on_real_reports(model: RiskModel) -> None:
 
 
 LEGAL_COSTS = [
-    _real_text("leg-a692e07ea7"),  # "Biaya visa SSW Jepang sebesar Rp 330.000 ..." (official visa fee)
+    _real_text(
+        "leg-a692e07ea7"
+    ),  # "Biaya visa SSW Jepang sebesar Rp 330.000 ..." (official visa fee)
     _real_text("leg-5e482bd20d"),  # EPS-TOPIK exam fee, 28 USD, paid through BNI
     "Biaya pembuatan paspor Rp 350.000 dan medical check up Rp 1,5 juta ditanggung calon pekerja.",
     "Pelatihan di BLK Disnaker selama 3 bulan, biaya pelatihan Rp 2 juta dibayar ke BLK.",
@@ -176,7 +183,9 @@ def test_the_official_ssw_visa_fee_is_no_longer_flagged_for_its_fee(model: RiskM
 )
 def test_an_official_account_is_not_contact_only_by_dm(text: str) -> None:
     assert "messenger_only" not in codes(text)
-    assert "messenger_only" in codes(text.replace("@kemnaker", "@rekrut_cepat").replace("@kp2mi", "@agen_jp"))
+    assert "messenger_only" in codes(
+        text.replace("@kemnaker", "@rekrut_cepat").replace("@kp2mi", "@agen_jp")
+    )
 
 
 def test_a_negated_work_visa_is_a_red_flag_not_a_legitimacy_cue() -> None:
@@ -184,7 +193,9 @@ def test_a_negated_work_visa_is_a_red_flag_not_a_legitimacy_cue() -> None:
     found = codes(negated)
     assert "visit_visa_work" in found
     assert "work_visa_contract" not in found
-    assert "work_visa_contract" not in codes("Berangkat tanpa visa kerja dan tanpa perjanjian kerja")
+    assert "work_visa_contract" not in codes(
+        "Berangkat tanpa visa kerja dan tanpa perjanjian kerja"
+    )
     assert "work_visa_contract" in codes("Berangkat dengan visa kerja dan perjanjian kerja resmi")
 
 
@@ -192,14 +203,18 @@ def test_the_real_rows_the_issue_names_are_read_right(model: RiskModel) -> None:
     """The issue's examples: a Kemlu quote of a scam-hub offer was cancelled by "warning" words
     (risk 0.04); it is now risky, read as a report, and not flagged as an ad."""
     score = model.score([_real_text("ill-e7203a4339")])[0]  # "Mereka ditawarkan ... admin crypto"
-    assert score.risky and score.genre == "report" and not score.flagged
+    assert score.risky
+    assert score.genre == "report"
+    assert not score.flagged
 
 
 def test_reports_are_extracted_like_ads(model: RiskModel) -> None:
     """A report's entities (phones, handles, countries) are extracted as an ad's: intelligence."""
     from pipelines.extract import entities_for  # the extraction every crawled item goes through
 
-    report = "Polda: korban direkrut lewat WA 0812-5551-2345 dan akun @rekrut_kh untuk kerja di Kamboja."
+    report = (
+        "Polda: korban direkrut lewat WA 0812-5551-2345 dan akun @rekrut_kh untuk kerja di Kamboja."
+    )
     assert model.score([report])[0].genre == "report"
     fields = entities_for({"title": "", "text": report, "salary_text": "", "location": "",
                            "links": [], "channel": "", "site_country": ""})  # fmt: skip

@@ -124,7 +124,9 @@ def test_genre_risky_and_language_are_stored_and_filtered(store: Store) -> None:
     assert {h["ad_id"] for h in store.search("lang:RU").hits} == {"ru1"}
     assert {h["ad_id"] for h in store.search("flagged:true").hits} == {"ad1"}
     unscored = store.get_ad("ru1")
-    assert unscored["risk"] is None and unscored["lang"] == "ru" and unscored["risky"] is False
+    assert unscored["risk"] is None
+    assert unscored["lang"] == "ru"
+    assert unscored["risky"] is False
     report = store.get_ad("rep1")
     assert (report["genre"], report["risky"], report["flagged"]) == ("report", True, False)
     # A re-crawl of the same content (a new model's scores) updates the fields too.

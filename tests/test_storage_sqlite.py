@@ -41,10 +41,14 @@ def test_a_file_from_before_the_language_gate_is_migrated_in_place(store_url: st
     store = SQLiteStore(store_url)
     try:
         old = store.get_ad("old1")
-        assert old["status"] == "confirmed" and old["risk"] == 0.97
-        assert old["lang"] is None and old["genre"] is None
+        assert old["status"] == "confirmed"
+        assert old["risk"] == 0.97
+        assert old["lang"] is None
+        assert old["genre"] is None
         store.upsert_ads([record("new1", genre="report", risky=True, flagged=False, lang="ms")])
-        assert {h["ad_id"] for h in store.search("lang:ms genre:report risky:true").hits} == {"new1"}
+        assert {h["ad_id"] for h in store.search("lang:ms genre:report risky:true").hits} == {
+            "new1"
+        }
         assert {h["ad_id"] for h in store.search("").hits} == {"old1", "old2", "new1"}
     finally:
         store.close()

@@ -348,7 +348,9 @@ def _evaluate_real(split: str, model_path: str | None, out_dir: str | None, as_j
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
         return
-    table = Table(title=f"model {model.version} on the real corpus ({split} split)", title_justify="left")
+    table = Table(
+        title=f"model {model.version} on the real corpus ({split} split)", title_justify="left"
+    )
     for column in ("measure", "k / n", "rate", "95 % CI", "target", "met"):
         table.add_column(column, justify="left" if column == "measure" else "right")
     for name, m in result["real"].items():
@@ -360,7 +362,9 @@ def _evaluate_real(split: str, model_path: str | None, out_dir: str | None, as_j
     seed = result["seed_test"]["pr_auc_flagged_score"]
     console.print(f"hand-written held-out PR-AUC {seed['value']:.3f} (CI {seed['low']:.3f}–{seed['high']:.3f})",
                   highlight=False)  # fmt: skip
-    console.print(f"report: {result['files']['markdown']}, {result['files']['calibration']}", highlight=False)
+    console.print(
+        f"report: {result['files']['markdown']}, {result['files']['calibration']}", highlight=False
+    )
 
 
 def _print_metrics(card: dict[str, Any]) -> None:
@@ -482,7 +486,9 @@ def explain(text: str, model_path: str | None, language: str, as_json: bool) -> 
             f"decided by {result['decided_by']}",
             highlight=False,
         )
-        table = Table(title="red flags that fired (scorecard weight, log-odds)", title_justify="left")
+        table = Table(
+            title="red flags that fired (scorecard weight, log-odds)", title_justify="left"
+        )
         table.add_column("indicator")
         table.add_column("weight", justify="right")
         for code, weight in result["scorecard"]["indicators"]:

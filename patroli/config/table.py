@@ -294,7 +294,7 @@ PATROLI_EXPECTED_PREVALENCE = _define(
     "Share of crawled ads expected to be illegal offers; `risk` is calibrated to it (Bayes' rule "
     "on the model's odds), so that a risk of 0.3 means about 3 in 10 such ads are illegal on a "
     "crawl stream. It changes the probabilities shown, never which ads are `risky`. The default "
-    "3 % and its reasoning: docs/classifier.md, \"Base rate\".",
+    '3 % and its reasoning: docs/classifier.md, "Why 3 %".',
     group=CLASSIFICATION,
     env=True,
     scrapy=True,
