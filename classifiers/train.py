@@ -128,15 +128,17 @@ def select_params(
     """
     train, _ = split_train_test(ads)
     texts = [a.model_text for a in train]
-    labels = np.asarray([a.label for a in train])
+    labels = np.asarray([a.risk_label for a in train])
+    genres = [a.genre for a in train]
     groups = [group_by(a) for a in train] if group_by else None
+    known = labels >= 0
     results = []
     with threadpool_limits(limits=1):
         for candidate in grid:
             params = {**DEFAULT_PARAMS, **candidate}
-            oof = out_of_fold_risk(texts, labels, params, groups)
-            threshold = threshold_for_recall(labels, oof, target_recall)
-            metrics = binary_metrics(labels, oof, threshold)
+            oof = out_of_fold_risk(texts, labels, params, groups, genres)[known]
+            threshold = threshold_for_recall(labels[known], oof, target_recall)
+            metrics = binary_metrics(labels[known], oof, threshold)
             results.append({"params": candidate, "pr_auc": metrics["pr_auc"],
                             "precision_at_recall": metrics["precision"], "brier": metrics["brier"]})  # fmt: skip
             logger.info("params %s: out-of-fold PR-AUC %.4f", candidate, metrics["pr_auc"])

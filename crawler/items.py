@@ -56,7 +56,7 @@ class JobAd:
     salary_period: str = ""
     fees: list[dict[str, Any]] = field(default_factory=list)  # [{"amount": 5e6, "currency": "IDR"}]
     risk: float | None = None  # calibrated probability of illegal placement
-    flagged: bool = False  # risk at or above the model's threshold
+    flagged: bool = False  # risky and an ad (genre): what the review queue shows
     reasons: list[str] = field(default_factory=list)  # short, in the deployment's language
     reason_codes: list[str] = field(default_factory=list)  # language-neutral codes of the reasons
     risk_margin: float | None = None  # risk minus threshold: near 0 = the model is least sure
