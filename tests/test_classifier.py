@@ -341,3 +341,30 @@ def test_training_reproduces_the_shipped_model() -> None:
             assert result.card["metrics"][split][key] == pytest.approx(
                 card["metrics"][split][key], abs=0.01
             ), (split, key)
+
+
+def test_parameter_search_scores_offers_only_and_never_reads_the_test_split() -> None:
+    """``select_params`` (``python -m classifiers.tune``) on seed + real rows, including texts
+    that describe no offer (label -1: they teach the genre only): it ranks the candidates by
+    out-of-fold PR-AUC on the offers of the train split, and relabelling every test row changes
+    nothing."""
+    from dataclasses import replace
+
+    from classifiers.train import select_params
+
+    seed, real = load_corpus(), load_real_corpus()
+    train = [a for a in seed if a.split == "train"][::10]
+    train += [a for a in real if a.split == "train"][::3]
+    test = [a for a in [*seed, *real] if a.split == "test"][::10]
+    assert {a.risk_label for a in train} == {-1, 0, 1}
+    assert len({a.genre for a in train}) == 3
+    grid = [{"C": 1.0}, {"C": 64.0}]
+    results = select_params([*train, *test], grid)
+    assert len(results) == 2
+    assert {str(r["params"]) for r in results} == {str(g) for g in grid}
+    assert results[0]["pr_auc"] >= results[1]["pr_auc"]
+    for r in results:
+        assert 0.5 < r["pr_auc"] <= 1.0
+        assert 0.0 <= r["brier"] < 0.25
+    flipped = [replace(a, label=1 - a.label if a.label >= 0 else a.label) for a in test]
+    assert select_params([*train, *flipped], grid) == results
