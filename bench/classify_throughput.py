@@ -4,11 +4,13 @@ Builds 50,000 distinct ads from the seed corpus (each a corpus ad with its lines
 numbers redrawn and a made-up name added, so that no two texts are equal and every batch meets
 words never seen before), then scores them in batches with
 
-* ``patroli``: ``classifiers.scoring.RiskModel.score`` with the active model — normalizer, word and
-  character TF-IDF, red-flag indicators, calibrated probability, flag and reasons: the crawl's path;
+* ``patroli``: ``classifiers.scoring.RiskModel.score`` with the active model — language gate,
+  normalizer, word and character TF-IDF, red-flag indicators, genre, text model and scorecard,
+  calibrated probability at the expected prevalence, flag and reasons: the crawl's path;
 * ``plain``: ``TfidfVectorizer()`` + ``LogisticRegression`` (scikit-learn defaults, word unigrams)
   trained on the same corpus, ``predict_proba`` only;
-* ``plain-bigram``: the same with ``ngram_range=(1, 2)``, for reference.
+* ``plain-bigram``: the same with ``ngram_range=(1, 2)``, for reference;
+* ``no-gate``: patroli's path without the language gate (``patroli.text.language``), to show its cost.
 
 Rounds alternate between the contenders so that a busy machine slows them alike; the medians are
 compared. One core: BLAS threads are pinned to 1 and nothing runs in parallel.
@@ -116,6 +118,8 @@ def main() -> None:
 
     contenders: dict[str, Callable[[Sequence[str]], object]] = {
         "patroli": model.score,
+        # The same path without the language gate: what detecting each ad's language costs.
+        "no-gate": lambda texts: model._score(texts, "id"),
         "plain": plain.predict_proba,
         "plain-bigram": plain_bigram.predict_proba,
     }

@@ -10,6 +10,14 @@ from pathlib import Path
 from typing import Any
 
 SEED_DIR = Path(__file__).parent / "data" / "seed"
+REAL_DIR = Path(__file__).parent / "data" / "real"
+# Languages the risk model scores; rows in others (``other_languages.jsonl``) test the gate only.
+MODEL_LANGUAGES = ("id", "en", "ms", "mixed", "")
+# Seed categories that are not ads: their genre, and whether their label answers the risk question.
+# Warning articles and news were labelled "not a recruitment post" (0) although many describe an
+# illegal offer; for the risk they say nothing (-1), for the genre they are reports.
+SEED_GENRES = {"warning_article": "report", "news": "report", "non_ad": "other"}
+NO_OFFER = -1  # label of a text that describes no offer (genre training only)
 REQUIRED = {"id": str, "text": str, "label": int}
 OPTIONAL = {"title": str, "category": str, "destination": str, "style": str, "lang": str,
             "hard": bool, "note": str, "split": str, "source": str}  # fmt: skip
@@ -33,6 +41,15 @@ class LabelledAd:
     split: str = ""
     source: str = ""
     note: str = ""
+    genre: str = "ad"  # ad, report or other
+    data: str = "seed"  # seed (hand-written), real, or review
+
+    @property
+    def risk_label(self) -> int:
+        """1 illegal offer, 0 legal, -1 no offer described (a seed warning or news text)."""
+        if self.data == "seed" and self.category in ("warning_article", "news"):
+            return NO_OFFER
+        return self.label
 
     @property
     def model_text(self) -> str:
@@ -69,7 +86,10 @@ def _check(record: Any, where: str) -> LabelledAd:
         if not isinstance(value, kind):
             raise DatasetError(f"{where}: field {name!r} must be {kind.__name__}")
         values[name] = value
-    return LabelledAd(id=record["id"], text=record["text"], label=record["label"], **values)
+    genre = SEED_GENRES.get(str(values.get("category", "")), "ad")
+    return LabelledAd(
+        id=record["id"], text=record["text"], label=record["label"], genre=genre, **values
+    )
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
@@ -114,6 +134,38 @@ def data_hash(ads: Iterable[LabelledAd]) -> str:
     digest = hashlib.sha256()
     for ad in sorted(ads, key=lambda a: a.id):
         digest.update(
-            json.dumps([ad.id, ad.title, ad.text, ad.label, ad.split], ensure_ascii=False).encode()
+            json.dumps(
+                [ad.id, ad.title, ad.text, ad.label, ad.split]
+                + ([ad.genre, ad.data] if ad.data != "seed" else []),
+                ensure_ascii=False,
+            ).encode()
         )
     return digest.hexdigest()
+
+
+REAL_LABELS = {"illegal": 1, "legal": 0, "n/a": NO_OFFER}
+
+
+def load_real_corpus(
+    directory: Path = REAL_DIR, *, all_languages: bool = False
+) -> list[LabelledAd]:
+    """The real corpus (``data/real/``) as labelled ads: label from the row's ``label`` (the offer's
+    legality; ``n/a`` = -1), ``genre`` as given, ``source`` = the outlet (the split's group)."""
+    ads = []
+    for path in sorted(directory.glob("*.jsonl")):
+        for number, record in read_jsonl(path):
+            where = f"{path}:{number}"
+            try:
+                label = REAL_LABELS[record["label"]]
+                lang = str(record.get("lang", ""))
+                ad = LabelledAd(
+                    id=str(record["id"]), text=str(record["text"]), label=label,
+                    category=str(record["kind"]), lang=lang, split=str(record["split"]),
+                    source=str(record["outlet"]), genre=str(record["genre"]), data="real",
+                    note=str(record.get("label_reason", "")),
+                )  # fmt: skip
+            except (KeyError, TypeError) as exc:
+                raise DatasetError(f"{where}: not a real-corpus row ({exc})") from exc
+            if all_languages or lang in MODEL_LANGUAGES:
+                ads.append(ad)
+    return ads

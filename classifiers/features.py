@@ -424,13 +424,21 @@ class CachedTfidfVectorizer(CompactTfidfVectorizer):
             values += 1.0
         if tables.use_idf:
             values *= tables.idf[counts.indices]
-        dots = _row_sums(values * coef[counts.indices], counts.indptr)
+        # ``coef`` may be a matrix (one column per linear model): one pass over the counts for all.
+        weighted = (
+            values[:, None] * coef[counts.indices]
+            if coef.ndim == 2
+            else values * coef[counts.indices]
+        )
+        dots = _row_sums(weighted, counts.indptr)
         if tables.norm == "l2":
             norms = np.sqrt(_row_sums(values * values, counts.indptr))
         elif tables.norm == "l1":
             norms = _row_sums(np.abs(values), counts.indptr)
         else:
             return dots
+        if dots.ndim == 2:
+            norms = norms[:, None]
         return np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
 
     def __setstate__(self, state: dict[str, object]) -> None:
@@ -440,7 +448,7 @@ class CachedTfidfVectorizer(CompactTfidfVectorizer):
 
 def _row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
     """Per-row sums of a CSR matrix's data (0 for empty rows)."""
-    sums = np.zeros(indptr.size - 1, dtype=np.float64)
+    sums = np.zeros((indptr.size - 1, *values.shape[1:]), dtype=np.float64)
     filled = np.diff(indptr) > 0
     if filled.any():
         sums[filled] = np.add.reduceat(values, indptr[:-1][filled])

@@ -119,6 +119,9 @@ def _near(a: Pattern, b: Pattern, window: int) -> Matcher:
     return near
 
 
+# Fixed-width look-behinds: the word before is none of the negations.
+NOT_NEGATED = "".join(f"(?<!{word} )" for word in ("bukan", "tanpa", "tidak", "belum", "tak", "no"))
+
 # Countries are named by ISO code; their names (and flags) are ``patroli.text.places``', the same
 # names extraction turns into an ad's countries, spelled the way the normalizer writes them.
 # Kepmenaker 260/2015 (indicators.md §2.1): the 21 countries of the announcement minus Iran and
@@ -253,6 +256,20 @@ JOB_OFFER = Terms(
     "job",
     "vacancy",
 )
+# Words that make a text about work. A visit visa or a fee is a red flag of a *job* offer, not of a
+# tour package or a course ("Jasa urus visa turis Korea", "Paket umroh 35 jt"): the risk model's
+# scorecard counts the risk-raising indicators only where this context fires (classifiers.stacked).
+JOB_CONTEXT = Terms(
+    "lowongan", "loker", "dicari", "dibutuhkan", "gaji", "kerja", "bekerja", "pekerja", "pekerjaan",
+    "rekrut", "rekrutmen", "hiring", "vacancy", "job", "jobs", "salary", "work", "tkw", "tki", "pmi",
+    "cpmi", "majikan", "upah", "potong_gaji", "dana_talangan", "kontrak", "visa_kerja", "penempatan",
+    "magang", "perekrutan", "direkrut", "dipekerjakan", "tawaran", "employment", "employer", "abk",
+    "buruh", "karyawan", "tenaga", "operator", "admin", "crew", "kru",
+)  # fmt: skip
+# Indicators that are context for the model, never a reason shown to an analyst.
+CONTEXT_CODES = frozenset({"overseas_job", "job_context"})
+
+
 COMPANY = Pattern(
     r"\b(pt|cv|p3mi|ppmi|pptkis|perusahaan penempatan|agency|agensi|kantor (kami|pusat|cabang)|"
     r"alamat|jl|jalan)\b",
@@ -290,6 +307,102 @@ LICENCE = Pattern(
 )
 
 
+class FeeClause:
+    """A fee the worker pays (``worker_pays_fees``), except the personal costs the law allows.
+
+    Pasal 30 UU 18/2017 forbids charging placement costs; the worker's own documents and checks
+    (passport, visa, police certificate, medical and psychological tests, language exams such as
+    EPS-TOPIK, social security) may be paid by the worker (Perban BP2MI 9/2020, indicators.md §3),
+    and so may training paid to an official body. A fee clause about one of those ("biaya visa SSW
+    Rp 330.000", "biaya ujian EPS-TOPIK 28 USD", "pelatihan di BLK Rp 2 juta") does not fire; one
+    that names a placement cost as well ("biaya proses dan paspor 25 juta") still does.
+    """
+
+    def __init__(self) -> None:
+        # "admin" is left out: in these ads it is mostly the job ("admin chat, gaji 1.200 USD");
+        # the amount must come before any word for pay ("pelatihan gratis, gaji 5 jt" is no fee).
+        self.pattern = Pattern(
+            r"\b(biaya|bayar|dp|down payment|uang jaminan|jaminan|deposit|setor|transfer|tf|"
+            r"administrasi|pendaftaran|registrasi|ongkos|pelatihan)\b\W+"
+            r"(?:(?!gaji\b|upah\b|salary\b|bonus\b)\w+\W+){0,5}tok_money_",
+            ["biaya", "bayar", "dp", "down", "uang", "jaminan", "deposit", "setor", "transfer", "tf",
+             "administrasi", "pendaftaran", "registrasi", "ongkos", "pelatihan"],
+        )  # fmt: skip
+        self.triggers = self.pattern.triggers
+
+    def __call__(self, text: str, words: frozenset[str]) -> bool:
+        if not self.pattern(text, words):
+            return False
+        if LEGAL_COSTS.isdisjoint(words) and OFFICIAL_PAYEES.isdisjoint(words):
+            return True
+        payee = not OFFICIAL_PAYEES.isdisjoint(words)
+        return any(not _allowed_cost(m.group(0), payee) for m in self.pattern.regex.finditer(text))
+
+
+# The worker's own documents and checks, which the law lets the worker pay (indicators.md §3).
+LEGAL_COSTS = frozenset(
+    [
+        "paspor",
+        "passport",
+        "visa",
+        "skck",
+        "medical",
+        "medis",
+        "mcu",
+        "kesehatan",
+        "psikologi",
+        "psikotes",
+        "ujian",
+        "exam",
+        "tes",
+        "test",
+        "eps",
+        "topik",
+        "jft",
+        "bpjs",
+    ]
+)
+# Official bodies a legal cost is paid to (a training fee paid to a BLK is no placement fee).
+OFFICIAL_PAYEES = frozenset(
+    ["blk", "blkln", "bp3mi", "disnaker", "disnakertrans", "ltsa", "pnbp", "negara", "imigrasi"]
+)
+# Words that make a fee a placement cost whatever else it pays for.
+PLACEMENT_COSTS = frozenset(
+    [
+        "proses",
+        "penempatan",
+        "pendaftaran",
+        "registrasi",
+        "administrasi",
+        "jaminan",
+        "deposit",
+        "dp",
+        "talangan",
+        "agen",
+        "sponsor",
+        "calo",
+        "berangkat",
+        "keberangkatan",
+    ]
+)
+
+
+def _allowed_cost(clause: str, official_payee: bool) -> bool:
+    """A fee clause about a cost the worker may pay: a legal personal cost, or training paid to an
+    official body the text names (``official_payee``)."""
+    words = set(clause.split())
+    legal = (
+        not words.isdisjoint(LEGAL_COSTS)
+        or not words.isdisjoint(OFFICIAL_PAYEES)
+        or (official_payee and "pelatihan" in words)
+    )
+    first = clause.split(maxsplit=1)[0]
+    return legal and (words - {first}).isdisjoint(PLACEMENT_COSTS)
+
+
+FEES = FeeClause()
+
+
 def _no_licence(text: str, words: frozenset[str]) -> bool:
     return (
         OVERSEAS(text, words)
@@ -320,8 +433,9 @@ INDICATORS: tuple[Indicator, ...] = (
         Pattern(
             r"\bvisa_kunjungan\b|\bpaspor (pelancong|wisata)\b|\bvisa (nanti|bisa) (di ?rubah|diubah|diganti)\b|"
             r"\b(diurus|urus|mengurus|ganti) (di sana|disana)\b|\blewat (jalur )?(umrah|ziarah)\b|"
-            r"\bberangkat (umrah|ziarah)\b",
-            ["visa_kunjungan", "paspor", "visa", "diurus", "urus", "mengurus", "ganti", "lewat", "berangkat"],
+            r"\bberangkat (umrah|ziarah)\b|\b(bukan|tanpa|tidak pakai|tidak menggunakan|tak pakai) visa_kerja\b",
+            ["visa_kunjungan", "paspor", "visa", "diurus", "urus", "mengurus", "ganti", "lewat", "berangkat",
+             "bukan", "tanpa", "tidak", "tak"],
         ),
     ),
     Indicator(
@@ -329,15 +443,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "Calon pekerja diminta membayar biaya penempatan/proses/jaminan (UU 18/2017 Pasal 30)",
         "The worker is asked to pay placement, processing or deposit fees (Law 18/2017 Art. 30)",
         "1.1 (4), 1.4, 3",
-        Pattern(
-            # "admin" is left out: in these ads it is mostly the job ("admin chat, gaji 1.200 USD");
-            # the amount must come before any word for pay ("pelatihan gratis, gaji 5 jt" is no fee).
-            r"\b(biaya|bayar|dp|down payment|uang jaminan|jaminan|deposit|setor|transfer|tf|"
-            r"administrasi|pendaftaran|registrasi|ongkos|pelatihan)\b\W+"
-            r"(?:(?!gaji\b|upah\b|salary\b|bonus\b)\w+\W+){0,5}tok_money_",
-            ["biaya", "bayar", "dp", "down", "uang", "jaminan", "deposit", "setor", "transfer", "tf",
-             "administrasi", "pendaftaran", "registrasi", "ongkos", "pelatihan"],
-        ),
+        FEES,
     ),
     Indicator(
         "salary_deduction", 1,
@@ -500,7 +606,8 @@ INDICATORS: tuple[Indicator, ...] = (
         "Mentions a work visa and an employment contract",
         "3 (Pasal 13, 15)",
         Pattern(
-            r"\bvisa_kerja\b|\b(perjanjian|kontrak) (kerja|penempatan)\b",
+            # A negated mention ("bukan visa kerja", "tanpa perjanjian kerja") is the opposite cue.
+            NOT_NEGATED + r"(?:\bvisa_kerja\b|\b(perjanjian|kontrak) (kerja|penempatan)\b)",
             ["visa_kerja", "perjanjian", "kontrak"],
         ),
     ),
@@ -524,6 +631,13 @@ INDICATORS: tuple[Indicator, ...] = (
         "Job abroad",
         "context",
         OVERSEAS,
+    ),
+    Indicator(
+        "job_context", 1,
+        "Teks tentang pekerjaan",
+        "A text about work",
+        "context",
+        JOB_CONTEXT,
     ),
 )  # fmt: skip
 

@@ -1,24 +1,26 @@
 """The risk model's shape, defined once: ``build_pipeline(**params)``.
 
-text -> normalize -> [word TF-IDF | char TF-IDF | red-flag indicators] -> logistic regression,
-calibrated with Platt scaling on cross-validated predictions so that ``risk`` is a probability.
+text -> normalize -> [word TF-IDF | char TF-IDF | red-flag indicators] -> StackedRiskClassifier:
+genre (ad, report, other) and risk = max(calibrated text model, monotone indicator scorecard),
+raised to the threshold when two strong red flags fire (``classifiers.stacked``).
 """
 
 from __future__ import annotations
 
 from inspect import signature
 
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from classifiers.features import CachedTfidfVectorizer, CharNgrams, RedFlagFeatures, WordNgrams
+from classifiers.indicators import INDICATORS
+from classifiers.stacked import StackedRiskClassifier
 from classifiers.textnorm import IndonesianTextNormalizer
 
 
-# The defaults were chosen by ``python -m classifiers.tune`` on out-of-fold predictions over the
-# train split only (stages 1-4, docs/classifier.md): C=64 and indicator weight 0.25 were best both
-# on random folds and with whole destination corridors left out.
+# The text model's defaults were chosen by ``python -m classifiers.tune`` on out-of-fold predictions
+# over the train split only (stages 1-4, docs/classifier.md): C=64 was best both on random folds and
+# with whole destination corridors left out. The indicator columns feed the genre model (at
+# ``flag_weight``) and the scorecard (as 0/1), no longer the text model.
 def build_pipeline(
     C: float = 64.0,
     word_ngrams: tuple[int, int] = (1, 2),
@@ -26,7 +28,11 @@ def build_pipeline(
     min_df: int = 2,
     flag_weight: float = 0.25,
     calibration_folds: int = 5,
-    calibration: str = "sigmoid",
+    card_C: float = 1.0,
+    genre_C: float = 8.0,
+    card: bool = True,
+    floor: bool = True,
+    flags_in_text: bool = False,
 ) -> Pipeline:
     """Return an unfitted pipeline; ``fit(texts, labels)`` then ``predict_proba(texts)``."""
     features = FeatureUnion(
@@ -38,11 +44,16 @@ def build_pipeline(
             ("red_flags", RedFlagFeatures(weight=flag_weight)),
         ]
     )  # fmt: skip
-    classifier = CalibratedClassifierCV(
-        LogisticRegression(C=C, class_weight="balanced", max_iter=5000),
-        method=calibration,
-        cv=calibration_folds,
-        ensemble=False,  # one model fit on all data + one calibrator: explainable, fast to score
+    classifier = StackedRiskClassifier(
+        flag_codes=tuple(i.code for i in INDICATORS),
+        directions=tuple(i.direction for i in INDICATORS),
+        C=C,
+        card_C=card_C,
+        genre_C=genre_C,
+        calibration_folds=calibration_folds,
+        card=card,
+        floor=floor,
+        flags_in_text=flags_in_text,
     )
     return Pipeline(
         [

@@ -45,6 +45,8 @@ ALLOWED_TYPES = frozenset(
         "classifiers.features.CharNgrams",
         "classifiers.features.WordNgrams",
         "classifiers.textnorm.IndonesianTextNormalizer",
+        "classifiers.stacked.MonotoneScorecard",
+        "classifiers.stacked.StackedRiskClassifier",
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",
         "sklearn.isotonic.IsotonicRegression",

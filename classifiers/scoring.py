@@ -11,14 +11,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from classifiers.features import CachedTfidfVectorizer, RedFlagFeatures
-from classifiers.indicators import INDICATOR_BY_CODE
+from classifiers.indicators import CONTEXT_CODES, INDICATOR_BY_CODE
 from classifiers.registry import ModelError, StoredModel, load_active, load_model
+from classifiers.stacked import StackedRiskClassifier, gate_flags
+from patroli.config.table import PATROLI_EXPECTED_PREVALENCE
+from patroli.text.language import detect_language, unsupported_reason
 from patroli.text.stopwords import STOPWORDS
 
 LANGUAGES = ("id", "en")
@@ -32,6 +36,18 @@ _TERM_LABELS = {
     "tok_email_free": ("email gratisan", "free e-mail address"),
     "tok_url": ("tautan", "link"),
     "tok_num": ("angka", "number"),
+}
+
+
+_GENRE_REASONS = {
+    "report": (
+        "Dibaca sebagai laporan (berita, peringatan, kesaksian), bukan iklan: tidak ditandai",
+        "Read as a report (news, warning, testimony), not an ad: not flagged",
+    ),
+    "other": (
+        "Dibaca sebagai bukan iklan lowongan: tidak ditandai",
+        "Read as neither a job ad nor a report: not flagged",
+    ),
 }
 
 
@@ -53,11 +69,32 @@ def _term_label(term: str, language: str) -> str:
 
 @dataclass(slots=True)
 class Score:
-    risk: float
-    flagged: bool
-    margin: float
+    risk: float | None  # None: the text's language is not one the model scores
+    flagged: bool  # risky and an ad (a report of an illegal offer is risky, not flagged)
+    margin: float | None
     reasons: list[str] = field(default_factory=list)
     reason_codes: list[str] = field(default_factory=list)
+    risky: bool = False  # risk at or above the threshold, whatever the genre
+    genre: str | None = None  # ad, report or other (None: the model has no genre, or no score)
+    lang: str = ""  # ISO 639-1 code of the text's language ("und": too short to tell)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.asarray(np.log(q / (1 - q)))
+
+
+def shift_prevalence(risk: np.ndarray, base_rate: float, prevalence: float) -> np.ndarray:
+    """Bayes' rule on the odds: a probability calibrated where ``base_rate`` of the texts were
+    illegal, restated for a stream where ``prevalence`` of them are."""
+    factor = (prevalence / (1 - prevalence)) / (base_rate / (1 - base_rate))
+    odds = np.clip(risk, 1e-9, 1 - 1e-9)
+    odds = odds / (1 - odds) * factor
+    return np.asarray(odds / (1 + odds))
 
 
 def reason_text(code: str, language: str = "id") -> str:
@@ -69,6 +106,16 @@ def reason_text(code: str, language: str = "id") -> str:
         if ind.direction < 0:
             text = ("Menurunkan risiko: " if language == "id" else "Lowers risk: ") + text
         return text
+    if code == "rule:two_strong_flags":
+        return (
+            "Dua tanda bahaya resmi sekaligus: berisiko apa pun gaya tulisannya"
+            if language == "id"
+            else "Two official red flags together: risky whatever the wording"
+        )
+    if kind == "language":
+        return unsupported_reason(value, language)
+    if kind == "genre":
+        return _GENRE_REASONS.get(value, (value, value))[0 if language == "id" else 1]
     if kind == "term":
         prefix = "Kata berisiko: " if language == "id" else "Risky wording: "
         return prefix + ", ".join(f"«{_term_label(t, language)}»" for t in value.split("|"))
@@ -88,11 +135,54 @@ class RiskModel:
                 f"{stored.path}: expected an unweighted FeatureUnion as the second step"
             )
         self._blocks = [transformer for _, transformer in union.transformer_list]
-        calibrated = pipeline[-1].calibrated_classifiers_
-        linear = calibrated[0].estimator
-        self._coef = np.asarray(linear.coef_, dtype=np.float64).ravel()
-        self._intercept = float(np.asarray(linear.intercept_).ravel()[0])
+        last = pipeline[-1]
+        self._stacked = isinstance(last, StackedRiskClassifier)
+        names_out = np.asarray(union.get_feature_names_out()).astype(str)
+        if self._stacked:
+            calibrated = last.text_.calibrated_classifiers_
+            linear = calibrated[0].estimator
+            n_flags = len(last.flag_codes)
+            text_coef = np.asarray(linear.coef_, dtype=np.float64).ravel()
+            if not last.flags_in_text:
+                text_coef = np.concatenate([text_coef, np.zeros(n_flags)])
+            self._coef = text_coef
+            genre = last.genre_
+            self._genres = tuple(str(g) for g in genre.classes_) if genre is not None else ("ad",)
+            genre_coef = (
+                np.asarray(genre.coef_, dtype=np.float64).T
+                if genre is not None
+                else np.zeros((names_out.size, 1))
+            )
+            if genre_coef.shape[1] == 1 and len(self._genres) == 2:  # binary: one column
+                genre_coef = np.column_stack([-genre_coef[:, 0], genre_coef[:, 0]])
+            genre_intercept = np.asarray(genre.intercept_ if genre is not None else [0.0])
+            if genre_intercept.size == 1 and len(self._genres) == 2:
+                genre_intercept = np.asarray([-genre_intercept[0], genre_intercept[0]])
+            # One matrix, one pass over each block: column 0 the text risk, then one per genre.
+            self._weights = np.column_stack([self._coef, genre_coef])
+            self._bias = np.concatenate([[float(np.ravel(linear.intercept_)[0])], genre_intercept])
+            self._card_coef = np.asarray(last.card_.coef_, dtype=np.float64)
+            self._flag_codes = tuple(last.flag_codes)
+            self._flag_directions = tuple(last.directions)
+            self._card_bias = float(last.card_.intercept_) if last.card else -np.inf
+            self._strong = np.asarray(last.strong_, dtype=np.int64)
+            self._floor = float(last.floor_) if last.floor_ is not None else None
+            # Without the floor, the threshold on the raw scale is kept in the card.
+            self._raw_threshold = float(stored.card.get("threshold_raw", 0.5))
+            calibration = stored.card.get("calibration") or {}
+            self._platt = (float(calibration.get("a", 1.0)), float(calibration.get("b", 0.0)))
+            self._base_rate = float(calibration.get("base_rate", 0.5))
+        else:
+            calibrated = last.calibrated_classifiers_
+            linear = calibrated[0].estimator
+            self._coef = np.asarray(linear.coef_, dtype=np.float64).ravel()
+            self._weights = self._coef[:, None]
+            self._bias = np.asarray([float(np.asarray(linear.intercept_).ravel()[0])])
+            self._genres = ()
+            self._base_rate = 0.5
+        self._intercept = float(self._bias[0])
         self._calibrator = calibrated[0].calibrators[0]
+        self.prevalence: float | None = None  # None: no prior shift (the training base rate)
         # Column names are "words__x", "chars__x", "red_flags__flag_x" (FeatureUnion's prefixes).
         names = np.asarray(union.get_feature_names_out()).astype(str)
         self._names = names
@@ -106,7 +196,7 @@ class RiskModel:
             code = names[column].removeprefix("red_flags__flag_")
             # "overseas_job" is context for the model, not a reason to read; an indicator the code
             # no longer has cannot fire (its column stays 0).
-            if code in INDICATOR_BY_CODE and code != "overseas_job":
+            if code in INDICATOR_BY_CODE and code not in CONTEXT_CODES:
                 self._flag_code[column] = code
         self._flag_columns = np.asarray(sorted(self._flag_code), dtype=np.int64)
         # Per column, what the explanation loop needs, computed once.
@@ -132,9 +222,15 @@ class RiskModel:
         }
 
     @classmethod
-    def load(cls, path: Path | None = None) -> RiskModel:
-        """Load the model at ``path``, or the active one of the registry."""
-        return cls(load_model(path) if path else load_active())
+    def load(cls, path: Path | None = None, prevalence: float | None = None) -> RiskModel:
+        """Load the model at ``path``, or the active one of the registry; ``prevalence`` (default
+        ``PATROLI_EXPECTED_PREVALENCE``) is the crawl stream's expected share of illegal offers."""
+        model = cls(load_model(path) if path else load_active())
+        if model._stacked:
+            model.prevalence = (
+                PATROLI_EXPECTED_PREVALENCE.from_env() if prevalence is None else prevalence
+            )
+        return model
 
     @property
     def version(self) -> str:
@@ -142,18 +238,57 @@ class RiskModel:
 
     @property
     def threshold(self) -> float:
-        return self.stored.threshold
+        """The threshold on the scale of ``risk`` (for a stacked model: at ``prevalence``)."""
+        if not self._stacked:
+            return self.stored.threshold
+        return float(self.calibrate(np.asarray([self._raw_threshold]))[0])
+
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        """Raw stacked risk -> probability on the training base rate -> at ``prevalence``."""
+        a, b = self._platt
+        risk = _sigmoid(a * _logit(raw) + b)
+        if self.prevalence is not None:
+            risk = shift_prevalence(risk, self._base_rate, self.prevalence)
+        return risk
 
     def score(self, texts: Sequence[str], language: str = "id") -> list[Score]:
-        """Risk, flag, margin to the threshold and reasons for each text (one batch)."""
+        """Language, genre, risk, risky, flag, margin to the threshold and reasons for each text
+        (one batch). A text in a language the model does not score gets ``risk=None``."""
         if not texts:
             return []
         normalized = self._normalize.transform(texts)
         words = [text.split() for text in normalized]
-        decision = np.full(len(texts), self._intercept)
+        # Every text is scored, then the gate decides: a text in another language is rare, and by
+        # then each word's hash is cached (the TF-IDF look-ups computed it), which makes the
+        # gate's word look-ups nearly free.
+        scores = self._score(texts, language, normalized, words)
+        detected = [detect_language(t, w) for t, w in zip(texts, words, strict=True)]
+        for i, lang in enumerate(detected):
+            if not lang.supported:
+                scores[i] = Score(
+                    risk=None, flagged=False, margin=None, risky=False, genre=None,
+                    reasons=[unsupported_reason(lang.code, language)],
+                    reason_codes=[f"language:{lang.code}"],
+                )  # fmt: skip
+        for score, lang in zip(scores, detected, strict=True):
+            score.lang = lang.code
+        return scores
+
+    def _score(
+        self,
+        texts: Sequence[str],
+        language: str,
+        normalized: Sequence[str] | None = None,
+        words: Sequence[list[str]] | None = None,
+    ) -> list[Score]:
+        if normalized is None or words is None:
+            normalized = self._normalize.transform(texts)
+            words = [text.split() for text in normalized]
+        decision = np.tile(self._bias, (len(texts), 1))
         shown: list[sp.csr_matrix] = []  # the blocks reasons are read from (words, indicators)
+        flags: sp.csr_matrix | None = None
         for block, (start, stop) in zip(self._blocks, self._spans, strict=True):
-            coef = self._coef[start:stop]
+            coef = self._weights[start:stop]
             if (
                 isinstance(block, CachedTfidfVectorizer)
                 and block._fast_path()
@@ -166,13 +301,41 @@ class RiskModel:
             if isinstance(block, CachedTfidfVectorizer) and block._fast_path():
                 matrix = block.transform_tokens(words)
             elif isinstance(block, RedFlagFeatures):
-                matrix = block.transform_words(normalized, words)
+                matrix = flags = block.transform_words(normalized, words)
             else:
                 matrix = block.transform(normalized)
             decision += matrix @ coef
             shown.append(matrix)
-        risks = np.clip(self._calibrator.predict(decision), 0.0, 1.0)
-        return self._explain(sp.hstack(shown, format="csr"), risks, language)
+        return self._explain(
+            sp.hstack(shown, format="csr"), *self._answers(decision, flags), language
+        )
+
+    def _answers(
+        self, decision: np.ndarray, flags: sp.csr_matrix | None
+    ) -> tuple[np.ndarray, np.ndarray, list[str | None], np.ndarray]:
+        """(risk, risky, genre, floored) per row from the linear decisions and indicator columns."""
+        p_text = np.clip(self._calibrator.predict(decision[:, 0]), 0.0, 1.0)
+        n = decision.shape[0]
+        if not self._stacked:
+            risky = p_text >= self.threshold
+            return p_text, risky, [None] * n, np.zeros(n, dtype=bool)
+        fired = gate_flags(
+            (flags > 0).astype(np.float64).toarray()
+            if flags is not None
+            else np.zeros((n, self._card_coef.size)),
+            self._flag_codes,
+            self._flag_directions,
+        )
+        raw = np.maximum(p_text, _sigmoid(fired @ self._card_coef + self._card_bias))
+        floored = np.zeros(n, dtype=bool)
+        if self._floor is not None:
+            floored = (fired[:, self._strong].sum(axis=1) >= 2) & (raw < self._floor)
+            raw = np.where(floored, self._floor, raw)
+            risky = raw >= self._floor
+        else:
+            risky = raw >= self._raw_threshold
+        genres = [self._genres[i] for i in np.argmax(decision[:, 1:], axis=1).tolist()]
+        return self.calibrate(raw), risky, genres, floored
 
     def features(self, texts: Sequence[str]) -> sp.csr_matrix:
         """The model's feature matrix, as its FeatureUnion builds it, minus the per-call overhead.
@@ -195,11 +358,92 @@ class RiskModel:
         return sp.hstack(blocks, format="csr")
 
     def risks(self, features: sp.csr_matrix) -> np.ndarray:
-        """Calibrated probabilities: the linear score through the fitted sigmoid calibrator."""
-        decision = features @ self._coef + self._intercept
-        return np.clip(self._calibrator.predict(decision), 0.0, 1.0)
+        """Calibrated probabilities from a feature matrix (``features``)."""
+        decision = np.asarray(features @ self._weights) + self._bias
+        flags = features[:, self._spans[-1][0] :] if self._stacked else None
+        return self._answers(decision, flags)[0]
 
-    def _explain(self, features: sp.csr_matrix, risks: np.ndarray, language: str) -> list[Score]:
+    def explain(self, text: str, language: str = "id", top: int = 8) -> dict[str, Any]:
+        """What moves the score of one text, for an analyst to check: its language and genre,
+        each part's risk (words, red-flag scorecard, the two-strong-flags rule), every indicator
+        that fired with its scorecard weight, and the words that pushed the risk up and down."""
+        lang = detect_language(text)
+        score = self.score([text], language)[0]
+        result: dict[str, Any] = {
+            "model": self.version, "lang": lang.code, "supported": lang.supported,
+            "risk": score.risk, "threshold": self.threshold, "risky": score.risky,
+            "flagged": score.flagged, "genre": score.genre, "reasons": score.reasons,
+        }  # fmt: skip
+        if not lang.supported:
+            return result
+        features = self.features([text])
+        row = features.getrow(0)
+        decision = np.asarray(row @ self._weights).ravel() + self._bias
+        contributions = row.data * self._coef[row.indices]
+        names = self._names[row.indices]
+        words = [(str(n).split("__", 1)[1], float(c)) for n, c in zip(names, contributions, strict=True)
+                 if str(n).startswith("words__") and c != 0]  # fmt: skip
+        chars = float(sum(c for n, c in zip(names, contributions, strict=True)
+                          if str(n).startswith("chars__")))  # fmt: skip
+        words.sort(key=lambda item: -abs(item[1]))
+        result["text_model"] = {
+            "risk": float(self.calibrate(np.clip(self._calibrator.predict(decision[:1]), 0, 1))[0])
+            if self._stacked
+            else float(np.clip(self._calibrator.predict(decision[:1]), 0, 1)[0]),
+            "intercept": self._intercept,
+            "words_up": [w for w in words if w[1] > 0][:top],
+            "words_down": [w for w in words if w[1] < 0][:top],
+            "character_ngrams_total": chars,
+        }
+        fired = [
+            str(self._names[column]).removeprefix("red_flags__flag_")
+            for column in np.flatnonzero(
+                np.char.startswith(self._names, "red_flags__flag_")
+            ).tolist()
+            if row[0, column] != 0
+        ]
+        if self._stacked:
+            position = {str(n).removeprefix("red_flags__flag_"): j for j, n in enumerate(
+                self._names[self._spans[-1][0] :].tolist())}  # fmt: skip
+            gate = "job_context" not in position or "job_context" in fired
+            counted = [c for c in fired if gate or INDICATOR_BY_CODE.get(c) is None
+                       or INDICATOR_BY_CODE[c].direction <= 0]  # fmt: skip
+            card_logit = self._card_bias + sum(self._card_coef[position[c]] for c in counted)
+            raw_card = float(_sigmoid(np.asarray([card_logit]))[0])
+            strong = [c for c in counted if position.get(c, -1) in set(self._strong.tolist())]
+            result["scorecard"] = {
+                "risk": float(self.calibrate(np.asarray([raw_card]))[0]),
+                "intercept": self._card_bias,
+                "indicators": [(c, float(self._card_coef[position[c]])) for c in counted
+                               if c not in CONTEXT_CODES or c == "overseas_job"],
+                "not_about_work": not gate,
+            }  # fmt: skip
+            result["strong_flags"] = strong
+            result["floor_applied"] = len(strong) >= 2 and self._floor is not None
+            text_risk, card_risk = result["text_model"]["risk"], result["scorecard"]["risk"]
+            result["decided_by"] = (
+                "two strong red flags" if result["floor_applied"] and max(text_risk, card_risk)
+                < self.threshold else ("words" if text_risk >= card_risk else "red flags")
+            )  # fmt: skip
+            genre_logits = decision[1:]
+            probabilities = np.exp(genre_logits - genre_logits.max())
+            probabilities /= probabilities.sum()
+            result["genre_probabilities"] = dict(
+                zip(self._genres, (float(p) for p in probabilities), strict=True)
+            )
+        else:
+            result["indicators"] = fired
+        return result
+
+    def _explain(
+        self,
+        features: sp.csr_matrix,
+        risks: np.ndarray,
+        risky: np.ndarray,
+        genres: list[str | None],
+        floored: np.ndarray,
+        language: str,
+    ) -> list[Score]:
         """Reasons for every row at once: the indicators that fired, then the top word terms."""
         n_rows = features.shape[0]
         indptr, columns = features.indptr, features.indices
@@ -234,17 +478,27 @@ class RiskModel:
             lowering: list[str] = []
             for column in sorted(flags_by_row[row]):  # the order of INDICATORS
                 raises, code = flag_reason[column]
+                if self._stacked and code == "indicator:warning_context":
+                    continue  # it tells the genre (below), it does not lower a stacked risk
                 (codes if raises else lowering).append(code)
+            if floored[row]:
+                codes.append("rule:two_strong_flags")
             if terms_by_row[row]:
                 codes.append("term:" + "|".join([term_of[c] for c in terms_by_row[row]]))
             codes += lowering
+            is_risky = bool(risky[row])
+            genre = genres[row]
+            if genre in ("report", "other"):
+                codes.append(f"genre:{genre}")
             scores.append(
                 Score(
                     risk=risk,
-                    flagged=risk >= threshold,
+                    flagged=is_risky and genre in (None, "ad"),
                     margin=risk - threshold,
                     reasons=[_reason_text_cached(c, language) for c in codes],
                     reason_codes=codes,
+                    risky=is_risky,
+                    genre=genre,
                 )
             )
         return scores
@@ -256,8 +510,12 @@ def _reason_text_cached(code: str, language: str) -> str:
 
 
 @lru_cache(maxsize=4)
-def _cached_model(model_dir: str) -> RiskModel:
+def cached_model(model_dir: str) -> RiskModel:
+    """The model in ``model_dir``, loaded once per process."""
     return RiskModel.load(Path(model_dir))
+
+
+_cached_model = cached_model
 
 
 def score_with(model_dir: str, texts: Sequence[str], language: str = "id") -> list[Score]:

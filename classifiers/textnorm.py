@@ -279,6 +279,19 @@ def _url_token(match: re.Match[str]) -> str:
     return " tok_tme " if "t.me" in url else " tok_url "
 
 
+# Official accounts of the bodies that place or protect migrant workers: "@kemnaker" in a notice is
+# a source, not "contact me by DM" (an official handle does not fire ``messenger_only``).
+_OFFICIAL_HANDLE_RE = re.compile(
+    r"@(kemnaker|kemenaker|bp2mi|kp2mi|bnp2tki|kemlu|disnaker|bp3mi|imigrasi|divhumaspolri|"
+    r"humaspolri|safetravelkemlu|kbri|kjri|kdei)",
+    re.IGNORECASE,
+)
+
+
+def _handle_token(match: re.Match[str]) -> str:
+    return " tok_handle_official " if _OFFICIAL_HANDLE_RE.match(match.group(0)) else " tok_handle "
+
+
 def _flag(match: re.Match[str]) -> str:
     return f" flag_{flag_code(match).lower()} "
 
@@ -299,7 +312,7 @@ def _normalize(text: str) -> tuple[str, bool]:
             lambda m: " tok_email_free " if _FREE_MAIL_RE.search(m.group(0)) else " tok_email ",
             text,
         )
-        text = _HANDLE_RE.sub(" tok_handle ", text)
+        text = _HANDLE_RE.sub(_handle_token, text)
     text = _UPPER_RE.sub(_upper_place, _replace_phones(text)).lower()
     raw = text.encode("ascii", "replace").translate(_SEPARATE).decode("ascii").split()
     out = list(map(_token, raw))

@@ -56,10 +56,13 @@ class JobAd:
     salary_period: str = ""
     fees: list[dict[str, Any]] = field(default_factory=list)  # [{"amount": 5e6, "currency": "IDR"}]
     risk: float | None = None  # calibrated probability of illegal placement
-    flagged: bool = False  # risk at or above the model's threshold
+    flagged: bool = False  # risky and an ad (genre): what the review queue shows
     reasons: list[str] = field(default_factory=list)  # short, in the deployment's language
     reason_codes: list[str] = field(default_factory=list)  # language-neutral codes of the reasons
     risk_margin: float | None = None  # risk minus threshold: near 0 = the model is least sure
+    risky: bool = False  # risk at or above the threshold, any genre (a report can be risky)
+    genre: str | None = None  # ad, report or other, as the model reads the text
+    lang: str | None = None  # ISO 639-1 code of the text's language; others than id/ms/en: no risk
     model_version: str = ""
     # leads (pipelines/extract.py) and the register check (pipelines/register.py)
     bank_accounts: list[str] = field(default_factory=list)  # "BRI:002101555123504"

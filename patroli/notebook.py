@@ -62,9 +62,12 @@ class Ad:
     salary_period: str | None = None
     fees: Any = None
     extra: Any = None
-    risk: float | None = None
+    risk: float | None = None  # None: a language the model does not score
     risk_margin: float | None = None
-    flagged: bool | None = None
+    flagged: bool | None = None  # risky and an ad
+    risky: bool | None = None  # at or over the threshold, whatever the genre
+    genre: str | None = None  # ad, report or other
+    lang: str | None = None
     reasons: list[str] = dataclasses.field(default_factory=list)
     reason_codes: list[str] = dataclasses.field(default_factory=list)
     model_version: str | None = None
@@ -93,11 +96,14 @@ class Ad:
 class Score:
     """The risk model's view of one text: risk (0..1), whether it is flagged, the reasons."""
 
-    risk: float
-    flagged: bool
+    risk: float | None  # None: a language the model does not score
+    flagged: bool  # risky and an ad
     reasons: list[str]
     reason_codes: list[str]
     model_version: str
+    risky: bool = False  # at or over the threshold, whatever the genre (a report can be risky)
+    genre: str | None = None
+    lang: str = ""
 
 
 class Patrol:
@@ -204,5 +210,5 @@ def score(
 
     directory = str(model_dir or find_model(active_version()))
     version, _ = describe_model(directory)
-    return [Score(s.risk, s.flagged, list(s.reasons), list(s.reason_codes), version)
-            for s in score_with(directory, list(texts), language)]  # fmt: skip
+    return [Score(s.risk, s.flagged, list(s.reasons), list(s.reason_codes), version, s.risky, s.genre,
+                  s.lang) for s in score_with(directory, list(texts), language)]  # fmt: skip

@@ -111,13 +111,19 @@ class ClassifyPipeline(OffloadingPipeline):
             logger.error("scoring failed for %s (%s); stored unscored", item.url, exc)
             self.stats.inc_value("patroli/classify/failed")
             return item
-        item.risk = round(score.risk, 6)
-        item.risk_margin = round(score.margin, 6)
+        item.risk = None if score.risk is None else round(score.risk, 6)
+        item.risk_margin = None if score.margin is None else round(score.margin, 6)
         item.flagged = score.flagged
+        item.risky = score.risky
+        item.genre = score.genre
+        item.lang = score.lang
         item.reasons = score.reasons
         item.reason_codes = score.reason_codes
         item.model_version = self.version
-        self.stats.inc_value("patroli/classify/scored")
+        if score.risk is None:
+            self.stats.inc_value(f"patroli/classify/unsupported_language/{score.lang}")
+        else:
+            self.stats.inc_value("patroli/classify/scored")
         if score.flagged:
             self.stats.inc_value("patroli/classify/flagged")
         return item

@@ -33,7 +33,7 @@ from patroli.storage import StoreError, open_store
 logger = logging.getLogger(__name__)
 _FIELDS = ("agency_names", "licence_numbers", "phones", "whatsapp", "telegram", "emails",
            "countries", "job_type", "title", "text", "risk", "risk_margin", "flagged", "reasons",
-           "reason_codes", "agency_id", "register_import")  # fmt: skip
+           "reason_codes", "agency_id", "register_import", "risky", "genre")  # fmt: skip
 
 
 def load_snapshot(store_url: str) -> RegisterSnapshot | None:
@@ -76,8 +76,8 @@ class RegisterCheckPipeline:
         ad = {name: getattr(item, name) for name in _FIELDS}
         result = check(ad, self.snapshot)
         apply_check(ad, result, self.snapshot, self.language)
-        for name in ("risk", "risk_margin", "flagged", "reasons", "reason_codes", "agency_id",
-                     "register_import"):  # fmt: skip
+        for name in ("risk", "risk_margin", "flagged", "risky", "reasons", "reason_codes",
+                     "agency_id", "register_import"):  # fmt: skip
             setattr(item, name, ad[name])
         for code in result.codes:
             self.stats.inc_value(f"patroli/register/{code.split(':')[1].split('|')[0]}")

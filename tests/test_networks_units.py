@@ -196,6 +196,19 @@ def test_the_check_moves_the_models_risk_at_its_own_threshold() -> None:
     assert scored["register_import"] == "imp1"
 
 
+def test_a_raised_report_is_risky_but_only_an_ad_is_flagged() -> None:
+    register = snapshot()
+    for genre, flagged in (("report", False), ("ad", True), (None, True)):
+        scored: dict[str, object] = {
+            **ad(agency_names=["PT Cahaya Timur Demo"], phones=["+6281355583030"]),
+            "risk": 0.55, "risk_margin": -0.05, "flagged": False, "genre": genre,
+            "reason_codes": [], "reasons": [],
+        }  # fmt: skip
+        apply_check(scored, check(scored, register), register, "en")
+        assert scored["risky"] is True, genre  # the revoked licence raised it over 0.6
+        assert scored["flagged"] is flagged, genre
+
+
 def test_the_register_step_of_the_crawl(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'p.db'}"
     with open_store(url) as store:

@@ -73,6 +73,36 @@ def test_search_text_phrase_filters_and_ranges(store: Store) -> None:
     assert "\x03" in hit["highlight"]
 
 
+def test_genre_risky_and_language_are_stored_and_filtered(store: Store) -> None:
+    """The two-question model's fields: a report of an illegal offer is risky but not flagged, a
+    post in a language the model does not score has no risk; each is found by its filter."""
+    store.upsert_ads([
+        record("ad1", genre="ad", risky=True, flagged=True, lang="id"),
+        record("rep1", title="Polda ungkap TPPO", text="Korban dijanjikan kerja admin di Kamboja, gaji 1.000 USD",
+               genre="report", risky=True, flagged=False, lang="id", risk=0.9),
+        record("rep2", title="Repatriasi", text="KBRI memulangkan 20 WNI", genre="report", risky=False,
+               flagged=False, lang="id", risk=0.01),
+        record("ru1", title="Новости", text="Сводка новостей за день", genre=None, risky=False, flagged=False,
+               lang="ru", risk=None, reasons=["Bahasa ru tidak didukung: tidak dinilai"]),
+    ])  # fmt: skip
+    assert {h["ad_id"] for h in store.search("genre:report risky:true").hits} == {"rep1"}
+    assert {h["ad_id"] for h in store.search("genre:report").hits} == {"rep1", "rep2"}
+    assert {h["ad_id"] for h in store.search("risky:true -genre:ad").hits} == {"rep1"}
+    assert {h["ad_id"] for h in store.search("lang:ru").hits} == {"ru1"}
+    assert {h["ad_id"] for h in store.search("lang:RU").hits} == {"ru1"}
+    assert {h["ad_id"] for h in store.search("flagged:true").hits} == {"ad1"}
+    unscored = store.get_ad("ru1")
+    assert unscored["risk"] is None
+    assert unscored["lang"] == "ru"
+    assert unscored["risky"] is False
+    report = store.get_ad("rep1")
+    assert (report["genre"], report["risky"], report["flagged"]) == ("report", True, False)
+    # A re-crawl of the same content (a new model's scores) updates the fields too.
+    store.upsert_ads([record("rep2", title="Repatriasi", text="KBRI memulangkan 20 WNI", genre="report",
+                             risky=True, flagged=False, lang="id", risk=0.5)])  # fmt: skip
+    assert store.get_ad("rep2")["risky"] is True
+
+
 def test_facets_count_the_filtered_set(store: Store) -> None:
     store.upsert_ads([record("a1"), record("a2", countries=["SA"], source="demo_feed")])
     facets = store.search("", facets=True).facets

@@ -443,3 +443,44 @@ def test_a_patrol_into_each_engine_stores_every_ad_once(
             assert store.count() == sum(expected.values())
     finally:
         engine.drop_prefix(f"tcrawl{engine.family[:2]}")
+
+
+def test_an_index_from_before_the_language_gate_is_migrated(engine: Any) -> None:
+    """An ads index made before ``risky``, ``genre`` and ``lang`` existed is seen as out of date;
+    ``migrate`` moves it to the next version with the new mapping and keeps its ads."""
+    from patroli.storage.engine.indices import detect_analyzer, index_body, put_template
+
+    store = open_engine_store(engine)
+    prefix = store.names.prefix
+    try:
+        client, names = store.client, store.names
+        body = index_body("ads", detect_analyzer(client))
+        for name in ("risky", "genre", "lang"):
+            del body["mappings"]["properties"][name]
+        body["mappings"]["_meta"]["patroli"]["schema"] = "before-the-language-gate"
+        client.request("DELETE", f"/{names.index('ads', 1)}")
+        put_template(client, names, "ads", body)
+        client.request(
+            "PUT", f"/{names.index('ads', 1)}", body={"aliases": {names.alias("ads"): {}}}
+        )
+        # An ad as the previous version wrote it: none of the three fields.
+        old = {k: v for k, v in record("old1").items() if k in body["mappings"]["properties"]}
+        old.update(
+            first_seen=old["crawled_at"], last_seen=old["crawled_at"], status="new", version=1
+        )
+        client.request(
+            "PUT", f"/{names.alias('ads')}/_doc/old1", body=old, params={"refresh": "true"}
+        )
+        assert not {row["kind"]: row for row in store.index_status()}["ads"]["up_to_date"]
+        report = {row["kind"]: row for row in store.migrate(kinds=("ads",))}
+        assert report["ads"]["action"] == "migrated"
+        assert report["ads"]["index"] == names.index("ads", 2)
+        store.upsert_ads([record("new1", genre="report", risky=True, flagged=False, lang="ms")])
+        assert {h["ad_id"] for h in store.search("lang:ms genre:report risky:true").hits} == {
+            "new1"
+        }
+        assert store.get_ad("old1")["lang"] is None
+        assert store.count() == 2
+    finally:
+        store.close()
+        engine.drop_prefix(prefix)

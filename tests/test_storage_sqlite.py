@@ -19,3 +19,39 @@ def test_audit_log_cannot_be_changed_even_with_raw_sql(store_url: str) -> None:
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         conn.execute("DELETE FROM audit")
     conn.close()
+
+
+def test_a_file_from_before_the_language_gate_is_migrated_in_place(store_url: str) -> None:
+    """A store made by schema version 1 (no ``risky``, ``genre``, ``lang`` columns) opens, keeps
+    every ad and review, gains the columns, and takes the new fields from then on."""
+    from tests.helpers.records import record
+
+    store = SQLiteStore(store_url)
+    store.upsert_ads([record("old1"), record("old2", risk=0.1, flagged=False)])
+    store.review("old1", "confirmed", reviewer="ana", note="ok")
+    store.close()
+    conn = sqlite3.connect(sqlite_path(store_url))
+    for column in ("risky", "genre", "lang"):  # what a version-1 file looks like
+        conn.execute(f"ALTER TABLE ads DROP COLUMN {column}")
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.commit()
+    assert "lang" not in {row[1] for row in conn.execute("PRAGMA table_info(ads)")}
+    conn.close()
+
+    store = SQLiteStore(store_url)
+    try:
+        old = store.get_ad("old1")
+        assert old["status"] == "confirmed"
+        assert old["risk"] == 0.97
+        assert old["lang"] is None
+        assert old["genre"] is None
+        store.upsert_ads([record("new1", genre="report", risky=True, flagged=False, lang="ms")])
+        assert {h["ad_id"] for h in store.search("lang:ms genre:report risky:true").hits} == {
+            "new1"
+        }
+        assert {h["ad_id"] for h in store.search("").hits} == {"old1", "old2", "new1"}
+    finally:
+        store.close()
+    conn = sqlite3.connect(sqlite_path(store_url))
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    conn.close()

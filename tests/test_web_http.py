@@ -42,6 +42,7 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/ads/{ad_id}"): ANY_ROLE,
     ("POST", "/ads/{ad_id}/review"): ANALYST,
     ("GET", "/ads/{ad_id}/evidence/{index:int}"): ANY_ROLE,
+    ("GET", "/ads/{ad_id}/explain"): ANY_ROLE,
     ("GET", "/search"): INVESTIGATOR,
     ("GET", "/search/export.csv"): INVESTIGATOR,
     ("GET", "/search/export.json"): INVESTIGATOR,
@@ -64,6 +65,7 @@ CONCRETE = {
     "/ads/{ad_id}": f"/ads/{AD}",
     "/ads/{ad_id}/review": f"/ads/{AD}/review",
     "/ads/{ad_id}/evidence/{index:int}": f"/ads/{AD}/evidence/0",
+    "/ads/{ad_id}/explain": f"/ads/{AD}/explain",
     "/entities/{kind}/{value}": "/entities/phone/+6281255512345",
     "/admin/users/{name}": "/admin/users/ana",
     "/account/tokens/{token_id}/revoke": "/account/tokens/0000000000000000/revoke",
@@ -468,3 +470,22 @@ def test_serve_refuses_a_missing_or_placeholder_secret(tmp_path: Path) -> None:
         )
         assert result.returncode == 1, secret
         assert "PATROLI_SECRET_KEY" in result.stderr
+
+
+def test_what_moves_the_score_is_one_click_from_the_ad(server: LiveServer) -> None:
+    """The ad page links its explanation; the explanation names what the words and the red flags
+    alone say, the indicators that fired with their weights, and escapes the ad's text."""
+    client = Client(server.url)
+    assert client.login(USER_OF["analyst"]).status_code == 303
+    assert f'href="/ads/{AD}/explain"' in client.get(f"/ads/{AD}").text
+    page = client.get(f"/ads/{AD}/explain")
+    assert page.status_code == 200
+    assert "Apa yang menggerakkan skor" in page.text
+    assert "Menurut tanda bahaya saja" in page.text
+    assert "scam_hub_office_job" in page.text  # an admin job in Cambodia: the scam-hub red flag
+    hostile = client.get(f"/ads/{XSS_AD}/explain")
+    assert hostile.status_code == 200
+    assert "<script>window.__pwned" not in hostile.text
+    assert "&lt;script&gt;window.__pwned" in hostile.text  # the title, escaped
+    assert client.get("/ads/no-such-ad/explain").status_code == 404
+    client.close()

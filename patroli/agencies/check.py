@@ -240,4 +240,7 @@ def apply_check(
     moved = 1 / (1 + math.exp(-(math.log(clipped / (1 - clipped)) + result.log_odds)))
     ad["risk"] = round(moved, 6)
     ad["risk_margin"] = round(moved - threshold, 6)
-    ad["flagged"] = moved >= threshold
+    ad["risky"] = moved >= threshold
+    # Flagged keeps the model's meaning: risky and an ad (a report naming a fake licence is risky,
+    # not an offer to review); an ad scored by a model without genres counts as an ad.
+    ad["flagged"] = ad["risky"] and ad.get("genre") in (None, "ad")

@@ -57,8 +57,10 @@ def classify(input_path: str, output_path: str, model_path: str | None, language
     """Score ads in a JSON Lines file.
 
     Each input line is an object with at least "text" (optional "title", "id"; other fields pass
-    through). Each output line adds "risk" (probability 0-1), "flagged" (at the model's threshold),
-    "reasons" and "model_version". A malformed line is reported with its number and skipped; the
+    through). Each output line adds "lang" (the text's language), "genre" (ad, report or other),
+    "risk" (probability 0-1 that the offer described is illegal, at the expected prevalence; null for
+    a language the model does not score), "risky" (risk at the model's threshold, any genre),
+    "flagged" (risky and an ad), "reasons" and "model_version". A malformed line is reported with its number and skipped; the
     exit status is 1 if any line failed.
     """
     from classifiers.datasets import model_text
@@ -72,7 +74,8 @@ def classify(input_path: str, output_path: str, model_path: str | None, language
     def flush() -> None:
         scores = model.score([model_text(r.get("title"), r["text"]) for r in batch], language)
         for record, score in zip(batch, scores, strict=True):
-            record.update(risk=round(score.risk, 6), flagged=score.flagged, reasons=score.reasons,
+            record.update(risk=None if score.risk is None else round(score.risk, 6), risky=score.risky,
+                          flagged=score.flagged, genre=score.genre, lang=score.lang, reasons=score.reasons,
                           reason_codes=score.reason_codes, model_version=model.version)  # fmt: skip
             sink.write(json.dumps(record, ensure_ascii=False) + "\n")
         batch.clear()
@@ -145,6 +148,12 @@ def _check_line(record: Any) -> str:
     help="Add the analysts' decisions from --store (confirmed = illegal, dismissed = not); the new "
     "model is only activated if it is not worse than the active one on the held-out split.",
 )
+@click.option(
+    "--real/--no-real",
+    default=True,
+    show_default=True,
+    help="Also train on the real corpus (classifiers/data/real, its train split; id/ms/en rows).",
+)
 @store_option
 def train(
     data_dir: str | None,
@@ -153,15 +162,18 @@ def train(
     activate: bool,
     with_reviews: bool,
     store_url: str,
+    real: bool,
 ) -> None:
     """Train a risk model on the labelled corpus and register it with its model card."""
-    from classifiers.datasets import SEED_DIR, DatasetError, load_corpus
+    from classifiers.datasets import SEED_DIR, DatasetError, load_corpus, load_real_corpus
     from classifiers.registry import set_active
     from classifiers.train import train_and_save
 
     directory = Path(data_dir) if data_dir else SEED_DIR
     try:
         ads = load_corpus(directory)
+        if real:
+            ads += load_real_corpus()
     except DatasetError as exc:
         fail(str(exc), "fix the line, or pass another --data directory")
         return
@@ -169,7 +181,8 @@ def train(
         _train_with_reviews(ads, directory, Path(models_dir), version, activate, store_url)
         return
     with console.status(f"training on {len(ads)} labelled ads…"):
-        result = train_and_save(ads, Path(models_dir), version=version, data_source=str(directory))
+        source = f"{directory} + classifiers/data/real" if real else str(directory)
+        result = train_and_save(ads, Path(models_dir), version=version, data_source=source)
     _print_metrics(result.card)
     console.print(f"model {result.card['version']} written to {result.path}", highlight=False)
     if activate:
@@ -235,8 +248,11 @@ def _train_with_reviews(ads: list[Any], directory: Path, models_dir: Path, versi
 
 
 @cli.command()
-@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
+@click.option("--data", "data_path", type=click.Path(exists=True, dir_okay=False),
               help="Labelled JSON Lines (id, text, label; optional title, source, destination, style).")  # fmt: skip
+@click.option("--real", "real_split", type=click.Choice(["test", "train", "all"]),
+              help="Instead of --data: the real corpus (this split) and the hand-written held-out split, "
+              "per genre, language and source, with confidence intervals and a calibration plot.")  # fmt: skip
 @setting_option(
     "--model",
     "model_path",
@@ -246,11 +262,24 @@ def _train_with_reviews(ads: list[Any], directory: Path, models_dir: Path, versi
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Report directory (default: var/reports/eval-<version>-<time>).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def evaluate(data_path: str, model_path: str | None, out_dir: str | None, as_json: bool) -> None:
+def evaluate(
+    data_path: str | None,
+    real_split: str | None,
+    model_path: str | None,
+    out_dir: str | None,
+    as_json: bool,
+) -> None:
     """Evaluate a model on labelled ads: precision, recall, F1, PR-AUC, precision@k, confusion
     matrix, calibration, per-source and per-destination breakdowns; writes a PR-curve PNG and a
-    Markdown and HTML report."""
+    Markdown and HTML report. With --real: the issue-12 measures on the real corpus."""
     from datetime import UTC, datetime
+
+    if real_split:
+        _evaluate_real(real_split, model_path, out_dir, as_json)
+        return
+    if not data_path:
+        fail("give --data FILE.jsonl or --real test", "`patroli evaluate --help` shows both")
+        return
 
     from classifiers.datasets import DatasetError, load_labelled
     from classifiers.evaluate import evaluate_scores, write_report
@@ -304,6 +333,37 @@ def evaluate(data_path: str, model_path: str | None, out_dir: str | None, as_jso
     console.print(
         f"report: {report.files['markdown']}, {report.files['html']}, {report.files['pr_curve']}",
         highlight=False,
+    )
+
+
+def _evaluate_real(split: str, model_path: str | None, out_dir: str | None, as_json: bool) -> None:
+    from datetime import UTC, datetime
+
+    from classifiers.real_eval import TARGETS, write_report
+
+    model = _load_model(model_path)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    target = Path(out_dir) if out_dir else Path("var/reports") / f"real-{model.version}-{stamp}"
+    result = write_report(model, target, split)
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        return
+    table = Table(
+        title=f"model {model.version} on the real corpus ({split} split)", title_justify="left"
+    )
+    for column in ("measure", "k / n", "rate", "95 % CI", "target", "met"):
+        table.add_column(column, justify="left" if column == "measure" else "right")
+    for name, m in result["real"].items():
+        goal, at_most = TARGETS[name]
+        table.add_row(name, f"{m['k']}/{m['n']}", f"{m['rate']:.1%}" if m["rate"] is not None else "–",
+                      f"{m['low']:.1%}–{m['high']:.1%}", ("≤ " if at_most else "≥ ") + f"{goal:.0%}",
+                      "yes" if m.get("met") else "[red]no[/]")  # fmt: skip
+    console.print(table)
+    seed = result["seed_test"]["pr_auc_flagged_score"]
+    console.print(f"hand-written held-out PR-AUC {seed['value']:.3f} (CI {seed['low']:.3f}–{seed['high']:.3f})",
+                  highlight=False)  # fmt: skip
+    console.print(
+        f"report: {result['files']['markdown']}, {result['files']['calibration']}", highlight=False
     )
 
 
@@ -376,3 +436,77 @@ def model_use(version: str, models_dir: str) -> None:
         fail(str(exc))
         return
     console.print(f"model {version} ({path}) is now active", highlight=False)
+
+
+@cli.command()
+@click.argument("text")
+@setting_option(
+    "--model",
+    "model_path",
+    setting=PATROLI_MODEL_PATH,
+    help="Model directory (default: the active model).",
+)
+@click.option(
+    "--language",
+    type=click.Choice(["id", "en"]),
+    default="id",
+    show_default=True,
+    help="Language of the reasons.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+def explain(text: str, model_path: str | None, language: str, as_json: bool) -> None:
+    """What moves the score of one TEXT ("-" reads it from standard input): its language and
+    genre, the risk of the words and of the red-flag scorecard, the two-strong-flags rule, each
+    indicator's weight and the words that pushed the risk up and down."""
+    model = _load_model(model_path)
+    if text == "-":
+        text = sys.stdin.read()
+    result = model.explain(text, language)
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        return
+    if not result["supported"]:
+        console.print(f"language {result['lang']}: not scored ({'; '.join(result['reasons'])})",
+                      highlight=False)  # fmt: skip
+        return
+    console.print(
+        f"model {result['model']}  language {result['lang']}  genre {result['genre']}  "
+        f"risk {result['risk']:.4f} (threshold {result['threshold']:.4f})  risky {result['risky']}  "
+        f"flagged {result['flagged']}",
+        highlight=False,
+    )
+    if "genre_probabilities" in result:
+        genres = ", ".join(f"{g} {p:.2f}" for g, p in result["genre_probabilities"].items())
+        console.print(f"genre probabilities: {genres}", highlight=False)
+        console.print(
+            f"words say {result['text_model']['risk']:.4f}; red flags alone say "
+            f"{result['scorecard']['risk']:.4f}; strong flags: "
+            f"{', '.join(result['strong_flags']) or 'none'}"
+            f"{' (two or more: at least the threshold)' if result['floor_applied'] else ''}; "
+            f"decided by {result['decided_by']}",
+            highlight=False,
+        )
+        table = Table(
+            title="red flags that fired (scorecard weight, log-odds)", title_justify="left"
+        )
+        table.add_column("indicator")
+        table.add_column("weight", justify="right")
+        for code, weight in result["scorecard"]["indicators"]:
+            table.add_row(code, f"{weight:+.3f}")
+        console.print(table)
+    words = Table(title="words (contribution to the text model's log-odds)", title_justify="left")
+    words.add_column("pushes up")
+    words.add_column("", justify="right")
+    words.add_column("pushes down")
+    words.add_column("", justify="right")
+    up, down = result["text_model"]["words_up"], result["text_model"]["words_down"]
+    for i in range(max(len(up), len(down))):
+        words.add_row(
+            up[i][0] if i < len(up) else "", f"{up[i][1]:+.3f}" if i < len(up) else "",
+            down[i][0] if i < len(down) else "", f"{down[i][1]:+.3f}" if i < len(down) else "",
+        )  # fmt: skip
+    console.print(words)
+    console.print(
+        f"character n-grams together: {result['text_model']['character_ngrams_total']:+.3f}",
+        highlight=False,
+    )

@@ -310,6 +310,18 @@ PATROLI_LANGUAGE = _define(
     env=True,
     scrapy=True,
 )
+PATROLI_EXPECTED_PREVALENCE = _define(
+    "PATROLI_EXPECTED_PREVALENCE",
+    Float(minimum=0.0001, maximum=0.5),
+    0.03,
+    "Share of crawled ads expected to be illegal offers; `risk` is calibrated to it (Bayes' rule "
+    "on the model's odds), so that a risk of 0.3 means about 3 in 10 such ads are illegal on a "
+    "crawl stream. It changes the probabilities shown, never which ads are `risky`. The default "
+    '3 % and its reasoning: docs/classifier.md, "Why 3 %".',
+    group=CLASSIFICATION,
+    env=True,
+    scrapy=True,
+)
 
 # --- crawling ---------------------------------------------------------------------------------
 

@@ -34,6 +34,9 @@ FILTER_FIELDS = {
     "kind": "source_kind",
     "status": "status",
     "flagged": "flagged",
+    "risky": "risky",
+    "genre": "genre",
+    "lang": "lang",
     "id": "ad_id",
     "model": "model_version",
     "author": "author",
@@ -112,10 +115,12 @@ def normalize_filter_value(name: str, value: str) -> str:
         return normalize_licence(value)
     if name == "province":
         return value.upper()
-    if name in ("flagged", "attention"):
+    if name in ("flagged", "attention", "risky"):
         if value.lower() not in {"true", "false", "yes", "no", "1", "0"}:
             raise QuerySyntaxError(f"{name}:{value} must be true or false")
         return "1" if value.lower() in {"true", "yes", "1"} else "0"
+    if name in ("genre", "lang"):
+        return value.lower()
     return value
 
 

@@ -64,7 +64,10 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "risk_margin", "float", "content"
     ),  # risk minus the model's threshold: 0 = most uncertain
-    Field("flagged", "bool", "content"),
+    Field("flagged", "bool", "content"),  # risky and an ad
+    Field("risky", "bool", "content"),  # risk at the threshold, any genre (reports too)
+    Field("genre", "keyword", "content"),  # ad, report or other
+    Field("lang", "keyword", "content"),  # ISO 639-1; risk is empty for languages not scored
     Field("reasons", "keywords", "content"),
     Field("reason_codes", "keywords", "content"),  # language-neutral: "indicator:visit_visa_work"
     Field("model_version", "keyword", "content"),

@@ -47,8 +47,8 @@ def _filter_clause(field: str, values: tuple[str, ...]) -> dict[str, Any]:
             if len(clauses) == 1
             else {"bool": {"should": clauses, "minimum_should_match": 1}}
         )
-    if field == "flagged":
-        return {"terms": {"flagged": [v == "1" for v in values]}}
+    if field in ("flagged", "risky"):
+        return {"terms": {field: [v == "1" for v in values]}}
     if field == ATTENTION:
         wanted: dict[str, Any] = {"bool": {"should": [{"term": {"flagged": True}},
                                       {"term": {"cluster_status": "confirmed"}}],

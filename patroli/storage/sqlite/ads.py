@@ -55,7 +55,8 @@ class SQLiteAds:
                 elif known[ad_id] == record.get("content_hash") and record.get("content_hash"):
                     conn.execute(
                         "UPDATE ads SET last_seen = ?, gone_at = NULL, crawled_at = ?, risk = ?, "
-                        "risk_margin = ?, flagged = ?, reasons = ?, model_version = ? WHERE ad_id = ?",
+                        "risk_margin = ?, flagged = ?, reasons = ?, model_version = ?, risky = ?, "
+                        "genre = ?, lang = ? WHERE ad_id = ?",
                         (
                             seen_at,
                             seen_at,
@@ -64,6 +65,9 @@ class SQLiteAds:
                             encode("flagged", record.get("flagged")),
                             encode("reasons", record.get("reasons")),
                             record.get("model_version"),
+                            encode("risky", record.get("risky")),
+                            record.get("genre"),
+                            record.get("lang"),
                             ad_id,
                         ),
                     )

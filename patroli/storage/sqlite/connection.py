@@ -18,7 +18,8 @@ from patroli.storage.base import StoreError, StoreUnavailable
 from patroli.storage.schema import sqlite_columns
 from patroli.storage.sqlite.tables import LINK_DDL, REGISTER_DDL
 
-SCHEMA_VERSION = 2  # 2: leads, register and link columns; links, clusters and register tables
+SCHEMA_VERSION = 2  # 2: leads, register and link columns; links, clusters and register tables;
+# ads.risky, ads.genre, ads.lang (the two-question model, the language gate)
 
 _DDL = [
     f"CREATE TABLE IF NOT EXISTS ads ({', '.join(sqlite_columns())})",
@@ -127,8 +128,13 @@ class Database:
                     _add_missing_columns(self._conn)
                     for statement in [*_DDL, *LINK_DDL, *REGISTER_DDL]:
                         self._conn.execute(statement)
+                    _add_missing_columns(self._conn)
                     self._conn.execute(
                         "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
+                        (str(SCHEMA_VERSION),),
+                    )
+                    self._conn.execute(
+                        "UPDATE meta SET value = ? WHERE key = 'schema_version'",
                         (str(SCHEMA_VERSION),),
                     )
                 return

@@ -66,7 +66,9 @@ def _where(query: Query) -> tuple[str, list[Any]]:
             params += [_ENTITY_KIND_BY_FILTER[name], *flt.values]
         else:
             values: list[Any] = (
-                [int(v) for v in flt.values] if flt.field == "flagged" else list(flt.values)
+                [int(v) for v in flt.values]
+                if flt.field in ("flagged", "risky")
+                else list(flt.values)
             )
             clause = f"ads.{flt.field} IN ({marks})"
             clauses.append(f"NOT ({clause})" if flt.negate else clause)

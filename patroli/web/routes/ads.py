@@ -84,8 +84,33 @@ def evidence(ctx: Ctx) -> Response:
     return Response(html, media_type="text/plain" if as_text else "text/html", headers=headers)
 
 
+def explain(ctx: Ctx) -> Response:
+    """What moves the score: the ad's text scored again, part by part, by the model that scored it
+    (the active one if that model is gone), so an analyst can check why."""
+    from classifiers.datasets import model_text
+    from classifiers.registry import ModelError, active_version, find_model
+    from classifiers.scoring import cached_model
+
+    ad_id = ctx.request.path_params["ad_id"]
+    try:
+        ad = ctx.ads.get_ad(ad_id)
+    except AdNotFound:
+        return ctx.error(404, ctx._("No ad with this id."))
+    try:
+        try:
+            path = find_model(str(ad.get("model_version") or active_version()))
+        except ModelError:
+            path = find_model(active_version())
+        model = cached_model(str(path))
+    except ModelError as exc:
+        return ctx.error(503, ctx._("No model can explain this ad:") + f" {exc}")
+    result = model.explain(model_text(ad.get("title"), ad.get("text")), ctx.language)
+    return ctx.render("explain.html", ad=ad, x=result)
+
+
 PAGES = [
     Page("/ads/{ad_id}", ad_page, ANY_ROLE),
+    Page("/ads/{ad_id}/explain", explain, ANY_ROLE),
     Page("/ads/{ad_id}/review", review, ANALYST, ("POST",)),
     Page("/ads/{ad_id}/evidence/{index:int}", evidence, ANY_ROLE),
 ]
