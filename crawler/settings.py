@@ -45,9 +45,10 @@ TELNETCONSOLE_ENABLED = False
 # --- when each run closes: monitors, run history, alerts (crawler/extensions/runrecorder.py) ----
 EXTENSIONS = {"crawler.extensions.runrecorder.CrawlRunRecorder": 500}
 
-# --- the flow of an ad: normalize -> extract -> dedupe -> classify -> store -------------------
+# --- the flow of an ad: normalize -> images -> extract -> dedupe -> classify -> store ---------
 ITEM_PIPELINES = {
     "pipelines.normalize.NormalizeTextPipeline": 100,
+    "pipelines.images.FlyerImagesPipeline": 150,
     "pipelines.extract.ExtractEntitiesPipeline": 200,
     "pipelines.dedupe.DedupePipeline": 300,
     "pipelines.classify.ClassifyPipeline": 400,

@@ -7,14 +7,29 @@ as evidence. Atom ``rel="next"`` links are followed.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import feedparser
 import scrapy
 from scrapy.http import Response
 
 from crawler.items import JobAd
-from crawler.spiders.base import PatrolSpider
+from crawler.spiders.base import PatrolSpider, image_urls
 from patroli.text.dates import parse_feed_date
+
+
+def entry_images(entry: Any) -> list[str]:
+    """Image URLs of a feed entry: ``media:content`` and ``media:thumbnail`` (Media RSS), and
+    enclosures whose type is an image."""
+    urls = []
+    for media in entry.get("media_content", []) or []:
+        kind = f"{media.get('medium', '')} {media.get('type', '')}"
+        if "image" in kind or not kind.strip():
+            urls.append(media.get("url"))
+    urls += [thumb.get("url") for thumb in entry.get("media_thumbnail", []) or []]
+    urls += [link.get("href") for link in entry.get("enclosures", []) or []
+             if str(link.get("type", "")).startswith("image/")]  # fmt: skip
+    return [u for u in urls if isinstance(u, str)]
 
 
 class FeedSpider(PatrolSpider):
@@ -42,7 +57,8 @@ class FeedSpider(PatrolSpider):
             text = content or entry.get("summary") or entry.get("description") or ""
             link = entry.get("link") or ""
             native = entry.get("id") or link
-            if not native or not text.strip():
+            images = entry_images(entry)
+            if not native or not (text.strip() or images):
                 self.stat("feed/entries_without_text")
                 continue
             raw = raw_entries[index].get() if index < len(raw_entries) else ""
@@ -54,6 +70,7 @@ class FeedSpider(PatrolSpider):
                 posted_at=parse_feed_date(entry.get("published") or entry.get("updated")),
                 author=entry.get("author", ""),
                 html=self.snapshot(raw),
+                image_urls=image_urls(response, images),
                 extra={"feed_url": response.url},
             )
         next_links = [

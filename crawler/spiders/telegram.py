@@ -18,7 +18,7 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.items import JobAd
-from crawler.spiders.base import PatrolSpider, logger
+from crawler.spiders.base import PatrolSpider, image_urls, logger
 from patroli.text.dates import parse_iso_date
 
 _BACKGROUND_URL_RE = re.compile(r"background-image:\s*url\(['\"]?([^'\")]+)")
@@ -101,14 +101,16 @@ class TelegramChannelSpider(PatrolSpider):
         ).get()
         if text_html is None:
             text_html = post.css("div.tgme_widget_message_text").get()
-        if not text_html:
-            self.stat("telegram/posts_without_text")
-            return None  # photo-only or service message: nothing to classify
-        links = [response.urljoin(h) for h in post.css("div.tgme_widget_message_text a::attr(href)").getall()
-                 if not h.startswith("?")]  # fmt: skip
         photos = _BACKGROUND_URL_RE.findall(
             " ".join(post.css("a.tgme_widget_message_photo_wrap::attr(style)").getall())
         )
+        if not text_html and not photos:
+            self.stat("telegram/posts_without_text")
+            return None  # a service message: nothing to classify
+        if not text_html:
+            self.stat("telegram/photo_only_posts")  # a flyer: its text is in the image
+        links = [response.urljoin(h) for h in post.css("div.tgme_widget_message_text a::attr(href)").getall()
+                 if not h.startswith("?")]  # fmt: skip
         forwarded = " ".join(
             post.css(".tgme_widget_message_forwarded_from_name ::text").getall()
         ).strip()
@@ -120,7 +122,8 @@ class TelegramChannelSpider(PatrolSpider):
         return self.make_ad(
             native_id=f"{post_channel or channel}/{post_id}",
             url=f"{self.source.base_url}/{post_channel or channel}/{post_id}",
-            text=text_html,
+            text=text_html or "",
+            image_urls=image_urls(response, photos),
             posted_at=parse_iso_date(
                 post.css("a.tgme_widget_message_date time::attr(datetime)").get()
             ),

@@ -159,7 +159,7 @@ class DemoSites:
         self.routes: list[tuple[re.Pattern[str], Callable[..., Page]]] = [
             (re.compile(r"/"), self.index),
             (re.compile(r"/(?P<site>pasarloka|tg|rss-bridge|kerjanusa)/(?:media|file)/"
-                        r"(?P<name>[a-z0-9\-]+)\.jpg"), self.image),
+                        r"(?P<name>[a-z0-9_\-]+)\.jpg"), self.image),
             (re.compile(r"/pasarloka/static/placeholder\.png"), self.placeholder),
             (re.compile(r"/pasarloka/static/hostile/(?P<name>[a-z]+\.[a-z]+)"), self.hostile_image),
             (re.compile(r"/robots\.txt"), self.robots),

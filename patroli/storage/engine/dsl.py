@@ -15,7 +15,7 @@ from patroli.storage.base import MARK_END, MARK_START, SortOrder
 from patroli.storage.query import ENTITY_FILTERS, FILTER_FIELDS, Query
 from patroli.storage.schema import ENTITY_FIELDS
 
-TEXT_FIELDS = ("title", "text")
+TEXT_FIELDS = ("title", "text", "image_text")
 _FILTER_BY_FIELD = {v: k for k, v in FILTER_FIELDS.items()}
 # Entity kind -> the ad fields that hold it.
 ENTITY_KIND_FIELDS: dict[str, tuple[str, ...]] = {}
@@ -37,6 +37,10 @@ def _text_clause(term: str) -> dict[str, Any]:
     return {"multi_match": {"query": term, "type": "phrase", "fields": list(TEXT_FIELDS)}}
 
 
+def _image_text_clause(term: str) -> dict[str, Any]:
+    return {"match_phrase": {"image_text": term}}
+
+
 def _filter_clause(field: str, values: tuple[str, ...]) -> dict[str, Any]:
     name = _FILTER_BY_FIELD.get(field, field)
     if name in ENTITY_FILTERS:
@@ -54,7 +58,9 @@ def _filter_clause(field: str, values: tuple[str, ...]) -> dict[str, Any]:
 
 def build_query(query: Query) -> dict[str, Any]:
     must = [_text_clause(t) for t in query.terms]
+    must += [_image_text_clause(t) for t in query.image_terms]
     must_not = [_text_clause(t) for t in query.excluded]
+    must_not += [_image_text_clause(t) for t in query.image_excluded]
     filters: list[dict[str, Any]] = []
     for flt in query.filters:
         clause = _filter_clause(flt.field, flt.values)
@@ -80,6 +86,7 @@ HIGHLIGHT: dict[str, Any] = {
     "fields": {
         "text": {"fragment_size": 160, "number_of_fragments": 1, "no_match_size": 160},
         "title": {"number_of_fragments": 0},
+        "image_text": {"fragment_size": 160, "number_of_fragments": 1},
     },
 }
 
@@ -108,4 +115,7 @@ def highlight_of(hit: dict[str, Any]) -> str:
     if MARK_START in text:
         return str(text)
     title = (fragments.get("title") or [""])[0]
-    return str(title if MARK_START in title else text)
+    if MARK_START in title:
+        return str(title)
+    image_text = (fragments.get("image_text") or [""])[0]
+    return str(image_text if MARK_START in image_text else text)

@@ -17,7 +17,24 @@ from pathlib import Path
 from patroli.storage.base import StoreError, StoreUnavailable
 from patroli.storage.schema import sqlite_columns
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: image fields (columns added in place), image text in the FTS index
+
+_FTS_DDL = [
+    """CREATE VIRTUAL TABLE IF NOT EXISTS ads_fts USING fts5(
+        title, text, image_text, content='ads', content_rowid='seq',
+        tokenize='unicode61 remove_diacritics 2')""",
+    """CREATE TRIGGER IF NOT EXISTS ads_fts_insert AFTER INSERT ON ads BEGIN
+        INSERT INTO ads_fts(rowid, title, text, image_text)
+        VALUES (new.seq, new.title, new.text, new.image_text); END""",
+    """CREATE TRIGGER IF NOT EXISTS ads_fts_delete AFTER DELETE ON ads BEGIN
+        INSERT INTO ads_fts(ads_fts, rowid, title, text, image_text)
+        VALUES ('delete', old.seq, old.title, old.text, old.image_text); END""",
+    """CREATE TRIGGER IF NOT EXISTS ads_fts_update AFTER UPDATE OF title, text, image_text ON ads BEGIN
+        INSERT INTO ads_fts(ads_fts, rowid, title, text, image_text)
+        VALUES ('delete', old.seq, old.title, old.text, old.image_text);
+        INSERT INTO ads_fts(rowid, title, text, image_text)
+        VALUES (new.seq, new.title, new.text, new.image_text); END""",
+]
 
 _DDL = [
     f"CREATE TABLE IF NOT EXISTS ads ({', '.join(sqlite_columns())})",
@@ -29,16 +46,6 @@ _DDL = [
         kind TEXT NOT NULL, value TEXT NOT NULL, ad_id TEXT NOT NULL,
         PRIMARY KEY (kind, value, ad_id)) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS ad_entities_ad ON ad_entities(ad_id)",
-    """CREATE VIRTUAL TABLE IF NOT EXISTS ads_fts USING fts5(
-        title, text, content='ads', content_rowid='seq', tokenize='unicode61 remove_diacritics 2')""",
-    """CREATE TRIGGER IF NOT EXISTS ads_fts_insert AFTER INSERT ON ads BEGIN
-        INSERT INTO ads_fts(rowid, title, text) VALUES (new.seq, new.title, new.text); END""",
-    """CREATE TRIGGER IF NOT EXISTS ads_fts_delete AFTER DELETE ON ads BEGIN
-        INSERT INTO ads_fts(ads_fts, rowid, title, text) VALUES ('delete', old.seq, old.title, old.text);
-        END""",
-    """CREATE TRIGGER IF NOT EXISTS ads_fts_update AFTER UPDATE OF title, text ON ads BEGIN
-        INSERT INTO ads_fts(ads_fts, rowid, title, text) VALUES ('delete', old.seq, old.title, old.text);
-        INSERT INTO ads_fts(rowid, title, text) VALUES (new.seq, new.title, new.text); END""",
     """CREATE TABLE IF NOT EXISTS evidence (
         ad_id TEXT NOT NULL, content_hash TEXT NOT NULL, crawled_at TEXT NOT NULL,
         url TEXT, html TEXT, PRIMARY KEY (ad_id, content_hash))""",
@@ -69,6 +76,24 @@ _DDL = [
         id TEXT PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL, query TEXT NOT NULL,
         channel TEXT, created_at TEXT NOT NULL)""",
 ]
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a file made by an older patroli up to this schema, in place, keeping every row: add
+    the ad columns it lacks (they start empty), and rebuild the full-text index if it lacks a
+    column (its triggers with it)."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(ads)")}
+    for column in sqlite_columns():
+        if column.split(" ", 1)[0] not in have:
+            conn.execute(f"ALTER TABLE ads ADD COLUMN {column}")
+    fts = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'ads_fts'").fetchone()
+    if fts is not None and "image_text" not in fts[0]:
+        for trigger in ("ads_fts_insert", "ads_fts_delete", "ads_fts_update"):
+            conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        conn.execute("DROP TABLE ads_fts")
+        for statement in _FTS_DDL:
+            conn.execute(statement)
+        conn.execute("INSERT INTO ads_fts(ads_fts) VALUES ('rebuild')")
 
 
 def sqlite_path(url: str) -> Path:
@@ -109,8 +134,11 @@ class Database:
                     self._conn.execute("BEGIN IMMEDIATE")  # waits for the lock, unlike DDL alone
                     for statement in _DDL:
                         self._conn.execute(statement)
+                    _migrate(self._conn)
+                    for statement in _FTS_DDL:
+                        self._conn.execute(statement)
                     self._conn.execute(
-                        "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                        "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
                         (str(SCHEMA_VERSION),),
                     )
                 return
