@@ -23,15 +23,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import time
 from concurrent.futures import Executor
 from typing import Any, ClassVar, Self
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError, IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
-from scrapy.pipelines.files import FileException, FilesPipeline
-from scrapy.pipelines.media import FileInfo, FileInfoOrError, MediaPipeline
+from scrapy.pipelines.files import FilesPipeline
+from scrapy.pipelines.media import FileException, FileInfo, FileInfoOrError, MediaPipeline
 from twisted.python.failure import Failure
 
 from crawler.items import JobAd
@@ -169,10 +168,8 @@ class FlyerImagesPipeline(FilesPipeline):
             self.stats.inc_value(f"{STAT}/deduplicated")  # kept already: another ad, another URL
         else:
             assert self.executor is not None  # noqa: S101 - open_spider ran
-            started = time.monotonic()
             facts = await run_in(self.executor, _inspect, body, self.max_pixels, self.ocr_languages,
                                  self.ocr_mode, self.ocr_timeout)  # fmt: skip
-            self.stats.inc_value(f"{STAT}/inspect_ms", round((time.monotonic() - started) * 1000))
             if not facts.pop("ok"):
                 raise ImageRefused(facts["reason"], facts.get("detail", ""))
             await asyncio.to_thread(self.files.put, sha256, facts["kind"], body, facts)

@@ -41,6 +41,9 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/ads/{ad_id}/review"): ANALYST,
     ("GET", "/ads/{ad_id}/evidence/{index:int}"): ANY_ROLE,
     ("GET", "/search"): INVESTIGATOR,
+    ("GET", "/search/image"): INVESTIGATOR,
+    ("POST", "/search/image"): INVESTIGATOR,
+    ("GET", "/images/{sha256}"): ANY_ROLE,
     ("GET", "/search/export.csv"): INVESTIGATOR,
     ("GET", "/search/export.json"): INVESTIGATOR,
     ("GET", "/entities/{kind}/{value}"): INVESTIGATOR,
@@ -58,6 +61,7 @@ CONCRETE = {
     "/ads/{ad_id}/evidence/{index:int}": f"/ads/{AD}/evidence/0",
     "/entities/{kind}/{value}": "/entities/phone/+6281255512345",
     "/admin/users/{name}": "/admin/users/ana",
+    "/images/{sha256}": "/images/" + "0" * 64,
 }
 # Harmless bodies: each is a valid request that changes nothing (a wrong password, no decision...).
 HARMLESS = {

@@ -537,8 +537,10 @@ PATROLI_IMAGES_MAX_BYTES = _define(
     Int(minimum=1024),
     8 * 1024 * 1024,
     "Largest image downloaded; a bigger one is cancelled as soon as its size is known "
-    "(`too_large`).",
+    "(`too_large`). Also bounds the image an investigator looks up (web upload, `patroli search "
+    "--image`).",
     group=IMAGES,
+    env=True,
     scrapy=True,
     default_doc="`8388608` (8 MiB)",
 )
@@ -550,6 +552,7 @@ PATROLI_IMAGES_MAX_PIXELS = _define(
     "refused before decoding (`decompression_bomb` when it is tiny on the wire, else "
     "`too_many_pixels`).",
     group=IMAGES,
+    env=True,
     scrapy=True,
 )
 PATROLI_IMAGES_PER_AD = _define(

@@ -39,3 +39,15 @@ def inspect_image(
         except (pytesseract.TesseractError, RuntimeError, OSError):
             facts["ocr"] = "failed"
     return facts
+
+
+def probe_image(data: bytes, *, max_bytes: int, max_pixels: int) -> dict[str, Any]:
+    """The fingerprint of an image an investigator brings (upload, ``--image``), to look up the ads
+    showing it; raise ``ImageRefused`` (too large, not an image, a bomb, or too plain to match)."""
+    if len(data) > max_bytes:
+        raise ImageRefused("too_large", f"{len(data)} bytes, at most {max_bytes}")
+    _kind, image = open_bounded(data, max_pixels)
+    facts = fingerprint(image)
+    if not facts["linkable"]:
+        raise ImageRefused("low_information", facts["low_information"])
+    return facts

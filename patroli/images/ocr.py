@@ -112,18 +112,47 @@ def clean_ocr_text(raw: str) -> str:
     return "\n".join(kept)[:MAX_OCR_CHARS]
 
 
-def read_text(image: Image.Image, languages: str, mode: str, timeout: float) -> str:
-    """The cleaned text Tesseract reads in ``image``; raise ``OcrUnavailable`` or ``TimeoutError``."""
+# Below this mean word confidence a reading may be of mirrored text (a flipped repost): the mirror
+# image is read too and the more confident reading kept.
+MIRROR_RETRY_CONFIDENCE = 70.0
+
+
+def _reading(image: Image.Image, languages: str, timeout: float) -> tuple[str, float]:
+    """(text by lines, mean word confidence) of one Tesseract pass."""
     import pytesseract
 
     try:
-        raw = pytesseract.image_to_string(
-            prepare(image, mode), lang=languages, config="--psm 3", timeout=timeout
-        )
+        data = pytesseract.image_to_data(
+            image, lang=languages, config="--psm 3", timeout=timeout,
+            output_type=pytesseract.Output.DICT,
+        )  # fmt: skip
     except pytesseract.TesseractNotFoundError as exc:
         raise OcrUnavailable(str(exc)) from exc
     except RuntimeError as exc:  # pytesseract reports its timeout as RuntimeError
         if "timeout" in str(exc).lower():
             raise TimeoutError(f"OCR took longer than {timeout} s") from exc
         raise
-    return clean_ocr_text(raw)
+    lines: dict[tuple[int, int, int], list[str]] = {}
+    confidences = []
+    for i, word in enumerate(data["text"]):
+        if not word.strip():
+            continue
+        key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
+        lines.setdefault(key, []).append(word)
+        confidences.append(float(data["conf"][i]))
+    text = "\n".join(" ".join(words) for _, words in sorted(lines.items()))
+    return text, (sum(confidences) / len(confidences) if confidences else 0.0)
+
+
+def read_text(image: Image.Image, languages: str, mode: str, timeout: float) -> str:
+    """The cleaned text Tesseract reads in ``image``; raise ``OcrUnavailable`` or ``TimeoutError``.
+
+    A reading with words but low confidence is tried again on the mirror image: recruiters flip
+    flyers to dodge image matching, and mirrored letters read as noise."""
+    prepared = prepare(image, mode)
+    text, confidence = _reading(prepared, languages, timeout)
+    if text and confidence < MIRROR_RETRY_CONFIDENCE:
+        mirrored, mirrored_confidence = _reading(ImageOps.mirror(prepared), languages, timeout)
+        if mirrored_confidence > confidence:
+            text = mirrored
+    return clean_ocr_text(text)

@@ -12,6 +12,9 @@ from dataclasses import dataclass, replace
 
 from patroli.config import SettingError
 from patroli.config.table import (
+    PATROLI_IMAGES_DIR,
+    PATROLI_IMAGES_MAX_BYTES,
+    PATROLI_IMAGES_MAX_PIXELS,
     LANGUAGES,
     PATROLI_SECRET_KEY,
     PATROLI_WEB_COOKIE_SECURE,
@@ -62,6 +65,9 @@ class WebSettings:
     export_max_rows: int = PATROLI_WEB_EXPORT_MAX_ROWS.default_value()
     bulk_max: int = 500
     page_size: int = 25
+    images_dir: str = PATROLI_IMAGES_DIR.default_value()  # where the crawl keeps ad images
+    images_max_bytes: int = PATROLI_IMAGES_MAX_BYTES.default_value()  # an uploaded image, at most
+    images_max_pixels: int = PATROLI_IMAGES_MAX_PIXELS.default_value()
 
     def __post_init__(self) -> None:
         if not self.demo:
@@ -85,6 +91,9 @@ class WebSettings:
             lockout_minutes=PATROLI_WEB_LOCKOUT_MINUTES.from_env(env),
             login_rate_attempts=PATROLI_WEB_LOGIN_RATE.from_env(env),
             export_max_rows=PATROLI_WEB_EXPORT_MAX_ROWS.from_env(env),
+            images_dir=PATROLI_IMAGES_DIR.from_env(env),
+            images_max_bytes=PATROLI_IMAGES_MAX_BYTES.from_env(env),
+            images_max_pixels=PATROLI_IMAGES_MAX_PIXELS.from_env(env),
         )
 
     @classmethod
