@@ -142,7 +142,7 @@ def stock_photo(seed: str) -> bytes:
     """A photo without text for ordinary photo posts: sky, hills, sun; different for each seed."""
     rng = random.Random(seed)
     image = Image.new("RGB", (640, 480))
-    draw = ImageDraw.Draw(image)
+    draw = ImageDraw.Draw(image)  # drawn at 640x480, served at 480x360 (a preview's size)
     top = (rng.randrange(60, 140), rng.randrange(120, 200), rng.randrange(200, 255))
     for y in range(480):
         shade = y / 480
@@ -154,7 +154,7 @@ def stock_photo(seed: str) -> bytes:
         h = rng.randrange(200, 380)
         colour = (rng.randrange(20, 90), rng.randrange(90, 160), rng.randrange(20, 80))
         draw.polygon([(x, 480), (x + rng.randrange(150, 400), h), (x + rng.randrange(400, 800), 480)], fill=colour)
-    return jpeg(image, 85)
+    return jpeg(image.resize((480, 360), Image.Resampling.LANCZOS), 85)
 
 
 @cache
