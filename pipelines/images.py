@@ -27,7 +27,12 @@ from concurrent.futures import Executor
 from typing import Any, ClassVar, Self
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError, IgnoreRequest, NotConfigured
+from scrapy.exceptions import (
+    DownloadCancelledError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    NotConfigured,
+)
 from scrapy.http import Request, Response
 from scrapy.pipelines.files import FilesPipeline
 from scrapy.pipelines.media import FileException, FileInfo, FileInfoOrError, MediaPipeline
@@ -74,7 +79,9 @@ def failure_reason(failure: Failure) -> str:
     error = failure.value
     if isinstance(error, ImageRefused):
         return error.reason
-    if isinstance(error, DownloadCancelledError | asyncio.CancelledError) and "max size" in str(error):
+    if isinstance(error, DownloadCancelledError | asyncio.CancelledError) and "max size" in str(
+        error
+    ):
         return "too_large"
     if isinstance(error, DownloadTimeoutError | TimeoutError):
         return "timeout"
@@ -136,7 +143,9 @@ class FlyerImagesPipeline(FilesPipeline):
             urls = urls[: self.per_ad]
         meta = {"download_maxsize": self.max_bytes, "download_warnsize": 0, "max_retry_times": 1,
                 "dont_redirect": True, "patroli_image": True}  # fmt: skip
-        return [Request(url, meta=dict(meta)) for url in urls if url.startswith(("http://", "https://"))]
+        return [
+            Request(url, meta=dict(meta)) for url in urls if url.startswith(("http://", "https://"))
+        ]
 
     def media_to_download(  # type: ignore[override]
         self, request: Request, info: MediaPipeline.SpiderInfo, *, item: Any = None
@@ -150,8 +159,13 @@ class FlyerImagesPipeline(FilesPipeline):
 
     # --- what came back ---------------------------------------------------------------------
 
-    async def media_downloaded(  # type: ignore[override]
-        self, response: Response, request: Request, info: MediaPipeline.SpiderInfo, *, item: Any = None
+    async def media_downloaded(
+        self,
+        response: Response,
+        request: Request,
+        info: MediaPipeline.SpiderInfo,
+        *,
+        item: Any = None,
     ) -> FileInfo:
         self.stats.inc_value(f"{STAT}/responses")
         if response.status != 200:
@@ -161,7 +175,9 @@ class FlyerImagesPipeline(FilesPipeline):
             raise ImageRefused("too_large", f"{len(body)} bytes")
         kind = sniff(body)
         if kind not in ALLOWED:
-            raise ImageRefused(kind, (response.headers.get("Content-Type") or b"").decode("latin-1")[:60])
+            raise ImageRefused(
+                kind, (response.headers.get("Content-Type") or b"").decode("latin-1")[:60]
+            )
         sha256 = sha256_of(body)
         facts = self.files.facts(sha256)
         if facts is not None and (facts.get("ocr") != "unavailable" or not self.ocr_languages):
@@ -182,7 +198,11 @@ class FlyerImagesPipeline(FilesPipeline):
     def _info(self, url: str, sha256: str, facts: dict[str, Any], status: str) -> FileInfo:
         record = {key: facts.get(key) for key in RECORD_KEYS}
         record["sha256"] = sha256
-        path = str(self.files.path(sha256, facts["kind"]).relative_to(self.files.directory)) if facts.get("kind") else ""
+        path = (
+            str(self.files.path(sha256, facts["kind"]).relative_to(self.files.directory))
+            if facts.get("kind")
+            else ""
+        )
         return {"url": url, "path": path, "checksum": sha256, "status": status, "image": record}  # type: ignore[typeddict-unknown-key]
 
     def media_failed(  # type: ignore[override]
@@ -194,18 +214,18 @@ class FlyerImagesPipeline(FilesPipeline):
         logger.warning("image refused (%s): %s", reason, request.url[:200])
         raise ImageRefused(reason, str(failure.value)[:200])
 
-    def item_completed(  # type: ignore[override]
+    def item_completed(
         self, results: list[FileInfoOrError], item: Any, info: MediaPipeline.SpiderInfo
     ) -> Any:
         if not isinstance(item, JobAd):
             return item
         requested = self.get_requested_urls(item)
         images: list[dict[str, Any]] = []
-        for url, (ok, value) in zip(requested, results, strict=False):
-            if ok:
+        for url, (_ok, value) in zip(requested, results, strict=False):
+            if not isinstance(value, Failure):
                 images.append({"url": url, **value["image"]})  # type: ignore[typeddict-item]
             else:
-                error = value.value if isinstance(value, Failure) else None
+                error = value.value
                 reason = error.reason if isinstance(error, ImageRefused) else "download_failed"
                 images.append({"url": url, "refused": reason})
         item.images = images
@@ -236,6 +256,8 @@ class FlyerImagesPipeline(FilesPipeline):
         return hashlib.sha256(request.url.encode()).hexdigest()
 
 
-def _inspect(data: bytes, max_pixels: int, languages: str, mode: str, timeout: float) -> dict[str, Any]:
+def _inspect(
+    data: bytes, max_pixels: int, languages: str, mode: str, timeout: float
+) -> dict[str, Any]:
     return inspect_image(data, max_pixels=max_pixels, ocr_languages=languages, ocr_mode=mode,
                          ocr_timeout=timeout)  # fmt: skip

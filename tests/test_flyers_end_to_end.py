@@ -33,7 +33,9 @@ SOURCES = ("demo_telegram", "demo_pasarloka", "demo_fb_group", "demo_kerjanusa")
 
 
 @pytest.fixture(scope="module")
-def patrolled(demo_sites: DemoSitesProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+def patrolled(
+    demo_sites: DemoSitesProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Store]:
     store_url = f"sqlite:///{tmp_path_factory.mktemp('flyers') / 'patroli.db'}"
     result, runs = crawl(demo_sites.url, store_url, *SOURCES)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -49,8 +51,10 @@ def flyer_ad(store: Store, source: str, record_id: str) -> dict[str, Any]:
 
 def test_a_flyer_only_illegal_post_is_flagged_because_of_its_image_text(patrolled: Store) -> None:
     ad = flyer_ad(patrolled, "demo_telegram", "t0901")  # flyer p01, no caption at all
-    assert ad["text"] == "" and ad["images"][0]["ocr"] == "done"
-    assert "KAMBOJA" in ad["image_text"] and "visa turis" in ad["image_text"]
+    assert ad["text"] == ""
+    assert ad["images"][0]["ocr"] == "done"
+    assert "KAMBOJA" in ad["image_text"]
+    assert "visa turis" in ad["image_text"]
     assert ad["flagged"] is True
     cited = {code for _, _, code in cue_spans(ad["image_text"], ad["reason_codes"])}
     assert {"indicator:visit_visa_work", "indicator:worker_pays_fees"} <= cited
@@ -59,7 +63,8 @@ def test_a_flyer_only_illegal_post_is_flagged_because_of_its_image_text(patrolle
     (without,) = score_with(model, [model_text(ad["title"], ad["text"])], "id")
     assert without.flagged is False
     # Extraction read the flyer too: the WhatsApp number, the country and the fee.
-    assert "+6281255507301" in ad["phones"] and "KH" in ad["countries"]
+    assert "+6281255507301" in ad["phones"]
+    assert "KH" in ad["countries"]
     assert any(fee["amount"] == 7_500_000 for fee in ad["fees"])
 
 
@@ -70,8 +75,12 @@ def test_its_reposts_on_other_sources_are_the_same_flyer(patrolled: Store) -> No
         repost = ad_id_of(source, record_id)
         assert "flyer" in related[repost]["via"], (source, related.get(repost))
     mirrored = flyer_ad(patrolled, "demo_fb_group", "f0901")  # mirrored and re-watermarked
-    assert mirrored["flagged"] is True and "KAMBOJA" in mirrored["image_text"]
-    found = {r["ad_id"] for r in patrolled.same_flyer(flyer_ad(patrolled, "demo_telegram", "t0901")["images"])}
+    assert mirrored["flagged"] is True
+    assert "KAMBOJA" in mirrored["image_text"]
+    found = {
+        r["ad_id"]
+        for r in patrolled.same_flyer(flyer_ad(patrolled, "demo_telegram", "t0901")["images"])
+    }
     other_flyers = {ad_id_of("demo_telegram", t) for t in ("t0902", "t0903", "t0904", "t0905")}
     assert found >= {ad_id_of("demo_pasarloka", "c0901"), ad_id_of("demo_fb_group", "f0901")}
     assert not found & other_flyers
@@ -81,9 +90,11 @@ def test_lawful_flyers_are_not_flagged_and_placeholders_link_nothing(patrolled: 
     for source, record_id in (("demo_telegram", "t0904"), ("demo_kerjanusa", "j0901"),
                               ("demo_telegram", "t0905"), ("demo_pasarloka", "c0904")):  # fmt: skip
         ad = flyer_ad(patrolled, source, record_id)
-        assert ad["image_text"] and ad["flagged"] is False, (record_id, ad["risk"], ad["reasons"])
+        assert ad["image_text"]
+        assert ad["flagged"] is False, (record_id, ad["risk"], ad["reasons"])
     plain = flyer_ad(patrolled, "demo_pasarloka", "c0005")  # only the grey "no photo" image
-    assert plain["images"] and plain["images"][0]["low_information"] == "blank"
+    assert plain["images"]
+    assert plain["images"][0]["low_information"] == "blank"
     assert plain["image_keys"] == []
     assert not [r for r in patrolled.related(plain["ad_id"], limit=50) if "flyer" in r["via"]]
     assert patrolled.search("ocr:nunukan").total >= 2  # the Malaysia flyer, on two sources
@@ -113,7 +124,11 @@ def test_hostile_images_are_refused_with_a_reason_and_the_crawl_goes_on(
         hostile = [h for h in store.search("source:demo_pasarloka", limit=500).hits
                    if any(i.get("refused") for i in h["images"])]  # fmt: skip
     assert sorted(i["refused"] for h in hostile for i in h["images"] if i.get("refused")) == [
-        "decompression_bomb", "not_an_image", "svg", "too_large"]
+        "decompression_bomb",
+        "not_an_image",
+        "svg",
+        "too_large",
+    ]
     kept = list((tmp_path / "images").rglob("*.*"))
     assert not [p for p in kept if p.suffix in (".svg", ".html")]
     assert all(p.stat().st_size < 8 * 1024 * 1024 for p in kept)

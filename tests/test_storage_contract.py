@@ -280,7 +280,10 @@ def test_concurrent_analysts_exactly_one_wins(backend: Callable[[], Store]) -> N
 
 
 def test_image_text_is_searched_with_the_text_and_by_ocr(store: Store) -> None:
-    flyer = {**flyer_facts("p01"), "ocr_text": "Berangkat cepat pakai visa turis\nBiaya proses Rp 7.500.000"}
+    flyer = {
+        **flyer_facts("p01"),
+        "ocr_text": "Berangkat cepat pakai visa turis\nBiaya proses Rp 7.500.000",
+    }
     store.upsert_ads([
         record("a1", text="Info lengkap di gambar", **with_images([flyer])),
         record("a2", text="Visa turis dulu, kerja di Phnom Penh"),
@@ -292,7 +295,8 @@ def test_image_text_is_searched_with_the_text_and_by_ocr(store: Store) -> None:
     assert [h["ad_id"] for h in store.search("turis -ocr:turis").hits] == ["a2"]
     ad = store.get_ad("a1")
     assert ad["image_text"].startswith("Berangkat cepat")
-    assert ad["images"][0]["phash"] == flyer["phash"] and ad["images"][0]["linkable"] is True
+    assert ad["images"][0]["phash"] == flyer["phash"]
+    assert ad["images"][0]["linkable"] is True
 
 
 NO_CONTACT = {"phones": [], "telegram": []}  # linked by their images alone
@@ -300,7 +304,8 @@ NO_CONTACT = {"phones": [], "telegram": []}  # linked by their images alone
 
 def test_same_flyer_across_reposts_and_never_for_blank_images(store: Store) -> None:
     blank = image_facts(blank_png(), "https://img.example/placeholder.png")
-    assert blank["linkable"] is False and blank["low_information"] == "blank"
+    assert blank["linkable"] is False
+    assert blank["low_information"] == "blank"
     store.upsert_ads([
         record("orig", **NO_CONTACT, **with_images([flyer_facts("p01")])),
         record("resized", source="demo_pasarloka", **NO_CONTACT, **with_images([blank, flyer_facts("p01", "resized")])),
@@ -314,7 +319,11 @@ def test_same_flyer_across_reposts_and_never_for_blank_images(store: Store) -> N
     assert all(r["via"] == ["flyer"] and len(r["flyer_distance"]) == 2 for r in found)
     assert [r["flyer_distance"] for r in found] == sorted(r["flyer_distance"] for r in found)
     assert store.same_flyer([blank]) == []  # a placeholder links nothing, though 3 ads show it
-    assert [r["ad_id"] for r in store.same_flyer([flyer_facts("p01")], exclude="orig", limit=1)] != ["orig"]
+    assert [
+        r["ad_id"] for r in store.same_flyer([flyer_facts("p01")], exclude="orig", limit=1)
+    ] != ["orig"]
     related = {r["ad_id"]: r["via"] for r in store.related("orig")}
-    assert related["resized"] == ["flyer"] and related["mirrored"] == ["flyer"]
-    assert related.get("other", []) != ["flyer"] and related.get("blank_only", []) != ["flyer"]
+    assert related["resized"] == ["flyer"]
+    assert related["mirrored"] == ["flyer"]
+    assert related.get("other", []) != ["flyer"]
+    assert related.get("blank_only", []) != ["flyer"]

@@ -27,11 +27,12 @@ def test_a_file_from_before_images_is_migrated_in_place(store_url: str) -> None:
     gains the image columns and an index that searches image text too."""
     from patroli.storage.schema import sqlite_columns
 
-    old_columns = [c for c in sqlite_columns() if not c.startswith(("images ", "image_text ", "image_keys "))]
+    new = ("images ", "image_text ", "image_keys ")
+    old_columns = [c for c in sqlite_columns() if not c.startswith(new)]
     path = sqlite_path(store_url)
     conn = sqlite3.connect(path)
-    conn.executescript(f"""
-        CREATE TABLE ads ({', '.join(old_columns)});
+    conn.execute(f"CREATE TABLE ads ({', '.join(old_columns)})")
+    conn.executescript("""
         CREATE VIRTUAL TABLE ads_fts USING fts5(title, text, content='ads', content_rowid='seq',
             tokenize='unicode61 remove_diacritics 2');
         CREATE TRIGGER ads_fts_insert AFTER INSERT ON ads BEGIN

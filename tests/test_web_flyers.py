@@ -14,7 +14,7 @@ from patroli.images.files import ImageFiles
 from patroli.storage import Store
 from tests.helpers.flyerkit import blank_png, flyer_facts, flyer_jpeg, image_facts, with_images
 from tests.helpers.records import record
-from tests.helpers.webkit import Client, LiveServer, logged_in, seed_store, web_settings
+from tests.helpers.webkit import LiveServer, logged_in, seed_store, web_settings
 
 OCR_TEXT = "LOWONGAN KERJA KAMBOJA\nBerangkat cepat pakai visa turis\nBiaya proses Rp 7.500.000"
 CODES = ["indicator:visit_visa_work", "indicator:worker_pays_fees", "indicator:scam_hub_office_job"]
@@ -49,7 +49,9 @@ def seeded(tmp_path_factory: pytest.TempPathFactory, images_dir: Path) -> Iterat
 
 @pytest.fixture(scope="module")
 def server(seeded: Store, images_dir: Path) -> Iterator[LiveServer]:
-    with LiveServer(seeded, web_settings(images_dir=str(images_dir), images_max_bytes=300_000)) as live:
+    with LiveServer(
+        seeded, web_settings(images_dir=str(images_dir), images_max_bytes=300_000)
+    ) as live:
         yield live
 
 
@@ -69,7 +71,9 @@ def test_ad_images_are_served_with_their_type_nosniff_and_no_scripts(server: Liv
 def test_ad_page_shows_images_their_text_with_cues_and_the_same_flyer(server: LiveServer) -> None:
     with logged_in(server.url, "ana") as client:
         page = client.get("/ads/flyer0000000000000000001").text
-    image_text = page[page.index('id="image-text"') : page.index("</div>", page.index('id="image-text"'))]
+    image_text = page[
+        page.index('id="image-text"') : page.index("</div>", page.index('id="image-text"'))
+    ]
     marked = re.findall(r'<mark class="cue[^"]*"[^>]*>([^<]+)</mark>', image_text)
     assert any("visa turis" in m.lower() for m in marked), marked
     assert any("biaya" in m.lower() for m in marked), marked
@@ -92,9 +96,17 @@ def test_search_by_image_finds_the_reposts_for_investigators_only(server: LiveSe
         # Without the CSRF token the upload is refused.
         assert client.post("/search/image", {}, files=upload).status_code == 403
         # Hostile or useless uploads get a message, never a crash.
-        svg = {"image": ("x.jpg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "image/jpeg")}
+        svg = {
+            "image": (
+                "x.jpg",
+                b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+                "image/jpeg",
+            )
+        }
         refused = client.post("/search/image", {"csrf_token": token}, files=svg)
-        assert refused.status_code == 400 and "SVG" in refused.text and "<script>alert" not in refused.text
+        assert refused.status_code == 400
+        assert "SVG" in refused.text
+        assert "<script>alert" not in refused.text
         blank = {"image": ("blank.png", blank_png(), "image/png")}
         assert client.post("/search/image", {"csrf_token": token}, files=blank).status_code == 400
         big = {"image": ("big.jpg", b"\xff\xd8\xff" + b"0" * 400_000, "image/jpeg")}

@@ -191,6 +191,7 @@ class PatrolSpider(scrapy.Spider):
             return None
         facts = self.page_facts(response)
         posted = text("posted")
+        gallery = select(response, sel["images"]).getall() if sel.get("images") else []
         return self.make_ad(
             native_id=facts.pop("native_id")
             or self.native_id_from_url(response.url, sel.get("native_id")),
@@ -202,11 +203,7 @@ class PatrolSpider(scrapy.Spider):
             location=text("location"),
             salary_text=text("price"),
             html=self.snapshot(response.text),
-            image_urls=image_urls(
-                response,
-                [*(select(response, sel["images"]).getall() if sel.get("images") else []),
-                 *og_images(response)],
-            ),  # fmt: skip
+            image_urls=image_urls(response, [*gallery, *og_images(response)]),
             extra={"posted_text": posted, **facts, **extra},
         )
 

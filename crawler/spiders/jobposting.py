@@ -74,7 +74,9 @@ def _images(value: Any) -> list[str]:
     urls = []
     for item in values:
         if isinstance(item, dict):
-            item = item.get("url") or item.get("contentUrl") or item.get("properties", {}).get("url")
+            item = (
+                item.get("url") or item.get("contentUrl") or item.get("properties", {}).get("url")
+            )
         if isinstance(item, str):
             urls.append(item)
     return urls

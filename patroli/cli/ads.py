@@ -115,7 +115,9 @@ def _search_image(image_file: Path, store_url: str, as_json: bool, limit: int) -
         found = store.same_flyer([probe], limit=limit)
     if as_json:
         hits = [{**hit_json(r), "flyer_distance": r["flyer_distance"]} for r in found]
-        sys.stdout.write(json.dumps({"total": len(found), "hits": hits}, ensure_ascii=False, default=str) + "\n")
+        sys.stdout.write(
+            json.dumps({"total": len(found), "hits": hits}, ensure_ascii=False, default=str) + "\n"
+        )
         return
     table = Table(title=f"{len(found)} ad(s) with this flyer", title_justify="left")
     for column in ("id", "distance", "risk", "status", "source", "title"):
@@ -158,9 +160,18 @@ def show(ad_id: str, store_url: str, as_json: bool, evidence: bool) -> None:
     if record.get("image_text"):
         console.print(f"text in images:\n{safe(record['image_text'])}\n", highlight=False)
     for image in record.get("images") or []:
-        state = f"refused: {image['refused']}" if image.get("refused") else (
-            f"{image.get('width')}x{image.get('height')} sha256 {str(image.get('sha256'))[:12]}"
-            + ("" if image.get("linkable") else f" (no flyer links: {image.get('low_information')})"))
+        state = (
+            f"refused: {image['refused']}"
+            if image.get("refused")
+            else (
+                f"{image.get('width')}x{image.get('height')} sha256 {str(image.get('sha256'))[:12]}"
+                + (
+                    ""
+                    if image.get("linkable")
+                    else f" (no flyer links: {image.get('low_information')})"
+                )
+            )
+        )
         console.print(f"image {safe(image.get('url'))}: {safe(state)}", highlight=False)
     for label, key in (("phones", "phones"), ("WhatsApp", "whatsapp"), ("Telegram", "telegram"), ("e-mail", "emails"),
                        ("countries", "countries")):  # fmt: skip

@@ -70,7 +70,9 @@ def classify(input_path: str, output_path: str, model_path: str | None, language
     batch: list[dict[str, Any]] = []
 
     def flush() -> None:
-        scores = model.score([model_text(r.get("title"), r["text"], r.get("image_text")) for r in batch], language)
+        scores = model.score(
+            [model_text(r.get("title"), r["text"], r.get("image_text")) for r in batch], language
+        )
         for record, score in zip(batch, scores, strict=True):
             record.update(risk=round(score.risk, 6), flagged=score.flagged, reasons=score.reasons,
                           reason_codes=score.reason_codes, model_version=model.version)  # fmt: skip

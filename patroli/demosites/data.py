@@ -76,7 +76,7 @@ def _flyer_posts(data: DemoData, site: str) -> list[dict[str, Any]]:
     """The records of ``site`` that repost a flyer: the post's own fields, the flyer's image, its
     label and kind (the flyer's), and which flyer and variation it shows."""
     prefix, first = _FLYER_ID_BASE[site]
-    records = []
+    records: list[dict[str, Any]] = []
     for flyer in data.flyers:
         for post in flyer["posts"]:
             if post["site"] != site:

@@ -54,7 +54,7 @@ def render_flyer(flyer: dict[str, Any]) -> Image.Image:
     """One flyer; its layout (header height, shapes behind the text, alignment) follows from its id,
     so that different flyers differ as much in shape as real ones do."""
     accent, paper, ink = flyer["palette"]
-    rng = random.Random(flyer["id"])
+    rng = random.Random(flyer["id"])  # noqa: S311 - demo drawings, not secrets
     image = Image.new("RGB", (WIDTH, HEIGHT), paper)
     draw = ImageDraw.Draw(image)
     for _ in range(3):  # large soft shapes behind the text
@@ -140,7 +140,7 @@ def register(flyers: list[dict[str, Any]]) -> int:
 @cache
 def stock_photo(seed: str) -> bytes:
     """A photo without text for ordinary photo posts: sky, hills, sun; different for each seed."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - demo drawings, not secrets
     image = Image.new("RGB", (640, 480))
     draw = ImageDraw.Draw(image)  # drawn at 640x480, served at 480x360 (a preview's size)
     top = (rng.randrange(60, 140), rng.randrange(120, 200), rng.randrange(200, 255))
@@ -153,7 +153,10 @@ def stock_photo(seed: str) -> bytes:
         x = rng.randrange(-200, 640)
         h = rng.randrange(200, 380)
         colour = (rng.randrange(20, 90), rng.randrange(90, 160), rng.randrange(20, 80))
-        draw.polygon([(x, 480), (x + rng.randrange(150, 400), h), (x + rng.randrange(400, 800), 480)], fill=colour)
+        draw.polygon(
+            [(x, 480), (x + rng.randrange(150, 400), h), (x + rng.randrange(400, 800), 480)],
+            fill=colour,
+        )
     return jpeg(image.resize((480, 360), Image.Resampling.LANCZOS), 85)
 
 
@@ -167,6 +170,7 @@ def placeholder() -> bytes:
 
 # --- hostile files (the ``hostile`` fault) --------------------------------------------------
 
+
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -178,14 +182,19 @@ def decompression_bomb(side: int = 30_000) -> bytes:
     row = b"\x00" + b"\xff" * ((side + 7) // 8)
     packer = zlib.compressobj(9)
     data = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", data) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", data)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 @cache
 def huge_image(megabytes: int = 50) -> bytes:
     """A real PNG of about ``megabytes`` MB (noise does not compress)."""
     side = int((megabytes * 1024 * 1024 / 3) ** 0.5) + 1
-    noise = random.Random(7).randbytes(side * side * 3)
+    noise = random.Random(7).randbytes(side * side * 3)  # noqa: S311 - demo drawings, not secrets
     out = io.BytesIO()
     Image.frombytes("RGB", (side, side), noise).save(out, "PNG", compress_level=0)
     return out.getvalue()
@@ -196,7 +205,9 @@ SCRIPTED_SVG = (
     b'onload="fetch(\'/steal?c=\'+document.cookie)"><script>alert("patroli demo: hostile svg")'
     b'</script><text x="20" y="150">LOKER KAMBOJA WA 0812-5550-0000</text></svg>\n'
 )
-NOT_AN_IMAGE = b"<!DOCTYPE html><html><body><h1>Bukan gambar</h1><p>served as image/jpeg</p></body></html>\n"
+NOT_AN_IMAGE = (
+    b"<!DOCTYPE html><html><body><h1>Bukan gambar</h1><p>served as image/jpeg</p></body></html>\n"
+)
 
 # name -> (bytes factory, Content-Type the hostile server claims)
 HOSTILE: dict[str, tuple[Callable[[], bytes], str]] = {

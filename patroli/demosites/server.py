@@ -46,7 +46,17 @@ from patroli.demosites.data import PRIVATE_CHANNEL, DemoData, load_demo_data
 logger = logging.getLogger(__name__)
 
 SITES = ("pasarloka", "tg", "kerjanusa", "rss-bridge", "agensi")
-FAULT_MODES = ("ok", "error", "layout", "empty", "broken", "encoding", "removed", "edited", "hostile")
+FAULT_MODES = (
+    "ok",
+    "error",
+    "layout",
+    "empty",
+    "broken",
+    "encoding",
+    "removed",
+    "edited",
+    "hostile",
+)
 PAGE_SIZE = 20
 TELEGRAM_PAGE_SIZE = 20
 CATEGORIES = {
@@ -158,8 +168,13 @@ class DemoSites:
         self.flyers_key = flyers.register(self.data.flyers)
         self.routes: list[tuple[re.Pattern[str], Callable[..., Page]]] = [
             (re.compile(r"/"), self.index),
-            (re.compile(r"/(?P<site>pasarloka|tg|rss-bridge|kerjanusa)/(?:media|file)/"
-                        r"(?P<name>[a-z0-9_\-]+)\.jpg"), self.image),
+            (
+                re.compile(
+                    r"/(?P<site>pasarloka|tg|rss-bridge|kerjanusa)/(?:media|file)/"
+                    r"(?P<name>[a-z0-9_\-]+)\.jpg"
+                ),
+                self.image,
+            ),
             (re.compile(r"/pasarloka/static/placeholder\.png"), self.placeholder),
             (re.compile(r"/pasarloka/static/hostile/(?P<name>[a-z]+\.[a-z]+)"), self.hostile_image),
             (re.compile(r"/robots\.txt"), self.robots),
@@ -378,7 +393,10 @@ class DemoSites:
             self.data.classifieds, _.get("removed", False), _.get("edited", False)
         ):
             if ad["id"].lstrip("c") == iid:
-                images = [*ad.get("images", []), *(self.hostile_images(ad) if _.get("hostile") else [])]
+                images = [
+                    *ad.get("images", []),
+                    *(self.hostile_images(ad) if _.get("hostile") else []),
+                ]
                 return Page(body=self.render("pasarloka/item.html", ad=ad, images=images))
         return Page(404, self.render("not_found.html", path=f"iid-{iid}"))
 

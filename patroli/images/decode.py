@@ -32,7 +32,9 @@ class ImageRefused(Exception):
 
 
 def _too_big(pixels: int, size: int) -> str:
-    return "decompression_bomb" if pixels > BOMB_PIXELS_PER_BYTE * max(size, 1) else "too_many_pixels"
+    return (
+        "decompression_bomb" if pixels > BOMB_PIXELS_PER_BYTE * max(size, 1) else "too_many_pixels"
+    )
 
 
 def open_bounded(data: bytes, max_pixels: int) -> tuple[str, Image.Image]:

@@ -86,7 +86,9 @@ def otsu_level(gray: Image.Image) -> int:
 
 def prepare(image: Image.Image, mode: str) -> Image.Image:
     if mode not in PREPROCESS_MODES:
-        raise ValueError(f"unknown OCR preprocessing {mode!r}; one of {', '.join(PREPROCESS_MODES)}")
+        raise ValueError(
+            f"unknown OCR preprocessing {mode!r}; one of {', '.join(PREPROCESS_MODES)}"
+        )
     if mode == "none":
         return image
     gray = ImageOps.grayscale(image)

@@ -1,4 +1,4 @@
-""""Same flyer" look-ups, shared by every backend: from probe images to exact keys (the backend
+""" "Same flyer" look-ups, shared by every backend: from probe images to exact keys (the backend
 finds the ads holding any of them, through an index), then each candidate verified with the full
 Hamming distances (``patroli.images.bands``). Nothing here scans the store."""
 

@@ -121,7 +121,7 @@ def parse_query(text: str) -> Query:
         name = name.lower()
         if op == ":" and name == IMAGE_TEXT_FILTER:
             if not value:
-                raise QuerySyntaxError("ocr: needs a word or a \"phrase\"")
+                raise QuerySyntaxError('ocr: needs a word or a "phrase"')
             (query.image_excluded if negate else query.image_terms).append(value)
             continue
         if op == ":":

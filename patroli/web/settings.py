@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 
 from patroli.config import SettingError
 from patroli.config.table import (
+    LANGUAGES,
     PATROLI_IMAGES_DIR,
     PATROLI_IMAGES_MAX_BYTES,
     PATROLI_IMAGES_MAX_PIXELS,
-    LANGUAGES,
     PATROLI_SECRET_KEY,
     PATROLI_WEB_COOKIE_SECURE,
     PATROLI_WEB_EXPORT_MAX_ROWS,

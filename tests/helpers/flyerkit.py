@@ -39,10 +39,14 @@ def image_facts(data: bytes, url: str = "https://img.example/x.jpg") -> dict[str
 
 
 def flyer_facts(flyer_id: str, variant: str = "original") -> dict[str, Any]:
-    return image_facts(flyer_jpeg(flyer_id, variant), f"https://img.example/{flyer_id}-{variant}.jpg")
+    return image_facts(
+        flyer_jpeg(flyer_id, variant), f"https://img.example/{flyer_id}-{variant}.jpg"
+    )
 
 
-def blank_png(colour: tuple[int, int, int] = (230, 230, 230), size: tuple[int, int] = (400, 300)) -> bytes:
+def blank_png(
+    colour: tuple[int, int, int] = (230, 230, 230), size: tuple[int, int] = (400, 300)
+) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, colour).save(out, "PNG")
     return out.getvalue()

@@ -143,7 +143,9 @@ class EngineSearch:
                 related.append(record)
             related.sort(key=lambda r: (-len(r["via"]), r["ad_id"]))
             related = related[:limit]
-        merge_flyer_matches(related, self.same_flyer(ad.get("images") or [], limit=limit, exclude=ad_id))
+        merge_flyer_matches(
+            related, self.same_flyer(ad.get("images") or [], limit=limit, exclude=ad_id)
+        )
         if len(related) < limit:
             seen = [ad_id, *(r["ad_id"] for r in related)]
             like = f"{ad.get('title') or ''}\n{ad.get('text') or ''}".strip()

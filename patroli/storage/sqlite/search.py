@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from patroli.storage.base import MARK_END, MARK_START, Record, SearchResult, SortOrder
-from patroli.storage.query import ENTITY_FILTERS, FILTER_FIELDS, Query, parse_query
 from patroli.storage.flyers import FLYER_KIND, flyer_probes, merge_flyer_matches, verify_flyers
+from patroli.storage.query import ENTITY_FILTERS, FILTER_FIELDS, Query, parse_query
 from patroli.storage.sqlite.ads import read_ad
 from patroli.storage.sqlite.connection import Database
 from patroli.storage.sqlite.rows import decode_row
@@ -156,7 +156,9 @@ class SQLiteSearch:
                 )
                 record["via"] = sorted(row[1].split(","))
                 related.append(record)
-        merge_flyer_matches(related, self.same_flyer(ad.get("images") or [], limit=limit, exclude=ad_id))
+        merge_flyer_matches(
+            related, self.same_flyer(ad.get("images") or [], limit=limit, exclude=ad_id)
+        )
         with self.db.read() as conn:
             if len(related) < limit:
                 seen = {ad_id, *(r["ad_id"] for r in related)}

@@ -7,4 +7,12 @@ from patroli.web.routing import Page
 
 
 def all_pages() -> list[Page]:
-    return [*auth.PAGES, *dashboard.PAGES, *queue.PAGES, *ads.PAGES, *images.PAGES, *search.PAGES, *admin.PAGES]
+    return [
+        *auth.PAGES,
+        *dashboard.PAGES,
+        *queue.PAGES,
+        *ads.PAGES,
+        *images.PAGES,
+        *search.PAGES,
+        *admin.PAGES,
+    ]

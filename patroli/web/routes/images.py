@@ -47,7 +47,9 @@ def image_search(ctx: Ctx) -> Response:
         return ctx.render("image_search.html", hits=None, error="")
     upload = ctx.files.get("image", b"")
     if not upload:
-        return ctx.render("image_search.html", status=400, hits=None, error=ctx._("Choose an image."))
+        return ctx.render(
+            "image_search.html", status=400, hits=None, error=ctx._("Choose an image.")
+        )
     try:
         probe = probe_image(upload, max_bytes=ctx.settings.images_max_bytes,
                             max_pixels=ctx.settings.images_max_pixels)  # fmt: skip
