@@ -588,7 +588,7 @@ PATROLI_OCR_PREPROCESS = _define(
     Choice(("none", "gray", "gray_upscale", "gray_upscale_threshold")),
     "gray_upscale",
     "Preprocessing before OCR, chosen by measurement (`bench/ocr_quality.py`; docs/flyers.md): "
-    "`gray_upscale` = grayscale, images under 1200 px enlarged twice.",
+    "`gray_upscale` = grayscale, images under 800 px enlarged twice.",
     group=IMAGES,
     scrapy=True,
 )

@@ -3,7 +3,8 @@
 
 Preprocessing modes (``PATROLI_OCR_PREPROCESS``): ``none``, ``gray``, ``gray_upscale`` (grayscale,
 small images enlarged so that letters reach the height Tesseract reads best),
-``gray_upscale_threshold`` (then Otsu's threshold, dark text on light). The default was chosen by
+``gray_upscale_threshold`` (then Otsu's threshold, dark text on light). Tesseract runs with one
+OpenMP thread. The default was chosen by
 measuring the character error rate of each on rendered flyers and real text images
 (bench/ocr_quality.py; docs/flyers.md has the numbers).
 
@@ -13,13 +14,14 @@ goes on without image text.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps
 
 PREPROCESS_MODES = ("none", "gray", "gray_upscale", "gray_upscale_threshold")
-UPSCALE_BELOW = 1200  # longest side in pixels; smaller images are enlarged
+UPSCALE_BELOW = 800  # longest side in pixels; smaller images (previews, thumbnails) are enlarged
 UPSCALE_FACTOR = 2
 MAX_OCR_CHARS = 5000
 _SPACES = re.compile(r"[ \t\u00a0]+")
@@ -123,6 +125,9 @@ def _reading(image: Image.Image, languages: str, timeout: float) -> tuple[str, f
     """(text by lines, mean word confidence) of one Tesseract pass."""
     import pytesseract
 
+    # One thread per Tesseract: the worker pool already spreads images over the cores, and OpenMP
+    # threads only contend there (bench/ocr_throughput.py: about twice as fast per image on 2 cores).
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     try:
         data = pytesseract.image_to_data(
             image, lang=languages, config="--psm 3", timeout=timeout,
