@@ -152,7 +152,7 @@ class FlyerImagesPipeline(FilesPipeline):
     ) -> FileInfo | None:
         """An image this URL gave recently (``FILES_EXPIRES`` days) is not fetched again."""
         sha256 = self.files.known_url(request.url, self.expires * 86400)
-        if sha256 is None:
+        if sha256 is None or self._unread(self.files.facts(sha256)):
             return None
         self.stats.inc_value(f"{STAT}/uptodate")
         return self._info(request.url, sha256, self.files.facts(sha256) or {}, "uptodate")
@@ -180,7 +180,7 @@ class FlyerImagesPipeline(FilesPipeline):
             )
         sha256 = sha256_of(body)
         facts = self.files.facts(sha256)
-        if facts is not None and (facts.get("ocr") != "unavailable" or not self.ocr_languages):
+        if facts is not None and not self._unread(facts):
             self.stats.inc_value(f"{STAT}/deduplicated")  # kept already: another ad, another URL
         else:
             assert self.executor is not None  # noqa: S101 - open_spider ran
@@ -188,12 +188,18 @@ class FlyerImagesPipeline(FilesPipeline):
                                  self.ocr_mode, self.ocr_timeout)  # fmt: skip
             if not facts.pop("ok"):
                 raise ImageRefused(facts["reason"], facts.get("detail", ""))
+            if self.ocr_wanted and not self.ocr_languages:
+                facts["ocr"] = "unavailable"  # read it when Tesseract is there
             await asyncio.to_thread(self.files.put, sha256, facts["kind"], body, facts)
             self.stats.inc_value(f"{STAT}/stored")
             if facts.get("ocr") == "done":
                 self.stats.inc_value(f"{STAT}/ocr_read")
         await asyncio.to_thread(self.files.remember_url, request.url, sha256)
         return self._info(request.url, sha256, facts, "downloaded")
+
+    def _unread(self, facts: dict[str, Any] | None) -> bool:
+        """A kept image that was not read because OCR was off or missing then, and can be now."""
+        return bool(facts and self.ocr_languages and facts.get("ocr") in ("off", "unavailable"))
 
     def _info(self, url: str, sha256: str, facts: dict[str, Any], status: str) -> FileInfo:
         record = {key: facts.get(key) for key in RECORD_KEYS}

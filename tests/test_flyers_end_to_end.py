@@ -12,6 +12,7 @@ images pipeline, reads them with Tesseract and links reposts.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -132,3 +133,22 @@ def test_hostile_images_are_refused_with_a_reason_and_the_crawl_goes_on(
     kept = list((tmp_path / "images").rglob("*.*"))
     assert not [p for p in kept if p.suffix in (".svg", ".html")]
     assert all(p.stat().st_size < 8 * 1024 * 1024 for p in kept)
+
+
+def test_without_tesseract_the_crawl_says_so_once_and_keeps_fingerprinting(
+    demo_sites: DemoSitesProcess, tmp_path: Path
+) -> None:
+    store_url = f"sqlite:///{tmp_path / 'no-ocr.db'}"
+    no_tesseract = str(Path(sys.executable).parent)  # the venv only: no tesseract on the PATH
+    result, runs = crawl(demo_sites.url, store_url, "demo_fb_group",
+                         env={"PATH": no_tesseract, "PATROLI_IMAGES_DIR": str(tmp_path / "images")})  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stderr.count("Tesseract is not installed") == 1, result.stderr
+    (run,) = runs
+    assert run["status"] == "ok"
+    assert "not installed" in run["stats"]["patroli/images/ocr"]
+    with open_store(store_url) as store:
+        flyer = store.get_ad(ad_id_of("demo_fb_group", "f0901"))
+    assert flyer["images"][0]["ocr"] == "unavailable"
+    assert flyer["image_text"] == ""
+    assert flyer["image_keys"]  # still linkable: the hashes need no Tesseract

@@ -10,6 +10,7 @@ white, the way a viewer shows it.
 from __future__ import annotations
 
 import io
+import re
 import warnings
 
 from PIL import Image, UnidentifiedImageError
@@ -20,6 +21,7 @@ from patroli.images.sniff import ALLOWED, sniff
 # photos and flyers take more than a byte per hundred pixels, a bomb a byte per thousands.
 BOMB_PIXELS_PER_BYTE = 1000
 MIN_SIDE = 8
+_PIXELS_RE = re.compile(r"\((\d+) pixels\)")
 
 
 class ImageRefused(Exception):
@@ -57,7 +59,10 @@ def open_bounded(data: bytes, max_pixels: int) -> tuple[str, Image.Image]:
     except ImageRefused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRefused("decompression_bomb", str(exc)[:120]) from None
+        # Pillow's guard fired first (its message says how many pixels): a bomb or just too big.
+        found = _PIXELS_RE.search(str(exc))
+        pixels = int(found.group(1)) if found else max_pixels * 2
+        raise ImageRefused(_too_big(pixels, len(data)), str(exc)[:120]) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRefused("undecodable", str(exc)[:120]) from None
     return kind, to_rgb(image)
