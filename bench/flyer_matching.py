@@ -9,7 +9,8 @@ scale.
    on half of the flyers (best F1, then fewer look-up keys) and precision/recall reported on the
    other half, and on all, at the tuned and at the shipped thresholds (``patroli.images.bands``).
 2. The look-up at ``--lookup-size`` stored images (default 1,000,000 random hashes plus the
-   variation set) in a real SQLite store: candidates per look-up and time, against a full scan.
+   variation set) in a real SQLite store: candidates per look-up (ads holding a pHash key and a
+   dHash key of the probe) and time, against a full scan.
 
     .venv/bin/python bench/flyer_matching.py [--lookup-size 1000000]
 """
@@ -122,7 +123,9 @@ def lookup_at_scale(size: int, probes: list[dict[str, Any]], stored: list[dict[s
             import json
 
             batch_ads.append((ad_id, json.dumps([image])))
-            batch_keys += [("flyer", key, ad_id) for key in bands.image_keys(image["phash"])]
+            batch_keys += [
+                ("flyer", key, ad_id) for key in bands.image_keys(image["phash"], image["dhash"])
+            ]
             if len(batch_ads) >= 50_000:
                 with conn:
                     conn.executemany(
@@ -146,14 +149,13 @@ def lookup_at_scale(size: int, probes: list[dict[str, Any]], stored: list[dict[s
         )
         times, candidates, found = [], [], []
         for probe in probes:
-            keys = bands.probe_keys([probe["phash"], probe["phash_mirror"]])
-            marks = ",".join("?" * len(keys))
             started = time.monotonic()
-            count = conn.execute(
-                "SELECT COUNT(DISTINCT ad_id) FROM ad_entities "  # noqa: S608 - "?" marks only
-                f"WHERE kind = 'flyer' AND value IN ({marks})",
-                keys,
-            ).fetchone()[0]
+            count = 0
+            for phash_keys, dhash_keys in bands.probe_key_sets(probe):
+                sub = "SELECT ad_id FROM ad_entities WHERE kind = 'flyer' AND value IN ({})"
+                sql = f"SELECT COUNT(*) FROM ({sub.format(','.join('?' * len(phash_keys)))} INTERSECT "  # noqa: S608 - "?" marks only
+                sql += f"{sub.format(','.join('?' * len(dhash_keys)))})"
+                count += conn.execute(sql, [*phash_keys, *dhash_keys]).fetchone()[0]
             hits = store.same_flyer([probe], limit=100)
             times.append(time.monotonic() - started)
             candidates.append(count)
@@ -169,7 +171,7 @@ def lookup_at_scale(size: int, probes: list[dict[str, Any]], stored: list[dict[s
         scan_seconds = time.monotonic() - started
         store.close()
     print(
-        f"look-up by bands: {len(bands.probe_keys([probes[0]['phash'], probes[0]['phash_mirror']]))} keys per probe, "
+        f"look-up by bands: {sum(len(p) + len(d) for p, d in bands.probe_key_sets(probes[0]))} keys per probe, "
         f"median {statistics.median(candidates):,.0f} candidates verified "
         f"({statistics.median(candidates) / (size + len(stored)):.2%} of the store), "
         f"median {statistics.median(times) * 1000:.0f} ms per look-up, median {statistics.median(found):.0f} found"

@@ -239,7 +239,7 @@ class FlyerImagesPipeline(FilesPipeline):
         keys: list[str] = []
         for image in images:
             if image.get("linkable") and image.get("phash"):
-                keys += [k for k in image_keys(image["phash"]) if k not in keys]
+                keys += [k for k in image_keys(image["phash"], image["dhash"]) if k not in keys]
         item.image_keys = keys
         shas = [i["sha256"] for i in images if i.get("sha256")]
         if shas:  # a new flyer under the same caption is a new version of the ad

@@ -111,18 +111,29 @@ def test_mirrored_and_resized_reposts_are_the_same_flyer_and_others_are_not() ->
     assert straight > bands.SAME_FLYER_PHASH  # without the mirror hashes it would be missed
 
 
-def test_every_hash_within_the_distance_shares_a_looked_up_key() -> None:
+def test_every_match_within_the_distances_holds_a_looked_up_key_of_each_hash() -> None:
     rng = random.Random(7)  # noqa: S311 - test data
+
+    def near(value: int, most: int) -> str:
+        for bit in rng.sample(range(64), rng.randint(0, most)):
+            value ^= 1 << bit
+        return f"{value:016x}"
+
     for _ in range(300):
-        value = rng.getrandbits(64)
-        near = value
-        for bit in rng.sample(range(64), rng.randint(0, bands.SAME_FLYER_PHASH)):
-            near ^= 1 << bit
-        keys = set(bands.probe_keys([f"{value:016x}"]))
-        assert keys & set(bands.image_keys(f"{near:016x}")), (value, near)
-    far = set(bands.probe_keys(["0000000000000000"])) & set(bands.image_keys("ffffffffffffffff"))
-    assert far == set()
-    assert len(bands.image_keys("0123456789abcdef")) == bands.BANDS
+        phash, dhash = rng.getrandbits(64), rng.getrandbits(64)
+        probe = {"phash": f"{phash:016x}", "dhash": f"{dhash:016x}",
+                 "phash_mirror": f"{rng.getrandbits(64):016x}", "dhash_mirror": f"{rng.getrandbits(64):016x}"}  # fmt: skip
+        stored = set(
+            bands.image_keys(
+                near(phash, bands.SAME_FLYER_PHASH), near(dhash, bands.SAME_FLYER_DHASH)
+            )
+        )
+        (phash_keys, dhash_keys), _mirrored = bands.probe_key_sets(probe)
+        assert stored & set(phash_keys)
+        assert stored & set(dhash_keys)
+    far = bands.keys_within("p", "0000000000000000", bands.SAME_FLYER_PHASH)
+    assert not set(far) & set(bands.image_keys("ffffffffffffffff", "ffffffffffffffff"))
+    assert len(bands.image_keys("0123456789abcdef", "fedcba9876543210")) == 2 * bands.BANDS
 
 
 def test_ocr_reads_a_rendered_flyer_and_its_mirrored_repost() -> None:

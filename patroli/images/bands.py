@@ -1,10 +1,12 @@
 """The flyer look-up without a full scan: multi-index hashing over 64-bit perceptual hashes.
 
-A 64-bit hash is split into ``BANDS`` bands of 16 bits; each stored image contributes one exact
-key per band (``f0:1a2b``). Two hashes within Hamming distance ``d`` differ in at most
-``d // BANDS`` bits in at least one band (pigeonhole), so a probe looks up, per band, every key
-within that radius, and each candidate is then verified with the full distance. The keys are
-plain strings: an indexed SQLite column and an engine ``terms`` query serve them alike.
+Each 64-bit hash (pHash and dHash) is split into ``BANDS`` bands of 16 bits; a stored image
+contributes one exact key per band of each (``p0:1a2b`` … ``d3:…``: eight keys). Two hashes within
+Hamming distance ``d`` agree within ``d // BANDS`` bits on at least one band (pigeonhole), so a
+probe asks, per band, for every key within that radius. A same-flyer match is within both
+thresholds, so it must hold one of the pHash keys *and* one of the dHash keys of the probe (in the
+same orientation): the candidates are that intersection, then verified with the full distances.
+The keys are plain strings: an indexed SQLite column and engine ``terms`` queries serve them alike.
 
 ``SAME_FLYER_PHASH`` and ``SAME_FLYER_DHASH`` are the tuned distances (bench/flyer_matching.py):
 two images are the same flyer when their pHash and dHash (of the same orientation; a mirrored
@@ -20,7 +22,6 @@ from typing import Any
 BITS = 64
 BANDS = 4
 BAND_BITS = BITS // BANDS
-KEY_PREFIX = "f"
 # Tuned on half of the variation set (best F1; bench/flyer_matching.py), checked on the other
 # half: precision 0.998, recall 0.983 there; 0.999 and 0.992 over the whole set (docs/flyers.md).
 SAME_FLYER_PHASH = 14
@@ -42,13 +43,17 @@ def band_values(value: int) -> list[int]:
     return [(value >> (BAND_BITS * (BANDS - 1 - i))) & mask for i in range(BANDS)]
 
 
-def band_key(band: int, value: int) -> str:
-    return f"{KEY_PREFIX}{band}:{value:04x}"
+def band_key(kind: str, band: int, value: int) -> str:
+    return f"{kind}{band}:{value:04x}"
 
 
-def image_keys(phash: str) -> list[str]:
-    """The exact-match keys one stored image contributes (its pHash, as stored)."""
-    return [band_key(i, v) for i, v in enumerate(band_values(as_int(phash)))]
+def image_keys(phash: str, dhash: str) -> list[str]:
+    """The exact-match keys one stored image contributes (its own pHash and dHash bands)."""
+    return [
+        band_key(kind, i, v)
+        for kind, value in (("p", phash), ("d", dhash))
+        for i, v in enumerate(band_values(as_int(value)))
+    ]
 
 
 def _neighbours(value: int, radius: int) -> Iterable[int]:
@@ -60,15 +65,27 @@ def _neighbours(value: int, radius: int) -> Iterable[int]:
             yield flipped
 
 
-def probe_keys(phashes: Iterable[str], max_distance: int = SAME_FLYER_PHASH) -> list[str]:
-    """Every key a stored image within ``max_distance`` of one of ``phashes`` must have at least
-    one of (the probe's own hash and its mirror's are both passed by callers)."""
+def keys_within(kind: str, hex_hash: str, max_distance: int) -> list[str]:
+    """Every key of ``kind`` that a hash within ``max_distance`` of ``hex_hash`` must have one of."""
     radius = max_distance // BANDS
-    keys: set[str] = set()
-    for phash in phashes:
-        for band, value in enumerate(band_values(as_int(phash))):
-            keys.update(band_key(band, v) for v in _neighbours(value, radius))
-    return sorted(keys)
+    return [
+        band_key(kind, band, v)
+        for band, value in enumerate(band_values(as_int(hex_hash)))
+        for v in _neighbours(value, radius)
+    ]
+
+
+def probe_key_sets(
+    probe: Mapping[str, Any],
+    max_phash: int = SAME_FLYER_PHASH,
+    max_dhash: int = SAME_FLYER_DHASH,
+) -> list[tuple[list[str], list[str]]]:
+    """Per orientation of the probe (as is, mirrored): (pHash keys, dHash keys); a stored image
+    that is the same flyer holds at least one of each list of one orientation."""
+    return [
+        (keys_within("p", probe[p], max_phash), keys_within("d", probe[d], max_dhash))
+        for p, d in (("phash", "dhash"), ("phash_mirror", "dhash_mirror"))
+    ]
 
 
 def flyer_distance(probe: Mapping[str, Any], image: Mapping[str, Any]) -> tuple[int, int] | None:

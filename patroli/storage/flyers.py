@@ -7,19 +7,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from patroli.images.bands import best_match, probe_keys
+from patroli.images.bands import best_match, probe_key_sets
 from patroli.storage.base import Record
 
 FLYER_KIND = "flyer"  # the entity kind of ``image_keys`` (schema)
 VIA_FLYER = "flyer"
 
 
-def flyer_probes(images: Iterable[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], list[str]]:
-    """The linkable images among ``images`` and the keys that find their look-alikes (their own
-    hashes and their mirror's)."""
+def flyer_probes(
+    images: Iterable[Mapping[str, Any]],
+) -> tuple[list[Mapping[str, Any]], list[tuple[list[str], list[str]]]]:
+    """The linkable images among ``images``, and per probe and orientation the (pHash keys, dHash
+    keys) a look-alike must hold one of each of (``patroli.images.bands``)."""
     probes = [i for i in images if i.get("linkable") and i.get("phash") and i.get("phash_mirror")]
-    keys = probe_keys(h for p in probes for h in (p["phash"], p["phash_mirror"]))
-    return probes, keys
+    return probes, [keys for probe in probes for keys in probe_key_sets(probe)]
 
 
 def verify_flyers(

@@ -57,6 +57,6 @@ def with_images(images: list[dict[str, Any]]) -> dict[str, Any]:
     keys: list[str] = []
     for image in images:
         if image.get("linkable"):
-            keys += [k for k in image_keys(image["phash"]) if k not in keys]
+            keys += [k for k in image_keys(image["phash"], image["dhash"]) if k not in keys]
     return {"images": images, "image_keys": keys,
             "image_text": "\n".join(i["ocr_text"] for i in images if i.get("ocr_text"))}  # fmt: skip

@@ -185,11 +185,14 @@ class EngineSearch:
     def same_flyer(
         self, images: Sequence[Mapping[str, Any]], *, limit: int = 50, exclude: str = ""
     ) -> list[Record]:
-        probes, keys = flyer_probes(images)
-        if not keys:
+        probes, key_sets = flyer_probes(images)
+        if not key_sets:
             return []
-        # Exact terms on the band keys find the candidates; the hashes verify them.
-        query = {"bool": {"filter": [{"terms": {"image_keys": keys}}],
+        # Exact terms on the band keys find the candidates (one pHash key and one dHash key of the
+        # same orientation); the full distances verify them.
+        either = [{"bool": {"filter": [{"terms": {"image_keys": p}}, {"terms": {"image_keys": d}}]}}
+                  for p, d in key_sets]  # fmt: skip
+        query = {"bool": {"should": either, "minimum_should_match": 1,
                           "must_not": [{"ids": {"values": [exclude]}}] if exclude else []}}  # fmt: skip
         candidates = [
             ad_record(hit["_source"])

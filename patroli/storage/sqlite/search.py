@@ -172,18 +172,17 @@ class SQLiteSearch:
     def same_flyer(
         self, images: Sequence[Mapping[str, Any]], *, limit: int = 50, exclude: str = ""
     ) -> list[Record]:
-        probes, keys = flyer_probes(images)
-        if not keys:
+        probes, key_sets = flyer_probes(images)
+        if not key_sets:
             return []
         candidates: set[str] = set()
         with self.db.read() as conn:
-            for start in range(0, len(keys), 900):
-                chunk = keys[start : start + 900]
-                candidates.update(
-                    row[0] for row in conn.execute(
-                        f"SELECT DISTINCT ad_id FROM ad_entities WHERE kind = ? AND value IN "
-                        f"({','.join('?' * len(chunk))})", [FLYER_KIND, *chunk])
-                )  # fmt: skip
+            for phash_keys, dhash_keys in key_sets:
+                # Both look-ups use the (kind, value) primary key; only ads in both are candidates.
+                sub = "SELECT ad_id FROM ad_entities WHERE kind = ? AND value IN ({})"
+                sql = f"{sub.format(_marks(phash_keys))} INTERSECT {sub.format(_marks(dhash_keys))}"
+                rows = conn.execute(sql, [FLYER_KIND, *phash_keys, FLYER_KIND, *dhash_keys])
+                candidates.update(row[0] for row in rows)
             candidates.discard(exclude)
             ids = sorted(candidates)
             records = []
@@ -191,7 +190,7 @@ class SQLiteSearch:
                 chunk = ids[start : start + 500]
                 records += [
                     decode_row(r) for r in conn.execute(
-                        f"SELECT * FROM ads WHERE ad_id IN ({','.join('?' * len(chunk))})", chunk)
+                        f"SELECT * FROM ads WHERE ad_id IN ({_marks(chunk)})", chunk)
                 ]  # fmt: skip
         return verify_flyers(probes, records, limit)
 
@@ -252,6 +251,10 @@ class SQLiteSearch:
                 "median_age_days": round(statistics.median(ages), 2) if ages else 0.0,
             },
         }
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ",".join("?" * len(values))
 
 
 def _facets(conn: sqlite3.Connection, where: str, params: list[Any]) -> dict[str, dict[str, int]]:
