@@ -127,7 +127,7 @@ def _reading(image: Image.Image, languages: str, timeout: float) -> tuple[str, f
 
     # One thread per Tesseract: the worker pool already spreads images over the cores, and OpenMP
     # threads only contend there (bench/ocr_throughput.py: about twice as fast per image on 2 cores).
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    os.environ["OMP_THREAD_LIMIT"] = "1"
     try:
         data = pytesseract.image_to_data(
             image, lang=languages, config="--psm 3", timeout=timeout,
