@@ -8,11 +8,14 @@ scale.
    placeholder. Pairs of one flyer are positives, all other pairs negatives. Thresholds are tuned
    on half of the flyers (best F1, then fewer look-up keys) and precision/recall reported on the
    other half, and on all, at the tuned and at the shipped thresholds (``patroli.images.bands``).
+   ``--real DIR``: every image in DIR (real pictures, e.g. text pages from public repositories;
+   not shipped with patroli) gets the same variations (resized in proportion to 55 % and 45 %) and
+   joins the set; precision/recall are also reported over the pairs that hold a real image.
 2. The look-up at ``--lookup-size`` stored images (default 1,000,000 random hashes plus the
    variation set) in a real SQLite store: candidates per look-up (ads holding a pHash key and a
    dHash key of the probe) and time, against a full scan.
 
-    .venv/bin/python bench/flyer_matching.py [--lookup-size 1000000]
+    .venv/bin/python bench/flyer_matching.py [--lookup-size 1000000] [--real DIR]
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from patroli.demosites import flyers
 from patroli.demosites.data import load_demo_data
 from patroli.images import bands
-from patroli.images.decode import open_bounded
+from patroli.images.decode import open_bounded, to_rgb
 from patroli.images.fingerprint import fingerprint
 
 PALETTES = [["#4a148c", "#f3e5f5", "#111111"], ["#bf360c", "#fbe9e7", "#111111"],
@@ -70,6 +73,35 @@ def variation_set(
         others.append(fingerprint(open_bounded(flyers.stock_photo(seed), 25_000_000)[1]))
     others.append(fingerprint(open_bounded(flyers.placeholder(), 25_000_000)[1]))
     return images, others
+
+
+REAL_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".webp", ".gif")
+REAL_SCALES = {"resized": 0.55, "resized_small": 0.45}  # the demo's 800x1000 -> 440x550, 360x450
+
+
+def real_variations(directory: Path) -> list[tuple[str, dict[str, Any]]]:
+    """[(real:<file>, fingerprint)] for every image in ``directory`` in every demo variation."""
+    from PIL import Image
+
+    images = []
+    for path in sorted(directory.iterdir()):
+        if path.suffix.lower() not in REAL_SUFFIXES:
+            continue
+        with Image.open(path) as opened:
+            opened.seek(0)
+            original = to_rgb(opened.copy())
+        for variant, (transform, quality) in flyers.VARIANTS.items():
+            if variant in REAL_SCALES:
+                w, h = original.size
+                share = REAL_SCALES[variant]
+                varied = original.resize(
+                    (round(w * share), round(h * share)), Image.Resampling.LANCZOS
+                )
+            else:
+                varied = transform(original)
+            data = flyers.jpeg(varied, quality)
+            images.append((f"real:{path.name}", fingerprint(open_bounded(data, 25_000_000)[1])))
+    return images
 
 
 def pairs(
@@ -182,14 +214,55 @@ def lookup_at_scale(size: int, probes: list[dict[str, Any]], stored: list[dict[s
     )
 
 
+def report_real(
+    real: list[tuple[str, dict[str, Any]]],
+    images: list[tuple[str, dict[str, Any]]],
+    others: list[dict[str, Any]],
+) -> None:
+    """Precision/recall at the shipped thresholds over the pairs holding a real image."""
+    names = sorted({name for name, _ in real})
+    guarded = sorted({name for name, fp in real if fp["low_information"]})
+    print(f"real images: {len(names)} x {len(flyers.VARIANTS)} variations = {len(real)}; "
+          f"low-information: {guarded or 'none'}")  # fmt: skip
+    labelled = real + images + [(f"other{i}", fp) for i, fp in enumerate(others)]
+    found = [
+        (a == b, bands.flyer_distance(fa, fb))
+        for (a, fa), (b, fb) in itertools.combinations(labelled, 2)
+        if a.startswith("real:") or b.startswith("real:")
+    ]
+    precision, recall, _ = scores(found, bands.SAME_FLYER_PHASH, bands.SAME_FLYER_DHASH)
+    print(f"real: {sum(s for s, _ in found):,} same-picture pairs of {len(found):,}; shipped "
+          f"thresholds: precision={precision:.3f} recall={recall:.3f}")  # fmt: skip
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for name, fp in real:
+        by_name.setdefault(name, []).append(fp)
+    for variant_index, variant in enumerate(flyers.VARIANTS):
+        if not variant_index:
+            continue  # the original itself
+        hits = [
+            bands.is_same_flyer(bands.flyer_distance(fps[0], fps[variant_index]))
+            for fps in by_name.values()
+        ]
+        print(f"  real {variant}: {sum(hits)}/{len(hits)} matched to the original")
+    for name, fps in by_name.items():
+        matched = sum(bands.is_same_flyer(bands.flyer_distance(fps[0], fp)) for fp in fps[1:])
+        plain = sum(1 for fp in fps if fp["low_information"])
+        print(f"  {name}: {matched}/{len(fps) - 1} variations matched to the original, "
+              f"{plain} of {len(fps)} low-information")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--distractors", type=int, default=30)
     parser.add_argument("--lookup-size", type=int, default=1_000_000)
+    parser.add_argument("--real", type=Path, help="a directory of real images to vary and add")
     args = parser.parse_args()
     images, others = variation_set(args.distractors)
+    if args.real:
+        real = real_variations(args.real)
+        report_real(real, images, others)
     ids = sorted({i for i, _ in images})
     tune_ids, test_ids = set(ids[0::2]), set(ids[1::2])
     tune_pairs = pairs([x for x in images if x[0] in tune_ids], others)
