@@ -13,6 +13,14 @@ Prints each measurement and ``ratio=<pipeline pages/s ÷ bare pages/s>`` (target
 
 compares the full pipeline with each ``PATROLI_BATCH_DELAY`` instead (alternating, same run) and
 prints each one's pages/s as a ratio to the first.
+
+    .venv/bin/python bench/crawl_overhead.py --images [--rounds 3]
+
+compares the full pipeline with images on (a fresh image directory each round: every image
+downloaded, checked, fingerprinted and read by Tesseract in the worker pool) and off
+(``PATROLI_IMAGES_ENABLED=false``), alternating, and prints ``images_ratio=<on ÷ off pages/s>``;
+``rerun`` is images on over a directory a previous round filled (a nightly re-crawl: images kept
+by content are neither fetched nor read again).
 """
 
 from __future__ import annotations
@@ -32,8 +40,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def measure_once(
-    mode: str, demo_url: str, store_url: str, batch_delay: str | None = None
-) -> dict[str, float]:
+    mode: str, demo_url: str, store_url: str, batch_delay: str | None = None,
+    images_dir: str | None = None,
+) -> dict[str, float]:  # fmt: skip
     """Run in a child process: one patrol over every demo source, return pages, items, seconds."""
     os.environ["PATROLI_DEMO_URL"] = demo_url
     from crawler.sources import load_registry
@@ -43,6 +52,10 @@ def measure_once(
     overrides: dict[str, object] = {"PATROLI_STORE_URL": store_url, "LOG_LEVEL": "WARNING"}
     if mode == "bare":
         overrides["ITEM_PIPELINES"] = {}
+    if mode == "noimages":
+        overrides["PATROLI_IMAGES_ENABLED"] = False
+    # Never the checkout's var/images: each measurement says where its images go.
+    overrides["PATROLI_IMAGES_DIR"] = images_dir or tempfile.mkdtemp(prefix="patroli-bench-images-")
     if batch_delay is not None:
         overrides["PATROLI_BATCH_DELAY"] = batch_delay
     runs = run_patrol(sources, settings=project_settings(overrides))
@@ -59,12 +72,24 @@ def measure_once(
 
 
 def run_child(
-    mode: str, demo_url: str, directory: Path, index: int, batch_delay: str | None = None
-) -> dict[str, float]:
+    mode: str, demo_url: str, directory: Path, index: int, batch_delay: str | None = None,
+    images_dir: Path | None = None,
+) -> dict[str, float]:  # fmt: skip
     store = f"sqlite:///{directory / f'{mode}-{index}-{batch_delay}.db'}"
-    command = [sys.executable, __file__, "--child", mode, "--demo-url", demo_url, "--store", store]
+    child_mode = "full" if mode in ("images", "rerun") else mode
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        child_mode,
+        "--demo-url",
+        demo_url,
+        "--store",
+        store,
+    ]
     if batch_delay is not None:
         command += ["--batch-delay", batch_delay]
+    command += ["--images-dir", str(images_dir or directory / f"images-{mode}-{index}")]
     output = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
     result: dict[str, float] = json.loads(output.stdout.strip().splitlines()[-1])
     return result
@@ -75,7 +100,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--child", choices=["full", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["full", "bare", "noimages"], help=argparse.SUPPRESS)
+    parser.add_argument("--images-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--images", action="store_true", help="compare images on and off")
     parser.add_argument("--demo-url", help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
     parser.add_argument("--batch-delay", help=argparse.SUPPRESS)
@@ -84,13 +111,17 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure_once(args.child, args.demo_url, args.store, args.batch_delay)))
+        print(json.dumps(measure_once(args.child, args.demo_url, args.store, args.batch_delay,
+                                      args.images_dir)))  # fmt: skip
         return
 
     from patroli.demosites.process import DemoSitesProcess
 
     if args.batch_delays:
         compare_batch_delays(args.batch_delays.split(","), args.rounds)
+        return
+    if args.images:
+        compare_images(args.rounds)
         return
 
     results: dict[str, list[dict[str, float]]] = {"full": [], "bare": []}
@@ -106,6 +137,29 @@ def main() -> None:
     bare = statistics.median(r["pages_per_s"] for r in results["bare"])
     print(f"median pages/s: full pipeline {full:.1f}, bare spiders {bare:.1f}")
     print(f"ratio={full / bare:.2f}")
+
+
+def compare_images(rounds: int) -> None:
+    from patroli.demosites.process import DemoSitesProcess
+
+    results: dict[str, list[dict[str, float]]] = {"images": [], "noimages": [], "rerun": []}
+    with DemoSitesProcess(port=0) as sites, tempfile.TemporaryDirectory() as tmp:
+        run_child("noimages", sites.url, Path(tmp), -1)  # warm-up
+        for index in range(rounds):
+            filled = Path(tmp) / f"images-images-{index}"
+            for mode in ("images", "noimages", "rerun"):
+                result = run_child(mode, sites.url, Path(tmp), index,
+                                   images_dir=filled if mode == "rerun" else None)  # fmt: skip
+                results[mode].append(result)
+                print(f"{mode:8} round {index + 1}: {result['pages']:.0f} pages, {result['items']:.0f} ads, "
+                      f"{result['seconds']:.2f} s, {result['pages_per_s']:.1f} pages/s")  # fmt: skip
+    medians = {m: statistics.median(r["pages_per_s"] for r in rs) for m, rs in results.items()}
+    print(
+        f"median pages/s: images on {medians['images']:.1f}, off {medians['noimages']:.1f}, "
+        f"re-crawl with images kept {medians['rerun']:.1f}"
+    )
+    print(f"images_ratio={medians['images'] / medians['noimages']:.2f}")
+    print(f"rerun_ratio={medians['rerun'] / medians['noimages']:.2f}")
 
 
 def compare_batch_delays(delays: list[str], rounds: int) -> None:

@@ -56,12 +56,14 @@ class LabelledAd:
         return model_text(self.title, self.text)
 
 
-def model_text(title: str | None, text: str | None) -> str:
-    """The one string the model reads for an ad: title and body, as the crawl and CLI build it."""
+def model_text(title: str | None, text: str | None, image_text: str | None = None) -> str:
+    """The one string the model reads for an ad: title and body, as the crawl and CLI build it,
+    then the text read in its images (a flyer's offer often is only there)."""
     title, text = (title or "").strip(), (text or "").strip()
     if title and not text.startswith(title):
-        return f"{title}\n{text}"
-    return text
+        text = f"{title}\n{text}"
+    image_text = (image_text or "").strip()
+    return f"{text}\n\n{image_text}".strip() if image_text else text
 
 
 def _check(record: Any, where: str) -> LabelledAd:

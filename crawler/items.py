@@ -38,12 +38,18 @@ class JobAd:
     salary_text: str = ""  # as printed by the site (price field, baseSalary)
     html: str = ""  # raw evidence: the HTML (or XML) fragment or page the ad was read from
     crawled_at: datetime = field(default_factory=utcnow)
+    image_urls: list[str] = field(default_factory=list)  # images the ad shows (photos, flyers)
     extra: dict[str, Any] = field(
         default_factory=dict
     )  # source-specific facts (views, photos, ...)
 
     # --- filled by pipelines ---
     ad_id: str = ""
+    # The images pipeline: per image {url, sha256, kind, width, height, phash, dhash, ..., ocr_text}
+    # or {url, refused: reason}; the text read in them; their flyer look-up keys (patroli.images.bands).
+    images: list[dict[str, Any]] = field(default_factory=list)
+    image_text: str = ""
+    image_keys: list[str] = field(default_factory=list)
     content_hash: str = ""
     phones: list[str] = field(default_factory=list)  # E.164
     whatsapp: list[str] = field(default_factory=list)  # E.164 numbers behind wa.me links

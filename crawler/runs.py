@@ -85,7 +85,8 @@ def summarize(source: SourceConfig, crawler: Crawler, reason: str = "") -> Sourc
         kind=source.kind,
         started_at=_iso(stats.get("start_time")),
         finished_at=_iso(stats.get("finish_time")),
-        pages=count("response_received_count"),
+        # Image downloads (the images pipeline) are not pages of the source.
+        pages=count("response_received_count") - count("patroli/images/responses"),
         items=count("item_scraped_count"),
         new=count("patroli/store/new"),
         updated=count("patroli/store/updated"),
@@ -157,6 +158,14 @@ def summarize(source: SourceConfig, crawler: Crawler, reason: str = "") -> Sourc
         run.notes.append(f"failed: {run.finish_reason if stopped else why}")
     elif run.notes:
         run.status = "degraded"
+    # Refused images are hostile or broken content, not a broken source: noted, status unchanged.
+    images_refused = {k.rsplit("/", 1)[1]: int(v) for k, v in stats.items()
+                      if k.startswith("patroli/images/refused/") and v}  # fmt: skip
+    if images_refused:
+        detail = ", ".join(f"{reason} {n}" for reason, n in sorted(images_refused.items()))
+        run.notes.append(
+            f"{sum(images_refused.values())} image(s) refused ({detail}); the ads were kept"
+        )
     return run
 
 

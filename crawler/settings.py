@@ -49,9 +49,10 @@ EXTENSIONS = {
     "crawler.extensions.logs.StructuredLogs": 510,
 }
 
-# --- the flow of an ad: normalize -> extract -> dedupe -> classify -> store -------------------
+# --- the flow of an ad: normalize -> images -> extract -> dedupe -> classify -> store ---------
 ITEM_PIPELINES = {
     "pipelines.normalize.NormalizeTextPipeline": 100,
+    "pipelines.images.FlyerImagesPipeline": 150,
     "pipelines.extract.ExtractEntitiesPipeline": 200,
     "pipelines.dedupe.DedupePipeline": 300,
     "pipelines.classify.ClassifyPipeline": 400,

@@ -62,6 +62,9 @@ class Ad:
     salary_period: str | None = None
     fees: Any = None
     extra: Any = None
+    images: Any = None  # [{sha256, url, phash, dhash, ...}] of the images the ad shows
+    image_text: str | None = None  # read in those images (OCR)
+    image_keys: list[str] = dataclasses.field(default_factory=list)
     risk: float | None = None  # None: a language the model does not score
     risk_margin: float | None = None
     flagged: bool | None = None  # risky and an ad
@@ -79,6 +82,17 @@ class Ad:
     reviewed_at: str | None = None
     review_note: str | None = None
     version: int = 1
+    bank_accounts: list[str] = dataclasses.field(default_factory=list)
+    agency_names: list[str] = dataclasses.field(default_factory=list)
+    licence_numbers: list[str] = dataclasses.field(default_factory=list)
+    province: str | None = None
+    transit: list[str] = dataclasses.field(default_factory=list)
+    job_type: str | None = None
+    agency_id: str | None = None
+    register_import: str | None = None
+    cluster_id: str | None = None
+    network_id: str | None = None
+    cluster_status: str | None = None
     highlight: str | None = None
 
     @classmethod

@@ -1,6 +1,7 @@
 """Scrapy item pipelines, in flow order (ITEM_PIPELINES in crawler/settings.py):
 
 100 normalize  NormalizeTextPipeline    HTML -> text, Unicode and whitespace, size bounds, a title
+150 images     FlyerImagesPipeline      the ad's images: fetched, checked, kept by SHA-256, pHash/dHash, OCR
 200 extract    ExtractEntitiesPipeline  phones (E.164), WhatsApp, Telegram, e-mails, countries, money
 300 dedupe     DedupePipeline           ad_id = hash(source, native_id); drops repeats within a run
 400 classify   ClassifyPipeline         risk, flagged, reasons (batched, off the event loop)
@@ -8,6 +9,7 @@
 900 store      StorePipeline            batched upserts; review fields never touched; the store places
                                         each ad in its template cluster and recruiter network
 
-Extraction runs before classification so that reasons can name what was found, and dedupe runs
+Images are read before extraction and classification, so that a flyer's text (phones, fees,
+countries, red flags) counts like the caption's. Extraction runs before classification so that reasons can name what was found, and dedupe runs
 before classification so that a repeated ad is not scored twice.
 """

@@ -106,7 +106,7 @@ class ClassifyPipeline(OffloadingPipeline):
             self.stats.inc_value("patroli/classify/unscored")
             return item
         try:
-            score = await self.batcher.submit(model_text(item.title, item.text))
+            score = await self.batcher.submit(model_text(item.title, item.text, item.image_text))
         except Exception as exc:  # noqa: BLE001 - a scoring bug must not lose the ad: store it unscored
             logger.error("scoring failed for %s (%s); stored unscored", item.url, exc)
             self.stats.inc_value("patroli/classify/failed")

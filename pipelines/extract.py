@@ -49,12 +49,15 @@ def entity_payload(item: JobAd) -> dict[str, Any]:
         "links": list(item.extra.get("links", [])),
         "channel": item.extra.get("channel") or "",
         "site_country": str(item.extra.get("country") or ""),
+        "image_text": item.image_text,  # what a flyer says counts like the caption
     }
 
 
 def entities_for(payload: dict[str, Any]) -> dict[str, Any]:
     """The entity fields of one ad (pure: same payload, same result)."""
     text = f"{payload['title']}\n{payload['text']}"
+    if payload.get("image_text"):
+        text += f"\n\n{payload['image_text']}"
     links = " ".join(payload["links"])
     telegram = extract_telegram_handles(f"{text} {links}")
     if payload["channel"]:  # the channel an ad was seen in is not a contact in it

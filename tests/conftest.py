@@ -65,6 +65,8 @@ def isolated_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         "PATROLI_SPOOL_DIR": str(tmp_path_factory.mktemp("spool")),
         "PATROLI_LOCK_DIR": str(tmp_path_factory.mktemp("locks")),
         "PATROLI_JOBS_DIR": str(tmp_path_factory.mktemp("jobs")),
+        # Shared by the session: images are kept by content, so each is read (OCR) once per session.
+        "PATROLI_IMAGES_DIR": str(tmp_path_factory.mktemp("images")),
         "PATROLI_WORKERS": "0",
     }
     with pytest.MonkeyPatch.context() as patch:

@@ -18,13 +18,14 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("crawler", "pipelines", "classifiers", "patroli")
 
 # Each room of the house and the rooms it may import (besides itself), lowest layer first.
-_VOCABULARY = {"patroli.text", "patroli.config", "patroli.logs"}
+_VOCABULARY = {"patroli.text", "patroli.config", "patroli.logs", "patroli.images"}
 _FOUNDATION = _VOCABULARY | {"patroli.storage", "patroli.alerts"}
 _CRAWL = _FOUNDATION | {"classifiers", "crawler", "pipelines"}
 MAY_IMPORT: dict[str, set[str]] = {
     "patroli.text": set(),
     "patroli.config": {"patroli.text"},
     "patroli.logs": {"patroli.text", "patroli.config"},
+    "patroli.images": {"patroli.text", "patroli.config"},
     "patroli.storage": _VOCABULARY,
     "patroli.alerts": _VOCABULARY,
     "classifiers": _VOCABULARY,

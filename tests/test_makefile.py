@@ -31,6 +31,7 @@ def test_make_test_installs_the_system_packages_and_the_engines_then_runs_everyt
     commands = planned("test")
     assert "apt-get install" in commands
     assert "chromium" in commands
+    assert "tesseract-ocr-ind" in commands
     assert "openjdk-17-jdk-headless" in commands
     assert "prometheus" in commands  # promtool checks deploy/prometheus
     pytest_lines = [line for line in commands.splitlines() if "bin/pytest" in line]

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from patroli.storage import AdNotFound, ReviewConflict, Store, StoreError
+from tests.helpers.flyerkit import blank_png, flyer_facts, image_facts, with_images
 from tests.helpers.records import record
 
 
@@ -306,3 +307,56 @@ def test_concurrent_analysts_exactly_one_wins(backend: Callable[[], Store]) -> N
     ad = second.get_ad("a1")
     assert (ad["status"], ad["version"]) == ("confirmed", 2)
     assert len(second.review_history("a1")) == 1
+
+
+# --- images: their text is searched, the same flyer is found across ads ----------------------
+
+
+def test_image_text_is_searched_with_the_text_and_by_ocr(store: Store) -> None:
+    flyer = {
+        **flyer_facts("p01"),
+        "ocr_text": "Berangkat cepat pakai visa turis\nBiaya proses Rp 7.500.000",
+    }
+    store.upsert_ads([
+        record("a1", text="Info lengkap di gambar", **with_images([flyer])),
+        record("a2", text="Visa turis dulu, kerja di Phnom Penh"),
+    ])  # fmt: skip
+    assert sorted(h["ad_id"] for h in store.search("turis").hits) == ["a1", "a2"]
+    assert [h["ad_id"] for h in store.search("ocr:turis").hits] == ["a1"]
+    assert [h["ad_id"] for h in store.search('ocr:"biaya proses"').hits] == ["a1"]
+    assert store.search("ocr:Phnom").total == 0  # in a2's text, not in any image
+    assert [h["ad_id"] for h in store.search("turis -ocr:turis").hits] == ["a2"]
+    ad = store.get_ad("a1")
+    assert ad["image_text"].startswith("Berangkat cepat")
+    assert ad["images"][0]["phash"] == flyer["phash"]
+    assert ad["images"][0]["linkable"] is True
+
+
+NO_CONTACT = {"phones": [], "telegram": []}  # linked by their images alone
+
+
+def test_same_flyer_across_reposts_and_never_for_blank_images(store: Store) -> None:
+    blank = image_facts(blank_png(), "https://img.example/placeholder.png")
+    assert blank["linkable"] is False
+    assert blank["low_information"] == "blank"
+    store.upsert_ads([
+        record("orig", **NO_CONTACT, **with_images([flyer_facts("p01")])),
+        record("resized", source="demo_pasarloka", **NO_CONTACT, **with_images([blank, flyer_facts("p01", "resized")])),
+        record("mirrored", source="demo_fb_group", **NO_CONTACT, **with_images([flyer_facts("p01", "mirrored")])),
+        record("cropped", **NO_CONTACT, **with_images([flyer_facts("p01", "cropped")])),
+        record("other", **NO_CONTACT, **with_images([flyer_facts("p02"), blank])),
+        record("blank_only", **NO_CONTACT, **with_images([blank])),
+    ])  # fmt: skip
+    found = store.same_flyer([flyer_facts("p01", "recompressed")])
+    assert sorted(r["ad_id"] for r in found) == ["cropped", "mirrored", "orig", "resized"]
+    assert all(r["via"] == ["flyer"] and len(r["flyer_distance"]) == 2 for r in found)
+    assert [r["flyer_distance"] for r in found] == sorted(r["flyer_distance"] for r in found)
+    assert store.same_flyer([blank]) == []  # a placeholder links nothing, though 3 ads show it
+    assert [
+        r["ad_id"] for r in store.same_flyer([flyer_facts("p01")], exclude="orig", limit=1)
+    ] != ["orig"]
+    related = {r["ad_id"]: r["via"] for r in store.related("orig")}
+    assert related["resized"] == ["flyer"]
+    assert related["mirrored"] == ["flyer"]
+    assert related.get("other", []) != ["flyer"]
+    assert related.get("blank_only", []) != ["flyer"]

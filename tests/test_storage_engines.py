@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -481,6 +482,40 @@ def test_an_index_from_before_the_language_gate_is_migrated(engine: Any) -> None
         }
         assert store.get_ad("old1")["lang"] is None
         assert store.count() == 2
+    finally:
+        store.close()
+        engine.drop_prefix(prefix)
+
+
+def test_an_ads_index_from_before_images_migrates_to_the_image_fields(engine: Any) -> None:
+    """An index made before ads had images (no image fields in its strict mapping) is reported out
+    of date and moved to a new version by ``migrate``, keeping its ads; then image text is stored
+    and searched."""
+    from patroli.storage.engine.indices import detect_analyzer, index_body
+
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    store = open_engine_store(engine, prefix)
+    try:
+        client = store.client
+        client.request("DELETE", f"/{prefix}-ads-v1")  # replace the fresh index by an old one
+        body = index_body("ads", detect_analyzer(client))
+        for name in ("images", "image_text", "image_keys"):
+            del body["mappings"]["properties"][name]
+        body["mappings"]["_meta"]["patroli"]["schema"] = "before-images"
+        client.request("PUT", f"/{prefix}-ads-v1", body={**body, "aliases": {f"{prefix}-ads": {}}})
+        old = {k: v for k, v in record("old1").items() if k != "html"}
+        client.request("PUT", f"/{prefix}-ads/_doc/old1", body={**old, "status": "confirmed", "version": 2},
+                       params={"refresh": "true"})  # fmt: skip
+        assert {r["kind"]: r.get("up_to_date") for r in store.index_status()}["ads"] is False
+        report = {r["kind"]: r for r in store.migrate(kinds=("ads",))}
+        assert report["ads"]["action"] == "migrated"
+        assert report["ads"]["index"] == f"{prefix}-ads-v2"
+        assert store.get_ad("old1")["status"] == "confirmed"
+        written = store.upsert_ads(
+            [record("new1", text="Info di gambar", image_text="Berangkat pakai visa turis")]
+        )
+        assert written.failed == 0
+        assert [h["ad_id"] for h in store.search("ocr:turis").hits] == ["new1"]
     finally:
         store.close()
         engine.drop_prefix(prefix)

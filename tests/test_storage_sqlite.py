@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from patroli.storage.sqlite import SQLiteStore, sqlite_path
+from tests.helpers.records import record
 
 
 def test_audit_log_cannot_be_changed_even_with_raw_sql(store_url: str) -> None:
@@ -53,5 +54,44 @@ def test_a_file_from_before_the_language_gate_is_migrated_in_place(store_url: st
     finally:
         store.close()
     conn = sqlite3.connect(sqlite_path(store_url))
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    conn.close()
+
+
+def test_a_file_from_before_images_is_migrated_in_place(store_url: str) -> None:
+    """A schema-1 file (no image columns, full-text index over title and text) keeps every ad,
+    gains the image columns and an index that searches image text too."""
+    from patroli.storage.schema import sqlite_columns
+
+    new = ("images ", "image_text ", "image_keys ")
+    old_columns = [c for c in sqlite_columns() if not c.startswith(new)]
+    path = sqlite_path(store_url)
+    conn = sqlite3.connect(path)
+    conn.execute(f"CREATE TABLE ads ({', '.join(old_columns)})")
+    conn.executescript("""
+        CREATE VIRTUAL TABLE ads_fts USING fts5(title, text, content='ads', content_rowid='seq',
+            tokenize='unicode61 remove_diacritics 2');
+        CREATE TRIGGER ads_fts_insert AFTER INSERT ON ads BEGIN
+            INSERT INTO ads_fts(rowid, title, text) VALUES (new.seq, new.title, new.text); END;
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+        INSERT INTO meta VALUES ('schema_version', '1');
+        INSERT INTO ads (ad_id, title, text, status, version, first_seen)
+            VALUES ('old1', 'Loker lama', 'Kerja di Taiwan pabrik', 'confirmed', 3, '2026-01-01');
+    """)
+    conn.commit()
+    conn.close()
+
+    store = SQLiteStore(store_url)
+    try:
+        old = store.get_ad("old1")
+        assert (old["status"], old["version"], old["first_seen"]) == ("confirmed", 3, "2026-01-01")
+        assert old["image_text"] is None
+        assert [h["ad_id"] for h in store.search("taiwan").hits] == ["old1"]  # index rebuilt
+        store.upsert_ads([record("new1", text="Info di gambar", image_text="Visa turis Kamboja")])
+        assert [h["ad_id"] for h in store.search("ocr:turis").hits] == ["new1"]
+        assert [h["ad_id"] for h in store.search("kamboja").hits] == ["new1"]
+    finally:
+        store.close()
+    conn = sqlite3.connect(path)
     assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
     conn.close()

@@ -44,6 +44,9 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/ads/{ad_id}/evidence/{index:int}"): ANY_ROLE,
     ("GET", "/ads/{ad_id}/explain"): ANY_ROLE,
     ("GET", "/search"): INVESTIGATOR,
+    ("GET", "/search/image"): INVESTIGATOR,
+    ("POST", "/search/image"): INVESTIGATOR,
+    ("GET", "/images/{sha256}"): ANY_ROLE,
     ("GET", "/search/export.csv"): INVESTIGATOR,
     ("GET", "/search/export.json"): INVESTIGATOR,
     ("GET", "/entities/{kind}/{value}"): INVESTIGATOR,
@@ -73,6 +76,7 @@ CONCRETE = {
     "/clusters/{cluster_id}/review": "/clusters/c-none/review",
     "/networks/{network_id}": "/networks/n-none",
     "/agencies/{agency_id:path}": "/agencies/KEP.1/NONE",
+    "/images/{sha256}": "/images/" + "0" * 64,
 }
 # Harmless bodies: each is a valid request that changes nothing (a wrong password, no decision...).
 HARMLESS = {

@@ -39,6 +39,24 @@ def select(
     return node.css(query)
 
 
+def image_urls(response: Response, candidates: Iterable[Any]) -> list[str]:
+    """Absolute http(s) URLs of the images an ad shows, in page order, each once (``data:`` and
+    other schemes are not fetched)."""
+    urls: list[str] = []
+    for candidate in candidates:
+        if not isinstance(candidate, str) or not candidate.strip():
+            continue
+        url = response.urljoin(candidate.strip())
+        if url.startswith(("http://", "https://")) and url not in urls:
+            urls.append(url)
+    return urls
+
+
+def og_images(response: Response) -> list[str]:
+    """The page's ``og:image`` (the picture sites put in link previews: often the flyer)."""
+    return response.css('meta[property="og:image"]::attr(content)').getall()
+
+
 def text_of(nodes: Iterable[Any]) -> str:
     return " ".join(" ".join(t for n in nodes for t in n.xpath(".//text()").getall()).split())
 
@@ -297,6 +315,7 @@ class PatrolSpider(scrapy.Spider):
         if posted_at is None and article.get("published"):
             posted = article["published"]
             posted_at = parse_iso_date(posted)
+        gallery = select(response, sel["images"]).getall() if sel.get("images") else []
         ad = self.make_ad(
             native_id=facts.pop("native_id")
             or self.native_id_from_url(response.url, sel.get("native_id")),
@@ -308,6 +327,7 @@ class PatrolSpider(scrapy.Spider):
             location=text("location"),
             salary_text=text("price"),
             html=self.snapshot(response.text),
+            image_urls=image_urls(response, [*gallery, *og_images(response)]),
             extra={"posted_text": posted, **facts, **extra},
         )
         return self.complete_from_card(ad, response)

@@ -28,7 +28,7 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.items import JobAd
-from crawler.spiders.base import PatrolSpider
+from crawler.spiders.base import PatrolSpider, image_urls
 from crawler.walls import RSSBRIDGE_ERROR, Refusal, is_rssbridge_error_item
 from patroli.text.dates import parse_feed_date
 
@@ -69,6 +69,20 @@ def json_feed(body: bytes) -> feedparser.FeedParserDict | None:
     if data.get("next_url"):
         feed["links"] = [{"rel": "next", "href": str(data["next_url"])}]
     return feedparser.FeedParserDict(entries=entries, feed=feed, version="json", bozo=False)
+
+
+def entry_images(entry: Any) -> list[str]:
+    """Image URLs of a feed entry: ``media:content`` and ``media:thumbnail`` (Media RSS), and
+    enclosures whose type is an image."""
+    urls = []
+    for media in entry.get("media_content", []) or []:
+        kind = f"{media.get('medium', '')} {media.get('type', '')}"
+        if "image" in kind or not kind.strip():
+            urls.append(media.get("url"))
+    urls += [thumb.get("url") for thumb in entry.get("media_thumbnail", []) or []]
+    urls += [link.get("href") for link in entry.get("enclosures", []) or []
+             if str(link.get("type", "")).startswith("image/")]  # fmt: skip
+    return [u for u in urls if isinstance(u, str)]
 
 
 class FeedSpider(PatrolSpider):
@@ -125,9 +139,10 @@ class FeedSpider(PatrolSpider):
             link = str(entry.get("link") or "")
             link = response.urljoin(link) if link and not link.startswith("urn:") else ""
             native = str(entry.get("id") or link)
+            images = entry_images(entry)
             if not text.strip():
                 text = title  # a title-only item (microblog, empty body) is still a post
-            if not native or not text.strip():
+            if not native or not (text.strip() or images):
                 self.stat("feed/entries_without_text")
                 continue
             if native in seen and seen[native] != link:
@@ -145,6 +160,7 @@ class FeedSpider(PatrolSpider):
                 posted_at=parse_feed_date(entry.get("published") or entry.get("updated")),
                 author=author or feed_author,
                 html=self.snapshot(raw),
+                image_urls=image_urls(response, images),
                 extra=self.entry_extra(entry, response, has_link=bool(link)),
             )
         next_links = [

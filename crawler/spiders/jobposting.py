@@ -22,7 +22,7 @@ from scrapy.http import Response
 from crawler.incremental import fingerprint
 from crawler.items import JobAd
 from crawler.sources import SourceConfig
-from crawler.spiders.base import PatrolSpider, select, text_of
+from crawler.spiders.base import PatrolSpider, image_urls, og_images, select, text_of
 from crawler.structured import article_facts, embedded_state, map_records, page_selector
 from patroli.text.dates import parse_iso_date
 
@@ -74,6 +74,20 @@ def _place(location: Any) -> tuple[str, str]:
         elif address:
             places.append(str(address))
     return "; ".join(places), (countries[0] if countries else "")
+
+
+def _images(value: Any) -> list[str]:
+    """schema.org ``image``: a URL, an ImageObject (``url``/``contentUrl``), or a list of them."""
+    values = value if isinstance(value, list) else [value]
+    urls = []
+    for item in values:
+        if isinstance(item, dict):
+            item = (
+                item.get("url") or item.get("contentUrl") or item.get("properties", {}).get("url")
+            )
+        if isinstance(item, str):
+            urls.append(item)
+    return urls
 
 
 def _salary(base: Any) -> str:
@@ -132,6 +146,7 @@ class JobPostingMixin:
             location=place,
             salary_text=_salary(posting.get("baseSalary")),
             html=self.snapshot(response.text),
+            image_urls=image_urls(response, [*_images(posting.get("image")), *og_images(response)]),
             extra={
                 "country": country,
                 "employment_type": posting.get("employmentType"),

@@ -27,7 +27,7 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.items import JobAd
-from crawler.spiders.base import PatrolSpider, logger
+from crawler.spiders.base import PatrolSpider, image_urls, logger
 from crawler.walls import NO_PUBLIC_PREVIEW, Refusal
 from patroli.config.table import PATROLI_TELEGRAM_MAX_AGE_DAYS, PATROLI_TELEGRAM_MAX_PAGES
 from patroli.text.dates import parse_iso_date
@@ -148,14 +148,16 @@ class TelegramChannelSpider(PatrolSpider):
         if poll:
             self.stat("telegram/polls")
             text_html = f"{text_html}<br/>{poll}" if text_html else poll
-        if not text_html:
-            self.stat("telegram/posts_without_text")
-            return None  # photo-only or service message: nothing to classify
-        links = [response.urljoin(h) for h in post.css("div.tgme_widget_message_text a::attr(href)").getall()
-                 if not h.startswith("?")]  # fmt: skip
         photos = _BACKGROUND_URL_RE.findall(
             " ".join(post.css("a.tgme_widget_message_photo_wrap::attr(style)").getall())
         )
+        if not text_html and not photos:
+            self.stat("telegram/posts_without_text")
+            return None  # a service message: nothing to classify
+        if not text_html:
+            self.stat("telegram/photo_only_posts")  # a flyer: its text is in the image
+        links = [response.urljoin(h) for h in post.css("div.tgme_widget_message_text a::attr(href)").getall()
+                 if not h.startswith("?")]  # fmt: skip
         forwarded = displayed(post.css(".tgme_widget_message_forwarded_from_name ::text").getall())
         forwarded_href = post.css(".tgme_widget_message_forwarded_from_name::attr(href)").get()
         views = parse_views(post.css(".tgme_widget_message_views::text").get())
@@ -168,7 +170,8 @@ class TelegramChannelSpider(PatrolSpider):
         return self.make_ad(
             native_id=f"{post_channel or channel}/{post_id}",
             url=f"{self.source.base_url}/{post_channel or channel}/{post_id}",
-            text=text_html,
+            text=text_html or "",
+            image_urls=image_urls(response, photos),
             posted_at=parse_iso_date(
                 post.css("a.tgme_widget_message_date time::attr(datetime)").get()
             ),

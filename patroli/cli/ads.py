@@ -6,6 +6,7 @@ import getpass
 import json
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -48,14 +49,29 @@ def hit_json(record: dict[str, Any]) -> dict[str, Any]:
     default="relevance",
     show_default=True,
 )
-def search(query: str, store_url: str, as_json: bool, limit: int, offset: int, sort: str) -> None:
+@click.option(
+    "--image",
+    "image_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Find the ads showing this image (the same flyer: resized, recompressed, cropped a "
+    "little, re-watermarked or mirrored copies too) instead of searching QUERY.",
+)
+def search(
+    query: str, store_url: str, as_json: bool, limit: int, offset: int, sort: str,
+    image_file: Path | None,
+) -> None:  # fmt: skip
     """Search ads. QUERY takes words, "phrases" and filters:
 
     \b
     phone:0812-5551-2345  handle:@name  email:x@y  country:KH  source:NAME  kind:feed
     status:new|confirmed|dismissed|escalated  flagged:true  risk>=0.8  posted>=2026-11-01
-    seen>=DATE  first>=DATE  -word (exclude)
+    seen>=DATE  first>=DATE  ocr:word (text read in images)  -word (exclude)
     """
+    if image_file is not None:
+        if query:
+            fail("give QUERY or --image, not both", "`patroli search --image FILE` finds one flyer")
+        _search_image(image_file, store_url, as_json, limit)
+        return
     store: AdStore = open_store_or_fail(store_url)
     with store:
         try:
@@ -75,6 +91,42 @@ def search(query: str, store_url: str, as_json: bool, limit: int, offset: int, s
         colour = "red" if record.get("flagged") else "white"
         table.add_row(record["ad_id"], f"[{colour}]{risk:.2f}[/]" if risk is not None else "-",
                       record.get("status") or "", safe(record.get("source")), safe(record.get("title"))[:90])  # fmt: skip
+    console.print(table)
+
+
+def _search_image(image_file: Path, store_url: str, as_json: bool, limit: int) -> None:
+    from patroli.config.table import PATROLI_IMAGES_MAX_BYTES, PATROLI_IMAGES_MAX_PIXELS
+    from patroli.images.decode import ImageRefused
+    from patroli.images.inspect import probe_image
+
+    max_bytes = PATROLI_IMAGES_MAX_BYTES.from_env()
+    if image_file.stat().st_size > max_bytes:
+        fail(f"{image_file}: larger than {max_bytes} bytes (PATROLI_IMAGES_MAX_BYTES)")
+    try:
+        probe = probe_image(image_file.read_bytes(), max_bytes=max_bytes,
+                            max_pixels=PATROLI_IMAGES_MAX_PIXELS.from_env())  # fmt: skip
+    except ImageRefused as exc:
+        hints = {"low_information": "a blank, tiny or one-colour image matches nothing",
+                 "svg": "only JPEG, PNG, WebP and GIF images are read"}  # fmt: skip
+        fail(f"{image_file}: cannot look this image up ({exc})", hints.get(exc.reason, ""))
+        return
+    store: AdStore = open_store_or_fail(store_url)
+    with store:
+        found = store.same_flyer([probe], limit=limit)
+    if as_json:
+        hits = [{**hit_json(r), "flyer_distance": r["flyer_distance"]} for r in found]
+        sys.stdout.write(
+            json.dumps({"total": len(found), "hits": hits}, ensure_ascii=False, default=str) + "\n"
+        )
+        return
+    table = Table(title=f"{len(found)} ad(s) with this flyer", title_justify="left")
+    for column in ("id", "distance", "risk", "status", "source", "title"):
+        table.add_column(column, overflow="fold")
+    for record in found:
+        risk = record.get("risk")
+        table.add_row(record["ad_id"], "/".join(map(str, record["flyer_distance"])),
+                      f"{risk:.2f}" if risk is not None else "-", record.get("status") or "",
+                      safe(record.get("source")), safe(record.get("title"))[:80])  # fmt: skip
     console.print(table)
 
 
@@ -105,6 +157,22 @@ def show(ad_id: str, store_url: str, as_json: bool, evidence: bool) -> None:
     for reason in record.get("reasons") or []:
         console.print(f"  • {safe(reason)}", highlight=False)
     console.print(f"\n{safe(record.get('text'))}\n", highlight=False)
+    if record.get("image_text"):
+        console.print(f"text in images:\n{safe(record['image_text'])}\n", highlight=False)
+    for image in record.get("images") or []:
+        state = (
+            f"refused: {image['refused']}"
+            if image.get("refused")
+            else (
+                f"{image.get('width')}x{image.get('height')} sha256 {str(image.get('sha256'))[:12]}"
+                + (
+                    ""
+                    if image.get("linkable")
+                    else f" (no flyer links: {image.get('low_information')})"
+                )
+            )
+        )
+        console.print(f"image {safe(image.get('url'))}: {safe(state)}", highlight=False)
     for label, key in (("phones", "phones"), ("WhatsApp", "whatsapp"), ("Telegram", "telegram"), ("e-mail", "emails"),
                        ("countries", "countries"), ("bank accounts", "bank_accounts"),
                        ("agencies named", "agency_names"), ("licences claimed", "licence_numbers")):  # fmt: skip

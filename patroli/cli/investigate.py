@@ -20,7 +20,9 @@ from patroli.storage import AdNotFound, AdStore
 @click.option("--json", "as_json", is_flag=True, help='Print [{"id", "via", ...}] as JSON.')
 def related(ad_id: str, store_url: str, limit: int, as_json: bool) -> None:
     """Ads related to AD_ID: those sharing a phone, WhatsApp number, Telegram handle or e-mail
-    (VIA names what they share), then ads with similar text (VIA = text)."""
+    (VIA names what they share), then ads showing the same flyer (VIA = flyer, anywhere: resized,
+    recompressed, cropped, re-watermarked or mirrored copies), then ads with similar text
+    (VIA = text)."""
     store: AdStore = open_store_or_fail(store_url)
     with store:
         try:
@@ -29,7 +31,9 @@ def related(ad_id: str, store_url: str, limit: int, as_json: bool) -> None:
             fail(f"no ad with id {ad_id}", "`patroli search` lists ids")
             return
     rows = [{"id": r["ad_id"], "via": r["via"], "risk": r.get("risk"), "status": r.get("status"),
-             "source": r.get("source"), "title": r.get("title")} for r in found]  # fmt: skip
+             "source": r.get("source"), "title": r.get("title"),
+             **({"flyer_distance": r["flyer_distance"]} if "flyer_distance" in r else {})}
+            for r in found]  # fmt: skip
     if as_json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
         return

@@ -72,7 +72,9 @@ def classify(input_path: str, output_path: str, model_path: str | None, language
     batch: list[dict[str, Any]] = []
 
     def flush() -> None:
-        scores = model.score([model_text(r.get("title"), r["text"]) for r in batch], language)
+        scores = model.score(
+            [model_text(r.get("title"), r["text"], r.get("image_text")) for r in batch], language
+        )
         for record, score in zip(batch, scores, strict=True):
             record.update(risk=None if score.risk is None else round(score.risk, 6), risky=score.risky,
                           flagged=score.flagged, genre=score.genre, lang=score.lang, reasons=score.reasons,

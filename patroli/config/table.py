@@ -67,6 +67,13 @@ OBSERVABILITY = Group(
     "How operators watch patroli: Prometheus metrics (the web app's `/metrics`, and each crawl's "
     "numbers pushed to a Pushgateway) and structured logs. See [operations.md](operations.md).",
 )
+IMAGES = Group(
+    "Images and flyers",
+    "Read by the images pipeline (`pipelines/images.py`): the images ads show are fetched through "
+    "Scrapy's media pipeline, checked, kept by content, fingerprinted and read with Tesseract in the "
+    "worker pool. Every refused image is counted by reason (`patroli/images/refused/<reason>`) and "
+    "named in the run's notes; the crawl goes on.",
+)
 TESTS = Group("Tests")
 GROUPS = (
     STORE,
@@ -76,6 +83,7 @@ GROUPS = (
     MODELS,
     DEMO,
     MONITORS,
+    IMAGES,
     WEB,
     OBSERVABILITY,
     NETWORKS,
@@ -553,6 +561,98 @@ PATROLI_LOCK_DIR = _define(
     "Where the per-source lock files live (one crawl per source at a time, whoever starts it).",
     group=MONITORS,
     env=True,
+)
+
+# --- images and flyers -------------------------------------------------------------------------
+
+PATROLI_IMAGES_ENABLED = _define(
+    "PATROLI_IMAGES_ENABLED",
+    Bool(),
+    True,
+    "Fetch, fingerprint and read the images ads show (Telegram photos, galleries, feed media, "
+    "JSON-LD `image`, `og:image`). Off: ads keep only their image URLs.",
+    group=IMAGES,
+    env=True,
+    scrapy=True,
+)
+PATROLI_IMAGES_DIR = _define(
+    "PATROLI_IMAGES_DIR",
+    DIRECTORY,
+    "var/images",
+    "Where images are kept, beside the HTML evidence: content-addressed by SHA-256 "
+    "(`ab/cd/<sha256>.<ext>` with a `.json` of its fingerprints and text), so an image many ads show "
+    "is kept, hashed and read once. The web app serves ad images from here.",
+    group=IMAGES,
+    env=True,
+    scrapy=True,
+)
+PATROLI_IMAGES_MAX_BYTES = _define(
+    "PATROLI_IMAGES_MAX_BYTES",
+    Int(minimum=1024),
+    8 * 1024 * 1024,
+    "Largest image downloaded; a bigger one is cancelled as soon as its size is known "
+    "(`too_large`). Also bounds the image an investigator looks up (web upload, `patroli search "
+    "--image`).",
+    group=IMAGES,
+    env=True,
+    scrapy=True,
+    default_doc="`8388608` (8 MiB)",
+)
+PATROLI_IMAGES_MAX_PIXELS = _define(
+    "PATROLI_IMAGES_MAX_PIXELS",
+    Int(minimum=10_000),
+    25_000_000,
+    "Largest image decoded, in pixels (Pillow's decompression-bomb guard is set to it): more is "
+    "refused before decoding (`decompression_bomb` when it is tiny on the wire, else "
+    "`too_many_pixels`).",
+    group=IMAGES,
+    env=True,
+    scrapy=True,
+)
+PATROLI_IMAGES_PER_AD = _define(
+    "PATROLI_IMAGES_PER_AD",
+    Int(minimum=0),
+    4,
+    "Most images fetched per ad (in page order); the rest are counted "
+    "(`patroli/images/skipped/per_ad_cap`).",
+    group=IMAGES,
+    scrapy=True,
+)
+PATROLI_OCR_ENABLED = _define(
+    "PATROLI_OCR_ENABLED",
+    Bool(),
+    True,
+    "Read the text in images with Tesseract (Debian: `tesseract-ocr`, `tesseract-ocr-ind`, "
+    "`tesseract-ocr-eng`). Without Tesseract the crawl says so once and goes on without image text.",
+    group=IMAGES,
+    env=True,
+    scrapy=True,
+)
+PATROLI_OCR_LANGUAGES = _define(
+    "PATROLI_OCR_LANGUAGES",
+    Text("Tesseract language codes joined by +"),
+    "ind+eng",
+    "Tesseract languages (the installed ones of these are used).",
+    group=IMAGES,
+    env=True,
+    scrapy=True,
+)
+PATROLI_OCR_PREPROCESS = _define(
+    "PATROLI_OCR_PREPROCESS",
+    Choice(("none", "gray", "gray_upscale", "gray_upscale_threshold")),
+    "gray_upscale",
+    "Preprocessing before OCR, chosen by measurement (`bench/ocr_quality.py`; docs/flyers.md): "
+    "`gray_upscale` = grayscale, images under 800 px enlarged twice.",
+    group=IMAGES,
+    scrapy=True,
+)
+PATROLI_OCR_TIMEOUT = _define(
+    "PATROLI_OCR_TIMEOUT",
+    Float(minimum=1),
+    30.0,
+    "Seconds Tesseract may spend on one image; then it is stopped and the image kept unread.",
+    group=IMAGES,
+    scrapy=True,
 )
 
 # --- web app ----------------------------------------------------------------------------------

@@ -11,7 +11,13 @@ from). Faults can be switched on per site while it runs, to rehearse what a craw
 404 and 500, ``encoding`` serves legacy 8-bit pages (windows-1252 HTML, ISO-8859-1 XML) with
 characters outside them as numeric references, ``removed`` takes the first three ads of each listing
 down (gone from the listing, their pages 404), as moderators or recruiters do, and ``edited`` changes
-the first ad of each listing (a new salary in its title), as recruiters do when they repost.
+the first ad of each listing (a new salary in its title), as recruiters do when they repost. ``hostile`` (classifieds) makes the
+first ads of the jobs listing show hostile "images": a decompression bomb, an SVG with a script, a
+50 MB image and an HTML page served as ``image/jpeg`` (``patroli.demosites.flyers.HOSTILE``).
+
+Images: flyers (``data/flyers.jsonl``, rendered by ``patroli.demosites.flyers``) and their reposted
+variations under each site's media path, stock photos for Telegram photo posts, the classifieds
+site's grey placeholder.
 """
 
 from __future__ import annotations
@@ -34,12 +40,23 @@ from urllib.parse import parse_qs, quote, urlsplit
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from patroli.demosites import flyers
 from patroli.demosites.data import PRIVATE_CHANNEL, DemoData, load_demo_data
 
 logger = logging.getLogger(__name__)
 
 SITES = ("pasarloka", "tg", "kerjanusa", "rss-bridge", "agensi")
-FAULT_MODES = ("ok", "error", "layout", "empty", "broken", "encoding", "removed", "edited")
+FAULT_MODES = (
+    "ok",
+    "error",
+    "layout",
+    "empty",
+    "broken",
+    "encoding",
+    "removed",
+    "edited",
+    "hostile",
+)
 PAGE_SIZE = 20
 TELEGRAM_PAGE_SIZE = 20
 CATEGORIES = {
@@ -101,8 +118,11 @@ class Page:
     content_type: str = "text/html; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
     charset: str = "utf-8"
+    data: bytes | None = None  # a binary body (images)
 
     def encoded(self) -> bytes:
+        if self.data is not None:
+            return self.data
         return self.body.encode(self.charset, errors="xmlcharrefreplace")
 
     def as_legacy_encoding(self) -> Page:
@@ -145,8 +165,18 @@ class DemoSites:
         self.env.filters["html_in_xml"] = lambda value: Markup(html.escape(str(value), quote=False))  # noqa: S704
         self.env.filters["rfc2822"] = format_datetime
         self.env.filters["urlquote"] = lambda s: quote(str(s), safe="")
+        self.flyers_key = flyers.register(self.data.flyers)
         self.routes: list[tuple[re.Pattern[str], Callable[..., Page]]] = [
             (re.compile(r"/"), self.index),
+            (
+                re.compile(
+                    r"/(?P<site>pasarloka|tg|rss-bridge|kerjanusa)/(?:media|file)/"
+                    r"(?P<name>[a-z0-9_\-]+)\.jpg"
+                ),
+                self.image,
+            ),
+            (re.compile(r"/pasarloka/static/placeholder\.png"), self.placeholder),
+            (re.compile(r"/pasarloka/static/hostile/(?P<name>[a-z]+\.[a-z]+)"), self.hostile_image),
             (re.compile(r"/robots\.txt"), self.robots),
             (re.compile(r"/pasarloka/?"), self.pasarloka_home),
             (re.compile(r"/pasarloka/(?P<category>[a-z\-]+_c\d+)"), self.pasarloka_category),
@@ -205,15 +235,16 @@ class DemoSites:
                     empty=(mode == "empty"),
                     removed=(mode == "removed"),
                     edited=(mode == "edited"),
+                    hostile=(mode == "hostile"),
                     base=f"http://{host}",
                     **match.groupdict(),
                 )
                 if mode == "broken" and self.is_broken(path, params):
                     return Page(404 if self.is_broken(path, params) == 404 else 500,
                                 self.render("not_found.html", path=path))  # fmt: skip
-                if mode == "encoding" and page.status == 200:
+                if mode == "encoding" and page.status == 200 and page.data is None:
                     page = page.as_legacy_encoding()
-                if mode == "layout" and page.status == 200:
+                if mode == "layout" and page.status == 200 and page.data is None:
                     for old, new in _LAYOUT_CHANGES.get(site, []):
                         page.body = page.body.replace(old, new)
                     if site == "rss-bridge":
@@ -281,6 +312,33 @@ class DemoSites:
             body="User-agent: *\nDisallow: /pasarloka/akun/\nAllow: /\n", content_type="text/plain"
         )
 
+    # --- images ---------------------------------------------------------------------------
+
+    def image(self, site: str, name: str, **_: Any) -> Page:
+        flyer_id, _sep, variant = name.partition("-")
+        if name.startswith("photo-"):
+            return Page(data=flyers.stock_photo(name), content_type="image/jpeg")
+        if variant in flyers.VARIANTS and any(f["id"] == flyer_id for f in self.data.flyers):
+            data = flyers.flyer_bytes(flyer_id, variant, self.flyers_key)
+            return Page(data=data, content_type="image/jpeg")
+        return Page(404, self.render("not_found.html", path=name))
+
+    def placeholder(self, **_: Any) -> Page:
+        return Page(data=flyers.placeholder(), content_type="image/png")
+
+    def hostile_image(self, name: str, **_: Any) -> Page:
+        if name not in flyers.HOSTILE:
+            return Page(404, self.render("not_found.html", path=name))
+        make, content_type = flyers.HOSTILE[name]
+        return Page(data=make(), content_type=content_type)
+
+    def hostile_images(self, ad: dict[str, Any]) -> list[str]:
+        """In ``hostile`` mode, the first four job ads each show one hostile file."""
+        jobs = [a["id"] for a in self.data.classifieds if a["category"] == "lowongan-kerja"][:4]
+        if ad["id"] not in jobs:
+            return []
+        return [f"/pasarloka/static/hostile/{sorted(flyers.HOSTILE)[jobs.index(ad['id'])]}"]
+
     # --- classifieds ----------------------------------------------------------------------
 
     def _listing(
@@ -335,7 +393,11 @@ class DemoSites:
             self.data.classifieds, _.get("removed", False), _.get("edited", False)
         ):
             if ad["id"].lstrip("c") == iid:
-                return Page(body=self.render("pasarloka/item.html", ad=ad))
+                images = [
+                    *ad.get("images", []),
+                    *(self.hostile_images(ad) if _.get("hostile") else []),
+                ]
+                return Page(body=self.render("pasarloka/item.html", ad=ad, images=images))
         return Page(404, self.render("not_found.html", path=f"iid-{iid}"))
 
     # --- telegram -------------------------------------------------------------------------
@@ -408,6 +470,8 @@ class DemoSites:
                 "@type": "PostalAddress", "addressLocality": job["city"], "addressRegion": job["region"],
                 "addressCountry": job["country"]}},
         }  # fmt: skip
+        if job.get("images"):
+            posting["image"] = job["images"][0]
         if job.get("salary_min") or job.get("salary_max"):
             value: dict[str, Any] = {
                 "@type": "QuantitativeValue",
@@ -489,10 +553,11 @@ class DemoSites:
         posts = [] if empty else self.data.feed
         group = params.get("g", "infolokerln")
         fmt = params.get("format", "Mrss")
+        base = _.get("base", "")
         if fmt == "Atom":
-            body = self.render("feed/atom.xml", posts=posts, group=group)
+            body = self.render("feed/atom.xml", posts=posts, group=group, base=base)
             return Page(body=body, content_type="application/atom+xml; charset=utf-8")
-        body = self.render("feed/rss.xml", posts=posts, group=group)
+        body = self.render("feed/rss.xml", posts=posts, group=group, base=base)
         return Page(body=body, content_type="application/rss+xml; charset=utf-8")
 
 

@@ -6,7 +6,8 @@ status:new flagged:true risk>=0.8 posted>=2026-11-01 -judi``; leads and links: `
 ``job:domestic``, ``like:confirmed`` (the cluster's decision), ``attention:true`` (flagged, or in a
 cluster confirmed as illegal).
 
-- bare words and ``"quoted phrases"`` search the title and text (all must match);
+- bare words and ``"quoted phrases"`` search the title, the text and the text read in the ad's
+  images (all must match); ``ocr:word`` or ``ocr:"a phrase"`` searches the image text alone;
 - ``field:value`` filters on an exact value (repeat a field to accept any of several values);
 - ``risk``, ``posted``, ``seen`` (last seen) and ``first`` (first seen) take ``>= > <= <``;
 - a leading ``-`` excludes a word, phrase or filter.
@@ -54,6 +55,7 @@ ENTITY_FILTERS = {"phone", "handle", "email", "country", "bank", "licence"}
 # ``attention:true``: what the review queue shows, flagged by the model or in a cluster confirmed
 # as illegal ("like a confirmed cluster").
 ATTENTION = "attention"
+IMAGE_TEXT_FILTER = "ocr"  # ocr:word searches the text read in the ad's images
 RANGE_FIELDS = {"risk": "risk", "posted": "posted_at", "seen": "last_seen", "first": "first_seen"}
 _OPS = (">=", "<=", ">", "<")
 _TOKEN_RE = re.compile(r'(-?)(?:(\w+)(:|>=|<=|>|<))?(?:"([^"]*)"?|(\S+))')
@@ -81,6 +83,8 @@ class Range:
 class Query:
     terms: list[str] = field(default_factory=list)  # words and phrases, all required
     excluded: list[str] = field(default_factory=list)
+    image_terms: list[str] = field(default_factory=list)  # ocr: words, in the image text only
+    image_excluded: list[str] = field(default_factory=list)
     filters: list[Filter] = field(default_factory=list)
     ranges: list[Range] = field(default_factory=list)
 
@@ -146,9 +150,14 @@ def parse_query(text: str) -> Query:
                 (query.excluded if negate else query.terms).append(value)
             continue
         name = name.lower()
+        if op == ":" and name == IMAGE_TEXT_FILTER:
+            if not value:
+                raise QuerySyntaxError('ocr: needs a word or a "phrase"')
+            (query.image_excluded if negate else query.image_terms).append(value)
+            continue
         if op == ":":
             if name not in FILTER_FIELDS:
-                known = ", ".join(sorted(FILTER_FIELDS))
+                known = ", ".join(sorted([*FILTER_FIELDS, IMAGE_TEXT_FILTER]))
                 raise QuerySyntaxError(f"unknown filter {name}: in {token!r} (known: {known})")
             if not value:
                 raise QuerySyntaxError(f"filter {name}: needs a value")

@@ -72,7 +72,16 @@ class AdStore(StoreHandle, Protocol):
 
     def related(self, ad_id: str, *, limit: int = 20) -> list[Record]:
         """Ads sharing a phone, WhatsApp number, handle or e-mail with ``ad_id`` (each with a
-        ``via`` list naming what they share), then ads with similar text (``via`` = ["text"])."""
+        ``via`` list naming what they share), then ads showing the same flyer (``via`` has
+        "flyer"), then ads with similar text (``via`` = ["text"])."""
+
+    def same_flyer(
+        self, images: Sequence[Mapping[str, Any]], *, limit: int = 50, exclude: str = ""
+    ) -> list[Record]:
+        """Ads showing one of ``images`` (fingerprints from ``patroli.images``: resized,
+        recompressed, slightly cropped, re-watermarked or mirrored copies count), closest first,
+        each with ``via`` = ["flyer"] and ``flyer_distance`` = [pHash, dHash]. Low-information
+        images find nothing. Candidates come from an index of hash bands, never a full scan."""
 
     def stats(self, *, days: int = 30) -> dict[str, Any]:
         """Dashboard aggregates: ``per_day`` [{day, crawled, flagged, confirmed}], ``per_source`` and

@@ -60,6 +60,12 @@ FIELDS: tuple[Field, ...] = (
     Field("salary_period", "keyword", "content"),
     Field("fees", "json", "content"),
     Field("extra", "json", "content"),
+    # The ad's images (patroli.images): one record each (sha256, size, pHash/dHash and their
+    # mirror's, linkable, OCR text) or {url, refused}; the text read in them, searched with the ad's
+    # text and by ``ocr:``; the flyer look-up keys of the linkable ones (bands of their pHash).
+    Field("images", "json", "content"),
+    Field("image_text", "text", "content"),
+    Field("image_keys", "keywords", "content", entity="flyer"),
     Field("risk", "float", "content"),
     Field(
         "risk_margin", "float", "content"

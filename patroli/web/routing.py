@@ -69,6 +69,7 @@ class Ctx:
     state: AppState
     session: Session
     form: dict[str, list[str]] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # uploads, on pages that take one
     user: Record | None = None
     headers: dict[str, str] = field(default_factory=dict)  # extra response headers
 
@@ -159,6 +160,7 @@ class Page:
     handler: Handler
     roles: frozenset[str]
     methods: tuple[str, ...] = ("GET",)
+    upload: bool = False  # takes one file (bounded by the image size cap), multipart
 
 
 def local_path(target: str, default: str = "/") -> str:
@@ -195,24 +197,30 @@ def resolve_user(state: AppState, session: Session) -> Record | None:
     return user
 
 
-async def _read_form(request: Request) -> dict[str, list[str]] | None:
-    """The urlencoded or multipart form, or None if the body is too large."""
+async def _read_form(
+    request: Request, max_bytes: int = MAX_BODY_BYTES, files: dict[str, bytes] | None = None
+) -> dict[str, list[str]] | None:
+    """The urlencoded or multipart form, or None if the body is too large. With ``files`` (a page
+    that takes an upload) one file is accepted and its bytes put there."""
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+    if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
         return None
     size = 0
     chunks = []
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > max_bytes:
             return None
         chunks.append(chunk)
     request._body = b"".join(chunks)  # Starlette replays a read body to form()
-    form = await request.form(max_files=0, max_fields=5000)
+    form = await request.form(max_files=1 if files is not None else 0, max_fields=5000)
     parsed: dict[str, list[str]] = {}
     for key, value in form.multi_items():
         if isinstance(value, str):
             parsed.setdefault(key, []).append(value)
+        elif files is not None:
+            files[key] = await value.read()
+    await form.close()
     return parsed
 
 
@@ -227,7 +235,11 @@ def endpoint(page: Page, state: AppState) -> Callable[[Request], Any]:
         method = request.method.upper()
         ctx = Ctx(request, state, session)
         if method not in SAFE_METHODS:
-            parsed = await _read_form(request)
+            if page.upload:  # the file, plus room for the multipart envelope and the fields
+                max_bytes = state.settings.images_max_bytes + 64 * 1024
+                parsed = await _read_form(request, max_bytes, ctx.files)
+            else:
+                parsed = await _read_form(request)
             if parsed is None:
                 return _finish(ctx, ctx.error(413, ctx._("The request is too large.")))
             form = parsed

@@ -15,6 +15,9 @@ from patroli.config.table import (
     LANGUAGES,
     PATROLI_API_RATE,
     PATROLI_API_TOKEN_DAYS,
+    PATROLI_IMAGES_DIR,
+    PATROLI_IMAGES_MAX_BYTES,
+    PATROLI_IMAGES_MAX_PIXELS,
     PATROLI_SECRET_KEY,
     PATROLI_WEB_COOKIE_SECURE,
     PATROLI_WEB_EXPORT_MAX_ROWS,
@@ -66,6 +69,9 @@ class WebSettings:
     page_size: int = 25
     api_rate_per_minute: int = PATROLI_API_RATE.default_value()  # per token, per process
     api_token_days: int = PATROLI_API_TOKEN_DAYS.default_value()  # 0: until revoked
+    images_dir: str = PATROLI_IMAGES_DIR.default_value()  # where the crawl keeps ad images
+    images_max_bytes: int = PATROLI_IMAGES_MAX_BYTES.default_value()  # an uploaded image, at most
+    images_max_pixels: int = PATROLI_IMAGES_MAX_PIXELS.default_value()
 
     def __post_init__(self) -> None:
         if not self.demo:
@@ -91,6 +97,9 @@ class WebSettings:
             export_max_rows=PATROLI_WEB_EXPORT_MAX_ROWS.from_env(env),
             api_rate_per_minute=PATROLI_API_RATE.from_env(env),
             api_token_days=PATROLI_API_TOKEN_DAYS.from_env(env),
+            images_dir=PATROLI_IMAGES_DIR.from_env(env),
+            images_max_bytes=PATROLI_IMAGES_MAX_BYTES.from_env(env),
+            images_max_pixels=PATROLI_IMAGES_MAX_PIXELS.from_env(env),
         )
 
     @classmethod

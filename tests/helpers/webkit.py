@@ -145,11 +145,12 @@ class Client:
         self.cookies: dict[str, str] = {}
 
     def request(self, method: str, path: str, data: dict[str, Any] | None = None,
-                headers: dict[str, str] | None = None) -> httpx.Response:  # fmt: skip
+                headers: dict[str, str] | None = None,
+                files: dict[str, tuple[str, bytes, str]] | None = None) -> httpx.Response:  # fmt: skip
         sent = dict(headers or {})
         if self.cookies:
             sent["cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        response = self.http.request(method, path, data=data, headers=sent)
+        response = self.http.request(method, path, data=data, headers=sent, files=files)
         self.http.cookies.clear()
         for header in response.headers.get_list("set-cookie"):
             parsed = SimpleCookie()

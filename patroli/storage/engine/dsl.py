@@ -15,7 +15,7 @@ from patroli.storage.base import MARK_END, MARK_START, SortOrder
 from patroli.storage.query import ATTENTION, ENTITY_FILTERS, FILTER_FIELDS, Query
 from patroli.storage.schema import ENTITY_FIELDS
 
-TEXT_FIELDS = ("title", "text")
+TEXT_FIELDS = ("title", "text", "image_text")
 _FILTER_BY_FIELD = {v: k for k, v in FILTER_FIELDS.items()}
 # Entity kind -> the ad fields that hold it.
 ENTITY_KIND_FIELDS: dict[str, tuple[str, ...]] = {}
@@ -35,6 +35,10 @@ SORTS: dict[str, list[dict[str, Any]]] = {
 
 def _text_clause(term: str) -> dict[str, Any]:
     return {"multi_match": {"query": term, "type": "phrase", "fields": list(TEXT_FIELDS)}}
+
+
+def _image_text_clause(term: str) -> dict[str, Any]:
+    return {"match_phrase": {"image_text": term}}
 
 
 def _filter_clause(field: str, values: tuple[str, ...]) -> dict[str, Any]:
@@ -66,7 +70,9 @@ def _filter_clause(field: str, values: tuple[str, ...]) -> dict[str, Any]:
 
 def build_query(query: Query) -> dict[str, Any]:
     must = [_text_clause(t) for t in query.terms]
+    must += [_image_text_clause(t) for t in query.image_terms]
     must_not = [_text_clause(t) for t in query.excluded]
+    must_not += [_image_text_clause(t) for t in query.image_excluded]
     filters: list[dict[str, Any]] = []
     for flt in query.filters:
         clause = _filter_clause(flt.field, flt.values)
@@ -92,6 +98,7 @@ HIGHLIGHT: dict[str, Any] = {
     "fields": {
         "text": {"fragment_size": 160, "number_of_fragments": 1, "no_match_size": 160},
         "title": {"number_of_fragments": 0},
+        "image_text": {"fragment_size": 160, "number_of_fragments": 1},
     },
 }
 
@@ -120,4 +127,7 @@ def highlight_of(hit: dict[str, Any]) -> str:
     if MARK_START in text:
         return str(text)
     title = (fragments.get("title") or [""])[0]
-    return str(title if MARK_START in title else text)
+    if MARK_START in title:
+        return str(title)
+    image_text = (fragments.get("image_text") or [""])[0]
+    return str(image_text if MARK_START in image_text else text)

@@ -5,6 +5,7 @@ syntax translated by ``storage.engine.dsl``, related ads by shared entities then
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from patroli.storage.engine.dsl import (
     sort_for,
 )
 from patroli.storage.engine.indices import INTERNAL_AD_FIELDS
+from patroli.storage.flyers import flyer_probes, merge_flyer_matches, verify_flyers
 from patroli.storage.query import parse_query
 
 _RELATED_KINDS = ("phone", "handle", "email")
@@ -141,6 +143,9 @@ class EngineSearch:
                 related.append(record)
             related.sort(key=lambda r: (-len(r["via"]), r["ad_id"]))
             related = related[:limit]
+        merge_flyer_matches(
+            related, self.same_flyer(ad.get("images") or [], limit=limit, exclude=ad_id)
+        )
         if len(related) < limit:
             seen = [ad_id, *(r["ad_id"] for r in related)]
             like = f"{ad.get('title') or ''}\n{ad.get('text') or ''}".strip()
@@ -176,6 +181,24 @@ class EngineSearch:
                     record["via"] = ["text"]
                     related.append(record)
         return related[:limit]
+
+    def same_flyer(
+        self, images: Sequence[Mapping[str, Any]], *, limit: int = 50, exclude: str = ""
+    ) -> list[Record]:
+        probes, key_sets = flyer_probes(images)
+        if not key_sets:
+            return []
+        # Exact terms on the band keys find the candidates (one pHash key and one dHash key of the
+        # same orientation); the full distances verify them.
+        either = [{"bool": {"filter": [{"terms": {"image_keys": p}}, {"terms": {"image_keys": d}}]}}
+                  for p, d in key_sets]  # fmt: skip
+        query = {"bool": {"should": either, "minimum_should_match": 1,
+                          "must_not": [{"ids": {"values": [exclude]}}] if exclude else []}}  # fmt: skip
+        candidates = [
+            ad_record(hit["_source"])
+            for hit in self.conn.scan("ads", query, [{"ad_id": "asc"}], True, 1000)
+        ]
+        return verify_flyers(probes, candidates, limit)
 
     def stats(self, *, days: int = 30) -> dict[str, Any]:
         since = (datetime.now(UTC) - timedelta(days=days)).isoformat()

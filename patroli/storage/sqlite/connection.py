@@ -19,7 +19,25 @@ from patroli.storage.schema import sqlite_columns
 from patroli.storage.sqlite.tables import LINK_DDL, REGISTER_DDL
 
 SCHEMA_VERSION = 2  # 2: leads, register and link columns; links, clusters and register tables;
-# ads.risky, ads.genre, ads.lang (the two-question model, the language gate)
+# ads.risky, ads.genre, ads.lang (the two-question model, the language gate); image fields, image
+# text in the FTS index
+
+_FTS_DDL = [
+    """CREATE VIRTUAL TABLE IF NOT EXISTS ads_fts USING fts5(
+        title, text, image_text, content='ads', content_rowid='seq',
+        tokenize='unicode61 remove_diacritics 2')""",
+    """CREATE TRIGGER IF NOT EXISTS ads_fts_insert AFTER INSERT ON ads BEGIN
+        INSERT INTO ads_fts(rowid, title, text, image_text)
+        VALUES (new.seq, new.title, new.text, new.image_text); END""",
+    """CREATE TRIGGER IF NOT EXISTS ads_fts_delete AFTER DELETE ON ads BEGIN
+        INSERT INTO ads_fts(ads_fts, rowid, title, text, image_text)
+        VALUES ('delete', old.seq, old.title, old.text, old.image_text); END""",
+    """CREATE TRIGGER IF NOT EXISTS ads_fts_update AFTER UPDATE OF title, text, image_text ON ads BEGIN
+        INSERT INTO ads_fts(ads_fts, rowid, title, text, image_text)
+        VALUES ('delete', old.seq, old.title, old.text, old.image_text);
+        INSERT INTO ads_fts(rowid, title, text, image_text)
+        VALUES (new.seq, new.title, new.text, new.image_text); END""",
+]
 
 _DDL = [
     f"CREATE TABLE IF NOT EXISTS ads ({', '.join(sqlite_columns())})",
@@ -31,16 +49,6 @@ _DDL = [
         kind TEXT NOT NULL, value TEXT NOT NULL, ad_id TEXT NOT NULL,
         PRIMARY KEY (kind, value, ad_id)) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS ad_entities_ad ON ad_entities(ad_id)",
-    """CREATE VIRTUAL TABLE IF NOT EXISTS ads_fts USING fts5(
-        title, text, content='ads', content_rowid='seq', tokenize='unicode61 remove_diacritics 2')""",
-    """CREATE TRIGGER IF NOT EXISTS ads_fts_insert AFTER INSERT ON ads BEGIN
-        INSERT INTO ads_fts(rowid, title, text) VALUES (new.seq, new.title, new.text); END""",
-    """CREATE TRIGGER IF NOT EXISTS ads_fts_delete AFTER DELETE ON ads BEGIN
-        INSERT INTO ads_fts(ads_fts, rowid, title, text) VALUES ('delete', old.seq, old.title, old.text);
-        END""",
-    """CREATE TRIGGER IF NOT EXISTS ads_fts_update AFTER UPDATE OF title, text ON ads BEGIN
-        INSERT INTO ads_fts(ads_fts, rowid, title, text) VALUES ('delete', old.seq, old.title, old.text);
-        INSERT INTO ads_fts(rowid, title, text) VALUES (new.seq, new.title, new.text); END""",
     """CREATE TABLE IF NOT EXISTS evidence (
         ad_id TEXT NOT NULL, content_hash TEXT NOT NULL, crawled_at TEXT NOT NULL,
         url TEXT, html TEXT, PRIMARY KEY (ad_id, content_hash))""",
@@ -78,15 +86,24 @@ _DDL = [
 ]
 
 
-def _add_missing_columns(conn: sqlite3.Connection) -> None:
-    """Migrate an existing file in place: columns the schema gained are added (empty), never lost."""
-    present = {row[1] for row in conn.execute("PRAGMA table_info(ads)")}
-    if not present:
-        return  # a new file: CREATE TABLE makes every column
-    for definition in sqlite_columns():
-        name = definition.split()[0]
-        if name not in present:
-            conn.execute(f"ALTER TABLE ads ADD COLUMN {definition}")
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a file made by an older patroli up to this schema, in place, keeping every row: add
+    the ad columns it lacks (they start empty), and rebuild the full-text index if it lacks a
+    column (its triggers with it)."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(ads)")}
+    if not have:
+        return  # a new file: CREATE TABLE makes every column, and the full-text index its columns
+    for column in sqlite_columns():
+        if column.split(" ", 1)[0] not in have:
+            conn.execute(f"ALTER TABLE ads ADD COLUMN {column}")
+    fts = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'ads_fts'").fetchone()
+    if fts is not None and "image_text" not in fts[0]:
+        for trigger in ("ads_fts_insert", "ads_fts_delete", "ads_fts_update"):
+            conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        conn.execute("DROP TABLE ads_fts")
+        for statement in _FTS_DDL:
+            conn.execute(statement)
+        conn.execute("INSERT INTO ads_fts(ads_fts) VALUES ('rebuild')")
 
 
 def sqlite_path(url: str) -> Path:
@@ -125,16 +142,11 @@ class Database:
                 self._conn.execute("PRAGMA synchronous=NORMAL")
                 with self._conn:
                     self._conn.execute("BEGIN IMMEDIATE")  # waits for the lock, unlike DDL alone
-                    _add_missing_columns(self._conn)
-                    for statement in [*_DDL, *LINK_DDL, *REGISTER_DDL]:
+                    _migrate(self._conn)  # first: the indexes below may use columns it adds
+                    for statement in [*_DDL, *_FTS_DDL, *LINK_DDL, *REGISTER_DDL]:
                         self._conn.execute(statement)
-                    _add_missing_columns(self._conn)
                     self._conn.execute(
                         "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
-                        (str(SCHEMA_VERSION),),
-                    )
-                    self._conn.execute(
-                        "UPDATE meta SET value = ? WHERE key = 'schema_version'",
                         (str(SCHEMA_VERSION),),
                     )
                 return

@@ -7,10 +7,12 @@ import json
 import re
 import sqlite3
 import statistics
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from patroli.storage.base import MARK_END, MARK_START, Record, SearchResult, SortOrder
+from patroli.storage.flyers import FLYER_KIND, flyer_probes, merge_flyer_matches, verify_flyers
 from patroli.storage.query import ATTENTION, ENTITY_FILTERS, FILTER_FIELDS, Query, parse_query
 from patroli.storage.sqlite.ads import read_ad
 from patroli.storage.sqlite.connection import Database
@@ -49,6 +51,12 @@ def _where(query: Query) -> tuple[str, list[Any]]:
     for term in query.excluded:
         clauses.append("ads.seq NOT IN (SELECT rowid FROM ads_fts WHERE ads_fts MATCH ?)")
         params.append(_fts_phrase(term))
+    for term in query.image_terms:
+        clauses.append("ads.seq IN (SELECT rowid FROM ads_fts WHERE ads_fts MATCH ?)")
+        params.append("image_text : " + _fts_phrase(term))
+    for term in query.image_excluded:
+        clauses.append("ads.seq NOT IN (SELECT rowid FROM ads_fts WHERE ads_fts MATCH ?)")
+        params.append("image_text : " + _fts_phrase(term))
     for flt in query.filters:
         marks = ",".join("?" * len(flt.values))
         name = _FILTER_BY_FIELD.get(flt.field, flt.field)
@@ -162,6 +170,10 @@ class SQLiteSearch:
                 )
                 record["via"] = sorted(row[1].split(","))
                 related.append(record)
+        merge_flyer_matches(
+            related, self.same_flyer(ad.get("images") or [], limit=limit, exclude=ad_id)
+        )
+        with self.db.read() as conn:
             if len(related) < limit:
                 seen = {ad_id, *(r["ad_id"] for r in related)}
                 for record in _similar_text(conn, ad, limit - len(related) + len(seen)):
@@ -170,6 +182,31 @@ class SQLiteSearch:
                         related.append(record)
                         seen.add(record["ad_id"])
         return related[:limit]
+
+    def same_flyer(
+        self, images: Sequence[Mapping[str, Any]], *, limit: int = 50, exclude: str = ""
+    ) -> list[Record]:
+        probes, key_sets = flyer_probes(images)
+        if not key_sets:
+            return []
+        candidates: set[str] = set()
+        with self.db.read() as conn:
+            for phash_keys, dhash_keys in key_sets:
+                # Both look-ups use the (kind, value) primary key; only ads in both are candidates.
+                sub = "SELECT ad_id FROM ad_entities WHERE kind = ? AND value IN ({})"
+                sql = f"{sub.format(_marks(phash_keys))} INTERSECT {sub.format(_marks(dhash_keys))}"
+                rows = conn.execute(sql, [FLYER_KIND, *phash_keys, FLYER_KIND, *dhash_keys])
+                candidates.update(row[0] for row in rows)
+            candidates.discard(exclude)
+            ids = sorted(candidates)
+            records = []
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                records += [
+                    decode_row(r) for r in conn.execute(
+                        f"SELECT * FROM ads WHERE ad_id IN ({_marks(chunk)})", chunk)
+                ]  # fmt: skip
+        return verify_flyers(probes, records, limit)
 
     def stats(self, *, days: int = 30) -> dict[str, Any]:
         since = (datetime.now(UTC) - timedelta(days=days)).isoformat()
@@ -248,6 +285,10 @@ class SQLiteTrends:
             )
             for r in rows
         )  # fmt: skip
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ",".join("?" * len(values))
 
 
 def _facets(conn: sqlite3.Connection, where: str, params: list[Any]) -> dict[str, dict[str, int]]:

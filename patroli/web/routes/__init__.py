@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from patroli.web.routes import admin, ads, auth, dashboard, networks, queue, search
+from patroli.web.routes import admin, ads, auth, dashboard, images, networks, queue, search
 from patroli.web.routing import Page
 
 
@@ -12,6 +12,7 @@ def all_pages() -> list[Page]:
         *dashboard.PAGES,
         *queue.PAGES,
         *ads.PAGES,
+        *images.PAGES,
         *search.PAGES,
         *networks.PAGES,
         *admin.PAGES,

@@ -17,6 +17,7 @@ from patroli.web.routing import ANALYST, ANY_ROLE, Ctx, Page
 # The evidence frame: no scripts, no plugins, no requests of any kind, no same-origin access.
 EVIDENCE_CSP = "sandbox; default-src 'none'; frame-ancestors 'self'"
 _NOT_HTML = ("<?xml", "<item", "<entry", "<rss", "<feed")
+MAX_IMAGES_SHOWN = 12
 ENTITY_FIELDS = (
     ("phones", "phone"),
     ("whatsapp", "phone"),
@@ -33,11 +34,16 @@ def _ad_page(ctx: Ctx, ad_id: str, *, status: int = 200, error: str = "") -> Res
     ad = detail["ad"]
     text, found = render_with_cues(ad.get("text"), ad.get("reason_codes") or [], ctx.language)
     done = ctx.param("done")
+    codes = ad.get("reason_codes") or []
+    image_text, image_found = render_with_cues(ad.get("image_text"), codes, ctx.language)
+    images = [{**image, "same_flyer": ctx.ads.same_flyer([image], limit=10, exclude=ad_id)}
+              for image in (ad.get("images") or [])[:MAX_IMAGES_SHOWN]]  # fmt: skip
     register = next((i for i in ctx.register.register_imports(kind="licences")
                      if ad.get("register_import") and i["import_id"] == ad["register_import"]), None)  # fmt: skip
     return ctx.render(
         "ad.html", status=status, ad=ad, text=text, found=found, reasons=reasons(ad, ctx.language),
         evidence=detail["evidence"], related=detail["related"], history=detail["history"],
+        images=images, image_text=image_text, found_in_image=image_found,
         decisions=DECISIONS, error=error, entity_fields=ENTITY_FIELDS, done=done if done in DECISIONS else "",
         register=register,
         back={k: ctx.param(k, max_chars=64) for k in FILTER_KEYS if ctx.param(k)},
