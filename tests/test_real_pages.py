@@ -92,7 +92,9 @@ def visible_posts(path: str) -> list[Any]:
             ".//div[contains(@class, 'tgme_widget_message_text')]//text()[normalize-space()]"
         )
         or p.xpath(".//div[contains(@class, 'tgme_widget_message_poll_question')]")
-        or p.xpath(".//a[contains(@class, 'tgme_widget_message_photo_wrap')][contains(@style, 'url(')]")
+        or p.xpath(
+            ".//a[contains(@class, 'tgme_widget_message_photo_wrap')][contains(@style, 'url(')]"
+        )
     ]
 
 
@@ -432,7 +434,9 @@ def test_templates_crawl_saved_pages_end_to_end(tmp_path: Path) -> None:
         def count(source: str) -> int:
             return db.search(f"source:{source}", limit=1000).total
 
-        assert count("tpl_telegram_channel") == len(visible_posts("telegram/tme_s_durov.html")) == 20
+        assert (
+            count("tpl_telegram_channel") == len(visible_posts("telegram/tme_s_durov.html")) == 20
+        )
         assert (
             count("tpl_rssbridge_telegram")
             == len(visible_items("rssbridge/generated/telegrambridge_durov.atom.xml"))
