@@ -34,16 +34,33 @@ RETRY_ENABLED = True
 RETRY_TIMES = 3  # the first request plus three retries
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 COOKIES_ENABLED = False
+
+# --- scope: a crawl stays on its source's hosts, over http(s), off private addresses ------------
+# (crawler/scope.py, crawler/addresses.py; budgets: crawler/budget.py; docs/sources.md#crawl-scope)
+DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "data": None, "s3": None}
+TWISTED_DNS_RESOLVER = "crawler.addresses.GuardedResolver"
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.scope.CrawlScopeMiddleware": 50,  # before robots.txt (100) fetches anything
     # Retries that wait longer each time (and honour Retry-After) instead of Scrapy's immediate ones.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.incremental.IncrementalMiddleware": 560,
+    # After the incremental skip (only requests that go out count); before retries in the exception
+    # chain (a refused address is not retried).
+    "crawler.budget.CrawlBudgetMiddleware": 570,
+    "crawler.addresses.AddressGuardMiddleware": 575,
 }
+SPIDER_MIDDLEWARES = {"crawler.budget.BudgetOutputMiddleware": 50}
 TELNETCONSOLE_ENABLED = False
+# Scrapy's remote control runs any code sent to it with its token: off unless PATROLI_REMOTE_CONTROL
+# (at the end) asks for it; crawler/extensions/jobfiles.py removes the job files of killed crawls.
+REMOTE_CONTROL_ENABLED = False
 
 # --- when each run closes: monitors, run history, alerts (crawler/extensions/runrecorder.py) ----
-EXTENSIONS = {"crawler.extensions.runrecorder.CrawlRunRecorder": 500}
+EXTENSIONS = {
+    "crawler.extensions.runrecorder.CrawlRunRecorder": 500,
+    "crawler.extensions.jobfiles.StaleJobFiles": 0,
+}
 
 # --- the flow of an ad: normalize -> extract -> dedupe -> classify -> store -------------------
 ITEM_PIPELINES = {
@@ -61,6 +78,7 @@ try:
     globals().update(config.scrapy_settings())
     USER_AGENT = table.PATROLI_USER_AGENT.from_env()
     LOG_LEVEL = table.PATROLI_LOG_LEVEL.from_env()
+    REMOTE_CONTROL_ENABLED = table.PATROLI_REMOTE_CONTROL.from_env()
 except config.SettingError as exc:
     # `scrapy crawl` and Scrapyd import this module first: say what is wrong, not a traceback.
     raise SystemExit(f"patroli: {exc}") from None

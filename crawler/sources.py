@@ -61,6 +61,9 @@ class SourceConfig:
     description: str = ""
     robots_txt: dict[str, Any] = field(default_factory=dict)
     politeness: dict[str, Any] = field(default_factory=dict)
+    allowed_hosts: tuple[str, ...] = ()
+    private_network: dict[str, Any] = field(default_factory=dict)
+    budget: dict[str, Any] = field(default_factory=dict)
     line: int = 0
 
     def scrapy_settings(self) -> dict[str, Any]:
@@ -237,6 +240,9 @@ def load_registry(path: Path | str | None = None) -> Registry:
                 description=expanded.get("description", ""),
                 robots_txt=dict(expanded.get("robots_txt", {})),
                 politeness=dict(expanded.get("politeness", {})),
+                allowed_hosts=tuple(expanded.get("allowed_hosts", ())),
+                private_network=dict(expanded.get("private_network", {})),
+                budget=dict(expanded.get("budget", {})),
                 line=line,
             )
         )

@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Iterable
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 import scrapy
 from parsel import Selector, SelectorList
@@ -20,12 +21,16 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from crawler.incidents import LINKS_UNUSABLE
 from crawler.items import JobAd
 from crawler.sources import SourceConfig, load_registry
 from patroli.config.table import PATROLI_SNAPSHOT_MAX_BYTES, PATROLI_SOURCES
 from patroli.text.dates import parse_site_date
 
 logger = logging.getLogger(__name__)
+
+# Link kinds counted by name under patroli/links/unusable/ (any other scheme counts as "other").
+UNUSABLE_KINDS = ("javascript", "mailto", "tel", "sms", "data", "file", "ftp", "s3", "malformed")
 
 
 def select(
@@ -114,27 +119,87 @@ class PatrolSpider(scrapy.Spider):
         """Whether this run saw the source's whole listing, so that an ad missing from it is gone."""
         return False
 
+    def link(self, response: Response, href: str | None) -> str | None:
+        """``href`` on ``response`` as an absolute http(s) URL, or ``None`` when no crawl can follow it
+        (``javascript:``, ``mailto:``, ``tel:``, ``file:``, a malformed URL): counted under
+        ``patroli/links/unusable/<kind>`` and skipped, so that one bad link never costs the rest of the
+        page. Whether a URL is in the source's scope is decided for every request in one place
+        (``crawler/scope.py``)."""
+        href = (href or "").strip()
+        if not href:
+            return None
+        try:
+            written = urlsplit(href)
+            url = response.urljoin(href)
+            parts = urlsplit(url)
+            _ = parts.port  # a port out of range or not a number raises ValueError
+            if written.scheme.lower() in ("http", "https") and not written.netloc:
+                raise ValueError("a web URL without a host")  # "http://", "http:page": no link
+        except ValueError:
+            self.unusable_link("malformed", href)
+            return None
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            self.unusable_link(scheme or "malformed", href)
+            return None
+        if not parts.hostname:
+            self.unusable_link("malformed", href)
+            return None
+        return url
+
+    def ad_url(self, response: Response, href: str | None) -> str:
+        """The URL an ad names for itself when it is a usable http(s) URL, else the page's: a stored
+        ``javascript:`` URL would be a link in the web app."""
+        try:
+            url = response.urljoin((href or "").strip())
+            parts = urlsplit(url)
+        except ValueError:
+            return response.url
+        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        return url if href and usable else response.url
+
+    def unusable_link(self, kind: str, href: str) -> None:
+        kind = kind if kind in UNUSABLE_KINDS else "other"
+        assert self.crawler.stats is not None  # noqa: S101 - set by Scrapy before any callback
+        self.crawler.stats.inc_value(LINKS_UNUSABLE)
+        self.crawler.stats.inc_value(f"{LINKS_UNUSABLE}/{kind}")
+        logger.warning("%s: skipped an unusable link (%s): %s", self.source.name, kind, href[:200])
+
     def listing_request(self, url: str, callback: Any, **cb_kwargs: Any) -> scrapy.Request | None:
         """A listing page, once per run. Not filtered by Scrapy's duplicate filter, so that a resumed
         crawl walks its listings again and finds what an interrupted request would have found."""
         if url in self.visited_listings:
             return None
         self.visited_listings.add(url)
-        return scrapy.Request(url, callback=callback, cb_kwargs=cb_kwargs, dont_filter=True,
-                              errback=self.listing_failed)  # fmt: skip
+        try:
+            return scrapy.Request(url, callback=callback, cb_kwargs=cb_kwargs, dont_filter=True,
+                                  errback=self.listing_failed)  # fmt: skip
+        except ValueError:
+            self.unusable_link("malformed", url)
+            return None
 
     def detail_request(
         self, url: str, native_id: str, fingerprint: str, callback: Any, **cb_kwargs: Any
-    ) -> scrapy.Request:
+    ) -> scrapy.Request | None:
         """An ad page; the incremental middleware may skip it when the ad is stored and unchanged."""
         self.listed.add(native_id)
         meta = {"patroli_ad": {"native_id": native_id, "fingerprint": fingerprint}}
-        return scrapy.Request(url, callback=callback, cb_kwargs=cb_kwargs, meta=meta, dont_filter=True,
-                              errback=self.detail_failed)  # fmt: skip
+        try:
+            return scrapy.Request(url, callback=callback, cb_kwargs=cb_kwargs, meta=meta,
+                                  dont_filter=True, errback=self.detail_failed)  # fmt: skip
+        except ValueError:
+            self.unusable_link("malformed", url)
+            return None
 
     def listing_failed(self, failure: Any) -> None:
         url = getattr(getattr(failure, "request", None), "url", "?")
         self.listing_failures.append(url)
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            # Refused on purpose (out of the source's scope, over its budget): counted there.
+            logger.warning(
+                "%s: listing page not fetched: %s", self.source.name, failure.getErrorMessage()
+            )
+            return
         self.stat("listing_failed")
         logger.error(
             "%s: listing page failed: %s (%s)", self.source.name, url, failure.getErrorMessage()

@@ -48,7 +48,7 @@ class FeedSpider(PatrolSpider):
             raw = raw_entries[index].get() if index < len(raw_entries) else ""
             yield self.make_ad(
                 native_id=native,
-                url=link or response.url,
+                url=self.ad_url(response, link),
                 title=entry.get("title", ""),
                 text=text,
                 posted_at=parse_feed_date(entry.get("published") or entry.get("updated")),
@@ -61,9 +61,7 @@ class FeedSpider(PatrolSpider):
         ]
         if (
             next_links
-            and next_links[0]
             and (not self.source.max_pages or page < self.source.max_pages)
+            and (next_url := self.link(response, next_links[0]))
         ):
-            yield response.follow(
-                next_links[0], callback=self.parse_feed, cb_kwargs={"page": page + 1}
-            )
+            yield scrapy.Request(next_url, callback=self.parse_feed, cb_kwargs={"page": page + 1})

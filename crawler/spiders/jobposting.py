@@ -109,14 +109,14 @@ class JobPostingMixin:
     ) -> JobAd:
         identifier = posting.get("identifier")
         native = identifier.get("value") if isinstance(identifier, dict) else identifier
-        url = str(posting.get("url") or response.url)
+        url = self.ad_url(response, str(posting.get("url") or ""))
         # The id announced by the listing wins, so that incremental crawling can recognise the job
         # before downloading it; otherwise the posting's own identifier, else its URL.
         native = native_id or native
         place, country = _place(posting.get("jobLocation"))
         return self.make_ad(
             native_id=str(native or url),
-            url=response.urljoin(url),
+            url=url,
             title=str(posting.get("title") or ""),
             text=str(posting.get("description") or ""),
             posted_at=parse_iso_date(str(posting.get("datePosted") or "")),
@@ -176,25 +176,24 @@ class JobPostingSpider(JobPostingMixin, PatrolSpider):
             href = link.attrib["href"]
             if not (follow and follow.search(href)):
                 continue
-            url = response.urljoin(href)
-            if url in self.visited_listings:
+            url = self.link(response, href)
+            if url is None or url in self.visited_listings:
                 continue
             self.visited_listings.add(url)
             links += 1
             # The card around the link is what the listing says about the job.
             card = link.xpath("ancestor::*[self::article or self::li or self::tr][1]") or [link]
-            yield self.detail_request(
+            if request := self.detail_request(
                 url, self.job_id(url), fingerprint(url, text_of(card)), self.parse_job
-            )
+            ):
+                yield request
         if not postings and not links and not response.css(".empty-state, [data-empty]"):
             self.layout_changed(response, "job links or JobPosting data")
         next_page = response.css('a[rel="next"]::attr(href), link[rel="next"]::attr(href)').get()
-        if next_page:
+        if next_page and (next_url := self.link(response, next_page)):
             if self.source.max_pages and page >= self.source.max_pages:
                 self.truncated = True
-            elif request := self.listing_request(
-                response.urljoin(next_page), self.parse_listing, page=page + 1
-            ):
+            elif request := self.listing_request(next_url, self.parse_listing, page=page + 1):
                 yield request
 
     def job_id(self, url: str) -> str:

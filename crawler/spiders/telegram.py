@@ -25,6 +25,14 @@ _BACKGROUND_URL_RE = re.compile(r"background-image:\s*url\(['\"]?([^'\")]+)")
 _VIEWS_RE = re.compile(r"^([\d.]+)([KM]?)$")
 
 
+def _absolute(response: Response, href: str) -> str:
+    """A link a post shows (kept, never followed): absolute where it can be, else as written."""
+    try:
+        return response.urljoin(href)
+    except ValueError:
+        return href
+
+
 def parse_views(text: str | None) -> int | None:
     match = _VIEWS_RE.match((text or "").strip())
     if not match:
@@ -83,12 +91,14 @@ class TelegramChannelSpider(PatrolSpider):
             more
             and not reached_limit
             and (not self.source.max_pages or page < self.source.max_pages)
+            and (url := self.link(response, more))
+            and (
+                request := self.listing_request(
+                    url, self.parse_channel, channel=channel, page=page + 1
+                )
+            )
         ):
-            url = response.urljoin(more)
-            if request := self.listing_request(
-                url, self.parse_channel, channel=channel, page=page + 1
-            ):
-                yield request
+            yield request
 
     def parse_post(self, post: Any, response: Response, channel: str) -> JobAd | None:
         data_post = post.attrib.get("data-post", "")
@@ -104,7 +114,7 @@ class TelegramChannelSpider(PatrolSpider):
         if not text_html:
             self.stat("telegram/posts_without_text")
             return None  # photo-only or service message: nothing to classify
-        links = [response.urljoin(h) for h in post.css("div.tgme_widget_message_text a::attr(href)").getall()
+        links = [_absolute(response, h) for h in post.css("div.tgme_widget_message_text a::attr(href)").getall()
                  if not h.startswith("?")]  # fmt: skip
         photos = _BACKGROUND_URL_RE.findall(
             " ".join(post.css("a.tgme_widget_message_photo_wrap::attr(style)").getall())
