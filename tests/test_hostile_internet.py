@@ -14,6 +14,7 @@ the first patrol unmarked.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
@@ -170,3 +171,17 @@ def test_entities_in_feeds_and_sitemaps_are_not_expanded(patrolled: Hostile) -> 
     assert max(len(text) for text in texts) < 2000  # no billion laughs
     assert not any("lollol" in text for text in texts)
     assert not any(CANARY in text for text in texts)
+
+
+def test_bombs_streams_and_slow_answers_are_cut_off(patrolled: Hostile) -> None:
+    log = patrolled.hostile.stderr
+    for bomb in ("gzip-bomb", "deflate-bomb", "gzip-gzip-bomb"):
+        assert re.search(rf"Ignored response <200 \S+/hostile/{bomb}> because its body .{{0,80}}"
+                         r"exceeded DOWNLOAD_MAXSIZE \(5242880 B\) during decompression", log), bomb  # fmt: skip
+    for slow in ("slowloris", "slow-headers"):
+        assert re.search(rf"Getting \S+/hostile/{slow} took longer than 5.0 seconds", log), slow
+    assert re.search(
+        r"(larger than download max size \(5242880\) in request <GET \S+/hostile/stream>"
+        r"|Getting \S+/hostile/stream took longer than 5.0 seconds)",
+        log,
+    )

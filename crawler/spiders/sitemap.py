@@ -41,7 +41,7 @@ class SitemapSpider(JobPostingMixin, PatrolSpider):
                     yield request
             return
         try:
-            sitemap = Sitemap(response.body)
+            sitemap = Sitemap(self.without_doctype(response.body))
         except Exception:  # lxml raises several kinds on a page that is not XML  # noqa: BLE001
             sitemap = None
         if sitemap is None or sitemap.type not in ("urlset", "sitemapindex"):

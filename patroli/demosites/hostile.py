@@ -393,7 +393,12 @@ class HostileSites:
                 extra = "<item><title>XXE</title><guid>xxe-1</guid><description>&xxe;</description></item>"
             elif rest == "laughs":
                 doctype = BILLION_LAUGHS_DOCTYPE.format(root="rss")
-                extra = "<item><title>Laughs</title><guid>lol-1</guid><description>&lol9;</description></item>"
+                # Under expat's amplification limit (a feed of many such entries costs hundreds of
+                # MiB); the sitemap carries the full bomb (&lol9;).
+                extra = "".join(
+                    f"<item><title>Laughs</title><guid>lol-{n}</guid><description>&lol4;</description></item>"
+                    for n in range(3)
+                )
             extra += "<item><title>Tautan skrip</title><link>javascript:alert(1)</link><guid>js-1</guid><description>Lowongan dengan tautan skrip.</description></item>"
             channel_links = (
                 f'<atom:link rel="next" href="http://127.0.0.1:{self.listener_port}/feed/{rest}"/>'
