@@ -140,11 +140,6 @@ def test_the_run_ends_degraded_with_the_reasons_counted(patrolled: Hostile) -> N
             assert stat(run, f"patroli/links/unusable/{kind}") > 0, (name, kind)
         assert any("refused by the crawl scope" in note for note in run["notes"]), run["notes"]
         assert run["finish_reason"] == "finished"  # slowloris, streams and bombs did not hold it up
-    flood = runs["hostile_flood"]
-    assert flood["finish_reason"] == "budget_requests"
-    assert stat(flood, "downloader/request_count") <= 150
-    assert any("requests budget of this run was spent" in note for note in flood["notes"])
-    assert stat(runs["hostile_jobs"], "patroli/budget/depth_refused") > 0  # pagination without end
     telegram = runs["hostile_telegram"]
     assert (
         stat(telegram, "patroli/scope/refused/off_host") == 3
@@ -153,6 +148,19 @@ def test_the_run_ends_degraded_with_the_reasons_counted(patrolled: Hostile) -> N
     feed = runs["hostile_feed"]
     assert stat(feed, "patroli/scope/refused/off_host") == 3  # rel=next of three feeds
     assert stat(feed, "patroli/scope/refused/scheme") == 1  # rel=next redirected to file:
+
+
+def test_a_link_flood_is_stopped_by_the_request_budget(patrolled: Hostile) -> None:
+    flood = patrolled.hostile.runs["hostile_flood"]
+    assert flood["finish_reason"] == "budget_requests"
+    assert stat(flood, "downloader/request_count") <= 150  # of 20,001 links
+    assert any("requests budget of this run was spent" in note for note in flood["notes"])
+
+
+def test_pagination_without_end_is_stopped_by_the_depth_budget(patrolled: Hostile) -> None:
+    jobs = patrolled.hostile.runs["hostile_jobs"]
+    assert stat(jobs, "patroli/budget/depth_refused") >= 1
+    assert any("beyond the depth budget" in note for note in jobs["notes"])
 
 
 def test_stored_ads_of_the_earlier_patrol_are_not_marked_gone(patrolled: Hostile) -> None:

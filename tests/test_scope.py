@@ -192,19 +192,23 @@ def test_private_network_needs_a_reason_and_the_demo_sources_give_one(tmp_path: 
 
 
 @pytest.mark.crawl
-def test_a_link_to_dev_zero_is_never_read(tmp_path: Path) -> None:
-    """Scrapy's file handler reads a whole file, ignoring DOWNLOAD_MAXSIZE: /dev/zero never ends."""
+def test_links_to_local_files_are_never_read(tmp_path: Path) -> None:
+    """A listing links a local file and /dev/zero (Scrapy's file handler reads a whole file, ignoring
+    DOWNLOAD_MAXSIZE, and /dev/zero never ends); the source's selectors would take any text."""
+    canary = tmp_path / "canary.txt"
+    canary.write_text("<p>CANARY-9b1e4 isi berkas lokal</p>", encoding="utf-8")
     registry = tmp_path / "sources.yaml"
     registry.write_text(
-        "sources:\n  - name: zero\n    kind: classifieds\n"
-        "    start_urls: ['${PATROLI_DEMO_URL}/hostile/zero']\n"
+        "sources:\n  - name: files\n    kind: classifieds\n"
+        "    start_urls: ['${PATROLI_DEMO_URL}/hostile/files']\n"
         "    private_network: {allow: true, reason: 'the hostile test site runs on this machine'}\n"
-        "    selectors: {listing_item: 'li.card', listing_link: 'a::attr(href)', title: h1, text: div.body}\n",
+        "    selectors: {listing_item: 'li.card', listing_link: 'a::attr(href)', title: 'h1, p',\n"
+        "                text: 'div.body, p'}\n",
         encoding="utf-8",
     )
     summary = tmp_path / "summary.json"
     with DemoSitesProcess(port=0, hostile=True) as sites:
-        sites.configure_hostile(mode="hostile")
+        sites.configure_hostile(mode="hostile", canary=str(canary))
         done = run_patroli_measured(
             "crawl", "--sources", str(registry), "--store", f"sqlite:///{tmp_path / 'p.db'}",
             "--summary-json", str(summary), "--no-classify", "-s", "PATROLI_MONITORS_ENABLED=False",
@@ -212,6 +216,8 @@ def test_a_link_to_dev_zero_is_never_read(tmp_path: Path) -> None:
         )  # fmt: skip
     assert done.peak_rss < 400 * 1024 * 1024, done.peak_rss
     assert "MemoryError" not in done.stderr
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("p.db*"))
+    assert b"CANARY-9b1e4" not in stored
     (run,) = json.loads(summary.read_text())
     assert run["items"] == 3, done.stderr[-2000:]
-    assert run["stats"]["patroli/links/unusable/file"] == 1
+    assert run["stats"]["patroli/links/unusable/file"] == 2

@@ -16,7 +16,7 @@ fictional site of its kind; in *hostile* mode the same URLs serve
   double-gzip bombs, pages in broken or lying encodings, JSON-LD nested 100,000 deep;
 - a feed and a sitemap with a billion-laughs entity and with an XXE entity naming the canary;
 - a listing of 20,000 links, and pagination that never ends;
-- an ordinary listing with one link to ``file:///dev/zero`` (``/hostile/zero``);
+- an ordinary listing with links to the canary file and to ``file:///dev/zero`` (``/hostile/files``);
 - listings that leave out one ad the benign ones showed (so a crawl that trusted a hostile walk
   would mark it gone).
 
@@ -107,7 +107,7 @@ class HostileSites:
             ("classifieds", self.classifieds),
             ("search", self.search),
             ("flood", self.flood),
-            ("zero", self.zero),
+            ("files", self.files),
             ("jobs/", self.job),
             ("jobs", self.jobs),
             ("tg/s/", self.telegram),
@@ -272,16 +272,14 @@ class HostileSites:
         ids = list(range(1, FLOOD_LINKS + 1)) if self.hostile else [1, 2, 3]
         send(handler, 200, self.listing(self.cards(self.benign_links("flood", ids))))
 
-    def zero(
+    def files(
         self, handler: BaseHTTPRequestHandler, _: str, params: dict[str, str], host: str
     ) -> None:
-        """Ordinary ads and one link to ``file:///dev/zero``: endless bytes, if a crawl reads files."""
+        """Ordinary ads and links to local files: the canary, and ``/dev/zero`` (bytes without end)."""
         links = self.benign_links("classifieds", [1, 2, 3])
-        send(
-            handler,
-            200,
-            self.listing(self.cards([*links, "file:///dev/zero"] if self.hostile else links)),
-        )
+        if self.hostile:
+            links = [f"file://{self.canary}", *links, "file:///dev/zero"]
+        send(handler, 200, self.listing(self.cards(links)))
 
     def item(
         self, handler: BaseHTTPRequestHandler, rest: str, params: dict[str, str], host: str
