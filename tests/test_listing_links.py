@@ -138,6 +138,26 @@ def test_an_ad_url_that_is_no_web_url_is_not_stored() -> None:
     assert all(ad.url.startswith(("https://", BASE)) for ad in ads)
 
 
+def test_postings_that_name_no_web_url_keep_their_own_ids_and_the_page_url() -> None:
+    spider = spider_for("demo_kerjanusa")
+    postings = "".join(
+        '<script type="application/ld+json">{"@context": "https://schema.org", '
+        f'"@type": "JobPosting", "title": "Loker {n}", "description": "Pabrik Taiwan", '
+        f'"url": "{href}"}}</script>'
+        for n, href in enumerate(["javascript:apply(1)", "javascript:apply(2)", "/kerjanusa/j7"])
+    )
+    url = BASE + "/kerjanusa/lowongan"
+    listing = HtmlResponse(
+        url=url, body=f"<html><head>{postings}</head><body></body></html>".encode(),
+        encoding="utf-8", request=Request(url),
+    )  # fmt: skip
+    ads, _ = split(spider.parse_listing(listing))
+    assert [ad.url for ad in ads] == [url, url, BASE + "/kerjanusa/j7"]
+    assert [ad.native_id for ad in ads] == [
+        "javascript:apply(1)", "javascript:apply(2)", BASE + "/kerjanusa/j7"
+    ]  # fmt: skip
+
+
 # --- a disturbed walk marks nothing gone, and the run is degraded ---------------------------
 
 

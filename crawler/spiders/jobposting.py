@@ -6,6 +6,7 @@ follows links that match the source's ``follow`` pattern (detail pages) and ``re
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -109,14 +110,17 @@ class JobPostingMixin:
     ) -> JobAd:
         identifier = posting.get("identifier")
         native = identifier.get("value") if isinstance(identifier, dict) else identifier
-        url = self.ad_url(response, str(posting.get("url") or ""))
+        named = str(posting.get("url") or "").strip()
+        # The URL as the listing names it, absolute; a javascript: URL stays itself (its id).
+        with contextlib.suppress(ValueError):
+            named = response.urljoin(named) if named else response.url
         # The id announced by the listing wins, so that incremental crawling can recognise the job
         # before downloading it; otherwise the posting's own identifier, else its URL.
         native = native_id or native
         place, country = _place(posting.get("jobLocation"))
         return self.make_ad(
-            native_id=str(native or url),
-            url=url,
+            native_id=str(native or named),
+            url=self.ad_url(response, named),  # never a javascript: URL
             title=str(posting.get("title") or ""),
             text=str(posting.get("description") or ""),
             posted_at=parse_iso_date(str(posting.get("datePosted") or "")),
