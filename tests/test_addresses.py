@@ -161,7 +161,8 @@ def test_a_refused_address_is_counted_and_not_retried() -> None:
 
 @pytest.mark.crawl
 def test_a_crawl_never_connects_to_this_machine_unless_its_source_opts_in(tmp_path: Path) -> None:
-    """Over real HTTP, with the system's resolver: ``localhost`` and ``2130706433`` name this machine."""
+    """Over real HTTP, with the system's resolver: ``localhost``, ``2130706433`` and the IPv4-mapped
+    IPv6 literal ``[::ffff:7f00:1]`` (no name to resolve) all reach this machine."""
     with DemoSitesProcess(port=0, hostile=True) as sites:
         port = sites.url.rsplit(":", 1)[-1]
         registry = tmp_path / "sources.yaml"
@@ -170,6 +171,7 @@ def test_a_crawl_never_connects_to_this_machine_unless_its_source_opts_in(tmp_pa
             "sources:\n"
             f"  - {{name: by_name, kind: feed, start_urls: ['http://localhost:{port}/{feed}']}}\n"
             f"  - {{name: by_number, kind: feed, start_urls: ['http://2130706433:{port}/{feed}']}}\n"
+            f"  - {{name: by_mapped, kind: feed, start_urls: ['http://[::ffff:7f00:1]:{port}/{feed}']}}\n"
             f"  - {{name: opted_in, kind: feed, start_urls: ['http://127.0.0.1:{port}/{feed}'],\n"
             "      private_network: {allow: true, reason: 'a feed served on this machine for the test'}}\n",
             encoding="utf-8",
@@ -182,7 +184,7 @@ def test_a_crawl_never_connects_to_this_machine_unless_its_source_opts_in(tmp_pa
     # Only the opted-in source's requests arrived: nothing under the name or the number.
     assert set(seen) == {f"127.0.0.1:{port}"}
     runs = {run["source"]: run for run in json.loads(summary.read_text())}
-    for name in ("by_name", "by_number"):
+    for name in ("by_name", "by_number", "by_mapped"):
         assert runs[name]["stats"]["patroli/scope/refused/private_address"] >= 1, runs[name][
             "stats"
         ]
@@ -190,4 +192,4 @@ def test_a_crawl_never_connects_to_this_machine_unless_its_source_opts_in(tmp_pa
         assert any("loopback, private or other special address" in n for n in runs[name]["notes"])
     assert runs["opted_in"]["items"] == 3
     assert "patroli/scope/refused" not in runs["opted_in"]["stats"]
-    assert result.returncode == 4, result.stderr[-2000:]  # two sources got nothing: failed
+    assert result.returncode == 4, result.stderr[-2000:]  # three sources got nothing: failed
