@@ -9,8 +9,8 @@ logs one that is
 - not ``http``/``https`` (``scheme``; Scrapy's ``file``, ``ftp``, ``data`` and ``s3`` handlers are
   also switched off in ``crawler/settings.py``),
 - not a plain ``host[:port]`` URL (``malformed``: user info, a backslash, a bad port), or
-- off the source's hosts (``off_host``): the hosts of its ``start_urls``, ``search_urls`` and
-  ``base_url``, widened only by its ``allowed_hosts`` (``*.example.com`` for sub-domains). A host
+- off the source's hosts (``off_host``): the hosts of its ``start_urls``, ``search_urls``,
+  ``base_url`` and search API (``api.url``, ``api.search_url``), widened only by its ``allowed_hosts`` (``*.example.com`` for sub-domains). A host
   named without a port means the default ports (80, 443); one named with a port, that port only.
 
 Host names are compared as written, so ``localhost``, ``2130706433`` or ``[::ffff:127.0.0.1]`` are
@@ -101,6 +101,10 @@ class SourceScope:
         urls: list[str] = [*source.start_urls, *source.search_urls]
         if source.kind == "telegram_channel":
             urls.append(source.base_url)
+        # A source read through a JSON search API (``api.url``, ``api.search_url``: the registry
+        # field of real-platform sources) starts there too.
+        api = getattr(source, "api", None) or {}
+        urls += [str(api[key]) for key in ("url", "search_url") if api.get(key)]
         hosts = {_entry(url.replace("{query}", "")) for url in urls}
         suffixes = set()
         for name in source.allowed_hosts:

@@ -5,7 +5,9 @@ scope only by ``allowed_hosts`` and lets a source reach private addresses only w
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from scrapy import Request
@@ -142,6 +144,30 @@ def test_allowed_hosts_widen_the_scope_and_nothing_else_does() -> None:
         scope.check(url)
     for url in ("https://img.example/", "https://media.example/", "https://evil.example/",
                 "https://loker.example:8443/", "https://loker.example.evil.example/"):  # fmt: skip
+        with pytest.raises(OutOfScope):
+            scope.check(url)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSource(SourceConfig):
+    """A source read through a JSON search API (the registry's ``api`` map of real platforms)."""
+
+    api: dict[str, Any] = field(default_factory=dict)
+
+
+def test_the_hosts_of_a_search_api_are_the_sources_own() -> None:
+    source = ApiSource(
+        name="api", kind="classifieds", start_urls=("https://www.loker.example/lowongan",),
+        api={"url": "https://api.loker.example/v4/search?page={page}",
+             "search_url": "https://search.loker.example:8443/q?query={query}&page={page}",
+             "fields": {"url": "https://elsewhere.example/item/{id}"}},
+    )  # fmt: skip
+    scope = SourceScope.of(source)
+    for url in ("https://www.loker.example/x", "https://api.loker.example/v4/search?page=2",
+                "https://search.loker.example:8443/q?query=kerja&page=2"):  # fmt: skip
+        scope.check(url)
+    for url in ("https://elsewhere.example/item/1", "https://loker.example/",
+                "https://search.loker.example/q"):  # fmt: skip
         with pytest.raises(OutOfScope):
             scope.check(url)
 
