@@ -39,7 +39,7 @@ from twisted.internet.interfaces import (
 )
 from zope.interface import implementer
 
-from crawler.incidents import SCOPE_REFUSED
+from crawler.incidents import refused_key
 from crawler.scope import OutOfScope, SourceScope, parse_target, source_of
 
 logger = logging.getLogger(__name__)
@@ -226,8 +226,9 @@ class AddressGuardMiddleware:
             return
         stats = self.crawler.stats
         assert stats is not None  # noqa: S101 - set before components
-        stats.inc_value(SCOPE_REFUSED)
-        stats.inc_value(f"{SCOPE_REFUSED}/{REFUSED_ADDRESS}")
+        key = refused_key(request.meta)
+        stats.inc_value(key)
+        stats.inc_value(f"{key}/{REFUSED_ADDRESS}")
         logger.warning("%s: refused to connect to %s: %s resolves to %s",
                        self.name, request.url[:200], host, addresses)  # fmt: skip
         raise AddressRefused(REFUSED_ADDRESS, request.url) from exception

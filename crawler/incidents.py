@@ -26,6 +26,11 @@ BUDGET_STOPPED = (
 BUDGET_DROPPED = "patroli/budget/dropped"  # requests pages yielded after the budget was spent
 GONE_WITHHELD = "patroli/incremental/gone_withheld"  # 1 when a complete walk was disturbed
 
+# Requests for an ad's media (its images, fetched by the images pipeline with this meta key) are no
+# part of the listing walk: their refusals are counted apart, so that the walk stays trusted.
+MEDIA_META = "patroli_image"
+SCOPE_REFUSED_MEDIA = "patroli/scope/refused_media"  # + /<reason>, as SCOPE_REFUSED
+
 BUDGET_FINISH_PREFIX = "budget_"  # finish reasons budget_requests, budget_bytes, budget_seconds
 
 SCOPE_REASONS = {
@@ -68,6 +73,21 @@ def walk_incidents(stats: Mapping[str, Any]) -> list[str]:
     if deep := _count(stats, DEPTH_REFUSED):
         notes.append(f"{deep} request(s) beyond the depth budget not made")
     return notes
+
+
+def refused_key(meta: Mapping[str, Any]) -> str:
+    """The stats key a refused request is counted under: media apart from the walk's requests."""
+    return SCOPE_REFUSED_MEDIA if meta.get(MEDIA_META) else SCOPE_REFUSED
+
+
+def media_refusals(stats: Mapping[str, Any]) -> list[str]:
+    """The run summary's note on refused media requests (none when there were none)."""
+    refused = _count(stats, SCOPE_REFUSED_MEDIA)
+    if not refused:
+        return []
+    reasons = _breakdown(stats, SCOPE_REFUSED_MEDIA, SCOPE_REASONS)
+    note = f"{refused} image request(s) refused by the crawl scope ({reasons})"
+    return [f"{note}; an image host the source trusts goes into its `allowed_hosts`"]
 
 
 def budget_stop(finish_reason: str) -> str:

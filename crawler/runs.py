@@ -20,7 +20,13 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from crawler.incidents import BUDGET_STOPPED, GONE_WITHHELD, budget_stop, walk_incidents
+from crawler.incidents import (
+    BUDGET_STOPPED,
+    GONE_WITHHELD,
+    budget_stop,
+    media_refusals,
+    walk_incidents,
+)
 from crawler.sources import SourceConfig
 from patroli.storage.schema import RUN_FIELDS
 
@@ -125,6 +131,7 @@ def summarize(source: SourceConfig, crawler: Crawler, reason: str = "") -> Sourc
             f"{count('patroli/telegram/no_public_preview')} channel(s) without a public preview"
         )
     run.notes.extend(walk_incidents(stats))
+    run.notes.extend(media_refusals(stats))
     if count(GONE_WITHHELD):
         run.notes.append(
             "stored ads missing from the listing were not marked gone: the walk was disturbed"

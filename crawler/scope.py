@@ -34,7 +34,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.response import get_meta_refresh
 
-from crawler.incidents import REFUSED_REDIRECTS, SCOPE_REFUSED
+from crawler.incidents import REFUSED_REDIRECTS, SCOPE_REFUSED, refused_key
 from crawler.sources import SourceConfig
 
 logger = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ class CrawlScopeMiddleware:
         elif isinstance(response, HtmlResponse) and self.meta_refresh:
             target = get_meta_refresh(response, ignore_tags=self.refresh_ignore_tags)[1] or ""
         if target and target.split(":", 1)[0].lower() not in WEB_SCHEMES:
-            self.count("scheme", redirect=True)
+            self.count("scheme", redirect=True, key=refused_key(request.meta))
             logger.warning("%s: refused a redirect or meta refresh out of scope (scheme) from %s to %s",
                            self.name, request.url, target[:200])  # fmt: skip
         return response
@@ -187,7 +187,7 @@ class CrawlScopeMiddleware:
 
     def refuse(self, refusal: OutOfScope, request: Request) -> None:
         redirected = bool(request.meta.get("redirect_urls"))
-        self.count(refusal.reason, redirect=redirected)
+        self.count(refusal.reason, redirect=redirected, key=refused_key(request.meta))
         how = (
             f"a redirect or meta refresh from {request.meta['redirect_urls'][-1]}"
             if redirected
@@ -196,10 +196,11 @@ class CrawlScopeMiddleware:
         logger.warning("%s: refused %s out of scope (%s): %s",
                        self.name, how, refusal.reason, request.url[:200])  # fmt: skip
 
-    def count(self, reason: str, *, redirect: bool = False) -> None:
+    def count(self, reason: str, *, redirect: bool = False, key: str) -> None:
+        """One refusal under ``key`` (``refused_key``: a media request's apart from the walk's)."""
         stats = self.crawler.stats
         assert stats is not None  # noqa: S101 - set before components
-        stats.inc_value(SCOPE_REFUSED)
-        stats.inc_value(f"{SCOPE_REFUSED}/{reason}")
-        if redirect:
+        stats.inc_value(key)
+        stats.inc_value(f"{key}/{reason}")
+        if redirect and key == SCOPE_REFUSED:
             stats.inc_value(REFUSED_REDIRECTS)

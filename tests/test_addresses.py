@@ -22,6 +22,7 @@ from crawler.addresses import (
     GuardedResolver,
     special_address,
 )
+from crawler.incidents import MEDIA_META
 from patroli.demosites.process import DemoSitesProcess
 from tests.helpers.cli import run_patroli
 from tests.helpers.components import build, stats
@@ -155,6 +156,12 @@ def test_a_refused_address_is_counted_and_not_retried() -> None:
     with pytest.raises(AddressRefused, match="private_address"):
         guard.process_exception(Request("http://refused.example/ad"), failure)
     assert stats(spider.crawler)["patroli/scope/refused/private_address"] == 1
+    # An ad's image is refused alike, counted apart from the listing walk's requests.
+    image = Request("http://refused.example/flyer.jpg", meta={MEDIA_META: True})
+    with pytest.raises(AddressRefused):
+        guard.process_exception(image, failure)
+    assert stats(spider.crawler)["patroli/scope/refused_media/private_address"] == 1
+    assert stats(spider.crawler)["patroli/scope/refused"] == 1
     # A name that simply does not resolve is left to the retry middleware.
     assert guard.process_exception(Request("http://nxdomain.example/"), failure) is None
 

@@ -16,6 +16,8 @@ from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, Redirec
 from scrapy.http import HtmlResponse, Response
 from scrapy.utils.test import get_crawler
 
+from crawler.incidents import MEDIA_META, walk_incidents
+from crawler.runs import summarize
 from crawler.scope import CrawlScopeMiddleware, OutOfScope, SourceScope
 from crawler.sources import SourceConfig, load_registry
 from patroli.demosites.process import DemoSitesProcess
@@ -68,6 +70,35 @@ def test_a_request_off_the_source_is_refused_and_counted(url: str, reason: str) 
 @pytest.mark.parametrize("url", ON_THE_SOURCE)
 def test_a_request_on_the_source_passes(url: str) -> None:
     assert scope_for().process_request(Request(url)) is None
+
+
+def test_an_image_off_the_source_is_refused_apart_from_the_walk() -> None:
+    """An ad's images (the images pipeline marks their requests) are held to the source's hosts too,
+    but a refused image says nothing about the listing: the walk stays trusted, the run names it."""
+    scope = scope_for()
+    image = {MEDIA_META: True}
+    with pytest.raises(OutOfScope, match="off_host"):
+        scope.process_request(Request("https://cdn.example/flyer.jpg", meta=image))
+    with pytest.raises(OutOfScope, match="scheme"):
+        scope.process_request(Request("file:///etc/passwd", meta=image))
+    counted = stats(scope.crawler)
+    assert {k: v for k, v in counted.items() if k.startswith("patroli/scope/")} == {
+        "patroli/scope/refused_media": 2,
+        "patroli/scope/refused_media/off_host": 1,
+        "patroli/scope/refused_media/scheme": 1,
+    }
+    assert walk_incidents(counted) == []
+    assert scope.crawler.stats is not None
+    for key, value in {"start_time": "2026-11-28T02:00:00+00:00", "finish_reason": "finished",
+                       "item_scraped_count": 3}.items():  # fmt: skip
+        scope.crawler.stats.set_value(key, value)
+    run = summarize(spider_for("demo_pasarloka").source, scope.crawler)
+    assert run.status == "degraded"
+    assert any(
+        "2 image request(s) refused by the crawl scope (1 off the source's hosts, 1 not http(s))"
+        in n
+        for n in run.notes
+    ), run.notes
 
 
 def test_every_spider_kind_is_held_to_its_own_hosts() -> None:
