@@ -1,13 +1,16 @@
 """Process hygiene: a crawl killed with SIGKILL leaves no worker process or multiprocessing resource
-tracker behind, Scrapy's remote control is off unless asked for, and the job files of killed crawls
-are removed by the next crawl that uses remote control."""
+tracker behind, Scrapy's remote control is off unless asked for, the job files of killed crawls are
+removed by the next crawl that uses remote control, and the demo sites end with whoever started them."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -128,3 +131,41 @@ def test_a_crawl_killed_with_sigkill_leaves_no_process_and_no_job_file_behind(
         for pid in left | {crawl.pid}:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)  # only processes this test started
+
+
+STARTS_DEMO_SITES = (
+    "import time\n"
+    "from patroli.demosites.process import DemoSitesProcess\n"
+    "sites = DemoSitesProcess(port=0).start()\n"
+    "assert sites.process is not None\n"
+    "print(sites.process.pid, sites.url, flush=True)\n"
+    "time.sleep(300)\n"
+)
+
+
+def test_demo_sites_end_with_the_process_that_started_them_even_on_sigkill() -> None:
+    """A killed ``patroli demo`` (or test session) leaves no demo-sites server holding its port."""
+    starter = subprocess.Popen(
+        [sys.executable, "-c", STARTS_DEMO_SITES], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    server = 0
+    try:
+        assert starter.stdout is not None
+        pid, url = starter.stdout.readline().split()
+        server = int(pid)
+        with urllib.request.urlopen(f"{url}/pasarloka/lowongan-kerja_c4", timeout=10) as page:
+            assert page.status == 200
+        starter.send_signal(signal.SIGKILL)
+        starter.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and alive(server):
+            time.sleep(0.1)
+        assert not alive(server), "the demo sites outlived the process that started them"
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(url, timeout=5)
+    finally:
+        for pid_ in (server, starter.pid):
+            if pid_ and alive(pid_):
+                os.kill(pid_, signal.SIGKILL)  # only processes this test started
+        if starter.stdout:
+            starter.stdout.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,8 @@ class DemoSitesProcess:
                 "--port",
                 str(self.port),
                 *(["--hostile"] if self.hostile else []),
+                "--parent-pid",  # the server ends with this process, even when it is killed
+                str(os.getpid()),
             ],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
