@@ -26,6 +26,8 @@ import logging
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from typing import Any, ClassVar, Self
+from urllib.parse import urlsplit
+from urllib.request import getproxies
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -183,6 +185,27 @@ def normal_host(name: str) -> str:
     return name.strip().strip("[]").rstrip(".").lower()
 
 
+def configured_proxies(settings: Any) -> set[tuple[str, int | None]]:
+    """The HTTP proxies the operator set (``http_proxy``, ``https_proxy``; read as Scrapy's proxy
+    middleware reads them) as (host, port): trusted with their own address, which is often a private
+    one. Through a proxy the proxy resolves the sources' names, so it must refuse private
+    destinations itself (docs/sources.md#crawl-scope)."""
+    if not settings.getbool("HTTPPROXY_ENABLED"):
+        return set()
+    found: set[tuple[str, int | None]] = set()
+    for scheme, url in getproxies().items():
+        if scheme not in ("http", "https"):
+            continue
+        try:
+            parts = urlsplit(url if "://" in url else f"http://{url}")
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            continue  # Scrapy skips what it cannot parse as well
+        if parts.hostname:
+            found.add((normal_host(parts.hostname), port))
+    return found
+
+
 class AddressRefused(OutOfScope):
     """A connection the address guard refused: the host resolved to special addresses only."""
 
@@ -200,11 +223,16 @@ class AddressGuardMiddleware:
         self.private_hosts: set[tuple[str, int | None]] = set()
         if source is not None and source.private_network.get("allow"):
             self.private_hosts = set(SourceScope.of(source).hosts)
-            GuardedResolver.allow_private(self.private_hosts)
-            crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
             hosts = ", ".join(sorted(f"{h}:{p}" if p else h for h, p in self.private_hosts))
             logger.info("%s may connect to private addresses of %s: %s",
                         self.name, hosts, source.private_network.get("reason"))  # fmt: skip
+        if proxies := configured_proxies(crawler.settings) - self.private_hosts:
+            self.private_hosts |= proxies
+            logger.info("%s connects through the configured proxy %s",
+                        self.name, ", ".join(sorted(f"{h}:{p}" for h, p in proxies)))  # fmt: skip
+        if self.private_hosts:
+            GuardedResolver.allow_private(self.private_hosts)
+            crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:

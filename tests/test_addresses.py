@@ -26,6 +26,7 @@ from crawler.incidents import MEDIA_META
 from patroli.demosites.process import DemoSitesProcess
 from tests.helpers.cli import run_patroli
 from tests.helpers.components import build, stats
+from tests.helpers.proxy import ForwardingProxy
 from tests.helpers.spiderkit import spider_for
 
 
@@ -200,3 +201,24 @@ def test_a_crawl_never_connects_to_this_machine_unless_its_source_opts_in(tmp_pa
     assert runs["opted_in"]["items"] == 3
     assert "patroli/scope/refused" not in runs["opted_in"]["stats"]
     assert result.returncode == 4, result.stderr[-2000:]  # three sources got nothing: failed
+
+
+@pytest.mark.crawl
+def test_a_crawl_through_a_proxy_on_this_machine_reaches_its_source(tmp_path: Path) -> None:
+    """The proxy the operator set (``http_proxy``) is trusted with its own, private address: behind an
+    office's proxy on the local network, a public source is crawled through it."""
+    with DemoSitesProcess(port=0, hostile=True) as sites, ForwardingProxy(sites.url) as proxy:
+        registry = tmp_path / "sources.yaml"
+        registry.write_text(
+            "sources:\n  - {name: behind_proxy, kind: feed,"
+            " start_urls: ['http://lowongan.example/hostile/feed/rss']}\n",
+            encoding="utf-8",
+        )
+        summary = tmp_path / "summary.json"
+        result = run_patroli("crawl", "--sources", str(registry), "--store", f"sqlite:///{tmp_path / 'p.db'}",
+                             "--summary-json", str(summary), "--no-classify", "-s", "PATROLI_MONITORS_ENABLED=False",
+                             "-s", "PATROLI_RETRY_BACKOFF_BASE=0.05", env={"http_proxy": proxy.url})  # fmt: skip
+    (run,) = json.loads(summary.read_text())
+    assert "lowongan.example" in proxy.hosts
+    assert run["items"] == 3, result.stderr[-2000:]
+    assert "patroli/scope/refused/private_address" not in run["stats"]
