@@ -26,7 +26,7 @@ run: setup
 ## test: lint, type-check and run the whole suite (installs the system packages it needs)
 test: lint pytest
 
-## test-fast: lint, type-check and the suite without the engine and browser tests (Python only)
+## test-fast: lint, type-check and the suite without the engine, browser and slow tests (Python only)
 test-fast: lint pytest-fast
 
 lint: setup
@@ -39,7 +39,7 @@ pytest: setup test-packages engines
 	$(BIN)/pytest --junitxml=reports/junit.xml
 
 pytest-fast: setup
-	$(BIN)/pytest -m "not engines and not browser and not promtool"
+	$(BIN)/pytest -m "not engines and not browser and not promtool and not slow"
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache

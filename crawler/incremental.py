@@ -8,7 +8,9 @@ the spider opens, then:
 - asks with ``If-None-Match`` when it has the page's ETag, and treats a 304 as unchanged;
 - drops a second request for an ad already requested in this run (also across a ``--resume``);
 - when the spider covered its whole listing, marks stored ads it did not see as gone (``gone_at``):
-  a deleted ad is evidence and stays.
+  a deleted ad is evidence and stays. A walk disturbed by anything (a spider error, an unusable
+  link, a request the crawl scope refused, the depth budget: ``crawler/incidents.py``) may have
+  missed part of the listing, so then nothing is marked gone.
 
 Spiders mark detail requests with ``meta["patroli_ad"] = {"native_id": …, "fingerprint": …}`` and
 may ask ``spider.incremental.known(native_id)``; they never talk to the store themselves.
@@ -28,6 +30,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
 
+from crawler.incidents import GONE_WITHHELD, walk_incidents
 from patroli.config.table import PATROLI_INCREMENTAL_ENABLED, PATROLI_STORE_URL
 from patroli.storage import CrawlLedger, Record, StoreError, open_store
 
@@ -92,7 +95,15 @@ class IncrementalMiddleware:
     async def spider_closed(self, spider: Spider, reason: str) -> None:
         now = datetime.now(UTC).isoformat()
         gone: list[str] = []
-        if reason == "finished" and getattr(spider, "listing_complete", lambda: False)():
+        stats = self.crawler.stats
+        assert stats is not None  # noqa: S101 - set before components
+        complete = reason == "finished" and getattr(spider, "listing_complete", lambda: False)()
+        incidents = walk_incidents(stats.get_stats())
+        if complete and incidents:
+            stats.set_value(GONE_WITHHELD, 1)
+            logger.warning("%s: the listing walk was disturbed (%s): no ad is marked gone this run",
+                           getattr(spider, "name", ""), "; ".join(incidents))  # fmt: skip
+        elif complete:
             seen_ids = self.unchanged | {
                 self.known_by_native[n]["ad_id"] for n in self.scraped if n in self.known_by_native
             }

@@ -1,8 +1,10 @@
 """What one crawl of one source did, read from its Scrapy stats: ``summarize(source, crawler)``.
 
 A run is *degraded* when a source answered pages without the content its spider expects (layout
-change), the model was unavailable, or writes failed; it is *failed* when the source produced
-nothing at all because of errors, or when a monitor failed (``crawler.monitors``).
+change), the model was unavailable, writes failed, the listing walk met hostile or broken input
+(refused requests, unusable links, spider errors: ``crawler.incidents``) or a budget stopped it; it is
+*failed* when the source produced nothing at all because of errors, or when a monitor failed
+(``crawler.monitors``).
 
 When the crawl closes, ``crawler.extensions.runrecorder`` decides the run's final status and notes
 (monitors, alerts), records it in the store and leaves the outcome in the stats (``RUN_STATUS``,
@@ -18,6 +20,13 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
+from crawler.incidents import (
+    BUDGET_STOPPED,
+    GONE_WITHHELD,
+    budget_stop,
+    media_refusals,
+    walk_incidents,
+)
 from crawler.sources import SourceConfig
 from crawler.walls import DESCRIPTIONS, LAYOUT_CHANGED, NO_PUBLIC_PREVIEW
 from patroli.storage.schema import RUN_FIELDS
@@ -29,6 +38,13 @@ RUN_NOTES = "patroli/run/notes"
 RUN_RECORDED = "patroli/run/recorded"  # 1 when the store holds the run
 
 MAX_DEGRADED_URLS_RECORDED = 20
+# Requests skipped on purpose (unchanged ads, the crawl scope, the budget): not breakage.
+SKIPPED_ON_PURPOSE = (
+    "scrapy.exceptions.IgnoreRequest",
+    "crawler.scope.OutOfScope",
+    "crawler.addresses.AddressRefused",
+    "crawler.budget.OverBudget",
+)
 
 
 @dataclass(slots=True)
@@ -133,20 +149,30 @@ def summarize(source: SourceConfig, crawler: Crawler, reason: str = "") -> Sourc
             f"{count('patroli/partial_ads')} ad(s) kept from their listing card only (partial): "
             "their ad page could not be had"
         )
+    run.notes.extend(walk_incidents(stats))
+    run.notes.extend(media_refusals(stats))
+    if count(GONE_WITHHELD):
+        run.notes.append(
+            "stored ads missing from the listing were not marked gone: the walk was disturbed"
+        )
+    budget = budget_stop(run.finish_reason)
+    if budget:
+        run.notes.append(
+            f"stopped early: the {stats.get(BUDGET_STOPPED) or budget} budget of this run was spent "
+            "(the source's `budget` in the registry, or PATROLI_BUDGET_*)"
+        )
     # Failed: nothing came in because requests or callbacks broke (a layout change is "degraded").
-    ignored = count(
-        "downloader/exception_type_count/scrapy.exceptions.IgnoreRequest"
-    )  # skipped on purpose
+    ignored = sum(count(f"downloader/exception_type_count/{name}") for name in SKIPPED_ON_PURPOSE)
     broken = (
         count("retry/max_reached")
         + count("downloader/exception_count")
         - ignored
-        + sum(int(v) for k, v in stats.items() if k.startswith("spider_exceptions/"))
+        + count("spider_exceptions/count")
     )
     seen = (
         run.items + count("patroli/incremental/skipped") + count("patroli/incremental/not_modified")
     )
-    stopped = run.finish_reason not in ("finished", "")
+    stopped = run.finish_reason not in ("finished", "") and not budget
     # A source refused (blocked, walled, rate-limited) gave nothing real: it could not be fetched.
     refused = sum(count(f"patroli/refused/{c}") for c in DESCRIPTIONS if c != NO_PUBLIC_PREVIEW)
     if not stats.get("start_time"):  # stopped before its spider opened: no run at all

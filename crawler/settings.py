@@ -34,19 +34,34 @@ RETRY_ENABLED = True
 RETRY_TIMES = 3  # the first request plus three retries
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 COOKIES_ENABLED = False
+
+# --- scope: a crawl stays on its source's hosts, over http(s), off private addresses ------------
+# (crawler/scope.py, crawler/addresses.py; budgets: crawler/budget.py; docs/sources.md#crawl-scope)
+DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "data": None, "s3": None}
+TWISTED_DNS_RESOLVER = "crawler.addresses.GuardedResolver"
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.scope.CrawlScopeMiddleware": 50,  # before robots.txt (100) fetches anything
     # Retries that wait longer each time (and honour Retry-After) instead of Scrapy's immediate ones.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.incremental.IncrementalMiddleware": 560,
+    # After the incremental skip (only requests that go out count); before retries in the exception
+    # chain (a refused address is not retried).
+    "crawler.budget.CrawlBudgetMiddleware": 570,
+    "crawler.addresses.AddressGuardMiddleware": 575,
 }
+SPIDER_MIDDLEWARES = {"crawler.budget.BudgetOutputMiddleware": 50}
 TELNETCONSOLE_ENABLED = False
+# Scrapy's remote control runs any code sent to it with its token: off unless PATROLI_REMOTE_CONTROL
+# (at the end) asks for it; crawler/extensions/jobfiles.py removes the job files of killed crawls.
+REMOTE_CONTROL_ENABLED = False
 
 # --- when each run closes: monitors, run history, alerts (crawler/extensions/runrecorder.py) ----
 EXTENSIONS = {
     "crawler.extensions.runrecorder.CrawlRunRecorder": 500,
     # after the recorder, which names the run: redacted logs, JSON lines with PATROLI_LOG_FORMAT=json
     "crawler.extensions.logs.StructuredLogs": 510,
+    "crawler.extensions.jobfiles.StaleJobFiles": 0,
 }
 
 # --- the flow of an ad: normalize -> images -> extract -> dedupe -> classify -> store ---------
@@ -69,6 +84,7 @@ try:
     LOG_LEVEL = table.PATROLI_LOG_LEVEL.from_env()
     # JSON lines come from patroli's handler (crawler/extensions/logs.py), not Scrapy's text one.
     LOG_ENABLED = table.PATROLI_LOG_FORMAT.from_env() != "json"
+    REMOTE_CONTROL_ENABLED = table.PATROLI_REMOTE_CONTROL.from_env()
 except config.SettingError as exc:
     # `scrapy crawl` and Scrapyd import this module first: say what is wrong, not a traceback.
     raise SystemExit(f"patroli: {exc}") from None

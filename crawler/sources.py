@@ -67,6 +67,9 @@ class SourceConfig:
     embedded: dict[str, Any] = field(default_factory=dict)  # an embedded app-state map
     template: bool = False  # a ready entry for a real platform, to copy and enable
     terms: str = ""  # what the platform's terms of use and robots.txt say (docs/sources.md)
+    allowed_hosts: tuple[str, ...] = ()
+    private_network: dict[str, Any] = field(default_factory=dict)
+    budget: dict[str, Any] = field(default_factory=dict)
     line: int = 0
 
     def scrapy_settings(self) -> dict[str, Any]:
@@ -247,6 +250,9 @@ def load_registry(path: Path | str | None = None) -> Registry:
                 embedded=dict(expanded.get("embedded", {})),
                 template=expanded.get("template", False),
                 terms=expanded.get("terms", ""),
+                allowed_hosts=tuple(expanded.get("allowed_hosts", ())),
+                private_network=dict(expanded.get("private_network", {})),
+                budget=dict(expanded.get("budget", {})),
                 line=line,
             )
         )

@@ -5,6 +5,10 @@ reactor would still wait for them. ``MicroBatcher`` collects the items that arri
 milliseconds (a Telegram page brings twenty at once) and hands each batch to a function that runs
 in a process of the shared ``WorkerPool``.
 
+Worker processes end with the crawl process, however it ends (even by SIGKILL, which runs no
+clean-up): each watches its parent from a thread and exits when the parent is gone; the
+multiprocessing resource tracker then sees its last user go and exits too.
+
 Settings: ``PATROLI_WORKERS`` (worker processes; default one fewer than the CPUs, at least one;
 ``0`` runs the batches in a thread of the crawl's own process) and ``PATROLI_BATCH_DELAY`` (how long a
 partial batch waits for more items), read by the pipelines that use it.
@@ -15,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, ClassVar, Generic, TypeVar
@@ -24,6 +30,25 @@ logger = logging.getLogger(__name__)
 
 P = TypeVar("P")
 R = TypeVar("R")
+
+
+PARENT_CHECK_SECONDS = 0.25
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: exit as soon as the process that started this worker is gone.
+
+    Polling ``getppid`` works however the parent ended and whichever of its threads started the
+    worker (``PR_SET_PDEATHSIG`` would fire when that *thread* ends)."""
+    if os.getppid() != parent_pid:
+        os._exit(1)  # the parent died before this worker got here
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)  # nobody is left to take the results; skip clean-up that could hang
+
+    threading.Thread(target=watch, name="patroli-parent-watch", daemon=True).start()
 
 
 class WorkerPool:
@@ -40,7 +65,12 @@ class WorkerPool:
                 if workers > 0:
                     # spawn, not fork: the crawl process runs threads and an event loop.
                     context = multiprocessing.get_context("spawn")
-                    cls._executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+                    cls._executor = ProcessPoolExecutor(
+                        max_workers=workers,
+                        mp_context=context,
+                        initializer=die_with_parent,
+                        initargs=(os.getpid(),),
+                    )
                 else:
                     cls._executor = ThreadPoolExecutor(
                         max_workers=1, thread_name_prefix="patroli-batch"

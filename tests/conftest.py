@@ -19,10 +19,11 @@ ENGINE_FAMILIES = frozenset({"opensearch", "elasticsearch"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the slow groups by what they use, so that ``-m "not engines and not browser"`` (``make
-    test-fast``) leaves them out: ``engines`` for a test that needs the search engines (the
-    ``engines`` fixture, or a parameter naming an engine family), ``browser`` for one that drives
-    chromium (the ``browser`` fixture)."""
+    """Mark the slow groups by what they use, so that ``-m "not engines and not browser and not
+    slow"`` (``make test-fast``) leaves them out: ``engines`` for a test that needs the search
+    engines (the ``engines`` fixture, or a parameter naming an engine family), ``browser`` for one
+    that drives chromium (the ``browser`` fixture). ``slow`` is set by the module itself (the
+    hostile-internet patrol)."""
     for item in items:
         uses = set(getattr(item, "fixturenames", ()))
         callspec = getattr(item, "callspec", None)

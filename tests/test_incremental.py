@@ -204,12 +204,13 @@ def test_broken_registry_entry_is_reported_and_the_valid_sources_still_run(
     registry = tmp_path / "sources.yaml"
     registry.write_text(
         "sources:\n"
-        "  - name: feed_ok\n    kind: feed\n    start_urls:\n"
+        "  - name: feed_ok\n    kind: feed\n"
+        "    private_network: {allow: true, reason: 'the demo sites run on 127.0.0.1'}\n    start_urls:\n"
         "      - '${PATROLI_DEMO_URL}/rss-bridge/?action=display&bridge=FacebookBridge&context=Group&g=x&format=Atom'\n"
         "  - name: broken_one\n    kind: telegram_channel\n    channels: []\n"
     )
     result, runs = crawl(demo_sites.url, store_url, extra=("--sources", str(registry), *QUICK))
-    assert f"{registry}:8: source 'broken_one': channels" in result.stderr
+    assert f"{registry}:9: source 'broken_one': channels" in result.stderr
     assert result.returncode == 3
     feed_posts = len(load_demo_data().feed)
     assert [(r["source"], r["items"], r["status"]) for r in runs] == [("feed_ok", feed_posts, "ok")]
@@ -225,6 +226,7 @@ def test_keyword_search_fills_the_search_template(
         "sources:\n  - name: cari_pasarloka\n    kind: classifieds\n"
         "    search_urls: ['${PATROLI_DEMO_URL}/pasarloka/items/q-{query}']\n"
         "    keywords: [kamboja, visa ziarah]\n"
+        "    private_network: {allow: true, reason: 'the demo sites run on 127.0.0.1'}\n"
         "    selectors:\n      listing_item: 'li[data-aut-id=\"itemBox\"]'\n"
         "      listing_link: 'a[href*=\"/item/\"]::attr(href)'\n      next_page: 'a[rel=\"next\"]::attr(href)'\n"
         "      empty: '[data-aut-id=\"noResults\"]'\n      title: 'h1[data-aut-id=\"itemTitle\"]'\n"

@@ -40,4 +40,6 @@ def test_make_test_installs_the_system_packages_and_the_engines_then_runs_everyt
 
 def test_make_test_fast_leaves_out_exactly_the_slow_groups() -> None:
     pytest_lines = [line for line in planned("test-fast").splitlines() if "bin/pytest" in line]
-    assert pytest_lines == ['.venv/bin/pytest -m "not engines and not browser and not promtool"']
+    assert pytest_lines == [
+        '.venv/bin/pytest -m "not engines and not browser and not promtool and not slow"'
+    ]

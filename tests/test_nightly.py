@@ -96,7 +96,9 @@ def test_scheduler_runs_sources_on_a_fast_clock_without_overlap_and_catches_a_br
         "sources:\n"
         "  - name: tg\n    kind: telegram_channel\n    base_url: '${PATROLI_DEMO_URL}/tg'\n"
         "    channels: [lokerasia_express]\n    schedule: '*/5 * * * *'\n"
-        "  - name: fb\n    kind: feed\n    schedule: '*/5 * * * *'\n    start_urls:\n"
+        "    private_network: {allow: true, reason: 'the demo sites run on 127.0.0.1'}\n"
+        "  - name: fb\n    kind: feed\n    schedule: '*/5 * * * *'\n"
+        "    private_network: {allow: true, reason: 'the demo sites run on 127.0.0.1'}\n    start_urls:\n"
         "      - '${PATROLI_DEMO_URL}/rss-bridge/?action=display&bridge=FacebookBridge&context=Group&g=x&format=Mrss'\n"
     )
     env = {**os.environ, "PATROLI_DEMO_URL": fresh_demo_sites.url, "PATROLI_LOCK_DIR": str(tmp_path / "locks"),

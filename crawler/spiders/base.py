@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Iterable
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 import scrapy
 from parsel import Selector, SelectorList
@@ -20,6 +21,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from crawler.incidents import LINKS_UNUSABLE
 from crawler.items import JobAd
 from crawler.sources import SourceConfig, load_registry
 from crawler.structured import article_facts, page_selector
@@ -28,6 +30,34 @@ from patroli.config.table import PATROLI_SNAPSHOT_MAX_BYTES, PATROLI_SOURCES
 from patroli.text.dates import parse_iso_date, parse_site_date
 
 logger = logging.getLogger(__name__)
+
+# Link kinds counted by name under patroli/links/unusable/ (any other scheme counts as "other").
+UNUSABLE_KINDS = ("javascript", "mailto", "tel", "sms", "data", "file", "ftp", "s3", "malformed")
+
+
+_DOCTYPE_TOKEN = re.compile(rb"\"[^\"]*\"|'[^']*'|<!--.*?-->|[\[\]>]", re.DOTALL)
+_ELEMENT_START = re.compile(rb"<[A-Za-z_]")
+
+
+def strip_doctype(body: bytes) -> bytes | None:
+    """An XML document without its DOCTYPE (``None`` when it has none).
+
+    Feeds and sitemaps have no use for a DTD, and one that declares entities is an attack: nested
+    internal entities expand a few bytes into gigabytes (billion laughs), external ones read local
+    files (XXE). Without the DTD the references are undefined and no parser expands or fetches them."""
+    start = body.find(b"<!DOCTYPE")
+    if start < 0 or _ELEMENT_START.search(body, 0, start):
+        return None
+    depth = 0
+    for token in _DOCTYPE_TOKEN.finditer(body, start + len(b"<!DOCTYPE")):
+        mark = token.group()
+        if mark == b"[":
+            depth += 1
+        elif mark == b"]":
+            depth -= 1
+        elif mark == b">" and depth <= 0:
+            return body[:start] + body[token.end() :]
+    return body[:start]  # never closed: nothing after it is a document
 
 
 def select(
@@ -120,6 +150,14 @@ class PatrolSpider(scrapy.Spider):
             + "\n<!-- patroli: snapshot truncated -->"
         )
 
+    def without_doctype(self, body: bytes) -> bytes:
+        """``body`` without its DOCTYPE (``strip_doctype``), counted when it had one."""
+        stripped = strip_doctype(body)
+        if stripped is None:
+            return body
+        self.stat("xml/doctype_removed")
+        return stripped
+
     def make_ad(self, **fields: Any) -> JobAd:
         return JobAd(source=self.source.name, source_kind=self.kind, **fields)
 
@@ -178,14 +216,64 @@ class PatrolSpider(scrapy.Spider):
         """Whether this run saw the source's whole listing, so that an ad missing from it is gone."""
         return False
 
+    def link(self, response: Response, href: str | None) -> str | None:
+        """``href`` on ``response`` as an absolute http(s) URL, or ``None`` when no crawl can follow it
+        (``javascript:``, ``mailto:``, ``tel:``, ``file:``, a malformed URL): counted under
+        ``patroli/links/unusable/<kind>`` and skipped, so that one bad link never costs the rest of the
+        page. Whether a URL is in the source's scope is decided for every request in one place
+        (``crawler/scope.py``)."""
+        href = (href or "").strip()
+        if not href:
+            return None
+        try:
+            written = urlsplit(href)
+            url = response.urljoin(href)
+            parts = urlsplit(url)
+            _ = parts.port  # a port out of range or not a number raises ValueError
+            if written.scheme.lower() in ("http", "https") and not written.netloc:
+                raise ValueError("a web URL without a host")  # "http://", "http:page": no link
+        except ValueError:
+            self.unusable_link("malformed", href)
+            return None
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            self.unusable_link(scheme or "malformed", href)
+            return None
+        if not parts.hostname:
+            self.unusable_link("malformed", href)
+            return None
+        return url
+
+    def ad_url(self, response: Response, href: str | None) -> str:
+        """The URL an ad names for itself when it is a usable http(s) URL, else the page's: a stored
+        ``javascript:`` URL would be a link in the web app."""
+        try:
+            url = response.urljoin((href or "").strip())
+            parts = urlsplit(url)
+        except ValueError:
+            return response.url
+        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        return url if href and usable else response.url
+
+    def unusable_link(self, kind: str, href: str) -> None:
+        kind = kind if kind in UNUSABLE_KINDS else "other"
+        assert self.crawler.stats is not None  # noqa: S101 - set by Scrapy before any callback
+        self.crawler.stats.inc_value(LINKS_UNUSABLE)
+        self.crawler.stats.inc_value(f"{LINKS_UNUSABLE}/{kind}")
+        logger.warning("%s: skipped an unusable link (%s): %s", self.source.name, kind, href[:200])
+
     def listing_request(self, url: str, callback: Any, **cb_kwargs: Any) -> scrapy.Request | None:
         """A listing page, once per run. Not filtered by Scrapy's duplicate filter, so that a resumed
         crawl walks its listings again and finds what an interrupted request would have found."""
         if url in self.visited_listings:
             return None
         self.visited_listings.add(url)
-        return scrapy.Request(url, callback=callback, cb_kwargs=cb_kwargs, dont_filter=True,
-                              errback=self.listing_failed)  # fmt: skip
+        try:
+            return scrapy.Request(url, callback=callback, cb_kwargs=cb_kwargs, dont_filter=True,
+                                  errback=self.listing_failed)  # fmt: skip
+        except ValueError:
+            self.unusable_link("malformed", url)
+            return None
 
     def detail_request(
         self,
@@ -195,19 +283,30 @@ class PatrolSpider(scrapy.Spider):
         callback: Any,
         card: dict[str, Any] | None = None,
         **cb_kwargs: Any,
-    ) -> scrapy.Request:
+    ) -> scrapy.Request | None:
         """An ad page; the incremental middleware may skip it when the ad is stored and unchanged.
-        ``card`` (what the listing said) becomes a partial ad if the page cannot be had."""
+        ``card`` (what the listing said) becomes a partial ad if the page cannot be had. ``None``
+        for a link no request can be made of (counted as unusable)."""
         self.listed.add(native_id)
         meta: dict[str, Any] = {"patroli_ad": {"native_id": native_id, "fingerprint": fingerprint}}
         if card is not None and (card.get("title") or card.get("text")):
             meta["patroli_card"] = card  # only a card that says something can stand in for the ad
-        return scrapy.Request(url, callback=callback, cb_kwargs=cb_kwargs, meta=meta, dont_filter=True,
-                              errback=self.detail_failed)  # fmt: skip
+        try:
+            return scrapy.Request(url, callback=callback, cb_kwargs=cb_kwargs, meta=meta,
+                                  dont_filter=True, errback=self.detail_failed)  # fmt: skip
+        except ValueError:
+            self.unusable_link("malformed", url)
+            return None
 
     def listing_failed(self, failure: Any) -> None:
         url = getattr(getattr(failure, "request", None), "url", "?")
         self.listing_failures.append(url)
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            # Refused on purpose (out of the source's scope, over its budget): counted there.
+            logger.warning(
+                "%s: listing page not fetched: %s", self.source.name, failure.getErrorMessage()
+            )
+            return
         self.stat("listing_failed")
         self.refusal_in_failure(failure)
         logger.error(

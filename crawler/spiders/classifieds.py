@@ -144,8 +144,9 @@ class ClassifiedsSpider(PatrolSpider):
             card_print = fingerprint(
                 url, card["title"], card["price"], card["location"], card["text"]
             )
-            yield self.detail_request(url, native, card_print, self.parse_ad, card=card,
-                                      listing_url=response.url)  # fmt: skip
+            if request := self.detail_request(url, native, card_print, self.parse_ad, card=card,
+                                              listing_url=response.url):  # fmt: skip
+                yield request
             return
         self.listed.add(native)
         posted = card["posted"]
@@ -179,24 +180,25 @@ class ClassifiedsSpider(PatrolSpider):
             if not href:
                 self.stat("classifieds/cards_without_link")
                 continue
-            url = response.urljoin(href)
+            url = self.link(response, href)
+            if url is None:
+                continue
             native_id = self.native_id_from_url(url, sel.get("native_id"))
             card_print = fingerprint(url, text_of([card]).replace(self._date_of(card), ""))
-            yield self.detail_request(
+            if request := self.detail_request(
                 url,
                 native_id,
                 card_print,
                 self.parse_ad,
                 card=self.card_facts(card, url, native_id),
                 listing_url=response.url,
-            )
+            ):
+                yield request
         next_page = select(response, sel["next_page"]).get() if sel.get("next_page") else None
-        if next_page:
+        if next_page and (next_url := self.link(response, next_page)):
             if self.source.max_pages and page >= self.source.max_pages:
                 self.truncated = True
-            elif request := self.listing_request(
-                response.urljoin(next_page), self.parse_listing, page=page + 1
-            ):
+            elif request := self.listing_request(next_url, self.parse_listing, page=page + 1):
                 yield request
 
     def _date_of(self, card: Any) -> str:

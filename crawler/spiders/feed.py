@@ -14,6 +14,12 @@ item) is kept as evidence. Atom ``rel="next"`` links are followed. As checked on
 - RSS-Bridge reports its errors as feed *items* by default (``[error] output = "feed"``): those
   are counted as ``rssbridge_error``, never stored as ads; its HTML error pages and 429 answers
   are refusals too (``crawler/walls.py``).
+
+A feed has no use for a DTD, and one that declares entities is an attack: feedparser's expat parser
+expands nested internal entities (billion laughs) up to its amplification limit — seconds of the
+crawl's one thread and hundreds of MiB for one page. The DTD is cut off before feedparser reads the
+feed (``strip_doctype``, counted under ``patroli/xml/doctype_removed``); its entity references are then
+left as text.
 """
 
 from __future__ import annotations
@@ -114,8 +120,9 @@ class FeedSpider(PatrolSpider):
     def parse_feed(self, response: Response, page: int = 1) -> Iterator[JobAd | scrapy.Request]:
         if self.refused(response):
             return
+        body = self.without_doctype(response.body)
         parsed = json_feed(response.body) or feedparser.parse(
-            response.body,
+            body,
             response_headers={
                 "content-type": (response.headers.get("Content-Type") or b"").decode("latin-1")
             },
@@ -136,8 +143,11 @@ class FeedSpider(PatrolSpider):
             if is_rssbridge_error_item(title, text):
                 self.record_refusal(Refusal(RSSBRIDGE_ERROR, f"error item {title!r}"), response.url)
                 continue
-            link = str(entry.get("link") or "")
-            link = response.urljoin(link) if link and not link.startswith("urn:") else ""
+            written = str(entry.get("link") or "")
+            # Resolved against the feed; a link no browser should open (javascript:, malformed) is
+            # no link at all.
+            usable = self.ad_url(response, written) if not written.startswith("urn:") else ""
+            link = usable if written and usable != response.url else ""
             native = str(entry.get("id") or link)
             images = entry_images(entry)
             if not text.strip():
@@ -168,8 +178,9 @@ class FeedSpider(PatrolSpider):
         ]
         more = bool(next_links and next_links[0])
         if more and (not self.source.max_pages or page < self.source.max_pages):
-            request = self.listing_request(
-                response.urljoin(next_links[0]), self.parse_feed, page=page + 1
+            next_url = self.link(response, next_links[0])
+            request = (
+                self.listing_request(next_url, self.parse_feed, page=page + 1) if next_url else None
             )
             if request is not None:
                 yield request

@@ -11,6 +11,7 @@ LinkedIn's guest ``div.base-card``), the app state the page renders from (``embe
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -131,14 +132,17 @@ class JobPostingMixin:
     ) -> JobAd:
         identifier = posting.get("identifier")
         native = identifier.get("value") if isinstance(identifier, dict) else identifier
-        url = str(posting.get("url") or response.url)
+        named = str(posting.get("url") or "").strip()
+        # The URL as the listing names it, absolute; a javascript: URL stays itself (its id).
+        with contextlib.suppress(ValueError):
+            named = response.urljoin(named) if named else response.url
         # The id announced by the listing wins, so that incremental crawling can recognise the job
         # before downloading it; otherwise the posting's own identifier, else its URL.
         native = native_id or native
         place, country = _place(posting.get("jobLocation"))
         return self.make_ad(
-            native_id=str(native or url),
-            url=response.urljoin(url),
+            native_id=str(native or named),
+            url=self.ad_url(response, named),  # never a javascript: URL
             title=str(posting.get("title") or ""),
             text=str(posting.get("description") or ""),
             posted_at=parse_iso_date(str(posting.get("datePosted") or "")),
@@ -259,27 +263,26 @@ class JobPostingSpider(JobPostingMixin, PatrolSpider):
             href = link.attrib["href"]
             if not (follow and follow.search(href)):
                 continue
-            url = response.urljoin(href)
-            if url in self.visited_listings:
+            url = self.link(response, href)
+            if url is None or url in self.visited_listings:
                 continue
             self.visited_listings.add(url)
             links += 1
             # The card around the link is what the listing says about the job.
             card = link.xpath("ancestor::*[self::article or self::li or self::tr][1]") or [link]
-            yield self.detail_request(
+            if request := self.detail_request(
                 url, self.job_id(url), fingerprint(url, text_of(card)), self.parse_job
-            )
+            ):
+                yield request
         empty = self.source.selectors.get("empty") or ".empty-state, [data-empty]"
         if not postings and not links and not cards and not select(response, empty):
             self.layout_changed(response, "job links or JobPosting data")
         next_query = self.source.selectors.get("next_page") or NEXT_PAGE
         next_page = select(response, next_query).get()
-        if next_page:
+        if next_page and (next_url := self.link(response, next_page)):
             if self.source.max_pages and page >= self.source.max_pages:
                 self.truncated = True
-            elif request := self.listing_request(
-                response.urljoin(next_page), self.parse_listing, page=page + 1
-            ):
+            elif request := self.listing_request(next_url, self.parse_listing, page=page + 1):
                 yield request
 
     def listing_cards(
@@ -298,8 +301,9 @@ class JobPostingSpider(JobPostingMixin, PatrolSpider):
             facts = self.card_facts(card, url, native_id)
             if follow is not None and follow.search(href) and url not in self.visited_listings:
                 self.visited_listings.add(url)
-                yield self.detail_request(url, native_id, fingerprint(url, text_of([card])),
-                                          self.parse_job, card=facts)  # fmt: skip
+                if request := self.detail_request(url, native_id, fingerprint(url, text_of([card])),
+                                                  self.parse_job, card=facts):  # fmt: skip
+                    yield request
             else:
                 self.listed.add(native_id)
                 ad = self.card_ad(facts, partial=True)

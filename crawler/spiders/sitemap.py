@@ -37,12 +37,13 @@ class SitemapSpider(JobPostingMixin, PatrolSpider):
         if self.refused(response):
             return
         if response.url.endswith("/robots.txt"):
-            for url in sitemap_urls_from_robots(response.text, base_url=response.url):
-                if request := self.listing_request(url, self.parse_sitemap):
+            for listed in sitemap_urls_from_robots(response.text, base_url=response.url):
+                url = self.link(response, listed)
+                if url and (request := self.listing_request(url, self.parse_sitemap)):
                     yield request
             return
         try:
-            sitemap = Sitemap(response.body)
+            sitemap = Sitemap(self.without_doctype(response.body))
         except Exception:  # lxml raises several kinds on a page that is not XML  # noqa: BLE001
             sitemap = None
         if sitemap is None or sitemap.type not in ("urlset", "sitemapindex"):
@@ -54,15 +55,16 @@ class SitemapSpider(JobPostingMixin, PatrolSpider):
             if not loc:
                 continue
             if sitemap.type == "sitemapindex":
-                if request := self.listing_request(response.urljoin(loc), self.parse_sitemap):
+                url = self.link(response, loc)
+                if url and (request := self.listing_request(url, self.parse_sitemap)):
                     yield request
-            elif follow is None or follow.search(loc):
-                url = response.urljoin(loc)
+            elif (follow is None or follow.search(loc)) and (url := self.link(response, loc)):
                 native_id = self.native_id_from_url(url, self.source.selectors.get("native_id"))
                 lastmod = entry.get("lastmod")
-                yield self.detail_request(
+                if request := self.detail_request(
                     url, native_id, fingerprint(url, lastmod) if lastmod else "", self.parse_page
-                )
+                ):
+                    yield request
 
     def parse_page(self, response: Response) -> Iterator[JobAd]:
         yield from self.parse_ad_page(response)

@@ -36,6 +36,14 @@ _BACKGROUND_URL_RE = re.compile(r"background-image:\s*url\(['\"]?([^'\")]+)")
 _VIEWS_RE = re.compile(r"^([\d.]+)([KM]?)$")
 
 
+def _absolute(response: Response, href: str) -> str:
+    """A link a post shows (kept, never followed): absolute where it can be, else as written."""
+    try:
+        return response.urljoin(href)
+    except ValueError:
+        return href
+
+
 def parse_views(text: str | None) -> int | None:
     match = _VIEWS_RE.match((text or "").strip())
     if not match:
@@ -125,12 +133,17 @@ class TelegramChannelSpider(PatrolSpider):
         if more and not reached_limit and page >= self.max_pages():
             self.truncated = True
             self.stat("telegram/paging_bounded")
-        elif more and not reached_limit:
-            url = response.urljoin(more)
-            if request := self.listing_request(
-                url, self.parse_channel, channel=channel, page=page + 1
-            ):
-                yield request
+        elif (
+            more
+            and not reached_limit
+            and (url := self.link(response, more))
+            and (
+                request := self.listing_request(
+                    url, self.parse_channel, channel=channel, page=page + 1
+                )
+            )
+        ):
+            yield request
 
     def parse_post(self, post: Any, response: Response, channel: str) -> JobAd | None:
         data_post = post.attrib.get("data-post", "")
@@ -156,7 +169,7 @@ class TelegramChannelSpider(PatrolSpider):
             return None  # a service message: nothing to classify
         if not text_html:
             self.stat("telegram/photo_only_posts")  # a flyer: its text is in the image
-        links = [response.urljoin(h) for h in post.css("div.tgme_widget_message_text a::attr(href)").getall()
+        links = [_absolute(response, h) for h in post.css("div.tgme_widget_message_text a::attr(href)").getall()
                  if not h.startswith("?")]  # fmt: skip
         forwarded = displayed(post.css(".tgme_widget_message_forwarded_from_name ::text").getall())
         forwarded_href = post.css(".tgme_widget_message_forwarded_from_name::attr(href)").get()
@@ -181,7 +194,7 @@ class TelegramChannelSpider(PatrolSpider):
                 "channel": post_channel or channel,
                 "views": views,
                 "forwarded_from": forwarded,
-                "forwarded_from_url": response.urljoin(forwarded_href) if forwarded_href else "",
+                "forwarded_from_url": _absolute(response, forwarded_href) if forwarded_href else "",
                 "signature": signature,
                 "poll": bool(poll),
                 "link_preview": {

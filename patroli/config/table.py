@@ -446,6 +446,58 @@ PATROLI_SNAPSHOT_MAX_BYTES = _define(
     scrapy=True,
     default_doc="`262144` (256 KiB)",
 )
+PATROLI_BUDGET_REQUESTS = _define(
+    "PATROLI_BUDGET_REQUESTS",
+    Int(minimum=1),
+    5000,
+    "Most requests one run of a source makes (retries, redirects and robots.txt count); then the "
+    "crawl stops, counted and reported (`budget_requests`, a degraded run). A source's "
+    "`budget.requests` in the registry wins ([sources.md](sources.md#budgets)).",
+    group=CRAWLING,
+    scrapy=True,
+)
+PATROLI_BUDGET_DEPTH = _define(
+    "PATROLI_BUDGET_DEPTH",
+    Int(minimum=1),
+    100,
+    "Deepest request one run of a source follows (each next page or link is one level); deeper ones "
+    "are refused and counted, and the listing walk counts as incomplete. A source's `budget.depth` "
+    "wins.",
+    group=CRAWLING,
+    scrapy=True,
+)
+PATROLI_BUDGET_BYTES = _define(
+    "PATROLI_BUDGET_BYTES",
+    Int(minimum=1024),
+    256 * 1024 * 1024,
+    "Most response bytes (after decompression) one run of a source reads; then the crawl stops "
+    "(`budget_bytes`). A single response is capped by Scrapy's `DOWNLOAD_MAXSIZE` (5 MiB), also "
+    "when decompressed. A source's `budget.bytes` wins.",
+    group=CRAWLING,
+    scrapy=True,
+    default_doc="`268435456` (256 MiB)",
+)
+PATROLI_BUDGET_SECONDS = _define(
+    "PATROLI_BUDGET_SECONDS",
+    Float(minimum=1),
+    4 * 3600.0,
+    "Longest wall time of one run of a source, in seconds; then the crawl stops "
+    "(`budget_seconds`). A source's `budget.seconds` wins.",
+    group=CRAWLING,
+    scrapy=True,
+    default_doc="`14400.0` (4 hours)",
+)
+PATROLI_REMOTE_CONTROL = _define(
+    "PATROLI_REMOTE_CONTROL",
+    Bool(),
+    False,
+    "Switch on Scrapy's remote-control extension (an HTTP server on 127.0.0.1 that runs any Python "
+    "code sent with its token; the port and token are in a job file under the user's state "
+    "directory). Off unless asked for; when on, job files that crawls killed earlier left behind "
+    "are removed at the next crawl's start.",
+    group=CRAWLING,
+    env=True,
+)
 PATROLI_SOURCES = _define(
     "PATROLI_SOURCES",
     PATH,

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import urllib.request
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 from urllib.parse import urlencode
 
 
 class DemoSitesProcess:
-    """``with DemoSitesProcess(port=0) as demo: demo.url`` — started on enter, stopped on exit."""
+    """``with DemoSitesProcess(port=0) as demo: demo.url`` — started on enter, stopped on exit.
+    ``hostile=True`` also serves the hostile pages (``patroli/demosites/hostile.py``)."""
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", hostile: bool = False) -> None:
         self.port = port
         self.host = host
+        self.hostile = hostile
         self.url = ""
         self.process: subprocess.Popen[str] | None = None
         self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in stop()  # a pipe could fill up and block the child
@@ -32,6 +35,9 @@ class DemoSitesProcess:
                 self.host,
                 "--port",
                 str(self.port),
+                *(["--hostile"] if self.hostile else []),
+                "--parent-pid",  # the server ends with this process, even when it is killed
+                str(os.getpid()),
             ],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -68,6 +74,14 @@ class DemoSitesProcess:
         url = f"{self.url}/__demo__/faults"  # http on loopback: the URL this object started
         with urllib.request.urlopen(url, data=data, timeout=10) as response:  # noqa: S310
             state: dict[str, object] = json.loads(response.read())
+        return state
+
+    def configure_hostile(self, **fields: str | int) -> dict[str, Any]:
+        """Switch the hostile pages (``mode``, ``listener_port``, ``canary``, ``reset_hosts``); their state."""
+        data = urlencode({k: str(v) for k, v in fields.items()}).encode()
+        url = f"{self.url}/__hostile__"  # http on loopback: the URL this object started
+        with urllib.request.urlopen(url, data=data, timeout=10) as response:  # noqa: S310
+            state: dict[str, Any] = json.loads(response.read())
         return state
 
     def __enter__(self) -> Self:

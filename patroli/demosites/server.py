@@ -42,6 +42,7 @@ from markupsafe import Markup, escape
 
 from patroli.demosites import flyers
 from patroli.demosites.data import PRIVATE_CHANNEL, DemoData, load_demo_data
+from patroli.demosites.hostile import HostileSites
 
 logger = logging.getLogger(__name__)
 
@@ -561,7 +562,9 @@ class DemoSites:
         return Page(body=body, content_type="application/rss+xml; charset=utf-8")
 
 
-def _make_handler(sites: DemoSites) -> type[BaseHTTPRequestHandler]:
+def _make_handler(
+    sites: DemoSites, hostile: HostileSites | None = None
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "patroli-demo/1.0"
         protocol_version = "HTTP/1.1"
@@ -569,6 +572,11 @@ def _make_handler(sites: DemoSites) -> type[BaseHTTPRequestHandler]:
         def _respond(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(min(length, 1 << 16)) if length else b""
+            if hostile is not None:  # tests only (patroli/demosites/hostile.py)
+                hostile.note_host(self.headers.get("Host") or "")
+                if hostile.claims(self.path):
+                    hostile.serve(self, method, body)
+                    return
             page = sites.handle(method, self.path, body, self.headers.get("Host") or "127.0.0.1")
             payload = page.encoded()
             etag = '"' + hashlib.sha1(payload, usedforsecurity=False).hexdigest()[:20] + '"'
@@ -607,9 +615,10 @@ class DemoServer(ThreadingHTTPServer):
 
 
 def make_server(
-    host: str = "127.0.0.1", port: int = 0, sites: DemoSites | None = None
+    host: str = "127.0.0.1", port: int = 0, sites: DemoSites | None = None, hostile: bool = False
 ) -> DemoServer:
+    """The demo sites; with ``hostile`` also the hostile pages of ``patroli/demosites/hostile.py``."""
     sites = sites or DemoSites()
-    server = DemoServer((host, port), _make_handler(sites))
+    server = DemoServer((host, port), _make_handler(sites, HostileSites() if hostile else None))
     server.sites = sites  # type: ignore[attr-defined]
     return server

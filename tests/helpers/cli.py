@@ -7,6 +7,9 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +62,41 @@ def crawl(
     )
     runs = json.loads(summary_path.read_text()) if summary_path.exists() else []
     return result, runs
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    returncode: int
+    peak_rss: int  # bytes: the largest resident set of the process (wait4's ru_maxrss)
+    stderr: str
+
+
+def run_patroli_measured(
+    *args: str,
+    env: dict[str, str] | None = None,
+    address_space: int | None = None,
+    timeout: float = 600,
+) -> Measured:
+    """``patroli`` as ``run_patroli`` runs it, measuring its peak memory; ``address_space`` caps its
+    virtual memory (``prlimit --as``), so that a test of a memory bug cannot take the machine down."""
+    full_env = {**os.environ, "PATROLI_LOG_LEVEL": "WARNING", "COLUMNS": "200", **(env or {})}
+    limit = ["prlimit", f"--as={address_space}", "--"] if address_space else []
+    with tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen(
+            [*limit, str(PATROLI), *args],
+            env=full_env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        watchdog = threading.Timer(
+            timeout, process.kill
+        )  # a hung crawl fails its test, not the session
+        watchdog.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            watchdog.cancel()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stderr.seek(0)
+        return Measured(process.returncode, usage.ru_maxrss * 1024, stderr.read())
