@@ -118,8 +118,9 @@ def test_telegram_and_feed_next_links_that_are_no_links_are_skipped() -> None:
     hostile_feed = TextResponse(
         url=atom.url, body=body.encode(), encoding="utf-8", request=Request(atom.url)
     )
+    expected, _ = split(spider_for("demo_fb_group").parse_feed(atom))
     ads, requests = split(feed.parse_feed(hostile_feed))
-    assert len(ads) == 60
+    assert len(ads) == len(expected) > 0
     assert requests == []
     assert unusable(feed) == {"javascript": 1}
 

@@ -183,7 +183,9 @@ def swap_base(source: Any, origins: dict[str, str], **changes: Any) -> Any:
             return {k: local(v) for k, v in value.items()}
         return value
 
-    fields = {
+    fields: dict[str, Any] = {
         f: local(getattr(source, f)) for f in ("base_url", "start_urls", "search_urls", "api")
     }
+    # The replay server is on 127.0.0.1, which the crawl scope refuses unless the entry says why.
+    fields["private_network"] = {"allow": True, "reason": "saved real pages replayed on 127.0.0.1"}
     return dataclasses.replace(source, **fields, **changes)
