@@ -267,7 +267,8 @@ def test_swap_base_changes_only_the_origin() -> None:
     assert {k: v for k, v in local.api["fields"].items() if k != "url"} == {
         k: v for k, v in source.api["fields"].items() if k != "url"
     }
-    assert local.private_network["allow"] and local.private_network["reason"]  # a loopback replay
+    assert local.private_network["allow"] is True  # a loopback replay, with its reason
+    assert local.private_network["reason"]
     assert dataclasses.replace(local, api=source.api, private_network={}) == source
 
 
