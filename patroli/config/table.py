@@ -568,6 +568,17 @@ PATROLI_WEB_LOGIN_RATE = _define(
     group=WEB,
     env=True,
 )
+PATROLI_WEB_ALLOWED_HOSTS = _define(
+    "PATROLI_WEB_ALLOWED_HOSTS",
+    Text("host names separated by commas"),
+    "localhost,127.0.0.1,[::1]",
+    "The host names the web app answers to (the `Host` header); any other gets HTTP 400, so that no "
+    "redirect ever names a foreign host. `*.example.org` allows the subdomains, `*` any host (only "
+    "behind a proxy that checks the host itself). `patroli serve --host ADDRESS` adds the address "
+    "it listens on.",
+    group=WEB,
+    env=True,
+)
 PATROLI_WEB_EXPORT_MAX_ROWS = _define(
     "PATROLI_WEB_EXPORT_MAX_ROWS",
     Int(minimum=1),

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from patroli.storage import AdNotFound, ReviewConflict
 from patroli.storage.base import SortOrder
 from patroli.storage.schema import DECISIONS
-from patroli.web.present import dump_after, parse_after, queue_filters, reasons
+from patroli.web.present import plausible_id, queue_filters, reasons, whole_number
 from patroli.web.routing import ANALYST, Ctx, Page
 
 FILTER_KEYS = ("source", "country", "since", "until", "min_risk", "sort")
@@ -23,7 +23,12 @@ def sort_order(filters: dict[str, str]) -> SortOrder:
 def queue(ctx: Ctx) -> Response:
     params = {k: ctx.param(k, max_chars=64) for k in FILTER_KEYS}
     filters, query, ignored = queue_filters(params)
-    after = parse_after(ctx.param("after", max_chars=300))
+    try:
+        after = ctx.cursor(query, sort_order(filters))
+    except ValueError:
+        return ctx.error(
+            400, ctx._("This page link is not valid here; start again from the first page.")
+        )
     result = ctx.ads.search(query, limit=ctx.settings.page_size, sort=sort_order(filters),
                               facets=True, after=after)  # fmt: skip
     options = ctx.ads.search("flagged:true status:new", limit=1, facets=True).facets
@@ -33,7 +38,7 @@ def queue(ctx: Ctx) -> Response:
         "queue.html", rows=rows, total=result.total, filters=filters, ignored=ignored,
         sources=sorted((options.get("source") or {}).items()),
         countries=sorted((options.get("country") or {}).items()),
-        next_after=dump_after(result.next_after), paged=bool(after),
+        next_after=ctx.next_cursor(result.next_after, query, sort_order(filters)), paged=bool(after),
         done=done if done in DONE_KEYS else "", done_n=ctx.param("n", max_chars=6),
         done_skipped=ctx.param("skipped", max_chars=6), decisions=DECISIONS, bulk_max=ctx.settings.bulk_max,
     )  # fmt: skip
@@ -59,8 +64,11 @@ def bulk(ctx: Ctx) -> Response:
         scope = query
     else:
         for value in ctx.fields("ids", max_items=ctx.settings.bulk_max):
-            ad_id, _, seen = value.partition(":")
-            targets.append((ad_id, int(seen) if seen.isdigit() else None))
+            ad_id, colon, seen = value.partition(":")
+            version = whole_number(seen)
+            if not plausible_id(ad_id) or (colon and version is None):
+                return ctx.error(400, ctx._("A selected ad is not of the form id:version."))
+            targets.append((ad_id, version))
         scope = "selected"
     if not targets:
         return ctx.redirect(queue_url(ctx))
