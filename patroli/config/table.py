@@ -372,8 +372,10 @@ PATROLI_TEXT_MAX_CHARS = _define(
     "PATROLI_TEXT_MAX_CHARS",
     Int(minimum=1),
     20_000,
-    "Longer ad texts are cut: crawled content is hostile and must not cost unbounded work.",
+    "Longer ad texts are cut: crawled content is hostile and must not cost unbounded work. "
+    "`patroli classify` scores at most this many characters of a text too.",
     group=CRAWLING,
+    env=True,
     scrapy=True,
 )
 PATROLI_SNAPSHOT_MAX_BYTES = _define(

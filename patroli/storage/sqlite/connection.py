@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -71,32 +72,86 @@ _DDL = [
 ]
 
 
-def sqlite_path(url: str) -> Path:
-    """``sqlite:///var/patroli.db`` is relative to the working directory, ``sqlite:////x.db`` absolute."""
-    if url.startswith("sqlite:///"):
-        return Path(url.removeprefix("sqlite:///"))
-    if url.startswith("sqlite://"):
+MODES = ("ro", "rw", "rwc")
+
+
+def parse_sqlite_url(url: str) -> tuple[Path, str]:
+    """The file and the mode of a SQLite store URL: ``sqlite:///relative/path.db`` or
+    ``sqlite:////absolute/path.db`` (or a bare path ending in .db), optionally with ``?mode=ro``
+    (read only, the store must exist), ``?mode=rw`` (must exist) or ``?mode=rwc`` (the default:
+    created when missing). Anything else is refused with ``StoreUnavailable``: a parameter that
+    was silently taken for part of the file name would open a new, empty store."""
+    if url.startswith("sqlite://") and not url.startswith("sqlite:///"):
         raise StoreUnavailable(
             f"{url}: write sqlite:///relative/path.db or sqlite:////absolute/path.db"
         )
-    return Path(url)
+    location, question, query = url.removeprefix("sqlite:///").partition("?")
+    if not location:
+        raise StoreUnavailable(f"{url}: the URL names no file")
+    mode = "rwc"
+    if question:
+        try:
+            pairs = urllib.parse.parse_qsl(query, keep_blank_values=True, strict_parsing=True)
+        except ValueError as exc:
+            raise StoreUnavailable(f"{url}: cannot read the parameters after '?'") from exc
+        for key, value in pairs:
+            if key != "mode" or value not in MODES:
+                raise StoreUnavailable(
+                    f"{url}: unknown parameter {key}={value}; a SQLite store URL takes only "
+                    "?mode=ro (read only), ?mode=rw or ?mode=rwc"
+                )
+            mode = value
+    return Path(location), mode
+
+
+def sqlite_path(url: str) -> Path:
+    """``sqlite:///var/patroli.db`` is relative to the working directory, ``sqlite:////x.db`` absolute."""
+    return parse_sqlite_url(url)[0]
 
 
 class Database:
     """The file, opened once; ``write()`` is a transaction, ``read()`` a consistent read, both under
-    one lock, because the crawl's worker threads and the web app's share the connection."""
+    one lock, because the crawl's worker threads and the web app's share the connection.
 
-    def __init__(self, url: str) -> None:
-        self.path = sqlite_path(url)
+    ``create=False`` (and ``?mode=rw``/``?mode=ro``) opens only an existing patroli store: no file
+    and no directory is made; ``?mode=ro`` opens it read only (every write is a ``StoreError``)."""
+
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self.path, mode = parse_sqlite_url(url)
+        if not create and mode == "rwc":
+            mode = "rw"
+        self.read_only = mode == "ro"
         self._lock = threading.RLock()
+        memory = str(self.path) == ":memory:"
+        if mode != "rwc" and not memory and not self.path.is_file():
+            raise StoreUnavailable(f"no store at {self.path} (nothing is created for this command)")
         try:
-            if str(self.path) != ":memory:":
+            if mode == "rwc" and not memory:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+            target = str(self.path) if memory else f"{self.path.resolve().as_uri()}?mode={mode}"
+            self._conn = sqlite3.connect(
+                target, check_same_thread=False, timeout=30, uri=not memory
+            )
             self._conn.row_factory = sqlite3.Row
-            self._initialize()
+            if mode != "rwc":
+                self._check_schema()
+            if not self.read_only:
+                self._initialize()
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"cannot open SQLite store at {self.path}: {exc}") from exc
+
+    def _check_schema(self) -> None:
+        """An existing file opened without creating must be a patroli store already."""
+        try:
+            found = self._conn.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'"
+            ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise StoreUnavailable(f"{self.path} is not a patroli store ({exc})") from exc
+        if found is None:
+            self._conn.close()
+            raise StoreUnavailable(f"{self.path} is not a patroli store (no schema version)")
 
     def _initialize(self) -> None:
         """Switch to WAL and create the schema; several crawlers may open a new file at once."""
