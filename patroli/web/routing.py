@@ -57,6 +57,7 @@ class AppState:
     templates: Environment
     cursors: CursorCodec
     login_events: LoginEvents
+    cache: dict[str, Any] = field(default_factory=dict)  # short-lived figures shared by requests
 
 
 @dataclass(slots=True)

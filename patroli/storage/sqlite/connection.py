@@ -26,6 +26,10 @@ _DDL = [
     "CREATE INDEX IF NOT EXISTS ads_risk ON ads(risk)",
     "CREATE INDEX IF NOT EXISTS ads_status ON ads(status, risk)",
     "CREATE INDEX IF NOT EXISTS ads_first_seen ON ads(first_seen)",
+    # The review queue (flagged, new) in its two orders, as search() sorts: a page and its count
+    # read the index alone instead of sorting every ad (bench/web_load.py: seconds -> milliseconds).
+    "CREATE INDEX IF NOT EXISTS ads_queue_risk ON ads(status, flagged, COALESCE(risk, -1) DESC, ad_id)",
+    "CREATE INDEX IF NOT EXISTS ads_queue_uncertainty ON ads(status, flagged, ABS(COALESCE(risk_margin, 1)), ad_id)",
     """CREATE TABLE IF NOT EXISTS ad_entities (
         kind TEXT NOT NULL, value TEXT NOT NULL, ad_id TEXT NOT NULL,
         PRIMARY KEY (kind, value, ad_id)) WITHOUT ROWID""",

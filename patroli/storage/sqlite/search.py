@@ -86,13 +86,13 @@ class SQLiteSearch:
         join = ""
         select_params: list[Any] = []
         by_relevance = bool(parsed.terms) and sort == "relevance"
-        if parsed.terms:
-            # snippet() needs the FTS row of each hit; bm25 orders by relevance when asked.
-            select += f", snippet(ads_fts, 1, '{MARK_START}', '{MARK_END}', '…', 24) AS highlight"
+        match = " ".join(_fts_phrase(t) for t in parsed.terms)
+        if by_relevance:
+            # bm25 orders by relevance; the snippets are made for the page's hits only (below):
+            # made in this query, they were made for every match before sorting.
             join = "JOIN ads_fts ON ads_fts.rowid = ads.seq AND ads_fts MATCH ?"
-            select_params.append(" ".join(_fts_phrase(t) for t in parsed.terms))
-            if by_relevance:
-                order = "bm25(ads_fts), ads.ad_id"
+            select_params.append(match)
+            order = "bm25(ads_fts), ads.ad_id"
         page_where, page_params = where, list(params)
         if after:
             if by_relevance or after[0] == "offset":
@@ -107,6 +107,7 @@ class SQLiteSearch:
         with self.db.read() as conn:
             try:
                 rows = conn.execute(sql, [*select_params, *page_params, limit, offset]).fetchall()
+                snippets = _snippets(conn, match, [r["seq"] for r in rows]) if match else {}
                 total = conn.execute(f"SELECT COUNT(*) FROM ads WHERE {where}", params).fetchone()[
                     0
                 ]
@@ -114,6 +115,9 @@ class SQLiteSearch:
             except sqlite3.OperationalError as exc:
                 raise ValueError(f"cannot run query {query!r}: {exc}") from exc
         hits = [decode_row(r) for r in rows]
+        if match:
+            for hit, row in zip(hits, rows, strict=True):
+                hit["highlight"] = snippets.get(row["seq"])
         next_after: list[Any] | None = None
         if len(rows) == limit:
             if by_relevance:
@@ -214,6 +218,19 @@ class SQLiteSearch:
                 "median_age_days": round(statistics.median(ages), 2) if ages else 0.0,
             },
         }
+
+
+def _snippets(conn: sqlite3.Connection, match: str, seqs: list[int]) -> dict[int, str]:
+    """The highlighted snippet of each of these ads (by ``seq``) for the words of ``match``."""
+    if not seqs:
+        return {}
+    marks = ",".join("?" * len(seqs))
+    rows = conn.execute(
+        f"SELECT rowid, snippet(ads_fts, 1, '{MARK_START}', '{MARK_END}', '…', 24) FROM ads_fts "
+        f"WHERE ads_fts MATCH ? AND rowid IN ({marks})",
+        [match, *seqs],
+    ).fetchall()
+    return {int(rowid): str(text) for rowid, text in rows}
 
 
 def _facets(conn: sqlite3.Connection, where: str, params: list[Any]) -> dict[str, dict[str, int]]:

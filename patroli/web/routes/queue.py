@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import urllib.parse
 
 from starlette.responses import Response
@@ -14,6 +16,9 @@ from patroli.web.routing import ANALYST, Ctx, Page
 
 FILTER_KEYS = ("source", "country", "since", "until", "min_risk", "sort")
 DONE_KEYS = {"confirmed", "dismissed", "escalated", "bulk", "conflict", "missing"}
+# The filters' choices (sources and countries of the backlog) change with crawls, not with each
+# page: counted over the whole backlog once per this many seconds, not on every queue page.
+OPTIONS_SECONDS = 120.0
 
 
 def sort_order(filters: dict[str, str]) -> SortOrder:
@@ -29,9 +34,10 @@ def queue(ctx: Ctx) -> Response:
         return ctx.error(
             400, ctx._("This page link is not valid here; start again from the first page.")
         )
-    result = ctx.ads.search(query, limit=ctx.settings.page_size, sort=sort_order(filters),
-                              facets=True, after=after)  # fmt: skip
-    options = ctx.ads.search("flagged:true status:new", limit=1, facets=True).facets
+    result = ctx.ads.search(
+        query, limit=ctx.settings.page_size, sort=sort_order(filters), after=after
+    )
+    options = _filter_options(ctx)
     rows = [{**hit, "reason_list": reasons(hit, ctx.language)} for hit in result.hits]
     done = ctx.param("done")
     return ctx.render(
@@ -42,6 +48,26 @@ def queue(ctx: Ctx) -> Response:
         done=done if done in DONE_KEYS else "", done_n=ctx.param("n", max_chars=6),
         done_skipped=ctx.param("skipped", max_chars=6), decisions=DECISIONS, bulk_max=ctx.settings.bulk_max,
     )  # fmt: skip
+
+
+def _filter_options(ctx: Ctx) -> dict[str, dict[str, int]]:
+    """The backlog's sources and countries with their counts, counted by one request at a time
+    (the others show the previous counts meanwhile) at most once per ``OPTIONS_SECONDS``."""
+    cache = ctx.state.cache
+    at, options = cache.get("queue_options", (0.0, None))
+    if options is not None and time.monotonic() - at <= OPTIONS_SECONDS:
+        return options
+    lock = cache.setdefault("queue_options_lock", threading.Lock())
+    if not lock.acquire(blocking=options is None):
+        return options  # someone is counting: the previous counts will do meanwhile
+    try:
+        at, options = cache.get("queue_options", (0.0, None))
+        if options is None or time.monotonic() - at > OPTIONS_SECONDS:
+            options = ctx.ads.search("flagged:true status:new", limit=1, facets=True).facets
+            cache["queue_options"] = (time.monotonic(), options)
+        return options
+    finally:
+        lock.release()
 
 
 def queue_url(ctx: Ctx, **extra: str) -> str:
