@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 
 from patroli.storage.sqlite import SQLiteStore, sqlite_path
+from tests.helpers.records import record
 
 
 def test_audit_log_cannot_be_changed_even_with_raw_sql(store_url: str) -> None:
@@ -39,3 +41,32 @@ def test_the_review_queue_reads_its_index_instead_of_sorting_every_ad(
     conn.close()
     assert f"USING INDEX {index}" in plan
     assert "TEMP B-TREE" not in plan
+
+
+def _search_steps(store_url: str, count: int) -> int:
+    """SQLite VM steps (in thousands) of one search with facets whose word matches ``count`` ads."""
+    store = SQLiteStore(store_url)
+    store.upsert_ads([record(f"ad{i:05d}", native_id=f"n{i}", content_hash=f"h{i}",
+                             phones=[f"+6281255{i:05d}"]) for i in range(count)])  # fmt: skip
+    steps = 0
+
+    def count_steps() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    with store.db.read() as conn:
+        conn.set_progress_handler(count_steps, 1000)
+    result = store.search("gaji", facets=True, sort="risk")
+    store.close()
+    assert result.total == count
+    assert result.facets["country"] == {"KH": count}
+    return steps
+
+
+def test_facets_of_a_common_word_grow_with_the_matches_not_their_square(tmp_path: Path) -> None:
+    """bench/web_load.py: a search for a word most ads share never answered over 100k ads (the
+    country facet probed the match list once per country row of the store)."""
+    small = _search_steps(f"sqlite:///{tmp_path / 'small.db'}", 400)
+    large = _search_steps(f"sqlite:///{tmp_path / 'large.db'}", 800)
+    assert large < 3 * small, (small, large)
