@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,37 @@ def test_a_common_word_costs_in_proportion_to_its_matches_not_their_square(
     small = _search_steps(f"sqlite:///{tmp_path / 'small.db'}", 400, query)
     large = _search_steps(f"sqlite:///{tmp_path / 'large.db'}", 800, query)
     assert large < 3 * small, (small, large)
+
+
+def test_a_long_read_holds_up_no_other_reader_and_keeps_its_snapshot(store_url: str) -> None:
+    """bench/web_load.py: with one shared connection under one lock, every page waited for the
+    slowest search in progress; each thread now reads on its own connection, from a snapshot."""
+    store = SQLiteStore(store_url)
+    store.upsert_ads([record("ad1")])
+    reading, release, seen = threading.Event(), threading.Event(), []
+
+    def long_read() -> None:
+        with store.db.read() as conn:
+            seen.append(conn.execute("SELECT COUNT(*) FROM ads").fetchone()[0])
+            reading.set()
+            release.wait(30)
+            seen.append(conn.execute("SELECT COUNT(*) FROM ads").fetchone()[0])
+
+    reader = threading.Thread(target=long_read)
+    reader.start()
+    assert reading.wait(30)
+    other = threading.Thread(target=lambda: seen.append(store.get_ad("ad1")["ad_id"]))
+    other.start()
+    other.join(10)
+    finished = not other.is_alive()
+    store.upsert_ads([record("ad2", native_id="n2", content_hash="h2")])  # committed meanwhile
+    release.set()
+    reader.join(30)
+    other.join(30)
+    assert finished, "a read waited for another thread's read to end"
+    assert seen == [1, "ad1", 1]  # the long read kept its snapshot
+    assert store.count() == 2
+    with store.db.write() as conn:  # a read inside a write sees the write's own rows
+        conn.execute("UPDATE ads SET title = 'diubah' WHERE ad_id = 'ad1'")
+        assert store.get_ad("ad1")["title"] == "diubah"
+    store.close()

@@ -114,8 +114,10 @@ def sqlite_path(url: str) -> Path:
 
 
 class Database:
-    """The file, opened once; ``write()`` is a transaction, ``read()`` a consistent read, both under
-    one lock, because the crawl's worker threads and the web app's share the connection.
+    """The file; ``write()`` is a transaction on the one writing connection, under a lock, because
+    the crawl's worker threads and the web app's share it; ``read()`` is a consistent read (a WAL
+    snapshot) on the calling thread's own connection, so one long search does not make every
+    other reader wait (bench/web_load.py). Reads inside a ``write()`` use the writing connection.
 
     ``create=False`` (and ``?mode=rw``/``?mode=ro``) opens only an existing patroli store: no file
     and no directory is made; ``?mode=ro`` opens it read only (every write is a ``StoreError``)."""
@@ -126,7 +128,10 @@ class Database:
             mode = "rw"
         self.read_only = mode == "ro"
         self._lock = threading.RLock()
+        self._local = threading.local()  # this thread's reader and how deep it reads or writes
+        self._readers: list[sqlite3.Connection] = []
         memory = str(self.path) == ":memory:"
+        self._reader_target = "" if memory else f"{self.path.resolve().as_uri()}?mode=ro"
         if mode != "rwc" and not memory and not self.path.is_file():
             raise StoreUnavailable(f"no store at {self.path} (nothing is created for this command)")
         try:
@@ -181,17 +186,56 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One transaction: committed when the block ends, rolled back (as ``StoreError``) on error."""
+        local = self._local
         try:
             with self._lock, self._conn:
-                yield self._conn
+                local.writing = getattr(local, "writing", 0) + 1
+                try:
+                    yield self._conn
+                finally:
+                    local.writing -= 1
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite store {self.path}: {exc}") from exc
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
+        """A snapshot on this thread's reader (an in-memory store has only the shared connection)."""
+        local = self._local
+        writing: int = getattr(local, "writing", 0)
+        if writing or not self._reader_target:
+            with self._lock:
+                yield self._conn
+            return
+        reader: sqlite3.Connection | None = getattr(local, "reader", None)
+        if reader is None:
+            reader = self._open_reader()
+            local.reader, local.reading = reader, 0
+        if local.reading:  # a read inside a read: the same snapshot
+            yield reader
+            return
+        local.reading = 1
+        reader.execute("BEGIN")
+        try:
+            yield reader
+        finally:
+            local.reading = 0
+            reader.execute("ROLLBACK")  # nothing to keep: it only read
+
+    def _open_reader(self) -> sqlite3.Connection:
+        try:
+            reader = sqlite3.connect(
+                self._reader_target, check_same_thread=False, timeout=30, uri=True
+            )
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open SQLite store at {self.path}: {exc}") from exc
+        reader.row_factory = sqlite3.Row
         with self._lock:
-            yield self._conn
+            self._readers.append(reader)
+        return reader
 
     def close(self) -> None:
         with self._lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
             self._conn.close()
