@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from patroli.storage.sqlite import SQLiteStore, sqlite_path
+from patroli.storage.sqlite import search as search_module
 from tests.helpers.records import record
 
 
@@ -109,3 +110,35 @@ def test_a_long_read_holds_up_no_other_reader_and_keeps_its_snapshot(store_url: 
         conn.execute("UPDATE ads SET title = 'diubah' WHERE ad_id = 'ad1'")
         assert store.get_ad("ad1")["title"] == "diubah"
     store.close()
+
+
+def _related_steps(store_url: str, count: int) -> int:
+    """SQLite VM steps (in thousands) of the related ads of one of ``count`` ads sharing words."""
+    store = SQLiteStore(store_url)
+    store.upsert_ads([record(f"ad{i:05d}", native_id=f"n{i}", content_hash=f"h{i}", telegram=[],
+                             phones=[f"+6281255{i:05d}"]) for i in range(count)])  # fmt: skip
+    steps = 0
+
+    def count_steps() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    with store.db.read() as conn:
+        conn.set_progress_handler(count_steps, 1000)
+    related = store.related("ad00000", limit=20)
+    store.close()
+    assert len(related) == 20
+    assert {r["via"][0] for r in related} == {"text"}
+    return steps
+
+
+def test_related_by_text_ranks_a_bounded_window_of_ads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bench/web_load.py: every ad page ranked all the ads sharing one of its words (most of a
+    large store); it ranks the latest SIMILAR_WINDOW of them, so its work stops growing."""
+    monkeypatch.setattr(search_module, "SIMILAR_WINDOW", 100)
+    small = _related_steps(f"sqlite:///{tmp_path / 'small.db'}", 400)
+    large = _related_steps(f"sqlite:///{tmp_path / 'large.db'}", 1600)
+    assert large < 1.5 * small, (small, large)
