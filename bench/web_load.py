@@ -272,6 +272,10 @@ def main() -> int:
                   f"investigators) for {args.seconds:.0f}s on {base}")  # fmt: skip
             stats, elapsed = asyncio.run(run_load(base, args.users, args.seconds))
             code = report(stats, elapsed)
+            log.flush()
+            server_log = (Path(tmp) / "server.log").read_text(errors="replace").strip()
+            if server_log:
+                print("server log (last lines):", *server_log.splitlines()[-30:], sep="\n  ")
         finally:
             server.terminate()
             try:
