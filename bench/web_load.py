@@ -9,9 +9,12 @@
      (``expected_version``: a colleague's decision first is a conflict, not an error), and pages on;
    - an investigator searches (words, filters, phrases), pages on, opens an ad and an entity page.
 4. Prints per page: requests, p50, p95 and max latency (ms), and the errors (any 5xx, any
-   unexpected status, any failed request), and the requests per second.
+   unexpected status, any failed request), and the requests per second; beside each p95, the p95
+   of the same page for one analyst and one investigator alone, measured first on the same server
+   (``--alone-seconds``), and the ratio: on a shared machine the absolute figures move with the
+   other programs' load, the ratio less.
 
-    .venv/bin/python bench/web_load.py [--ads 100000] [--users 50] [--seconds 60] [--store URL]
+    .venv/bin/python bench/web_load.py [--ads 100000] [--users 50] [--seconds 60] [--alone-seconds 15] [--store URL]
 
 A benchmark, not a test: it reports figures, it asserts nothing but "errors=0" in its last line.
 """
@@ -190,10 +193,13 @@ async def investigator(
 
 
 async def run_load(base: str, users: int, seconds: float) -> tuple[Stats, float]:
-    """Log every user in (each on its own connection), then let all work until the deadline."""
+    """Log every user in (each on its own connection), then let all work until the deadline.
+    One user in five is an investigator; a load of one user is one analyst and one investigator."""
     stats = Stats()
     rng = random.Random(SEED)  # noqa: S311 - reproducible choices of pages
     roles = [investigator if n % 5 == 4 else analyst for n in range(users)]
+    if users == 1:
+        roles = [analyst, investigator]
     clients = [httpx.AsyncClient(base_url=base, timeout=60) for _ in roles]
     try:
         await asyncio.gather(*(login(c, "penyidik" if r is investigator else "analis")
@@ -213,16 +219,24 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def report(stats: Stats, elapsed: float) -> int:
+def report(stats: Stats, elapsed: float, alone: Stats | None = None) -> int:
+    """Figures per page; with ``alone`` (the same pages, one analyst and one investigator, measured
+    just before on the same server) also each p95 as a multiple of its p95 alone."""
     total = sum(len(v) for v in stats.latency.values())
     errors = sum(stats.errors.values())
-    print(f"{'page':<12} {'requests':>9} {'p50_ms':>8} {'p95_ms':>8} {'max_ms':>8} {'errors':>7}")
+    print(f"{'page':<12} {'requests':>9} {'p50_ms':>8} {'p95_ms':>8} {'max_ms':>8} {'errors':>7} {'p95_alone':>10} {'ratio':>6}")  # fmt: skip
     for page in ("queue", "ad", "review", "search", "search_next", "entity"):
         values = stats.latency.get(page, [])
         if not values:
             continue
+        base = alone.latency.get(page, []) if alone else []
+        versus = (
+            f"{percentile(base, 0.95):>10.1f} {percentile(values, 0.95) / percentile(base, 0.95):>5.1f}x"
+            if base
+            else ""
+        )
         print(f"{page:<12} {len(values):>9} {statistics.median(values):>8.1f} {percentile(values, 0.95):>8.1f} "
-              f"{max(values):>8.1f} {stats.errors.get(page, 0):>7}")  # fmt: skip
+              f"{max(values):>8.1f} {stats.errors.get(page, 0):>7} {versus}")  # fmt: skip
     for example in stats.examples[:10]:
         print("  error:", example)
     print(f"requests={total} seconds={elapsed:.1f} rps={total / elapsed:.1f} review_conflicts={stats.conflicts} errors={errors}")  # fmt: skip
@@ -236,6 +250,10 @@ def main() -> int:
     parser.add_argument("--ads", type=int, default=100_000)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument(
+        "--alone-seconds", type=float, default=15,
+        help="first, one analyst and one investigator alone for this long (0: not)",
+    )  # fmt: skip
     parser.add_argument(
         "--store", default="", help="an existing store URL (default: a fresh SQLite store)"
     )
@@ -270,8 +288,11 @@ def main() -> int:
                 time.sleep(0.2)
             print(f"load: {args.users} users ({args.users - args.users // 5} analysts, {args.users // 5} "
                   f"investigators) for {args.seconds:.0f}s on {base}")  # fmt: skip
+            alone = None
+            if args.alone_seconds > 0:
+                alone, _ = asyncio.run(run_load(base, 1, args.alone_seconds))
             stats, elapsed = asyncio.run(run_load(base, args.users, args.seconds))
-            code = report(stats, elapsed)
+            code = report(stats, elapsed, alone)
             log.flush()
             server_log = (Path(tmp) / "server.log").read_text(errors="replace").strip()
             if server_log:
