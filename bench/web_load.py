@@ -35,8 +35,9 @@ Before the fixes this benchmark led to (same store and run, load average ~9): 3.
 second, the ad page p50 20.6 s and p95 32 s, the queue p95 10.8 s (every read waited on one
 connection's lock, the queue sorted every flagged ad, every ad page ranked most of the store for
 its related ads); and a search for ``pelayan country:TH`` alone took 305 s, ``"visa ziarah"`` with
-its facets did not answer at all (two quadratic SQLite plans). One run of four also had one
-``RemoteProtocolError`` (a kept-alive connection closed by the overloaded server); later runs none.
+its facets did not answer at all (two quadratic SQLite plans). One run of five at 50 users had
+one ``RemoteProtocolError`` on a queue page (the server log, not kept then, would tell; probably a
+kept-alive connection closed by the starved server), the others none.
 """
 
 from __future__ import annotations
