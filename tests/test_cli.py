@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from patroli.storage import open_store
 from tests.helpers.cli import run_patroli
 
 
@@ -47,6 +48,7 @@ def test_classify_reports_malformed_lines_by_number_and_fails(tmp_path: Path) ->
 
 
 def test_unknown_source_and_bad_query_say_what_to_do(store_url: str) -> None:
+    open_store(store_url).close()  # an empty store: reading commands never create one
     result = run_patroli("crawl", "no_such_source", "--store", store_url)
     assert result.returncode == 1
     assert "no source named 'no_such_source'" in result.stderr
@@ -57,6 +59,7 @@ def test_unknown_source_and_bad_query_say_what_to_do(store_url: str) -> None:
 
 
 def test_show_and_review_of_a_missing_ad(store_url: str) -> None:
+    open_store(store_url).close()
     for args in (["show", "deadbeef"], ["review", "deadbeef", "--decision", "dismissed"]):
         result = run_patroli(*args, "--store", store_url)
         assert result.returncode == 1

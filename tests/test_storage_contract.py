@@ -360,3 +360,37 @@ def test_same_flyer_across_reposts_and_never_for_blank_images(store: Store) -> N
     assert related["mirrored"] == ["flyer"]
     assert related.get("other", []) != ["flyer"]
     assert related.get("blank_only", []) != ["flyer"]
+
+
+def test_concurrent_wrong_passwords_all_count_and_lock(backend: Callable[[], Store]) -> None:
+    """60 failures at once from three connections: each counted exactly once (no lost update),
+    so the account locks every ``max_failures`` and ends locked."""
+    stores = [backend() for _ in range(3)]
+    stores[0].put_user({"name": "analis1", "role": "analyst", "password_hash": "$argon2id$x"})
+    until = "2999-01-01T00:00:00+00:00"
+    barrier = threading.Barrier(60)
+    reached: list[int | str | None] = []
+    lock = threading.Lock()
+
+    def guess(store: Store) -> None:
+        barrier.wait()
+        try:
+            count: int | str | None = store.count_login_failure(
+                "analis1", max_failures=7, lock_until=until
+            )
+        except Exception as exc:  # noqa: BLE001 - shown by the assertion below
+            count = repr(exc)
+        with lock:
+            reached.append(count)
+
+    threads = [threading.Thread(target=guess, args=(stores[i % 3],)) for i in range(60)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # 60 = 8 x 7 + 4: eight failures reached the limit (each locked), four counted since.
+    assert sorted(reached) == sorted([*range(1, 8)] * 8 + [1, 2, 3, 4])  # type: ignore[type-var]
+    user = stores[1].get_user("analis1")
+    assert user is not None
+    assert (user["failed_logins"], user["locked_until"]) == (4, until)
+    assert stores[2].count_login_failure("nobody", max_failures=7, lock_until=until) is None

@@ -25,7 +25,7 @@ ROLE_METHODS = {
     "upsert_ads", "get_ad", "search", "count", "related", "stats",
     "review", "review_history", "labelled_ads", "decision_counts",
     "known_ads", "touch_ads", "mark_gone", "record_run", "list_runs",
-    "put_user", "get_user", "list_users", "append_audit", "audit_log",
+    "put_user", "get_user", "list_users", "count_login_failure", "append_audit", "audit_log",
     "save_search", "list_saved_searches", "delete_saved_search",
     "put_token", "get_token", "list_tokens", "revoke_token", "touch_token",
     # issue 15: leads, clusters and networks, the agency register

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+from pathlib import Path
 
 import pytest
 
 from patroli.storage.sqlite import SQLiteStore, sqlite_path
+from patroli.storage.sqlite import search as search_module
 from tests.helpers.records import record
 
 
@@ -95,3 +98,122 @@ def test_a_file_from_before_images_is_migrated_in_place(store_url: str) -> None:
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
     conn.close()
+
+
+@pytest.mark.parametrize(("sort", "index"), [("risk", "ads_queue_risk"), ("uncertainty", "ads_queue_uncertainty")])  # fmt: skip
+def test_the_review_queue_reads_its_index_instead_of_sorting_every_ad(
+    store_url: str, sort: str, index: str
+) -> None:
+    """bench/web_load.py: over 100k ads the queue page sorted every flagged ad (seconds per page,
+    no page at all under 50 users); its own index makes it a read of 25 index entries."""
+    store = SQLiteStore(store_url)
+    store.close()
+    conn = sqlite3.connect(sqlite_path(store_url))
+    key = "COALESCE(ads.risk, -1) DESC" if sort == "risk" else "ABS(COALESCE(ads.risk_margin, 1))"
+    where = "ads.flagged IN (?) AND ads.status IN (?)"
+    sql = (
+        f"EXPLAIN QUERY PLAN SELECT ads.* FROM ads WHERE {where} ORDER BY {key}, ads.ad_id LIMIT 25"  # noqa: S608 - literals only
+    )
+    plan = " ".join(str(row[-1]) for row in conn.execute(sql, (1, "new")))
+    conn.close()
+    assert f"USING INDEX {index}" in plan
+    assert "TEMP B-TREE" not in plan
+
+
+def _search_steps(store_url: str, count: int, query: str) -> int:
+    """SQLite VM steps (in thousands) of one search with facets that matches all ``count`` ads."""
+    store = SQLiteStore(store_url)
+    store.upsert_ads([record(f"ad{i:05d}", native_id=f"n{i}", content_hash=f"h{i}",
+                             phones=[f"+6281255{i:05d}"]) for i in range(count)])  # fmt: skip
+    steps = 0
+
+    def count_steps() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    with store.db.read() as conn:
+        conn.set_progress_handler(count_steps, 1000)
+    result = store.search(query, facets=True, sort="risk")
+    store.close()
+    assert result.total == count
+    assert result.facets["country"] == {"KH": count}
+    return steps
+
+
+@pytest.mark.parametrize("query", ["gaji", "gaji country:KH"])
+def test_a_common_word_costs_in_proportion_to_its_matches_not_their_square(
+    tmp_path: Path, query: str
+) -> None:
+    """bench/web_load.py over 100k ads: a search for a word most ads share never answered (the
+    country facet probed the match list once per country row of the store), and a word with an
+    entity filter took five minutes (every pair of the two lists probed)."""
+    small = _search_steps(f"sqlite:///{tmp_path / 'small.db'}", 400, query)
+    large = _search_steps(f"sqlite:///{tmp_path / 'large.db'}", 800, query)
+    assert large < 3 * small, (small, large)
+
+
+def test_a_long_read_holds_up_no_other_reader_and_keeps_its_snapshot(store_url: str) -> None:
+    """bench/web_load.py: with one shared connection under one lock, every page waited for the
+    slowest search in progress; each thread now reads on its own connection, from a snapshot."""
+    store = SQLiteStore(store_url)
+    store.upsert_ads([record("ad1")])
+    reading, release, seen = threading.Event(), threading.Event(), []
+
+    def long_read() -> None:
+        with store.db.read() as conn:
+            seen.append(conn.execute("SELECT COUNT(*) FROM ads").fetchone()[0])
+            reading.set()
+            release.wait(30)
+            seen.append(conn.execute("SELECT COUNT(*) FROM ads").fetchone()[0])
+
+    reader = threading.Thread(target=long_read)
+    reader.start()
+    assert reading.wait(30)
+    other = threading.Thread(target=lambda: seen.append(store.get_ad("ad1")["ad_id"]))
+    other.start()
+    other.join(10)
+    finished = not other.is_alive()
+    store.upsert_ads([record("ad2", native_id="n2", content_hash="h2")])  # committed meanwhile
+    release.set()
+    reader.join(30)
+    other.join(30)
+    assert finished, "a read waited for another thread's read to end"
+    assert seen == [1, "ad1", 1]  # the long read kept its snapshot
+    assert store.count() == 2
+    with store.db.write() as conn:  # a read inside a write sees the write's own rows
+        conn.execute("UPDATE ads SET title = 'diubah' WHERE ad_id = 'ad1'")
+        assert store.get_ad("ad1")["title"] == "diubah"
+    store.close()
+
+
+def _related_steps(store_url: str, count: int) -> int:
+    """SQLite VM steps (in thousands) of the related ads of one of ``count`` ads sharing words."""
+    store = SQLiteStore(store_url)
+    store.upsert_ads([record(f"ad{i:05d}", native_id=f"n{i}", content_hash=f"h{i}", telegram=[],
+                             phones=[f"+6281255{i:05d}"]) for i in range(count)])  # fmt: skip
+    steps = 0
+
+    def count_steps() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    with store.db.read() as conn:
+        conn.set_progress_handler(count_steps, 1000)
+    related = store.related("ad00000", limit=20)
+    store.close()
+    assert len(related) == 20
+    assert {r["via"][0] for r in related} == {"text"}
+    return steps
+
+
+def test_related_by_text_ranks_a_bounded_window_of_ads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bench/web_load.py: every ad page ranked all the ads sharing one of its words (most of a
+    large store); it ranks the latest SIMILAR_WINDOW of them, so its work stops growing."""
+    monkeypatch.setattr(search_module, "SIMILAR_WINDOW", 100)
+    small = _related_steps(f"sqlite:///{tmp_path / 'small.db'}", 400)
+    large = _related_steps(f"sqlite:///{tmp_path / 'large.db'}", 1600)
+    assert large < 1.5 * small, (small, large)

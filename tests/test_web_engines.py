@@ -66,6 +66,8 @@ def test_queue_ad_page_review_audit_search_and_dashboard_on_an_engine(
         found = investigator.get("/search?q=kamboja+country%3AKH")
         assert found.status_code == 200
         assert "LOKER ADMIN KAMBOJA" in found.text
-        exported = investigator.get("/search/export.csv?q=kamboja")
+        exported = investigator.post(
+            "/search/export.csv", {"q": "kamboja", "csrf_token": investigator.csrf("/search")}
+        )
         assert exported.status_code == 200
         assert "LOKER ADMIN KAMBOJA" in exported.text

@@ -47,8 +47,8 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/search/image"): INVESTIGATOR,
     ("POST", "/search/image"): INVESTIGATOR,
     ("GET", "/images/{sha256}"): ANY_ROLE,
-    ("GET", "/search/export.csv"): INVESTIGATOR,
-    ("GET", "/search/export.json"): INVESTIGATOR,
+    ("POST", "/search/export.csv"): INVESTIGATOR,
+    ("POST", "/search/export.json"): INVESTIGATOR,
     ("GET", "/entities/{kind}/{value}"): INVESTIGATOR,
     ("GET", "/admin/audit"): ADMIN,
     ("GET", "/admin/users"): ADMIN,
@@ -91,6 +91,8 @@ HARMLESS = {
     "/account/tokens": {"name": "   "},
     "/clusters/{cluster_id}/review": {"decision": ""},
     "/login": {"name": "nobody", "password": "wrong-password-123"},
+    "/search/export.csv": {"q": "id:no-such-ad"},
+    "/search/export.json": {"q": "id:no-such-ad"},
 }
 
 
@@ -283,6 +285,7 @@ def test_lockout_after_repeated_failures_and_unlock_by_admin(
     assert (
         client.login("lina", "lina-kata-sandi-99").status_code == 401
     )  # right password, still locked
+    server.app.state.patroli.login_events.flush_all()  # refusals are audited as counts per window
     actions = [e["action"] for e in seeded.audit_log(actor="lina")]
     assert actions.count("login_failed") == 5
     assert "login_refused" in actions
@@ -349,14 +352,19 @@ def test_a_bad_query_shows_the_parsers_message(server: LiveServer) -> None:
         assert response.status_code == 400
         assert "unknown filter colour" in response.text
         assert client.get("/search.csv?q=risk>=abc").status_code == 404
-        assert client.get("/search/export.csv?q=risk>=abc").status_code == 400
+        token = client.csrf("/search")
+        exported = client.post("/search/export.csv", {"q": "risk>=abc", "csrf_token": token})
+        assert exported.status_code == 400
 
 
 def test_csv_and_json_exports_are_filtered_neutralised_and_audited(
     server: LiveServer, seeded: Store
 ) -> None:
     with logged_in(server.url, "ivan") as client:
-        response = client.get("/search/export.csv?q=country:KH&sort=risk")
+        token = client.csrf("/search")
+        response = client.post(
+            "/search/export.csv", {"q": "country:KH", "sort": "risk", "csrf_token": token}
+        )
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/csv")
         assert "attachment" in response.headers["content-disposition"]
@@ -367,7 +375,11 @@ def test_csv_and_json_exports_are_filtered_neutralised_and_audited(
             XSS_AD,
         }
         assert all("KH" in r["countries"] for r in rows)
-        data = json.loads(client.get("/search/export.json?q=phone:0812-5551-2345").text)
+        data = json.loads(
+            client.post(
+                "/search/export.json", {"q": "phone:0812-5551-2345", "csrf_token": token}
+            ).text
+        )
         assert data["total"] == len(data["ads"]) == 4
         assert all("+6281255512345" in a["phones"] for a in data["ads"])
     entry = seeded.audit_log(actor="ivan", limit=1)[0]

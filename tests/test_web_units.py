@@ -156,7 +156,8 @@ def test_every_web_setting_of_the_table_arrives_from_the_environment() -> None:
     changed = {"PATROLI_SECRET_KEY": signing_key, "PATROLI_WEB_COOKIE_SECURE": "false", "PATROLI_WEB_SESSION_MINUTES": "61",
                "PATROLI_WEB_LANGUAGE": "EN", "PATROLI_WEB_LOGIN_MAX_FAILURES": "9", "PATROLI_WEB_LOCKOUT_MINUTES": "7",
                "PATROLI_WEB_LOGIN_RATE": "3", "PATROLI_WEB_EXPORT_MAX_ROWS": "42", "PATROLI_API_RATE": "17",
-               "PATROLI_API_TOKEN_DAYS": "0"}  # fmt: skip
+               "PATROLI_API_TOKEN_DAYS": "0",
+               "PATROLI_WEB_ALLOWED_HOSTS": "patroli.example.org, *.Polda.example"}  # fmt: skip
     assert set(changed) == {s.env for s in SETTINGS if s.group == WEB.title}
     default = WebSettings.from_env({"PATROLI_SECRET_KEY": signing_key})
     read = WebSettings.from_env(changed)
@@ -165,6 +166,11 @@ def test_every_web_setting_of_the_table_arrives_from_the_environment() -> None:
             read.api_token_days) == (False, 61, "en", 9, 7, 3, 42, 17, 0)  # fmt: skip
     assert (default.cookie_secure, default.session_minutes, default.export_max_rows,
             default.api_rate_per_minute, default.api_token_days) == (True, 480, 10_000, 120, 365)  # fmt: skip
+    assert read.allowed_hosts == ("patroli.example.org", "*.polda.example")
+    assert default.allowed_hosts == ("localhost", "127.0.0.1", "[::1]")
+    for bad in (" , ", "evil.example/x", "http://evil.example", "*evil.example", "a b"):
+        with pytest.raises(SettingError, match="PATROLI_WEB_ALLOWED_HOSTS"):
+            WebSettings.from_env({**changed, "PATROLI_WEB_ALLOWED_HOSTS": bad})
 
 
 @pytest.mark.parametrize(

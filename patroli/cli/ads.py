@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import getpass
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from patroli.cli.main import cli, console, fail, open_store_or_fail, store_option
+from patroli.cli.main import cli, console, fail, open_store_or_fail, safe, store_option, styled
 from patroli.storage import AdNotFound, AdStore, ReviewConflict, ReviewStore, SavedSearchStore
 from patroli.storage.query import QuerySyntaxError
 from patroli.storage.schema import DECISIONS
 
 HIT_FIELDS = ("id", "url", "title", "risk", "flagged", "status", "source", "posted_at", "first_seen",
               "last_seen", "countries", "phones", "telegram", "reasons", "highlight")  # fmt: skip
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x1b]")
-
-
-def safe(text: Any) -> str:
-    """Crawled text is hostile: strip terminal control sequences and Rich markup before printing."""
-    return escape(_CONTROL_RE.sub(" ", str(text if text is not None else "")))
 
 
 def hit_json(record: dict[str, Any]) -> dict[str, Any]:
@@ -42,7 +35,7 @@ def hit_json(record: dict[str, Any]) -> dict[str, Any]:
 @store_option
 @click.option("--json", "as_json", is_flag=True, help='Print {"total": N, "hits": [...]} as JSON.')
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
-@click.option("--offset", default=0, type=click.IntRange(0))
+@click.option("--offset", default=0, type=click.IntRange(0, 1_000_000))
 @click.option(
     "--sort",
     type=click.Choice(["relevance", "risk", "date", "uncertainty"]),
@@ -89,7 +82,7 @@ def search(
     for record in result.hits:
         risk = record.get("risk")
         colour = "red" if record.get("flagged") else "white"
-        table.add_row(record["ad_id"], f"[{colour}]{risk:.2f}[/]" if risk is not None else "-",
+        table.add_row(safe(record["ad_id"]), styled(colour, f"{risk:.2f}") if risk is not None else "-",
                       record.get("status") or "", safe(record.get("source")), safe(record.get("title"))[:90])  # fmt: skip
     console.print(table)
 
@@ -150,10 +143,11 @@ def show(ad_id: str, store_url: str, as_json: bool, evidence: bool) -> None:
         )
         return
     risk = record.get("risk")
-    console.print(f"[b]{safe(record.get('title'))}[/]", highlight=False)
+    console.print(styled("bold", safe(record.get("title"))))
     console.print(f"{safe(record.get('url'))}  ({safe(record.get('source'))})", highlight=False)
-    console.print(f"risk {risk:.2f} {'[red]FLAGGED[/]' if record.get('flagged') else ''}  model {safe(record.get('model_version'))}"
-                  if risk is not None else "risk: not scored", highlight=False)  # fmt: skip
+    console.print(Text.assemble(f"risk {risk:.2f} ", styled("red", "FLAGGED") if record.get("flagged") else "",
+                                f"  model {safe(record.get('model_version'))}")
+                  if risk is not None else "risk: not scored")  # fmt: skip
     for reason in record.get("reasons") or []:
         console.print(f"  • {safe(reason)}", highlight=False)
     console.print(f"\n{safe(record.get('text'))}\n", highlight=False)
@@ -219,7 +213,7 @@ def review(
             fail(str(exc), f"`patroli show {ad_id}` shows the current decision")
             return
     console.print(
-        f"{ad_id}: {record['status']} by {safe(reviewer)} (version {record['version']})",
+        f"{safe(ad_id)}: {record['status']} by {safe(reviewer)} (version {record['version']})",
         highlight=False,
     )
 
@@ -245,7 +239,7 @@ def searches_add(name: str, query: str, owner: str, channel: str, store_url: str
         parse_query(query)
     except QuerySyntaxError as exc:
         fail(str(exc), "see `patroli search --help` for the query syntax")
-    store: SavedSearchStore = open_store_or_fail(store_url)
+    store: SavedSearchStore = open_store_or_fail(store_url, create=True)
     with store:
         saved = store.save_search(owner, name, query, channel)
     console.print(f"saved search {saved['id']}: {safe(name)} → {safe(channel)}", highlight=False)
@@ -263,7 +257,7 @@ def searches_list(store_url: str) -> None:
         table.add_column(column)
     for row in saved:
         table.add_row(
-            row["id"],
+            safe(row["id"]),
             safe(row["owner"]),
             safe(row["name"]),
             safe(row["query"]),
@@ -280,4 +274,4 @@ def searches_remove(search_id: str, store_url: str) -> None:
     store: SavedSearchStore = open_store_or_fail(store_url)
     with store:
         store.delete_saved_search(search_id)
-    console.print(f"removed {search_id}", highlight=False)
+    console.print(f"removed {safe(search_id)}", highlight=False)

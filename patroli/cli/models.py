@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -9,19 +10,25 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
+from patroli.cli.jsonlines import BadLine, read_lines
 from patroli.cli.main import (
     cli,
     console,
     err_console,
     fail,
     open_store_or_fail,
+    safe,
     setting_option,
     store_option,
+    styled,
 )
-from patroli.config.table import PATROLI_MODEL_DIR, PATROLI_MODEL_PATH
+from patroli.config.table import PATROLI_MODEL_DIR, PATROLI_MODEL_PATH, PATROLI_TEXT_MAX_CHARS
 
 CLASSIFY_BATCH = 256
+TITLE_MAX_CHARS = 320  # as the crawl keeps titles (pipelines.normalize)
+CLASSIFY_BATCH_CHARS = 4_000_000  # a batch of long texts is scored sooner: memory stays bounded
 
 
 def _load_model(model_path: str | None):
@@ -53,64 +60,78 @@ def _load_model(model_path: str | None):
     show_default=True,
     help="Language of the reasons.",
 )
-def classify(input_path: str, output_path: str, model_path: str | None, language: str) -> None:
+@setting_option(
+    "--max-chars",
+    setting=PATROLI_TEXT_MAX_CHARS,
+    type=click.IntRange(1),
+    help="Score at most this many characters of each text, as the crawl keeps.",
+)
+def classify(
+    input_path: str, output_path: str, model_path: str | None, language: str, max_chars: int
+) -> None:
     """Score ads in a JSON Lines file.
 
     Each input line is an object with at least "text" (optional "title", "id"; other fields pass
     through). Each output line adds "lang" (the text's language), "genre" (ad, report or other),
     "risk" (probability 0-1 that the offer described is illegal, at the expected prevalence; null for
     a language the model does not score), "risky" (risk at the model's threshold, any genre),
-    "flagged" (risky and an ad), "reasons" and "model_version". A malformed line is reported with its number and skipped; the
-    exit status is 1 if any line failed.
+    "flagged" (risky and an ad), "reasons" and "model_version"; a text longer than --max-chars is
+    scored on its first characters and the line says so ("scored_chars"). The file is read line by
+    line: a bad line (binary data, not UTF-8, not JSON, nested too deeply, a lone surrogate, too
+    long, not an object, no "text") is reported with its number and skipped; the exit status is 1
+    if any line failed.
     """
     from classifiers.datasets import model_text
 
     model = _load_model(model_path)
     failed = 0
-    source = sys.stdin if input_path == "-" else Path(input_path).open(encoding="utf-8")  # noqa: SIM115 - closed below
-    sink = sys.stdout if output_path == "-" else Path(output_path).open("w", encoding="utf-8")  # noqa: SIM115 - closed below
-    batch: list[dict[str, Any]] = []
-
-    def flush() -> None:
-        scores = model.score(
-            [model_text(r.get("title"), r["text"], r.get("image_text")) for r in batch], language
+    max_line = max(1 << 20, 8 * 6 * max_chars)  # a whole text JSON-escaped, with room to spare
+    with contextlib.ExitStack() as files:
+        source = (
+            sys.stdin.buffer
+            if input_path == "-"
+            else files.enter_context(Path(input_path).open("rb"))
         )
-        for record, score in zip(batch, scores, strict=True):
-            record.update(risk=None if score.risk is None else round(score.risk, 6), risky=score.risky,
-                          flagged=score.flagged, genre=score.genre, lang=score.lang, reasons=score.reasons,
-                          reason_codes=score.reason_codes, model_version=model.version)  # fmt: skip
-            sink.write(json.dumps(record, ensure_ascii=False) + "\n")
-        batch.clear()
+        sink = (
+            sys.stdout
+            if output_path == "-"
+            else files.enter_context(Path(output_path).open("w", encoding="utf-8"))
+        )
+        batch: list[dict[str, Any]] = []
+        batch_chars = 0
 
-    try:
-        for number, line in enumerate(source, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                err_console.print(
-                    f"{input_path}:{number}: not valid JSON ({exc.msg}); skipped", highlight=False
-                )
-                failed += 1
-                continue
-            problem = _check_line(record)
+        def flush() -> None:
+            texts = [model_text(r.get("title"), r["text"][:max_chars], r.get("image_text"))
+                     for r in batch]  # fmt: skip
+            for record, score in zip(batch, model.score(texts, language), strict=True):
+                record.update(risk=None if score.risk is None else round(score.risk, 6),
+                              risky=score.risky, flagged=score.flagged, genre=score.genre,
+                              lang=score.lang, reasons=score.reasons,
+                              reason_codes=score.reason_codes, model_version=model.version)  # fmt: skip
+                if len(record["text"]) > max_chars:
+                    record["scored_chars"] = max_chars
+                sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+            batch.clear()
+
+        for line in read_lines(source, max_line):
+            if isinstance(line, BadLine):
+                problem, number = line.reason, line.number
+            else:
+                number, record = line
+                problem = _check_line(record)
             if problem:
-                err_console.print(f"{input_path}:{number}: {problem}; skipped", highlight=False)
+                err_console.print(f"{safe(input_path)}:{number}: {problem}; skipped")
                 failed += 1
                 continue
             batch.append(record)
-            if len(batch) >= CLASSIFY_BATCH:
+            batch_chars += len(record["text"])
+            if len(batch) >= CLASSIFY_BATCH or batch_chars > CLASSIFY_BATCH_CHARS:
                 flush()
+                batch_chars = 0
         if batch:
             flush()
-    finally:
-        if source is not sys.stdin:
-            source.close()
-        if sink is not sys.stdout:
-            sink.close()
     if failed:
-        err_console.print(f"{failed} line(s) failed", highlight=False)
+        err_console.print(f"{failed} line(s) failed")
         sys.exit(1)
 
 
@@ -121,6 +142,8 @@ def _check_line(record: Any) -> str:
         return 'missing "text" (a string)'
     if "title" in record and record["title"] is not None and not isinstance(record["title"], str):
         return '"title" must be a string'
+    if record.get("title") and len(record["title"]) > TITLE_MAX_CHARS:
+        record["title"] = record["title"][:TITLE_MAX_CHARS]
     return ""
 
 
@@ -176,6 +199,12 @@ def train(
         ads = load_corpus(directory)
         if real:
             ads += load_real_corpus()
+    except UnicodeDecodeError as exc:
+        fail(
+            f"{directory}: a file is not UTF-8 text (byte {exc.start + 1})",
+            "fix the file, or pass another --data directory",
+        )
+        return
     except DatasetError as exc:
         fail(str(exc), "fix the line, or pass another --data directory")
         return
@@ -238,8 +267,8 @@ def _train_with_reviews(ads: list[Any], directory: Path, models_dir: Path, versi
         f"model {outcome.result.card['version']} written to {outcome.result.path}", highlight=False
     )
     if not outcome.activated:
-        console.print(f"[yellow]not activated[/]: the new model is worse on the held-out split ({outcome.verdict}); "
-                      f"{current.version} stays active", highlight=False)  # fmt: skip
+        console.print(Text.assemble(styled("yellow", "not activated"), f": the new model is worse on the held-out split "
+                                    f"({outcome.verdict}); {current.version} stays active"))  # fmt: skip
         return
     if activate:
         set_active(outcome.result.card["version"], models_dir)
@@ -288,6 +317,12 @@ def evaluate(
 
     try:
         ads = load_labelled([Path(data_path)])
+    except UnicodeDecodeError as exc:
+        fail(
+            f"{data_path}: not UTF-8 text (byte {exc.start + 1})",
+            "each line needs id, text and label (0 or 1)",
+        )
+        return
     except DatasetError as exc:
         fail(str(exc), "each line needs id, text and label (0 or 1)")
         return
@@ -411,7 +446,7 @@ def model_list(models_dir: str) -> None:
         try:
             card = read_card(path)
         except ModelError as exc:
-            table.add_row("", path.name, "[red]unreadable[/]", "", "", "", str(exc))
+            table.add_row("", safe(path.name), styled("red", "unreadable"), "", "", "", safe(exc))
             continue
         test = card.get("metrics", {}).get("test", {})
         table.add_row("*" if card["version"] == active else "", str(card["version"]), str(card.get("created_at", ""))[:19],

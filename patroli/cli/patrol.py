@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from crawler.extensions.alerting import ALERTS_SENT
 from crawler.runs import SourceRun
@@ -28,8 +29,10 @@ from patroli.cli.main import (
     err_console,
     fail,
     open_store_or_fail,
+    safe,
     setting_option,
     store_option,
+    styled,
 )
 from patroli.config.table import (
     PATROLI_JOBS_DIR,
@@ -50,7 +53,7 @@ def _registry(path: str | None) -> Registry:
 
 def _report_problems(registry: Registry) -> None:
     for problem in registry.problems:
-        err_console.print(f"[yellow]skipped[/] {problem}", highlight=False)
+        err_console.print(Text.assemble(styled("yellow", "skipped"), " ", safe(problem)))
 
 
 class Progress:
@@ -126,10 +129,10 @@ def print_summary(runs: Sequence[SourceRun]) -> int:
         table.add_column(column, justify="left" if column in ("source", "status") else "right")
     for run in runs:
         colour = {"ok": "green", "degraded": "yellow", "failed": "red"}[run.status]
-        table.add_row(run.source, str(run.pages), str(run.items), str(run.unchanged), str(run.new),
-                      str(run.flagged), f"[{colour}]{run.status}[/]")  # fmt: skip
+        table.add_row(safe(run.source), str(run.pages), str(run.items), str(run.unchanged), str(run.new),
+                      str(run.flagged), styled(colour, run.status))  # fmt: skip
     table.add_row(
-        "[b]total",
+        styled("bold", "total"),
         *(
             str(sum(getattr(r, k) for r in runs))
             for k in ("pages", "items", "unchanged", "new", "flagged")
@@ -139,9 +142,9 @@ def print_summary(runs: Sequence[SourceRun]) -> int:
     console.print(table)
     for run in runs:
         for note in run.notes:
-            console.print(f"[yellow]{run.source}[/]: {note}", highlight=False)
+            console.print(Text.assemble(styled("yellow", safe(run.source)), ": ", safe(note)))
         for url in run.degraded_urls[:5]:
-            console.print(f"  [dim]degraded page:[/] {url}", highlight=False)
+            console.print(Text.assemble("  ", styled("dim", "degraded page:"), " ", safe(url)))
     if any(r.status == "failed" for r in runs):
         return EXIT_FAILED
     if any(r.status == "degraded" for r in runs):
@@ -222,8 +225,10 @@ def crawl(
     for source, lock in zip(sources, locks, strict=True):
         if lock.fd is None:
             err_console.print(
-                f"[yellow]skipped[/] {source.name}: already running (pid {lock.holder()})",
-                highlight=False,
+                Text.assemble(
+                    styled("yellow", "skipped"),
+                    f" {source.name}: already running (pid {lock.holder()})",
+                )
             )
     if not free:
         sys.exit(EXIT_OK)
@@ -247,7 +252,13 @@ def crawl(
 
 @cli.command("demo-sites")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8765, show_default=True, type=int, help="0 picks a free port.")
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="0 picks a free port.",
+)
 def demo_sites(host: str, port: int) -> None:
     """Serve the bundled demo sites (classifieds, Telegram previews, job board, feed)."""
     from patroli.demosites.server import make_server
@@ -272,7 +283,7 @@ def demo_sites(host: str, port: int) -> None:
     "--port",
     default=8765,
     show_default=True,
-    type=int,
+    type=click.IntRange(0, 65535),
     help="Port for the demo sites (0: any free port).",
 )
 @click.option(
@@ -311,11 +322,11 @@ def demo(store_url: str, port: int, serve: bool, web_port: int, verbose: bool) -
         runs = _patrol(sources, store_url, (), verbose)
         code = print_summary(runs)
         console.print(
-            f'\nTry: [b]patroli search "kamboja" --store {store_url}[/], '
-            f"[b]patroli search 'flagged:true risk>=0.9' --store {store_url}[/], "
-            f"then [b]patroli show ID[/] and [b]patroli review ID --decision confirmed[/].",
-            highlight=False,
-        )
+            Text.assemble("\nTry: ", styled("bold", f'patroli search "kamboja" --store {safe(store_url)}'), ", ",
+                          styled("bold", f"patroli search 'flagged:true risk>=0.9' --store {safe(store_url)}"),
+                          ", then ", styled("bold", "patroli show ID"), " and ",
+                          styled("bold", "patroli review ID --decision confirmed"), ".")
+        )  # fmt: skip
         if serve:
             _serve_demo_web_app(store_url, web_port, sites.url)
         sys.exit(code)
@@ -348,16 +359,16 @@ def _serve_demo_web_app(store_url: str, web_port: int, sites_url: str) -> None:
     from patroli.web.settings import WebSettings
 
     password = generate_password()
-    accounts: AccountStore = open_store_or_fail(store_url)
+    accounts: AccountStore = open_store_or_fail(store_url, create=True)
     with accounts:
         create_user(accounts, DEMO_ADMIN, "admin", password, actor="demo", replace=True)
     console.print(
-        f"\nWeb app: [b]http://127.0.0.1:{web_port}/[/]  user [b]{DEMO_ADMIN}[/], password "
-        f"[b]{password}[/] (shown only now; a new one each run).\n"
-        f"Demo sites still serving at {sites_url} — Ctrl-C stops both.",
-        highlight=False,
+        Text.assemble("\nWeb app: ", styled("bold", f"http://127.0.0.1:{web_port}/"), "  user ",
+                      styled("bold", DEMO_ADMIN), ", password ", styled("bold", password),
+                      " (shown only now; a new one each run).\n"
+                      f"Demo sites still serving at {sites_url} — Ctrl-C stops both."),
         soft_wrap=True,
-    )
+    )  # fmt: skip
     run_server(store_url, WebSettings.for_demo(), "127.0.0.1", web_port)
 
 
@@ -422,8 +433,8 @@ def runs(store_url: str, source: str, limit: int, as_json: bool) -> None:
         table.add_column(column)
     for run in history:
         colour = {"ok": "green", "degraded": "yellow", "failed": "red"}.get(run["status"], "white")
-        table.add_row(str(run["started_at"])[:19], run["source"], f"[{colour}]{run['status']}[/]", str(run["pages"]),
-                      str(run["items"]), str(run["new"]), str(run["flagged"]), "; ".join(run["notes"])[:80])  # fmt: skip
+        table.add_row(str(run["started_at"])[:19], safe(run["source"]), styled(colour, safe(run["status"])), str(run["pages"]),
+                      str(run["items"]), str(run["new"]), str(run["flagged"]), safe("; ".join(run["notes"]))[:80])  # fmt: skip
     console.print(table)
 
 

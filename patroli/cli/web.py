@@ -7,8 +7,18 @@ import sys
 
 import click
 from rich.table import Table
+from rich.text import Text
 
-from patroli.cli.main import cli, console, fail, open_store_or_fail, setting_option, store_option
+from patroli.cli.main import (
+    cli,
+    console,
+    fail,
+    open_store_or_fail,
+    safe,
+    setting_option,
+    store_option,
+    styled,
+)
 from patroli.config.table import PATROLI_API_TOKEN_DAYS
 from patroli.storage import AccountStore
 
@@ -59,11 +69,15 @@ def serve(store_url: str, host: str, port: int) -> None:
     except SettingError as exc:
         fail(str(exc), "see docs/settings.md, 'Web app'")
         return
-    store: AccountStore = open_store_or_fail(store_url)
+    if host not in ("0.0.0.0", "::", ""):  # noqa: S104 - the address it listens on is one of its names
+        own = f"[{host}]" if ":" in host else host.lower()
+        if own not in settings.allowed_hosts:
+            settings = settings.replace(allowed_hosts=(*settings.allowed_hosts, own))
+    store: AccountStore = open_store_or_fail(store_url, create=True)
     with store:
         if not any(u.get("active") and u.get("role") == "admin" for u in store.list_users()):
-            console.print("[yellow]no active admin yet:[/] create one with "
-                          "`patroli users add NAME --role admin`", highlight=False)  # fmt: skip
+            console.print(Text.assemble(styled("yellow", "no active admin yet:"), " create one with "
+                                        "`patroli users add NAME --role admin`"))  # fmt: skip
     console.print(f"serving on http://{host}:{port}  (Ctrl-C stops)", highlight=False)
     run_server(store_url, settings, host, port)
 
@@ -98,7 +112,7 @@ def users_add(name: str, role: str, password_stdin: bool, reset: bool, store_url
     from patroli.web.security import generate_password
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
-    store: AccountStore = open_store_or_fail(store_url)
+    store: AccountStore = open_store_or_fail(store_url, create=True)
     with store:
         try:
             user = create_user(store, name, role, password, actor="cli", replace=reset)
@@ -123,7 +137,7 @@ def users_list(store_url: str) -> None:
     for column in ("name", "role", "active", "locked until", "created"):
         table.add_column(column)
     for user in accounts:
-        table.add_row(user["name"], user["role"], "yes" if user.get("active") else "no",
+        table.add_row(safe(user["name"]), safe(user["role"]), "yes" if user.get("active") else "no",
                       str(user.get("locked_until") or ""), str(user.get("created_at") or "")[:19])  # fmt: skip
     console.print(table)
 

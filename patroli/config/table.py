@@ -415,8 +415,10 @@ PATROLI_TEXT_MAX_CHARS = _define(
     "PATROLI_TEXT_MAX_CHARS",
     Int(minimum=1),
     20_000,
-    "Longer ad texts are cut: crawled content is hostile and must not cost unbounded work.",
+    "Longer ad texts are cut: crawled content is hostile and must not cost unbounded work. "
+    "`patroli classify` scores at most this many characters of a text too.",
     group=CRAWLING,
+    env=True,
     scrapy=True,
 )
 PATROLI_TELEGRAM_MAX_PAGES = _define(
@@ -770,6 +772,17 @@ PATROLI_WEB_LOGIN_RATE = _define(
     20,
     "Login attempts allowed per client address per 5 minutes (per server process); more get HTTP "
     "429.",
+    group=WEB,
+    env=True,
+)
+PATROLI_WEB_ALLOWED_HOSTS = _define(
+    "PATROLI_WEB_ALLOWED_HOSTS",
+    Text("host names separated by commas"),
+    "localhost,127.0.0.1,[::1]",
+    "The host names the web app answers to (the `Host` header); any other gets HTTP 400, so that no "
+    "redirect ever names a foreign host. `*.example.org` allows the subdomains, `*` any host (only "
+    "behind a proxy that checks the host itself). `patroli serve --host ADDRESS` adds the address "
+    "it listens on.",
     group=WEB,
     env=True,
 )

@@ -41,15 +41,17 @@ if TYPE_CHECKING:
     from patroli.storage.engine.client import EngineClient, EngineSettings
 
 
-def open_store(url: str, *, env: Mapping[str, str] | None = None) -> Store:
+def open_store(url: str, *, env: Mapping[str, str] | None = None, create: bool = True) -> Store:
     """Open the store at ``url``; raise ``StoreUnavailable`` with what to do when it cannot.
 
-    ``env`` holds the engine settings (credentials, TLS); the process environment by default."""
+    ``env`` holds the engine settings (credentials, TLS); the process environment by default.
+    ``create=False`` (for commands that only read) opens an existing SQLite store only, and makes
+    no file or directory."""
     url = url.strip()
-    if url.startswith("sqlite:") or url.endswith((".db", ".sqlite", ".sqlite3")):
+    if url.startswith("sqlite:") or url.split("?")[0].endswith((".db", ".sqlite", ".sqlite3")):
         from patroli.storage.sqlite import SQLiteStore
 
-        return SQLiteStore(url)
+        return SQLiteStore(url, create=create)
     from patroli.storage.engine.client import is_engine_url, parse_engine_url
 
     if is_engine_url(url):

@@ -15,6 +15,7 @@ cluster confirmed as illegal).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -131,11 +132,11 @@ def normalize_filter_value(name: str, value: str) -> str:
 def _parse_date(value: str, token: str) -> str:
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC).isoformat()
+    except (ValueError, OverflowError) as exc:  # overflow: 9999-12-31T23:00-05:00 is past year 9999
         raise QuerySyntaxError(f"{token}: {value!r} is not a date like 2026-11-01") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).isoformat()
 
 
 def parse_query(text: str) -> Query:
@@ -170,6 +171,8 @@ def parse_query(text: str) -> Query:
                 number = float(value)
             except ValueError as exc:
                 raise QuerySyntaxError(f"{token!r}: risk needs a number between 0 and 1") from exc
+            if not math.isfinite(number):
+                raise QuerySyntaxError(f"{token!r}: risk needs a number between 0 and 1")
             query.ranges.append(Range(RANGE_FIELDS[name], op, number))
         else:
             query.ranges.append(Range(RANGE_FIELDS[name], op, _parse_date(value, token)))

@@ -156,6 +156,13 @@ class AccountStore(StoreHandle, Protocol):
 
     def list_users(self) -> list[Record]: ...
 
+    def count_login_failure(self, name: str, *, max_failures: int, lock_until: str) -> int | None:
+        """Add one failed login to ``name`` atomically (concurrent wrong passwords all count).
+
+        When the count reaches ``max_failures`` the account is locked until ``lock_until`` and the
+        count starts again from zero. Return the count this failure reached (``max_failures``: this
+        one locked the account), or None if there is no such user."""
+
     def append_audit(
         self,
         actor: str,

@@ -15,7 +15,7 @@ from patroli.storage import AccountStore, Record
 from patroli.web.i18n import N_
 from patroli.web.security import NAME_PATTERN, ROLES, hash_password, password_problem
 
-_NAME_RE = re.compile(NAME_PATTERN)
+NAME_RE = re.compile(NAME_PATTERN)
 
 
 class AccountError(ValueError):
@@ -35,7 +35,7 @@ def public_view(user: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 def check_name(name: str) -> str:
     name = name.strip().lower()
-    if not _NAME_RE.fullmatch(name):
+    if not NAME_RE.fullmatch(name):
         raise AccountError(
             N_(
                 "A user name has 2 to 32 characters: lower-case letters, digits, dot, dash or underscore, starting with a letter."
@@ -95,11 +95,8 @@ def is_locked(user: Mapping[str, Any], at: datetime | None = None) -> bool:
 def record_failure(
     store: AccountStore, user: Record, max_failures: int, lockout_minutes: int
 ) -> bool:
-    """Count a failed login; lock the account after ``max_failures``. Returns True if now locked."""
-    failures = int(user.get("failed_logins") or 0) + 1
-    if failures >= max_failures:
-        until = (now() + timedelta(minutes=lockout_minutes)).isoformat()
-        update_user(store, user["name"], failed_logins=0, locked_until=until)
-        return True
-    update_user(store, user["name"], failed_logins=failures)
-    return False
+    """Count a failed login (atomically, in the store); lock the account after ``max_failures``.
+    Returns True if this failure locked it."""
+    until = (now() + timedelta(minutes=lockout_minutes)).isoformat()
+    reached = store.count_login_failure(user["name"], max_failures=max_failures, lock_until=until)
+    return reached is not None and reached >= max_failures

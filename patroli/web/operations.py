@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -28,7 +29,12 @@ EXPORT_FIELDS = ("ad_id", "url", "source", "title", "risk", "flagged", "status",
                  "whatsapp", "telegram", "emails", "posted_at", "first_seen", "last_seen", "gone_at",
                  "reasons", "model_version", "reviewed_by", "reviewed_at")  # fmt: skip
 EXPORT_FORMATS = ("csv", "json")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# What a spreadsheet runs as a formula when a cell starts with it (full-width forms included).
+_FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+# Invisible characters a spreadsheet may skip before it reads the first visible one: format
+# characters (bidi controls, zero-width), marks, separators, controls, and the blank fillers.
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Mn", "Me", "Zs", "Zl", "Zp", "Co", "Cn", "Cs"})
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
 MAX_NOTE_CHARS = 2000
 
 
@@ -91,14 +97,25 @@ def export(
     return records, total
 
 
+def _runs_as_formula(text: str) -> bool:
+    """Whether the first character a spreadsheet reads, past invisible ones, starts a formula."""
+    for char in text:
+        if char in _FORMULA_START:
+            return True
+        if char not in _BLANK_LETTERS and unicodedata.category(char) not in _INVISIBLE_CATEGORIES:
+            return False
+    return False
+
+
 def _cell(value: Any) -> str:
-    """A CSV cell; text that a spreadsheet would run as a formula is prefixed with a quote."""
+    """A CSV cell; text that a spreadsheet would run as a formula (also behind invisible
+    characters such as U+202E or U+2066) is prefixed with a quote."""
     if value is None:
         return ""
     if isinstance(value, list):
         value = "; ".join(str(v) for v in value)
     text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if _runs_as_formula(text) else text
 
 
 def export_response(fmt: str, query: str, total: int, records: list[dict[str, Any]]) -> Response:

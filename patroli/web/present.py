@@ -1,8 +1,8 @@
-"""Turn store records into what pages show: reasons in the reader's language, filters, cursors."""
+"""Turn store records into what pages show, and parameters into values: reasons in the reader's
+language, the queue's filters, whole numbers."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import date, timedelta
@@ -27,30 +27,27 @@ def reasons(ad: Mapping[str, Any], language: str) -> list[tuple[str, str]]:
     return [("", str(text)) for text in ad.get("reasons") or []]
 
 
-def parse_after(raw: str) -> list[Any] | None:
-    """A pagination cursor from the query string: a JSON list of at most two scalars."""
-    if not raw:
+def whole_number(raw: str, maximum: int = 2**53) -> int | None:
+    """A whole number written with ASCII digits (``str.isdigit`` also accepts ``²`` and ``٣``),
+    within ``maximum``; None for anything else."""
+    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 16:
         return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(value, list) or not 1 <= len(value) <= 2:
-        return None
-    if not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in value):
-        return None
-    return value
+    value = int(raw)
+    return value if value <= maximum else None
 
 
-def dump_after(value: list[Any] | None) -> str:
-    return json.dumps(value, separators=(",", ":")) if value else ""
+def plausible_id(ad_id: str) -> bool:
+    """Whether ``ad_id`` could name an ad at all (bounded, printable); others are not looked up."""
+    return 0 < len(ad_id.encode("utf-8", "replace")) <= 256 and ad_id.isprintable()
 
 
 def _day(raw: str) -> date | None:
+    """A day of a date filter; one the day after which cannot be written is no day either."""
     try:
-        return date.fromisoformat(raw) if raw else None
+        day = date.fromisoformat(raw) if raw else None
     except ValueError:
         return None
+    return day if day is None or day < date.max else None
 
 
 def queue_filters(params: Mapping[str, str]) -> tuple[dict[str, str], str, list[str]]:

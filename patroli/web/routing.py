@@ -34,7 +34,8 @@ from patroli.storage import (
     Store,
 )
 from patroli.web.i18n import Translator, translator
-from patroli.web.security import LoginThrottle, Session, SessionCodec, csrf_matches
+from patroli.web.loginaudit import LoginEvents
+from patroli.web.security import CursorCodec, LoginThrottle, Session, SessionCodec, csrf_matches
 from patroli.web.settings import LANGUAGES, WebSettings
 
 logger = logging.getLogger(__name__)
@@ -56,8 +57,11 @@ class AppState:
     codec: SessionCodec
     throttle: LoginThrottle
     templates: Environment
+    cursors: CursorCodec
+    login_events: LoginEvents
     api_limit: LoginThrottle | None = None  # requests per API token per minute (web.api)
     on_api_call: Callable[[str, int], None] | None = None  # (endpoint, status): metrics
+    cache: dict[str, Any] = field(default_factory=dict)  # short-lived figures shared by requests
 
 
 @dataclass(slots=True)
@@ -130,6 +134,17 @@ class Ctx:
 
     def fields(self, name: str, max_items: int = 1000) -> list[str]:
         return [v[:200] for v in self.form.get(name, [])[:max_items]]
+
+    def cursor(self, query: str, sort: str) -> list[Any] | None:
+        """The ``after`` page cursor of this listing; raise ``ValueError`` for a forged one."""
+        return self.state.cursors.loads(self.param("after", max_chars=1000), query, sort)
+
+    def next_cursor(self, after: list[Any] | None, query: str, sort: str) -> str:
+        return self.state.cursors.dumps(after, query, sort)
+
+    @property
+    def client_address(self) -> str:
+        return self.request.client.host if self.request.client else "?"
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         page = self.state.templates.get_template(template)

@@ -1,7 +1,9 @@
 """Passwords (argon2id), signed session cookies, CSRF tokens and login throttling.
 
 Sessions are signed (itsdangerous) and carry the user's name, a per-user session epoch, the CSRF
-token and the language. The epoch lives with the user in the store: logging out, disabling an
+token, the language and the time the session was issued (at login): a session ends that long after
+it was issued however often its cookie is signed again, so a stolen cookie is not kept alive by
+requests that re-sign it. The epoch lives with the user in the store: logging out, disabling an
 account or changing a password bumps it, which ends every session of that user on every backend
 and every server process. Nothing here stores state of its own except the per-address login
 throttle, which is deliberately per process (a lock-out per account lives in the store).
@@ -9,7 +11,9 @@ throttle, which is deliberately per process (a lock-out per account lives in the
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import os
 import secrets
 import threading
 import time
@@ -19,7 +23,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 from patroli.web.i18n import N_
 
@@ -31,6 +35,11 @@ NAME_PATTERN = r"[a-z][a-z0-9._-]{1,31}"
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified against when the user does not exist, so that both paths cost the same time.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# Each check takes tens of MiB of memory for a moment: a burst of logins waits its turn instead of
+# taking the server's memory (a few checks at once keep every core busy).
+_CHECKS_AT_ONCE = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
+# A session issued this far in the future (clock steps between server processes) is still accepted.
+CLOCK_SKEW_SECONDS = 60
 
 
 def hash_password(password: str) -> str:
@@ -40,7 +49,8 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant-effort check; an unknown user is checked against a dummy hash."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        with _CHECKS_AT_ONCE:
+            return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -93,7 +103,8 @@ class Session:
 
 
 class SessionCodec:
-    """Sign and check session cookies; a cookie older than ``max_age`` seconds is refused."""
+    """Sign and check session cookies; a session issued more than ``max_age`` seconds ago is
+    refused, whenever its cookie was last signed."""
 
     def __init__(self, secret_key: str, max_age: int) -> None:
         self._serializer = URLSafeTimedSerializer(secret_key, salt="patroli-session")
@@ -109,7 +120,43 @@ class SessionCodec:
             payload = self._serializer.loads(cookie, max_age=self.max_age)
         except BadSignature:  # also SignatureExpired
             return None
-        return Session.from_payload(payload)
+        session = Session.from_payload(payload)
+        if session is None:
+            return None
+        age = time.time() - session.issued
+        if not -CLOCK_SKEW_SECONDS <= age <= self.max_age:  # NaN fails too
+            return None
+        return session
+
+
+class CursorCodec:
+    """Page cursors (a store's ``next_after``) signed into an opaque URL value, bound to the query
+    and order they page through: a cursor the server did not issue for this very listing is
+    refused before it reaches the store."""
+
+    def __init__(self, secret_key: str) -> None:
+        self._serializer = URLSafeSerializer(secret_key, salt="patroli-cursor")
+
+    @staticmethod
+    def _listing(query: str, sort: str) -> str:
+        return hashlib.sha256(f"{sort}\x1f{query}".encode()).hexdigest()[:16]
+
+    def dumps(self, after: list[Any] | None, query: str, sort: str) -> str:
+        if not after:
+            return ""
+        return str(self._serializer.dumps([self._listing(query, sort), after]))
+
+    def loads(self, raw: str, query: str, sort: str) -> list[Any] | None:
+        """The cursor, or None for none; raise ``ValueError`` for one that is not valid here."""
+        if not raw:
+            return None
+        try:
+            listing, after = self._serializer.loads(raw)
+        except (BadSignature, ValueError, TypeError) as exc:
+            raise ValueError("not a page link of this site") from exc
+        if listing != self._listing(query, sort) or not isinstance(after, list) or not after:
+            raise ValueError("a page link of another search")
+        return after
 
 
 def csrf_matches(session: Session, token: str | None) -> bool:

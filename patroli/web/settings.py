@@ -6,6 +6,7 @@ short or placeholder secret is refused at start-up outside the demo.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -19,6 +20,7 @@ from patroli.config.table import (
     PATROLI_IMAGES_MAX_BYTES,
     PATROLI_IMAGES_MAX_PIXELS,
     PATROLI_SECRET_KEY,
+    PATROLI_WEB_ALLOWED_HOSTS,
     PATROLI_WEB_COOKIE_SECURE,
     PATROLI_WEB_EXPORT_MAX_ROWS,
     PATROLI_WEB_LANGUAGE,
@@ -53,6 +55,24 @@ def check_secret(secret: str) -> str:
     return secret
 
 
+def parse_hosts(raw: str) -> tuple[str, ...]:
+    """``PATROLI_WEB_ALLOWED_HOSTS``: host names separated by commas; ``*.domain`` and ``*`` as
+    the trusted-host check understands them. Raise ``SettingError`` for anything else."""
+    hosts = tuple(h.strip().lower() for h in raw.split(",") if h.strip())
+    if not hosts:
+        raise SettingError("PATROLI_WEB_ALLOWED_HOSTS names no host: list at least one")
+    for host in hosts:
+        pattern = host.removeprefix("*.") if host.startswith("*.") else host
+        if host != "*" and not _HOST_RE.fullmatch(pattern):
+            raise SettingError(
+                f"PATROLI_WEB_ALLOWED_HOSTS: {host!r} is not a host name, an address, *.domain or *"
+            )
+    return hosts
+
+
+_HOST_RE = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?|\[[0-9a-f:.]{2,45}\]")
+
+
 @dataclass(frozen=True, slots=True)
 class WebSettings:
     secret_key: str
@@ -65,6 +85,7 @@ class WebSettings:
     login_rate_attempts: int = PATROLI_WEB_LOGIN_RATE.default_value()  # per address per window
     login_rate_window_seconds: int = 300
     export_max_rows: int = PATROLI_WEB_EXPORT_MAX_ROWS.default_value()
+    allowed_hosts: tuple[str, ...] = parse_hosts(PATROLI_WEB_ALLOWED_HOSTS.default_value())
     bulk_max: int = 500
     page_size: int = 25
     api_rate_per_minute: int = PATROLI_API_RATE.default_value()  # per token, per process
@@ -78,6 +99,7 @@ class WebSettings:
             check_secret(self.secret_key)
         elif not self.secret_key:
             raise SettingError("the demo needs a secret too (it generates one)")
+        parse_hosts(",".join(self.allowed_hosts))
         if self.language not in LANGUAGES:
             raise SettingError(f"PATROLI_WEB_LANGUAGE must be one of {', '.join(LANGUAGES)}")
 
@@ -100,6 +122,7 @@ class WebSettings:
             images_dir=PATROLI_IMAGES_DIR.from_env(env),
             images_max_bytes=PATROLI_IMAGES_MAX_BYTES.from_env(env),
             images_max_pixels=PATROLI_IMAGES_MAX_PIXELS.from_env(env),
+            allowed_hosts=parse_hosts(PATROLI_WEB_ALLOWED_HOSTS.from_env(env)),
         )
 
     @classmethod

@@ -39,9 +39,9 @@ class SQLiteStore(
     LinkingRole,
     Store,
 ):
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = url
-        self.db = Database(url)
+        self.db = Database(url, create=create)
         self.path = self.db.path
 
     @contextmanager

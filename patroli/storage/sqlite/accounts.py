@@ -62,6 +62,21 @@ class SQLiteAccounts:
             rows = conn.execute("SELECT * FROM users ORDER BY name").fetchall()
         return [_user(r) for r in rows]
 
+    def count_login_failure(self, name: str, *, max_failures: int, lock_until: str) -> int | None:
+        # One statement: the increment and the lock are decided on the row itself, never on a
+        # value read earlier, so concurrent wrong passwords cannot overwrite each other's count.
+        with self.db.write() as conn:
+            row = conn.execute(
+                "UPDATE users SET"
+                " failed_logins = CASE WHEN failed_logins + 1 >= :max THEN 0 ELSE failed_logins + 1 END,"
+                " locked_until = CASE WHEN failed_logins + 1 >= :max THEN :until ELSE locked_until END"
+                " WHERE name = :name RETURNING failed_logins",
+                {"max": max_failures, "until": lock_until, "name": name},
+            ).fetchone()
+        if row is None:
+            return None
+        return int(row[0]) or max_failures  # 0: this failure reached the limit and locked
+
     def append_audit(
         self,
         actor: str,

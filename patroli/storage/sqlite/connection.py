@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,6 +46,10 @@ _DDL = [
     "CREATE INDEX IF NOT EXISTS ads_risk ON ads(risk)",
     "CREATE INDEX IF NOT EXISTS ads_status ON ads(status, risk)",
     "CREATE INDEX IF NOT EXISTS ads_first_seen ON ads(first_seen)",
+    # The review queue (flagged, new) in its two orders, as search() sorts: a page and its count
+    # read the index alone instead of sorting every ad (bench/web_load.py: seconds -> milliseconds).
+    "CREATE INDEX IF NOT EXISTS ads_queue_risk ON ads(status, flagged, COALESCE(risk, -1) DESC, ad_id)",
+    "CREATE INDEX IF NOT EXISTS ads_queue_uncertainty ON ads(status, flagged, ABS(COALESCE(risk_margin, 1)), ad_id)",
     """CREATE TABLE IF NOT EXISTS ad_entities (
         kind TEXT NOT NULL, value TEXT NOT NULL, ad_id TEXT NOT NULL,
         PRIMARY KEY (kind, value, ad_id)) WITHOUT ROWID""",
@@ -106,32 +111,91 @@ def _migrate(conn: sqlite3.Connection) -> None:
         conn.execute("INSERT INTO ads_fts(ads_fts) VALUES ('rebuild')")
 
 
-def sqlite_path(url: str) -> Path:
-    """``sqlite:///var/patroli.db`` is relative to the working directory, ``sqlite:////x.db`` absolute."""
-    if url.startswith("sqlite:///"):
-        return Path(url.removeprefix("sqlite:///"))
-    if url.startswith("sqlite://"):
+MODES = ("ro", "rw", "rwc")
+
+
+def parse_sqlite_url(url: str) -> tuple[Path, str]:
+    """The file and the mode of a SQLite store URL: ``sqlite:///relative/path.db`` or
+    ``sqlite:////absolute/path.db`` (or a bare path ending in .db), optionally with ``?mode=ro``
+    (read only, the store must exist), ``?mode=rw`` (must exist) or ``?mode=rwc`` (the default:
+    created when missing). Anything else is refused with ``StoreUnavailable``: a parameter that
+    was silently taken for part of the file name would open a new, empty store."""
+    if url.startswith("sqlite://") and not url.startswith("sqlite:///"):
         raise StoreUnavailable(
             f"{url}: write sqlite:///relative/path.db or sqlite:////absolute/path.db"
         )
-    return Path(url)
+    location, question, query = url.removeprefix("sqlite:///").partition("?")
+    if not location:
+        raise StoreUnavailable(f"{url}: the URL names no file")
+    mode = "rwc"
+    if question:
+        try:
+            pairs = urllib.parse.parse_qsl(query, keep_blank_values=True, strict_parsing=True)
+        except ValueError as exc:
+            raise StoreUnavailable(f"{url}: cannot read the parameters after '?'") from exc
+        for key, value in pairs:
+            if key != "mode" or value not in MODES:
+                raise StoreUnavailable(
+                    f"{url}: unknown parameter {key}={value}; a SQLite store URL takes only "
+                    "?mode=ro (read only), ?mode=rw or ?mode=rwc"
+                )
+            mode = value
+    return Path(location), mode
+
+
+def sqlite_path(url: str) -> Path:
+    """``sqlite:///var/patroli.db`` is relative to the working directory, ``sqlite:////x.db`` absolute."""
+    return parse_sqlite_url(url)[0]
 
 
 class Database:
-    """The file, opened once; ``write()`` is a transaction, ``read()`` a consistent read, both under
-    one lock, because the crawl's worker threads and the web app's share the connection."""
+    """The file; ``write()`` is a transaction on the one writing connection, under a lock, because
+    the crawl's worker threads and the web app's share it; ``read()`` is a consistent read (a WAL
+    snapshot) on the calling thread's own connection, so one long search does not make every
+    other reader wait (bench/web_load.py). Reads inside a ``write()`` use the writing connection.
 
-    def __init__(self, url: str) -> None:
-        self.path = sqlite_path(url)
+    ``create=False`` (and ``?mode=rw``/``?mode=ro``) opens only an existing patroli store: no file
+    and no directory is made; ``?mode=ro`` opens it read only (every write is a ``StoreError``)."""
+
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self.path, mode = parse_sqlite_url(url)
+        if not create and mode == "rwc":
+            mode = "rw"
+        self.read_only = mode == "ro"
         self._lock = threading.RLock()
+        self._local = threading.local()  # this thread's reader and how deep it reads or writes
+        self._readers: list[sqlite3.Connection] = []
+        memory = str(self.path) == ":memory:"
+        self._reader_target = "" if memory else f"{self.path.resolve().as_uri()}?mode=ro"
+        if mode != "rwc" and not memory and not self.path.is_file():
+            raise StoreUnavailable(f"no store at {self.path} (nothing is created for this command)")
         try:
-            if str(self.path) != ":memory:":
+            if mode == "rwc" and not memory:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+            target = str(self.path) if memory else f"{self.path.resolve().as_uri()}?mode={mode}"
+            self._conn = sqlite3.connect(
+                target, check_same_thread=False, timeout=30, uri=not memory
+            )
             self._conn.row_factory = sqlite3.Row
-            self._initialize()
+            if mode != "rwc":
+                self._check_schema()
+            if not self.read_only:
+                self._initialize()
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"cannot open SQLite store at {self.path}: {exc}") from exc
+
+    def _check_schema(self) -> None:
+        """An existing file opened without creating must be a patroli store already."""
+        try:
+            found = self._conn.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'"
+            ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise StoreUnavailable(f"{self.path} is not a patroli store ({exc})") from exc
+        if found is None:
+            self._conn.close()
+            raise StoreUnavailable(f"{self.path} is not a patroli store (no schema version)")
 
     def _initialize(self) -> None:
         """Switch to WAL and create the schema; several crawlers may open a new file at once."""
@@ -158,17 +222,56 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One transaction: committed when the block ends, rolled back (as ``StoreError``) on error."""
+        local = self._local
         try:
             with self._lock, self._conn:
-                yield self._conn
+                local.writing = getattr(local, "writing", 0) + 1
+                try:
+                    yield self._conn
+                finally:
+                    local.writing -= 1
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite store {self.path}: {exc}") from exc
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
+        """A snapshot on this thread's reader (an in-memory store has only the shared connection)."""
+        local = self._local
+        writing: int = getattr(local, "writing", 0)
+        if writing or not self._reader_target:
+            with self._lock:
+                yield self._conn
+            return
+        reader: sqlite3.Connection | None = getattr(local, "reader", None)
+        if reader is None:
+            reader = self._open_reader()
+            local.reader, local.reading = reader, 0
+        if local.reading:  # a read inside a read: the same snapshot
+            yield reader
+            return
+        local.reading = 1
+        reader.execute("BEGIN")
+        try:
+            yield reader
+        finally:
+            local.reading = 0
+            reader.execute("ROLLBACK")  # nothing to keep: it only read
+
+    def _open_reader(self) -> sqlite3.Connection:
+        try:
+            reader = sqlite3.connect(
+                self._reader_target, check_same_thread=False, timeout=30, uri=True
+            )
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open SQLite store at {self.path}: {exc}") from exc
+        reader.row_factory = sqlite3.Row
         with self._lock:
-            yield self._conn
+            self._readers.append(reader)
+        return reader
 
     def close(self) -> None:
         with self._lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
             self._conn.close()

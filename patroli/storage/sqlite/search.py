@@ -29,6 +29,7 @@ _ENTITY_KIND_BY_FILTER = {
     "licence": "licence",
 }
 _FILTER_BY_FIELD = {v: k for k, v in FILTER_FIELDS.items()}
+SIMILAR_WINDOW = 2000  # related ads by text: ranked among this many latest ads sharing a word
 # Sort keys for keyset ("search after") pagination: (SQL expression, descending?).
 _SORT_KEYS: dict[str, tuple[str, bool]] = {
     "risk": ("COALESCE(ads.risk, -1)", True),
@@ -70,7 +71,11 @@ def _where(query: Query) -> tuple[str, list[Any]]:
             clauses.append(f"NOT ({clause})" if flt.negate else f"({clause})")
         elif name in ENTITY_FILTERS:
             sub = f"SELECT ad_id FROM ad_entities WHERE kind = ? AND value IN ({marks})"
-            clauses.append(f"ads.ad_id {'NOT IN' if flt.negate else 'IN'} ({sub})")
+            # With words too, the words' matches lead and each is checked against the entity's ads
+            # ("+" keeps ad_id out of the index): SQLite otherwise probed every pair of the two
+            # lists ("pelayan country:TH" over 100k ads: five minutes).
+            column = "+ads.ad_id" if query.terms else "ads.ad_id"
+            clauses.append(f"{column} {'NOT IN' if flt.negate else 'IN'} ({sub})")
             params += [_ENTITY_KIND_BY_FILTER[name], *flt.values]
         else:
             values: list[Any] = (
@@ -108,13 +113,13 @@ class SQLiteSearch:
         join = ""
         select_params: list[Any] = []
         by_relevance = bool(parsed.terms) and sort == "relevance"
-        if parsed.terms:
-            # snippet() needs the FTS row of each hit; bm25 orders by relevance when asked.
-            select += f", snippet(ads_fts, 1, '{MARK_START}', '{MARK_END}', '…', 24) AS highlight"
+        match = " ".join(_fts_phrase(t) for t in parsed.terms)
+        if by_relevance:
+            # bm25 orders by relevance; the snippets are made for the page's hits only (below):
+            # made in this query, they were made for every match before sorting.
             join = "JOIN ads_fts ON ads_fts.rowid = ads.seq AND ads_fts MATCH ?"
-            select_params.append(" ".join(_fts_phrase(t) for t in parsed.terms))
-            if by_relevance:
-                order = "bm25(ads_fts), ads.ad_id"
+            select_params.append(match)
+            order = "bm25(ads_fts), ads.ad_id"
         page_where, page_params = where, list(params)
         if after:
             if by_relevance or after[0] == "offset":
@@ -129,6 +134,7 @@ class SQLiteSearch:
         with self.db.read() as conn:
             try:
                 rows = conn.execute(sql, [*select_params, *page_params, limit, offset]).fetchall()
+                snippets = _snippets(conn, match, [r["seq"] for r in rows]) if match else {}
                 total = conn.execute(f"SELECT COUNT(*) FROM ads WHERE {where}", params).fetchone()[
                     0
                 ]
@@ -136,6 +142,9 @@ class SQLiteSearch:
             except sqlite3.OperationalError as exc:
                 raise ValueError(f"cannot run query {query!r}: {exc}") from exc
         hits = [decode_row(r) for r in rows]
+        if match:
+            for hit, row in zip(hits, rows, strict=True):
+                hit["highlight"] = snippets.get(row["seq"])
         next_after: list[Any] | None = None
         if len(rows) == limit:
             if by_relevance:
@@ -291,6 +300,19 @@ def _marks(values: Sequence[Any]) -> str:
     return ",".join("?" * len(values))
 
 
+def _snippets(conn: sqlite3.Connection, match: str, seqs: list[int]) -> dict[int, str]:
+    """The highlighted snippet of each of these ads (by ``seq``) for the words of ``match``."""
+    if not seqs:
+        return {}
+    marks = ",".join("?" * len(seqs))
+    rows = conn.execute(
+        f"SELECT rowid, snippet(ads_fts, 1, '{MARK_START}', '{MARK_END}', '…', 24) FROM ads_fts "
+        f"WHERE ads_fts MATCH ? AND rowid IN ({marks})",
+        [match, *seqs],
+    ).fetchall()
+    return {int(rowid): str(text) for rowid, text in rows}
+
+
 def _facets(conn: sqlite3.Connection, where: str, params: list[Any]) -> dict[str, dict[str, int]]:
     def grouped(sql: str) -> dict[str, int]:
         return {str(k): n for k, n in conn.execute(sql, params).fetchall() if k is not None}
@@ -302,9 +324,11 @@ def _facets(conn: sqlite3.Connection, where: str, params: list[Any]) -> dict[str
         "status": grouped(
             f"SELECT status, COUNT(*) FROM ads WHERE {where} GROUP BY 1 ORDER BY 2 DESC"
         ),
+        # The matching ads' ids once, then their countries: as a join, SQLite probed the words'
+        # match list once per country row of the store (a common word hung the page: n x m).
         "country": grouped(
-            "SELECT e.value, COUNT(*) FROM ad_entities e JOIN ads ON ads.ad_id = e.ad_id "
-            f"WHERE e.kind = 'country' AND {where} GROUP BY 1 ORDER BY 2 DESC"
+            "SELECT e.value, COUNT(*) FROM ad_entities e WHERE e.kind = 'country' "
+            f"AND e.ad_id IN (SELECT ads.ad_id FROM ads WHERE {where}) GROUP BY 1 ORDER BY 2 DESC"
         ),
         "day": grouped(
             "SELECT substr(COALESCE(ads.posted_at, ads.first_seen), 1, 10), COUNT(*) FROM ads "
@@ -324,9 +348,16 @@ def _similar_text(conn: sqlite3.Connection, ad: Record, limit: int) -> list[Reco
     if not terms:
         return []
     match = " OR ".join(_fts_phrase(t) for t in terms)
+    # Ranked among the latest SIMILAR_WINDOW ads that share a word, not all of them: common words
+    # match most of a large store, and ranking it all made every ad page slow (bench/web_load.py:
+    # 100k ads, 280 -> 25 ms).
+    floor = conn.execute(
+        "SELECT rowid FROM ads_fts WHERE ads_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+        (match, SIMILAR_WINDOW - 1),
+    ).fetchone()
     rows = conn.execute(
         "SELECT ads.* FROM ads JOIN ads_fts ON ads_fts.rowid = ads.seq AND ads_fts MATCH ? "
-        "ORDER BY bm25(ads_fts) LIMIT ?",
-        (match, limit),
+        "WHERE ads_fts.rowid >= ? ORDER BY bm25(ads_fts) LIMIT ?",
+        (match, floor[0] if floor else 0, limit),
     ).fetchall()
     return [decode_row(r) for r in rows]

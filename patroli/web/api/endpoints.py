@@ -6,6 +6,7 @@ decisions for analysts, ads and runs for every role, sources for admins.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,7 +32,7 @@ from patroli.web.operations import (
     search_sort,
     sources_status,
 )
-from patroli.web.present import parse_after, reasons
+from patroli.web.present import reasons
 from patroli.web.routing import ADMIN, ANALYST, ANY_ROLE, INVESTIGATOR
 
 EXAMPLE_AD = "5f1e0c9a7b3d2e8f4a6c1b0d"  # the documented example ad (tests seed it)
@@ -41,6 +42,23 @@ MAX_PAGE = 200
 def explained(ad: Mapping[str, Any], language: str) -> Record:
     """An ad record with its reasons explained in ``language``."""
     return {**ad, "explanations": [{"code": c, "text": t} for c, t in reasons(ad, language)]}
+
+
+def parse_after(raw: str) -> list[Any] | None:
+    """A pagination cursor from the query string (the ``next_after`` of the previous page, as
+    JSON): a list of one or two scalars, else ``None``. The API returns cursors in the open: a
+    token holder may page anywhere its role may search."""
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(value, list) or not 1 <= len(value) <= 2:
+        return None
+    if not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in value):
+        return None
+    return value
 
 
 def _after(ctx: ApiCtx) -> list[Any] | None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from starlette.responses import Response
 
-from patroli.web.accounts import AccountError, create_user, public_view, update_user
+from patroli.web.accounts import NAME_RE, AccountError, create_user, public_view, update_user
 from patroli.web.operations import sources_status
 from patroli.web.routing import ADMIN, Ctx, Page
 from patroli.web.security import ROLES, generate_password, hash_password
@@ -54,7 +54,7 @@ def add_user(ctx: Ctx) -> Response:
 def change_user(ctx: Ctx) -> Response:
     name = ctx.request.path_params["name"][:64]
     action = ctx.field("action")
-    before = ctx.accounts.get_user(name)
+    before = ctx.accounts.get_user(name) if NAME_RE.fullmatch(name) else None
     if before is None:
         return users(ctx, status=404, error=ctx._("No such user."))
     if action not in USER_ACTIONS:

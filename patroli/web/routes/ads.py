@@ -10,7 +10,7 @@ from patroli.storage import AdNotFound, ReviewConflict
 from patroli.storage.schema import DECISIONS
 from patroli.web.highlight import render_with_cues
 from patroli.web.operations import DecisionError, ad_detail, decide, evidence_snapshot
-from patroli.web.present import reasons
+from patroli.web.present import plausible_id, reasons, whole_number
 from patroli.web.routes.queue import FILTER_KEYS, queue_filters
 from patroli.web.routing import ANALYST, ANY_ROLE, Ctx, Page
 
@@ -27,6 +27,8 @@ ENTITY_FIELDS = (
 
 
 def _ad_page(ctx: Ctx, ad_id: str, *, status: int = 200, error: str = "") -> Response:
+    if not plausible_id(ad_id):
+        return ctx.error(404, ctx._("No ad with this id."))
     try:
         detail = ad_detail(ctx.ads, ctx.reviews, ad_id)
     except AdNotFound:
@@ -56,11 +58,18 @@ def ad_page(ctx: Ctx) -> Response:
 
 def review(ctx: Ctx) -> Response:
     ad_id = ctx.request.path_params["ad_id"]
+    if not plausible_id(ad_id):
+        return ctx.error(404, ctx._("No ad with this id."))
     decision = ctx.field("decision")
-    version = ctx.field("expected_version")
+    raw_version = ctx.field("expected_version", max_chars=30)
+    version = whole_number(raw_version)
+    if raw_version and version is None:
+        return _ad_page(
+            ctx, ad_id, status=400, error=ctx._("The ad's version must be a whole number.")
+        )
     try:
         decide(ctx.reviews, ad_id, decision, actor=ctx.actor, note=ctx.field("note", max_chars=2000),
-               expected_version=int(version) if version.isdigit() else None)  # fmt: skip
+               expected_version=version)  # fmt: skip
     except DecisionError:
         return _ad_page(ctx, ad_id, status=400, error=ctx._("Choose a decision."))
     except AdNotFound:
@@ -76,6 +85,8 @@ def review(ctx: Ctx) -> Response:
 
 def evidence(ctx: Ctx) -> Response:
     ad_id, index = ctx.request.path_params["ad_id"], ctx.request.path_params["index"]
+    if not plausible_id(ad_id):
+        return ctx.error(404, ctx._("No ad with this id."))
     try:
         snapshot = evidence_snapshot(ctx.ads, ad_id, index)
     except AdNotFound:

@@ -6,7 +6,7 @@ from starlette.responses import Response
 
 from patroli.storage import TokenStore
 from patroli.storage.schema import TOKEN_SCOPES
-from patroli.web.accounts import is_locked, record_failure, update_user
+from patroli.web.accounts import NAME_RE, is_locked, record_failure, update_user
 from patroli.web.routing import ANY_ROLE, PUBLIC, Ctx, Page, local_path, new_session
 from patroli.web.security import hash_password, needs_rehash, password_problem, verify_password
 from patroli.web.settings import LANGUAGES
@@ -28,18 +28,23 @@ def login(ctx: Ctx) -> Response:
     name = ctx.field("name", max_chars=64).strip().lower()
     password = ctx.field("password", max_chars=256)
     target = local_path(ctx.field("next"), "")
-    client = ctx.request.client.host if ctx.request.client else "?"
+    client = ctx.client_address
     if not ctx.state.throttle.allow(client):
-        ctx.accounts.append_audit(
-            "anonymous", "login_throttled", "", detail="too many attempts from one address"
+        ctx.state.login_events.record(
+            "login_throttled", "", client, "too many attempts from one address"
         )
         return ctx.render("login.html", status=429, next=target,
                           error=ctx._("Too many login attempts. Wait a few minutes and try again."))  # fmt: skip
-    user = ctx.accounts.get_user(name) if name else None
+    # A name no account can have is not looked up (nor sent to the store).
+    user = ctx.accounts.get_user(name) if NAME_RE.fullmatch(name) else None
     usable = bool(user and user.get("active") and not is_locked(user))
     ok = verify_password(user["password_hash"] if user and usable else None, password)
+    if ok and user:
+        # Read again after the slow check: a concurrent wrong guess may have locked it meanwhile.
+        user = ctx.accounts.get_user(user["name"])
+        usable = bool(user and user.get("active") and not is_locked(user))
     if not (ok and user and usable):
-        if user and user.get("active") and not is_locked(user):
+        if user and user.get("active") and not is_locked(user) and not ok:
             locked = record_failure(
                 ctx.accounts, user, ctx.settings.login_max_failures, ctx.settings.lockout_minutes
             )
@@ -47,10 +52,11 @@ def login(ctx: Ctx) -> Response:
                 user["name"], "login_failed", user["name"], detail="locked" if locked else ""
             )
         elif user:
-            ctx.accounts.append_audit(user["name"], "login_refused", user["name"],
-                                   detail="locked" if is_locked(user) else "disabled")  # fmt: skip
+            ctx.state.login_events.record(
+                "login_refused", user["name"], client, "locked" if is_locked(user) else "disabled"
+            )
         else:
-            ctx.accounts.append_audit("anonymous", "login_failed", "", detail="unknown account")
+            ctx.state.login_events.record("login_failed", "", client, "unknown account")
         return ctx.render("login.html", status=401, next=target,
                           error=ctx._("Wrong name or password. After repeated failures an account is locked for a while."))  # fmt: skip
     changes: dict[str, object] = {"failed_logins": 0, "locked_until": None}

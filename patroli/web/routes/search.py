@@ -1,4 +1,7 @@
-"""Investigator search (the store's query syntax, facets, highlights), exports, entity pages."""
+"""Investigator search (the store's query syntax, facets, highlights), exports, entity pages.
+
+Exports are POSTed forms (CSRF-checked like every state change: each is audited), so that no
+cross-site link or image can make an investigator's browser export and audit anything."""
 
 from __future__ import annotations
 
@@ -16,34 +19,42 @@ from patroli.web.operations import (
     search_ads,
     search_sort,
 )
-from patroli.web.present import dump_after, parse_after, reasons
+from patroli.web.present import reasons
 from patroli.web.routing import INVESTIGATOR, Ctx, Page
 
 ENTITY_KINDS = ("phone", "handle", "email")
 
 
-def _query_and_sort(ctx: Ctx) -> tuple[str, SortOrder]:
-    return ctx.param("q", max_chars=1000).strip(), search_sort(ctx.param("sort", "relevance"))
+def _query_and_sort(ctx: Ctx, *, form: bool = False) -> tuple[str, SortOrder]:
+    read = ctx.field if form else ctx.param
+    return read("q", max_chars=1000).strip(), search_sort(read("sort", "relevance", max_chars=20))
 
 
 def search(ctx: Ctx) -> Response:
     query, sort = _query_and_sort(ctx)
-    after = parse_after(ctx.param("after", max_chars=300))
     error, result = "", None
     try:
-        result = search_ads(ctx.ads, query, sort=sort, limit=ctx.settings.page_size, after=after)
+        after = ctx.cursor(query, sort)
+    except ValueError:
+        after = None
+        error = ctx._("This page link is not valid here; start again from the first page.")
+    try:
+        if not error:
+            result = search_ads(
+                ctx.ads, query, sort=sort, limit=ctx.settings.page_size, after=after
+            )
     except (QuerySyntaxError, ValueError) as exc:
         error = str(exc)  # the parser's message names the bad part of the query
     hits = [{**h, "reason_list": reasons(h, ctx.language)} for h in (result.hits if result else [])]
     return ctx.render(
         "search.html", status=400 if error else 200, q=query, sort=sort, sorts=SORTS, error=error,
         total=result.total if result else 0, hits=hits, facets=result.facets if result else {},
-        next_after=dump_after(result.next_after if result else None), paged=bool(after),
+        next_after=ctx.next_cursor(result.next_after if result else None, query, sort), paged=bool(after),
     )  # fmt: skip
 
 
 def _export(ctx: Ctx, fmt: str) -> Response:
-    query, sort = _query_and_sort(ctx)
+    query, sort = _query_and_sort(ctx, form=True)
     try:
         records, total = export(ctx.ads, ctx.accounts, actor=ctx.actor, query=query, sort=sort, fmt=fmt,
                                 max_rows=ctx.settings.export_max_rows, language=ctx.language)  # fmt: skip
@@ -68,7 +79,12 @@ def entity(ctx: Ctx) -> Response:
         value = normalize_filter_value(kind, raw)
     except QuerySyntaxError as exc:
         return ctx.error(400, str(exc))
-    hits, total = collect_hits(ctx.ads, f'{kind}:"{value}"', "date", ctx.settings.export_max_rows)
+    try:
+        hits, total = collect_hits(
+            ctx.ads, f'{kind}:"{value}"', "date", ctx.settings.export_max_rows
+        )
+    except (QuerySyntaxError, ValueError) as exc:
+        return ctx.error(400, str(exc))
     hits = hits[:1000]
     firsts = [h["first_seen"] for h in hits if h.get("first_seen")]
     lasts = [h["last_seen"] for h in hits if h.get("last_seen")]
@@ -82,7 +98,7 @@ def entity(ctx: Ctx) -> Response:
 
 PAGES = [
     Page("/search", search, INVESTIGATOR),
-    Page("/search/export.csv", export_csv, INVESTIGATOR),
-    Page("/search/export.json", export_json, INVESTIGATOR),
+    Page("/search/export.csv", export_csv, INVESTIGATOR, ("POST",)),
+    Page("/search/export.json", export_json, INVESTIGATOR, ("POST",)),
     Page("/entities/{kind}/{value}", entity, INVESTIGATOR),
 ]
