@@ -19,8 +19,8 @@ from itsdangerous import URLSafeTimedSerializer
 from patroli.storage import Store
 from patroli.web.accounts import create_user, is_locked
 from patroli.web.app import SECURITY_HEADERS
-from patroli.web.routes import queue as queue_route
 from patroli.web.operations import _cell
+from patroli.web.routes import queue as queue_route
 from tests.helpers.webkit import (
     SECRET,
     USER_OF,

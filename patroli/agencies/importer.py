@@ -81,8 +81,15 @@ def load_mapping(path: Path | None) -> dict[str, tuple[str, ...]]:
     mapping = {k: tuple(_header(h) for h in v) for k, v in DEFAULT_MAPPING.items()}
     if path is None:
         return mapping
-    text = path.read_text(encoding="utf-8")
-    raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except UnicodeDecodeError as exc:
+        raise RegisterFileError(f"{path}: not UTF-8 text (byte {exc.start + 1})") from exc
+    except (ValueError, yaml.YAMLError) as exc:  # JSON or YAML that does not parse
+        raise RegisterFileError(f"{path}: not a readable mapping ({exc})") from exc
+    except RecursionError as exc:
+        raise RegisterFileError(f"{path}: nested too deeply") from exc
     if not isinstance(raw, dict):
         raise RegisterFileError(f"{path}: a mapping is `field: header` or `field: [headers]`")
     for key, value in raw.items():

@@ -110,7 +110,7 @@ def networks() -> None:
 @click.option(
     "--days",
     default=None,
-    type=click.IntRange(1),
+    type=click.IntRange(1, 36_500),
     help="Active within DAYS (default: PATROLI_NETWORK_ACTIVE_DAYS).",
 )
 @click.option("--json", "as_json", is_flag=True)
@@ -191,7 +191,7 @@ def agencies_import(
         return
     for problem in result.problems:
         err_console.print(f"skipped {safe(problem)}", highlight=False)
-    store: AgencyRegister = open_store_or_fail(store_url)
+    store: AgencyRegister = open_store_or_fail(store_url, create=True)
     with store:
         record = store.record_register_import(result.meta, result.entries)
     if record.get("duplicate"):

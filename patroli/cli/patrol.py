@@ -343,7 +343,7 @@ def _import_demo_register(store_url: str) -> None:
     from patroli.demosites.data import DEMO_REGISTER
     from patroli.storage import AgencyRegister
 
-    store: AgencyRegister = open_store_or_fail(store_url)
+    store: AgencyRegister = open_store_or_fail(store_url, create=True)
     with store:
         for kind, path in DEMO_REGISTER:
             result = read_register(path, kind, source=f"demo register ({path.name})")
