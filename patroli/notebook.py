@@ -76,6 +76,17 @@ class Ad:
     reviewed_at: str | None = None
     review_note: str | None = None
     version: int = 1
+    bank_accounts: list[str] = dataclasses.field(default_factory=list)
+    agency_names: list[str] = dataclasses.field(default_factory=list)
+    licence_numbers: list[str] = dataclasses.field(default_factory=list)
+    province: str | None = None
+    transit: list[str] = dataclasses.field(default_factory=list)
+    job_type: str | None = None
+    agency_id: str | None = None
+    register_import: str | None = None
+    cluster_id: str | None = None
+    network_id: str | None = None
+    cluster_status: str | None = None
     highlight: str | None = None
 
     @classmethod
