@@ -61,3 +61,6 @@ class JobAd:
     reason_codes: list[str] = field(default_factory=list)  # language-neutral codes of the reasons
     risk_margin: float | None = None  # risk minus threshold: near 0 = the model is least sure
     model_version: str = ""
+    # the WARC record of the response the ad was read from: {file, offset, length, record_id,
+    # digest} (crawler.warcarchive); empty when no WARC is written
+    warc: dict[str, Any] = field(default_factory=dict)

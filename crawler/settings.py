@@ -40,6 +40,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.incremental.IncrementalMiddleware": 560,
 }
+# Every response as sent, in WARC files; each ad points at its record (crawler/warcarchive.py).
+SPIDER_MIDDLEWARES = {"crawler.warcarchive.WarcArchiveMiddleware": 950}
 TELNETCONSOLE_ENABLED = False
 
 # --- when each run closes: monitors, run history, alerts (crawler/extensions/runrecorder.py) ----

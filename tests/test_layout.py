@@ -19,20 +19,22 @@ PACKAGES = ("crawler", "pipelines", "classifiers", "patroli")
 
 # Each room of the house and the rooms it may import (besides itself), lowest layer first.
 _VOCABULARY = {"patroli.text", "patroli.config"}
-_FOUNDATION = _VOCABULARY | {"patroli.storage", "patroli.alerts"}
+_FOUNDATION = _VOCABULARY | {"patroli.storage", "patroli.alerts", "patroli.evidence"}
 _CRAWL = _FOUNDATION | {"classifiers", "crawler", "pipelines"}
 MAY_IMPORT: dict[str, set[str]] = {
     "patroli.text": set(),
     "patroli.config": {"patroli.text"},
     "patroli.storage": _VOCABULARY,
     "patroli.alerts": _VOCABULARY,
+    "patroli.evidence": _VOCABULARY | {"patroli.storage"},
     "classifiers": _VOCABULARY,
     "crawler": _FOUNDATION,
     "pipelines": _FOUNDATION | {"classifiers", "crawler"},
     "patroli.demosites": _VOCABULARY,
     "patroli.patrol": _CRAWL,
-    "patroli.web": _FOUNDATION | {"classifiers", "crawler"},
-    "patroli.cli": _CRAWL | {"patroli.demosites", "patroli.patrol", "patroli.web"},
+    "patroli.cases": _FOUNDATION,
+    "patroli.web": _FOUNDATION | {"classifiers", "crawler", "patroli.cases"},
+    "patroli.cli": _CRAWL | {"patroli.demosites", "patroli.patrol", "patroli.web", "patroli.cases"},
 }
 
 

@@ -26,6 +26,9 @@ ROLE_METHODS = {
     "known_ads", "touch_ads", "mark_gone", "record_run", "list_runs",
     "put_user", "get_user", "list_users", "append_audit", "audit_log",
     "save_search", "list_saved_searches", "delete_saved_search",
+    "create_case", "get_case", "list_cases", "update_case", "add_case_item", "remove_case_item",
+    "add_case_note", "cases_holding", "add_takedown", "update_takedown", "list_takedowns",
+    "set_hold", "record_capture", "ads_to_capture", "held_evidence",
 }  # fmt: skip
 
 

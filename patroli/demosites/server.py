@@ -12,10 +12,15 @@ from). Faults can be switched on per site while it runs, to rehearse what a craw
 characters outside them as numeric references, ``removed`` takes the first three ads of each listing
 down (gone from the listing, their pages 404), as moderators or recruiters do, and ``edited`` changes
 the first ad of each listing (a new salary in its title), as recruiters do when they repost.
+
+Like most real servers it compresses text for clients that accept gzip (``Content-Encoding: gzip``,
+``Vary: Accept-Encoding``, the ETag made weak as nginx does), so the crawl's evidence keeps the
+bytes as sent, not a decompressed copy.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import html
 import json
@@ -42,6 +47,14 @@ SITES = ("pasarloka", "tg", "kerjanusa", "rss-bridge", "agensi")
 FAULT_MODES = ("ok", "error", "layout", "empty", "broken", "encoding", "removed", "edited")
 PAGE_SIZE = 20
 TELEGRAM_PAGE_SIZE = 20
+GZIP_MIN_BYTES = 256  # smaller bodies are sent as they are (nginx's gzip_min_length, roughly)
+_COMPRESSIBLE = (
+    "text/",
+    "application/xml",
+    "application/rss",
+    "application/atom",
+    "application/json",
+)
 CATEGORIES = {
     "lowongan-kerja_c4": ("lowongan-kerja", "Lowongan Kerja"),
     "jasa_c5": ("jasa", "Jasa"),
@@ -508,11 +521,22 @@ def _make_handler(sites: DemoSites) -> type[BaseHTTPRequestHandler]:
             payload = page.encoded()
             etag = '"' + hashlib.sha1(payload, usedforsecurity=False).hexdigest()[:20] + '"'
             status = page.status
-            if status == 200 and self.headers.get("If-None-Match") == etag:
+            asked = (self.headers.get("If-None-Match") or "").removeprefix("W/")
+            if status == 200 and asked == etag:
                 status, payload = HTTPStatus.NOT_MODIFIED, b""
+            compressed = (
+                len(payload) >= GZIP_MIN_BYTES
+                and page.content_type.startswith(_COMPRESSIBLE)
+                and "gzip" in (self.headers.get("Accept-Encoding") or "").lower()
+            )
+            if compressed:
+                payload, etag = gzip.compress(payload, mtime=0), "W/" + etag
             self.send_response(status)
             self.send_header("Content-Type", page.content_type)
             self.send_header("Content-Length", str(len(payload)))
+            if compressed:
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Vary", "Accept-Encoding")
             if page.status == 200:
                 self.send_header("ETag", etag)
             for key, value in page.headers.items():

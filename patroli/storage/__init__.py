@@ -5,8 +5,8 @@ Elasticsearch or OpenSearch (detected from the engine), or name it with
 ``elasticsearch+https://`` / ``opensearch+https://`` (see ``storage.engine.client``).
 
 A store plays several roles (``storage.roles``); callers type what they hold by the role they use
-(``AdStore``, ``ReviewStore``, ``CrawlLedger``, ``AccountStore``, ``SavedSearchStore``), and
-``Store`` is all of them at once.
+(``AdStore``, ``ReviewStore``, ``CrawlLedger``, ``AccountStore``, ``SavedSearchStore``,
+``CaseStore``, ``EvidenceStore``), and ``Store`` is all of them at once.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from patroli.storage.base import (
     AdNotFound,
+    NotFound,
     Record,
     ReviewConflict,
     SearchResult,
@@ -26,7 +27,9 @@ from patroli.storage.base import (
 from patroli.storage.roles import (
     AccountStore,
     AdStore,
+    CaseStore,
     CrawlLedger,
+    EvidenceStore,
     ReviewStore,
     SavedSearchStore,
     Store,
@@ -77,7 +80,10 @@ __all__ = [
     "AccountStore",
     "AdNotFound",
     "AdStore",
+    "CaseStore",
     "CrawlLedger",
+    "EvidenceStore",
+    "NotFound",
     "Record",
     "ReviewConflict",
     "ReviewStore",

@@ -1,7 +1,8 @@
 """The embedded store: one SQLite file in WAL mode, with FTS5 full-text search.
 
 One ``Database`` (``connection``) is shared by one module per role: ``ads`` and ``search``
-(``AdStore``), ``reviews``, ``ledger``, ``accounts`` and ``saved_searches``.
+(``AdStore``), ``reviews``, ``ledger``, ``accounts``, ``saved_searches``, ``cases`` and
+``evidence``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 from patroli.storage.roles import Store
 from patroli.storage.sqlite.accounts import SQLiteAccounts
 from patroli.storage.sqlite.ads import SQLiteAds
+from patroli.storage.sqlite.cases import SQLiteCases
 from patroli.storage.sqlite.connection import Database, sqlite_path
+from patroli.storage.sqlite.evidence import SQLiteEvidence
 from patroli.storage.sqlite.ledger import SQLiteLedger
 from patroli.storage.sqlite.reviews import SQLiteReviews
 from patroli.storage.sqlite.saved_searches import SQLiteSavedSearches
@@ -23,6 +26,8 @@ class SQLiteStore(
     SQLiteLedger,
     SQLiteAccounts,
     SQLiteSavedSearches,
+    SQLiteCases,
+    SQLiteEvidence,
     Store,
 ):
     def __init__(self, url: str) -> None:

@@ -1,8 +1,9 @@
 """The one SQLite connection every role of the embedded store shares: the file, its schema, a lock.
 
 WAL lets the review web app read while a crawl writes. Raw evidence goes to ``evidence``, one row
-per distinct version of an ad, and is never deleted; the audit log is append-only, enforced by
-the database itself.
+per distinct version of an ad (with the pointer to its WARC record), and is never deleted; the
+audit log is append-only, enforced by the database itself. An older file is migrated in place when
+opened: missing columns are added (``_add_missing_columns``), nothing is dropped or rewritten.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from patroli.storage.base import StoreError, StoreUnavailable
-from patroli.storage.schema import sqlite_columns
+from patroli.storage.schema import WARC_POINTER_FIELDS, sqlite_columns
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: WARC pointers on evidence, hold/capture on ads, cases, takedowns
 
 _DDL = [
     f"CREATE TABLE IF NOT EXISTS ads ({', '.join(sqlite_columns())})",
@@ -41,7 +42,8 @@ _DDL = [
         INSERT INTO ads_fts(rowid, title, text) VALUES (new.seq, new.title, new.text); END""",
     """CREATE TABLE IF NOT EXISTS evidence (
         ad_id TEXT NOT NULL, content_hash TEXT NOT NULL, crawled_at TEXT NOT NULL,
-        url TEXT, html TEXT, PRIMARY KEY (ad_id, content_hash))""",
+        url TEXT, html TEXT, warc_file TEXT, warc_offset INTEGER, warc_length INTEGER,
+        warc_record_id TEXT, warc_digest TEXT, PRIMARY KEY (ad_id, content_hash))""",
     """CREATE TABLE IF NOT EXISTS reviews (
         id INTEGER PRIMARY KEY, ad_id TEXT NOT NULL, decision TEXT NOT NULL, note TEXT,
         reviewer TEXT NOT NULL, at TEXT NOT NULL, previous_status TEXT, version INTEGER NOT NULL)""",
@@ -68,7 +70,28 @@ _DDL = [
     """CREATE TABLE IF NOT EXISTS saved_searches (
         id TEXT PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL, query TEXT NOT NULL,
         channel TEXT, created_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS cases (
+        id TEXT PRIMARY KEY, title TEXT NOT NULL, description TEXT, status TEXT NOT NULL,
+        assignee TEXT, province TEXT, routing TEXT, created_by TEXT, created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS case_items (
+        id TEXT PRIMARY KEY, case_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
+        note TEXT, added_by TEXT, added_at TEXT NOT NULL, UNIQUE (case_id, kind, value))""",
+    "CREATE INDEX IF NOT EXISTS case_items_value ON case_items(kind, value)",
+    """CREATE TABLE IF NOT EXISTS case_notes (
+        id TEXT PRIMARY KEY, case_id TEXT NOT NULL, author TEXT NOT NULL, at TEXT NOT NULL,
+        text TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS case_notes_case ON case_notes(case_id, at)",
+    """CREATE TABLE IF NOT EXISTS takedowns (
+        id TEXT PRIMARY KEY, ad_id TEXT NOT NULL, case_id TEXT, channel TEXT NOT NULL,
+        platform TEXT, url TEXT, batch_id TEXT, letter_number TEXT, agency TEXT, urgent INTEGER,
+        status TEXT NOT NULL, reason TEXT, submitted_by TEXT, submitted_at TEXT NOT NULL,
+        updated_at TEXT, removed_at TEXT, checks TEXT)""",
+    "CREATE INDEX IF NOT EXISTS takedowns_ad ON takedowns(ad_id)",
 ]
+# Columns later versions added to tables that an older file already has: added in place.
+_ADDED_COLUMNS = {"evidence": {n: "INTEGER" if n in ("warc_offset", "warc_length") else "TEXT"
+                               for n in WARC_POINTER_FIELDS}}  # fmt: skip
 
 
 def sqlite_path(url: str) -> Path:
@@ -109,8 +132,9 @@ class Database:
                     self._conn.execute("BEGIN IMMEDIATE")  # waits for the lock, unlike DDL alone
                     for statement in _DDL:
                         self._conn.execute(statement)
+                    self._add_missing_columns()
                     self._conn.execute(
-                        "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                        "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
                         (str(SCHEMA_VERSION),),
                     )
                 return
@@ -118,6 +142,17 @@ class Database:
                 if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 49:
                     raise
                 time.sleep(0.1)
+
+    def _add_missing_columns(self) -> None:
+        """Migrate an older file in place: add the columns it lacks (``ALTER TABLE ADD COLUMN``
+        keeps every row; the new columns start empty)."""
+        wanted = {"ads": {c.split()[0]: " ".join(c.split()[1:2]) for c in sqlite_columns()[1:]},
+                  **_ADDED_COLUMNS}  # fmt: skip
+        for table, columns in wanted.items():
+            have = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            for name, sql_type in columns.items():
+                if name not in have:
+                    self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
