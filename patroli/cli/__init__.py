@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from patroli.cli import ads, index, investigate, models, patrol, queue, web
+from patroli.cli import ads, cases, evidence, index, investigate, models, patrol, queue, web
 from patroli.cli.main import cli, main
 
-__all__ = ["ads", "cli", "index", "investigate", "main", "models", "patrol", "queue", "web"]
+__all__ = [
+    "ads",
+    "cases",
+    "cli",
+    "evidence",
+    "index",
+    "investigate",
+    "main",
+    "models",
+    "patrol",
+    "queue",
+    "web",
+]

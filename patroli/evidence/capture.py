@@ -137,6 +137,42 @@ def source_record(
     return _snapshot_record(ad, source)
 
 
+class Capturer:
+    """Renders and records captures with one browser; pages shared by several ads render once."""
+
+    def __init__(self, store: CaptureStore, evidence_dir: Path, renderer: OfflineRenderer,
+                 capturer: str) -> None:  # fmt: skip
+        self.store = store
+        self.evidence_dir = evidence_dir
+        self.renderer = renderer
+        self.capturer = capturer
+        self.shots: dict[str, tuple[str, str, Any, StoredRecord]] = {}
+        self.pages_rendered = 0
+
+    def capture(self, ad: Mapping[str, Any]) -> Record:
+        """Capture ``ad`` (read with its evidence) and keep the record; return it."""
+        source = latest_pointer(ad)
+        if source is None:
+            raise EvidenceError(f"ad {ad['ad_id']} has no kept page to capture")
+        key = str(
+            source.get("warc_record_id") or f"snapshot:{ad['ad_id']}:{source.get('content_hash')}"
+        )
+        moment = datetime.now(UTC)
+        if key not in self.shots:
+            record = source_record(self.evidence_dir, ad, source)
+            rendered = self.renderer.screenshot(record, near=_when(source.get("crawled_at")))
+            file, digest = store_png(self.evidence_dir, rendered.png, moment)
+            self.shots[key] = (file, digest, rendered, record)
+            self.pages_rendered += 1
+        file, digest, rendered, record = self.shots[key]
+        capture = capture_record(ad, source, record, file, digest, rendered,
+                                 self.renderer.version, moment, self.capturer)  # fmt: skip
+        sidecar = self.evidence_dir / Path(file).with_name(f"{ad['ad_id']}.capture.json")
+        sidecar.write_text(json.dumps(capture, ensure_ascii=False, indent=1), "utf-8")
+        self.store.record_capture(ad["ad_id"], capture)
+        return capture
+
+
 def capture_pending(
     store: CaptureStore,
     evidence_dir: Path,
@@ -144,52 +180,34 @@ def capture_pending(
     *,
     limit: int = 500,
     capturer: str = "patroli (after the patrol)",
+    ad_ids: list[str] | None = None,
 ) -> CaptureReport:
-    """Make the capture record of every flagged ad that has none (up to ``limit``)."""
+    """Make the capture record of every flagged ad that has none (up to ``limit``), or of the
+    ads ``ad_ids`` names that have none."""
     report = CaptureReport()
     started = time.monotonic()
-    queue = store.ads_to_capture(limit=limit)
+    queue = [a["ad_id"] for a in store.ads_to_capture(limit=limit)] if ad_ids is None else ad_ids
     if not queue:
         return report
     try:
         with OfflineRenderer(chromium, evidence_dir) as renderer:
-            shots: dict[str, tuple[str, str, Any, StoredRecord]] = {}
-            for listed in queue:
-                ad = store.get_ad(listed["ad_id"], with_evidence=True)
-                source = latest_pointer(ad)
-                if source is None:
-                    report.failed += 1
-                    report.problems.append(f"{ad['ad_id']}: no kept page to capture")
+            capturer_ = Capturer(store, evidence_dir, renderer, capturer)
+            for ad_id in queue:
+                ad = store.get_ad(ad_id, with_evidence=True)
+                if ad.get("captured_at"):
                     continue
-                key = str(
-                    source.get("warc_record_id")
-                    or f"snapshot:{ad['ad_id']}:{source.get('content_hash')}"
-                )
-                moment = datetime.now(UTC)
                 try:
-                    if key not in shots:
-                        record = source_record(evidence_dir, ad, source)
-                        rendered = renderer.screenshot(record, near=_when(source.get("crawled_at")))
-                        file, digest = store_png(evidence_dir, rendered.png, moment)
-                        shots[key] = (file, digest, rendered, record)
-                        report.pages_rendered += 1
-                    file, digest, rendered, record = shots[key]
-                    capture = capture_record(ad, source, record, file, digest, rendered,
-                                             renderer.version, moment, capturer)  # fmt: skip
-                    sidecar = evidence_dir / Path(file).with_name(f"{ad['ad_id']}.capture.json")
-                    sidecar.write_text(json.dumps(capture, ensure_ascii=False, indent=1), "utf-8")
-                    store.record_capture(ad["ad_id"], capture)
+                    capturer_.capture(ad)
                     report.captured += 1
                 except (EvidenceError, OSError) as exc:
                     report.failed += 1
-                    report.problems.append(f"{ad['ad_id']}: {exc}")
-                    logger.error("capture of ad %s failed: %s", ad["ad_id"], exc)
+                    report.problems.append(f"{ad_id}: {exc}")
+                    logger.error("capture of ad %s failed: %s", ad_id, exc)
                 except Exception as exc:  # noqa: BLE001 - a page chromium chokes on; the rest go on
                     report.failed += 1
-                    report.problems.append(
-                        f"{ad['ad_id']}: rendering failed ({type(exc).__name__})"
-                    )
-                    logger.error("capture of ad %s failed: %s", ad["ad_id"], exc)
+                    report.problems.append(f"{ad_id}: rendering failed ({type(exc).__name__})")
+                    logger.error("capture of ad %s failed: %s", ad_id, exc)
+            report.pages_rendered = capturer_.pages_rendered
     except RendererUnavailable as exc:
         report.unavailable = str(exc)
         logger.warning("no capture records this time: %s", exc)
