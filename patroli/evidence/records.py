@@ -22,7 +22,7 @@ from http import HTTPStatus
 
 from warcio.recordbuilder import RecordBuilder
 from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import BufferWARCWriter
+from warcio.warcwriter import WARCWriter
 
 WARC_VERSION = "1.1"
 Headers = Sequence[tuple[str, str]]
@@ -72,8 +72,15 @@ def _http_block(status_line: str, protocol: str, headers: Headers) -> StatusAndH
     return http
 
 
+def _bytes_of(record: object) -> bytes:
+    """One record, gzipped on its own (warcio's BufferWARCWriter would leave a temp file open)."""
+    buffer = io.BytesIO()
+    WARCWriter(buffer, gzip=True, warc_version=WARC_VERSION).write_record(record)
+    return buffer.getvalue()
+
+
 def _record(
-    builder: BufferWARCWriter,
+    builder: RecordBuilder,
     uri: str,
     record_type: str,
     http: StatusAndHeaders,
@@ -95,10 +102,7 @@ def _record(
         warc_headers_dict=warc_headers,
         http_headers=http,
     )
-    out = BufferWARCWriter(gzip=True, warc_version=WARC_VERSION)
-    out.write_record(record)
-    data: bytes = out.get_contents()
-    return data
+    return _bytes_of(record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +114,7 @@ class ExchangeRecords:
 
 def exchange_records(exchange: Exchange) -> ExchangeRecords:
     """The response record and the request record (``WARC-Concurrent-To`` the response)."""
-    builder = BufferWARCWriter(gzip=True, warc_version=WARC_VERSION)
+    builder = RecordBuilder(warc_version=WARC_VERSION)
     date = warc_date(exchange.date)
     try:
         reason = HTTPStatus(exchange.status).phrase
@@ -154,7 +158,7 @@ def exchange_records(exchange: Exchange) -> ExchangeRecords:
 
 def warcinfo_record(filename: str, software: str) -> bytes:
     """The first record of every file: what wrote it and in which format."""
-    builder = BufferWARCWriter(gzip=True, warc_version=WARC_VERSION)
+    builder = RecordBuilder(warc_version=WARC_VERSION)
     record = builder.create_warcinfo_record(
         filename,
         {
@@ -165,9 +169,7 @@ def warcinfo_record(filename: str, software: str) -> bytes:
             "description": "patroli crawl: every response as sent, SHA-256 payload digests",
         },
     )
-    builder.write_record(record)
-    data: bytes = builder.get_contents()
-    return data
+    return _bytes_of(record)
 
 
 def new_record_id() -> str:
