@@ -45,7 +45,8 @@ clean:
 	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache
 
 ## test-packages: the Debian/Ubuntu packages the whole suite needs, installed with apt-get (as root,
-## or through sudo) only when missing: chromium for the browser tests, Maven and a Java 17..21 to
+## or through sudo) only when missing: chromium for the browser tests (and the case bundles' page
+## renderings and PDF report), poppler-utils (pdftoppm, pdftotext) to read that PDF back, Maven and a Java 17..21 to
 ## fetch and run OpenSearch, a Java 21+ for Elasticsearch (openjdk-21-jdk-headless where the release
 ## has it; Debian 12 has not: put a JDK 21+ under /usr/lib/jvm or in JAVA_HOME by hand). Java is
 ## looked up as the tests look it up (tests/helpers/engines.py).
@@ -54,6 +55,7 @@ HAS_JAVA = $(BIN)/python -c "from tests.helpers.engines import java_home; java_h
 test-packages: setup
 	@need=""; \
 	test -x /usr/bin/chromium || need="$$need chromium"; \
+	command -v pdftoppm >/dev/null || need="$$need poppler-utils"; \
 	command -v mvn >/dev/null || need="$$need maven"; \
 	$(call HAS_JAVA,17,21) || need="$$need openjdk-17-jdk-headless"; \
 	if ! $(call HAS_JAVA,21,99); then \

@@ -44,6 +44,19 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/search/export.csv"): INVESTIGATOR,
     ("GET", "/search/export.json"): INVESTIGATOR,
     ("GET", "/entities/{kind}/{value}"): INVESTIGATOR,
+    ("GET", "/cases"): INVESTIGATOR,
+    ("POST", "/cases"): INVESTIGATOR,
+    ("GET", "/cases/{case_id}"): INVESTIGATOR,
+    ("POST", "/cases/{case_id}/update"): INVESTIGATOR,
+    ("POST", "/cases/{case_id}/items"): INVESTIGATOR,
+    ("POST", "/cases/{case_id}/items/{item_id}/remove"): INVESTIGATOR,
+    ("POST", "/cases/{case_id}/notes"): INVESTIGATOR,
+    ("POST", "/cases/{case_id}/routing"): INVESTIGATOR,
+    ("POST", "/cases/{case_id}/export"): INVESTIGATOR,
+    ("POST", "/ads/{ad_id}/hold"): INVESTIGATOR,
+    ("POST", "/ads/{ad_id}/case"): INVESTIGATOR,
+    ("GET", "/takedowns"): INVESTIGATOR,
+    ("POST", "/takedowns/{request_id}/status"): INVESTIGATOR,
     ("GET", "/admin/audit"): ADMIN,
     ("GET", "/admin/users"): ADMIN,
     ("POST", "/admin/users"): ADMIN,
@@ -58,7 +71,13 @@ CONCRETE = {
     "/ads/{ad_id}/evidence/{index:int}": f"/ads/{AD}/evidence/0",
     "/entities/{kind}/{value}": "/entities/phone/+6281255512345",
     "/admin/users/{name}": "/admin/users/ana",
+    "/ads/{ad_id}/hold": f"/ads/{AD}/hold",
+    "/ads/{ad_id}/case": f"/ads/{AD}/case",
 }
+# Case routes are reached with ids of nothing (404 or 400: changes nothing).
+for _template in [t for _, t in ROUTES if t.startswith(("/cases/{", "/takedowns/{"))]:
+    CONCRETE[_template] = _template.replace("{case_id}", "no-such-case").replace(
+        "{item_id}", "no-such-item").replace("{request_id}", "no-such-request")  # fmt: skip
 # Harmless bodies: each is a valid request that changes nothing (a wrong password, no decision...).
 HARMLESS = {
     "/logout": {},
@@ -70,6 +89,9 @@ HARMLESS = {
     "/admin/users/{name}": {"action": "nothing"},
     "/admin/models": {"version": "no-such-model"},
     "/login": {"name": "nobody", "password": "wrong-password-123"},
+    "/cases": {"title": ""},
+    "/ads/{ad_id}/hold": {"hold": "0"},
+    "/ads/{ad_id}/case": {"case_id": "no-such-case"},
 }
 
 

@@ -26,7 +26,9 @@ from starlette.routing import Route
 from patroli.storage import (
     AccountStore,
     AdStore,
+    CaseStore,
     CrawlLedger,
+    EvidenceStore,
     Record,
     ReviewStore,
     Store,
@@ -82,6 +84,14 @@ class Ctx:
 
     @property
     def accounts(self) -> AccountStore:
+        return self.state.store
+
+    @property
+    def cases(self) -> CaseStore:
+        return self.state.store
+
+    @property
+    def evidence(self) -> EvidenceStore:
         return self.state.store
 
     @property

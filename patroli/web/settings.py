@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from patroli.config import SettingError
 from patroli.config.table import (
     LANGUAGES,
+    PATROLI_CHROMIUM,
+    PATROLI_EVIDENCE_DIR,
     PATROLI_SECRET_KEY,
+    PATROLI_TAKEDOWN_AGENCY,
     PATROLI_WEB_COOKIE_SECURE,
     PATROLI_WEB_EXPORT_MAX_ROWS,
     PATROLI_WEB_LANGUAGE,
@@ -62,6 +65,10 @@ class WebSettings:
     export_max_rows: int = PATROLI_WEB_EXPORT_MAX_ROWS.default_value()
     bulk_max: int = 500
     page_size: int = 25
+    # Case bundles and takedown exports read the evidence and render with chromium.
+    evidence_dir: str = field(default_factory=PATROLI_EVIDENCE_DIR.from_env)
+    chromium: str = field(default_factory=PATROLI_CHROMIUM.from_env)
+    takedown_agency: str = field(default_factory=PATROLI_TAKEDOWN_AGENCY.from_env)
 
     def __post_init__(self) -> None:
         if not self.demo:

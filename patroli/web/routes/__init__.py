@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from patroli.web.routes import admin, ads, auth, dashboard, queue, search
+from patroli.web.routes import admin, ads, auth, cases, dashboard, queue, search
 from patroli.web.routing import Page
 
 
 def all_pages() -> list[Page]:
-    return [*auth.PAGES, *dashboard.PAGES, *queue.PAGES, *ads.PAGES, *search.PAGES, *admin.PAGES]
+    return [
+        *auth.PAGES,
+        *dashboard.PAGES,
+        *queue.PAGES,
+        *ads.PAGES,
+        *search.PAGES,
+        *cases.PAGES,
+        *admin.PAGES,
+    ]

@@ -11,7 +11,7 @@ from patroli.storage.schema import DECISIONS
 from patroli.web.highlight import render_with_cues
 from patroli.web.present import reasons
 from patroli.web.routes.queue import FILTER_KEYS, queue_filters
-from patroli.web.routing import ANALYST, ANY_ROLE, Ctx, Page
+from patroli.web.routing import ANALYST, ANY_ROLE, INVESTIGATOR, Ctx, Page
 
 # The evidence frame: no scripts, no plugins, no requests of any kind, no same-origin access.
 EVIDENCE_CSP = "sandbox; default-src 'none'; frame-ancestors 'self'"
@@ -34,12 +34,15 @@ def _ad_page(ctx: Ctx, ad_id: str, *, status: int = 200, error: str = "") -> Res
                  "content_hash": e.get("content_hash"), "size": len(e.get("html") or "")}
                 for i, e in enumerate(ad.pop("evidence", []) or [])]  # fmt: skip
     done = ctx.param("done")
+    investigator = ctx.can(INVESTIGATOR)
     return ctx.render(
         "ad.html", status=status, ad=ad, text=text, found=found, reasons=reasons(ad, ctx.language),
         evidence=evidence, related=ctx.ads.related(ad_id, limit=20),
         history=ctx.reviews.review_history(ad_id), decisions=DECISIONS, error=error,
         entity_fields=ENTITY_FIELDS, done=done if done in DECISIONS else "",
         back={k: ctx.param(k, max_chars=64) for k in FILTER_KEYS if ctx.param(k)},
+        cases_of_ad=ctx.cases.cases_holding("ad", ad_id) if investigator else [],
+        open_cases=[c for c in ctx.cases.list_cases(limit=200) if c["status"] != "closed"] if investigator else [],
     )  # fmt: skip
 
 
