@@ -64,3 +64,12 @@ class JobAd:
     # the WARC record of the response the ad was read from: {file, offset, length, record_id,
     # digest} (crawler.warcarchive); empty when no WARC is written
     warc: dict[str, Any] = field(default_factory=dict)
+    # leads (pipelines/extract.py) and the register check (pipelines/register.py)
+    bank_accounts: list[str] = field(default_factory=list)  # "BRI:002101555123504"
+    agency_names: list[str] = field(default_factory=list)  # "PT Sinar Jaya Abadi", as written
+    licence_numbers: list[str] = field(default_factory=list)  # licence numbers the ad claims
+    province: str = ""  # ISO 3166-2:ID code of the province the ad recruits in
+    transit: list[str] = field(default_factory=list)  # exit towns and gateways on the route
+    job_type: str = ""  # patroli.text.jobs code
+    agency_id: str = ""  # the register entry the ad names (with matching contacts or not)
+    register_import: str = ""  # the register import the check used

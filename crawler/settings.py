@@ -53,6 +53,7 @@ ITEM_PIPELINES = {
     "pipelines.extract.ExtractEntitiesPipeline": 200,
     "pipelines.dedupe.DedupePipeline": 300,
     "pipelines.classify.ClassifyPipeline": 400,
+    "pipelines.register.RegisterCheckPipeline": 450,
     "pipelines.store.StorePipeline": 900,
 }
 CONCURRENT_ITEMS = 100

@@ -2,7 +2,9 @@
 
 Phones become E.164 (investigators link recruiters across sites by them), Telegram handles and
 e-mails are lower-cased, destinations become ISO country codes, and amounts are split into the
-salary offered and the fees asked of the worker. Runs in batches in worker processes
+salary offered and the fees asked of the worker. Leads: bank accounts (``BANK:DIGITS``), the agency
+names (``PT …``) and licence numbers an ad prints, the province it recruits in, the transit points
+of its route and its kind of work. Runs in batches in worker processes
 (``pipelines.offload``); settings: ``PATROLI_WORKERS``, ``PATROLI_EXTRACT_BATCH_SIZE``,
 ``PATROLI_BATCH_DELAY``.
 """
@@ -18,10 +20,14 @@ from scrapy.statscollectors import StatsCollector
 
 from crawler.items import JobAd
 from patroli.config.table import PATROLI_BATCH_DELAY, PATROLI_EXTRACT_BATCH_SIZE, PATROLI_WORKERS
+from patroli.text.agencies import extract_agency_names, extract_licence_numbers
+from patroli.text.banks import extract_bank_accounts
 from patroli.text.contacts import extract_emails, extract_links, extract_telegram_handles
+from patroli.text.jobs import job_type
 from patroli.text.money import classify_money
 from patroli.text.phones import extract_phones, extract_whatsapp
 from patroli.text.places import HOME_COUNTRY, extract_countries
+from patroli.text.regions import extract_province, extract_transit
 from pipelines.offload import MicroBatcher, OffloadingPipeline, WorkerPool, run_in
 
 logger = logging.getLogger(__name__)
@@ -71,6 +77,12 @@ def entities_for(payload: dict[str, Any]) -> dict[str, Any]:
         "salary_currency": salary.currency if salary else "",
         "salary_period": salary.period if salary else "",
         "fees": [{"amount": fee.amount, "currency": fee.currency} for fee in fees],
+        "bank_accounts": extract_bank_accounts(text),
+        "agency_names": extract_agency_names(text),
+        "licence_numbers": extract_licence_numbers(text),
+        "province": extract_province(payload["location"], text) or "",
+        "transit": extract_transit(text),
+        "job_type": job_type(text),
     }
 
 

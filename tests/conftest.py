@@ -4,13 +4,15 @@ fixtures live in ``tests/helpers/``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from patroli.demosites.process import DemoSitesProcess
+from patroli.storage import Store, open_store
 from tests.helpers.cli import ROOT
 
 ENGINE_FAMILIES = frozenset({"opensearch", "elasticsearch"})
@@ -106,3 +108,36 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     yield started
     for engine in started.values():
         engine.remove()
+
+
+# The store contract's backends (tests/test_storage_contract.py, tests/test_storage_networks.py).
+BACKENDS = ["sqlite", "opensearch", "elasticsearch"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, store_url: str) -> Iterator[Callable[[], Store]]:
+    """Opens stores on one fresh, empty location of a backend (engines: a unique index prefix);
+    each call is another connection, as another analyst's would be."""
+    opened: list[Store] = []
+    engine = (
+        None if request.param == "sqlite" else request.getfixturevalue("engines")[request.param]
+    )
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    from tests.helpers.engines import open_engine_store
+
+    def open_one() -> Store:
+        store = open_store(store_url) if engine is None else open_engine_store(engine, prefix)
+        opened.append(store)
+        return store
+
+    yield open_one
+    for store in opened:
+        store.close()
+    if engine is not None:
+        engine.drop_prefix(prefix)
+
+
+@pytest.fixture
+def store(backend: Callable[[], Store]) -> Store:
+    """A fresh, empty store of each backend."""
+    return backend()

@@ -366,13 +366,17 @@ def test_every_cli_option_backed_by_a_setting_takes_its_environment_variable(
 
     options = _setting_options()
     assert {s.env for _, _, s in options} == {"PATROLI_STORE", "PATROLI_SOURCES", "PATROLI_JOBS_DIR",
-                                              "PATROLI_MODEL_DIR", "PATROLI_MODEL_PATH"}  # fmt: skip
+                                              "PATROLI_MODEL_DIR", "PATROLI_MODEL_PATH", "PATROLI_EVIDENCE_DIR",
+                                              "PATROLI_EVIDENCE_RETENTION_DAYS", "PATROLI_TAKEDOWN_AGENCY",
+                                              "PATROLI_RECHECK_TIMEOUT"}  # fmt: skip
     (tmp_path / "models").mkdir()
     registry = tmp_path / "sources.yaml"
     registry.write_text("sources: []\n", encoding="utf-8")
     values = {"PATROLI_STORE": f"sqlite:///{tmp_path / 'env.db'}", "PATROLI_SOURCES": str(registry),
               "PATROLI_JOBS_DIR": str(tmp_path / "jobs"), "PATROLI_MODEL_DIR": str(tmp_path / "models"),
-              "PATROLI_MODEL_PATH": str(tmp_path / "model")}  # fmt: skip
+              "PATROLI_MODEL_PATH": str(tmp_path / "model"), "PATROLI_EVIDENCE_DIR": str(tmp_path / "evidence"),
+              "PATROLI_EVIDENCE_RETENTION_DAYS": "30", "PATROLI_TAKEDOWN_AGENCY": "Badan Uji",
+              "PATROLI_RECHECK_TIMEOUT": "7.5"}  # fmt: skip
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     for path, name, setting in options:
@@ -380,7 +384,7 @@ def test_every_cli_option_backed_by_a_setting_takes_its_environment_variable(
         for part in path:
             command = command.commands[part]
         param = next(p for p in command.params if p.name == name)
-        assert param.get_default(click.Context(command)) == values[setting.env], (path, name)
+        assert str(param.get_default(click.Context(command))) == values[setting.env], (path, name)
     with cli.commands["crawl"].make_context("crawl", []) as ctx:
         assert ctx.params["jobs_dir"] == str(tmp_path / "jobs")
     # And through real commands: each opens what its variable names.

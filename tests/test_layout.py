@@ -28,13 +28,15 @@ MAY_IMPORT: dict[str, set[str]] = {
     "patroli.alerts": _VOCABULARY,
     "patroli.evidence": _VOCABULARY | {"patroli.storage"},
     "classifiers": _VOCABULARY,
+    "patroli.agencies": _FOUNDATION,
     "crawler": _FOUNDATION,
-    "pipelines": _FOUNDATION | {"classifiers", "crawler"},
+    "pipelines": _FOUNDATION | {"classifiers", "crawler", "patroli.agencies"},
     "patroli.demosites": _VOCABULARY,
     "patroli.patrol": _CRAWL,
     "patroli.cases": _FOUNDATION,
-    "patroli.web": _FOUNDATION | {"classifiers", "crawler", "patroli.cases"},
-    "patroli.cli": _CRAWL | {"patroli.demosites", "patroli.patrol", "patroli.web", "patroli.cases"},
+    "patroli.web": _FOUNDATION | {"classifiers", "crawler", "patroli.agencies", "patroli.cases"},
+    "patroli.cli": _CRAWL
+    | {"patroli.demosites", "patroli.patrol", "patroli.web", "patroli.agencies", "patroli.cases"},
 }
 
 

@@ -7,44 +7,12 @@ reviews conflict instead of overwriting, the audit log only grows.
 from __future__ import annotations
 
 import threading
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
-from patroli.storage import AdNotFound, ReviewConflict, Store, open_store
-from tests.helpers.engines import open_engine_store
+from patroli.storage import AdNotFound, ReviewConflict, Store
 from tests.helpers.records import record
-
-BACKENDS = ["sqlite", "opensearch", "elasticsearch"]
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, store_url: str) -> Iterator[Callable[[], Store]]:
-    """Opens stores on one fresh, empty location of a backend (engines: a unique index prefix);
-    each call is another connection, as another analyst's would be."""
-    opened: list[Store] = []
-    engine = (
-        None if request.param == "sqlite" else request.getfixturevalue("engines")[request.param]
-    )
-    prefix = f"t{uuid.uuid4().hex[:10]}"
-
-    def open_one() -> Store:
-        store = open_store(store_url) if engine is None else open_engine_store(engine, prefix)
-        opened.append(store)
-        return store
-
-    yield open_one
-    for store in opened:
-        store.close()
-    if engine is not None:
-        engine.drop_prefix(prefix)
-
-
-@pytest.fixture
-def store(backend: Callable[[], Store]) -> Store:
-    """A fresh, empty store of each backend."""
-    return backend()
 
 
 def test_new_then_updated(store: Store) -> None:

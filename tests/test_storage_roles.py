@@ -19,7 +19,7 @@ from patroli.storage.sqlite import SQLiteStore
 from tests.helpers.engines import open_engine_store
 
 BACKEND_CLASSES = [SQLiteStore, EngineStore]
-# The store interface before it was split into roles, less ``url`` and ``close`` (``StoreHandle``).
+# The store interface (split into roles), less ``url`` and ``close`` (``StoreHandle``).
 ROLE_METHODS = {
     "upsert_ads", "get_ad", "search", "count", "related", "stats",
     "review", "review_history", "labelled_ads",
@@ -29,6 +29,9 @@ ROLE_METHODS = {
     "create_case", "get_case", "list_cases", "update_case", "add_case_item", "remove_case_item",
     "add_case_note", "cases_holding", "add_takedown", "update_takedown", "list_takedowns",
     "set_hold", "record_capture", "ads_to_capture", "held_evidence",
+    # issue 15: leads, clusters and networks, the agency register
+    "trends", "get_cluster", "get_network", "largest_networks", "review_cluster", "generic_identifiers",
+    "relink", "unlink_ads", "record_register_import", "register_imports", "register_entries",
 }  # fmt: skip
 
 

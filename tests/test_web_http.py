@@ -64,6 +64,12 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/admin/sources"): ADMIN,
     ("GET", "/admin/models"): ADMIN,
     ("POST", "/admin/models"): ADMIN,
+    ("GET", "/clusters/{cluster_id}"): ANY_ROLE,
+    ("POST", "/clusters/{cluster_id}/review"): ANALYST,
+    ("GET", "/networks"): ANY_ROLE,
+    ("GET", "/networks/{network_id}"): INVESTIGATOR | ANALYST,
+    ("GET", "/agencies"): ANY_ROLE,
+    ("GET", "/agencies/{agency_id:path}"): ANY_ROLE,
 }
 CONCRETE = {
     "/ads/{ad_id}": f"/ads/{AD}",
@@ -73,6 +79,10 @@ CONCRETE = {
     "/admin/users/{name}": "/admin/users/ana",
     "/ads/{ad_id}/hold": f"/ads/{AD}/hold",
     "/ads/{ad_id}/case": f"/ads/{AD}/case",
+    "/clusters/{cluster_id}": "/clusters/c-none",
+    "/clusters/{cluster_id}/review": "/clusters/c-none/review",
+    "/networks/{network_id}": "/networks/n-none",
+    "/agencies/{agency_id:path}": "/agencies/KEP.1/NONE",
 }
 # Case routes are reached with ids of nothing (404 or 400: changes nothing).
 for _template in [t for _, t in ROUTES if t.startswith(("/cases/{", "/takedowns/{"))]:
@@ -88,6 +98,7 @@ HARMLESS = {
     "/admin/users": {"name": "Bad Name!", "role": "analyst"},
     "/admin/users/{name}": {"action": "nothing"},
     "/admin/models": {"version": "no-such-model"},
+    "/clusters/{cluster_id}/review": {"decision": ""},
     "/login": {"name": "nobody", "password": "wrong-password-123"},
     "/cases": {"title": ""},
     "/ads/{ad_id}/hold": {"hold": "0"},

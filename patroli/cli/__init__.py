@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from patroli.cli import ads, cases, evidence, index, investigate, models, patrol, queue, web
+from patroli.cli import (
+    ads,
+    cases,
+    evidence,
+    index,
+    investigate,
+    models,
+    networks,
+    patrol,
+    queue,
+    web,
+)
 from patroli.cli.main import cli, main
 
 __all__ = [
@@ -14,6 +25,7 @@ __all__ = [
     "investigate",
     "main",
     "models",
+    "networks",
     "patrol",
     "queue",
     "web",

@@ -106,12 +106,17 @@ def show(ad_id: str, store_url: str, as_json: bool, evidence: bool) -> None:
         console.print(f"  • {safe(reason)}", highlight=False)
     console.print(f"\n{safe(record.get('text'))}\n", highlight=False)
     for label, key in (("phones", "phones"), ("WhatsApp", "whatsapp"), ("Telegram", "telegram"), ("e-mail", "emails"),
-                       ("countries", "countries")):  # fmt: skip
+                       ("countries", "countries"), ("bank accounts", "bank_accounts"),
+                       ("agencies named", "agency_names"), ("licences claimed", "licence_numbers")):  # fmt: skip
         if record.get(key):
             console.print(f"{label}: {safe(', '.join(record[key]))}", highlight=False)
     console.print(f"posted {record.get('posted_at') or '-'} · first seen {record.get('first_seen')} · "
                   f"last seen {record.get('last_seen')}" + (f" · gone {record['gone_at']}" if record.get("gone_at") else ""),
                   highlight=False)  # fmt: skip
+    for label, key in (("cluster", "cluster_id"), ("network", "network_id"), ("agency", "agency_id"),
+                       ("province", "province")):  # fmt: skip
+        if record.get(key):
+            console.print(f"{label}: {safe(record[key])}", highlight=False)
     console.print(
         f"status: {record.get('status')} (version {record.get('version')})", highlight=False
     )

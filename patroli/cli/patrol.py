@@ -315,6 +315,7 @@ def demo(store_url: str, port: int, serve: bool, web_port: int, verbose: bool) -
             f"demo sites at {sites.url}; patrolling {len(sources)} sources into {store_url}",
             highlight=False,
         )
+        _import_demo_register(store_url)
         runs = _patrol(sources, store_url, (), verbose)
         code = print_summary(runs)
         console.print(
@@ -331,6 +332,19 @@ def demo(store_url: str, port: int, serve: bool, web_port: int, verbose: bool) -
 
 
 DEMO_ADMIN = "admin"
+
+
+def _import_demo_register(store_url: str) -> None:
+    """The fictional agency register, imported before the patrol so that its check applies."""
+    from patroli.agencies.importer import read_register
+    from patroli.demosites.data import DEMO_REGISTER
+    from patroli.storage import AgencyRegister
+
+    store: AgencyRegister = open_store_or_fail(store_url)
+    with store:
+        for kind, path in DEMO_REGISTER:
+            result = read_register(path, kind, source=f"demo register ({path.name})")
+            store.record_register_import(result.meta, result.entries)
 
 
 def _serve_demo_web_app(store_url: str, web_port: int, sites_url: str) -> None:

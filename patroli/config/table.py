@@ -61,8 +61,15 @@ EVIDENCE = Group(
     "What the crawl archives as sent (WARC), the capture record made when an ad is first flagged, "
     "how long evidence is kept, and the takedown requests (docs/evidence.md).",
 )
+NETWORKS = Group(
+    "Clusters, networks and the agency register",
+    "Read when a store is opened (clusters and networks are maintained as ads are stored, on every "
+    "backend) and by the register check of the crawl (`pipelines/register.py`). See "
+    "[networks.md](networks.md).",
+)
 TESTS = Group("Tests")
-GROUPS = (STORE, ENGINES, CLASSIFICATION, CRAWLING, MODELS, DEMO, MONITORS, WEB, EVIDENCE, TESTS)
+GROUPS = (STORE, ENGINES, CLASSIFICATION, CRAWLING, MODELS, DEMO, MONITORS, WEB, NETWORKS, EVIDENCE,
+          TESTS)  # fmt: skip
 
 SETTINGS: list[Setting[Any]] = []
 
@@ -659,6 +666,57 @@ PATROLI_RECHECK_TIMEOUT = _define(
     "Seconds `patroli takedown recheck` waits for a reported URL to answer.",
     group=EVIDENCE,
     env=True,
+)
+
+# --- clusters, networks and the agency register ----------------------------------------------
+
+PATROLI_LINKING_ENABLED = _define(
+    "PATROLI_LINKING_ENABLED",
+    Bool(),
+    True,
+    "Place every stored ad in its template cluster and recruiter network as it is stored (in the "
+    "store call, off the crawl's event loop). `false` skips it; `patroli networks rebuild` links "
+    "the ads later.",
+    group=NETWORKS,
+    env=True,
+)
+PATROLI_CLUSTER_THRESHOLD = _define(
+    "PATROLI_CLUSTER_THRESHOLD",
+    Float(minimum=0.05, maximum=1.0),
+    0.4,
+    "Estimated Jaccard similarity (of word 3-gram shingles, MinHash with 64 permutations) at which "
+    "two ads are versions of one template. Chosen by measurement against the demo data's truth "
+    "(`bench/cluster_shingles.py`, [networks.md](networks.md)).",
+    group=NETWORKS,
+    env=True,
+)
+PATROLI_NETWORK_GENERIC_CLUSTERS = _define(
+    "PATROLI_NETWORK_GENERIC_CLUSTERS",
+    Int(minimum=1),
+    6,
+    "An identifier (phone, handle, e-mail, bank account) carried by ads of more than this many "
+    "distinct template clusters is marked generic (a hotline, a platform's own number) and no "
+    "longer links ads into networks.",
+    group=NETWORKS,
+    env=True,
+)
+PATROLI_NETWORK_ACTIVE_DAYS = _define(
+    "PATROLI_NETWORK_ACTIVE_DAYS",
+    Int(minimum=1),
+    30,
+    "A network is active when one of its ads was seen within this many days (the dashboard's "
+    '"largest active networks").',
+    group=NETWORKS,
+    env=True,
+)
+PATROLI_REGISTER_CHECK_ENABLED = _define(
+    "PATROLI_REGISTER_CHECK_ENABLED",
+    Bool(),
+    True,
+    "Check each scored ad against the licensed-agency register (`patroli agencies import`) and "
+    "adjust its risk with the register's reasons. Without an imported register nothing changes.",
+    group=NETWORKS,
+    scrapy=True,
 )
 
 # --- tests ------------------------------------------------------------------------------------

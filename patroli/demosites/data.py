@@ -15,6 +15,13 @@ from pathlib import Path
 from typing import Any
 
 DATA_DIR = Path(__file__).parent / "data"
+# The fictional licensed-agency register (``patroli demo`` imports it) and the networks' ground truth.
+DEMO_REGISTER = (
+    ("licences", DATA_DIR / "register" / "p3mi_licences.csv"),
+    ("sanctions", DATA_DIR / "register" / "p3mi_sanctions.csv"),
+    ("job_orders", DATA_DIR / "register" / "p3mi_job_orders.csv"),
+)
+NETWORKS_TRUTH = DATA_DIR / "networks_truth.json"
 TELEGRAM_FIRST_ID = 1000
 PRIVATE_CHANNEL = (
     "rekrut_tertutup"  # a channel without a public preview (t.me redirects to /<name>)

@@ -6,7 +6,8 @@ Elasticsearch or OpenSearch (detected from the engine), or name it with
 
 A store plays several roles (``storage.roles``); callers type what they hold by the role they use
 (``AdStore``, ``ReviewStore``, ``CrawlLedger``, ``AccountStore``, ``SavedSearchStore``,
-``CaseStore``, ``EvidenceStore``), and ``Store`` is all of them at once.
+``NetworkStore``, ``AgencyRegister``, ``CaseStore``, ``EvidenceStore``), and ``Store`` is all of
+them at once.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from patroli.storage.base import (
 from patroli.storage.roles import (
     AccountStore,
     AdStore,
+    AgencyRegister,
     CaseStore,
     CrawlLedger,
     EvidenceStore,
+    NetworkStore,
     ReviewStore,
     SavedSearchStore,
     Store,
@@ -80,9 +83,11 @@ __all__ = [
     "AccountStore",
     "AdNotFound",
     "AdStore",
+    "AgencyRegister",
     "CaseStore",
     "CrawlLedger",
     "EvidenceStore",
+    "NetworkStore",
     "NotFound",
     "Record",
     "ReviewConflict",

@@ -1,7 +1,10 @@
 """The investigators' query syntax, parsed once and executed by every store backend.
 
 ``kamboja "visa ziarah" phone:0812-5551-2345 handle:@rekrut country:KH source:demo_telegram
-status:new flagged:true risk>=0.8 posted>=2026-11-01 -judi``
+status:new flagged:true risk>=0.8 posted>=2026-11-01 -judi``; leads and links: ``bank:BRI:0021…``,
+``licence:KEP.555/P3MI/2025``, ``cluster:c-…``, ``network:n-…``, ``agency:ID``, ``province:ID-NB``,
+``job:domestic``, ``like:confirmed`` (the cluster's decision), ``attention:true`` (flagged, or in a
+cluster confirmed as illegal).
 
 - bare words and ``"quoted phrases"`` search the title and text (all must match);
 - ``field:value`` filters on an exact value (repeat a field to accept any of several values);
@@ -17,6 +20,8 @@ from datetime import UTC, datetime
 
 import phonenumbers
 
+from patroli.text.agencies import normalize_licence
+from patroli.text.banks import normalize_bank_account
 from patroli.text.phones import DEFAULT_REGION
 
 # Filter name -> stored field (entity filters look up the entity table / keyword arrays).
@@ -32,8 +37,20 @@ FILTER_FIELDS = {
     "id": "ad_id",
     "model": "model_version",
     "author": "author",
+    "bank": "bank",
+    "licence": "licence",
+    "cluster": "cluster_id",
+    "network": "network_id",
+    "agency": "agency_id",
+    "province": "province",
+    "job": "job_type",
+    "like": "cluster_status",
+    "attention": "attention",
 }
-ENTITY_FILTERS = {"phone", "handle", "email", "country"}
+ENTITY_FILTERS = {"phone", "handle", "email", "country", "bank", "licence"}
+# ``attention:true``: what the review queue shows, flagged by the model or in a cluster confirmed
+# as illegal ("like a confirmed cluster").
+ATTENTION = "attention"
 RANGE_FIELDS = {"risk": "risk", "posted": "posted_at", "seen": "last_seen", "first": "first_seen"}
 _OPS = (">=", "<=", ">", "<")
 _TOKEN_RE = re.compile(r'(-?)(?:(\w+)(:|>=|<=|>|<))?(?:"([^"]*)"?|(\S+))')
@@ -86,9 +103,18 @@ def normalize_filter_value(name: str, value: str) -> str:
         return value.upper()
     if name == "email":
         return value.lower()
-    if name == "flagged":
+    if name == "bank":
+        try:
+            return normalize_bank_account(value)
+        except ValueError as exc:
+            raise QuerySyntaxError(str(exc)) from exc
+    if name == "licence":
+        return normalize_licence(value)
+    if name == "province":
+        return value.upper()
+    if name in ("flagged", "attention"):
         if value.lower() not in {"true", "false", "yes", "no", "1", "0"}:
-            raise QuerySyntaxError(f"flagged:{value} must be true or false")
+            raise QuerySyntaxError(f"{name}:{value} must be true or false")
         return "1" if value.lower() in {"true", "yes", "1"} else "0"
     return value
 

@@ -6,7 +6,10 @@
 - ``AccountStore``: the web app's users and the append-only audit log;
 - ``SavedSearchStore``: queries kept to be re-run after every patrol;
 - ``CaseStore``: investigators' cases (items, notes, routing) and the takedown requests sent;
-- ``EvidenceStore``: an ad's hold for investigation, its capture record, what retention keeps.
+- ``EvidenceStore``: an ad's hold for investigation, its capture record, what retention keeps;
+- ``NetworkStore``: template clusters and recruiter networks (``storage.linking``), and decisions
+  taken once for a whole cluster;
+- ``AgencyRegister``: the licensed-agency (P3MI) register, its imports kept as history.
 
 A backend is one object playing every role (``Store``) over one connection, so ``open_store(url)``
 serves every caller; its code is split by role (``storage.sqlite``, ``storage.engine``).
@@ -76,6 +79,11 @@ class AdStore(StoreHandle, Protocol):
         """Dashboard aggregates: ``per_day`` [{day, crawled, flagged, confirmed}], ``per_source`` and
         ``per_country`` {key: {ads, flagged, confirmed}}, ``backlog`` {count, oldest, median_age_days}
         (flagged ads still ``new``)."""
+
+    def trends(self, *, days: int = 30) -> dict[str, Any]:
+        """Leads for the dashboard over ads first seen in the last ``days``: ``per_route``
+        {"origin → transit → destination": {ads, flagged, confirmed}}, ``per_agency``,
+        ``per_job_type`` and ``per_province`` (same shape)."""
 
 
 @runtime_checkable
@@ -232,6 +240,64 @@ class EvidenceStore(StoreHandle, Protocol):
         retention never removes these files."""
 
 
+class NetworkStore(StoreHandle, Protocol):
+    """Template clusters and recruiter networks, kept up to date by every ``upsert_ads``."""
+
+    def get_cluster(self, cluster_id: str, *, limit: int = 500) -> Record:
+        """A cluster (a merged cluster's old id leads to the cluster it went into): ``members``,
+        ``size``, ``sources``, ``first_seen``, ``last_seen``, its ``decision`` record and its
+        ``template`` ([(fragment, varies)]). Raise ``KeyError`` when no ad is in it."""
+
+    def get_network(self, network_id: str, *, limit: int = 500) -> Record:
+        """A network: ``ads``, ``identifiers`` [{key, kind, value, ads, generic}], ``clusters``,
+        ``edges`` [(ad_id, node)], ``size``, ``sources``, ``destinations``, ``first_seen``,
+        ``last_seen``, ``risk`` {max, mean}, ``decisions`` {status: n}. Raise ``KeyError``."""
+
+    def largest_networks(self, *, limit: int = 10, active_days: int = 30) -> list[Record]:
+        """Networks of two or more ads with an ad seen in the last ``active_days``, largest
+        first: {network_id, ads, sources, flagged, confirmed, last_seen}."""
+
+    def review_cluster(
+        self,
+        cluster_id: str,
+        decision: str,
+        *,
+        reviewer: str,
+        note: str = "",
+        expected_versions: Mapping[str, int] | None = None,
+    ) -> Record:
+        """Decide once for every member (each one reviewed and audited as an ad, with the same
+        version check); members whose version moved are skipped. Later members of the cluster are
+        marked with its decision (``cluster_status``). Returns {decided, skipped, cluster_id}."""
+
+    def generic_identifiers(self) -> list[Record]:
+        """Identifiers marked generic (``schema.GENERIC_FIELDS``)."""
+
+    def relink(self, ad_ids: Sequence[str] | None = None) -> dict[str, int]:
+        """Link these ads (every ad when None) again from their stored text and identifiers."""
+
+    def unlink_ads(self, ad_ids: Sequence[str]) -> int:
+        """Take ads out of their clusters and networks; return how many were linked."""
+
+
+@runtime_checkable
+class AgencyRegister(StoreHandle, Protocol):
+    """The licensed-agency register: imports kept as history, the current entries, job orders."""
+
+    def record_register_import(
+        self, meta: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]
+    ) -> Record:
+        """Keep one import (``schema.REGISTER_IMPORT_FIELDS``) and its entries; nothing earlier is
+        overwritten. An import whose ``sha256`` was imported before is not kept twice: the earlier
+        import is returned."""
+
+    def register_imports(self, *, kind: str = "") -> list[Record]:
+        """Every import, newest first."""
+
+    def register_entries(self, *, kind: str = "", import_id: str = "") -> list[Record]:
+        """The entries of one import (the newest of ``kind`` when no ``import_id``)."""
+
+
 @runtime_checkable
 class Store(
     AdStore,
@@ -241,6 +307,8 @@ class Store(
     SavedSearchStore,
     CaseStore,
     EvidenceStore,
+    NetworkStore,
+    AgencyRegister,
     Protocol,
 ):
     """Every role at once: for code that needs them all (the web app, the contract tests)."""
@@ -254,4 +322,6 @@ ROLES: tuple[type[StoreHandle], ...] = (
     SavedSearchStore,
     CaseStore,
     EvidenceStore,
+    NetworkStore,
+    AgencyRegister,
 )

@@ -10,6 +10,8 @@ Each ad field belongs to a group that decides who may write it:
 - ``review``: the analysts' decisions; only the review path writes them, never a crawl.
 - ``case``: the investigators' hold for investigation and the capture record at first sight;
   only the evidence role (``roles.EvidenceStore``) writes them, never a crawl.
+- ``link``: the ad's template cluster and recruiter network (``storage.linking``); only the linker
+  writes them, after each upsert, never the crawl's record itself.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any, Literal
 from patroli.storage.base import Record
 
 FieldType = Literal["keyword", "keywords", "text", "float", "int", "bool", "date", "json"]
-Group = Literal["key", "content", "first", "sighting", "review", "case"]
+Group = Literal["key", "content", "first", "sighting", "review", "case", "link"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +81,25 @@ FIELDS: tuple[Field, ...] = (
     Field("hold", "bool", "case"),  # held for investigation: exempt from evidence retention
     Field("captured_at", "date", "case"),  # when the capture record at first sight was made
     Field("capture", "json", "case"),  # that capture record (``evidence.capture``)
+    # Leads (extraction, pipelines/extract.py) and the register check (pipelines/register.py).
+    Field("bank_accounts", "keywords", "content", entity="bank"),
+    Field("agency_names", "keywords", "content"),
+    Field("licence_numbers", "keywords", "content", entity="licence"),
+    Field("province", "keyword", "content"),
+    Field("transit", "keywords", "content"),
+    Field("job_type", "keyword", "content"),
+    Field("agency_id", "keyword", "content"),
+    Field("register_import", "keyword", "content"),
+    # Template cluster and recruiter network (storage.linking).
+    Field("cluster_id", "keyword", "link"),
+    Field("network_id", "keyword", "link"),
+    Field("cluster_status", "keyword", "link"),  # the decision taken for the whole cluster, or ""
 )
 
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
 CONTENT_FIELDS = tuple(f.name for f in FIELDS if f.group == "content")
 REVIEW_FIELDS = tuple(f.name for f in FIELDS if f.group == "review")
+LINK_FIELDS = tuple(f.name for f in FIELDS if f.group == "link")
 ENTITY_FIELDS = tuple(f for f in FIELDS if f.entity)
 
 STATUSES = ("new", "confirmed", "dismissed", "escalated")
@@ -138,6 +154,14 @@ RUN_FIELDS = (
     "stats",
 )
 SAVED_SEARCH_FIELDS = ("id", "owner", "name", "query", "channel", "created_at")
+# A template cluster's decision, and where it went when it merged into another (storage.linking).
+CLUSTER_FIELDS = ("cluster_id", "decision", "decided_by", "decided_at", "note", "merged_into")
+# One import of the licensed-agency register (patroli.agencies), kept for ever, and its entries.
+REGISTER_IMPORT_FIELDS = ("import_id", "kind", "source", "imported_at", "parser_version", "sha256",
+                          "rows", "published_at", "note")  # fmt: skip
+REGISTER_KINDS = ("licences", "sanctions", "job_orders")
+# An identifier seen in too many unrelated clusters to link ads (a hotline, a platform's number).
+GENERIC_FIELDS = ("key", "kind", "value", "clusters", "marked_at")
 
 # --- cases, referrals and takedown requests (``roles.CaseStore``) -------------------------------
 

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from classifiers.scoring import reason_text
+from patroli.agencies.reasons import register_reason_text
 
 _SOURCE_RE = re.compile(r"[\w.-]{1,64}")
 _COUNTRY_RE = re.compile(r"[A-Za-z]{2}")
@@ -18,7 +19,11 @@ def reasons(ad: Mapping[str, Any], language: str) -> list[tuple[str, str]]:
     """(code, text) per reason, in ``language``; ads scored before reason codes keep their text."""
     codes = ad.get("reason_codes") or []
     if codes:
-        return [(code, reason_text(code, language)) for code in codes]
+        return [
+            (code, register_reason_text(code, language) if code.startswith("register:")
+             else reason_text(code, language))
+            for code in codes
+        ]  # fmt: skip
     return [("", str(text)) for text in ad.get("reasons") or []]
 
 
@@ -52,7 +57,7 @@ def queue_filters(params: Mapping[str, str]) -> tuple[dict[str, str], str, list[
     """Clean the queue's filter parameters; return them, the store query and what was ignored."""
     clean: dict[str, str] = {}
     ignored: list[str] = []
-    parts = ["flagged:true", "status:new"]
+    parts = ["attention:true", "status:new"]  # flagged, or like a confirmed cluster
     source = params.get("source", "")
     if source:
         if _SOURCE_RE.fullmatch(source):

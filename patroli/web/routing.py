@@ -26,9 +26,11 @@ from starlette.routing import Route
 from patroli.storage import (
     AccountStore,
     AdStore,
+    AgencyRegister,
     CaseStore,
     CrawlLedger,
     EvidenceStore,
+    NetworkStore,
     Record,
     ReviewStore,
     Store,
@@ -92,6 +94,14 @@ class Ctx:
 
     @property
     def evidence(self) -> EvidenceStore:
+        return self.state.store
+
+    @property
+    def networks(self) -> NetworkStore:
+        return self.state.store
+
+    @property
+    def register(self) -> AgencyRegister:
         return self.state.store
 
     @property

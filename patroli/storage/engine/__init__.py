@@ -10,9 +10,11 @@ and ``evidence``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from patroli.storage.base import StoreError
+from patroli.storage.base import StoreError, WriteResult
 from patroli.storage.engine.accounts import EngineAccounts
 from patroli.storage.engine.ads import EngineAds
 from patroli.storage.engine.cases import EngineCases
@@ -21,9 +23,12 @@ from patroli.storage.engine.connection import EngineConnection
 from patroli.storage.engine.evidence import EngineEvidence
 from patroli.storage.engine.indices import index_status, migrate
 from patroli.storage.engine.ledger import EngineLedger
+from patroli.storage.engine.links import EngineLinks, EngineNetworkQueries
+from patroli.storage.engine.register import EngineRegister
 from patroli.storage.engine.reviews import EngineReviews
 from patroli.storage.engine.saved_searches import EngineSavedSearches
 from patroli.storage.engine.search import EngineSearch
+from patroli.storage.linking.role import LinkingRole
 from patroli.storage.roles import Store
 
 
@@ -36,6 +41,9 @@ class EngineStore(
     EngineSavedSearches,
     EngineCases,
     EngineEvidence,
+    EngineNetworkQueries,
+    EngineRegister,
+    LinkingRole,
     Store,
 ):
     def __init__(self, client: EngineClient, url: str) -> None:
@@ -51,6 +59,16 @@ class EngineStore(
             client.close()
             raise
         self.names = self.conn.names
+
+    @contextmanager
+    def link_backend(self) -> Iterator[EngineLinks]:
+        yield EngineLinks(self.conn)
+
+    def upsert_ads(self, records: Sequence[Mapping[str, Any]]) -> WriteResult:
+        result = EngineAds.upsert_ads(self, records)
+        failed = set(result.failed_ids)
+        self.link_after_upsert([r for r in records if r["ad_id"] not in failed])
+        return result
 
     # --- index administration (``patroli index``) ----------------------------------------------
 

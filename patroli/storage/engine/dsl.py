@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from patroli.storage.base import MARK_END, MARK_START, SortOrder
-from patroli.storage.query import ENTITY_FILTERS, FILTER_FIELDS, Query
+from patroli.storage.query import ATTENTION, ENTITY_FILTERS, FILTER_FIELDS, Query
 from patroli.storage.schema import ENTITY_FIELDS
 
 TEXT_FIELDS = ("title", "text")
@@ -49,6 +49,18 @@ def _filter_clause(field: str, values: tuple[str, ...]) -> dict[str, Any]:
         )
     if field == "flagged":
         return {"terms": {"flagged": [v == "1" for v in values]}}
+    if field == ATTENTION:
+        wanted: dict[str, Any] = {"bool": {"should": [{"term": {"flagged": True}},
+                                      {"term": {"cluster_status": "confirmed"}}],
+                           "minimum_should_match": 1}}  # fmt: skip
+        either: list[dict[str, Any]] = [
+            wanted if v == "1" else {"bool": {"must_not": [wanted]}} for v in set(values)
+        ]
+        return (
+            either[0]
+            if len(either) == 1
+            else {"bool": {"should": either, "minimum_should_match": 1}}
+        )
     return {"terms": {field: list(values)}}
 
 

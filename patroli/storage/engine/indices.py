@@ -30,7 +30,10 @@ from patroli.storage.schema import (
     CASE_FIELDS,
     CASE_ITEM_FIELDS,
     CASE_NOTE_FIELDS,
+    CLUSTER_FIELDS,
     EVIDENCE_FIELDS,
+    GENERIC_FIELDS,
+    REGISTER_IMPORT_FIELDS,
     REVIEW_ENTRY_FIELDS,
     RUN_FIELDS,
     SAVED_SEARCH_FIELDS,
@@ -56,8 +59,9 @@ _TEXT = {"type": "text", "analyzer": ANALYZER}
 # |risk_margin| (1 when unscored), the same keys as the SQLite store's ORDER BY.
 INTERNAL_AD_FIELDS = ("sort_date", "uncertainty")
 
-KINDS = ("ads", "evidence", "reviews", "audit", "users", "runs", "searches", "cases", "case_items",
-         "case_notes", "takedowns")  # fmt: skip
+KINDS = ("ads", "evidence", "reviews", "audit", "users", "runs", "searches", "links", "clusters",
+         "generic", "registerimports", "register", "cases", "case_items", "case_notes",
+         "takedowns")  # fmt: skip
 _VERSION_RE = re.compile(r"-v(\d+)$")
 
 
@@ -104,6 +108,20 @@ def kind_properties(kind: str) -> dict[str, Any]:
         )
     if kind == "searches":
         return _mapped(SAVED_SEARCH_FIELDS, _KEYWORD)
+    if kind == "links":  # one per ad: its MinHash signature, LSH bands and identifiers
+        return _mapped(
+            ("ad_id", "signature", "bands", "identifiers", "cluster_id", "network_id"),
+            _KEYWORD,
+            signature=_STORED,
+        )
+    if kind == "clusters":
+        return _mapped(CLUSTER_FIELDS, _KEYWORD, decided_at=_DATE, note=_TEXT)
+    if kind == "generic":
+        return _mapped(GENERIC_FIELDS, _KEYWORD, clusters=_LONG, marked_at=_DATE)
+    if kind == "registerimports":
+        return _mapped(REGISTER_IMPORT_FIELDS, _KEYWORD, imported_at=_DATE, rows=_LONG, note=_TEXT)
+    if kind == "register":
+        return _mapped(("import_id", "seq", "entry"), _KEYWORD, seq=_LONG, entry=_STORED)
     if kind == "cases":
         return _mapped(CASE_FIELDS, _KEYWORD, title=_TEXT, description=_TEXT, routing=_STORED,
                        created_at=_DATE, updated_at=_DATE)  # fmt: skip

@@ -17,8 +17,11 @@ from pathlib import Path
 
 from patroli.storage.base import StoreError, StoreUnavailable
 from patroli.storage.schema import WARC_POINTER_FIELDS, sqlite_columns
+from patroli.storage.sqlite.tables import LINK_DDL, REGISTER_DDL
 
-SCHEMA_VERSION = 2  # 2: WARC pointers on evidence, hold/capture on ads, cases, takedowns
+# 2: leads, register and link columns; links, clusters and register tables (issue 15)
+# 3: WARC pointers on evidence, hold/capture on ads, cases, takedowns (issue 16)
+SCHEMA_VERSION = 3
 
 _DDL = [
     f"CREATE TABLE IF NOT EXISTS ads ({', '.join(sqlite_columns())})",
@@ -94,6 +97,21 @@ _ADDED_COLUMNS = {"evidence": {n: "INTEGER" if n in ("warc_offset", "warc_length
                                for n in WARC_POINTER_FIELDS}}  # fmt: skip
 
 
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Migrate an older file in place before the DDL runs (its indices may name new columns): add
+    the columns each existing table lacks (``ALTER TABLE ADD COLUMN`` keeps every row; the new
+    columns start empty). A table not there yet is left to ``CREATE TABLE``."""
+    wanted = {"ads": {c.split()[0]: " ".join(c.split()[1:2]) for c in sqlite_columns()[1:]},
+              **_ADDED_COLUMNS}  # fmt: skip
+    for table, columns in wanted.items():
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if not have:
+            continue
+        for name, sql_type in columns.items():
+            if name not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
+
+
 def sqlite_path(url: str) -> Path:
     """``sqlite:///var/patroli.db`` is relative to the working directory, ``sqlite:////x.db`` absolute."""
     if url.startswith("sqlite:///"):
@@ -130,9 +148,9 @@ class Database:
                 self._conn.execute("PRAGMA synchronous=NORMAL")
                 with self._conn:
                     self._conn.execute("BEGIN IMMEDIATE")  # waits for the lock, unlike DDL alone
-                    for statement in _DDL:
+                    _add_missing_columns(self._conn)
+                    for statement in [*_DDL, *LINK_DDL, *REGISTER_DDL]:
                         self._conn.execute(statement)
-                    self._add_missing_columns()
                     self._conn.execute(
                         "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
                         (str(SCHEMA_VERSION),),
@@ -142,17 +160,6 @@ class Database:
                 if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 49:
                     raise
                 time.sleep(0.1)
-
-    def _add_missing_columns(self) -> None:
-        """Migrate an older file in place: add the columns it lacks (``ALTER TABLE ADD COLUMN``
-        keeps every row; the new columns start empty)."""
-        wanted = {"ads": {c.split()[0]: " ".join(c.split()[1:2]) for c in sqlite_columns()[1:]},
-                  **_ADDED_COLUMNS}  # fmt: skip
-        for table, columns in wanted.items():
-            have = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
-            for name, sql_type in columns.items():
-                if name not in have:
-                    self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import statistics
@@ -10,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from patroli.storage.base import MARK_END, MARK_START, Record, SearchResult, SortOrder
-from patroli.storage.query import ENTITY_FILTERS, FILTER_FIELDS, Query, parse_query
+from patroli.storage.query import ATTENTION, ENTITY_FILTERS, FILTER_FIELDS, Query, parse_query
 from patroli.storage.sqlite.ads import read_ad
 from patroli.storage.sqlite.connection import Database
 from patroli.storage.sqlite.rows import decode_row
+from patroli.storage.trends import trend_rows
 from patroli.text.stopwords import STOPWORDS
 
 _ENTITY_KIND_BY_FILTER = {
@@ -21,6 +23,8 @@ _ENTITY_KIND_BY_FILTER = {
     "handle": "handle",
     "email": "email",
     "country": "country",
+    "bank": "bank",
+    "licence": "licence",
 }
 _FILTER_BY_FIELD = {v: k for k, v in FILTER_FIELDS.items()}
 # Sort keys for keyset ("search after") pagination: (SQL expression, descending?).
@@ -48,7 +52,15 @@ def _where(query: Query) -> tuple[str, list[Any]]:
     for flt in query.filters:
         marks = ",".join("?" * len(flt.values))
         name = _FILTER_BY_FIELD.get(flt.field, flt.field)
-        if name in ENTITY_FILTERS:
+        if flt.field == ATTENTION:
+            wanted = {v == "1" for v in flt.values}
+            clause = " OR ".join(
+                "(ads.flagged = 1 OR ads.cluster_status = 'confirmed')" if v
+                else "(COALESCE(ads.flagged, 0) = 0 AND COALESCE(ads.cluster_status, '') != 'confirmed')"
+                for v in sorted(wanted)
+            )  # fmt: skip
+            clauses.append(f"NOT ({clause})" if flt.negate else f"({clause})")
+        elif name in ENTITY_FILTERS:
             sub = f"SELECT ad_id FROM ad_entities WHERE kind = ? AND value IN ({marks})"
             clauses.append(f"ads.ad_id {'NOT IN' if flt.negate else 'IN'} ({sub})")
             params += [_ENTITY_KIND_BY_FILTER[name], *flt.values]
@@ -214,6 +226,26 @@ class SQLiteSearch:
                 "median_age_days": round(statistics.median(ages), 2) if ages else 0.0,
             },
         }
+
+
+class SQLiteTrends:
+    db: Database
+
+    def trends(self, *, days: int = 30) -> dict[str, Any]:
+        since = (datetime.now(UTC) - timedelta(days=days)).isoformat()
+        with self.db.read() as conn:
+            rows = conn.execute(
+                "SELECT province, transit, countries, agency_id, job_type, flagged, status FROM ads "
+                "WHERE first_seen >= ?",
+                (since,),
+            ).fetchall()
+        return trend_rows(
+            (
+                r["province"], json.loads(r["transit"] or "[]"), json.loads(r["countries"] or "[]"),
+                r["agency_id"], r["job_type"], bool(r["flagged"]), r["status"],
+            )
+            for r in rows
+        )  # fmt: skip
 
 
 def _facets(conn: sqlite3.Connection, where: str, params: list[Any]) -> dict[str, dict[str, int]]:

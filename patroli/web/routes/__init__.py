@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from patroli.web.routes import admin, ads, auth, cases, dashboard, queue, search
+from patroli.web.routes import admin, ads, auth, cases, dashboard, networks, queue, search
 from patroli.web.routing import Page
 
 
@@ -14,5 +14,6 @@ def all_pages() -> list[Page]:
         *ads.PAGES,
         *search.PAGES,
         *cases.PAGES,
+        *networks.PAGES,
         *admin.PAGES,
     ]

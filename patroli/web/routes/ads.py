@@ -35,11 +35,13 @@ def _ad_page(ctx: Ctx, ad_id: str, *, status: int = 200, error: str = "") -> Res
                 for i, e in enumerate(ad.pop("evidence", []) or [])]  # fmt: skip
     done = ctx.param("done")
     investigator = ctx.can(INVESTIGATOR)
+    register = next((i for i in ctx.register.register_imports(kind="licences")
+                     if ad.get("register_import") and i["import_id"] == ad["register_import"]), None)  # fmt: skip
     return ctx.render(
         "ad.html", status=status, ad=ad, text=text, found=found, reasons=reasons(ad, ctx.language),
         evidence=evidence, related=ctx.ads.related(ad_id, limit=20),
         history=ctx.reviews.review_history(ad_id), decisions=DECISIONS, error=error,
-        entity_fields=ENTITY_FIELDS, done=done if done in DECISIONS else "",
+        entity_fields=ENTITY_FIELDS, done=done if done in DECISIONS else "", register=register,
         back={k: ctx.param(k, max_chars=64) for k in FILTER_KEYS if ctx.param(k)},
         cases_of_ad=ctx.cases.cases_holding("ad", ad_id) if investigator else [],
         open_cases=[c for c in ctx.cases.list_cases(limit=200) if c["status"] != "closed"] if investigator else [],

@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from starlette.responses import Response
 
+from patroli.config.table import PATROLI_NETWORK_ACTIVE_DAYS
+from patroli.text.regions import PROVINCE_NAME
 from patroli.web.charts import grouped_bars, ranked
 from patroli.web.routing import ANY_ROLE, Ctx, Page
 
@@ -24,6 +26,7 @@ def dashboard(ctx: Ctx) -> Response:
         oldest = datetime.fromisoformat(backlog["oldest"])
         oldest_days = round((datetime.now(UTC) - oldest).total_seconds() / 86400, 1)
     per_day = _every_day(stats.get("per_day") or [], days)
+    trends = ctx.ads.trends(days=days)
     return ctx.render(
         "dashboard.html",
         days=days,
@@ -33,6 +36,11 @@ def dashboard(ctx: Ctx) -> Response:
         backlog=backlog,
         oldest_days=oldest_days,
         runs=ctx.ledger.list_runs(limit=10),
+        networks=ctx.networks.largest_networks(limit=10, active_days=PATROLI_NETWORK_ACTIVE_DAYS.from_env()),
+        routes=ranked(trends.get("per_route") or {}, limit=10),
+        agencies=ranked(trends.get("per_agency") or {}, limit=10),
+        job_types=ranked(trends.get("per_job_type") or {}, limit=10),
+        provinces=ranked(trends.get("per_province") or {}, limit=10), province_names=PROVINCE_NAME,
         totals={"ads": ctx.ads.count(), "flagged": ctx.ads.count("flagged:true"),
                 "confirmed": ctx.ads.count("status:confirmed"), "escalated": ctx.ads.count("status:escalated")},
     )  # fmt: skip

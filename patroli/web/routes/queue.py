@@ -26,7 +26,7 @@ def queue(ctx: Ctx) -> Response:
     after = parse_after(ctx.param("after", max_chars=300))
     result = ctx.ads.search(query, limit=ctx.settings.page_size, sort=sort_order(filters),
                               facets=True, after=after)  # fmt: skip
-    options = ctx.ads.search("flagged:true status:new", limit=1, facets=True).facets
+    options = ctx.ads.search("attention:true status:new", limit=1, facets=True).facets
     rows = [{**hit, "reason_list": reasons(hit, ctx.language)} for hit in result.hits]
     done = ctx.param("done")
     return ctx.render(

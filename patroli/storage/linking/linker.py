@@ -1,0 +1,407 @@
+"""Template clusters and recruiter networks, maintained incrementally as ads are stored.
+
+Clusters: an ad joins every cluster holding a near-duplicate of it (an LSH band candidate whose
+estimated Jaccard similarity reaches the threshold); clusters it bridges merge (single link). The
+merged cluster keeps the id of the largest, and a decision taken for any of them.
+
+Networks: the connected components of the graph of ads and what links them — their identifiers
+(phones and WhatsApp numbers in E.164, Telegram handles, e-mails, bank accounts; ``IDENTIFIER_FIELDS``)
+and their template cluster. An identifier carried by ads of more than ``generic_clusters`` distinct
+clusters is marked generic (a hotline, a platform's own number) and links nothing: without that guard
+one public number would make one giant component of everything.
+
+Adding is a union (merging keeps the largest component's id and relabels the smaller ones: each ad
+is relabelled O(log n) times). An ad that changes, leaves or makes an identifier generic can split
+what it held together: those components are recomputed from their members alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from patroli.storage.base import Record
+from patroli.storage.linking.backend import AdLinks, LinkBackend, identifiers_of
+from patroli.storage.linking.signatures import NUM_PERM, banding, signatures, similarity
+from patroli.storage.schema import now
+from patroli.text.templates import SHINGLE_KIND, SHINGLE_SIZE, template_text
+
+
+class UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[Hashable, Hashable] = {}
+
+    def find(self, item: Hashable) -> Hashable:
+        parent = self.parent.setdefault(item, item)
+        if parent == item:
+            return item
+        root = self.find(parent)
+        self.parent[item] = root
+        return root
+
+    def union(self, a: Hashable, b: Hashable) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[ra] = rb
+
+    def groups(self) -> list[list[Hashable]]:
+        found: dict[Hashable, list[Hashable]] = defaultdict(list)
+        for item in list(self.parent):
+            found[self.find(item)].append(item)
+        return list(found.values())
+
+
+def _short(prefix: str, seed: str) -> str:
+    return prefix + hashlib.sha256(seed.encode()).hexdigest()[:12]
+
+
+@dataclass(slots=True)
+class LinkSettings:
+    threshold: float = 0.4
+    generic_clusters: int = 6
+    shingle_kind: str = SHINGLE_KIND
+    shingle_size: int = SHINGLE_SIZE
+
+
+@dataclass(slots=True)
+class LinkReport:
+    linked: int = 0
+    clusters_merged: int = 0
+    networks_merged: int = 0
+    split: int = 0
+    generic: int = 0
+
+
+class Linker:
+    """Runs over one ``LinkBackend``; stateless between calls (everything is in the store)."""
+
+    def __init__(self, backend: LinkBackend, settings: LinkSettings | None = None) -> None:
+        self.backend = backend
+        self.settings = settings or LinkSettings()
+        self.banding = banding(self.settings.threshold, NUM_PERM)
+        self._issued: set[str] = set()  # ids given out in this run (not all saved yet)
+
+    def _fresh(self, prefix: str, ad_ids: Iterable[str]) -> str:
+        """A new component's id, named after its smallest ad id (the same on every backend for the
+        same history) and never one in use: an ad that named a component may leave it."""
+        sizes = self.backend.cluster_sizes if prefix == "c-" else self.backend.network_sizes
+        candidate = _short(prefix, min(ad_ids))
+        while candidate in self._issued or sizes([candidate]):
+            candidate = _short(prefix, candidate)
+        self._issued.add(candidate)
+        return candidate
+
+    # --- entry points -----------------------------------------------------------------------
+
+    def link(self, records: Sequence[Mapping[str, Any]]) -> LinkReport:
+        """Place new or changed ads (store records with title, text and identifier fields)."""
+        report = LinkReport()
+        texts = [template_text(r.get("title"), r.get("text")) for r in records]
+        sigs = signatures(texts, self.settings.shingle_kind, self.settings.shingle_size)
+        fresh: dict[str, AdLinks] = {}
+        for record, sig in zip(records, sigs, strict=True):
+            fresh[str(record["ad_id"])] = AdLinks(
+                ad_id=str(record["ad_id"]),
+                signature=sig,
+                bands=self.banding.keys(sig) if sig else [],
+                identifiers=identifiers_of(record),
+            )
+        old = self.backend.links_of(list(fresh))
+        changed = {
+            ad_id: links
+            for ad_id, links in fresh.items()
+            if ad_id not in old
+            or old[ad_id].signature != links.signature
+            or set(old[ad_id].identifiers) != set(links.identifiers)
+            or not old[ad_id].cluster_id
+            or not old[ad_id].network_id
+        }
+        if not changed:
+            return report
+        report.linked = len(changed)
+        dirty_clusters = {
+            old[a].cluster_id
+            for a in changed
+            if a in old and old[a].cluster_id and old[a].signature != changed[a].signature
+        }
+        dirty_networks = {old[a].network_id for a in changed if a in old and old[a].network_id}
+        merged_into = self._place_in_clusters(changed, old, report)
+        dirty_clusters = {merged_into.get(c, c) for c in dirty_clusters}
+        for cluster_id in sorted(dirty_clusters):
+            report.split += self._recluster(cluster_id)
+        self._place_in_networks(changed, old, dirty_networks, report)
+        return report
+
+    def unlink(self, ad_ids: Sequence[str]) -> LinkReport:
+        """Take ads out of their clusters and networks (and split what they alone held together)."""
+        report = LinkReport()
+        old = self.backend.links_of(ad_ids)
+        if not old:
+            return report
+        self.backend.delete_links(list(old))
+        for cluster_id in sorted({links.cluster_id for links in old.values() if links.cluster_id}):
+            report.split += self._recluster(cluster_id)
+        for network_id in sorted({links.network_id for links in old.values() if links.network_id}):
+            report.split += self._renetwork(network_id)
+        return report
+
+    def relink_all(self, batch_size: int = 500) -> LinkReport:
+        """Link every ad again from its stored text and identifiers (after an upgrade, or to repair)."""
+        total = LinkReport()
+        ad_ids = self.backend.all_ad_ids()
+        for start in range(0, len(ad_ids), batch_size):
+            report = self.link(self.backend.link_inputs(ad_ids[start : start + batch_size]))
+            total.linked += report.linked
+            total.clusters_merged += report.clusters_merged
+            total.networks_merged += report.networks_merged
+            total.split += report.split
+            total.generic += report.generic
+        return total
+
+    # --- clusters ---------------------------------------------------------------------------
+
+    def _place_in_clusters(
+        self, changed: dict[str, AdLinks], old: Mapping[str, AdLinks], report: LinkReport
+    ) -> dict[str, str]:
+        """Assign each changed ad a cluster, merging the clusters it bridges; return merged -> kept."""
+        keys = {key for links in changed.values() for key in links.bands}
+        stored = {a: v for a, v in self.backend.band_candidates(keys).items() if a not in changed}
+        by_band: dict[int, list[str]] = defaultdict(list)
+        for pool in (stored, changed):
+            for ad_id, links in pool.items():
+                for key in links.bands:
+                    if key in keys:
+                        by_band[key].append(ad_id)
+        uf = UnionFind()
+
+        def node(ad_id: str) -> tuple[str, str]:
+            return ("ad", ad_id) if ad_id in changed else ("cluster", stored[ad_id].cluster_id)
+
+        for ad_id, links in changed.items():
+            uf.find(("ad", ad_id))
+            if links.signature is None:
+                continue
+            seen: set[str] = {ad_id}
+            for key in links.bands:
+                for other in by_band[key]:
+                    if other in seen:
+                        continue
+                    seen.add(other)
+                    theirs = changed[other] if other in changed else stored[other]
+                    if theirs.signature is None or (other not in changed and not theirs.cluster_id):
+                        continue
+                    if similarity(links.signature, theirs.signature) >= self.settings.threshold:
+                        uf.union(("ad", ad_id), node(other))
+        groups = uf.groups()
+        existing = {
+            str(n[1]) for g in groups for n in g if isinstance(n, tuple) and n[0] == "cluster"
+        }
+        sizes = self.backend.cluster_sizes(existing) if existing else {}
+        merged_into: dict[str, str] = {}
+        relabel: dict[str, str] = {}
+        for group in groups:
+            clusters = sorted(str(n[1]) for n in group if n[0] == "cluster")  # type: ignore[index]
+            ads = [str(n[1]) for n in group if n[0] == "ad"]  # type: ignore[index]
+            if clusters:
+                target = max(clusters, key=lambda c: (sizes.get(c, 0), -clusters.index(c)))
+            else:
+                target = self._fresh("c-", ads)
+            for ad_id in ads:
+                changed[ad_id].cluster_id = target
+            for absorbed in clusters:
+                if absorbed != target:
+                    merged_into[absorbed] = target
+                    for member in self.backend.cluster_members(absorbed):
+                        relabel[member.ad_id] = target
+        for links in changed.values():
+            links.network_id = ""  # placed in a network below
+        self.backend.save_links(list(changed.values()))
+        if relabel:
+            self.backend.set_clusters(relabel)
+        if merged_into:
+            report.clusters_merged += len(merged_into)
+            self._merge_cluster_records(merged_into)
+        self._apply_cluster_status({links.cluster_id for links in changed.values()})
+        return merged_into
+
+    def _merge_cluster_records(self, merged_into: Mapping[str, str]) -> None:
+        records = self.backend.cluster_records([*merged_into, *merged_into.values()])
+        updates: list[Record] = []
+        for absorbed, target in merged_into.items():
+            kept = records.get(target) or {"cluster_id": target}
+            gone = records.get(absorbed) or {"cluster_id": absorbed}
+            if gone.get("decision") and not kept.get("decision"):
+                kept = {
+                    **kept,
+                    **{k: gone.get(k) for k in ("decision", "decided_by", "decided_at", "note")},
+                }
+                records[target] = kept
+            updates.append({**gone, "merged_into": target})
+        updates += [records[t] for t in set(merged_into.values()) if t in records]
+        self.backend.put_cluster_records(updates)
+
+    def _apply_cluster_status(self, cluster_ids: set[str]) -> None:
+        decided = {
+            cid: str(rec.get("decision") or "")
+            for cid, rec in self.backend.cluster_records(cluster_ids).items()
+            if rec.get("decision")
+        }
+        assignments: dict[str, str] = {}
+        for cluster_id, decision in decided.items():
+            for member in self.backend.cluster_members(cluster_id):
+                assignments[member.ad_id] = decision
+        if assignments:
+            self.backend.set_cluster_status(assignments)
+
+    def _recluster(self, cluster_id: str) -> int:
+        """Recompute one cluster's components from its members; return how many pieces split off."""
+        members = {m.ad_id: m for m in self.backend.cluster_members(cluster_id)}
+        if len(members) < 2:
+            return 0
+        uf = UnionFind()
+        by_band: dict[int, list[str]] = defaultdict(list)
+        for ad_id, links in members.items():
+            uf.find(ad_id)
+            for key in links.bands:
+                by_band[key].append(ad_id)
+        for ad_ids in by_band.values():
+            for i, a in enumerate(ad_ids):
+                for b in ad_ids[i + 1 :]:
+                    if uf.find(a) == uf.find(b):
+                        continue
+                    sa, sb = members[a].signature, members[b].signature
+                    if sa and sb and similarity(sa, sb) >= self.settings.threshold:
+                        uf.union(a, b)
+        groups = sorted(uf.groups(), key=lambda g: (-len(g), min(map(str, g))))
+        if len(groups) == 1:
+            return 0
+        relabel: dict[str, str] = {}
+        for group in groups[1:]:
+            ids = [str(a) for a in group]
+            target = self._fresh("c-", ids)
+            for ad_id in ids:
+                relabel[ad_id] = target
+        self.backend.set_clusters(relabel)
+        # The pieces that split off leave the cluster's decision behind (they are no longer alike).
+        self.backend.set_cluster_status(dict.fromkeys(relabel, ""))
+        for ad_id, target in relabel.items():
+            members[ad_id].cluster_id = target
+        self._renetwork_many({m.network_id for m in members.values() if m.network_id})
+        return len(groups) - 1
+
+    # --- networks ---------------------------------------------------------------------------
+
+    def _place_in_networks(
+        self,
+        changed: dict[str, AdLinks],
+        old: Mapping[str, AdLinks],
+        dirty: set[str],
+        report: LinkReport,
+    ) -> None:
+        touched = {k for links in changed.values() for k in links.identifiers}
+        touched |= {k for a in changed if a in old for k in old[a].identifiers}
+        counts = self.backend.identifier_cluster_counts(touched) if touched else {}
+        known_generic = self.backend.generic_identifiers(touched) if touched else {}
+        newly = {
+            k: n
+            for k, n in counts.items()
+            if n > self.settings.generic_clusters and k not in known_generic
+        }
+        if newly:
+            self.backend.mark_generic(newly, now())
+            report.generic += len(newly)
+            for networks in self.backend.networks_of_identifiers(newly).values():
+                dirty |= networks
+        generic = set(known_generic) | set(newly)
+        links_by_id = {
+            k: v
+            for k, v in ((k, v) for k, v in self._current_identifiers(changed).items())
+            if k not in generic
+        }
+        clusters = {links.cluster_id for links in changed.values() if links.cluster_id}
+        nets_of_cluster = self.backend.networks_of_clusters(clusters) if clusters else {}
+        nets_of_key = self.backend.networks_of_identifiers(links_by_id) if links_by_id else {}
+        uf = UnionFind()
+        for ad_id, links in changed.items():
+            me = ("ad", ad_id)
+            uf.find(me)
+            for network_id in nets_of_cluster.get(links.cluster_id, ()):
+                uf.union(me, ("net", network_id))
+            for key in links.identifiers:
+                if key in generic:
+                    continue
+                for network_id in nets_of_key.get(key, ()):
+                    uf.union(me, ("net", network_id))
+                for other in links_by_id.get(key, ()):
+                    uf.union(me, ("ad", other))
+        by_cluster: dict[str, list[str]] = defaultdict(list)
+        for ad_id, links in changed.items():
+            by_cluster[links.cluster_id].append(ad_id)
+        for ad_ids in by_cluster.values():
+            for other in ad_ids[1:]:
+                uf.union(("ad", ad_ids[0]), ("ad", other))
+        groups = uf.groups()
+        existing = {str(n[1]) for g in groups for n in g if n[0] == "net"}  # type: ignore[index]
+        sizes = self.backend.network_sizes(existing) if existing else {}
+        assign: dict[str, str] = {}
+        merged: dict[str, str] = {}
+        for group in groups:
+            nets = sorted(str(n[1]) for n in group if n[0] == "net")  # type: ignore[index]
+            ads = [str(n[1]) for n in group if n[0] == "ad"]  # type: ignore[index]
+            if nets:
+                target = max(nets, key=lambda n: (sizes.get(n, 0), -nets.index(n)))
+            else:
+                target = self._fresh("n-", ads)
+            for ad_id in ads:
+                assign[ad_id] = target
+            for absorbed in nets:
+                if absorbed != target:
+                    merged[absorbed] = target
+                    for member in self.backend.network_members(absorbed):
+                        assign[member.ad_id] = target
+        self.backend.set_networks(assign)
+        report.networks_merged += len(merged)
+        report.split += self._renetwork_many({merged.get(n, n) for n in dirty})
+
+    def _current_identifiers(self, changed: Mapping[str, AdLinks]) -> dict[str, list[str]]:
+        """identifier key -> the changed ads carrying it (they have no network yet)."""
+        found: dict[str, list[str]] = defaultdict(list)
+        for ad_id, links in changed.items():
+            for key in links.identifiers:
+                found[key].append(ad_id)
+        return found
+
+    def _renetwork_many(self, network_ids: set[str]) -> int:
+        return sum(self._renetwork(n) for n in sorted(network_ids) if n)
+
+    def _renetwork(self, network_id: str) -> int:
+        """Recompute one network's components from its members; return how many split off."""
+        members = self.backend.network_members(network_id)
+        if len(members) < 2:
+            return 0
+        keys = {k for m in members for k in m.identifiers}
+        generic = set(self.backend.generic_identifiers(keys)) if keys else set()
+        uf = UnionFind()
+        for member in members:
+            uf.find(("ad", member.ad_id))
+            if member.cluster_id:
+                uf.union(("ad", member.ad_id), ("cluster", member.cluster_id))
+            for key in member.identifiers:
+                if key not in generic:
+                    uf.union(("ad", member.ad_id), ("id", key))
+        groups = [
+            [str(n[1]) for n in g if n[0] == "ad"]  # type: ignore[index]
+            for g in uf.groups()
+        ]
+        groups = sorted((g for g in groups if g), key=lambda g: (-len(g), min(g)))
+        if len(groups) == 1:
+            return 0
+        relabel = {}
+        for group in groups[1:]:
+            target = self._fresh("n-", group)
+            relabel.update(dict.fromkeys(group, target))
+        self.backend.set_networks(relabel)
+        return len(groups) - 1

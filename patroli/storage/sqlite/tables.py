@@ -1,0 +1,35 @@
+"""The tables of clusters, networks and the agency register (``links``, ``register``), created or
+added in place by ``connection`` when a file is opened."""
+
+from __future__ import annotations
+
+LINK_DDL = [
+    """CREATE TABLE IF NOT EXISTS ad_links (
+        ad_id TEXT PRIMARY KEY, signature BLOB, identifiers TEXT NOT NULL DEFAULT '[]')""",
+    """CREATE TABLE IF NOT EXISTS lsh_bands (
+        band INTEGER NOT NULL, ad_id TEXT NOT NULL, PRIMARY KEY (band, ad_id)) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS lsh_bands_ad ON lsh_bands(ad_id)",
+    "CREATE INDEX IF NOT EXISTS ads_cluster ON ads(cluster_id)",
+    "CREATE INDEX IF NOT EXISTS ads_network ON ads(network_id)",
+    """CREATE TABLE IF NOT EXISTS clusters (
+        cluster_id TEXT PRIMARY KEY, decision TEXT, decided_by TEXT, decided_at TEXT, note TEXT,
+        merged_into TEXT)""",
+    """CREATE TABLE IF NOT EXISTS generic_identifiers (
+        key TEXT PRIMARY KEY, kind TEXT, value TEXT, clusters INTEGER, marked_at TEXT)""",
+]
+
+
+REGISTER_DDL = [
+    """CREATE TABLE IF NOT EXISTS register_imports (
+        import_id TEXT PRIMARY KEY, kind TEXT NOT NULL, source TEXT, imported_at TEXT NOT NULL,
+        parser_version TEXT, sha256 TEXT, rows INTEGER, published_at TEXT, note TEXT)""",
+    """CREATE TABLE IF NOT EXISTS register_entries (
+        import_id TEXT NOT NULL, seq INTEGER NOT NULL, entry TEXT NOT NULL,
+        PRIMARY KEY (import_id, seq))""",
+    """CREATE TRIGGER IF NOT EXISTS register_imports_kept BEFORE UPDATE ON register_imports BEGIN
+        SELECT RAISE(ABORT, 'register imports are history: never changed'); END""",
+    """CREATE TRIGGER IF NOT EXISTS register_imports_not_deleted BEFORE DELETE ON register_imports
+        BEGIN SELECT RAISE(ABORT, 'register imports are history: never deleted'); END""",
+    """CREATE TRIGGER IF NOT EXISTS register_entries_kept BEFORE UPDATE ON register_entries BEGIN
+        SELECT RAISE(ABORT, 'register entries are history: never changed'); END""",
+]
