@@ -1,5 +1,5 @@
 """From a flagged demo ad to a referral: capture at first sight after the patrol, a case built from
-ads and identifiers, its bundle exported, checked offline (with patroli and with sha256sum alone),
+a recruiter network (with one of its template clusters, an identifier and two ads), its bundle exported, checked offline (with patroli and with sha256sum alone),
 tampered with and caught; the PDF report rendered to PNG pages; a SAMAN batch and aduankonten
 reports from confirmed ads; the tracker moving a request to removed when the demo site takes the ad
 down. Real crawls of the demo sites, the real command, Debian's chromium, poppler's tools.
@@ -24,6 +24,7 @@ from patroli.demosites.server import DemoSites
 from patroli.storage import open_store
 from tests.helpers.cli import crawl, run_patroli
 from tests.helpers.demotruth import KNOWN_ILLEGAL, ad_id_of, truth
+from tests.helpers.networktruth import network_truth
 
 pytestmark = [pytest.mark.crawl, pytest.mark.browser]
 
@@ -100,7 +101,15 @@ def exported(patrol: Patrol) -> dict[str, Any]:
     case_id = created.stdout.strip()
     ad_one = ad_id_of("demo_pasarloka", KNOWN_ILLEGAL["demo_pasarloka"][1])
     ad_two = ad_id_of("demo_kerjanusa", KNOWN_ILLEGAL["demo_kerjanusa"][0])
-    for args in (("ad", ad_one, ad_two), ("identifier", SHARED_PHONE), ("network", "net-demo-1")):
+    # The network of the demo's "Asia CS" recruiters (admin-chat jobs in Cambodia and Thailand),
+    # found from one of its Telegram posts as an investigator finds it from an ad's page.
+    with open_store(patrol.store_url) as store:
+        lead = ad_id_of("demo_telegram", "t0127")
+        network_id = store.get_ad(lead)["network_id"]
+        network = {a["ad_id"] for a in store.get_network(network_id)["ads"]}
+        cluster_id = store.get_ad(ad_id_of("demo_telegram", "t0129"))["cluster_id"]
+    for args in (("network", network_id), ("cluster", cluster_id), ("ad", ad_one, ad_two),
+                 ("identifier", SHARED_PHONE)):  # fmt: skip
         added = patrol.patroli("case", "add", case_id, *args, "--by", "ivan")
         assert added.returncode == 0, added.stderr
     assert (
@@ -122,7 +131,8 @@ def exported(patrol: Patrol) -> dict[str, Any]:
         patrol.patroli("case", "export", case_id, "-o", str(zipped), "--by", "ivan").returncode == 0
     )
     return {"case_id": case_id, "bundle": bundle, "zip": zipped, "ad_one": ad_one, "ad_two": ad_two,
-            "export_stdout": result.stdout}  # fmt: skip
+            "export_stdout": result.stdout, "network_id": network_id, "network": network,
+            "cluster_id": cluster_id}  # fmt: skip
 
 
 def test_the_bundle_holds_every_part_and_checks_out_offline(
@@ -133,12 +143,27 @@ def test_the_bundle_holds_every_part_and_checks_out_offline(
         linked = {h["ad_id"] for h in store.search(SHARED_PHONE, limit=100).hits}
         case = store.get_case(exported["case_id"])
     assert len(linked) >= 2
+    # The network: the demo's Asia CS recruiters as crawled here (Telegram and the classifieds).
+    network: set[str] = exported["network"]
+    crawled = {"demo_telegram", "demo_pasarloka", "demo_kerjanusa"}
+    expected = {
+        a for a in network_truth()["networks"]["N1_asia_cs"] if truth()[a]["source"] in crawled
+    }
+    assert network == expected
+    assert len(network) >= 6
     ads = {p.stem for p in (bundle / "ads").glob("*.json")}
-    assert ads == linked | {exported["ad_one"], exported["ad_two"]}
+    assert ads == network | linked | {exported["ad_one"], exported["ad_two"]}
     manifest = json.loads((bundle / "manifest.json").read_text())
-    assert (
-        "network net-demo-1: recruiter networks are not in this store yet" in manifest["problems"]
-    )
+    assert manifest["problems"] == []
+    kept = json.loads((bundle / "networks" / f"{exported['network_id']}.json").read_text())
+    assert set(kept["ad_ids"]) == network
+    assert {i["kind"] for i in kept["identifiers"]} >= {"phone"}
+    t0129 = json.loads((bundle / "ads" / f"{ad_id_of('demo_telegram', 't0129')}.json").read_text())
+    assert t0129["via"] == [
+        f"network:{exported['network_id']}",
+        f"cluster:{exported['cluster_id']}",
+    ]
+    assert (bundle / "clusters" / f"{exported['cluster_id']}.json").is_file()
     listed = {e["path"] for e in manifest["files"]}
     assert {"report/laporan.pdf", "report/laporan.html", "audit.json", "decisions.json", "case.json",
             "README.txt"} <= listed  # fmt: skip
@@ -197,6 +222,7 @@ def test_the_pdf_report_renders_to_pages_with_the_case_and_its_ads(
     assert " ".join(ad["text"].split()[:6]) in flat
     assert "Linimasa" in flat
     assert "Identitas perekrut" in flat
+    assert f"Jaringan {exported['network_id']}" in flat
     assert "+6281255537781" in flat.replace(" ", "") or "6281255537781" in flat.replace(" ", "")
     assert "bukan akuisisi forensik" in flat
 

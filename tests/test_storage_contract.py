@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
+from patroli.cases.items import resolve
 from patroli.storage import AdNotFound, ReviewConflict, Store
 from tests.helpers.records import record
 
@@ -376,3 +377,38 @@ def test_hold_capture_and_what_retention_keeps(store: Store) -> None:
     ]
     with pytest.raises(AdNotFound):
         store.set_hold("nope", True, actor="ivan")
+
+
+def test_a_case_holding_a_network_resolves_its_ads_and_keeps_their_evidence(store: Store) -> None:
+    pointer = {"file": "warc/2026/11/n.warc.gz", "offset": 0, "length": 900,
+               "record_id": "<urn:uuid:2>", "digest": "sha256:ef"}  # fmt: skip
+    store.upsert_ads([
+        record("a1", warc=pointer),
+        record("a2", title="Admin chat Phnom Penh", text="Butuh CS online, Kamboja, gaji besar. WA 0812-5551-2345",
+               warc={**pointer, "file": "warc/2026/11/o.warc.gz"}),
+        record("b1", title="Perawat lansia Osaka", text="Lowongan perawat lansia resmi di Osaka, Jepang, lewat P3MI berizin",
+               phones=["+6281355509999"], telegram=[], warc={**pointer, "file": "warc/2026/11/p.warc.gz"}),
+    ])  # fmt: skip
+    network = store.get_ad("a1")["network_id"]
+    assert network
+    assert store.get_ad("a2")["network_id"] == network  # the shared phone links them
+    assert store.get_ad("b1")["network_id"] != network
+    case = store.create_case({"title": "Jaringan"}, actor="ivan")
+    store.add_case_item(case["id"], "network", network, actor="ivan")
+    store.add_case_item(case["id"], "network", "n-gone", actor="ivan")
+    resolution = resolve(store, store.get_case(case["id"])["items"])
+    assert sorted(resolution.ad_ids) == ["a1", "a2"]
+    assert resolution.via["a2"] == [f"network:{network}"]
+    assert sorted(resolution.groups[f"network:{network}"]["ad_ids"]) == ["a1", "a2"]
+    assert [(i["value"], why.split(":")[0]) for i, why in resolution.unresolved] == [
+        ("n-gone", "network n-gone")
+    ]
+    # Retention keeps the evidence of every ad of the network, and only theirs.
+    assert store.held_evidence() == [
+        {"ad_id": "a1", "warc_file": "warc/2026/11/n.warc.gz"},
+        {"ad_id": "a2", "warc_file": "warc/2026/11/o.warc.gz"},
+    ]
+    cluster = store.get_ad("b1")["cluster_id"]
+    store.add_case_item(case["id"], "cluster", cluster, actor="ivan")
+    assert {h["ad_id"] for h in store.held_evidence()} == {"a1", "a2", "b1"}
+    assert "b1" in resolve(store, store.get_case(case["id"])["items"]).ad_ids

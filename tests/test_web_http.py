@@ -53,6 +53,7 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/cases/{case_id}/notes"): INVESTIGATOR,
     ("POST", "/cases/{case_id}/routing"): INVESTIGATOR,
     ("POST", "/cases/{case_id}/export"): INVESTIGATOR,
+    ("POST", "/cases/add"): INVESTIGATOR,
     ("POST", "/ads/{ad_id}/hold"): INVESTIGATOR,
     ("POST", "/ads/{ad_id}/case"): INVESTIGATOR,
     ("GET", "/takedowns"): INVESTIGATOR,
@@ -101,6 +102,7 @@ HARMLESS = {
     "/clusters/{cluster_id}/review": {"decision": ""},
     "/login": {"name": "nobody", "password": "wrong-password-123"},
     "/cases": {"title": ""},
+    "/cases/add": {"case_id": "no-such-case", "kind": "network", "value": "n-none"},
     "/ads/{ad_id}/hold": {"hold": "0"},
     "/ads/{ad_id}/case": {"case_id": "no-such-case"},
 }

@@ -2,7 +2,8 @@
 
 The bundle is a folder (or a ZIP of it) of plain files: the WARC records of every page of the
 case's ads (``warc/``), the ads and their decisions as JSON (``ads/``, ``decisions.json``), the
-audit trail of the case and its ads (``audit.json``), each archived page rendered offline
+audit trail of the case and its ads (``audit.json``), each cluster and network of the case with
+its ads and identifiers (``networks/``, ``clusters/``), each archived page rendered offline
 (``pages/``), the capture records at first sight (``captures/``), the report in Indonesian
 (``report/laporan.html`` and ``.pdf``), ``manifest.json`` and ``SHA256SUMS`` (the SHA-256 of every
 other file, in the format ``sha256sum -c`` reads) and a README saying how to check them.
@@ -24,13 +25,13 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Protocol
 
-from patroli.cases.items import resolve
+from patroli.cases.items import CaseSource, resolve
 from patroli.cases.report import destinations, identifiers, render_report, timeline
 from patroli.evidence.archive import EvidenceError, read_exchange, sha256_hex
 from patroli.evidence.capture import source_record
 from patroli.evidence.records import warcinfo_record
 from patroli.evidence.render import OfflineRenderer
-from patroli.storage import AccountStore, AdStore, CaseStore, Record, ReviewStore
+from patroli.storage import AccountStore, CaseStore, Record, ReviewStore
 
 SUMS = "SHA256SUMS"
 MANIFEST = "manifest.json"
@@ -38,8 +39,9 @@ README = "README.txt"
 AD_FIELDS_LEFT_OUT = ("html",)  # the page itself is in the WARC records, as sent
 
 
-class BundleStore(AdStore, ReviewStore, AccountStore, CaseStore, Protocol):
-    """What an export reads: the case, its ads, their decisions, the audit trail."""
+class BundleStore(CaseSource, ReviewStore, AccountStore, CaseStore, Protocol):
+    """What an export reads: the case, its ads, clusters and networks, their decisions, the audit
+    trail."""
 
 
 @dataclass(slots=True)
@@ -153,6 +155,9 @@ def _write_bundle(
     _json(folder / "case.json", {**case, "resolved_ads": resolution.ad_ids,
                                   "unresolved": [{"item": i, "why": w} for i, w in resolution.unresolved]})  # fmt: skip
     _json(folder / "decisions.json", decisions)
+    for group_key, group in resolution.groups.items():
+        kind, _, group_id = group_key.partition(":")
+        _json(folder / f"{kind}s" / f"{_safe_name(group_id)}.json", group)
     audit = _audit_for(store, [case["id"], *resolution.ad_ids])
     _json(folder / "audit.json", audit)
     context = {
@@ -160,6 +165,8 @@ def _write_bundle(
         "identifiers": identifiers(ads), "countries": destinations(ads),
         "sources": Counter(str(a.get("source")) for a in ads).most_common(),
         "confirmed": sum(1 for a in ads if a.get("status") == "confirmed"),
+        "networks": [g for k, g in resolution.groups.items() if k.startswith("network:")],
+        "clusters": [g for k, g in resolution.groups.items() if k.startswith("cluster:")],
         "unresolved": resolution.unresolved, "exported_at": exported_at.isoformat(),
         "exported_by": actor, "tool": tool,
     }  # fmt: skip
@@ -249,6 +256,8 @@ ISI / CONTENTS
                       bukan akuisisi forensik) / capture records made when each ad was first flagged
                       (not a forensic acquisition)
   ads/*.json          iklan, versi, keputusan / each ad, its versions, decisions
+  networks/*.json     jaringan perekrut: iklan, identitas, klaster / recruiter networks of the case
+  clusters/*.json     klaster templat: iklan, templat / template clusters of the case
   decisions.json      keputusan analis / the analysts' decisions
   audit.json          jejak audit kasus dan iklannya / the audit trail of the case and its ads
   case.json           kasus, item, catatan / the case, its items and notes

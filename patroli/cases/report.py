@@ -31,7 +31,7 @@ EVENT_ID = {"case.create": "kasus dibuat", "case.update": "kasus diubah",
             "takedown.submit": "permintaan takedown diajukan",
             "takedown.status": "status takedown berubah", "case.export": "bundel diekspor"}  # fmt: skip
 IDENTIFIER_FIELDS = (("phones", "Telepon"), ("whatsapp", "WhatsApp"), ("telegram", "Telegram"),
-                     ("emails", "E-mail"))  # fmt: skip
+                     ("emails", "E-mail"), ("bank_accounts", "Rekening bank"))  # fmt: skip
 
 
 def country_name(code: str) -> str:

@@ -74,12 +74,17 @@ class EngineEvidence:
             h["_source"]["ad_id"]
             for h in self.conn.scan("ads", {"term": {"hold": True}}, [{"ad_id": "asc"}], ["ad_id"])
         }
-        held |= {
-            h["_source"]["value"]
-            for h in self.conn.scan(
-                "case_items", {"term": {"kind": "ad"}}, [{"id": "asc"}], ["value"]
-            )
-        }
+        groups: dict[str, set[str]] = {"ad": set(), "cluster": set(), "network": set()}
+        for h in self.conn.scan("case_items", {"terms": {"kind": list(groups)}}, [{"id": "asc"}],
+                                ["kind", "value"]):  # fmt: skip
+            groups[h["_source"]["kind"]].add(h["_source"]["value"])
+        held |= groups["ad"]
+        for kind in ("cluster", "network"):  # the ads of a case's clusters and networks, as now
+            values = sorted(groups[kind])
+            for start in range(0, len(values), 1000):
+                query = {"terms": {f"{kind}_id": values[start : start + 1000]}}
+                held |= {h["_source"]["ad_id"]
+                         for h in self.conn.scan("ads", query, [{"ad_id": "asc"}], ["ad_id"])}  # fmt: skip
         found: set[tuple[str, str]] = set()
         ids = sorted(held)
         for start in range(0, len(ids), 1000):

@@ -53,6 +53,8 @@ class SQLiteEvidence:
                 "SELECT DISTINCT evidence.ad_id, evidence.warc_file FROM evidence "
                 "JOIN ads ON ads.ad_id = evidence.ad_id "
                 "WHERE evidence.warc_file IS NOT NULL AND (ads.hold = 1 OR ads.ad_id IN "
-                "(SELECT value FROM case_items WHERE kind = 'ad')) ORDER BY 1, 2"
+                "(SELECT value FROM case_items WHERE kind = 'ad') OR ads.cluster_id IN "
+                "(SELECT value FROM case_items WHERE kind = 'cluster') OR ads.network_id IN "
+                "(SELECT value FROM case_items WHERE kind = 'network')) ORDER BY 1, 2"
             ).fetchall()
         return [dict(r) for r in rows]

@@ -61,7 +61,7 @@ def _case_page(ctx: Ctx, case_id: str, *, status: int = 200, error: str = "") ->
         case = ctx.cases.get_case(case_id)
     except NotFound:
         return ctx.error(404, ctx._("No case with this id."))
-    resolution = resolve(ctx.ads, case["items"])
+    resolution = resolve(ctx.state.store, case["items"])
     ads = []
     for ad_id in resolution.ad_ids[:500]:
         try:
@@ -73,7 +73,7 @@ def _case_page(ctx: Ctx, case_id: str, *, status: int = 200, error: str = "") ->
     return ctx.render(
         "case.html", status=status, case=case, ads=ads, unresolved=resolution.unresolved, error=error,
         statuses=CASE_STATUSES, item_kinds=CASE_ITEM_KINDS, routing_kinds=ROUTING_KINDS, provinces=PROVINCES,
-        takedowns=takedowns, audit=ctx.accounts.audit_log(target=case_id, limit=50), done=done,
+        groups=resolution.groups, takedowns=takedowns, audit=ctx.accounts.audit_log(target=case_id, limit=50), done=done,
     )  # fmt: skip
 
 
@@ -169,6 +169,24 @@ def add_ad_to_case(ctx: Ctx) -> Response:
     return ctx.redirect(_case_url(case_id, "saved"))
 
 
+def add_to_case(ctx: Ctx) -> Response:
+    """From a network's or a cluster's page: add it (or any item) to a chosen case."""
+    case_id = ctx.field("case_id", max_chars=100)
+    try:
+        ctx.cases.add_case_item(case_id, ctx.field("kind", max_chars=32),
+                                ctx.field("value", max_chars=300), actor=ctx.actor)  # fmt: skip
+    except (NotFound, ValueError):
+        return ctx.error(400, ctx._("Choose a case."))
+    return ctx.redirect(_case_url(case_id, "saved"))
+
+
+def open_cases(ctx: Ctx) -> list[dict[str, str]]:
+    """The cases an investigator may still add to (for the add-to-case forms)."""
+    if not ctx.can(INVESTIGATOR):
+        return []
+    return [c for c in ctx.cases.list_cases(limit=200) if c["status"] != "closed"]
+
+
 def takedowns(ctx: Ctx) -> Response:
     status = ctx.param("status", max_chars=32)
     status = status if status in TAKEDOWN_STATUSES else ""
@@ -209,6 +227,7 @@ PAGES = [
     Page("/cases/{case_id}/notes", add_note, INVESTIGATOR, ("POST",)),
     Page("/cases/{case_id}/routing", add_route, INVESTIGATOR, ("POST",)),
     Page("/cases/{case_id}/export", export, INVESTIGATOR, ("POST",)),
+    Page("/cases/add", add_to_case, INVESTIGATOR, ("POST",)),
     Page("/ads/{ad_id}/hold", hold, INVESTIGATOR, ("POST",)),
     Page("/ads/{ad_id}/case", add_ad_to_case, INVESTIGATOR, ("POST",)),
     Page("/takedowns", takedowns, INVESTIGATOR),
