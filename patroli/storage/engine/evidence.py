@@ -82,9 +82,9 @@ class EngineEvidence:
         for kind in ("cluster", "network"):  # the ads of a case's clusters and networks, as now
             values = sorted(groups[kind])
             for start in range(0, len(values), 1000):
-                query = {"terms": {f"{kind}_id": values[start : start + 1000]}}
+                members: dict[str, Any] = {"terms": {f"{kind}_id": values[start : start + 1000]}}
                 held |= {h["_source"]["ad_id"]
-                         for h in self.conn.scan("ads", query, [{"ad_id": "asc"}], ["ad_id"])}  # fmt: skip
+                         for h in self.conn.scan("ads", members, [{"ad_id": "asc"}], ["ad_id"])}  # fmt: skip
         found: set[tuple[str, str]] = set()
         ids = sorted(held)
         for start in range(0, len(ids), 1000):
