@@ -13,6 +13,13 @@ Prints each measurement and ``ratio=<pipeline pages/s ÷ bare pages/s>`` (target
 
 compares the full pipeline with each ``PATROLI_BATCH_DELAY`` instead (alternating, same run) and
 prints each one's pages/s as a ratio to the first.
+
+    .venv/bin/python bench/crawl_overhead.py --warc [--rounds 3]
+
+compares the full pipeline with WARC writing on (every response archived as sent, the default)
+and off (``PATROLI_WARC_ENABLED=0``), alternating in one run, and prints pages/s and pages per
+CPU-second of each and ``warc_ratio=<on ÷ off>`` for both. Every mode writes its evidence into a
+temporary folder, never the checkout's ``var/``.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -36,6 +44,11 @@ def measure_once(
 ) -> dict[str, float]:
     """Run in a child process: one patrol over every demo source, return pages, items, seconds."""
     os.environ["PATROLI_DEMO_URL"] = demo_url
+    os.environ["PATROLI_EVIDENCE_DIR"] = str(
+        Path(store_url.removeprefix("sqlite:///")).with_suffix(".evidence")
+    )
+    if mode == "nowarc":
+        os.environ["PATROLI_WARC_ENABLED"] = "0"
     from crawler.sources import load_registry
     from patroli.patrol.runner import project_settings, run_patrol
 
@@ -65,8 +78,17 @@ def run_child(
     command = [sys.executable, __file__, "--child", mode, "--demo-url", demo_url, "--store", store]
     if batch_delay is not None:
         command += ["--batch-delay", batch_delay]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     output = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result: dict[str, float] = json.loads(output.stdout.strip().splitlines()[-1])
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    result["cpu_seconds"] = cpu
+    result["pages_per_cpu_s"] = result["pages"] / cpu if cpu else 0.0
+    warc = directory / f"{mode}-{index}-{batch_delay}.evidence" / "warc"
+    result["warc_bytes"] = (
+        float(sum(p.stat().st_size for p in warc.rglob("*.warc.gz"))) if warc.is_dir() else 0.0
+    )
     return result
 
 
@@ -75,12 +97,15 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--child", choices=["full", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["full", "bare", "nowarc"], help=argparse.SUPPRESS)
     parser.add_argument("--demo-url", help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
     parser.add_argument("--batch-delay", help=argparse.SUPPRESS)
     parser.add_argument(
         "--batch-delays", help="compare these PATROLI_BATCH_DELAY values (seconds, comma-separated)"
+    )
+    parser.add_argument(
+        "--warc", action="store_true", help="compare the full pipeline with WARC writing on and off"
     )
     args = parser.parse_args()
     if args.child:
@@ -91,6 +116,9 @@ def main() -> None:
 
     if args.batch_delays:
         compare_batch_delays(args.batch_delays.split(","), args.rounds)
+        return
+    if args.warc:
+        compare_warc(args.rounds)
         return
 
     results: dict[str, list[dict[str, float]]] = {"full": [], "bare": []}
@@ -106,6 +134,35 @@ def main() -> None:
     bare = statistics.median(r["pages_per_s"] for r in results["bare"])
     print(f"median pages/s: full pipeline {full:.1f}, bare spiders {bare:.1f}")
     print(f"ratio={full / bare:.2f}")
+
+
+def compare_warc(rounds: int) -> None:
+    """The full pipeline with WARC writing on (``full``) and off (``nowarc``), alternating."""
+    from patroli.demosites.process import DemoSitesProcess
+
+    results: dict[str, list[dict[str, float]]] = {"full": [], "nowarc": []}
+    with DemoSitesProcess(port=0) as sites, tempfile.TemporaryDirectory() as tmp:
+        run_child("nowarc", sites.url, Path(tmp), -1)  # warm-up
+        for index in range(rounds):
+            for mode in ("full", "nowarc"):
+                result = run_child(mode, sites.url, Path(tmp), index)
+                results[mode].append(result)
+                print(f"warc {'on ' if mode == 'full' else 'off'} round {index + 1}: {result['pages']:.0f} pages, "
+                      f"{result['seconds']:.2f} s, {result['pages_per_s']:.1f} pages/s, "
+                      f"{result['pages_per_cpu_s']:.1f} pages/CPU-s, WARC {result['warc_bytes'] / 1e6:.2f} MB")  # fmt: skip
+    on, off = results["full"], results["nowarc"]
+    wall = statistics.median(r["pages_per_s"] for r in on) / statistics.median(
+        r["pages_per_s"] for r in off
+    )
+    cpu = statistics.median(r["pages_per_cpu_s"] for r in on) / statistics.median(
+        r["pages_per_cpu_s"] for r in off
+    )
+    print(
+        f"median WARC per page: {statistics.median(r['warc_bytes'] / r['pages'] for r in on) / 1e3:.1f} kB"
+    )
+    print(
+        f"warc_ratio={wall:.2f} (pages/s, on ÷ off); warc_cpu_ratio={cpu:.2f} (pages per CPU-second)"
+    )
 
 
 def compare_batch_delays(delays: list[str], rounds: int) -> None:

@@ -387,7 +387,8 @@ def test_a_case_holding_a_network_resolves_its_ads_and_keeps_their_evidence(stor
         record("a2", title="Admin chat Phnom Penh", text="Butuh CS online, Kamboja, gaji besar. WA 0812-5551-2345",
                warc={**pointer, "file": "warc/2026/11/o.warc.gz"}),
         record("b1", title="Perawat lansia Osaka", text="Lowongan perawat lansia resmi di Osaka, Jepang, lewat P3MI berizin",
-               phones=["+6281355509999"], telegram=[], warc={**pointer, "file": "warc/2026/11/p.warc.gz"}),
+               phones=["+6281355509999"], telegram=[], bank_accounts=["BRI:002101555123504"],
+               warc={**pointer, "file": "warc/2026/11/p.warc.gz"}),
     ])  # fmt: skip
     network = store.get_ad("a1")["network_id"]
     assert network
@@ -411,4 +412,9 @@ def test_a_case_holding_a_network_resolves_its_ads_and_keeps_their_evidence(stor
     cluster = store.get_ad("b1")["cluster_id"]
     store.add_case_item(case["id"], "cluster", cluster, actor="ivan")
     assert {h["ad_id"] for h in store.held_evidence()} == {"a1", "a2", "b1"}
-    assert "b1" in resolve(store, store.get_case(case["id"])["items"]).ad_ids
+    bank = store.add_case_item(
+        case["id"], "identifier", "bank:bri:0021-01-555123-50-4", actor="ivan"
+    )
+    assert bank["value"] == "bank:BRI:002101555123504"
+    via = resolve(store, store.get_case(case["id"])["items"]).via
+    assert via["b1"] == [f"cluster:{cluster}", "bank:BRI:002101555123504"]

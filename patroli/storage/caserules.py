@@ -24,7 +24,7 @@ from patroli.storage.schema import (
 )
 from patroli.text.provinces import PROVINCES
 
-IDENTIFIER_KINDS = ("phone", "handle", "email")
+IDENTIFIER_KINDS = ("phone", "handle", "email", "bank")
 MAX_TITLE, MAX_TEXT, MAX_VALUE = 200, 10_000, 300
 _ID_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,100}")
 CASE_EDITABLE = ("title", "description", "status", "assignee", "province", "routing")
