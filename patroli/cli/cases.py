@@ -12,6 +12,7 @@ import click
 from rich.table import Table
 
 from patroli.cases.bundle import export_case
+from patroli.cases.items import resolve
 from patroli.cases.takedown import clock, export_requests, monthly_counts, recheck
 from patroli.cases.verify import verify_bundle
 from patroli.cli.ads import safe
@@ -102,14 +103,18 @@ def list_cases(status: str | None, as_json: bool, store_url: str) -> None:
 @click.argument("case_id")
 @store_option
 def show(case_id: str, store_url: str) -> None:
-    """One case with its items, notes and routing, as JSON."""
-    store: CaseStore = _case_store(store_url)
+    """One case with its items, notes and routing, and the ads its items stand for now (``ads``:
+    ad id -> the items that brought it; ``unresolved``: items that stand for no ad now), as JSON."""
+    store = _case_store(store_url)
     with store:
         try:
             found = store.get_case(case_id)
         except NotFound as exc:
             fail(str(exc), "`patroli case list` lists ids")
             return
+        resolution = resolve(store, found["items"])
+    found["ads"] = {ad_id: resolution.via[ad_id] for ad_id in resolution.ad_ids}
+    found["unresolved"] = [{"item": item, "why": why} for item, why in resolution.unresolved]
     sys.stdout.write(json.dumps(found, ensure_ascii=False, indent=1, default=str) + "\n")
 
 
