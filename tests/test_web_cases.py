@@ -1,17 +1,21 @@
 """The case pages over HTTP against the real app: an investigator creates a case from the case
 list, adds a recruiter network from the network's page, sees its ads on the case page, writes a
 note, records where the case was sent, holds an ad; every step audited. Analysts cannot reach
-them. The takedown tracker lists a request and takes a status by hand."""
+them. The takedown tracker lists a request and takes a status by hand. The export button returns
+a bundle that checks out (rendered with Debian's chromium)."""
 
 from __future__ import annotations
 
 import re
 import urllib.parse
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
+from patroli.cases.verify import verify_bundle
 from patroli.storage import Store
 from tests.helpers.webkit import LiveServer, ad, logged_in, seed_store, web_settings
 
@@ -103,3 +107,31 @@ def test_the_takedown_tracker_takes_a_status_by_hand(server: LiveServer) -> None
         assert moved.status_code == 303
     stored = store.list_takedowns(ad_id=RING[1])[0]
     assert (stored["status"], stored["reason"]) == ("refused", "tautan tidak valid")
+
+
+@pytest.mark.browser
+def test_the_case_page_exports_a_bundle_that_checks_out(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    directory = tmp_path_factory.mktemp("webexport")
+    store: Store = seed_store(f"sqlite:///{directory / 'web.db'}")
+    store.upsert_ads(
+        [posting(RING[0], "0812-5557-2301", "1.200"), posting(RING[1], "0812-5557-2301", "1.300")]
+    )
+    case = store.create_case({"title": "Ekspor dari web"}, actor="ivan")
+    store.add_case_item(case["id"], "network", store.get_ad(RING[0])["network_id"], actor="ivan")
+    settings = web_settings(evidence_dir=str(directory / "evidence"))
+    with LiveServer(store, settings) as live, logged_in(live.url, "ivan") as client:
+        token = client.csrf(f"/cases/{case['id']}")
+        client.http.timeout = httpx.Timeout(180)  # chromium renders the report
+        response = client.post(f"/cases/{case['id']}/export", data={"csrf_token": token})
+    store.close()
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/zip"
+    bundle = directory / "bundle.zip"
+    bundle.write_bytes(response.content)
+    with zipfile.ZipFile(bundle) as archive:
+        names = set(archive.namelist())
+    assert {"SHA256SUMS", "manifest.json", "report/laporan.pdf", "README.txt"} <= names
+    assert {f"ads/{RING[0]}.json", f"ads/{RING[1]}.json"} <= names
+    assert verify_bundle(bundle).ok
