@@ -18,8 +18,8 @@ prints each one's pages/s as a ratio to the first.
 
 compares the full pipeline with WARC writing on (every response archived as sent, the default)
 and off (``PATROLI_WARC_ENABLED=0``), alternating in one run, and prints pages/s and pages per
-CPU-second of each and ``warc_ratio=<on ÷ off>`` for both. Every mode writes its evidence into a
-temporary folder, never the checkout's ``var/``.
+CPU-second of each and ``warc_ratio=<on ÷ off>`` for both. Every mode writes its evidence and its
+spool into a temporary folder, never the checkout's ``var/``.
 """
 
 from __future__ import annotations
@@ -44,16 +44,16 @@ def measure_once(
 ) -> dict[str, float]:
     """Run in a child process: one patrol over every demo source, return pages, items, seconds."""
     os.environ["PATROLI_DEMO_URL"] = demo_url
-    os.environ["PATROLI_EVIDENCE_DIR"] = str(
-        Path(store_url.removeprefix("sqlite:///")).with_suffix(".evidence")
-    )
+    scratch = Path(store_url.removeprefix("sqlite:///"))
+    os.environ["PATROLI_EVIDENCE_DIR"] = str(scratch.with_suffix(".evidence"))
     if mode == "nowarc":
         os.environ["PATROLI_WARC_ENABLED"] = "0"
     from crawler.sources import load_registry
     from patroli.patrol.runner import project_settings, run_patrol
 
     sources = [s for s in load_registry().enabled if s.name.startswith("demo_")]
-    overrides: dict[str, object] = {"PATROLI_STORE_URL": store_url, "LOG_LEVEL": "WARNING"}
+    overrides: dict[str, object] = {"PATROLI_STORE_URL": store_url, "LOG_LEVEL": "WARNING",
+                                    "PATROLI_SPOOL_DIR": str(scratch.with_suffix(".spool"))}  # fmt: skip
     if mode == "bare":
         overrides["ITEM_PIPELINES"] = {}
     if batch_delay is not None:
