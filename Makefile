@@ -45,9 +45,10 @@ clean:
 	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache
 
 ## test-packages: the Debian/Ubuntu packages the whole suite needs, installed with apt-get (as root,
-## or through sudo) only when missing: chromium for the browser tests, promtool (package prometheus)
-## for the Prometheus rules, Tesseract with Indonesian and English (and the DejaVu fonts the demo
-## flyers are drawn in) for the flyer tests, Maven and a Java 17..21 to
+## or through sudo) only when missing: chromium for the browser tests (and the case bundles' page
+## renderings and PDF report), poppler-utils (pdftoppm, pdftotext) to read that PDF back, promtool
+## (package prometheus) for the Prometheus rules, Tesseract with Indonesian and English (and the
+## DejaVu fonts the demo flyers are drawn in) for the flyer tests, Maven and a Java 17..21 to
 ## fetch and run OpenSearch, a Java 21+ for Elasticsearch (openjdk-21-jdk-headless where the release
 ## has it; Debian 12 has not: put a JDK 21+ under /usr/lib/jvm or in JAVA_HOME by hand). Java is
 ## looked up as the tests look it up (tests/helpers/engines.py).
@@ -58,6 +59,7 @@ test-packages: setup
 	test -x /usr/bin/chromium || need="$$need chromium"; \
 	for pkg in tesseract-ocr tesseract-ocr-ind tesseract-ocr-eng fonts-dejavu-core; do \
 		dpkg -s $$pkg >/dev/null 2>&1 || need="$$need $$pkg"; done; \
+	command -v pdftoppm >/dev/null || need="$$need poppler-utils"; \
 	command -v mvn >/dev/null || need="$$need maven"; \
 	command -v promtool >/dev/null || need="$$need prometheus"; \
 	$(call HAS_JAVA,17,21) || need="$$need openjdk-17-jdk-headless"; \

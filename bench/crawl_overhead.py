@@ -21,6 +21,13 @@ downloaded, checked, fingerprinted and read by Tesseract in the worker pool) and
 (``PATROLI_IMAGES_ENABLED=false``), alternating, and prints ``images_ratio=<on ÷ off pages/s>``;
 ``rerun`` is images on over a directory a previous round filled (a nightly re-crawl: images kept
 by content are neither fetched nor read again).
+
+    .venv/bin/python bench/crawl_overhead.py --warc [--rounds 3]
+
+compares the full pipeline with WARC writing on (every response archived as sent, the default)
+and off (``PATROLI_WARC_ENABLED=0``), alternating in one run, and prints pages/s and pages per
+CPU-second of each and ``warc_ratio=<on ÷ off>`` for both. Every mode writes its evidence and its
+spool into a temporary folder, never the checkout's ``var/``.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -45,11 +53,16 @@ def measure_once(
 ) -> dict[str, float]:  # fmt: skip
     """Run in a child process: one patrol over every demo source, return pages, items, seconds."""
     os.environ["PATROLI_DEMO_URL"] = demo_url
+    scratch = Path(store_url.removeprefix("sqlite:///"))
+    os.environ["PATROLI_EVIDENCE_DIR"] = str(scratch.with_suffix(".evidence"))
+    if mode == "nowarc":
+        os.environ["PATROLI_WARC_ENABLED"] = "0"
     from crawler.sources import load_registry
     from patroli.patrol.runner import project_settings, run_patrol
 
     sources = [s for s in load_registry().enabled if s.name.startswith("demo_")]
-    overrides: dict[str, object] = {"PATROLI_STORE_URL": store_url, "LOG_LEVEL": "WARNING"}
+    overrides: dict[str, object] = {"PATROLI_STORE_URL": store_url, "LOG_LEVEL": "WARNING",
+                                    "PATROLI_SPOOL_DIR": str(scratch.with_suffix(".spool"))}  # fmt: skip
     if mode == "bare":
         overrides["ITEM_PIPELINES"] = {}
     if mode == "noimages":
@@ -90,8 +103,17 @@ def run_child(
     if batch_delay is not None:
         command += ["--batch-delay", batch_delay]
     command += ["--images-dir", str(images_dir or directory / f"images-{mode}-{index}")]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     output = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result: dict[str, float] = json.loads(output.stdout.strip().splitlines()[-1])
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    result["cpu_seconds"] = cpu
+    result["pages_per_cpu_s"] = result["pages"] / cpu if cpu else 0.0
+    warc = directory / f"{mode}-{index}-{batch_delay}.evidence" / "warc"
+    result["warc_bytes"] = (
+        float(sum(p.stat().st_size for p in warc.rglob("*.warc.gz"))) if warc.is_dir() else 0.0
+    )
     return result
 
 
@@ -100,7 +122,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--child", choices=["full", "bare", "noimages"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", choices=["full", "bare", "noimages", "nowarc"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--images-dir", help=argparse.SUPPRESS)
     parser.add_argument("--images", action="store_true", help="compare images on and off")
     parser.add_argument("--demo-url", help=argparse.SUPPRESS)
@@ -108,6 +132,9 @@ def main() -> None:
     parser.add_argument("--batch-delay", help=argparse.SUPPRESS)
     parser.add_argument(
         "--batch-delays", help="compare these PATROLI_BATCH_DELAY values (seconds, comma-separated)"
+    )
+    parser.add_argument(
+        "--warc", action="store_true", help="compare the full pipeline with WARC writing on and off"
     )
     args = parser.parse_args()
     if args.child:
@@ -122,6 +149,8 @@ def main() -> None:
         return
     if args.images:
         compare_images(args.rounds)
+    elif args.warc:
+        compare_warc(args.rounds)
         return
 
     results: dict[str, list[dict[str, float]]] = {"full": [], "bare": []}
@@ -160,6 +189,35 @@ def compare_images(rounds: int) -> None:
     )
     print(f"images_ratio={medians['images'] / medians['noimages']:.2f}")
     print(f"rerun_ratio={medians['rerun'] / medians['noimages']:.2f}")
+
+
+def compare_warc(rounds: int) -> None:
+    """The full pipeline with WARC writing on (``full``) and off (``nowarc``), alternating."""
+    from patroli.demosites.process import DemoSitesProcess
+
+    results: dict[str, list[dict[str, float]]] = {"full": [], "nowarc": []}
+    with DemoSitesProcess(port=0) as sites, tempfile.TemporaryDirectory() as tmp:
+        run_child("nowarc", sites.url, Path(tmp), -1)  # warm-up
+        for index in range(rounds):
+            for mode in ("full", "nowarc"):
+                result = run_child(mode, sites.url, Path(tmp), index)
+                results[mode].append(result)
+                print(f"warc {'on ' if mode == 'full' else 'off'} round {index + 1}: {result['pages']:.0f} pages, "
+                      f"{result['seconds']:.2f} s, {result['pages_per_s']:.1f} pages/s, "
+                      f"{result['pages_per_cpu_s']:.1f} pages/CPU-s, WARC {result['warc_bytes'] / 1e6:.2f} MB")  # fmt: skip
+    on, off = results["full"], results["nowarc"]
+    wall = statistics.median(r["pages_per_s"] for r in on) / statistics.median(
+        r["pages_per_s"] for r in off
+    )
+    cpu = statistics.median(r["pages_per_cpu_s"] for r in on) / statistics.median(
+        r["pages_per_cpu_s"] for r in off
+    )
+    print(
+        f"median WARC per page: {statistics.median(r['warc_bytes'] / r['pages'] for r in on) / 1e3:.1f} kB"
+    )
+    print(
+        f"warc_ratio={wall:.2f} (pages/s, on ÷ off); warc_cpu_ratio={cpu:.2f} (pages per CPU-second)"
+    )
 
 
 def compare_batch_delays(delays: list[str], rounds: int) -> None:

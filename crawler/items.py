@@ -70,6 +70,9 @@ class JobAd:
     genre: str | None = None  # ad, report or other, as the model reads the text
     lang: str | None = None  # ISO 639-1 code of the text's language; others than id/ms/en: no risk
     model_version: str = ""
+    # the WARC record of the response the ad was read from: {file, offset, length, record_id,
+    # digest} (crawler.warcarchive); empty when no WARC is written
+    warc: dict[str, Any] = field(default_factory=dict)
     # leads (pipelines/extract.py) and the register check (pipelines/register.py)
     bank_accounts: list[str] = field(default_factory=list)  # "BRI:002101555123504"
     agency_names: list[str] = field(default_factory=list)  # "PT Sinar Jaya Abadi", as written

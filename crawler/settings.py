@@ -50,7 +50,11 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.budget.CrawlBudgetMiddleware": 570,
     "crawler.addresses.AddressGuardMiddleware": 575,
 }
-SPIDER_MIDDLEWARES = {"crawler.budget.BudgetOutputMiddleware": 50}
+# Every response as sent, in WARC files; each ad points at its record (crawler/warcarchive.py).
+SPIDER_MIDDLEWARES = {
+    "crawler.budget.BudgetOutputMiddleware": 50,
+    "crawler.warcarchive.WarcArchiveMiddleware": 950,
+}
 TELNETCONSOLE_ENABLED = False
 # Scrapy's remote control runs any code sent to it with its token: off unless PATROLI_REMOTE_CONTROL
 # (at the end) asks for it; crawler/extensions/jobfiles.py removes the job files of killed crawls.

@@ -57,13 +57,18 @@ def checkout_var_untouched() -> Iterator[None]:
 @pytest.fixture(scope="session", autouse=True)
 def isolated_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Every ``patroli`` the tests start (and this process) runs with temporary run directories,
-    the shipped default model (never a developer's own var/models/ACTIVE), and its pipeline
+    the shipped default model (never a developer's own var/models/ACTIVE), evidence in a temporary
+    directory and no capture step (tests that check it switch it on), and its pipeline
     batches in a thread of the crawl process instead of spawned worker processes
     (``PATROLI_WORKERS=0``: the same code path minus a process start per crawl; worker processes
     are tested in test_offload.py, test_pipelines.py and test_crawl_end_to_end.py)."""
     env = {
         "PATROLI_MODEL_DIR": str(tmp_path_factory.mktemp("no-local-models")),
         "PATROLI_SPOOL_DIR": str(tmp_path_factory.mktemp("spool")),
+        "PATROLI_EVIDENCE_DIR": str(tmp_path_factory.mktemp("evidence")),
+        # Capturing renders pages in chromium after each patrol: the tests that check it switch
+        # it on (the browser group); the other crawls stay fast.
+        "PATROLI_CAPTURE_ENABLED": "0",
         "PATROLI_LOCK_DIR": str(tmp_path_factory.mktemp("locks")),
         "PATROLI_JOBS_DIR": str(tmp_path_factory.mktemp("jobs")),
         # Shared by the session: images are kept by content, so each is read (OCR) once per session.

@@ -367,14 +367,18 @@ def test_every_cli_option_backed_by_a_setting_takes_its_environment_variable(
     options = _setting_options()
     assert {s.env for _, _, s in options} == {"PATROLI_STORE", "PATROLI_SOURCES", "PATROLI_JOBS_DIR",
                                               "PATROLI_MODEL_DIR", "PATROLI_MODEL_PATH", "PATROLI_INDEX_PREFIX",
-                                              "PATROLI_API_TOKEN_DAYS"}  # fmt: skip
+                                              "PATROLI_API_TOKEN_DAYS", "PATROLI_EVIDENCE_DIR",
+                                              "PATROLI_EVIDENCE_RETENTION_DAYS", "PATROLI_TAKEDOWN_AGENCY",
+                                              "PATROLI_RECHECK_TIMEOUT"}  # fmt: skip
     (tmp_path / "models").mkdir()
     registry = tmp_path / "sources.yaml"
     registry.write_text("sources: []\n", encoding="utf-8")
     values = {"PATROLI_STORE": f"sqlite:///{tmp_path / 'env.db'}", "PATROLI_SOURCES": str(registry),
               "PATROLI_JOBS_DIR": str(tmp_path / "jobs"), "PATROLI_MODEL_DIR": str(tmp_path / "models"),
               "PATROLI_MODEL_PATH": str(tmp_path / "model"), "PATROLI_INDEX_PREFIX": "kasus",
-              "PATROLI_API_TOKEN_DAYS": "30"}  # fmt: skip
+              "PATROLI_API_TOKEN_DAYS": "30", "PATROLI_EVIDENCE_DIR": str(tmp_path / "evidence"),
+              "PATROLI_EVIDENCE_RETENTION_DAYS": "30", "PATROLI_TAKEDOWN_AGENCY": "Badan Uji",
+              "PATROLI_RECHECK_TIMEOUT": "7.5"}  # fmt: skip
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     for path, name, setting in options:

@@ -19,7 +19,7 @@ PACKAGES = ("crawler", "pipelines", "classifiers", "patroli")
 
 # Each room of the house and the rooms it may import (besides itself), lowest layer first.
 _VOCABULARY = {"patroli.text", "patroli.config", "patroli.logs", "patroli.images"}
-_FOUNDATION = _VOCABULARY | {"patroli.storage", "patroli.alerts"}
+_FOUNDATION = _VOCABULARY | {"patroli.storage", "patroli.alerts", "patroli.evidence"}
 _CRAWL = _FOUNDATION | {"classifiers", "crawler", "pipelines"}
 MAY_IMPORT: dict[str, set[str]] = {
     "patroli.text": set(),
@@ -28,16 +28,18 @@ MAY_IMPORT: dict[str, set[str]] = {
     "patroli.images": {"patroli.text", "patroli.config"},
     "patroli.storage": _VOCABULARY,
     "patroli.alerts": _VOCABULARY,
+    "patroli.evidence": _VOCABULARY | {"patroli.storage"},
     "classifiers": _VOCABULARY,
     "patroli.agencies": _FOUNDATION,
     "crawler": _FOUNDATION,
     "pipelines": _FOUNDATION | {"classifiers", "crawler", "patroli.agencies"},
     "patroli.demosites": _VOCABULARY,
     "patroli.patrol": _CRAWL,
-    "patroli.web": _FOUNDATION | {"classifiers", "crawler", "patroli.agencies"},
     "patroli.notebook": _FOUNDATION | {"classifiers"},
+    "patroli.cases": _FOUNDATION,
+    "patroli.web": _FOUNDATION | {"classifiers", "crawler", "patroli.agencies", "patroli.cases"},
     "patroli.cli": _CRAWL
-    | {"patroli.demosites", "patroli.patrol", "patroli.web", "patroli.agencies"},
+    | {"patroli.demosites", "patroli.patrol", "patroli.web", "patroli.agencies", "patroli.cases"},
 }
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
+from patroli.cases.items import resolve
 from patroli.storage import AdNotFound, ReviewConflict, Store, StoreError
 from tests.helpers.flyerkit import blank_png, flyer_facts, image_facts, with_images
 from tests.helpers.records import record
@@ -394,3 +395,179 @@ def test_concurrent_wrong_passwords_all_count_and_lock(backend: Callable[[], Sto
     assert user is not None
     assert (user["failed_logins"], user["locked_until"]) == (4, until)
     assert stores[2].count_login_failure("nobody", max_failures=7, lock_until=until) is None
+
+
+# --- cases, takedown requests, holds and captures (CaseStore, EvidenceStore) ----------------------
+
+
+def test_case_items_notes_and_routing_are_kept_and_audited(store: Store) -> None:
+    store.upsert_ads([record("a1"), record("a2", phones=["+6281355570112"])])
+    case = store.create_case(
+        {"title": "Jaringan admin Kamboja", "description": "rekrutmen lewat Telegram",
+         "assignee": "penyidik1", "province": "Nusa Tenggara Barat"},
+        actor="penyidik1",
+    )  # fmt: skip
+    assert (case["status"], case["items"], case["notes"]) == ("open", [], [])
+    store.add_case_item(case["id"], "ad", "a1", actor="penyidik1", note="iklan pertama")
+    again = store.add_case_item(case["id"], "ad", "a1", actor="penyidik1")
+    phone = store.add_case_item(case["id"], "identifier", "phone:0813-5557-0112", actor="penyidik1")
+    store.add_case_item(case["id"], "network", "net-7", actor="penyidik1")
+    assert phone["value"] == "phone:+6281355570112"
+    store.add_case_note(case["id"], "Nomor yang sama di dua situs.", actor="penyidik1")
+    changed = store.update_case(
+        case["id"],
+        {"status": "referred", "routing": [{"kind": "police", "to": "Ditressiber Polda NTB",
+                                            "reference": "B/123/XI/2026", "by": "penyidik1"}]},
+        actor="penyidik1",
+    )  # fmt: skip
+    assert changed["status"] == "referred"
+    assert changed["routing"][0]["to"] == "Ditressiber Polda NTB"
+    full = store.get_case(case["id"])
+    assert [(i["kind"], i["value"]) for i in full["items"]] == [
+        ("ad", "a1"), ("identifier", "phone:+6281355570112"), ("network", "net-7")]  # fmt: skip
+    assert again["id"] == full["items"][0]["id"]
+    assert [n["text"] for n in full["notes"]] == ["Nomor yang sama di dua situs."]
+    assert [c["id"] for c in store.cases_holding("ad", "a1")] == [case["id"]]
+    assert store.cases_holding("ad", "a2") == []
+    store.remove_case_item(case["id"], full["items"][2]["id"], actor="penyidik1")
+    assert len(store.get_case(case["id"])["items"]) == 2
+    assert [c["title"] for c in store.list_cases(status="referred")] == ["Jaringan admin Kamboja"]
+    assert store.list_cases(status="closed") == []
+    actions = [e["action"] for e in store.audit_log(target=case["id"])]
+    assert actions == ["case.item.remove", "case.update", "case.note", "case.item.add",
+                       "case.item.add", "case.item.add", "case.create"]  # fmt: skip
+    update = store.audit_log(target=case["id"])[1]
+    assert (update["before"]["status"], update["after"]["status"]) == ("open", "referred")
+
+
+def test_case_refuses_what_it_cannot_hold(store: Store) -> None:
+    from patroli.storage import NotFound
+
+    with pytest.raises(ValueError, match="needs a title"):
+        store.create_case({"title": "  "}, actor="x")
+    case = store.create_case({"title": "Kasus"}, actor="x")
+    with pytest.raises(ValueError, match="a case item is one of"):
+        store.add_case_item(case["id"], "person", "Budi", actor="x")
+    with pytest.raises(ValueError, match="an identifier is"):
+        store.add_case_item(case["id"], "identifier", "0812-5551-2345", actor="x")
+    with pytest.raises(ValueError, match="a case status is one of"):
+        store.update_case(case["id"], {"status": "done"}, actor="x")
+    with pytest.raises(ValueError, match="unknown province"):
+        store.update_case(case["id"], {"province": "Atlantis"}, actor="x")
+    with pytest.raises(NotFound, match="no case with id nope"):
+        store.get_case("nope")
+    with pytest.raises(NotFound):
+        store.add_case_note("nope", "teks", actor="x")
+
+
+def test_takedown_requests_move_through_their_statuses(store: Store) -> None:
+    store.upsert_ads([record("a1"), record("a2")])
+    first = store.add_takedown({"ad_id": "a1", "url": "https://t.me/demo/a1", "channel": "saman",
+                                "platform": "telegram", "letter_number": "B-12/KP2MI/XI/2026",
+                                "agency": "KP2MI", "batch_id": "b1", "urgent": True}, actor="ivan")  # fmt: skip
+    second = store.add_takedown({"ad_id": "a2", "url": "https://t.me/demo/a2",
+                                 "channel": "aduankonten", "platform": "telegram"}, actor="ivan")  # fmt: skip
+    assert (first["status"], first["urgent"], second["urgent"]) == ("submitted", True, False)
+    checked = store.update_takedown(
+        first["id"], {}, actor="patroli", check={"http_status": 200, "outcome": "live"}
+    )
+    assert checked["status"] == "submitted"
+    assert [c["http_status"] for c in checked["checks"]] == [200]
+    removed = store.update_takedown(first["id"], {"status": "removed"}, actor="patroli",
+                                    check={"http_status": 410, "outcome": "removed"})  # fmt: skip
+    assert removed["status"] == "removed"
+    assert removed["removed_at"]
+    assert [c["http_status"] for c in removed["checks"]] == [200, 410]
+    refused = store.update_takedown(
+        second["id"], {"status": "refused", "reason": "tautan tidak valid"}, actor="ivan"
+    )
+    assert (refused["status"], refused["reason"]) == ("refused", "tautan tidak valid")
+    assert [t["ad_id"] for t in store.list_takedowns(status="removed")] == ["a1"]
+    assert len(store.list_takedowns()) == 2
+    assert [t["id"] for t in store.list_takedowns(ad_id="a2")] == [second["id"]]
+    assert [e["action"] for e in store.audit_log(target="a1")] == [
+        "takedown.status",
+        "takedown.submit",
+    ]
+
+
+def test_hold_capture_and_what_retention_keeps(store: Store) -> None:
+    pointer = {"file": "warc/2026/11/x.warc.gz", "offset": 0, "length": 900,
+               "record_id": "<urn:uuid:1>", "digest": "sha256:ab"}  # fmt: skip
+    store.upsert_ads([
+        record("a1", warc=pointer),
+        record("a2", warc={**pointer, "file": "warc/2026/11/y.warc.gz"}),
+        record("a3", flagged=False, warc={**pointer, "file": "warc/2026/11/z.warc.gz"}),
+    ])  # fmt: skip
+    evidence = store.get_ad("a1", with_evidence=True)["evidence"][0]
+    assert (evidence["warc_file"], evidence["warc_offset"], evidence["warc_length"],
+            evidence["warc_record_id"], evidence["warc_digest"]) == (
+        "warc/2026/11/x.warc.gz", 0, 900, "<urn:uuid:1>", "sha256:ab")  # fmt: skip
+    assert {a["ad_id"] for a in store.ads_to_capture()} == {"a1", "a2"}
+    capture = {"captured_at": "2026-11-02T01:00:00+00:00", "sha256": "cd", "file": "captures/a1.png",
+               "tool": "patroli 0.1.0"}  # fmt: skip
+    store.record_capture("a1", capture)
+    store.record_capture("a1", {**capture, "sha256": "other"})  # a second capture is ignored
+    ad = store.get_ad("a1")
+    assert (ad["captured_at"], ad["capture"]["sha256"]) == ("2026-11-02T01:00:00+00:00", "cd")
+    assert [a["ad_id"] for a in store.ads_to_capture()] == ["a2"]
+    assert store.held_evidence() == []
+    assert store.set_hold("a1", True, actor="ivan", reason="penyelidikan")["hold"] is True
+    case = store.create_case({"title": "Kasus"}, actor="ivan")
+    store.add_case_item(case["id"], "ad", "a3", actor="ivan")
+    assert store.held_evidence() == [
+        {"ad_id": "a1", "warc_file": "warc/2026/11/x.warc.gz"},
+        {"ad_id": "a3", "warc_file": "warc/2026/11/z.warc.gz"},
+    ]
+    store.upsert_ads([record("a1", text="teks baru", content_hash="h2", warc=pointer)])
+    again = store.get_ad("a1")
+    assert (again["hold"], again["captured_at"]) == (True, "2026-11-02T01:00:00+00:00")
+    assert not store.set_hold("a1", False, actor="ivan")["hold"]
+    assert [e["action"] for e in store.audit_log(target="a1")] == [
+        "ad.release",
+        "ad.hold",
+        "ad.capture",
+    ]
+    with pytest.raises(AdNotFound):
+        store.set_hold("nope", True, actor="ivan")
+
+
+def test_a_case_holding_a_network_resolves_its_ads_and_keeps_their_evidence(store: Store) -> None:
+    pointer = {"file": "warc/2026/11/n.warc.gz", "offset": 0, "length": 900,
+               "record_id": "<urn:uuid:2>", "digest": "sha256:ef"}  # fmt: skip
+    store.upsert_ads([
+        record("a1", warc=pointer),
+        record("a2", title="Admin chat Phnom Penh", text="Butuh CS online, Kamboja, gaji besar. WA 0812-5551-2345",
+               warc={**pointer, "file": "warc/2026/11/o.warc.gz"}),
+        record("b1", title="Perawat lansia Osaka", text="Lowongan perawat lansia resmi di Osaka, Jepang, lewat P3MI berizin",
+               phones=["+6281355509999"], telegram=[], bank_accounts=["BRI:002101555123504"],
+               warc={**pointer, "file": "warc/2026/11/p.warc.gz"}),
+    ])  # fmt: skip
+    network = store.get_ad("a1")["network_id"]
+    assert network
+    assert store.get_ad("a2")["network_id"] == network  # the shared phone links them
+    assert store.get_ad("b1")["network_id"] != network
+    case = store.create_case({"title": "Jaringan"}, actor="ivan")
+    store.add_case_item(case["id"], "network", network, actor="ivan")
+    store.add_case_item(case["id"], "network", "n-gone", actor="ivan")
+    resolution = resolve(store, store.get_case(case["id"])["items"])
+    assert sorted(resolution.ad_ids) == ["a1", "a2"]
+    assert resolution.via["a2"] == [f"network:{network}"]
+    assert sorted(resolution.groups[f"network:{network}"]["ad_ids"]) == ["a1", "a2"]
+    assert [(i["value"], why.split(":")[0]) for i, why in resolution.unresolved] == [
+        ("n-gone", "network n-gone")
+    ]
+    # Retention keeps the evidence of every ad of the network, and only theirs.
+    assert store.held_evidence() == [
+        {"ad_id": "a1", "warc_file": "warc/2026/11/n.warc.gz"},
+        {"ad_id": "a2", "warc_file": "warc/2026/11/o.warc.gz"},
+    ]
+    cluster = store.get_ad("b1")["cluster_id"]
+    store.add_case_item(case["id"], "cluster", cluster, actor="ivan")
+    assert {h["ad_id"] for h in store.held_evidence()} == {"a1", "a2", "b1"}
+    bank = store.add_case_item(
+        case["id"], "identifier", "bank:bri:0021-01-555123-50-4", actor="ivan"
+    )
+    assert bank["value"] == "bank:BRI:002101555123504"
+    via = resolve(store, store.get_case(case["id"])["items"]).via
+    assert via["b1"] == [f"cluster:{cluster}", "bank:BRI:002101555123504"]

@@ -28,6 +28,9 @@ ROLE_METHODS = {
     "put_user", "get_user", "list_users", "count_login_failure", "append_audit", "audit_log",
     "save_search", "list_saved_searches", "delete_saved_search",
     "put_token", "get_token", "list_tokens", "revoke_token", "touch_token",
+    "create_case", "get_case", "list_cases", "update_case", "add_case_item", "remove_case_item",
+    "add_case_note", "cases_holding", "add_takedown", "update_takedown", "list_takedowns",
+    "set_hold", "record_capture", "ads_to_capture", "held_evidence",
     # issue 15: leads, clusters and networks, the agency register
     "trends", "get_cluster", "get_network", "largest_networks", "review_cluster", "generic_identifiers",
     "relink", "unlink_ads", "record_register_import", "register_imports", "register_entries",

@@ -10,6 +10,7 @@ import pytest
 
 from patroli.storage.sqlite import SQLiteStore, sqlite_path
 from patroli.storage.sqlite import search as search_module
+from patroli.storage.sqlite.connection import SCHEMA_VERSION
 from tests.helpers.records import record
 
 
@@ -57,7 +58,9 @@ def test_a_file_from_before_the_language_gate_is_migrated_in_place(store_url: st
     finally:
         store.close()
     conn = sqlite3.connect(sqlite_path(store_url))
-    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(
+        SCHEMA_VERSION
+    )
     conn.close()
 
 
@@ -96,7 +99,9 @@ def test_a_file_from_before_images_is_migrated_in_place(store_url: str) -> None:
     finally:
         store.close()
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(
+        SCHEMA_VERSION
+    )
     conn.close()
 
 

@@ -50,6 +50,20 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/search/export.csv"): INVESTIGATOR,
     ("POST", "/search/export.json"): INVESTIGATOR,
     ("GET", "/entities/{kind}/{value}"): INVESTIGATOR,
+    ("GET", "/cases"): INVESTIGATOR,
+    ("POST", "/cases"): INVESTIGATOR,
+    ("GET", "/cases/{case_id}"): INVESTIGATOR,
+    ("POST", "/cases/{case_id}/update"): INVESTIGATOR,
+    ("POST", "/cases/{case_id}/items"): INVESTIGATOR,
+    ("POST", "/cases/{case_id}/items/{item_id}/remove"): INVESTIGATOR,
+    ("POST", "/cases/{case_id}/notes"): INVESTIGATOR,
+    ("POST", "/cases/{case_id}/routing"): INVESTIGATOR,
+    ("POST", "/cases/{case_id}/export"): INVESTIGATOR,
+    ("POST", "/cases/add"): INVESTIGATOR,
+    ("POST", "/ads/{ad_id}/hold"): INVESTIGATOR,
+    ("POST", "/ads/{ad_id}/case"): INVESTIGATOR,
+    ("GET", "/takedowns"): INVESTIGATOR,
+    ("POST", "/takedowns/{request_id}/status"): INVESTIGATOR,
     ("GET", "/admin/audit"): ADMIN,
     ("GET", "/admin/users"): ADMIN,
     ("POST", "/admin/users"): ADMIN,
@@ -72,12 +86,18 @@ CONCRETE = {
     "/entities/{kind}/{value}": "/entities/phone/+6281255512345",
     "/admin/users/{name}": "/admin/users/ana",
     "/account/tokens/{token_id}/revoke": "/account/tokens/0000000000000000/revoke",
+    "/ads/{ad_id}/hold": f"/ads/{AD}/hold",
+    "/ads/{ad_id}/case": f"/ads/{AD}/case",
     "/clusters/{cluster_id}": "/clusters/c-none",
     "/clusters/{cluster_id}/review": "/clusters/c-none/review",
     "/networks/{network_id}": "/networks/n-none",
     "/agencies/{agency_id:path}": "/agencies/KEP.1/NONE",
     "/images/{sha256}": "/images/" + "0" * 64,
 }
+# Case routes are reached with ids of nothing (404 or 400: changes nothing).
+for _template in [t for _, t in ROUTES if t.startswith(("/cases/{", "/takedowns/{"))]:
+    CONCRETE[_template] = _template.replace("{case_id}", "no-such-case").replace(
+        "{item_id}", "no-such-item").replace("{request_id}", "no-such-request")  # fmt: skip
 # Harmless bodies: each is a valid request that changes nothing (a wrong password, no decision...).
 HARMLESS = {
     "/logout": {},
@@ -93,6 +113,10 @@ HARMLESS = {
     "/login": {"name": "nobody", "password": "wrong-password-123"},
     "/search/export.csv": {"q": "id:no-such-ad"},
     "/search/export.json": {"q": "id:no-such-ad"},
+    "/cases": {"title": ""},
+    "/cases/add": {"case_id": "no-such-case", "kind": "network", "value": "n-none"},
+    "/ads/{ad_id}/hold": {"hold": "0"},
+    "/ads/{ad_id}/case": {"case_id": "no-such-case"},
 }
 
 

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from patroli.cli import ads, index, investigate, models, networks, patrol, queue, web
+from patroli.cli import (
+    ads,
+    cases,
+    evidence,
+    index,
+    investigate,
+    models,
+    networks,
+    patrol,
+    queue,
+    web,
+)
 from patroli.cli.main import cli, main
 
 __all__ = [
     "ads",
+    "cases",
     "cli",
+    "evidence",
     "index",
     "investigate",
     "main",

@@ -90,7 +90,7 @@ def _patrol(
 ) -> list[SourceRun]:
     """Crawl ``sources``; each crawl runs its monitors, records its run and sends its alerts as it
     closes (crawler/extensions/runrecorder.py). Returns the recorded outcomes."""
-    from patroli.patrol.runner import project_settings, run_patrol
+    from patroli.patrol.runner import capture_after_patrol, project_settings, run_patrol
 
     settings = project_settings(
         {
@@ -119,6 +119,14 @@ def _patrol(
         sent = int(run.stats.get(ALERTS_SENT) or 0)
         if sent:
             err_console.print(f"{run.source}: {sent} alert(s) sent", highlight=False)
+    captured = capture_after_patrol(settings)
+    if captured is not None and (captured.captured or captured.failed or captured.unavailable):
+        err_console.print(
+            f"capture records: {captured.captured} made, {captured.failed} failed "
+            f"({captured.pages_rendered} pages rendered offline in {captured.seconds:.1f} s)"
+            + (f"; {captured.unavailable}" if captured.unavailable else ""),
+            highlight=False,
+        )
     return runs
 
 

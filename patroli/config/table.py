@@ -56,6 +56,11 @@ WEB = Group(
     "bad value stops it with a message naming the variable. `patroli demo` uses the defaults with "
     "a generated secret.",
 )
+EVIDENCE = Group(
+    "Evidence, cases and takedowns",
+    "What the crawl archives as sent (WARC), the capture record made when an ad is first flagged, "
+    "how long evidence is kept, and the takedown requests (docs/evidence.md).",
+)
 NETWORKS = Group(
     "Clusters, networks and the agency register",
     "Read when a store is opened (clusters and networks are maintained as ads are stored, on every "
@@ -87,6 +92,7 @@ GROUPS = (
     WEB,
     OBSERVABILITY,
     NETWORKS,
+    EVIDENCE,
     TESTS,
 )
 
@@ -836,6 +842,85 @@ PATROLI_METRICS_PUSHGATEWAY = _define(
     group=OBSERVABILITY,
     env=True,
     scrapy=True,
+)
+
+# --- evidence, cases and takedowns -------------------------------------------------------------
+
+PATROLI_EVIDENCE_DIR = _define(
+    "PATROLI_EVIDENCE_DIR",
+    DIRECTORY,
+    "var/evidence",
+    "Where the evidence lives: the crawl's WARC files (`warc/YYYY/MM/`, each with a JSON-lines "
+    "index beside it), the capture records' screenshots (`captures/`) and the retention log. Every "
+    "command that reads evidence (`patroli evidence`, `patroli case export`, the web app) uses it.",
+    group=EVIDENCE,
+    env=True,
+    scrapy=True,
+)
+PATROLI_WARC_ENABLED = _define(
+    "PATROLI_WARC_ENABLED",
+    Bool(),
+    True,
+    "Write every response the crawl fetches (pages, feeds, robots.txt, images) as WARC request and "
+    "response records, as sent, with SHA-256 digests; each stored ad version points at its record.",
+    group=EVIDENCE,
+    env=True,
+    scrapy=True,
+)
+PATROLI_WARC_MAX_BYTES = _define(
+    "PATROLI_WARC_MAX_BYTES",
+    Int(minimum=1024),
+    100 * 1024 * 1024,
+    "A WARC file is closed and a new one started once it is this large (bytes, compressed); a "
+    "crawl's files are also closed when it ends.",
+    group=EVIDENCE,
+    scrapy=True,
+    default_doc="`104857600` (100 MiB)",
+)
+PATROLI_EVIDENCE_RETENTION_DAYS = _define(
+    "PATROLI_EVIDENCE_RETENTION_DAYS",
+    Int(minimum=0),
+    0,
+    "`patroli evidence prune` deletes WARC files and capture screenshots older than this many days, "
+    "except those of ads held for investigation or added to a case. `0` keeps everything.",
+    group=EVIDENCE,
+    env=True,
+)
+PATROLI_CAPTURE_ENABLED = _define(
+    "PATROLI_CAPTURE_ENABLED",
+    Bool(),
+    True,
+    "After a patrol's crawls end, render each newly flagged ad's page from the archive (headless "
+    "chromium, no network) into a capture record: screenshot, SHA-256, time in WIB and UTC, tool. "
+    "Without chromium the step says so once and the patrol goes on; `patroli evidence capture` "
+    "catches up.",
+    group=EVIDENCE,
+    env=True,
+)
+PATROLI_CHROMIUM = _define(
+    "PATROLI_CHROMIUM",
+    PATH,
+    "/usr/bin/chromium",
+    "The chromium that renders archived pages (captures, case bundles, the PDF report); Playwright "
+    "drives it and never downloads a browser.",
+    group=EVIDENCE,
+    env=True,
+)
+PATROLI_TAKEDOWN_AGENCY = _define(
+    "PATROLI_TAKEDOWN_AGENCY",
+    Text(),
+    "Kementerian Pelindungan Pekerja Migran Indonesia (KP2MI)",
+    "The requesting agency named on SAMAN batches and aduankonten reports.",
+    group=EVIDENCE,
+    env=True,
+)
+PATROLI_RECHECK_TIMEOUT = _define(
+    "PATROLI_RECHECK_TIMEOUT",
+    Float(minimum=0.1),
+    20.0,
+    "Seconds `patroli takedown recheck` waits for a reported URL to answer.",
+    group=EVIDENCE,
+    env=True,
 )
 
 # --- clusters, networks and the agency register ----------------------------------------------

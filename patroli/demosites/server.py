@@ -18,10 +18,15 @@ first ads of the jobs listing show hostile "images": a decompression bomb, an SV
 Images: flyers (``data/flyers.jsonl``, rendered by ``patroli.demosites.flyers``) and their reposted
 variations under each site's media path, stock photos for Telegram photo posts, the classifieds
 site's grey placeholder.
+
+Like most real servers it compresses text for clients that accept gzip (``Content-Encoding: gzip``,
+``Vary: Accept-Encoding``, the ETag made weak as nginx does), so the crawl's evidence keeps the
+bytes as sent, not a decompressed copy.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import html
 import json
@@ -60,6 +65,14 @@ FAULT_MODES = (
 )
 PAGE_SIZE = 20
 TELEGRAM_PAGE_SIZE = 20
+GZIP_MIN_BYTES = 256  # smaller bodies are sent as they are (nginx's gzip_min_length, roughly)
+_COMPRESSIBLE = (
+    "text/",
+    "application/xml",
+    "application/rss",
+    "application/atom",
+    "application/json",
+)
 CATEGORIES = {
     "lowongan-kerja_c4": ("lowongan-kerja", "Lowongan Kerja"),
     "jasa_c5": ("jasa", "Jasa"),
@@ -581,11 +594,22 @@ def _make_handler(
             payload = page.encoded()
             etag = '"' + hashlib.sha1(payload, usedforsecurity=False).hexdigest()[:20] + '"'
             status = page.status
-            if status == 200 and self.headers.get("If-None-Match") == etag:
+            asked = (self.headers.get("If-None-Match") or "").removeprefix("W/")
+            if status == 200 and asked == etag:
                 status, payload = HTTPStatus.NOT_MODIFIED, b""
+            compressed = (
+                len(payload) >= GZIP_MIN_BYTES
+                and page.content_type.startswith(_COMPRESSIBLE)
+                and "gzip" in (self.headers.get("Accept-Encoding") or "").lower()
+            )
+            if compressed:
+                payload, etag = gzip.compress(payload, mtime=0), "W/" + etag
             self.send_response(status)
             self.send_header("Content-Type", page.content_type)
             self.send_header("Content-Length", str(len(payload)))
+            if compressed:
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Vary", "Accept-Encoding")
             if page.status == 200:
                 self.send_header("ETag", etag)
             for key, value in page.headers.items():

@@ -2,7 +2,9 @@
 
 Used by ``patroli crawl`` and ``patroli demo``. Each crawl monitors, records and alerts on its own
 run when it closes (``crawler.extensions.runrecorder``); the summary is that recorded outcome. What
-a run's status means is in ``crawler.runs``.
+a run's status means is in ``crawler.runs``. When every crawl has ended, ``capture_after_patrol``
+makes the capture records of newly flagged ads (``patroli.evidence.capture``): after the crawls,
+never alongside them, so that rendering pages never slows a crawl down.
 """
 
 from __future__ import annotations
@@ -21,6 +23,14 @@ from crawler.keywords import load_keywords
 from crawler.runs import SourceRun, recorded_outcome
 from crawler.sources import SourceConfig
 from crawler.spiders import SPIDER_BY_KIND
+from patroli.config.table import (
+    PATROLI_CAPTURE_ENABLED,
+    PATROLI_CHROMIUM,
+    PATROLI_EVIDENCE_DIR,
+    PATROLI_STORE_URL,
+)
+from patroli.evidence.capture import CaptureReport, capture_pending
+from patroli.storage import StoreError, open_store
 
 logger = logging.getLogger(__name__)
 
@@ -99,3 +109,17 @@ def _connect_events(crawler: Crawler, name: str, on_event: EventCallback) -> Non
     crawler.signals.connect(page, signal=signals.response_received, weak=False)
     crawler.signals.connect(item, signal=signals.item_scraped, weak=False)
     crawler.signals.connect(error, signal=signals.spider_error, weak=False)
+
+
+def capture_after_patrol(settings: Settings) -> CaptureReport | None:
+    """Capture records for the ads the patrol flagged (None when ``PATROLI_CAPTURE_ENABLED`` is
+    off). A store or browser problem is reported, never raised: the patrol itself is done."""
+    if not PATROLI_CAPTURE_ENABLED.from_env():
+        return None
+    evidence_dir = Path(PATROLI_EVIDENCE_DIR.from_settings(settings))
+    try:
+        with open_store(PATROLI_STORE_URL.from_settings(settings)) as store:
+            return capture_pending(store, evidence_dir, PATROLI_CHROMIUM.from_env())
+    except StoreError as exc:
+        logger.error("no capture records: %s", exc)
+        return CaptureReport(unavailable=f"store: {exc}")

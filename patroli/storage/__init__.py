@@ -6,7 +6,7 @@ Elasticsearch or OpenSearch (detected from the engine), or name it with
 
 A store plays several roles (``storage.roles``); callers type what they hold by the role they use
 (``AdStore``, ``ReviewStore``, ``CrawlLedger``, ``AccountStore``, ``SavedSearchStore``,
-``TokenStore``, ``NetworkStore``, ``AgencyRegister``), and
+``TokenStore``, ``NetworkStore``, ``AgencyRegister``, ``CaseStore``, ``EvidenceStore``), and
 ``Store`` is all of them at once.
 """
 
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from patroli.storage.base import (
     AdNotFound,
+    NotFound,
     Record,
     ReviewConflict,
     SearchResult,
@@ -28,7 +29,9 @@ from patroli.storage.roles import (
     AccountStore,
     AdStore,
     AgencyRegister,
+    CaseStore,
     CrawlLedger,
+    EvidenceStore,
     NetworkStore,
     ReviewStore,
     SavedSearchStore,
@@ -84,8 +87,11 @@ __all__ = [
     "AdNotFound",
     "AdStore",
     "AgencyRegister",
+    "CaseStore",
     "CrawlLedger",
+    "EvidenceStore",
     "NetworkStore",
+    "NotFound",
     "Record",
     "ReviewConflict",
     "ReviewStore",

@@ -34,6 +34,17 @@ class AdNotFound(StoreError, KeyError):
         return f"no ad with id {self.ad_id}"
 
 
+class NotFound(StoreError, KeyError):
+    """No case, case item or takedown request with this id; the message says which."""
+
+    def __init__(self, what: str, key: str) -> None:
+        super().__init__(key)
+        self.what, self.key = what, key
+
+    def __str__(self) -> str:
+        return f"no {self.what} with id {self.key}"
+
+
 class ReviewConflict(StoreError):
     """Someone else changed the ad's review since the caller read it."""
 

@@ -6,6 +6,8 @@
 - ``AccountStore``: the web app's users and the append-only audit log;
 - ``SavedSearchStore``: queries kept to be re-run after every patrol;
 - ``TokenStore``: the users' API tokens (hashed), for the HTTP API and the metrics endpoint.
+- ``CaseStore``: investigators' cases (items, notes, routing) and the takedown requests sent;
+- ``EvidenceStore``: an ad's hold for investigation, its capture record, what retention keeps;
 - ``NetworkStore``: template clusters and recruiter networks (``storage.linking``), and decisions
   taken once for a whole cluster;
 - ``AgencyRegister``: the licensed-agency (P3MI) register, its imports kept as history.
@@ -211,6 +213,74 @@ class TokenStore(StoreHandle, Protocol):
 
 
 @runtime_checkable
+class CaseStore(StoreHandle, Protocol):
+    """Cases that group ads, identifiers, clusters and networks for a referral, and the takedown
+    requests sent for ads. Every change is audited (``AccountStore.audit_log``, target = the id)."""
+
+    def create_case(self, case: Mapping[str, Any], *, actor: str) -> Record:
+        """Store a new case (``schema.CASE_FIELDS``: title required; status ``open`` by default)."""
+
+    def get_case(self, case_id: str) -> Record:
+        """One case with its ``items`` and ``notes`` (oldest first); raise ``NotFound``."""
+
+    def list_cases(self, *, status: str = "", assignee: str = "", limit: int = 200) -> list[Record]:
+        """Cases, most recently updated first (without items and notes)."""
+
+    def update_case(self, case_id: str, changes: Mapping[str, Any], *, actor: str) -> Record:
+        """Change title, description, status, assignee, province or routing; audit before → after."""
+
+    def add_case_item(
+        self, case_id: str, kind: str, value: str, *, actor: str, note: str = ""
+    ) -> Record:
+        """Add an ad, identifier (``phone:+62…``), cluster or network; adding one twice returns
+        the item already there."""
+
+    def remove_case_item(self, case_id: str, item_id: str, *, actor: str) -> None: ...
+
+    def add_case_note(self, case_id: str, text: str, *, actor: str) -> Record: ...
+
+    def cases_holding(self, kind: str, value: str) -> list[Record]:
+        """The cases that hold this item (an ad's page lists its cases)."""
+
+    def add_takedown(self, request: Mapping[str, Any], *, actor: str) -> Record:
+        """Record a takedown request as submitted (``schema.TAKEDOWN_FIELDS``)."""
+
+    def update_takedown(
+        self,
+        request_id: str,
+        changes: Mapping[str, Any],
+        *,
+        actor: str,
+        check: Mapping[str, Any] | None = None,
+    ) -> Record:
+        """Change a request's status (removed, refused with a reason, live); ``check`` appends
+        one re-check of its URL ({at, http_status, outcome})."""
+
+    def list_takedowns(
+        self, *, status: str = "", case_id: str = "", ad_id: str = "", limit: int = 1000
+    ) -> list[Record]:
+        """Requests, newest submission first."""
+
+
+@runtime_checkable
+class EvidenceStore(StoreHandle, Protocol):
+    """What the evidence around an ad needs from the store: holds, captures, retention."""
+
+    def set_hold(self, ad_id: str, hold: bool, *, actor: str, reason: str = "") -> Record:
+        """Hold an ad for investigation (its evidence outlives retention) or release it; audited."""
+
+    def record_capture(self, ad_id: str, capture: Mapping[str, Any]) -> None:
+        """Keep the capture record at first sight (``evidence.capture``); a second one is ignored."""
+
+    def ads_to_capture(self, *, limit: int = 100) -> list[Record]:
+        """Flagged ads without a capture record yet, newest first."""
+
+    def held_evidence(self) -> list[Record]:
+        """{ad_id, warc_file} of every kept version of a held ad, and of every ad in a case:
+        retention never removes these files."""
+
+
+@runtime_checkable
 class NetworkStore(StoreHandle, Protocol):
     """Template clusters and recruiter networks, kept up to date by every ``upsert_ads``."""
 
@@ -277,6 +347,8 @@ class Store(
     AccountStore,
     SavedSearchStore,
     TokenStore,
+    CaseStore,
+    EvidenceStore,
     NetworkStore,
     AgencyRegister,
     Protocol,
@@ -291,6 +363,8 @@ ROLES: tuple[type[StoreHandle], ...] = (
     AccountStore,
     SavedSearchStore,
     TokenStore,
+    CaseStore,
+    EvidenceStore,
     NetworkStore,
     AgencyRegister,
 )

@@ -8,6 +8,8 @@ Each ad field belongs to a group that decides who may write it:
 - ``first``: set when the ad is first stored and never changed (``first_seen``).
 - ``sighting``: bookkeeping a crawl updates (``last_seen``, ``gone_at``).
 - ``review``: the analysts' decisions; only the review path writes them, never a crawl.
+- ``case``: the investigators' hold for investigation and the capture record at first sight;
+  only the evidence role (``roles.EvidenceStore``) writes them, never a crawl.
 - ``link``: the ad's template cluster and recruiter network (``storage.linking``); only the linker
   writes them, after each upsert, never the crawl's record itself.
 """
@@ -23,7 +25,7 @@ from typing import Any, Literal
 from patroli.storage.base import Record
 
 FieldType = Literal["keyword", "keywords", "text", "float", "int", "bool", "date", "json"]
-Group = Literal["key", "content", "first", "sighting", "review", "link"]
+Group = Literal["key", "content", "first", "sighting", "review", "case", "link"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,9 @@ FIELDS: tuple[Field, ...] = (
     Field("reviewed_at", "date", "review"),
     Field("review_note", "text", "review"),
     Field("version", "int", "review"),
+    Field("hold", "bool", "case"),  # held for investigation: exempt from evidence retention
+    Field("captured_at", "date", "case"),  # when the capture record at first sight was made
+    Field("capture", "json", "case"),  # that capture record (``evidence.capture``)
     # Leads (extraction, pipelines/extract.py) and the register check (pipelines/register.py).
     Field("bank_accounts", "keywords", "content", entity="bank"),
     Field("agency_names", "keywords", "content"),
@@ -111,7 +116,21 @@ DECISIONS = ("confirmed", "dismissed", "escalated")
 
 # --- the other records ---------------------------------------------------------------------------
 
-EVIDENCE_FIELDS = ("content_hash", "crawled_at", "url", "html")  # one kept version of an ad's page
+# One kept version of an ad's page, and the WARC record of the response it was read from (file
+# relative to the evidence directory, offset and length of the record, its id, the SHA-256 of the
+# payload as sent): empty when the crawl wrote no WARC.
+WARC_POINTER_FIELDS = ("warc_file", "warc_offset", "warc_length", "warc_record_id", "warc_digest")
+EVIDENCE_FIELDS = ("content_hash", "crawled_at", "url", "html", *WARC_POINTER_FIELDS)
+
+
+def warc_pointer(record: Mapping[str, Any]) -> Record:
+    """The ``warc_*`` evidence fields of an ad record from its ``warc`` ({file, offset, length,
+    record_id, digest}, set by the crawl's WARC middleware); all None when it has none."""
+    warc = record.get("warc") or {}
+    return {f"warc_{key}": warc.get(key) for key in ("file", "offset", "length", "record_id",
+                                                    "digest")}  # fmt: skip
+
+
 REVIEW_ENTRY_FIELDS = ("ad_id", "decision", "note", "reviewer", "at", "previous_status", "version")
 LABELLED_FIELDS = ("ad_id", "title", "text", "source", "countries", "status", "reviewed_at")
 # What an incremental crawl needs to know of each stored ad of its source (plus ``fingerprint``
@@ -165,6 +184,48 @@ REGISTER_IMPORT_FIELDS = ("import_id", "kind", "source", "imported_at", "parser_
 REGISTER_KINDS = ("licences", "sanctions", "job_orders")
 # An identifier seen in too many unrelated clusters to link ads (a hotline, a platform's number).
 GENERIC_FIELDS = ("key", "kind", "value", "clusters", "marked_at")
+
+# --- cases, referrals and takedown requests (``roles.CaseStore``) -------------------------------
+
+CASE_STATUSES = ("open", "investigating", "referred", "closed")
+CASE_FIELDS = ("id", "title", "description", "status", "assignee", "province", "routing",
+               "created_by", "created_at", "updated_at")  # fmt: skip
+# What a case may hold: ads and identifiers resolve here; clusters and networks through the
+# network store of issue 15 (``patroli.cases.items``).
+CASE_ITEM_KINDS = ("ad", "identifier", "cluster", "network")
+CASE_ITEM_FIELDS = ("id", "case_id", "kind", "value", "note", "added_by", "added_at")
+CASE_NOTE_FIELDS = ("id", "case_id", "author", "at", "text")
+# Where a case was sent (practice.md): a takedown request, a police cyber or PPA unit, a regional
+# BP3MI for verification.
+ROUTING_KINDS = ("takedown", "police", "bp3mi")
+TAKEDOWN_CHANNELS = ("saman", "aduankonten")
+TAKEDOWN_STATUSES = ("submitted", "removed", "refused", "live")
+TAKEDOWN_FIELDS = ("id", "ad_id", "case_id", "channel", "platform", "url", "batch_id",
+                   "letter_number", "agency", "urgent", "status", "reason", "submitted_by",
+                   "submitted_at", "updated_at", "removed_at", "checks")  # fmt: skip
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def case_record(stored: Mapping[str, Any]) -> Record:
+    """A case as every backend returns it: each field of ``CASE_FIELDS``, routing never None."""
+    case = {k: stored.get(k) for k in CASE_FIELDS}
+    case["routing"] = case["routing"] or []
+    case["description"] = case["description"] or ""
+    case["assignee"] = case["assignee"] or ""
+    case["province"] = case["province"] or ""
+    return case
+
+
+def takedown_record(stored: Mapping[str, Any]) -> Record:
+    """A takedown request as every backend returns it: ``urgent`` a bool, checks never None."""
+    request = {k: stored.get(k) for k in TAKEDOWN_FIELDS}
+    request["urgent"] = bool(request["urgent"])
+    request["checks"] = request["checks"] or []
+    request["reason"] = request["reason"] or ""
+    return request
 
 
 def now() -> str:

@@ -27,7 +27,9 @@ from patroli.storage import (
     AccountStore,
     AdStore,
     AgencyRegister,
+    CaseStore,
     CrawlLedger,
+    EvidenceStore,
     NetworkStore,
     Record,
     ReviewStore,
@@ -91,6 +93,14 @@ class Ctx:
 
     @property
     def accounts(self) -> AccountStore:
+        return self.state.store
+
+    @property
+    def cases(self) -> CaseStore:
+        return self.state.store
+
+    @property
+    def evidence(self) -> EvidenceStore:
         return self.state.store
 
     @property

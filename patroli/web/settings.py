@@ -9,17 +9,20 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from patroli.config import SettingError
 from patroli.config.table import (
     LANGUAGES,
     PATROLI_API_RATE,
     PATROLI_API_TOKEN_DAYS,
+    PATROLI_CHROMIUM,
+    PATROLI_EVIDENCE_DIR,
     PATROLI_IMAGES_DIR,
     PATROLI_IMAGES_MAX_BYTES,
     PATROLI_IMAGES_MAX_PIXELS,
     PATROLI_SECRET_KEY,
+    PATROLI_TAKEDOWN_AGENCY,
     PATROLI_WEB_ALLOWED_HOSTS,
     PATROLI_WEB_COOKIE_SECURE,
     PATROLI_WEB_EXPORT_MAX_ROWS,
@@ -93,6 +96,10 @@ class WebSettings:
     images_dir: str = PATROLI_IMAGES_DIR.default_value()  # where the crawl keeps ad images
     images_max_bytes: int = PATROLI_IMAGES_MAX_BYTES.default_value()  # an uploaded image, at most
     images_max_pixels: int = PATROLI_IMAGES_MAX_PIXELS.default_value()
+    # Case bundles and takedown exports read the evidence and render with chromium.
+    evidence_dir: str = field(default_factory=PATROLI_EVIDENCE_DIR.from_env)
+    chromium: str = field(default_factory=PATROLI_CHROMIUM.from_env)
+    takedown_agency: str = field(default_factory=PATROLI_TAKEDOWN_AGENCY.from_env)
 
     def __post_init__(self) -> None:
         if not self.demo:

@@ -4,8 +4,8 @@ One implementation for both engines. ``client`` is the request interface both of
 are adapted to (``elastic``, ``opensearch``; ``storage.open_store`` picks one by the engine's
 family); ``indices`` holds index names, templates and migrations; ``dsl`` translates the query
 syntax. One ``EngineConnection`` (``connection``) is shared by one module per role: ``ads`` and
-``search`` (``AdStore``), ``reviews``, ``ledger``, ``accounts``, ``saved_searches`` and
-``tokens``.
+``search`` (``AdStore``), ``reviews``, ``ledger``, ``accounts``, ``saved_searches``, ``tokens``,
+``cases`` and ``evidence``.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from typing import Any
 from patroli.storage.base import StoreError, WriteResult
 from patroli.storage.engine.accounts import EngineAccounts
 from patroli.storage.engine.ads import EngineAds
+from patroli.storage.engine.cases import EngineCases
 from patroli.storage.engine.client import EngineClient, EngineError
 from patroli.storage.engine.connection import EngineConnection
+from patroli.storage.engine.evidence import EngineEvidence
 from patroli.storage.engine.indices import index_status, migrate
 from patroli.storage.engine.ledger import EngineLedger
 from patroli.storage.engine.links import EngineLinks, EngineNetworkQueries
@@ -39,6 +41,8 @@ class EngineStore(
     EngineAccounts,
     EngineSavedSearches,
     EngineTokens,
+    EngineCases,
+    EngineEvidence,
     EngineNetworkQueries,
     EngineRegister,
     LinkingRole,

@@ -14,7 +14,7 @@ from typing import Any
 
 from patroli.storage.base import AdNotFound, Record, WriteResult
 from patroli.storage.engine.connection import BulkAction, EngineConnection, describe
-from patroli.storage.schema import CONTENT_FIELDS, EVIDENCE_FIELDS, FIELDS, now
+from patroli.storage.schema import CONTENT_FIELDS, EVIDENCE_FIELDS, FIELDS, now, warc_pointer
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ class EngineAds:
                             "crawled_at": seen_at,
                             "url": record.get("url"),
                             "html": record["html"],
+                            **warc_pointer(record),
                         },
                     )
                 )

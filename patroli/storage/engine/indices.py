@@ -27,6 +27,9 @@ from typing import Any
 from patroli.storage.engine.client import EngineClient, EngineError
 from patroli.storage.schema import (
     AUDIT_FIELDS,
+    CASE_FIELDS,
+    CASE_ITEM_FIELDS,
+    CASE_NOTE_FIELDS,
     CLUSTER_FIELDS,
     EVIDENCE_FIELDS,
     GENERIC_FIELDS,
@@ -34,6 +37,7 @@ from patroli.storage.schema import (
     REVIEW_ENTRY_FIELDS,
     RUN_FIELDS,
     SAVED_SEARCH_FIELDS,
+    TAKEDOWN_FIELDS,
     TOKEN_FIELDS,
     USER_FIELDS,
     engine_properties,
@@ -57,7 +61,8 @@ _TEXT = {"type": "text", "analyzer": ANALYZER}
 INTERNAL_AD_FIELDS = ("sort_date", "uncertainty")
 
 KINDS = ("ads", "evidence", "reviews", "audit", "users", "runs", "searches", "tokens", "links",
-         "clusters", "generic", "registerimports", "register")  # fmt: skip
+         "clusters", "generic", "registerimports", "register", "cases", "case_items", "case_notes",
+         "takedowns")  # fmt: skip
 _VERSION_RE = re.compile(r"-v(\d+)$")
 
 
@@ -77,8 +82,9 @@ def kind_properties(kind: str) -> dict[str, Any]:
         return {**engine_properties(ANALYZER), "sort_date": _DATE, "uncertainty": {"type": "float"}}
     if kind == "evidence":
         return _mapped(
-            ("ad_id", *EVIDENCE_FIELDS), _KEYWORD, crawled_at=_DATE, url=_STORED, html=_STORED
-        )
+            ("ad_id", *EVIDENCE_FIELDS), _KEYWORD, crawled_at=_DATE, url=_STORED, html=_STORED,
+            warc_offset=_LONG, warc_length=_LONG,
+        )  # fmt: skip
     if kind == "reviews":
         return _mapped(
             REVIEW_ENTRY_FIELDS, _KEYWORD, note=_TEXT, at=_DATE, version={"type": "integer"}
@@ -120,6 +126,16 @@ def kind_properties(kind: str) -> dict[str, Any]:
         return _mapped(REGISTER_IMPORT_FIELDS, _KEYWORD, imported_at=_DATE, rows=_LONG, note=_TEXT)
     if kind == "register":
         return _mapped(("import_id", "seq", "entry"), _KEYWORD, seq=_LONG, entry=_STORED)
+    if kind == "cases":
+        return _mapped(CASE_FIELDS, _KEYWORD, title=_TEXT, description=_TEXT, routing=_STORED,
+                       created_at=_DATE, updated_at=_DATE)  # fmt: skip
+    if kind == "case_items":
+        return _mapped(CASE_ITEM_FIELDS, _KEYWORD, note=_TEXT, added_at=_DATE)
+    if kind == "case_notes":
+        return _mapped(CASE_NOTE_FIELDS, _KEYWORD, at=_DATE, text=_TEXT)
+    if kind == "takedowns":
+        return _mapped(TAKEDOWN_FIELDS, _KEYWORD, urgent={"type": "boolean"}, reason=_TEXT,
+                       submitted_at=_DATE, updated_at=_DATE, removed_at=_DATE, checks=_STORED)  # fmt: skip
     raise ValueError(f"unknown index kind {kind!r}")
 
 

@@ -1,7 +1,8 @@
 """The embedded store: one SQLite file in WAL mode, with FTS5 full-text search.
 
 One ``Database`` (``connection``) is shared by one module per role: ``ads`` and ``search``
-(``AdStore``), ``reviews``, ``ledger``, ``accounts``, ``saved_searches`` and ``tokens``.
+(``AdStore``), ``reviews``, ``ledger``, ``accounts``, ``saved_searches``, ``tokens``,
+``cases`` and ``evidence``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from patroli.storage.linking.role import LinkingRole
 from patroli.storage.roles import Store
 from patroli.storage.sqlite.accounts import SQLiteAccounts
 from patroli.storage.sqlite.ads import SQLiteAds
+from patroli.storage.sqlite.cases import SQLiteCases
 from patroli.storage.sqlite.connection import Database, sqlite_path
+from patroli.storage.sqlite.evidence import SQLiteEvidence
 from patroli.storage.sqlite.ledger import SQLiteLedger
 from patroli.storage.sqlite.links import SQLiteLinks
 from patroli.storage.sqlite.register import SQLiteRegister
@@ -34,6 +37,8 @@ class SQLiteStore(
     SQLiteAccounts,
     SQLiteSavedSearches,
     SQLiteTokens,
+    SQLiteCases,
+    SQLiteEvidence,
     SQLiteTrends,
     SQLiteRegister,
     LinkingRole,

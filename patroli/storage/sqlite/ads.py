@@ -1,7 +1,8 @@
 """Storing and reading ads in SQLite (the writing half of the ``AdStore`` role).
 
 Lists are stored as JSON text and copied into ``ad_entities`` so that phone, handle and country
-look-ups use an index. Every distinct version of an ad's HTML is kept in ``evidence``.
+look-ups use an index. Every distinct version of an ad's HTML is kept in ``evidence``, with the
+pointer to the WARC record of the response it was read from (the record's ``warc``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from patroli.storage.base import AdNotFound, Record, WriteResult
-from patroli.storage.schema import CONTENT_FIELDS, ENTITY_FIELDS, EVIDENCE_FIELDS, now
+from patroli.storage.schema import (
+    CONTENT_FIELDS,
+    ENTITY_FIELDS,
+    EVIDENCE_FIELDS,
+    WARC_POINTER_FIELDS,
+    now,
+    warc_pointer,
+)
 from patroli.storage.sqlite.connection import Database
 from patroli.storage.sqlite.rows import decode_row, encode
 
@@ -123,13 +131,20 @@ def _replace_entities(conn: sqlite3.Connection, ad_id: str, record: Mapping[str,
 def _keep_evidence(conn: sqlite3.Connection, record: Mapping[str, Any], seen_at: str) -> None:
     if not record.get("html"):
         return
+    pointer = warc_pointer(record)
+    # A version kept before WARC writing was on gets the pointer of its first archived sighting.
     conn.execute(
-        "INSERT OR IGNORE INTO evidence(ad_id, content_hash, crawled_at, url, html) VALUES (?,?,?,?,?)",
+        f"INSERT INTO evidence(ad_id, content_hash, crawled_at, url, html, "
+        f"{', '.join(WARC_POINTER_FIELDS)}) VALUES (?,?,?,?,?,?,?,?,?,?) "
+        "ON CONFLICT(ad_id, content_hash) DO UPDATE SET "
+        + ", ".join(f"{n} = excluded.{n}" for n in WARC_POINTER_FIELDS)
+        + " WHERE evidence.warc_file IS NULL AND excluded.warc_file IS NOT NULL",
         (
             record["ad_id"],
             record.get("content_hash") or "",
             seen_at,
             record.get("url"),
             record["html"],
+            *(pointer[n] for n in WARC_POINTER_FIELDS),
         ),
     )

@@ -1,8 +1,9 @@
 """The one SQLite connection every role of the embedded store shares: the file, its schema, a lock.
 
 WAL lets the review web app read while a crawl writes. Raw evidence goes to ``evidence``, one row
-per distinct version of an ad, and is never deleted; the audit log is append-only, enforced by
-the database itself.
+per distinct version of an ad (with the pointer to its WARC record), and is never deleted; the
+audit log is append-only, enforced by the database itself. An older file is migrated in place when
+opened: missing columns are added (``_migrate``), nothing is dropped or rewritten.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from patroli.storage.base import StoreError, StoreUnavailable
-from patroli.storage.schema import sqlite_columns
+from patroli.storage.schema import WARC_POINTER_FIELDS, sqlite_columns
 from patroli.storage.sqlite.tables import LINK_DDL, REGISTER_DDL
 
-SCHEMA_VERSION = 2  # 2: leads, register and link columns; links, clusters and register tables;
-# ads.risky, ads.genre, ads.lang (the two-question model, the language gate); image fields, image
-# text in the FTS index
+# 2: leads, register and link columns; links, clusters and register tables (issue 15); ads.risky,
+#    ads.genre, ads.lang (issue 12); image fields, image text in the FTS index (issue 14)
+# 3: WARC pointers on evidence, hold/capture on ads, cases, takedowns (issue 16)
+SCHEMA_VERSION = 3
 
 _FTS_DDL = [
     """CREATE VIRTUAL TABLE IF NOT EXISTS ads_fts USING fts5(
@@ -56,7 +58,8 @@ _DDL = [
     "CREATE INDEX IF NOT EXISTS ad_entities_ad ON ad_entities(ad_id)",
     """CREATE TABLE IF NOT EXISTS evidence (
         ad_id TEXT NOT NULL, content_hash TEXT NOT NULL, crawled_at TEXT NOT NULL,
-        url TEXT, html TEXT, PRIMARY KEY (ad_id, content_hash))""",
+        url TEXT, html TEXT, warc_file TEXT, warc_offset INTEGER, warc_length INTEGER,
+        warc_record_id TEXT, warc_digest TEXT, PRIMARY KEY (ad_id, content_hash))""",
     """CREATE TABLE IF NOT EXISTS reviews (
         id INTEGER PRIMARY KEY, ad_id TEXT NOT NULL, decision TEXT NOT NULL, note TEXT,
         reviewer TEXT NOT NULL, at TEXT NOT NULL, previous_status TEXT, version INTEGER NOT NULL)""",
@@ -88,7 +91,28 @@ _DDL = [
         secret_hash TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT, last_used_at TEXT,
         revoked_at TEXT)""",
     "CREATE INDEX IF NOT EXISTS api_tokens_owner ON api_tokens(owner)",
+    """CREATE TABLE IF NOT EXISTS cases (
+        id TEXT PRIMARY KEY, title TEXT NOT NULL, description TEXT, status TEXT NOT NULL,
+        assignee TEXT, province TEXT, routing TEXT, created_by TEXT, created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS case_items (
+        id TEXT PRIMARY KEY, case_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
+        note TEXT, added_by TEXT, added_at TEXT NOT NULL, UNIQUE (case_id, kind, value))""",
+    "CREATE INDEX IF NOT EXISTS case_items_value ON case_items(kind, value)",
+    """CREATE TABLE IF NOT EXISTS case_notes (
+        id TEXT PRIMARY KEY, case_id TEXT NOT NULL, author TEXT NOT NULL, at TEXT NOT NULL,
+        text TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS case_notes_case ON case_notes(case_id, at)",
+    """CREATE TABLE IF NOT EXISTS takedowns (
+        id TEXT PRIMARY KEY, ad_id TEXT NOT NULL, case_id TEXT, channel TEXT NOT NULL,
+        platform TEXT, url TEXT, batch_id TEXT, letter_number TEXT, agency TEXT, urgent INTEGER,
+        status TEXT NOT NULL, reason TEXT, submitted_by TEXT, submitted_at TEXT NOT NULL,
+        updated_at TEXT, removed_at TEXT, checks TEXT)""",
+    "CREATE INDEX IF NOT EXISTS takedowns_ad ON takedowns(ad_id)",
 ]
+# Columns later versions added to tables that an older file already has: added in place.
+_ADDED_COLUMNS = {"evidence": {n: "INTEGER" if n in ("warc_offset", "warc_length") else "TEXT"
+                               for n in WARC_POINTER_FIELDS}}  # fmt: skip
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -101,6 +125,12 @@ def _migrate(conn: sqlite3.Connection) -> None:
     for column in sqlite_columns():
         if column.split(" ", 1)[0] not in have:
             conn.execute(f"ALTER TABLE ads ADD COLUMN {column}")
+    # Other tables' new columns; a table not there yet is made whole by CREATE TABLE.
+    for table, columns in _ADDED_COLUMNS.items():
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, sql_type in columns.items():
+            if present and name not in present:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
     fts = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'ads_fts'").fetchone()
     if fts is not None and "image_text" not in fts[0]:
         for trigger in ("ads_fts_insert", "ads_fts_delete", "ads_fts_update"):

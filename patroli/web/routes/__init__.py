@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from patroli.web.routes import admin, ads, auth, dashboard, images, networks, queue, search
+from patroli.web.routes import admin, ads, auth, cases, dashboard, images, networks, queue, search
 from patroli.web.routing import Page
 
 
@@ -14,6 +14,7 @@ def all_pages() -> list[Page]:
         *ads.PAGES,
         *images.PAGES,
         *search.PAGES,
+        *cases.PAGES,
         *networks.PAGES,
         *admin.PAGES,
     ]

@@ -12,7 +12,7 @@ from patroli.web.highlight import render_with_cues
 from patroli.web.operations import DecisionError, ad_detail, decide, evidence_snapshot
 from patroli.web.present import plausible_id, reasons, whole_number
 from patroli.web.routes.queue import FILTER_KEYS, queue_filters
-from patroli.web.routing import ANALYST, ANY_ROLE, Ctx, Page
+from patroli.web.routing import ANALYST, ANY_ROLE, INVESTIGATOR, Ctx, Page
 
 # The evidence frame: no scripts, no plugins, no requests of any kind, no same-origin access.
 EVIDENCE_CSP = "sandbox; default-src 'none'; frame-ancestors 'self'"
@@ -40,6 +40,7 @@ def _ad_page(ctx: Ctx, ad_id: str, *, status: int = 200, error: str = "") -> Res
     image_text, image_found = render_with_cues(ad.get("image_text"), codes, ctx.language)
     images = [{**image, "same_flyer": ctx.ads.same_flyer([image], limit=10, exclude=ad_id)}
               for image in (ad.get("images") or [])[:MAX_IMAGES_SHOWN]]  # fmt: skip
+    investigator = ctx.can(INVESTIGATOR)
     register = next((i for i in ctx.register.register_imports(kind="licences")
                      if ad.get("register_import") and i["import_id"] == ad["register_import"]), None)  # fmt: skip
     return ctx.render(
@@ -49,6 +50,8 @@ def _ad_page(ctx: Ctx, ad_id: str, *, status: int = 200, error: str = "") -> Res
         decisions=DECISIONS, error=error, entity_fields=ENTITY_FIELDS, done=done if done in DECISIONS else "",
         register=register,
         back={k: ctx.param(k, max_chars=64) for k in FILTER_KEYS if ctx.param(k)},
+        cases_of_ad=ctx.cases.cases_holding("ad", ad_id) if investigator else [],
+        open_cases=[c for c in ctx.cases.list_cases(limit=200) if c["status"] != "closed"] if investigator else [],
     )  # fmt: skip
 
 

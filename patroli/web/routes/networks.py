@@ -12,6 +12,7 @@ from patroli.config.table import PATROLI_NETWORK_ACTIVE_DAYS
 from patroli.storage.schema import DECISIONS
 from patroli.web.graph import draw
 from patroli.web.present import reasons
+from patroli.web.routes.cases import open_cases
 from patroli.web.routing import ANALYST, ANY_ROLE, INVESTIGATOR, Ctx, Page
 
 
@@ -27,7 +28,8 @@ def cluster_page(ctx: Ctx, *, status: int = 200, error: str = "") -> Response:
     done = ctx.param("done")
     return ctx.render("cluster.html", status=status, cluster=cluster, members=members,
                       decisions=DECISIONS, error=error, done=done if done in DECISIONS else "",
-                      decided=ctx.param("n", max_chars=6), skipped=ctx.param("skipped", max_chars=6))  # fmt: skip
+                      decided=ctx.param("n", max_chars=6), skipped=ctx.param("skipped", max_chars=6),
+                      open_cases=open_cases(ctx))  # fmt: skip
 
 
 def cluster(ctx: Ctx) -> Response:
@@ -61,7 +63,9 @@ def network(ctx: Ctx) -> Response:
         found = ctx.networks.get_network(network_id)
     except KeyError:
         return ctx.error(404, ctx._("No such network."))
-    return ctx.render("network.html", network=found, drawing=draw(found))
+    return ctx.render(
+        "network.html", network=found, drawing=draw(found), open_cases=open_cases(ctx)
+    )
 
 
 def networks(ctx: Ctx) -> Response:
