@@ -369,7 +369,7 @@ def test_every_cli_option_backed_by_a_setting_takes_its_environment_variable(
                                               "PATROLI_MODEL_DIR", "PATROLI_MODEL_PATH", "PATROLI_INDEX_PREFIX",
                                               "PATROLI_API_TOKEN_DAYS", "PATROLI_EVIDENCE_DIR",
                                               "PATROLI_EVIDENCE_RETENTION_DAYS", "PATROLI_TAKEDOWN_AGENCY",
-                                              "PATROLI_RECHECK_TIMEOUT"}  # fmt: skip
+                                              "PATROLI_RECHECK_TIMEOUT", "PATROLI_TEXT_MAX_CHARS"}  # fmt: skip
     (tmp_path / "models").mkdir()
     registry = tmp_path / "sources.yaml"
     registry.write_text("sources: []\n", encoding="utf-8")
@@ -378,7 +378,7 @@ def test_every_cli_option_backed_by_a_setting_takes_its_environment_variable(
               "PATROLI_MODEL_PATH": str(tmp_path / "model"), "PATROLI_INDEX_PREFIX": "kasus",
               "PATROLI_API_TOKEN_DAYS": "30", "PATROLI_EVIDENCE_DIR": str(tmp_path / "evidence"),
               "PATROLI_EVIDENCE_RETENTION_DAYS": "30", "PATROLI_TAKEDOWN_AGENCY": "Badan Uji",
-              "PATROLI_RECHECK_TIMEOUT": "7.5"}  # fmt: skip
+              "PATROLI_RECHECK_TIMEOUT": "7.5", "PATROLI_TEXT_MAX_CHARS": "777"}  # fmt: skip
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     for path, name, setting in options:
@@ -389,11 +389,15 @@ def test_every_cli_option_backed_by_a_setting_takes_its_environment_variable(
         assert str(param.get_default(click.Context(command))) == values[setting.env], (path, name)
     with cli.commands["crawl"].make_context("crawl", []) as ctx:
         assert ctx.params["jobs_dir"] == str(tmp_path / "jobs")
-    # And through real commands: each opens what its variable names.
+    # And through real commands: each opens what its variable names (a reading command never
+    # creates a store, so it succeeds only on the one the variable names).
+    from patroli.storage import open_store
+
     runner = CliRunner()
+    assert runner.invoke(cli, ["runs", "--json"]).exit_code != 0  # no store there yet
+    open_store(values["PATROLI_STORE"]).close()
     runs = runner.invoke(cli, ["runs", "--json"])
     assert runs.exit_code == 0, runs.output
-    assert (tmp_path / "env.db").exists()
     listed = runner.invoke(cli, ["sources", "list"])
     assert str(registry) in listed.output.replace("\n", "")
 

@@ -22,7 +22,7 @@ BACKEND_CLASSES = [SQLiteStore, EngineStore]
 # The store interface before it was split into roles, less ``url`` and ``close`` (``StoreHandle``),
 # plus what came later: decision counts (metrics), API tokens, clusters, networks and the register.
 ROLE_METHODS = {
-    "upsert_ads", "get_ad", "search", "count", "related", "stats",
+    "upsert_ads", "get_ad", "search", "count", "related", "same_flyer", "stats",
     "review", "review_history", "labelled_ads", "decision_counts",
     "known_ads", "touch_ads", "mark_gone", "record_run", "list_runs",
     "put_user", "get_user", "list_users", "count_login_failure", "append_audit", "audit_log",
