@@ -111,12 +111,11 @@ class FrontierExtension:
         if self.state.acks and self.state.link.up:
             self.state.flush_pending()
         scheduler = self.state.scheduler
-        engine = self.crawler.engine
-        if scheduler is not None and engine is not None and scheduler.has_pending_requests():
-            # Others queued requests while this worker waited: ask for them now, not at the
-            # engine's next heartbeat (5 s).
-            slot = getattr(engine, "_slot", None)
-            if slot is not None:
+        slot = getattr(self.crawler.engine, "_slot", None)
+        if slot is not None and scheduler is not None and not self.closing:
+            if scheduler.has_pending_requests() or not self.state.leases:
+                # Others queued requests, or this worker waits for them: look now (and check
+                # whether the run is drained), not at the engine's next heartbeat (5 s).
                 slot.nextcall.schedule()
 
     def tick(self) -> None:
@@ -144,7 +143,7 @@ class FrontierExtension:
                         run.keys.source, lost, requeued,
                     )  # fmt: skip
                 stats.set_value("patroli/frontier/outages", link.outages)
-                if self.ticks % STATS_EVERY_TICKS == 0:
+                if self.ticks % STATS_EVERY_TICKS == 1:
                     run.push_stats(stats.get_stats())
             if self.ticks % EXPIRE_EVERY_TICKS == 1:
                 run.expire_later()

@@ -15,7 +15,11 @@ from urllib.parse import urlencode
 class DemoSitesProcess:
     """``with DemoSitesProcess(port=0) as demo: demo.url`` — started on enter, stopped on exit."""
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, port: int = 0, host: str = "127.0.0.1", *, bench_ads: int = 0, latency: float = 0.0
+    ) -> None:
+        self.bench_ads = bench_ads
+        self.latency = latency
         self.port = port
         self.host = host
         self.url = ""
@@ -32,6 +36,10 @@ class DemoSitesProcess:
                 self.host,
                 "--port",
                 str(self.port),
+                "--bench-ads",
+                str(self.bench_ads),
+                "--latency",
+                str(self.latency),
             ],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
