@@ -26,7 +26,7 @@ run: setup
 ## test: lint, type-check and run the whole suite (installs the system packages it needs)
 test: lint pytest
 
-## test-fast: lint, type-check and the suite without the engine and browser tests (Python only)
+## test-fast: lint, type-check and the suite without the engine, browser and Redis tests (Python only)
 test-fast: lint pytest-fast
 
 lint: setup
@@ -39,13 +39,14 @@ pytest: setup test-packages engines
 	$(BIN)/pytest --junitxml=reports/junit.xml
 
 pytest-fast: setup
-	$(BIN)/pytest -m "not engines and not browser"
+	$(BIN)/pytest -m "not engines and not browser and not redis"
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache
 
 ## test-packages: the Debian/Ubuntu packages the whole suite needs, installed with apt-get (as root,
-## or through sudo) only when missing: chromium for the browser tests, Maven and a Java 17..21 to
+## or through sudo) only when missing: chromium for the browser tests, redis-server for the
+## distributed-frontier tests (started by the tests themselves, never by make run), Maven and a Java 17..21 to
 ## fetch and run OpenSearch, a Java 21+ for Elasticsearch (openjdk-21-jdk-headless where the release
 ## has it; Debian 12 has not: put a JDK 21+ under /usr/lib/jvm or in JAVA_HOME by hand). Java is
 ## looked up as the tests look it up (tests/helpers/engines.py).
@@ -54,6 +55,7 @@ HAS_JAVA = $(BIN)/python -c "from tests.helpers.engines import java_home; java_h
 test-packages: setup
 	@need=""; \
 	test -x /usr/bin/chromium || need="$$need chromium"; \
+	command -v redis-server >/dev/null || need="$$need redis-server"; \
 	command -v mvn >/dev/null || need="$$need maven"; \
 	$(call HAS_JAVA,17,21) || need="$$need openjdk-17-jdk-headless"; \
 	if ! $(call HAS_JAVA,21,99); then \

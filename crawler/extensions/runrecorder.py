@@ -187,6 +187,7 @@ class CrawlRunRecorder:
             total = aggregate_stats(_until_up(run.link, patience, run.worker_stats) or [own])
             lost = int(_until_up(run.link, patience, run.meta).get("workers_lost", 0) or 0)
             total["patroli/run/workers_lost"] = lost
+            self.count_new_in_store(source, total)
             summary = summarize(source, self.crawler, reason, stats_of_run=total)
             summary.run_id = run.run_id
             if lost:
@@ -213,6 +214,20 @@ class CrawlRunRecorder:
         self.stats.set_value(RUN_STATUS, outcome["status"])
         self.stats.set_value(RUN_NOTES, list(outcome["notes"]))
         self.stats.set_value(RUN_RECORDED, 1)
+
+    def count_new_in_store(self, source: SourceConfig, total: dict[str, Any]) -> None:
+        """The run's new ads as the store counts them: a worker killed mid-run took its own count
+        with it, but not the ads it stored (one run per source at a time, so every ad first seen
+        since the run started is this run's)."""
+        if not total.get("start_time"):
+            return
+        try:
+            with open_store(self.store_url) as store:
+                total["patroli/store/new"] = store.count(
+                    f"source:{source.name} first>={total['start_time']}"
+                )
+        except StoreError as exc:
+            logger.warning("%s: new ads counted by the workers only: %s", source.name, exc)
 
 
 def _until_up(link: Any, patience: float, step: Any) -> Any:

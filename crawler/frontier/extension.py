@@ -87,7 +87,7 @@ class FrontierExtension:
         if not self.state.flush_pending() or self.state.leases:
             raise DontCloseSpider  # Redis away, or our ads still wait for the store's flush
         try:
-            self.state.run.requeue_lost()
+            self.requeue_lost()
             queued, inflight = self.state.run.sizes()
         except FrontierDown:
             raise DontCloseSpider from None
@@ -132,16 +132,8 @@ class FrontierExtension:
                 logger.error("%s: the run lock names another run now", run.keys.source)
             if not self.state.flush_pending():
                 return
-            requeued, lost = run.requeue_lost()
+            self.requeue_lost()
             if stats is not None:
-                if requeued:
-                    stats.inc_value(REQUEUED_STAT, requeued)
-                if lost:
-                    stats.inc_value(WORKERS_LOST_STAT, lost)
-                    logger.warning(
-                        "%s: %d lost worker(s); %d of their requests queued again",
-                        run.keys.source, lost, requeued,
-                    )  # fmt: skip
                 stats.set_value("patroli/frontier/outages", link.outages)
                 if self.ticks % STATS_EVERY_TICKS == 1:
                     run.push_stats(stats.get_stats())
@@ -149,6 +141,20 @@ class FrontierExtension:
                 run.expire_later()
         except FrontierDown:
             return
+
+    def requeue_lost(self) -> None:
+        """Put back what lost workers had taken (raises ``FrontierDown``)."""
+        run, stats = self.state.run, self.crawler.stats
+        requeued, lost = run.requeue_lost()
+        if stats is not None and requeued:
+            stats.inc_value(REQUEUED_STAT, requeued)
+        if stats is not None and lost:
+            stats.inc_value(WORKERS_LOST_STAT, lost)
+        if lost:
+            logger.warning(
+                "%s: %d lost worker(s); %d of their requests queued again",
+                run.keys.source, lost, requeued,
+            )  # fmt: skip
 
     def _give_up(self) -> None:
         if self.closing:
