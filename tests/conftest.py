@@ -19,7 +19,7 @@ REDIS_FIXTURES = frozenset({"redis_server", "own_redis"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the slow groups by what they use, so that ``-m "not engines and not browser"`` (``make
+    """Mark the slow groups by what they use, so that ``-m "not engines and not browser and not redis"`` (``make
     test-fast``) leaves them out: ``engines`` for a test that needs the search engines (the
     ``engines`` fixture, or a parameter naming an engine family), ``browser`` for one that drives
     chromium (the ``browser`` fixture), ``redis`` for one that needs a real redis-server."""

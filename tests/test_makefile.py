@@ -31,6 +31,7 @@ def test_make_test_installs_the_system_packages_and_the_engines_then_runs_everyt
     commands = planned("test")
     assert "apt-get install" in commands
     assert "chromium" in commands
+    assert "redis-server" in commands
     assert "openjdk-17-jdk-headless" in commands
     pytest_lines = [line for line in commands.splitlines() if "bin/pytest" in line]
     assert pytest_lines == [".venv/bin/pytest --junitxml=reports/junit.xml"]  # no -m: everything
@@ -38,4 +39,4 @@ def test_make_test_installs_the_system_packages_and_the_engines_then_runs_everyt
 
 def test_make_test_fast_leaves_out_exactly_the_slow_groups() -> None:
     pytest_lines = [line for line in planned("test-fast").splitlines() if "bin/pytest" in line]
-    assert pytest_lines == ['.venv/bin/pytest -m "not engines and not browser"']
+    assert pytest_lines == ['.venv/bin/pytest -m "not engines and not browser and not redis"']
