@@ -366,13 +366,15 @@ def test_every_cli_option_backed_by_a_setting_takes_its_environment_variable(
 
     options = _setting_options()
     assert {s.env for _, _, s in options} == {"PATROLI_STORE", "PATROLI_SOURCES", "PATROLI_JOBS_DIR",
-                                              "PATROLI_MODEL_DIR", "PATROLI_MODEL_PATH"}  # fmt: skip
+                                              "PATROLI_MODEL_DIR", "PATROLI_MODEL_PATH",
+                                              "PATROLI_FRONTIER"}  # fmt: skip
     (tmp_path / "models").mkdir()
     registry = tmp_path / "sources.yaml"
     registry.write_text("sources: []\n", encoding="utf-8")
     values = {"PATROLI_STORE": f"sqlite:///{tmp_path / 'env.db'}", "PATROLI_SOURCES": str(registry),
               "PATROLI_JOBS_DIR": str(tmp_path / "jobs"), "PATROLI_MODEL_DIR": str(tmp_path / "models"),
-              "PATROLI_MODEL_PATH": str(tmp_path / "model")}  # fmt: skip
+              "PATROLI_MODEL_PATH": str(tmp_path / "model"),
+              "PATROLI_FRONTIER": "redis://127.0.0.1:1/0"}  # fmt: skip
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     for path, name, setting in options:

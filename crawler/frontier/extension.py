@@ -112,11 +112,15 @@ class FrontierExtension:
             self.state.flush_pending()
         scheduler = self.state.scheduler
         slot = getattr(self.crawler.engine, "_slot", None)
-        if slot is not None and scheduler is not None and not self.closing:
-            if scheduler.has_pending_requests() or not self.state.leases:
-                # Others queued requests, or this worker waits for them: look now (and check
-                # whether the run is drained), not at the engine's next heartbeat (5 s).
-                slot.nextcall.schedule()
+        # Others queued requests, or this worker waits for them: look now (and check whether the
+        # run is drained), not at the engine's next heartbeat (5 s).
+        if (
+            slot is not None
+            and scheduler is not None
+            and not self.closing
+            and (scheduler.has_pending_requests() or not self.state.leases)
+        ):
+            slot.nextcall.schedule()
 
     def tick(self) -> None:
         self.ticks += 1

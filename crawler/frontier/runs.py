@@ -205,6 +205,19 @@ def open_run(
     return run, opened
 
 
+def announce_run(link: Link, prefix: str, source: str, *, lock_ttl: float, ttl: float) -> bool:
+    """Open a run of ``source`` for workers to join (``patroli schedule --frontier``); False when
+    the source's previous run still holds the lock."""
+    run_id = uuid.uuid4().hex[:16]
+    keys = RunKeys(prefix, source, run_id)
+    current = link.call(
+        link.script(scripts.OPEN),
+        keys=[keys.lock, keys.meta, last_key(prefix, source), runs_key(prefix)],
+        args=[run_id, _ms(lock_ttl), keys.listed, _now(), _ms(ttl)],
+    )
+    return _text(current) == run_id
+
+
 def open_runs(link: Link, prefix: str) -> list[tuple[str, str]]:
     """(source, run id) of every open run, for workers looking for work."""
     members = link.call(link.redis.smembers, runs_key(prefix))

@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 import time
 import weakref
+from collections.abc import Sized
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
@@ -34,8 +35,18 @@ from patroli.config.table import (
     PATROLI_FRONTIER_TTL,
 )
 
-if TYPE_CHECKING:
-    from crawler.frontier.scheduler import FrontierScheduler
+
+class SchedulerSide(Protocol):
+    """What the state needs of the crawl's scheduler (``crawler.frontier.scheduler``)."""
+
+    outbox: Sized
+
+    def push_outbox(self) -> None: ...
+
+    def has_pending_requests(self) -> bool: ...
+
+    def forget(self, request: Request) -> None: ...
+
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +73,7 @@ class FrontierState:
         self.run = run
         self.leases: dict[str, Lease] = {}
         self.acks: list[str] = []
-        self.scheduler: FrontierScheduler | None = None
+        self.scheduler: SchedulerSide | None = None
         self.acked = 0
 
     @classmethod

@@ -9,7 +9,7 @@ import os
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
@@ -317,6 +317,26 @@ def worker(store_url: str, sources_path: str | None, frontier: str, only: tuple[
     sys.exit(EXIT_FAILED if any(code not in (0, 3) for _, code in loop.finished) else EXIT_OK)
 
 
+def _frontier_enqueue(frontier: str) -> Callable[[SourceConfig], bool]:
+    """Open a due source's run on the frontier; False (busy) when its last run is still open."""
+    from crawler.frontier.connection import FrontierDown, Link
+    from crawler.frontier.runs import announce_run
+    from patroli.config.table import PATROLI_FRONTIER_LOCK_TTL, PATROLI_FRONTIER_TTL
+
+    link = Link(frontier, PATROLI_FRONTIER_MAX_OUTAGE.from_env())
+
+    def enqueue(source: SourceConfig) -> bool:
+        try:
+            return announce_run(link, PATROLI_FRONTIER_PREFIX.from_env(), source.name,
+                                lock_ttl=PATROLI_FRONTIER_LOCK_TTL.from_env(),
+                                ttl=PATROLI_FRONTIER_TTL.from_env())  # fmt: skip
+        except FrontierDown as exc:
+            err_console.print(f"[red]frontier unreachable[/]: {source.name} not opened ({exc})")
+            return False
+
+    return enqueue
+
+
 def _patroli_executable() -> str:
     """This ``patroli`` (children run the same installation)."""
     return str(Path(sys.argv[0]).resolve()) if Path(sys.argv[0]).name == "patroli" else "patroli"
@@ -504,6 +524,12 @@ def runs(store_url: str, source: str, limit: int, as_json: bool) -> None:
     multiple=True,
     help="Extra argument for each `patroli crawl` (repeatable).",
 )
+@setting_option(
+    "--frontier",
+    setting=PATROLI_FRONTIER,
+    help="Open each due source's run on this Redis frontier for `patroli worker` processes to crawl, "
+    "instead of starting `patroli crawl` here.",
+)
 @click.option(
     "--clock-speed",
     default=1.0,
@@ -512,14 +538,16 @@ def runs(store_url: str, source: str, limit: int, as_json: bool) -> None:
     help="Simulated time (tests).",
 )
 def schedule(store_url: str, sources_path: str | None, only: tuple[str, ...], jitter: float, crawl_args: tuple[str, ...],
-             clock_speed: float) -> None:  # fmt: skip
+             frontier: str, clock_speed: float) -> None:  # fmt: skip
     """Run every enabled source on its cron schedule (registry `schedule`, default nightly) until stopped.
 
     Runs never overlap for one source (also with cron or systemd timers: each crawl takes the
     source's lock). SIGTERM or Ctrl-C stops starting runs and lets running ones finish gracefully.
+    Scheduled times missed while no scheduler ran are counted, alerted (`missed_run`) and recorded.
     """
     import logging
 
+    from patroli.patrol.missed import MissedReporter, last_started
     from patroli.patrol.scheduler import Clock, FastClock, Scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -539,7 +567,9 @@ def schedule(store_url: str, sources_path: str | None, only: tuple[str, ...], ji
         return [*args, *crawl_args]
 
     clock: Clock = FastClock(clock_speed) if clock_speed > 1 else Clock()
-    scheduler = Scheduler(sources, command, clock=clock, jitter=jitter)
+    scheduler = Scheduler(sources, command, clock=clock, jitter=jitter,
+                          enqueue=_frontier_enqueue(frontier) if frontier else None,
+                          last_started=last_started(store_url), on_missed=MissedReporter(store_url))  # fmt: skip
     scheduler.install_signal_handlers()
     for slot in scheduler.slots:
         console.print(
