@@ -82,15 +82,16 @@ MissedCallback = Callable[[SourceConfig, int, datetime], None]  # (source, how m
 
 
 def count_missed(schedule: str, due: datetime, now: datetime, grace: float) -> int:
-    """Scheduled times from ``due`` up to ``grace`` seconds ago: each passed without a run."""
+    """Scheduled times from ``due`` (itself one, perhaps plus jitter) up to ``grace`` seconds ago:
+    each passed without a run."""
     latest = now - timedelta(seconds=grace)
-    count, current = 0, due
-    times = croniter(schedule, due - timedelta(seconds=1))
-    while True:
-        current = times.get_next(datetime)
-        if current > latest or count >= 10_000:
-            return count
+    if due > latest:
+        return 0
+    count = 1
+    times = croniter(schedule, due)
+    while times.get_next(datetime) <= latest and count < 10_000:
         count += 1
+    return count
 
 
 class Scheduler:
