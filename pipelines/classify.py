@@ -39,6 +39,24 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+def resolve_model(model_path: str) -> tuple[str, str]:
+    """In a worker: the model's directory (the registry's active model when none is given) and
+    version, loading it and scoring once so that first-use costs are paid before the crawl."""
+    from classifiers.registry import active_version, find_model
+    from classifiers.scoring import describe_model
+
+    model_dir = model_path or str(find_model(active_version()))
+    version, _ = describe_model(model_dir)
+    return model_dir, version
+
+
+def score_batch(model_dir: str, texts: list[str], language: str) -> list[Score]:
+    """In a worker: scores of ``texts`` (scikit-learn is imported there, not in the crawl)."""
+    from classifiers.scoring import score_with
+
+    return score_with(model_dir, texts, language)
+
+
 class ClassifyPipeline(OffloadingPipeline):
     def __init__(
         self,
@@ -76,17 +94,15 @@ class ClassifyPipeline(OffloadingPipeline):
         )
 
     async def open_spider(self) -> None:
-        # Imported here, not at the top: scikit-learn costs a second at start-up, and a crawl with
-        # classification off (``--no-classify``) never needs it.
-        from classifiers.registry import ModelError, active_version, find_model
-        from classifiers.scoring import describe_model, score_with
-
         executor = self.executor = WorkerPool.acquire(self.workers)
         try:
-            # Resolve "the active model" once, so every worker scores with the same file.
-            self.model_dir = self.model_path or str(find_model(active_version()))
-            self.version, _ = await run_in(executor, describe_model, self.model_dir)
+            # Resolve "the active model" once, so every worker scores with the same file. In a
+            # worker: scikit-learn and skops cost seconds to import, which the crawl's event loop
+            # (shared by every source of a patrol) must not wait for (bench/crawl_overhead.py).
+            self.model_dir, self.version = await run_in(executor, resolve_model, self.model_path)
         except Exception as exc:  # ModelError, or a worker that could not start: store unscored
+            from classifiers.registry import ModelError
+
             if not isinstance(exc, ModelError):
                 logger.exception("the scoring worker failed to start")
             self.stats.set_value("patroli/classify/model_unavailable", str(exc))
@@ -96,7 +112,7 @@ class ClassifyPipeline(OffloadingPipeline):
         model_dir, language = self.model_dir, self.language
 
         async def process(texts: list[str]) -> list[Score]:
-            return await run_in(executor, score_with, model_dir, texts, language)
+            return await run_in(executor, score_batch, model_dir, texts, language)
 
         key = ("classify", model_dir, language)
         self.batcher = MicroBatcher.shared(key, process, self.batch_size, self.batch_delay)
