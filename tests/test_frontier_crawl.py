@@ -237,3 +237,31 @@ def test_a_url_whose_fetch_failed_is_fetched_again_on_the_next_run(
         assert runs[0]["new"] == 2
     finally:
         workers.stop_all()
+
+
+def test_two_workers_skip_unchanged_ads_and_mark_gone_only_what_left_the_listing(
+    tmp_path: Path, fresh_demo_sites: DemoSitesProcess, redis_server: RedisProcess
+) -> None:
+    """Incremental crawling across workers: each worker sees part of the listing, the run as a
+    whole decides what is gone (never an ad another worker saw)."""
+    workers = Workers(tmp_path, fresh_demo_sites.url, redis_server.url)
+    try:
+        workers.start()
+        workers.wait_all()
+        fresh_demo_sites.set_fault("pasarloka", "removed")  # three ads leave the listing
+        workers.start()
+        workers.start()
+        workers.wait_all()
+        rows, runs = workers.stored()
+        assert sorted(rows) == sorted(pasarloka_truth())  # kept, as evidence
+        second = runs[0]
+        assert second["stats"]["patroli/run/workers"] == 2
+        assert second["stats"]["patroli/incremental/skipped"] == len(rows) - 3  # not fetched again
+        assert second["stats"]["patroli/incremental/gone"] == 3
+        with contextlib.closing(
+            sqlite3.connect(workers.store_url.removeprefix("sqlite:///"))
+        ) as db:
+            gone = db.execute("select count(*) from ads where gone_at is not null").fetchone()[0]
+        assert gone == 3
+    finally:
+        workers.stop_all()

@@ -41,6 +41,7 @@ from crawler.extensions.alerting import ALERTS_FAILED, ALERTS_SENT, Delivery, al
 from crawler.frontier.connection import FrontierDown
 from crawler.frontier.runs import FrontierRun, aggregate_stats
 from crawler.frontier.state import FrontierState
+from crawler.incremental import STORE_TROUBLE, mark_unseen_gone
 from crawler.monitors import MonitorSettings, apply_checks, run_checks
 from crawler.runs import (
     RUN_AGGREGATE,
@@ -65,6 +66,7 @@ logger = logging.getLogger(__name__)
 
 HISTORY_FETCH_FACTOR = 3  # fetch this many times PATROLI_MONITOR_HISTORY runs: some are not ok
 POLL_SECONDS = 0.5  # how often a closing worker looks whether the others have left
+SETTLE_TIMEOUT = 120.0  # longest wait for the incremental middleware's last sightings
 
 
 class CrawlRunRecorder:
@@ -126,7 +128,7 @@ class CrawlRunRecorder:
             return  # not a patrol spider: no source whose history to compare with
         state = self.frontier()
         if state is not None:
-            await asyncio.to_thread(self.close_frontier_run, source, reason, state.run)
+            await asyncio.to_thread(self.close_frontier_run, spider, source, reason, state.run)
             return
         run = summarize(source, self.crawler, reason)
         delivery, recorded = await asyncio.to_thread(self.finish, run)
@@ -169,13 +171,20 @@ class CrawlRunRecorder:
 
     # --- a run of many workers (crawler.frontier) ---------------------------------------------
 
-    def close_frontier_run(self, source: SourceConfig, reason: str, run: FrontierRun) -> None:
+    def close_frontier_run(
+        self, spider: Spider, source: SourceConfig, reason: str, run: FrontierRun
+    ) -> None:
         """Leave the run; the last worker out records it, the others report what it recorded.
         Blocking (Redis, store): runs in a worker thread."""
+        patience = run.lease + run.link.max_outage
+        incremental = getattr(spider, "incremental", None)
+        if incremental is not None:  # its sightings are in the store before this worker leaves
+            incremental.settled.wait(SETTLE_TIMEOUT)
+        if reason != "finished" or not getattr(spider, "listing_complete", lambda: False)():
+            _until_up(run.link, patience, run.flag_incomplete)
         own = dict(self.stats.get_stats())
         own.setdefault("finish_reason", reason)
         own.setdefault("finish_time", datetime.now(UTC))
-        patience = run.lease + run.link.max_outage
         _until_up(run.link, patience, lambda: run.push_stats(own))
         _until_up(run.link, patience, run.leave)
         deadline = time.monotonic() + run.lease + 30
@@ -185,9 +194,12 @@ class CrawlRunRecorder:
             time.sleep(POLL_SECONDS)
         if _until_up(run.link, patience, run.claim_recorder):
             total = aggregate_stats(_until_up(run.link, patience, run.worker_stats) or [own])
-            lost = int(_until_up(run.link, patience, run.meta).get("workers_lost", 0) or 0)
+            lost = int((_until_up(run.link, patience, run.meta) or {}).get("workers_lost", 0) or 0)
             total["patroli/run/workers_lost"] = lost
             self.count_new_in_store(source, total)
+            meta = _until_up(run.link, patience, run.meta) or {}
+            if incremental is not None and not lost and not meta.get("listing_incomplete"):
+                self.mark_gone(source, total)
             summary = summarize(source, self.crawler, reason, stats_of_run=total)
             summary.run_id = run.run_id
             if lost:
@@ -214,6 +226,20 @@ class CrawlRunRecorder:
         self.stats.set_value(RUN_STATUS, outcome["status"])
         self.stats.set_value(RUN_NOTES, list(outcome["notes"]))
         self.stats.set_value(RUN_RECORDED, 1)
+
+    def mark_gone(self, source: SourceConfig, total: dict[str, Any]) -> None:
+        """The whole run covered the listing: mark the stored ads none of its workers saw."""
+        if not total.get("start_time") or any(total.get(k) for k in STORE_TROUBLE):
+            return
+        started = datetime.fromisoformat(str(total["start_time"]))
+        try:
+            marked = mark_unseen_gone(
+                self.store_url, source.name, started, datetime.now(UTC).isoformat()
+            )
+        except StoreError as exc:
+            logger.error("%s: could not mark gone ads: %s", source.name, exc)
+            return
+        total["patroli/incremental/gone"] = marked
 
     def count_new_in_store(self, source: SourceConfig, total: dict[str, Any]) -> None:
         """The run's new ads as the store counts them: a worker killed mid-run took its own count

@@ -123,6 +123,10 @@ class FrontierRun:
         )
         return int(remaining)
 
+    def flag_incomplete(self) -> None:
+        """This worker saw part of the listing fail (or cut short): nothing may be marked gone."""
+        self.link.call(self.link.redis.hset, self.keys.meta, "listing_incomplete", "1")
+
     def live_workers(self) -> int:
         members = self.link.call(self.link.redis.smembers, self.keys.workers)
         if not members:

@@ -67,9 +67,8 @@ class PatrolSpider(scrapy.Spider):
             raise ValueError(f"source {source.name!r} is a {source.kind}, not a {self.kind}")
         self.source = source
         self.degraded_urls: list[str] = []
-        # Incremental crawling (crawler/incremental.py): what the listing showed, and why it may be
-        # incomplete (then nothing is marked gone).
-        self.listed: set[str] = set()
+        # Incremental crawling (crawler/incremental.py): why the listing may be incomplete (then
+        # nothing is marked gone).
         self.listing_failures: list[str] = []
         self.truncated = False
         self.visited_listings: set[str] = set()
@@ -127,7 +126,6 @@ class PatrolSpider(scrapy.Spider):
         self, url: str, native_id: str, fingerprint: str, callback: Any, **cb_kwargs: Any
     ) -> scrapy.Request:
         """An ad page; the incremental middleware may skip it when the ad is stored and unchanged."""
-        self.listed.add(native_id)
         meta = {"patroli_ad": {"native_id": native_id, "fingerprint": fingerprint}}
         return scrapy.Request(url, callback=callback, cb_kwargs=cb_kwargs, meta=meta, dont_filter=True,
                               errback=self.detail_failed)  # fmt: skip

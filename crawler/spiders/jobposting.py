@@ -167,9 +167,7 @@ class JobPostingSpider(JobPostingMixin, PatrolSpider):
         """A listing page: postings embedded in it, links to job pages, and the next page."""
         postings = list(self.extract_postings(response))
         for posting in postings:
-            ad = self.make_posting_ad(posting, response)
-            self.listed.add(ad.native_id)
-            yield ad
+            yield self.make_posting_ad(posting, response)
         follow = re.compile(self.source.follow) if self.source.follow else None
         links = 0
         for link in response.css("a[href]"):
