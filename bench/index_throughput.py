@@ -68,10 +68,11 @@ SOURCES = [
 ]
 
 
-def make_ads(n: int, seed: int = 42) -> list[JobAd]:
+def make_ads(n: int, seed: int = 42, start: int = 0) -> list[JobAd]:
+    """``n`` fictional ads numbered from ``start`` (chunks of a larger set: pass ``seed + start``)."""
     rng = random.Random(seed)  # noqa: S311 - fictional test data, not secrets
     ads = []
-    for i in range(n):
+    for i in range(start, start + n):
         title, text, country = TEMPLATES[rng.randrange(len(TEMPLATES))]
         city = rng.choice(CITIES)
         phone = rng.choice(

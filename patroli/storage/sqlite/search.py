@@ -227,9 +227,11 @@ def _facets(conn: sqlite3.Connection, where: str, params: list[Any]) -> dict[str
         "status": grouped(
             f"SELECT status, COUNT(*) FROM ads WHERE {where} GROUP BY 1 ORDER BY 2 DESC"
         ),
+        # The matching ads drive (CROSS JOIN keeps them the outer loop): with every country
+        # entity outside, the text match ran once per entity (2 s instead of 1 ms at 3k ads).
         "country": grouped(
-            "SELECT e.value, COUNT(*) FROM ad_entities e JOIN ads ON ads.ad_id = e.ad_id "
-            f"WHERE e.kind = 'country' AND {where} GROUP BY 1 ORDER BY 2 DESC"
+            "SELECT e.value, COUNT(*) FROM ads CROSS JOIN ad_entities e "
+            f"ON e.ad_id = ads.ad_id AND e.kind = 'country' WHERE {where} GROUP BY 1 ORDER BY 2 DESC"
         ),
         "day": grouped(
             "SELECT substr(COALESCE(ads.posted_at, ads.first_seen), 1, 10), COUNT(*) FROM ads "
