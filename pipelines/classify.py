@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Self
+from dataclasses import dataclass
+from typing import Self
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
@@ -33,9 +34,6 @@ from patroli.config.table import (
 )
 from pipelines.offload import MicroBatcher, OffloadingPipeline, WorkerPool, run_in
 
-if TYPE_CHECKING:
-    from classifiers.scoring import Score
-
 logger = logging.getLogger(__name__)
 
 
@@ -50,11 +48,26 @@ def resolve_model(model_path: str) -> tuple[str, str]:
     return model_dir, version
 
 
-def score_batch(model_dir: str, texts: list[str], language: str) -> list[Score]:
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A score as it travels back from a worker: plain values. (Unpickling the model's own
+    ``Score`` would import its module, and with it scikit-learn, into the crawl process.)"""
+
+    risk: float
+    flagged: bool
+    margin: float
+    reasons: list[str]
+    reason_codes: list[str]
+
+
+def score_batch(model_dir: str, texts: list[str], language: str) -> list[Scored]:
     """In a worker: scores of ``texts`` (scikit-learn is imported there, not in the crawl)."""
     from classifiers.scoring import score_with
 
-    return score_with(model_dir, texts, language)
+    return [
+        Scored(s.risk, s.flagged, s.margin, list(s.reasons), list(s.reason_codes))
+        for s in score_with(model_dir, texts, language)
+    ]
 
 
 class ClassifyPipeline(OffloadingPipeline):
@@ -76,7 +89,7 @@ class ClassifyPipeline(OffloadingPipeline):
         self.model_dir = ""
         self.version = ""
         self.executor: Executor | None = None
-        self.batcher: MicroBatcher[str, Score] | None = None
+        self.batcher: MicroBatcher[str, Scored] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -111,7 +124,7 @@ class ClassifyPipeline(OffloadingPipeline):
         self.stats.set_value("patroli/classify/model_version", self.version)
         model_dir, language = self.model_dir, self.language
 
-        async def process(texts: list[str]) -> list[Score]:
+        async def process(texts: list[str]) -> list[Scored]:
             return await run_in(executor, score_batch, model_dir, texts, language)
 
         key = ("classify", model_dir, language)
