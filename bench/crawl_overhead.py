@@ -16,6 +16,13 @@ ratio says what the pipeline costs whatever the load.
 
 compares the full pipeline with each ``PATROLI_BATCH_DELAY`` instead (alternating, same run) and
 prints each one's pages/s as a ratio to the first.
+
+    .venv/bin/python bench/crawl_overhead.py --bench-ads 3000 [--latency 0.05]
+
+crawls the bench site instead (``patroli/demosites/bench.py``: N generated ads, each answer delayed
+by ``--latency`` seconds): the demo crawl lasts a few seconds, so the pipeline's fixed start-up
+(its worker process, the model) weighs on it; a longer crawl shows the cost per page, and a
+latency-bound one the cost a real crawl sees.
 """
 
 from __future__ import annotations
@@ -35,14 +42,21 @@ sys.path.insert(0, str(ROOT))
 
 
 def measure_once(
-    mode: str, demo_url: str, store_url: str, batch_delay: str | None = None
+    mode: str,
+    demo_url: str,
+    store_url: str,
+    batch_delay: str | None = None,
+    registry: str | None = None,
 ) -> dict[str, float]:
-    """Run in a child process: one patrol over every demo source, return pages, items, seconds."""
+    """Run in a child process: one patrol over every demo source (or every source of
+    ``registry``), return pages, items, seconds."""
     os.environ["PATROLI_DEMO_URL"] = demo_url
+    if registry:
+        os.environ["PATROLI_SOURCES"] = registry
     from crawler.sources import load_registry
     from patroli.patrol.runner import project_settings, run_patrol
 
-    sources = [s for s in load_registry().enabled if s.name.startswith("demo_")]
+    sources = [s for s in load_registry().enabled if registry or s.name.startswith("demo_")]
     overrides: dict[str, object] = {"PATROLI_STORE_URL": store_url, "LOG_LEVEL": "WARNING"}
     if mode == "bare":
         overrides["ITEM_PIPELINES"] = {}
@@ -77,12 +91,19 @@ def _cpu_seconds() -> float:
 
 
 def run_child(
-    mode: str, demo_url: str, directory: Path, index: int, batch_delay: str | None = None
+    mode: str,
+    demo_url: str,
+    directory: Path,
+    index: int,
+    batch_delay: str | None = None,
+    registry: Path | None = None,
 ) -> dict[str, float]:
     store = f"sqlite:///{directory / f'{mode}-{index}-{batch_delay}.db'}"
     command = [sys.executable, __file__, "--child", mode, "--demo-url", demo_url, "--store", store]
     if batch_delay is not None:
         command += ["--batch-delay", batch_delay]
+    if registry is not None:
+        command += ["--registry", str(registry)]
     output = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
     result: dict[str, float] = json.loads(output.stdout.strip().splitlines()[-1])
     return result
@@ -97,14 +118,26 @@ def main() -> None:
     parser.add_argument("--demo-url", help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
     parser.add_argument("--batch-delay", help=argparse.SUPPRESS)
+    parser.add_argument("--registry", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--bench-ads", type=int, default=0, help="crawl the bench site of this many ads instead"
+    )
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="the bench site's delay per answer (seconds)"
+    )
     parser.add_argument(
         "--batch-delays", help="compare these PATROLI_BATCH_DELAY values (seconds, comma-separated)"
     )
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure_once(args.child, args.demo_url, args.store, args.batch_delay)))
+        print(
+            json.dumps(
+                measure_once(args.child, args.demo_url, args.store, args.batch_delay, args.registry)
+            )
+        )
         return
 
+    from patroli.demosites.bench import bench_registry
     from patroli.demosites.process import DemoSitesProcess
 
     if args.batch_delays:
@@ -112,11 +145,19 @@ def main() -> None:
         return
 
     results: dict[str, list[dict[str, float]]] = {"full": [], "bare": []}
-    with DemoSitesProcess(port=0) as sites, tempfile.TemporaryDirectory() as tmp:
-        run_child("bare", sites.url, Path(tmp), -1)  # warm-up: OS caches, first-import costs
+    sites_process = DemoSitesProcess(port=0, bench_ads=args.bench_ads, latency=args.latency)
+    with sites_process as sites, tempfile.TemporaryDirectory() as tmp:
+        registry = None
+        if args.bench_ads:
+            registry = Path(tmp) / "bench.yaml"
+            registry.write_text(bench_registry(sites.url, args.bench_ads))
+            print(f"bench site: {args.bench_ads} ads, latency {args.latency} s", flush=True)
+        run_child(
+            "bare", sites.url, Path(tmp), -1, registry=registry
+        )  # warm-up: OS caches, imports
         for index in range(args.rounds):
             for mode in ("full", "bare"):
-                result = run_child(mode, sites.url, Path(tmp), index)
+                result = run_child(mode, sites.url, Path(tmp), index, registry=registry)
                 results[mode].append(result)
                 print(f"{mode:4} round {index + 1}: {result['pages']:.0f} pages, {result['items']:.0f} ads, "
                       f"{result['seconds']:.2f} s, {result['pages_per_s']:.1f} pages/s, "

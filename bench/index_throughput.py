@@ -259,6 +259,7 @@ def main() -> None:
         store.client.request("POST", f"/{search_prefix}-ads/_refresh")
         total = store.count()
         timings = search_latency(store, args.repeats)
+        print(footprint(store, search_prefix, total), flush=True)
         store.close()
         cuts = statistics.quantiles(timings, n=100)
         ratio = statistics.median(p / b for p, b in zip(pipeline_rates, bare_rates, strict=True))
@@ -271,6 +272,23 @@ def main() -> None:
             engine.remove()
         else:
             drop(engine_url, prefixes)
+
+
+def footprint(store: EngineStore, prefix: str, total: int) -> str:
+    """Disk and heap of the searched indices, per million ads (for sizing; the JVM heap in use
+    is the whole node's, after the searches)."""
+    indices = store.client.request(
+        "GET", f"/_cat/indices/{prefix}-*", params={"format": "json", "bytes": "b"}
+    )
+    disk = sum(int(row["store.size"]) for row in indices)
+    nodes = store.client.request("GET", "/_nodes/stats/jvm,indices")["nodes"].values()
+    heap = sum(node["jvm"]["mem"]["heap_used_in_bytes"] for node in nodes)
+    heap_max = sum(node["jvm"]["mem"]["heap_max_in_bytes"] for node in nodes)
+    per_million = 1_000_000 / max(total, 1)
+    return (
+        f"indices {disk / 1e6:.0f} MB on disk ({disk * per_million / 1e9:.1f} GB per million ads); "
+        f"node heap in use {heap / 1e6:.0f} MB of {heap_max / 1e6:.0f} MB"
+    )
 
 
 def drop(engine_url: str, prefixes: list[str]) -> None:
