@@ -22,7 +22,8 @@ prints each one's pages/s as a ratio to the first.
 crawls the bench site instead (``patroli/demosites/bench.py``: N generated ads, each answer delayed
 by ``--latency`` seconds): the demo crawl lasts a few seconds, so the pipeline's fixed start-up
 (its worker process, the model) weighs on it; a longer crawl shows the cost per page, and a
-latency-bound one the cost a real crawl sees.
+latency-bound one the cost a real crawl sees. ``--no-classify-too`` adds crawls with the pipeline
+but no scoring and prints the CPU-milliseconds per page of each, and scoring's share of the cost.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+
+MODES = ("full", "noclassify", "bare")
 
 
 def measure_once(
@@ -58,6 +62,8 @@ def measure_once(
 
     sources = [s for s in load_registry().enabled if registry or s.name.startswith("demo_")]
     overrides: dict[str, object] = {"PATROLI_STORE_URL": store_url, "LOG_LEVEL": "WARNING"}
+    if mode == "noclassify":
+        overrides["PATROLI_CLASSIFY_ENABLED"] = False
     if mode == "bare":
         overrides["ITEM_PIPELINES"] = {}
     if batch_delay is not None:
@@ -114,11 +120,16 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--child", choices=["full", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--demo-url", help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
     parser.add_argument("--batch-delay", help=argparse.SUPPRESS)
     parser.add_argument("--registry", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-classify-too",
+        action="store_true",
+        help="also crawl with the pipeline but no scoring, to tell scoring's share of the cost",
+    )
     parser.add_argument(
         "--bench-ads", type=int, default=0, help="crawl the bench site of this many ads instead"
     )
@@ -144,7 +155,8 @@ def main() -> None:
         compare_batch_delays(args.batch_delays.split(","), args.rounds)
         return
 
-    results: dict[str, list[dict[str, float]]] = {"full": [], "bare": []}
+    modes = MODES if args.no_classify_too else ("full", "bare")
+    results: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
     sites_process = DemoSitesProcess(port=0, bench_ads=args.bench_ads, latency=args.latency)
     with sites_process as sites, tempfile.TemporaryDirectory() as tmp:
         registry = None
@@ -156,7 +168,7 @@ def main() -> None:
             "bare", sites.url, Path(tmp), -1, registry=registry
         )  # warm-up: OS caches, imports
         for index in range(args.rounds):
-            for mode in ("full", "bare"):
+            for mode in modes:
                 result = run_child(mode, sites.url, Path(tmp), index, registry=registry)
                 results[mode].append(result)
                 print(f"{mode:4} round {index + 1}: {result['pages']:.0f} pages, {result['items']:.0f} ads, "
@@ -169,6 +181,12 @@ def main() -> None:
     print(f"median pages/s: full pipeline {full:.1f}, bare spiders {bare:.1f}")
     print(f"median pages per CPU-second: full pipeline {full_cpu:.1f}, bare spiders {bare_cpu:.1f}")
     print(f"ratio={full / bare:.2f} (target >= 0.8) cpu_ratio={full_cpu / bare_cpu:.2f}")
+    if args.no_classify_too:
+        pages = statistics.median(r["pages"] for r in results["full"])
+        cost = {m: statistics.median(r["cpu_seconds"] for r in results[m]) * 1000 / pages for m in modes}  # fmt: skip
+        print(f"CPU-ms per page: bare {cost['bare']:.2f}, pipeline without scoring "
+              f"{cost['noclassify']:.2f}, full {cost['full']:.2f}; scoring's share of the "
+              f"pipeline's cost {(cost['full'] - cost['noclassify']) / (cost['full'] - cost['bare']):.2f}")  # fmt: skip
 
 
 def compare_batch_delays(delays: list[str], rounds: int) -> None:
