@@ -61,7 +61,12 @@ def measure_once(
     from patroli.patrol.runner import project_settings, run_patrol
 
     sources = [s for s in load_registry().enabled if registry or s.name.startswith("demo_")]
-    overrides: dict[str, object] = {"PATROLI_STORE_URL": store_url, "LOG_LEVEL": "WARNING"}
+    spool = Path(store_url.removeprefix("sqlite:///")).parent / "spool"  # not the checkout's var/
+    overrides: dict[str, object] = {
+        "PATROLI_STORE_URL": store_url,
+        "PATROLI_SPOOL_DIR": str(spool),
+        "LOG_LEVEL": "WARNING",
+    }
     if mode == "noclassify":
         overrides["PATROLI_CLASSIFY_ENABLED"] = False
     if mode == "bare":
