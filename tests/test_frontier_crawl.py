@@ -40,6 +40,14 @@ def slow_demo_sites() -> Iterator[DemoSitesProcess]:
         yield sites
 
 
+@pytest.fixture
+def slower_demo_sites() -> Iterator[DemoSitesProcess]:
+    """The demo sites answering after 0.5 s: the crawl outlasts a second worker's start-up on a
+    loaded machine, so that Redis goes away while both are at work."""
+    with DemoSitesProcess(port=0, latency=0.5) as sites:
+        yield sites
+
+
 def pasarloka_truth() -> set[str]:
     return {ad_id for ad_id, record in truth().items() if record["source"] == SOURCE}
 
@@ -179,9 +187,9 @@ def test_two_workers_a_sigkill_and_one_run_record(
 
 
 def test_a_redis_outage_of_thirty_seconds_is_waited_out(
-    tmp_path: Path, slow_demo_sites: DemoSitesProcess, own_redis: RedisProcess
+    tmp_path: Path, slower_demo_sites: DemoSitesProcess, own_redis: RedisProcess
 ) -> None:
-    workers = Workers(tmp_path, slow_demo_sites.url, own_redis.url, PATROLI_FRONTIER_LEASE="60")
+    workers = Workers(tmp_path, slower_demo_sites.url, own_redis.url, PATROLI_FRONTIER_LEASE="60")
     try:
         first = workers.start()
         wait_for(lambda: workers.redis.exists(lock_key(workers.prefix, SOURCE)) == 1, 60, "the run")

@@ -39,7 +39,7 @@ from scrapy.crawler import Crawler
 
 from crawler.extensions.alerting import ALERTS_FAILED, ALERTS_SENT, Delivery, alerts_for, send
 from crawler.frontier.connection import FrontierDown
-from crawler.frontier.runs import FrontierRun, aggregate_stats
+from crawler.frontier.runs import OUTAGES_STAT, FrontierRun, aggregate_stats
 from crawler.frontier.state import FrontierState
 from crawler.incremental import STORE_TROUBLE, mark_unseen_gone
 from crawler.monitors import MonitorSettings, apply_checks, run_checks
@@ -182,6 +182,9 @@ class CrawlRunRecorder:
             incremental.settled.wait(SETTLE_TIMEOUT)
         if reason != "finished" or not getattr(spider, "listing_complete", lambda: False)():
             _until_up(run.link, patience, run.flag_incomplete)
+        # The link's count, not the last tick's copy: a worker may close before a tick follows
+        # the outage's end.
+        self.stats.set_value(OUTAGES_STAT, run.link.outages)
         own = dict(self.stats.get_stats())
         own.setdefault("finish_reason", reason)
         own.setdefault("finish_time", datetime.now(UTC))

@@ -26,7 +26,7 @@ from scrapy.exceptions import DontCloseSpider, NotConfigured
 from twisted.internet import task
 
 from crawler.frontier.connection import FrontierDown, redacted
-from crawler.frontier.runs import REQUEUED_STAT, WORKERS_LOST_STAT
+from crawler.frontier.runs import OUTAGES_STAT, REQUEUED_STAT, WORKERS_LOST_STAT
 from crawler.frontier.state import FrontierState
 from crawler.signals import ads_stored
 from patroli.config.table import PATROLI_FRONTIER
@@ -138,7 +138,7 @@ class FrontierExtension:
                 return
             self.requeue_lost()
             if stats is not None:
-                stats.set_value("patroli/frontier/outages", link.outages)
+                stats.set_value(OUTAGES_STAT, link.outages)
                 if self.ticks % STATS_EVERY_TICKS == 1:
                     run.push_stats(stats.get_stats())
             if self.ticks % EXPIRE_EVERY_TICKS == 1:

@@ -31,6 +31,7 @@ _MAX_STATS = frozenset({"patroli/incremental/known", "memusage/max", "memusage/s
 WORKERS_STAT = "patroli/run/workers"
 WORKERS_LOST_STAT = "patroli/run/workers_lost"
 REQUEUED_STAT = "patroli/frontier/requeued"
+OUTAGES_STAT = "patroli/frontier/outages"
 MAX_LISTED = 50  # longest list kept when lists of several workers are joined (degraded URLs)
 
 
