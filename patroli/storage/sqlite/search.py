@@ -50,7 +50,11 @@ def _where(query: Query) -> tuple[str, list[Any]]:
         name = _FILTER_BY_FIELD.get(flt.field, flt.field)
         if name in ENTITY_FILTERS:
             sub = f"SELECT ad_id FROM ad_entities WHERE kind = ? AND value IN ({marks})"
-            clauses.append(f"ads.ad_id {'NOT IN' if flt.negate else 'IN'} ({sub})")
+            # With words too, the text match drives and the entity list is only looked up
+            # ("+"): both as index constraints, SQLite probed every pair of the two lists
+            # ('"tanpa pengalaman" country:MM': 2.7 s at 20k ads, minutes at 400k).
+            column = "+ads.ad_id" if query.terms else "ads.ad_id"
+            clauses.append(f"{column} {'NOT IN' if flt.negate else 'IN'} ({sub})")
             params += [_ENTITY_KIND_BY_FILTER[name], *flt.values]
         else:
             values: list[Any] = (
