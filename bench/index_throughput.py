@@ -162,18 +162,22 @@ def run_bare_bulk(engine_url: str, prefix: str, ads: list[JobAd], env: dict[str,
     return seconds
 
 
-def search_latency(store: EngineStore, repeats: int) -> list[float]:
+def search_latency(store: EngineStore, repeats: int, verbose: bool = False) -> list[float]:
     timings = []
     for query in QUERIES:
         store.search(query, facets=True)  # warm-up
+        own = []
         for _ in range(repeats):
             started = time.perf_counter()
             first = store.search(query, limit=20, facets=True, sort="relevance")
-            timings.append((time.perf_counter() - started) * 1000)
+            own.append((time.perf_counter() - started) * 1000)
             if first.next_after:  # an analyst's next page (search_after)
                 started = time.perf_counter()
                 store.search(query, limit=20, sort="relevance", after=first.next_after)
-                timings.append((time.perf_counter() - started) * 1000)
+                own.append((time.perf_counter() - started) * 1000)
+        timings += own
+        if verbose:
+            print(f"{query!r:40} {first.total:>8} ads: median {statistics.median(own):6.1f} ms, max {max(own):6.1f} ms", flush=True)  # fmt: skip
     return timings
 
 
@@ -191,6 +195,7 @@ def main() -> None:
         help="the store pipeline's batch (default: PATROLI_STORE_BATCH_SIZE, what a crawl uses)",
     )
     parser.add_argument("--repeats", type=int, default=10, help="runs of each query")
+    parser.add_argument("--per-query", action="store_true", help="print each query's latency")
     args = parser.parse_args()
     engine = None
     env: dict[str, str] = {}
@@ -258,7 +263,7 @@ def main() -> None:
             raise SystemExit(f"{store.url} is not a search engine")
         store.client.request("POST", f"/{search_prefix}-ads/_refresh")
         total = store.count()
-        timings = search_latency(store, args.repeats)
+        timings = search_latency(store, args.repeats, args.per_query)
         print(footprint(store, search_prefix, total), flush=True)
         store.close()
         cuts = statistics.quantiles(timings, n=100)
