@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -204,9 +205,8 @@ def main() -> None:
     else:
         from tests.helpers.engines import start_engines
 
-        engine = start_engines(Path(tempfile.mkdtemp(prefix="patroli-bench-")), ("opensearch",))[
-            "opensearch"
-        ]
+        engine_dir = Path(tempfile.mkdtemp(prefix="patroli-bench-"))
+        engine = start_engines(engine_dir, ("opensearch",))["opensearch"]
         engine_url = engine.url
         print(f"started OpenSearch at {engine_url}", flush=True)
     ads = make_ads(args.ads)
@@ -275,6 +275,7 @@ def main() -> None:
     finally:
         if engine is not None:
             engine.remove()
+            shutil.rmtree(engine_dir, ignore_errors=True)
         else:
             drop(engine_url, prefixes)
 
