@@ -26,7 +26,7 @@ run: setup
 ## test: lint, type-check and run the whole suite (installs the system packages it needs)
 test: lint pytest
 
-## test-fast: lint, type-check and the suite without the engine, browser and slow tests (Python only)
+## test-fast: lint, type-check and the suite without the engine, browser, Redis and slow tests (Python only)
 test-fast: lint pytest-fast
 
 lint: setup
@@ -39,7 +39,7 @@ pytest: setup test-packages engines
 	$(BIN)/pytest --junitxml=reports/junit.xml
 
 pytest-fast: setup
-	$(BIN)/pytest -m "not engines and not browser and not promtool and not slow"
+	$(BIN)/pytest -m "not engines and not browser and not promtool and not slow and not redis"
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache
@@ -48,7 +48,8 @@ clean:
 ## or through sudo) only when missing: chromium for the browser tests (and the case bundles' page
 ## renderings and PDF report), poppler-utils (pdftoppm, pdftotext) to read that PDF back, promtool
 ## (package prometheus) for the Prometheus rules, Tesseract with Indonesian and English (and the
-## DejaVu fonts the demo flyers are drawn in) for the flyer tests, Maven and a Java 17..21 to
+## DejaVu fonts the demo flyers are drawn in) for the flyer tests, redis-server for the
+## distributed-frontier tests (started by the tests themselves, never by make run), Maven and a Java 17..21 to
 ## fetch and run OpenSearch, a Java 21+ for Elasticsearch (openjdk-21-jdk-headless where the release
 ## has it; Debian 12 has not: put a JDK 21+ under /usr/lib/jvm or in JAVA_HOME by hand). Java is
 ## looked up as the tests look it up (tests/helpers/engines.py).
@@ -60,6 +61,7 @@ test-packages: setup
 	for pkg in tesseract-ocr tesseract-ocr-ind tesseract-ocr-eng fonts-dejavu-core; do \
 		dpkg -s $$pkg >/dev/null 2>&1 || need="$$need $$pkg"; done; \
 	command -v pdftoppm >/dev/null || need="$$need poppler-utils"; \
+	command -v redis-server >/dev/null || need="$$need redis-server"; \
 	command -v mvn >/dev/null || need="$$need maven"; \
 	command -v promtool >/dev/null || need="$$need prometheus"; \
 	$(call HAS_JAVA,17,21) || need="$$need openjdk-17-jdk-headless"; \

@@ -7,7 +7,10 @@ second come from Scrapy's own stats (first start to last finish of the concurren
 
     .venv/bin/python bench/crawl_overhead.py [--rounds 3]
 
-Prints each measurement and ``ratio=<pipeline pages/s ÷ bare pages/s>`` (target >= 0.8).
+Prints each measurement and ``ratio=<pipeline pages/s ÷ bare pages/s>`` (target >= 0.8), and
+``cpu_ratio=`` the same in pages per CPU-second of the crawl (its process and its worker processes):
+on a machine shared with other jobs the wall-clock ratio swings from round to round; the CPU
+ratio says what the pipeline costs whatever the load.
 
     .venv/bin/python bench/crawl_overhead.py --batch-delays 0,0.005,0.1
 
@@ -28,6 +31,13 @@ compares the full pipeline with WARC writing on (every response archived as sent
 and off (``PATROLI_WARC_ENABLED=0``), alternating in one run, and prints pages/s and pages per
 CPU-second of each and ``warc_ratio=<on ÷ off>`` for both. Every mode writes its evidence and its
 spool into a temporary folder, never the checkout's ``var/``.
+    .venv/bin/python bench/crawl_overhead.py --bench-ads 3000 [--latency 0.05]
+
+crawls the bench site instead (``patroli/demosites/bench.py``: N generated ads, each answer delayed
+by ``--latency`` seconds): the demo crawl lasts a few seconds, so the pipeline's fixed start-up
+(its worker process, the model) weighs on it; a longer crawl shows the cost per page, and a
+latency-bound one the cost a real crawl sees. ``--no-classify-too`` adds crawls with the pipeline
+but no scoring and prints the CPU-milliseconds per page of each, and scoring's share of the cost.
 """
 
 from __future__ import annotations
@@ -47,22 +57,37 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+MODES = ("full", "noclassify", "bare", "noimages", "nowarc")
+
+
 def measure_once(
-    mode: str, demo_url: str, store_url: str, batch_delay: str | None = None,
+    mode: str,
+    demo_url: str,
+    store_url: str,
+    batch_delay: str | None = None,
     images_dir: str | None = None,
-) -> dict[str, float]:  # fmt: skip
-    """Run in a child process: one patrol over every demo source, return pages, items, seconds."""
+    registry: str | None = None,
+) -> dict[str, float]:
+    """Run in a child process: one patrol over every demo source (or every source of
+    ``registry``), return pages, items, seconds."""
     os.environ["PATROLI_DEMO_URL"] = demo_url
-    scratch = Path(store_url.removeprefix("sqlite:///"))
+    if registry:
+        os.environ["PATROLI_SOURCES"] = registry
+    scratch = Path(store_url.removeprefix("sqlite:///"))  # evidence and spool beside it, never var/
     os.environ["PATROLI_EVIDENCE_DIR"] = str(scratch.with_suffix(".evidence"))
     if mode == "nowarc":
         os.environ["PATROLI_WARC_ENABLED"] = "0"
     from crawler.sources import load_registry
     from patroli.patrol.runner import project_settings, run_patrol
 
-    sources = [s for s in load_registry().enabled if s.name.startswith("demo_")]
-    overrides: dict[str, object] = {"PATROLI_STORE_URL": store_url, "LOG_LEVEL": "WARNING",
-                                    "PATROLI_SPOOL_DIR": str(scratch.with_suffix(".spool"))}  # fmt: skip
+    sources = [s for s in load_registry().enabled if registry or s.name.startswith("demo_")]
+    overrides: dict[str, object] = {
+        "PATROLI_STORE_URL": store_url,
+        "PATROLI_SPOOL_DIR": str(scratch.with_suffix(".spool")),
+        "LOG_LEVEL": "WARNING",
+    }
+    if mode == "noclassify":
+        overrides["PATROLI_CLASSIFY_ENABLED"] = False
     if mode == "bare":
         overrides["ITEM_PIPELINES"] = {}
     if mode == "noimages":
@@ -71,7 +96,9 @@ def measure_once(
     overrides["PATROLI_IMAGES_DIR"] = images_dir or tempfile.mkdtemp(prefix="patroli-bench-images-")
     if batch_delay is not None:
         overrides["PATROLI_BATCH_DELAY"] = batch_delay
+    cpu_before = _cpu_seconds()
     runs = run_patrol(sources, settings=project_settings(overrides))
+    cpu = _cpu_seconds() - cpu_before
     starts = [datetime.fromisoformat(r.started_at) for r in runs]
     ends = [datetime.fromisoformat(r.finished_at) for r in runs]
     seconds = (max(ends) - min(starts)).total_seconds()
@@ -81,13 +108,31 @@ def measure_once(
         "items": sum(r.items for r in runs),
         "seconds": seconds,
         "pages_per_s": pages / seconds,
+        "cpu_seconds": cpu,
+        "pages_per_cpu_s": pages / cpu,
     }
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and its (finished) worker processes."""
+    import resource
+
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def run_child(
-    mode: str, demo_url: str, directory: Path, index: int, batch_delay: str | None = None,
+    mode: str,
+    demo_url: str,
+    directory: Path,
+    index: int,
+    batch_delay: str | None = None,
     images_dir: Path | None = None,
-) -> dict[str, float]:  # fmt: skip
+    registry: Path | None = None,
+) -> dict[str, float]:
     store = f"sqlite:///{directory / f'{mode}-{index}-{batch_delay}.db'}"
     child_mode = "full" if mode in ("images", "rerun") else mode
     command = [
@@ -104,6 +149,8 @@ def run_child(
         command += ["--batch-delay", batch_delay]
     command += ["--images-dir", str(images_dir or directory / f"images-{mode}-{index}")]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if registry is not None:
+        command += ["--registry", str(registry)]
     output = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result: dict[str, float] = json.loads(output.stdout.strip().splitlines()[-1])
@@ -122,14 +169,24 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument(
-        "--child", choices=["full", "bare", "noimages", "nowarc"], help=argparse.SUPPRESS
-    )
+    parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--images-dir", help=argparse.SUPPRESS)
     parser.add_argument("--images", action="store_true", help="compare images on and off")
     parser.add_argument("--demo-url", help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
     parser.add_argument("--batch-delay", help=argparse.SUPPRESS)
+    parser.add_argument("--registry", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-classify-too",
+        action="store_true",
+        help="also crawl with the pipeline but no scoring, to tell scoring's share of the cost",
+    )
+    parser.add_argument(
+        "--bench-ads", type=int, default=0, help="crawl the bench site of this many ads instead"
+    )
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="the bench site's delay per answer (seconds)"
+    )
     parser.add_argument(
         "--batch-delays", help="compare these PATROLI_BATCH_DELAY values (seconds, comma-separated)"
     )
@@ -139,9 +196,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure_once(args.child, args.demo_url, args.store, args.batch_delay,
-                                      args.images_dir)))  # fmt: skip
+                                      args.images_dir, args.registry)))  # fmt: skip
         return
 
+    from patroli.demosites.bench import bench_registry
     from patroli.demosites.process import DemoSitesProcess
 
     if args.batch_delays:
@@ -153,19 +211,38 @@ def main() -> None:
         compare_warc(args.rounds)
         return
 
-    results: dict[str, list[dict[str, float]]] = {"full": [], "bare": []}
-    with DemoSitesProcess(port=0) as sites, tempfile.TemporaryDirectory() as tmp:
-        run_child("bare", sites.url, Path(tmp), -1)  # warm-up: OS caches, first-import costs
+    modes = MODES if args.no_classify_too else ("full", "bare")
+    results: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
+    sites_process = DemoSitesProcess(port=0, bench_ads=args.bench_ads, latency=args.latency)
+    with sites_process as sites, tempfile.TemporaryDirectory() as tmp:
+        registry = None
+        if args.bench_ads:
+            registry = Path(tmp) / "bench.yaml"
+            registry.write_text(bench_registry(sites.url, args.bench_ads))
+            print(f"bench site: {args.bench_ads} ads, latency {args.latency} s", flush=True)
+        run_child(
+            "bare", sites.url, Path(tmp), -1, registry=registry
+        )  # warm-up: OS caches, imports
         for index in range(args.rounds):
-            for mode in ("full", "bare"):
-                result = run_child(mode, sites.url, Path(tmp), index)
+            for mode in modes:
+                result = run_child(mode, sites.url, Path(tmp), index, registry=registry)
                 results[mode].append(result)
                 print(f"{mode:4} round {index + 1}: {result['pages']:.0f} pages, {result['items']:.0f} ads, "
-                      f"{result['seconds']:.2f} s, {result['pages_per_s']:.1f} pages/s")  # fmt: skip
+                      f"{result['seconds']:.2f} s, {result['pages_per_s']:.1f} pages/s, "
+                      f"{result['cpu_seconds']:.2f} CPU-s (load {os.getloadavg()[0]:.1f})", flush=True)  # fmt: skip
     full = statistics.median(r["pages_per_s"] for r in results["full"])
     bare = statistics.median(r["pages_per_s"] for r in results["bare"])
+    full_cpu = statistics.median(r["pages_per_cpu_s"] for r in results["full"])
+    bare_cpu = statistics.median(r["pages_per_cpu_s"] for r in results["bare"])
     print(f"median pages/s: full pipeline {full:.1f}, bare spiders {bare:.1f}")
-    print(f"ratio={full / bare:.2f}")
+    print(f"median pages per CPU-second: full pipeline {full_cpu:.1f}, bare spiders {bare_cpu:.1f}")
+    print(f"ratio={full / bare:.2f} (target >= 0.8) cpu_ratio={full_cpu / bare_cpu:.2f}")
+    if args.no_classify_too:
+        pages = statistics.median(r["pages"] for r in results["full"])
+        cost = {m: statistics.median(r["cpu_seconds"] for r in results[m]) * 1000 / pages for m in modes}  # fmt: skip
+        print(f"CPU-ms per page: bare {cost['bare']:.2f}, pipeline without scoring "
+              f"{cost['noclassify']:.2f}, full {cost['full']:.2f}; scoring's share of the "
+              f"pipeline's cost {(cost['full'] - cost['noclassify']) / (cost['full'] - cost['bare']):.2f}")  # fmt: skip
 
 
 def compare_images(rounds: int) -> None:

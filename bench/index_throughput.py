@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -68,10 +69,11 @@ SOURCES = [
 ]
 
 
-def make_ads(n: int, seed: int = 42) -> list[JobAd]:
+def make_ads(n: int, seed: int = 42, start: int = 0) -> list[JobAd]:
+    """``n`` fictional ads numbered from ``start`` (chunks of a larger set: pass ``seed + start``)."""
     rng = random.Random(seed)  # noqa: S311 - fictional test data, not secrets
     ads = []
-    for i in range(n):
+    for i in range(start, start + n):
         title, text, country = TEMPLATES[rng.randrange(len(TEMPLATES))]
         city = rng.choice(CITIES)
         phone = rng.choice(
@@ -161,18 +163,22 @@ def run_bare_bulk(engine_url: str, prefix: str, ads: list[JobAd], env: dict[str,
     return seconds
 
 
-def search_latency(store: EngineStore, repeats: int) -> list[float]:
+def search_latency(store: EngineStore, repeats: int, verbose: bool = False) -> list[float]:
     timings = []
     for query in QUERIES:
         store.search(query, facets=True)  # warm-up
+        own = []
         for _ in range(repeats):
             started = time.perf_counter()
             first = store.search(query, limit=20, facets=True, sort="relevance")
-            timings.append((time.perf_counter() - started) * 1000)
+            own.append((time.perf_counter() - started) * 1000)
             if first.next_after:  # an analyst's next page (search_after)
                 started = time.perf_counter()
                 store.search(query, limit=20, sort="relevance", after=first.next_after)
-                timings.append((time.perf_counter() - started) * 1000)
+                own.append((time.perf_counter() - started) * 1000)
+        timings += own
+        if verbose:
+            print(f"{query!r:40} {first.total:>8} ads: median {statistics.median(own):6.1f} ms, max {max(own):6.1f} ms", flush=True)  # fmt: skip
     return timings
 
 
@@ -190,6 +196,7 @@ def main() -> None:
         help="the store pipeline's batch (default: PATROLI_STORE_BATCH_SIZE, what a crawl uses)",
     )
     parser.add_argument("--repeats", type=int, default=10, help="runs of each query")
+    parser.add_argument("--per-query", action="store_true", help="print each query's latency")
     args = parser.parse_args()
     engine = None
     env: dict[str, str] = {}
@@ -198,9 +205,8 @@ def main() -> None:
     else:
         from tests.helpers.engines import start_engines
 
-        engine = start_engines(Path(tempfile.mkdtemp(prefix="patroli-bench-")), ("opensearch",))[
-            "opensearch"
-        ]
+        engine_dir = Path(tempfile.mkdtemp(prefix="patroli-bench-"))
+        engine = start_engines(engine_dir, ("opensearch",))["opensearch"]
         engine_url = engine.url
         print(f"started OpenSearch at {engine_url}", flush=True)
     ads = make_ads(args.ads)
@@ -257,7 +263,8 @@ def main() -> None:
             raise SystemExit(f"{store.url} is not a search engine")
         store.client.request("POST", f"/{search_prefix}-ads/_refresh")
         total = store.count()
-        timings = search_latency(store, args.repeats)
+        timings = search_latency(store, args.repeats, args.per_query)
+        print(footprint(store, search_prefix, total), flush=True)
         store.close()
         cuts = statistics.quantiles(timings, n=100)
         ratio = statistics.median(p / b for p, b in zip(pipeline_rates, bare_rates, strict=True))
@@ -268,8 +275,26 @@ def main() -> None:
     finally:
         if engine is not None:
             engine.remove()
+            shutil.rmtree(engine_dir, ignore_errors=True)
         else:
             drop(engine_url, prefixes)
+
+
+def footprint(store: EngineStore, prefix: str, total: int) -> str:
+    """Disk and heap of the searched indices, per million ads (for sizing; the JVM heap in use
+    is the whole node's, after the searches)."""
+    indices = store.client.request(
+        "GET", f"/_cat/indices/{prefix}-*", params={"format": "json", "bytes": "b"}
+    )
+    disk = sum(int(row["store.size"]) for row in indices)
+    nodes = store.client.request("GET", "/_nodes/stats/jvm,indices")["nodes"].values()
+    heap = sum(node["jvm"]["mem"]["heap_used_in_bytes"] for node in nodes)
+    heap_max = sum(node["jvm"]["mem"]["heap_max_in_bytes"] for node in nodes)
+    per_million = 1_000_000 / max(total, 1)
+    return (
+        f"indices {disk / 1e6:.0f} MB on disk ({disk * per_million / 1e9:.1f} GB per million ads); "
+        f"node heap in use {heap / 1e6:.0f} MB of {heap_max / 1e6:.0f} MB"
+    )
 
 
 def drop(engine_url: str, prefixes: list[str]) -> None:

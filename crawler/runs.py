@@ -14,6 +14,7 @@ When the crawl closes, ``crawler.extensions.runrecorder`` decides the run's fina
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +37,9 @@ RUN_ID = "patroli/run/id"
 RUN_STATUS = "patroli/run/status"
 RUN_NOTES = "patroli/run/notes"
 RUN_RECORDED = "patroli/run/recorded"  # 1 when the store holds the run
+# A frontier run's stats summed over all its workers (crawler.frontier.runs.aggregate_stats), left
+# by the run recorder so that whoever started this worker reports the whole run.
+RUN_AGGREGATE = "patroli/run/aggregate"
 
 MAX_DEGRADED_URLS_RECORDED = 20
 # Requests skipped on purpose (unchanged ads, the crawl scope, the budget): not breakage.
@@ -85,9 +89,17 @@ class SourceRun:
         return record
 
 
-def summarize(source: SourceConfig, crawler: Crawler, reason: str = "") -> SourceRun:
-    """The run from the crawler's stats; ``reason`` is the finish reason when the stats lack it yet."""
+def summarize(
+    source: SourceConfig,
+    crawler: Crawler,
+    reason: str = "",
+    stats_of_run: Mapping[str, Any] | None = None,
+) -> SourceRun:
+    """The run from the crawler's stats (or ``stats_of_run``: the stats of all the workers of a
+    frontier run); ``reason`` is the finish reason when the stats lack it yet."""
     stats: dict[str, Any] = dict(crawler.stats.get_stats()) if crawler.stats else {}
+    if stats_of_run is not None:
+        stats = dict(stats_of_run)
     if reason:  # at spider_closed, in case Scrapy's CoreStats has not written them yet
         stats.setdefault("finish_reason", reason)
         stats.setdefault("finish_time", datetime.now(UTC))
@@ -198,8 +210,11 @@ def summarize(source: SourceConfig, crawler: Crawler, reason: str = "") -> Sourc
 def recorded_outcome(source: SourceConfig, crawler: Crawler) -> SourceRun:
     """The run as the recorder left it: counts from the stats, status and notes as recorded (after
     the monitors and alerts). Without a recorder (``EXTENSIONS`` changed) the summary's own."""
-    run = summarize(source, crawler)
     stats = crawler.stats
+    aggregate = stats.get_value(RUN_AGGREGATE) if stats else None
+    run = summarize(
+        source, crawler, stats_of_run=aggregate if isinstance(aggregate, dict) else None
+    )
     status = stats.get_value(RUN_STATUS) if stats else None
     if stats and status:
         run.status = str(status)

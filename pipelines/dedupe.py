@@ -2,7 +2,9 @@
 
 Across crawls the store upserts on the same id, so a nightly re-crawl updates instead of adding;
 this step only saves the work of scoring and writing the same ad twice in one run (a post that
-shows on two listing pages, say).
+shows on two listing pages, say). It remembers the last ``RECENT_IDS`` ads, not every ad of the
+crawl: repeats come close together, and a late one costs only an upsert, while a set of every ad
+would grow with the crawl (``bench/crawl_memory.py``).
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
+from crawler.incremental import RECENT_IDS, RecentIds
 from crawler.items import JobAd, make_ad_id
 
 
 class DedupePipeline:
     def __init__(self, stats: StatsCollector) -> None:
         self.stats = stats
-        self.seen_ids: set[str] = set()
+        self.seen_ids = RecentIds(RECENT_IDS)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:

@@ -5,7 +5,9 @@ e-mails are lower-cased, destinations become ISO country codes, and amounts are 
 salary offered and the fees asked of the worker. Leads: bank accounts (``BANK:DIGITS``), the agency
 names (``PT …``) and licence numbers an ad prints, the province it recruits in, the transit points
 of its route and its kind of work. Runs in batches in worker processes
-(``pipelines.offload``); settings: ``PATROLI_WORKERS``, ``PATROLI_EXTRACT_BATCH_SIZE``,
+(``pipelines.offload``); when the classify step is on, the same worker call also scores the ads
+(``pipelines.classify.extract_and_score``: one round trip per batch instead of two, which the
+classify step then finds done). Settings: ``PATROLI_WORKERS``, ``PATROLI_EXTRACT_BATCH_SIZE``,
 ``PATROLI_BATCH_DELAY``.
 """
 
@@ -100,7 +102,10 @@ class ExtractEntitiesPipeline(OffloadingPipeline):
         workers: int,
         batch_size: int,
         batch_delay: float = PATROLI_BATCH_DELAY.default_value(),
+        crawler: Crawler | None = None,
     ) -> None:
+        self.crawler = crawler
+        self.combined: MicroBatcher[dict[str, Any], Any] | None = None
         self.stats = stats
         self.workers = workers
         self.batch_size = batch_size
@@ -117,6 +122,7 @@ class ExtractEntitiesPipeline(OffloadingPipeline):
             workers=PATROLI_WORKERS.from_settings(settings),
             batch_size=PATROLI_EXTRACT_BATCH_SIZE.from_settings(settings),
             batch_delay=PATROLI_BATCH_DELAY.from_settings(settings),
+            crawler=crawler,
         )
 
     async def open_spider(self) -> None:
@@ -129,10 +135,37 @@ class ExtractEntitiesPipeline(OffloadingPipeline):
         # Phone metadata and regexes load on first use: pay that before the first page arrives.
         await run_in(executor, entities_for_batch, [WARM_UP_PAYLOAD])
 
+    async def close_spider(self) -> None:
+        if self.combined is not None:
+            await self.combined.drain()
+        await super().close_spider()
+
+    def scoring(self) -> Any:
+        """The crawl's classify step when it can score in the extraction call, else None."""
+        classify = getattr(self.crawler, "patroli_classify", None)
+        if classify is None or classify.batcher is None or self.executor is None:
+            return None
+        if self.combined is None:
+            from pipelines.classify import extract_and_score
+
+            executor, model_dir, language = self.executor, classify.model_dir, classify.language
+
+            async def process(payloads: list[dict[str, Any]]) -> list[Any]:
+                return await run_in(executor, extract_and_score, payloads, model_dir, language)
+
+            key = ("extract+score", model_dir, language)
+            self.combined = MicroBatcher.shared(key, process, self.batch_size, self.batch_delay)
+        return classify
+
     async def process_item(self, item: JobAd) -> JobAd:
         assert self.batcher is not None  # noqa: S101 - open_spider ran
         try:
-            entities = await self.batcher.submit(entity_payload(item))
+            classify = self.scoring()
+            if classify is not None and self.combined is not None:
+                entities, score = await self.combined.submit(entity_payload(item))
+                classify.score_in_place(item, score)
+            else:
+                entities = await self.batcher.submit(entity_payload(item))
         except Exception:  # a broken worker must not cost the entities: do it here instead
             logger.exception(
                 "extraction worker failed for %s; extracting in the crawl process", item.url

@@ -4,7 +4,8 @@ Settings: ``PATROLI_STORE_URL``, ``PATROLI_STORE_BATCH_SIZE``, ``PATROLI_SPOOL_D
 ``PATROLI_SPOOL_RETRY_SECONDS``. An unreachable store stops the crawl before the first request
 (crawling with nowhere to write wastes a night); a store that goes away mid-crawl gets the batches
 spooled on local disk (``storage.spool``) and replayed, in order, when it is back or at the next
-start. Stats: ``patroli/store/new``, ``patroli/store/updated``, ``patroli/store/failed``,
+start. After each batch it sends ``crawler.signals.ads_stored`` (a frontier worker acknowledges
+its requests on it), and it writes its partial batch when the crawl goes idle. Stats: ``patroli/store/new``, ``patroli/store/updated``, ``patroli/store/failed``,
 ``patroli/store/spooled``, ``patroli/store/replayed``, ``patroli/store/spool_pending``.
 """
 
@@ -13,14 +14,18 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from datetime import datetime
 from typing import Any, Self
 
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
+from scrapy.signalmanager import SignalManager
 from scrapy.statscollectors import StatsCollector
 
 from crawler.items import JobAd
+from crawler.signals import ads_stored
 from patroli.config.table import (
     PATROLI_SPOOL_DIR,
     PATROLI_SPOOL_RETRY_SECONDS,
@@ -60,7 +65,10 @@ class StorePipeline:
         stats: StatsCollector,
         spool_dir: str = "",
         spool_retry_seconds: float = PATROLI_SPOOL_RETRY_SECONDS.default_value(),
+        signal_manager: SignalManager | None = None,
     ) -> None:
+        self.signals = signal_manager
+        self.idle_flush: asyncio.Task[None] | None = None
         self.store_url = store_url
         self.batch_size = batch_size
         self.stats = stats
@@ -73,13 +81,21 @@ class StorePipeline:
     def from_crawler(cls, crawler: Crawler) -> Self:
         assert crawler.stats is not None  # noqa: S101 - Scrapy sets it before components
         settings = crawler.settings
-        return cls(
+        pipeline = cls(
             store_url=PATROLI_STORE_URL.from_settings(settings),
             batch_size=PATROLI_STORE_BATCH_SIZE.from_settings(settings),
             stats=crawler.stats,
             spool_dir=PATROLI_SPOOL_DIR.from_settings(settings),
             spool_retry_seconds=PATROLI_SPOOL_RETRY_SECONDS.from_settings(settings),
+            signal_manager=crawler.signals,
         )
+        crawler.signals.connect(pipeline.spider_idle, signal=signals.spider_idle)
+        return pipeline
+
+    def spider_idle(self) -> None:
+        """Nothing left to crawl for now: write the partial batch instead of holding it."""
+        if hasattr(self, "writer") and (self.idle_flush is None or self.idle_flush.done()):
+            self.idle_flush = asyncio.get_running_loop().create_task(self.flush())
 
     async def open_spider(self) -> None:
         try:
@@ -99,16 +115,18 @@ class StorePipeline:
 
     async def flush(self) -> None:
         async with self.flush_lock:
+            began = time.monotonic()
             batch, self.pending = self.pending, []
-            if not batch:
-                return
             try:
-                outcome = await asyncio.to_thread(self.writer.write, batch)
+                if batch:
+                    outcome = await asyncio.to_thread(self.writer.write, batch)
+                    self._count(outcome)
             except StoreError:
                 logger.exception("store rejected a batch of %d ads", len(batch))
                 self.stats.inc_value("patroli/store/failed", len(batch))
-                return
-            self._count(outcome)
+            finally:
+                if self.signals is not None:
+                    self.signals.send_catch_log(signal=ads_stored, began=began, count=len(batch))
 
     def _count(self, outcome: Outcome) -> None:
         result = outcome.written

@@ -14,16 +14,18 @@ import pytest
 from patroli.demosites.process import DemoSitesProcess
 from patroli.storage import Store, open_store
 from tests.helpers.cli import ROOT
+from tests.helpers.redis import RedisProcess
 
 ENGINE_FAMILIES = frozenset({"opensearch", "elasticsearch"})
+REDIS_FIXTURES = frozenset({"redis_server", "own_redis"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the slow groups by what they use, so that ``-m "not engines and not browser and not
-    slow"`` (``make test-fast``) leaves them out: ``engines`` for a test that needs the search
-    engines (the ``engines`` fixture, or a parameter naming an engine family), ``browser`` for one
-    that drives chromium (the ``browser`` fixture). ``slow`` is set by the module itself (the
-    hostile-internet patrol)."""
+    """Mark the slow groups by what they use, so that ``make test-fast`` leaves them out:
+    ``engines`` for a test that needs the search engines (the ``engines`` fixture, or a parameter
+    naming an engine family), ``browser`` for one that drives chromium (the ``browser`` fixture),
+    ``redis`` for one that needs a real redis-server. ``slow`` and ``promtool`` are set by the
+    modules themselves."""
     for item in items:
         uses = set(getattr(item, "fixturenames", ()))
         callspec = getattr(item, "callspec", None)
@@ -32,6 +34,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.engines)
         if "browser" in uses:
             item.add_marker(pytest.mark.browser)
+        if uses & REDIS_FIXTURES:
+            item.add_marker(pytest.mark.redis)
 
 
 def _var_entries() -> set[str]:
@@ -98,6 +102,21 @@ def fresh_demo_sites() -> Iterator[DemoSitesProcess]:
 @pytest.fixture
 def store_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'patroli.db'}"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProcess]:
+    """A real redis-server on a free loopback port, shared by the session (tests keep apart by
+    their own key prefix); stopped by PID at the end. Missing redis-server fails, never skips."""
+    with RedisProcess(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+    """A redis-server of one's own, for tests that stop and start it."""
+    with RedisProcess(tmp_path / "redis") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

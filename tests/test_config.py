@@ -369,7 +369,8 @@ def test_every_cli_option_backed_by_a_setting_takes_its_environment_variable(
                                               "PATROLI_MODEL_DIR", "PATROLI_MODEL_PATH", "PATROLI_INDEX_PREFIX",
                                               "PATROLI_API_TOKEN_DAYS", "PATROLI_EVIDENCE_DIR",
                                               "PATROLI_EVIDENCE_RETENTION_DAYS", "PATROLI_TAKEDOWN_AGENCY",
-                                              "PATROLI_RECHECK_TIMEOUT", "PATROLI_TEXT_MAX_CHARS"}  # fmt: skip
+                                              "PATROLI_RECHECK_TIMEOUT", "PATROLI_TEXT_MAX_CHARS",
+                                              "PATROLI_FRONTIER"}  # fmt: skip
     (tmp_path / "models").mkdir()
     registry = tmp_path / "sources.yaml"
     registry.write_text("sources: []\n", encoding="utf-8")
@@ -378,7 +379,8 @@ def test_every_cli_option_backed_by_a_setting_takes_its_environment_variable(
               "PATROLI_MODEL_PATH": str(tmp_path / "model"), "PATROLI_INDEX_PREFIX": "kasus",
               "PATROLI_API_TOKEN_DAYS": "30", "PATROLI_EVIDENCE_DIR": str(tmp_path / "evidence"),
               "PATROLI_EVIDENCE_RETENTION_DAYS": "30", "PATROLI_TAKEDOWN_AGENCY": "Badan Uji",
-              "PATROLI_RECHECK_TIMEOUT": "7.5", "PATROLI_TEXT_MAX_CHARS": "777"}  # fmt: skip
+              "PATROLI_RECHECK_TIMEOUT": "7.5", "PATROLI_TEXT_MAX_CHARS": "777",
+              "PATROLI_FRONTIER": "redis://127.0.0.1:1/0"}  # fmt: skip
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     for path, name, setting in options:

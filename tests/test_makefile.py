@@ -32,6 +32,7 @@ def test_make_test_installs_the_system_packages_and_the_engines_then_runs_everyt
     assert "apt-get install" in commands
     assert "chromium" in commands
     assert "tesseract-ocr-ind" in commands
+    assert "redis-server" in commands
     assert "openjdk-17-jdk-headless" in commands
     assert "prometheus" in commands  # promtool checks deploy/prometheus
     pytest_lines = [line for line in commands.splitlines() if "bin/pytest" in line]
@@ -41,5 +42,5 @@ def test_make_test_installs_the_system_packages_and_the_engines_then_runs_everyt
 def test_make_test_fast_leaves_out_exactly_the_slow_groups() -> None:
     pytest_lines = [line for line in planned("test-fast").splitlines() if "bin/pytest" in line]
     assert pytest_lines == [
-        '.venv/bin/pytest -m "not engines and not browser and not promtool and not slow"'
+        '.venv/bin/pytest -m "not engines and not browser and not promtool and not slow and not redis"'
     ]

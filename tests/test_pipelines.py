@@ -224,6 +224,38 @@ def test_classify_scores_like_the_model_and_counts() -> None:
     assert counted["patroli/classify/model_version"] == active_version()
 
 
+def test_extract_scores_in_the_same_worker_call_when_classify_is_on() -> None:
+    """One round trip per batch: the extract step brings the scores back with the entities, and
+    the classify step, finding the ads scored by its model, sends nothing to the workers."""
+    crawler = crawler_with(PATROLI_WORKERS=0)
+    extract, classify = build(ExtractEntitiesPipeline, crawler), build(ClassifyPipeline, crawler)
+    ads = [job_ad("1", title=ILLEGAL[0], text=ILLEGAL[1]), job_ad("2", title=DOMESTIC[0], text=DOMESTIC[1])]  # fmt: skip
+    model = str(find_model(active_version()))
+    expected = score_with(model, [model_text(ad.title, ad.text) for ad in ads], "id")
+
+    async def flow() -> list[JobAd]:
+        await extract.open_spider()
+        await classify.open_spider()
+        try:
+            extracted = await asyncio.gather(*(extract.process_item(ad) for ad in ads))
+            assert [ad.risk for ad in extracted] == [round(s.risk, 6) for s in expected]
+            assert classify.batcher is not None
+            return [await classify.process_item(ad) for ad in extracted]
+        finally:
+            assert classify.batcher is not None
+            assert not classify.batcher.pending  # nothing was sent to be scored a second time
+            assert not classify.batcher.running
+            await classify.close_spider()
+            await extract.close_spider()
+
+    out = asyncio.run(flow())
+    assert [ad.flagged for ad in out] == [True, False]
+    assert out[0].phones
+    assert out[0].model_version == active_version()
+    assert out[0].reasons == expected[0].reasons
+    assert stats(crawler)["patroli/classify/scored"] == 2
+
+
 def test_classify_gives_reasons_in_the_language_asked() -> None:
     ads = [job_ad(title=ILLEGAL[0], text=ILLEGAL[1])]
     (indonesian,) = run(build(ClassifyPipeline, crawler_with(PATROLI_WORKERS=0)), ads)

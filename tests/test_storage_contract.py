@@ -67,6 +67,11 @@ def test_search_text_phrase_filters_and_ranges(store: Store) -> None:
     assert {h["ad_id"] for h in store.search("phone:0812-5551-2345").hits} == {"a1", "a3"}
     assert {h["ad_id"] for h in store.search("handle:@REKRUT_KH").hits} == {"a1", "a3"}
     assert {h["ad_id"] for h in store.search("country:SA").hits} == {"a3"}
+    # Words and entity filters together (on SQLite the text match drives, the entities are looked up).
+    assert {h["ad_id"] for h in store.search('"visa ziarah" country:SA').hits} == {"a3"}
+    assert {h["ad_id"] for h in store.search("ziarah -country:SA").hits} == set()
+    assert {h["ad_id"] for h in store.search("ziarah phone:0812-5551-2345").hits} == {"a3"}
+    assert store.search("riyadh country:SA handle:@rekrut_kh").total == 1
     assert {h["ad_id"] for h in store.search("risk>=0.8 -ziarah").hits} == {"a1"}
     assert {h["ad_id"] for h in store.search("flagged:false").hits} == {"a2"}
     assert [h["ad_id"] for h in store.search("", sort="risk").hits] == ["a1", "a3", "a2"]

@@ -129,9 +129,8 @@ class PatrolSpider(scrapy.Spider):
             raise ValueError(f"source {source.name!r} is a {source.kind}, not a {self.kind}")
         self.source = source
         self.degraded_urls: list[str] = []
-        # Incremental crawling (crawler/incremental.py): what the listing showed, and why it may be
-        # incomplete (then nothing is marked gone).
-        self.listed: set[str] = set()
+        # Incremental crawling (crawler/incremental.py): why the listing may be incomplete (then
+        # nothing is marked gone).
         self.listing_failures: list[str] = []
         self.truncated = False
         self.visited_listings: set[str] = set()
@@ -287,7 +286,6 @@ class PatrolSpider(scrapy.Spider):
         """An ad page; the incremental middleware may skip it when the ad is stored and unchanged.
         ``card`` (what the listing said) becomes a partial ad if the page cannot be had. ``None``
         for a link no request can be made of (counted as unusable)."""
-        self.listed.add(native_id)
         meta: dict[str, Any] = {"patroli_ad": {"native_id": native_id, "fingerprint": fingerprint}}
         if card is not None and (card.get("title") or card.get("text")):
             meta["patroli_card"] = card  # only a card that says something can stand in for the ad

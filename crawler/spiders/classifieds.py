@@ -148,7 +148,6 @@ class ClassifiedsSpider(PatrolSpider):
                                               listing_url=response.url):  # fmt: skip
                 yield request
             return
-        self.listed.add(native)
         posted = card["posted"]
         ad = self.card_ad(card, partial=False)
         ad.posted_at = parse_iso_date(posted)

@@ -244,9 +244,7 @@ class JobPostingSpider(JobPostingMixin, PatrolSpider):
             return
         postings = list(self.extract_postings(response))
         for posting in postings:
-            ad = self.make_posting_ad(posting, response)
-            self.listed.add(ad.native_id)
-            yield ad
+            yield self.make_posting_ad(posting, response)
         follow = re.compile(self.source.follow) if self.source.follow else None
         links = 0
         cards = 0
@@ -257,7 +255,6 @@ class JobPostingSpider(JobPostingMixin, PatrolSpider):
         if not postings and not cards:
             for ad in self.embedded_ads(response):
                 cards += 1
-                self.listed.add(ad.native_id)
                 yield ad
         for link in response.css("a[href]") if not cards else []:
             href = link.attrib["href"]
@@ -305,7 +302,6 @@ class JobPostingSpider(JobPostingMixin, PatrolSpider):
                                                   self.parse_job, card=facts):  # fmt: skip
                     yield request
             else:
-                self.listed.add(native_id)
                 ad = self.card_ad(facts, partial=True)
                 ad.posted_at = parse_iso_date(facts["posted"]) or ad.posted_at
                 yield ad

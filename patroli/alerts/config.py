@@ -38,7 +38,7 @@ import yaml
 from patroli.config import lookup
 from patroli.config.table import PATROLI_ALERTS
 
-EVENTS = ("high_risk", "monitor_failed", "saved_search")
+EVENTS = ("high_risk", "monitor_failed", "saved_search", "missed_run")
 KINDS = ("webhook", "email", "telegram")
 
 

@@ -9,7 +9,7 @@ import os
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
@@ -35,6 +35,9 @@ from patroli.cli.main import (
     styled,
 )
 from patroli.config.table import (
+    PATROLI_FRONTIER,
+    PATROLI_FRONTIER_MAX_OUTAGE,
+    PATROLI_FRONTIER_PREFIX,
     PATROLI_JOBS_DIR,
     PATROLI_SOURCES,
 )
@@ -87,6 +90,8 @@ def _patrol(
     overrides: dict[str, object] | None = None,
     jobs_dir: Path | None = None,
     resume: bool = False,
+    frontier: str = "",
+    join_only: bool = False,
 ) -> list[SourceRun]:
     """Crawl ``sources``; each crawl runs its monitors, records its run and sends its alerts as it
     closes (crawler/extensions/runrecorder.py). Returns the recorded outcomes."""
@@ -114,7 +119,8 @@ def _patrol(
     )
     with live:
         runs = run_patrol(sources, settings=settings, keywords=keywords, on_event=progress.on_event,
-                          jobs_dir=jobs_dir, resume=resume)  # fmt: skip
+                          jobs_dir=jobs_dir, resume=resume, frontier=frontier,
+                          join_only=join_only)  # fmt: skip
     for run in runs:
         sent = int(run.stats.get(ALERTS_SENT) or 0)
         if sent:
@@ -194,6 +200,14 @@ def print_summary(runs: Sequence[SourceRun]) -> int:
     type=click.Path(file_okay=False),
     help="Where each source keeps its crawl queue (Scrapy JOBDIR).",
 )
+@setting_option(
+    "--frontier",
+    setting=PATROLI_FRONTIER,
+    help="Crawl on a shared Redis frontier (redis://host:port/db) with any number of `patroli "
+    "worker` processes: opens each source's run, or joins the one already open.",
+)
+@click.option("--join", "join_only", is_flag=True, hidden=True,
+              help="With --frontier: only join runs already open (patroli worker).")  # fmt: skip
 @click.option("-s", "--set", "scrapy_settings", multiple=True, metavar="NAME=VALUE",
               help="Override a setting for this crawl, e.g. -s DOWNLOAD_DELAY=2 (repeatable).")  # fmt: skip
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log.")
@@ -206,13 +220,16 @@ def crawl(
     no_classify: bool,
     resume: bool,
     jobs_dir: str,
+    frontier: str,
+    join_only: bool,
     scrapy_settings: tuple[str, ...],
     verbose: bool,
 ) -> None:
     """Crawl SOURCEs from the registry (default: every enabled source) into the store.
 
-    Exit status: 0 all sources ok, 3 a source degraded (layout change, unscored ads, invalid
-    registry entries), 4 a source failed.
+    With --frontier the crawl is one worker of each source's shared run (docs/scale.md); --resume
+    then continues the source's last run if its lock lapsed. Exit status: 0 all sources ok, 3 a
+    source degraded (layout change, unscored ads, invalid registry entries), 4 a source failed.
     """
     registry = _registry(sources_path)
     _report_problems(registry)
@@ -227,6 +244,18 @@ def crawl(
         sources = registry.enabled
     if not sources:
         fail("no sources to crawl", "enable a source in the registry or name one")
+    overrides: dict[str, object] = {"PATROLI_CLASSIFY_ENABLED": False} if no_classify else {}
+    for item in scrapy_settings:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            fail(f"-s {item!r}: write NAME=VALUE", "e.g. -s DOWNLOAD_DELAY=2")
+        overrides[name.strip()] = value
+    if frontier:
+        # One run per source at a time across machines: the run lock lives in Redis
+        # (crawler/frontier/runs.py); a second crawl of a running source joins its run.
+        runs = _patrol(sources, store_url, keywords, verbose, overrides, resume=resume,
+                       frontier=frontier, join_only=join_only)  # fmt: skip
+        _finish(runs, registry, summary_json)
     # One crawl per source at a time, whoever starts it (scheduler, cron, systemd, a person).
     locks = [SourceLock(s.name) for s in sources]
     free = [s for s, lock in zip(sources, locks, strict=True) if lock.acquire()]
@@ -241,13 +270,11 @@ def crawl(
     if not free:
         sys.exit(EXIT_OK)
     sources = free
-    overrides: dict[str, object] = {"PATROLI_CLASSIFY_ENABLED": False} if no_classify else {}
-    for item in scrapy_settings:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            fail(f"-s {item!r}: write NAME=VALUE", "e.g. -s DOWNLOAD_DELAY=2")
-        overrides[name.strip()] = value
     runs = _patrol(sources, store_url, keywords, verbose, overrides, Path(jobs_dir), resume)
+    _finish(runs, registry, summary_json)
+
+
+def _finish(runs: list[SourceRun], registry: Registry, summary_json: str | None) -> None:
     code = print_summary(runs)
     if summary_json:
         Path(summary_json).write_text(
@@ -256,6 +283,76 @@ def crawl(
     if registry.problems and code == EXIT_OK:
         code = EXIT_DEGRADED
     sys.exit(code)
+
+
+@cli.command()
+@store_option
+@setting_option("--sources", "sources_path", setting=PATROLI_SOURCES, help="Source registry file.")
+@setting_option("--frontier", setting=PATROLI_FRONTIER, help="The shared Redis frontier.")
+@click.option("--only", multiple=True, help="Work only on runs of these sources (repeatable).")
+@click.option("--poll", default=5.0, show_default=True, type=click.FloatRange(0.1),
+              help="Seconds between looks for open runs.")  # fmt: skip
+@click.option("--max-parallel", default=4, show_default=True, type=click.IntRange(1),
+              help="Most runs worked on at once.")  # fmt: skip
+@click.option("--once", is_flag=True, help="Exit when no run is open and none is being worked on.")
+@click.option("--crawl-arg", "crawl_args", multiple=True,
+              help="Extra argument for each crawl, e.g. --crawl-arg=--no-classify (repeatable).")  # fmt: skip
+def worker(store_url: str, sources_path: str | None, frontier: str, only: tuple[str, ...],
+           poll: float, max_parallel: int, once: bool, crawl_args: tuple[str, ...]) -> None:  # fmt: skip
+    """Work on the runs open on the frontier (opened by `patroli crawl --frontier` or `patroli
+    schedule --frontier`) until stopped: one crawl per open run, ending when its frontier is
+    drained. Run any number of workers, on any number of machines (deploy/patroli-worker@.service).
+    """
+    import logging
+
+    from crawler.frontier.connection import Link
+    from patroli.patrol.worker import WorkerLoop
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if not frontier:
+        fail("no frontier", "pass --frontier redis://host:port/0 or set PATROLI_FRONTIER")
+    registry = _registry(sources_path)
+    _report_problems(registry)
+    names = [s.name for s in registry.sources if not only or s.name in only]
+    executable = _patroli_executable()
+
+    def command(source: str) -> list[str]:
+        args = [executable, "crawl", source, "--frontier", frontier, "--join", "--store", store_url]
+        if sources_path:
+            args += ["--sources", sources_path]
+        return [*args, *crawl_args]
+
+    link = Link(frontier, PATROLI_FRONTIER_MAX_OUTAGE.from_env())
+    loop = WorkerLoop(link, PATROLI_FRONTIER_PREFIX.from_env(), names, command, poll=poll,
+                      max_parallel=max_parallel, once=once)  # fmt: skip
+    loop.install_signal_handlers()
+    loop.run()
+    sys.exit(EXIT_FAILED if any(code not in (0, 3) for _, code in loop.finished) else EXIT_OK)
+
+
+def _frontier_enqueue(frontier: str) -> Callable[[SourceConfig], bool]:
+    """Open a due source's run on the frontier; False (busy) when its last run is still open."""
+    from crawler.frontier.connection import FrontierDown, Link
+    from crawler.frontier.runs import announce_run
+    from patroli.config.table import PATROLI_FRONTIER_LOCK_TTL, PATROLI_FRONTIER_TTL
+
+    link = Link(frontier, PATROLI_FRONTIER_MAX_OUTAGE.from_env())
+
+    def enqueue(source: SourceConfig) -> bool:
+        try:
+            return announce_run(link, PATROLI_FRONTIER_PREFIX.from_env(), source.name,
+                                lock_ttl=PATROLI_FRONTIER_LOCK_TTL.from_env(),
+                                ttl=PATROLI_FRONTIER_TTL.from_env())  # fmt: skip
+        except FrontierDown as exc:
+            err_console.print(f"[red]frontier unreachable[/]: {source.name} not opened ({exc})")
+            return False
+
+    return enqueue
+
+
+def _patroli_executable() -> str:
+    """This ``patroli`` (children run the same installation)."""
+    return str(Path(sys.argv[0]).resolve()) if Path(sys.argv[0]).name == "patroli" else "patroli"
 
 
 @cli.command("demo-sites")
@@ -463,6 +560,12 @@ def runs(store_url: str, source: str, limit: int, as_json: bool) -> None:
     multiple=True,
     help="Extra argument for each `patroli crawl` (repeatable).",
 )
+@setting_option(
+    "--frontier",
+    setting=PATROLI_FRONTIER,
+    help="Open each due source's run on this Redis frontier for `patroli worker` processes to crawl, "
+    "instead of starting `patroli crawl` here.",
+)
 @click.option(
     "--clock-speed",
     default=1.0,
@@ -471,15 +574,17 @@ def runs(store_url: str, source: str, limit: int, as_json: bool) -> None:
     help="Simulated time (tests).",
 )
 def schedule(store_url: str, sources_path: str | None, only: tuple[str, ...], jitter: float, crawl_args: tuple[str, ...],
-             clock_speed: float) -> None:  # fmt: skip
+             frontier: str, clock_speed: float) -> None:  # fmt: skip
     """Run every enabled source on its cron schedule (registry `schedule`, default nightly) until stopped.
 
     Runs never overlap for one source (also with cron or systemd timers: each crawl takes the
     source's lock). SIGTERM or Ctrl-C stops starting runs and lets running ones finish gracefully.
+    Scheduled times missed while no scheduler ran are counted, alerted (`missed_run`) and recorded.
     """
     import logging
 
     from patroli import logs
+    from patroli.patrol.missed import MissedReporter, last_started
     from patroli.patrol.scheduler import Clock, FastClock, Scheduler
 
     logs.configure("scheduler", logging.INFO)  # PATROLI_LOG_FORMAT: text or JSON lines, redacted
@@ -499,7 +604,9 @@ def schedule(store_url: str, sources_path: str | None, only: tuple[str, ...], ji
         return [*args, *crawl_args]
 
     clock: Clock = FastClock(clock_speed) if clock_speed > 1 else Clock()
-    scheduler = Scheduler(sources, command, clock=clock, jitter=jitter)
+    scheduler = Scheduler(sources, command, clock=clock, jitter=jitter,
+                          enqueue=_frontier_enqueue(frontier) if frontier else None,
+                          last_started=last_started(store_url), on_missed=MissedReporter(store_url))  # fmt: skip
     scheduler.install_signal_handlers()
     for slot in scheduler.slots:
         console.print(

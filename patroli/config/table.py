@@ -79,12 +79,21 @@ IMAGES = Group(
     "worker pool. Every refused image is counted by reason (`patroli/images/refused/<reason>`) and "
     "named in the run's notes; the crawl goes on.",
 )
+FRONTIER = Group(
+    "Distributed crawling (Redis frontier)",
+    "Empty `PATROLI_FRONTIER` (the default) crawls in one process with Scrapy's own scheduler. With a "
+    "`redis://` URL, `patroli crawl` and `patroli worker` processes on any number of machines share "
+    "one frontier per source run: the request queue, the duplicate filter, the run lock, in-flight "
+    "requests, the per-host politeness budget and the run's stats live in Redis "
+    "(`crawler/frontier/`, built on scrapy-redis). Sizing: [scale.md](scale.md).",
+)
 TESTS = Group("Tests")
 GROUPS = (
     STORE,
     ENGINES,
     CLASSIFICATION,
     CRAWLING,
+    FRONTIER,
     MODELS,
     DEMO,
     MONITORS,
@@ -531,6 +540,90 @@ PATROLI_LOG_LEVEL = _define(
     "Sets Scrapy's `LOG_LEVEL` (the CLI shows warnings only unless `-v`).",
     group=CRAWLING,
     env=True,
+)
+
+# --- distributed crawling ---------------------------------------------------------------------
+
+PATROLI_FRONTIER = _define(
+    "PATROLI_FRONTIER",
+    Url(
+        ("redis", "rediss", "unix"),
+        "a Redis URL: redis://host:port/db, rediss://… (TLS) or unix:///path",
+    ),
+    "",
+    "The shared frontier of distributed crawls; empty crawls in one process (the embedded default). "
+    "Also the default of `patroli crawl --frontier` and `patroli worker --frontier`. A password goes "
+    "in the URL (`redis://:password@host:6379/0`) and is never logged.",
+    group=FRONTIER,
+    env=True,
+    scrapy=True,
+    secret=True,
+)
+PATROLI_FRONTIER_PREFIX = _define(
+    "PATROLI_FRONTIER_PREFIX",
+    Text("letters, digits, '-', '_' or ':'"),
+    "patroli",
+    "Prefix of every Redis key of the frontier, so that several patroli deployments (or tests) can "
+    "share one Redis.",
+    group=FRONTIER,
+    env=True,
+    scrapy=True,
+)
+PATROLI_FRONTIER_LEASE = _define(
+    "PATROLI_FRONTIER_LEASE",
+    Float(minimum=1),
+    60.0,
+    "Seconds a worker's heartbeat lives. A worker renews it every few seconds; when it lapses (the "
+    "worker was killed, or its machine went down) another worker of the run puts the requests the "
+    "lost worker had taken back into the queue. Longer than a Redis outage you want to ride out "
+    "without refetching pages.",
+    group=FRONTIER,
+    env=True,
+    scrapy=True,
+)
+PATROLI_FRONTIER_LOCK_TTL = _define(
+    "PATROLI_FRONTIER_LOCK_TTL",
+    Float(minimum=1),
+    300.0,
+    "Seconds the per-source run lock lives in Redis without a live worker renewing it: one run per "
+    "source at a time across machines (it replaces the lock file of `PATROLI_LOCK_DIR`). After it "
+    "lapses a new run may start; `patroli crawl --resume` continues the lapsed one instead.",
+    group=FRONTIER,
+    env=True,
+    scrapy=True,
+)
+PATROLI_FRONTIER_TTL = _define(
+    "PATROLI_FRONTIER_TTL",
+    Float(minimum=60),
+    7 * 24 * 3600.0,
+    "Seconds a run's frontier keys (queue, seen set, stats) are kept after their last use; then "
+    "Redis drops them, so an abandoned run never fills it. The seen set is per run: a URL seen in "
+    "one run is fetched again in the next, and a URL whose fetch failed leaves it at once.",
+    group=FRONTIER,
+    env=True,
+    scrapy=True,
+    default_doc="`604800` (7 days)",
+)
+PATROLI_FRONTIER_MAX_OUTAGE = _define(
+    "PATROLI_FRONTIER_MAX_OUTAGE",
+    Float(minimum=0),
+    3600.0,
+    "How long a worker waits for an unreachable Redis (retrying with backoff from 1 s to 30 s, "
+    "keeping new requests and acknowledgements in memory meanwhile) before it gives up and closes "
+    "with reason `frontier_unreachable`; what it had taken is then re-queued by the other workers.",
+    group=FRONTIER,
+    env=True,
+    scrapy=True,
+)
+PATROLI_FRONTIER_POLITENESS = _define(
+    "PATROLI_FRONTIER_POLITENESS",
+    Bool(),
+    True,
+    "Share each host's politeness budget among all workers through Redis: at most "
+    "`CONCURRENT_REQUESTS_PER_DOMAIN` requests at once and one request per `DOWNLOAD_DELAY` seconds "
+    "per host across every worker (each source's `politeness` overrides both), instead of per worker.",
+    group=FRONTIER,
+    scrapy=True,
 )
 
 # --- models -----------------------------------------------------------------------------------

@@ -39,10 +39,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--parent-pid", type=int, help="end when this process (the one starting the server) ends"
     )
+    parser.add_argument("--bench-ads", type=int, default=0, help="ads of the bench site (/bench/)")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds every answer waits")
     args = parser.parse_args(argv)
     if args.parent_pid:
         exit_with_parent(args.parent_pid)
-    server = make_server(args.host, args.port, hostile=args.hostile)
+    server = make_server(
+        args.host, args.port, hostile=args.hostile, bench_ads=args.bench_ads, latency=args.latency
+    )
     host, port = str(server.server_address[0]), server.server_address[1]
     # The parent process reads this line to learn the port (port 0 lets the OS choose one).
     sys.stdout.write(f"serving on http://{host}:{port}\n")

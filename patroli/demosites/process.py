@@ -17,7 +17,17 @@ class DemoSitesProcess:
     """``with DemoSitesProcess(port=0) as demo: demo.url`` — started on enter, stopped on exit.
     ``hostile=True`` also serves the hostile pages (``patroli/demosites/hostile.py``)."""
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1", hostile: bool = False) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        hostile: bool = False,
+        *,
+        bench_ads: int = 0,
+        latency: float = 0.0,
+    ) -> None:
+        self.bench_ads = bench_ads
+        self.latency = latency
         self.port = port
         self.host = host
         self.hostile = hostile
@@ -38,6 +48,10 @@ class DemoSitesProcess:
                 *(["--hostile"] if self.hostile else []),
                 "--parent-pid",  # the server ends with this process, even when it is killed
                 str(os.getpid()),
+                "--bench-ads",
+                str(self.bench_ads),
+                "--latency",
+                str(self.latency),
             ],
             stdout=subprocess.PIPE,
             stderr=self._stderr,

@@ -34,6 +34,7 @@ import logging
 import math
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import format_datetime
@@ -46,6 +47,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from patroli.demosites import flyers
+from patroli.demosites.bench import bench_ad, bench_listing
 from patroli.demosites.data import PRIVATE_CHANNEL, DemoData, load_demo_data
 from patroli.demosites.hostile import HostileSites
 
@@ -162,8 +164,12 @@ class Page:
 class DemoSites:
     """Renders every page from the loaded data; thread-safe, faults switchable at run time."""
 
-    def __init__(self, data: DemoData | None = None) -> None:
+    def __init__(
+        self, data: DemoData | None = None, *, bench_ads: int = 0, latency: float = 0.0
+    ) -> None:
         self.data = data or load_demo_data()
+        self.bench_ads = bench_ads  # ads of the bench site (patroli/demosites/bench.py)
+        self.latency = latency  # seconds every answer waits (handled per request, in its thread)
         self.faults: dict[str, str] = dict.fromkeys(SITES, "ok")
         self.hits: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -214,6 +220,8 @@ class DemoSites:
             (re.compile(r"/agensi/sitemap_index\.xml"), self.agency_sitemap_index),
             (re.compile(r"/agensi/post-sitemap\.xml"), self.agency_sitemap),
             (re.compile(r"/agensi/(?P<slug>lowongan-[a-z0-9\-]+)/?"), self.agency_post),
+            (re.compile(r"/bench/c(?P<category>\d+)"), self.bench_category),
+            (re.compile(r"/bench/item/(?P<slug>[a-z0-9\-]+)-iid-(?P<iid>\d+)"), self.bench_item),
         ]
 
     # --- plumbing -------------------------------------------------------------------------
@@ -559,6 +567,23 @@ class DemoSites:
         body = self.render("agensi/post-sitemap.xml", posts=posts, base=base)
         return Page(body=body, content_type="application/xml; charset=utf-8")
 
+    # --- the bench site (N generated ads: patroli/demosites/bench.py) ------------------------
+
+    def bench_category(self, category: str, params: dict[str, str], **_: Any) -> Page:
+        page = int(params["page"]) if params.get("page", "").isdigit() else 1
+        ads, pages = bench_listing(self.bench_ads, int(category), max(1, page))
+        if not ads or page > pages:
+            return Page(404, self.render("not_found.html", path=f"bench c{category} page {page}"))
+        body = self.render("pasarloka/listing.html", ads=ads, page=page, pages=pages,
+                           total=len(ads), heading=f"Bench {category}", base=f"/bench/c{category}")  # fmt: skip
+        return Page(body=body)
+
+    def bench_item(self, slug: str, iid: str, **_: Any) -> Page:
+        number = int(iid)
+        if number >= self.bench_ads:
+            return Page(404, self.render("not_found.html", path=f"iid-{iid}"))
+        return Page(body=self.render("pasarloka/item.html", ad=bench_ad(number)))
+
     # --- feed (RSS-Bridge, FacebookBridge group) --------------------------------------------
 
     def feed(self, params: dict[str, str], empty: bool, **_: Any) -> Page:
@@ -583,6 +608,8 @@ def _make_handler(
         protocol_version = "HTTP/1.1"
 
         def _respond(self, method: str) -> None:
+            if sites.latency and not self.path.startswith("/__demo__"):
+                time.sleep(sites.latency)  # a real site's round trip and render time
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(min(length, 1 << 16)) if length else b""
             if hostile is not None:  # tests only (patroli/demosites/hostile.py)
@@ -635,14 +662,22 @@ def _make_handler(
 
 class DemoServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # many workers at once: do not refuse connections
     allow_reuse_address = True
 
 
 def make_server(
-    host: str = "127.0.0.1", port: int = 0, sites: DemoSites | None = None, hostile: bool = False
+    host: str = "127.0.0.1",
+    port: int = 0,
+    sites: DemoSites | None = None,
+    hostile: bool = False,
+    *,
+    bench_ads: int = 0,
+    latency: float = 0.0,
 ) -> DemoServer:
-    """The demo sites; with ``hostile`` also the hostile pages of ``patroli/demosites/hostile.py``."""
-    sites = sites or DemoSites()
+    """The demo sites; with ``hostile`` also the hostile pages of ``patroli/demosites/hostile.py``;
+    ``bench_ads`` generated ads on the bench site, every answer ``latency`` seconds late."""
+    sites = sites or DemoSites(bench_ads=bench_ads, latency=latency)
     server = DemoServer((host, port), _make_handler(sites, HostileSites() if hostile else None))
     server.sites = sites  # type: ignore[attr-defined]
     return server

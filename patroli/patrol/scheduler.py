@@ -7,6 +7,15 @@ start a source whose previous run is still going, and the crawl itself takes the
 A random jitter spreads runs that share a schedule. On SIGTERM or SIGINT the scheduler stops
 starting runs, asks running crawls to stop gracefully (they keep their queue for ``--resume``), and
 waits for them.
+
+With ``enqueue`` (``patroli schedule --frontier``) a due source's run is opened on the Redis frontier
+instead, for ``patroli worker`` processes on any machine to crawl; a source whose previous run still
+holds its lock is skipped as busy.
+
+Missed runs: a scheduled time that passed while no scheduler ran (the machine was down, or asleep)
+is counted when the scheduler next looks (``last_started``: the source's latest recorded run), and
+reported once through ``on_missed`` (``patroli schedule``: a log line, a ``missed_run`` alert and a
+failed run record naming the times); the source then runs at once, to catch up.
 """
 
 from __future__ import annotations
@@ -66,6 +75,23 @@ class Slot:
         default_factory=list
     )  # (start, end, exit code)
     started_at: datetime | None = None
+    missed: int = 0
+
+
+MissedCallback = Callable[[SourceConfig, int, datetime], None]  # (source, how many, first missed)
+
+
+def count_missed(schedule: str, due: datetime, now: datetime, grace: float) -> int:
+    """Scheduled times from ``due`` (itself one, perhaps plus jitter) up to ``grace`` seconds ago:
+    each passed without a run."""
+    latest = now - timedelta(seconds=grace)
+    if due > latest:
+        return 0
+    count = 1
+    times = croniter(schedule, due)
+    while times.get_next(datetime) <= latest and count < 10_000:
+        count += 1
+    return count
 
 
 class Scheduler:
@@ -78,6 +104,10 @@ class Scheduler:
         jitter: float = 0.0,
         lock_dir: object = None,
         seed: int | None = None,
+        enqueue: Callable[[SourceConfig], bool] | None = None,
+        last_started: Callable[[SourceConfig], datetime | None] | None = None,
+        on_missed: MissedCallback | None = None,
+        grace: float = 120.0,
     ) -> None:
         self.clock = clock or Clock()
         self.command = command
@@ -85,8 +115,16 @@ class Scheduler:
         self.random = random.Random(seed)  # noqa: S311 - spreading start times, not security
         self.lock_dir = lock_dir
         self.stop_event = threading.Event()
+        self.enqueue = enqueue
+        self.on_missed = on_missed
+        self.grace = max(grace, jitter + 60.0)
         now = self.clock.now()
-        self.slots = [Slot(source, self._next(source, now)) for source in sources]
+        self.slots = []
+        for source in sources:
+            last = last_started(source) if last_started else None
+            # After a recorded run, the next time due is the first one after it (maybe long past).
+            next_at = croniter(source.schedule, last).get_next(datetime) if last else None
+            self.slots.append(Slot(source, next_at or self._next(source, now)))
 
     def _next(self, source: SourceConfig, after: datetime) -> datetime:
         base = croniter(source.schedule, after).get_next(datetime)
@@ -111,7 +149,23 @@ class Scheduler:
                 slot.process = None
             if now < slot.next_at:
                 continue
+            missed = count_missed(slot.source.schedule, slot.next_at, now, self.grace)
+            if missed:
+                slot.missed += missed
+                logger.warning("%s: %d scheduled run(s) missed since %s; running now",
+                               slot.source.name, missed, slot.next_at.isoformat())  # fmt: skip
+                if self.on_missed is not None:
+                    self.on_missed(slot.source, missed, slot.next_at)
             slot.next_at = self._next(slot.source, now)
+            if self.enqueue is not None:
+                if self.enqueue(slot.source):
+                    slot.started += 1
+                    logger.info("%s: run opened on the frontier", slot.source.name)
+                else:
+                    slot.skipped_busy += 1
+                    logger.warning("%s: due, but its previous run is still open; skipped",
+                                   slot.source.name)  # fmt: skip
+                continue
             busy = slot.process is not None or SourceLock(slot.source.name, self.lock_dir).is_held()  # type: ignore[arg-type]
             if busy:
                 slot.skipped_busy += 1
