@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Self
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
@@ -61,18 +61,6 @@ class Scored:
     risky: bool = False
     genre: str | None = None
     lang: str = ""
-
-
-def extract_and_score(
-    payloads: list[dict[str, Any]], model_dir: str, language: str
-) -> list[tuple[dict[str, Any], Scored]]:
-    """In a worker: entities and scores of a batch in one call (one round trip instead of two)."""
-    from pipelines.extract import entities_for_batch
-
-    texts = [model_text(p["title"], p["text"], p.get("image_text")) for p in payloads]
-    return list(
-        zip(entities_for_batch(payloads), score_batch(model_dir, texts, language), strict=True)
-    )
 
 
 def score_batch(model_dir: str, texts: list[str], language: str) -> list[Scored]:
@@ -129,7 +117,7 @@ class ClassifyPipeline(OffloadingPipeline):
             workers=PATROLI_WORKERS.from_settings(settings),
             batch_delay=PATROLI_BATCH_DELAY.from_settings(settings),
         )
-        # The extract step scores in the same worker call when it can (extract_and_score).
+        # The extract step scores in the same worker call when it can (``pipelines.extract.extract_and_score``).
         crawler.patroli_classify = pipeline  # type: ignore[attr-defined]
         return pipeline
 

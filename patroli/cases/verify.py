@@ -40,7 +40,13 @@ def _members(bundle: Path) -> Iterator[tuple[str, bytes]]:
         for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
             yield path.relative_to(bundle).as_posix(), path.read_bytes()
         return
-    with zipfile.ZipFile(bundle) as archive:
+    try:
+        archive = zipfile.ZipFile(bundle)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        raise ValueError(
+            f"{bundle}: not a case bundle (neither a folder nor a ZIP file: {exc})"
+        ) from exc
+    with archive:
         for info in archive.infolist():
             if info.is_dir():
                 continue

@@ -240,7 +240,7 @@ def export(case_id: str, output: str, evidence_dir: str, actor: str, store_url: 
     console.print(f"{result.path}: {result.ads} ad(s), {result.files} file(s); SHA-256 of SHA256SUMS "
                   f"{result.sums_sha256}", highlight=False)  # fmt: skip
     for problem in result.problems:
-        console.print(f"[yellow]note:[/] {safe(problem)}", highlight=False)
+        console.print(f"note: {safe(problem)}", highlight=False)
 
 
 @case.command("verify")
@@ -263,9 +263,9 @@ def verify(bundle: str, as_json: bool) -> None:
         )
         for name, problems in result.failed.items():
             for problem in problems:
-                console.print(f"[red]FAILED[/] {safe(name)}: {safe(problem)}", highlight=False)
+                console.print(f"FAILED {safe(name)}: {safe(problem)}", highlight=False)
         if result.ok:
-            console.print("[green]the bundle is intact[/]")
+            console.print("the bundle is intact")
     if not result.ok:
         sys.exit(EXIT_FAILED)
 
@@ -324,7 +324,7 @@ def export_takedown(channel: str, ad_ids: tuple[str, ...], case_id: str, output:
             return
     console.print(f"{output}: {len(batch.items)} item(s) ({batch.batch_id})", highlight=False)
     for refused in batch.refused:
-        console.print(f"[yellow]left out[/] {safe(refused)}", highlight=False)
+        console.print(f"left out {safe(refused)}", highlight=False)
 
 
 @takedown.command("list")
@@ -343,7 +343,7 @@ def list_takedowns(status: str | None, as_json: bool, store_url: str) -> None:
     for column in ("id", "channel", "platform", "status", "hours", "due", "url"):
         table.add_column(column, overflow="fold")
     for r in requests:
-        overdue = " [red]overdue[/]" if r["clock"]["overdue"] else ""
+        overdue = " overdue" if r["clock"]["overdue"] else ""
         table.add_row(r["id"], r["channel"], safe(r["platform"]), r["status"] + overdue, str(r["clock"]["hours"]),
                       r["clock"]["due_at_wib"], safe(r["url"]))  # fmt: skip
     console.print(table)
@@ -380,7 +380,7 @@ def recheck_command(timeout: float, as_json: bool, store_url: str) -> None:
     for r in checked:
         last = r["checks"][-1] if r["checks"] else {}
         console.print(f"{r['id']} {safe(r['url'])}: {last.get('http_status')} → {r['status']}"
-                      + (" [red](overdue)[/]" if r["clock"]["overdue"] else ""), highlight=False)  # fmt: skip
+                      + (" (overdue)" if r["clock"]["overdue"] else ""), highlight=False)  # fmt: skip
 
 
 @takedown.command("report")

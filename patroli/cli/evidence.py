@@ -16,6 +16,7 @@ from patroli.cli.main import (
     console,
     fail,
     open_store_or_fail,
+    safe,
     setting_option,
     store_option,
 )
@@ -88,9 +89,9 @@ def verify_evidence(
     else:
         console.print(f"{len(files)} WARC file(s), {records} record(s) checked", highlight=False)
         for problem in problems:
-            console.print(f"[red]FAILED[/] {problem}", highlight=False, markup=True)
+            console.print(f"FAILED {safe(problem)}", highlight=False)
         if not problems:
-            console.print("[green]all digests match[/]")
+            console.print("all digests match")
     if problems:
         sys.exit(EXIT_FAILED)
 
@@ -134,7 +135,7 @@ def capture(store_url: str, evidence_dir: str, limit: int) -> None:
     console.print(f"{report.captured} capture record(s) made, {report.failed} failed, "
                   f"{report.pages_rendered} page(s) rendered in {report.seconds:.1f} s", highlight=False)  # fmt: skip
     for problem in report.problems[:20]:
-        console.print(f"[yellow]{problem}[/]", highlight=False)
+        console.print(safe(problem), highlight=False)
 
 
 @evidence.command("prune")

@@ -394,7 +394,7 @@ def _evaluate_real(split: str, model_path: str | None, out_dir: str | None, as_j
         goal, at_most = TARGETS[name]
         table.add_row(name, f"{m['k']}/{m['n']}", f"{m['rate']:.1%}" if m["rate"] is not None else "–",
                       f"{m['low']:.1%}–{m['high']:.1%}", ("≤ " if at_most else "≥ ") + f"{goal:.0%}",
-                      "yes" if m.get("met") else "[red]no[/]")  # fmt: skip
+                      "yes" if m.get("met") else "no")  # fmt: skip
     console.print(table)
     seed = result["seed_test"]["pr_auc_flagged_score"]
     console.print(f"hand-written held-out PR-AUC {seed['value']:.3f} (CI {seed['low']:.3f}–{seed['high']:.3f})",

@@ -53,7 +53,7 @@ def network(network_id: str, store_url: str, as_json: bool) -> None:
         _print_json(found)
         return
     console.print(
-        f"[b]{safe(network_id)}[/]: {found['size']} ads, {len(found['clusters'])} clusters · sources "
+        f"{safe(network_id)}: {found['size']} ads, {len(found['clusters'])} clusters · sources "
         f"{safe(', '.join(f'{k} {v}' for k, v in found['sources'].items()))} · destinations "
         f"{safe(', '.join(found['destinations']) or '-')} · {safe(found['first_seen'])} → "
         f"{safe(found['last_seen'])} · risk max {found['risk']['max']} · decisions "
@@ -92,7 +92,7 @@ def cluster(cluster_id: str, store_url: str, as_json: bool) -> None:
         _print_json(found)
         return
     template = "".join(f"[{text}]" if varies else text for text, varies in found["template"])
-    console.print(f"[b]{safe(found['cluster_id'])}[/]: {found['size']} ads · {safe(found['first_seen'])} → "
+    console.print(f"{safe(found['cluster_id'])}: {found['size']} ads · {safe(found['first_seen'])} → "
                   f"{safe(found['last_seen'])} · decision {safe(found['decision'].get('decision') or '-')}",
                   highlight=False)  # fmt: skip
     console.print(safe(template), highlight=False)

@@ -34,6 +34,7 @@ from patroli.cli.main import (
     store_option,
     styled,
 )
+from patroli.config import SettingError
 from patroli.config.table import (
     PATROLI_FRONTIER,
     PATROLI_FRONTIER_MAX_OUTAGE,
@@ -251,6 +252,7 @@ def crawl(
             fail(f"-s {item!r}: write NAME=VALUE", "e.g. -s DOWNLOAD_DELAY=2")
         overrides[name.strip()] = value
     if frontier:
+        _check_frontier(frontier)
         # One run per source at a time across machines: the run lock lives in Redis
         # (crawler/frontier/runs.py); a second crawl of a running source joins its run.
         runs = _patrol(sources, store_url, keywords, verbose, overrides, resume=resume,
@@ -311,6 +313,7 @@ def worker(store_url: str, sources_path: str | None, frontier: str, only: tuple[
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if not frontier:
         fail("no frontier", "pass --frontier redis://host:port/0 or set PATROLI_FRONTIER")
+    _check_frontier(frontier)
     registry = _registry(sources_path)
     _report_problems(registry)
     names = [s.name for s in registry.sources if not only or s.name in only]
@@ -330,8 +333,17 @@ def worker(store_url: str, sources_path: str | None, frontier: str, only: tuple[
     sys.exit(EXIT_FAILED if any(code not in (0, 3) for _, code in loop.finished) else EXIT_OK)
 
 
+def _check_frontier(frontier: str) -> None:
+    """A --frontier value that is no Redis URL is a one-line error, not a traceback."""
+    try:
+        PATROLI_FRONTIER.parse(frontier, "--frontier")
+    except SettingError as exc:
+        fail(str(exc), "pass --frontier redis://host:port/0 or set PATROLI_FRONTIER")
+
+
 def _frontier_enqueue(frontier: str) -> Callable[[SourceConfig], bool]:
     """Open a due source's run on the frontier; False (busy) when its last run is still open."""
+    _check_frontier(frontier)
     from crawler.frontier.connection import FrontierDown, Link
     from crawler.frontier.runs import announce_run
     from patroli.config.table import PATROLI_FRONTIER_LOCK_TTL, PATROLI_FRONTIER_TTL
@@ -344,7 +356,7 @@ def _frontier_enqueue(frontier: str) -> Callable[[SourceConfig], bool]:
                                 lock_ttl=PATROLI_FRONTIER_LOCK_TTL.from_env(),
                                 ttl=PATROLI_FRONTIER_TTL.from_env())  # fmt: skip
         except FrontierDown as exc:
-            err_console.print(f"[red]frontier unreachable[/]: {source.name} not opened ({exc})")
+            err_console.print(f"frontier unreachable: {source.name} not opened ({safe(exc)})")
             return False
 
     return enqueue
