@@ -582,7 +582,7 @@ class DemoSites:
         number = int(iid)
         if number >= self.bench_ads:
             return Page(404, self.render("not_found.html", path=f"iid-{iid}"))
-        return Page(body=self.render("pasarloka/item.html", ad=bench_ad(number)))
+        return Page(body=self.render("pasarloka/item.html", ad=bench_ad(number), images=[]))
 
     # --- feed (RSS-Bridge, FacebookBridge group) --------------------------------------------
 
