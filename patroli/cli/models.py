@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,25 +42,30 @@ def _load_model(model_path: str | None):
         fail(str(exc), "`patroli model list` shows the models; `patroli train` makes a new one")
 
 
+def scoring_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--model and --language, as ``classify`` and ``explain`` both take them."""
+    command = click.option(
+        "--language",
+        type=click.Choice(["id", "en"]),
+        default="id",
+        show_default=True,
+        help="Language of the reasons.",
+    )(command)
+    return setting_option(
+        "--model",
+        "model_path",
+        setting=PATROLI_MODEL_PATH,
+        help="Model directory (default: the active model).",
+    )(command)
+
+
 @cli.command()
 @click.argument(
     "input_path", metavar="IN.jsonl", type=click.Path(exists=True, dir_okay=False, allow_dash=True)
 )
 @click.option("-o", "--output", "output_path", required=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="Where to write the scored lines (- for stdout).")  # fmt: skip
-@setting_option(
-    "--model",
-    "model_path",
-    setting=PATROLI_MODEL_PATH,
-    help="Model directory (default: the active model).",
-)
-@click.option(
-    "--language",
-    type=click.Choice(["id", "en"]),
-    default="id",
-    show_default=True,
-    help="Language of the reasons.",
-)
+@scoring_options
 @setting_option(
     "--max-chars",
     setting=PATROLI_TEXT_MAX_CHARS,
@@ -477,19 +483,7 @@ def model_use(version: str, models_dir: str) -> None:
 
 @cli.command()
 @click.argument("text")
-@setting_option(
-    "--model",
-    "model_path",
-    setting=PATROLI_MODEL_PATH,
-    help="Model directory (default: the active model).",
-)
-@click.option(
-    "--language",
-    type=click.Choice(["id", "en"]),
-    default="id",
-    show_default=True,
-    help="Language of the reasons.",
-)
+@scoring_options
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
 def explain(text: str, model_path: str | None, language: str, as_json: bool) -> None:
     """What moves the score of one TEXT ("-" reads it from standard input): its language and
