@@ -82,6 +82,9 @@ class Ad:
     reviewed_at: str | None = None
     review_note: str | None = None
     version: int = 1
+    hold: bool | None = None  # held for investigation: its evidence outlives retention
+    captured_at: str | None = None
+    capture: Any = None  # the capture record made when it was first flagged
     bank_accounts: list[str] = dataclasses.field(default_factory=list)
     agency_names: list[str] = dataclasses.field(default_factory=list)
     licence_numbers: list[str] = dataclasses.field(default_factory=list)

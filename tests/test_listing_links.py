@@ -5,6 +5,7 @@ disturbed by a spider error (or any other incident) marks nothing gone and makes
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -193,7 +194,8 @@ def test_a_complete_walk_with_an_incident_marks_nothing_gone(
 ) -> None:
     crawler = known_three.crawler
     spider = crawler.spider
-    known_three.item_scraped(type("Ad", (), {"native_id": "1"})(), spider)  # type: ignore[arg-type]
+    with open_store(store_url) as store:  # stored again by the store pipeline: seen this run
+        store.touch_ads([make_ad_id("demo_unit", "1")], datetime.now(UTC).isoformat())
     assert crawler.stats is not None
     crawler.stats.inc_value(incident)
     asyncio.run(known_three.spider_closed(spider, "finished"))  # type: ignore[arg-type]
