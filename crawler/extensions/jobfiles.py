@@ -60,7 +60,7 @@ class StaleJobFiles:
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
         if not settings.getbool("REMOTE_CONTROL_ENABLED"):
-            raise NotConfigured("remote control is off: no job files")
+            raise NotConfigured  # remote control is off: no job files (no warning per crawl)
         removed = remove_stale_job_files(job_files_dir(settings), settings.get("BOT_NAME"))
         if removed:
             logger.info(
