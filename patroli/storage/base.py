@@ -7,6 +7,7 @@ store plays are in ``storage.roles``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
@@ -79,3 +80,15 @@ class SearchResult:
     hits: list[Record]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     next_after: list[Any] | None = None  # pass as ``after`` to get the next page (deep pagination)
+
+
+def chunks(values: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """``values`` in lists of at most ``size``: bounded SQL parameter lists and bulk requests."""
+    batch: list[Any] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -66,18 +66,12 @@ class AppState:
     cache: dict[str, Any] = field(default_factory=dict)  # short-lived figures shared by requests
 
 
-@dataclass(slots=True)
-class Ctx:
-    """What a handler gets: the request, its parsed form, the session, the user, and the store
-    through the role the handler uses (``ctx.ads``, ``ctx.reviews``, ``ctx.accounts``, …)."""
+class StoreRoles:
+    """The store through the role a handler uses (``ctx.ads``, ``ctx.reviews``, …): one store plays
+    them all, and a handler says which part of it it needs. Shared by pages and API endpoints."""
 
-    request: Request
+    __slots__ = ()
     state: AppState
-    session: Session
-    form: dict[str, list[str]] = field(default_factory=dict)
-    files: dict[str, bytes] = field(default_factory=dict)  # uploads, on pages that take one
-    user: Record | None = None
-    headers: dict[str, str] = field(default_factory=dict)  # extra response headers
 
     @property
     def ads(self) -> AdStore:
@@ -110,6 +104,20 @@ class Ctx:
     @property
     def register(self) -> AgencyRegister:
         return self.state.store
+
+
+@dataclass(slots=True)
+class Ctx(StoreRoles):
+    """What a handler gets: the request, its parsed form, the session, the user, and the store
+    through the role the handler uses (``ctx.ads``, ``ctx.reviews``, ``ctx.accounts``, …)."""
+
+    request: Request
+    state: AppState
+    session: Session
+    form: dict[str, list[str]] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # uploads, on pages that take one
+    user: Record | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # extra response headers
 
     @property
     def settings(self) -> WebSettings:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import base64
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from patroli.storage.base import Record
+from patroli.storage.base import Record, chunks
 from patroli.storage.engine.client import EngineError
 from patroli.storage.engine.connection import BulkAction, EngineConnection
 from patroli.storage.linking.backend import AdLinks, split_key
@@ -36,17 +36,6 @@ _LINK_INPUTS = [
     "emails",
     "bank_accounts",
 ]
-
-
-def _chunks(values: Iterable[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for value in values:
-        batch.append(value)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _links(source: Mapping[str, Any]) -> AdLinks:
@@ -73,7 +62,7 @@ class EngineLinks:
         if kind not in self.conn._ready:
             return []
         found: list[dict[str, Any]] = []
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids, _CHUNK):
             docs = self.conn.client.request(
                 "POST", f"/{self.conn.alias(kind)}/_mget", body={"ids": chunk},
                 params={"_source": ",".join(source)} if isinstance(source, list) else None,
@@ -87,7 +76,7 @@ class EngineLinks:
     def _bulk(self, actions: list[BulkAction], *kinds: str) -> None:
         for kind in kinds:
             self.conn.ensure(kind)
-        for chunk in _chunks(actions, 2000):
+        for chunk in chunks(actions, 2000):
             for outcome in self.conn.bulk(chunk):
                 error = outcome.get("error")
                 if error and outcome.get("status") != 404:
@@ -114,7 +103,7 @@ class EngineLinks:
 
     def band_candidates(self, keys: Iterable[int]) -> dict[str, AdLinks]:
         found: dict[str, AdLinks] = {}
-        for chunk in _chunks([str(k) for k in keys]):
+        for chunk in chunks([str(k) for k in keys], _CHUNK):
             hits = self.conn.search("links", {"query": {"terms": {"bands": chunk}},
                                               "size": _MAX_HITS, "track_total_hits": False})  # fmt: skip
             for hit in hits["hits"]["hits"]:
@@ -171,7 +160,7 @@ class EngineLinks:
     def _terms(self, field: str, values: list[str], sub: dict[str, Any] | None = None,
                query_field: str = "") -> list[dict[str, Any]]:  # fmt: skip
         buckets: list[dict[str, Any]] = []
-        for chunk in _chunks(values, 500):
+        for chunk in chunks(values, 500):
             agg: dict[str, Any] = {"terms": {"field": field, "include": chunk, "size": len(chunk)}}
             if sub:
                 agg["aggs"] = sub

@@ -14,22 +14,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from patroli.storage.base import Record
+from patroli.storage.base import Record, chunks
 from patroli.storage.linking.backend import AdLinks, split_key
 from patroli.storage.schema import CLUSTER_FIELDS, GENERIC_FIELDS
 
 _CHUNK = 400
-
-
-def _chunks(values: Iterable[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for value in values:
-        batch.append(value)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _marks(n: int) -> str:
@@ -62,7 +51,7 @@ class SQLiteLinks:
 
     def _with_bands(self, links: list[AdLinks]) -> list[AdLinks]:
         by_id = {link.ad_id: link for link in links}
-        for chunk in _chunks(by_id):
+        for chunk in chunks(by_id, _CHUNK):
             for ad_id, band in self.conn.execute(
                 f"SELECT ad_id, band FROM lsh_bands WHERE ad_id IN ({_marks(len(chunk))})", chunk
             ):
@@ -71,7 +60,7 @@ class SQLiteLinks:
 
     def links_of(self, ad_ids: Sequence[str]) -> dict[str, AdLinks]:
         found: list[AdLinks] = []
-        for chunk in _chunks(ad_ids):
+        for chunk in chunks(ad_ids, _CHUNK):
             rows = self.conn.execute(
                 "SELECT l.ad_id, ads.cluster_id, ads.network_id, l.signature, l.identifiers "
                 f"FROM ad_links l JOIN ads ON ads.ad_id = l.ad_id WHERE l.ad_id IN ({_marks(len(chunk))})",
@@ -82,7 +71,7 @@ class SQLiteLinks:
 
     def band_candidates(self, keys: Iterable[int]) -> dict[str, AdLinks]:
         ad_ids: set[str] = set()
-        for chunk in _chunks(keys):
+        for chunk in chunks(keys, _CHUNK):
             ad_ids.update(
                 r[0]
                 for r in self.conn.execute(
@@ -94,7 +83,7 @@ class SQLiteLinks:
 
     def save_links(self, links: Sequence[AdLinks]) -> None:
         ids = [link.ad_id for link in links]
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids, _CHUNK):
             self.conn.execute(f"DELETE FROM lsh_bands WHERE ad_id IN ({_marks(len(chunk))})", chunk)
         self.conn.executemany(
             "INSERT OR REPLACE INTO ad_links(ad_id, signature, identifiers) VALUES (?,?,?)",
@@ -128,7 +117,7 @@ class SQLiteLinks:
         )
 
     def delete_links(self, ad_ids: Sequence[str]) -> None:
-        for chunk in _chunks(ad_ids):
+        for chunk in chunks(ad_ids, _CHUNK):
             marks = _marks(len(chunk))
             self.conn.execute(f"DELETE FROM lsh_bands WHERE ad_id IN ({marks})", chunk)
             self.conn.execute(f"DELETE FROM ad_links WHERE ad_id IN ({marks})", chunk)
@@ -146,7 +135,7 @@ class SQLiteLinks:
 
     def _sizes(self, column: str, ids: Iterable[str]) -> dict[str, int]:
         sizes: dict[str, int] = {}
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids, _CHUNK):
             for key, n in self.conn.execute(
                 f"SELECT {column}, COUNT(*) FROM ads WHERE {column} IN ({_marks(len(chunk))}) "
                 f"GROUP BY {column}",
@@ -163,7 +152,7 @@ class SQLiteLinks:
 
     def networks_of_clusters(self, cluster_ids: Iterable[str]) -> dict[str, set[str]]:
         found: dict[str, set[str]] = defaultdict(set)
-        for chunk in _chunks(cluster_ids):
+        for chunk in chunks(cluster_ids, _CHUNK):
             for cluster_id, network_id in self.conn.execute(
                 "SELECT DISTINCT cluster_id, network_id FROM ads "
                 f"WHERE cluster_id IN ({_marks(len(chunk))}) AND network_id != ''",
@@ -175,7 +164,7 @@ class SQLiteLinks:
     def _entity_rows(
         self, keys: Iterable[str], select: str, group: str = ""
     ) -> Iterator[sqlite3.Row]:
-        for chunk in _chunks(keys, 300):
+        for chunk in chunks(keys, 300):
             pairs = [part for key in chunk for part in split_key(key)]
             values = ",".join("(?,?)" for _ in chunk)
             yield from self.conn.execute(
@@ -204,7 +193,7 @@ class SQLiteLinks:
             rows = self.conn.execute("SELECT * FROM generic_identifiers ORDER BY key").fetchall()
         else:
             rows = []
-            for chunk in _chunks(keys):
+            for chunk in chunks(keys, _CHUNK):
                 rows += self.conn.execute(
                     f"SELECT * FROM generic_identifiers WHERE key IN ({_marks(len(chunk))})", chunk
                 ).fetchall()
@@ -219,7 +208,7 @@ class SQLiteLinks:
 
     def cluster_records(self, cluster_ids: Iterable[str]) -> dict[str, Record]:
         found: dict[str, Record] = {}
-        for chunk in _chunks(cluster_ids):
+        for chunk in chunks(cluster_ids, _CHUNK):
             for row in self.conn.execute(
                 f"SELECT * FROM clusters WHERE cluster_id IN ({_marks(len(chunk))})", chunk
             ):
@@ -239,7 +228,7 @@ class SQLiteLinks:
     def link_inputs(self, ad_ids: Sequence[str]) -> list[Record]:
         fields = "ad_id, title, text, phones, whatsapp, telegram, emails, bank_accounts"
         records: list[Record] = []
-        for chunk in _chunks(ad_ids):
+        for chunk in chunks(ad_ids, _CHUNK):
             for row in self.conn.execute(
                 f"SELECT {fields} FROM ads WHERE ad_id IN ({_marks(len(chunk))})", chunk
             ):

@@ -26,10 +26,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from patroli.storage import AccountStore, AdStore, CrawlLedger, Record, ReviewStore, TokenStore
+from patroli.storage import Record, TokenStore
 from patroli.storage.query import QuerySyntaxError
 from patroli.web.i18n import N_, Translator, translator
-from patroli.web.routing import MAX_BODY_BYTES, AppState
+from patroli.web.routing import MAX_BODY_BYTES, AppState, StoreRoles
 from patroli.web.settings import LANGUAGES
 from patroli.web.tokens import check_token
 
@@ -68,7 +68,7 @@ class Param:
 
 
 @dataclass(slots=True)
-class ApiCtx:
+class ApiCtx(StoreRoles):
     """What an endpoint's handler gets: the request, the token's owner, the parsed JSON body, the
     store through the role the handler uses."""
 
@@ -78,22 +78,6 @@ class ApiCtx:
     token: Record
     body: dict[str, Any] = field(default_factory=dict)
     language: str = "id"
-
-    @property
-    def ads(self) -> AdStore:
-        return self.state.store
-
-    @property
-    def reviews(self) -> ReviewStore:
-        return self.state.store
-
-    @property
-    def ledger(self) -> CrawlLedger:
-        return self.state.store
-
-    @property
-    def accounts(self) -> AccountStore:
-        return self.state.store
 
     @property
     def _(self) -> Translator:
