@@ -5,6 +5,8 @@ audited per ad; the agency register's imports kept as history; the leads' trends
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 
 from patroli.storage import Store
+from patroli.storage.linking.linker import BUCKET_CAP
 from tests.helpers.records import record
 
 TEMPLATE = (
@@ -27,7 +30,8 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def ad(ad_id: str, text: str, phones: list[str], **extra: Any) -> dict[str, Any]:
-    return record(ad_id, title="", text=text, phones=phones, telegram=[], content_hash=f"h-{text}",
+    digest = hashlib.sha256(text.encode()).hexdigest()  # an engine's document id holds 512 bytes
+    return record(ad_id, title="", text=text, phones=phones, telegram=[], content_hash=digest,
                   crawled_at=NOW.isoformat(), **extra)  # fmt: skip
 
 
@@ -122,6 +126,81 @@ def test_a_generic_number_does_not_merge_networks(
     assert [i["generic"] for i in network["identifiers"] if i["value"] == "+6281155501500"] == [
         True
     ]
+
+
+SECOND = (
+    "Lowongan ABK kapal ikan tujuan Busan Korea Selatan, kontrak dua tahun, gaji 1.800 USD per "
+    "bulan, tanpa pengalaman, tanpa sertifikat, paspor diurus agen, potong gaji enam bulan. {extra} "
+    "Daftar lewat Telegram, kuota terbatas. Kontak {phone}"
+)
+SHARED = (
+    "Syarat dan dokumen: KTP, KK, akta lahir, surat izin orang tua atau suami, paspor dibuatkan "
+    "kantor, medical check up di klinik rekanan, pelatihan bahasa dua minggu di asrama penampungan."
+)
+
+
+def first_kind(ad_id: str, phone: str, extra: str) -> dict[str, Any]:
+    text = TEMPLATE.format(phone=phone, name="Kak Sinta", extra=extra) + " " + SHARED
+    return ad(ad_id, text, ["+62" + phone.lstrip("0").replace("-", "")])
+
+
+def second_kind(ad_id: str, phone: str, extra: str) -> dict[str, Any]:
+    text = SECOND.format(phone=phone, extra=extra) + " " + SHARED
+    return ad(ad_id, text, ["+62" + phone.lstrip("0").replace("-", "")])
+
+
+def test_a_template_reposted_many_times_stays_one_cluster_with_a_bounded_lsh_index(
+    store: Store,
+) -> None:
+    """A flyer reposted hundreds of times must not make each new repost compare with all earlier
+    ones: the LSH index keeps only a few ads of one cluster under one band key. Splits and
+    removals still work on the members that are not in the index."""
+    reposts = 3 * BUCKET_CAP + 2
+    for first in range(0, reposts, 4):  # batches: later reposts meet stored ones
+        store.upsert_ads([first_kind(f"a{i:02d}", f"0812-5551-{1000 + i}", f"Kuota {i} orang.")
+                          for i in range(first, min(first + 4, reposts))])  # fmt: skip
+    ids = [f"a{i:02d}" for i in range(reposts)]
+    assert len(set(clusters(store, *ids))) == 1
+    with store.link_backend() as links:
+        by_key = Counter(key for link in links.links_of(ids).values() for key in link.bands)
+    assert by_key
+    assert max(by_key.values()) == BUCKET_CAP
+    # The two kinds share a paragraph, not enough to be one template; an ad holding both bridges
+    # them into one cluster (single link).
+    kinds = [
+        second_kind(f"k{i}", f"0813-5558-{2000 + i}", f"Gel. {i}.") for i in range(BUCKET_CAP + 2)
+    ]
+    store.upsert_ads(kinds)
+    assert clusters(store, "k0") != clusters(store, "a00")
+    bridge = (
+        TEMPLATE.format(phone="0812-5551-0000", name="Kak Sinta", extra="")
+        + " "
+        + (SECOND.format(phone="0813-5558-0000", extra="") + " " + SHARED)
+    )
+    store.upsert_ads([ad("bridge", bridge, [])])
+    assert len(set(clusters(store, "bridge", "a00", "k0", f"k{BUCKET_CAP + 1}"))) == 1
+    # The bridge leaves: the pieces split apart again, and each is still found by a new repost.
+    store.unlink_ads(["bridge"])
+    first_piece, second_piece = clusters(store, "a00", "k0")
+    assert first_piece != second_piece
+    assert set(clusters(store, *ids)) == {first_piece}
+    assert set(clusters(store, *(k["ad_id"] for k in kinds))) == {second_piece}
+    store.upsert_ads([first_kind("a99", "0896-5559-9999", "Promo."),
+                      second_kind("k99", "0857-5558-9999", "Baru.")])  # fmt: skip
+    assert clusters(store, "a99", "k99") == [first_piece, second_piece]
+    # The ads that held the places of the full band keys leave; others take their places.
+    with store.link_backend() as links:
+        full = {key for key, n in by_key.items() if n == BUCKET_CAP}
+        placed = sorted(a for a, link in links.links_of(ids).items() if set(link.bands) & full)
+    left = [a for a in ids if a not in placed]
+    assert left
+    store.unlink_ads(placed)
+    with store.link_backend() as links:
+        again = Counter(key for link in links.links_of(left).values() for key in link.bands)
+    assert {key for key in full if again[key]} == full
+    store.upsert_ads([first_kind("a98", "0896-5559-9998", "Gelombang baru.")])
+    assert clusters(store, "a98") == clusters(store, left[0])
+    assert store.get_cluster(clusters(store, left[0])[0])["size"] == len(left) + 2
 
 
 def test_cluster_review_decides_every_member_audits_each_and_marks_new_members(

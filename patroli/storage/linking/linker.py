@@ -13,6 +13,11 @@ one public number would make one giant component of everything.
 Adding is a union (merging keeps the largest component's id and relabels the smaller ones: each ad
 is relabelled O(log n) times). An ad that changes, leaves or makes an identifier generic can split
 what it held together: those components are recomputed from their members alone.
+
+The LSH index holds at most ``BUCKET_CAP`` ads of one cluster under one band key. Joining a cluster
+needs one similar member (single link), and the members that share a band are alike in it, so a
+template reposted 100,000 times costs a new repost what one reposted ten times does: without the cap
+every repost was compared with every earlier one (linking time grew with the largest cluster).
 """
 
 from __future__ import annotations
@@ -52,6 +57,9 @@ class UnionFind:
         for item in list(self.parent):
             found[self.find(item)].append(item)
         return list(found.values())
+
+
+BUCKET_CAP = 6
 
 
 def _short(prefix: str, seed: str) -> str:
@@ -181,20 +189,26 @@ class Linker:
             return ("ad", ad_id) if ad_id in changed else ("cluster", stored[ad_id].cluster_id)
 
         for ad_id, links in changed.items():
-            uf.find(("ad", ad_id))
+            me = ("ad", ad_id)
+            uf.find(me)
             if links.signature is None:
                 continue
             seen: set[str] = {ad_id}
             for key in links.bands:
+                tried: dict[Hashable, int] = defaultdict(int)  # component -> members compared
                 for other in by_band[key]:
                     if other in seen:
                         continue
-                    seen.add(other)
                     theirs = changed[other] if other in changed else stored[other]
                     if theirs.signature is None or (other not in changed and not theirs.cluster_id):
                         continue
+                    component = uf.find(node(other))
+                    if component == uf.find(me) or tried[component] >= BUCKET_CAP:
+                        continue  # one similar member is enough; a bucket's members are alike
+                    seen.add(other)
+                    tried[component] += 1
                     if similarity(links.signature, theirs.signature) >= self.settings.threshold:
-                        uf.union(("ad", ad_id), node(other))
+                        uf.union(me, node(other))
         groups = uf.groups()
         existing = {
             str(n[1]) for g in groups for n in g if isinstance(n, tuple) and n[0] == "cluster"
@@ -218,18 +232,40 @@ class Linker:
                         relabel[member.ad_id] = target
         for links in changed.values():
             links.network_id = ""  # placed in a network below
+        indexed: dict[tuple[int, str], int] = defaultdict(int)
+        for stored_links in stored.values():
+            cluster_id = merged_into.get(stored_links.cluster_id, stored_links.cluster_id)
+            for key in stored_links.bands:
+                indexed[key, cluster_id] += 1
+        for links in changed.values():
+            links.bands = self._capped(links.bands, links.cluster_id, indexed)
         self.backend.save_links(list(changed.values()))
         if relabel:
             self.backend.set_clusters(relabel)
+        inherited: set[str] = set()
         if merged_into:
             report.clusters_merged += len(merged_into)
-            self._merge_cluster_records(merged_into)
-        self._apply_cluster_status({links.cluster_id for links in changed.values()})
+            inherited = self._merge_cluster_records(merged_into)
+        joined = {links.ad_id: links.cluster_id for links in changed.values()} | relabel
+        self._apply_cluster_status(joined, inherited)
         return merged_into
 
-    def _merge_cluster_records(self, merged_into: Mapping[str, str]) -> None:
+    @staticmethod
+    def _capped(keys: list[int], cluster_id: str, indexed: dict[tuple[int, str], int]) -> list[int]:
+        """The band keys an ad is indexed under: those where its cluster has fewer than
+        ``BUCKET_CAP`` ads (``indexed`` counts them and is updated)."""
+        kept = []
+        for key in keys:
+            if indexed[key, cluster_id] < BUCKET_CAP:
+                indexed[key, cluster_id] += 1
+                kept.append(key)
+        return kept
+
+    def _merge_cluster_records(self, merged_into: Mapping[str, str]) -> set[str]:
+        """Mark the absorbed clusters merged; return the kept clusters that inherited a decision."""
         records = self.backend.cluster_records([*merged_into, *merged_into.values()])
         updates: list[Record] = []
+        inherited: set[str] = set()
         for absorbed, target in merged_into.items():
             kept = records.get(target) or {"cluster_id": target}
             gone = records.get(absorbed) or {"cluster_id": absorbed}
@@ -239,20 +275,24 @@ class Linker:
                     **{k: gone.get(k) for k in ("decision", "decided_by", "decided_at", "note")},
                 }
                 records[target] = kept
+                inherited.add(target)
             updates.append({**gone, "merged_into": target})
         updates += [records[t] for t in set(merged_into.values()) if t in records]
         self.backend.put_cluster_records(updates)
+        return inherited
 
-    def _apply_cluster_status(self, cluster_ids: set[str]) -> None:
+    def _apply_cluster_status(self, joined: Mapping[str, str], inherited: set[str]) -> None:
+        """Give the ads that joined a decided cluster its decision (the members already there have
+        it), and every member of a cluster that inherited a decision in a merge."""
         decided = {
             cid: str(rec.get("decision") or "")
-            for cid, rec in self.backend.cluster_records(cluster_ids).items()
+            for cid, rec in self.backend.cluster_records(set(joined.values())).items()
             if rec.get("decision")
         }
-        assignments: dict[str, str] = {}
-        for cluster_id, decision in decided.items():
+        assignments = {ad: decided[c] for ad, c in joined.items() if c in decided}
+        for cluster_id in inherited & set(decided):
             for member in self.backend.cluster_members(cluster_id):
-                assignments[member.ad_id] = decision
+                assignments[member.ad_id] = decided[cluster_id]
         if assignments:
             self.backend.set_cluster_status(assignments)
 
@@ -262,35 +302,73 @@ class Linker:
         if len(members) < 2:
             return 0
         uf = UnionFind()
+        keys: dict[str, list[int]] = {}
         by_band: dict[int, list[str]] = defaultdict(list)
-        for ad_id, links in members.items():
+        for ad_id in sorted(members):
             uf.find(ad_id)
-            for key in links.bands:
+            signature = members[ad_id].signature
+            keys[ad_id] = self.banding.keys(signature) if signature else []
+            for key in keys[ad_id]:  # all its keys: the index holds only a few per cluster
                 by_band[key].append(ad_id)
         for ad_ids in by_band.values():
-            for i, a in enumerate(ad_ids):
-                for b in ad_ids[i + 1 :]:
-                    if uf.find(a) == uf.find(b):
-                        continue
-                    sa, sb = members[a].signature, members[b].signature
-                    if sa and sb and similarity(sa, sb) >= self.settings.threshold:
-                        uf.union(a, b)
+            self._union_bucket(ad_ids, members, uf)
         groups = sorted(uf.groups(), key=lambda g: (-len(g), min(map(str, g))))
-        if len(groups) == 1:
-            return 0
         relabel: dict[str, str] = {}
         for group in groups[1:]:
             ids = [str(a) for a in group]
             target = self._fresh("c-", ids)
             for ad_id in ids:
                 relabel[ad_id] = target
+                members[ad_id].cluster_id = target
+        self._reindex(members, keys)
+        if not relabel:
+            return 0
         self.backend.set_clusters(relabel)
         # The pieces that split off leave the cluster's decision behind (they are no longer alike).
         self.backend.set_cluster_status(dict.fromkeys(relabel, ""))
-        for ad_id, target in relabel.items():
-            members[ad_id].cluster_id = target
         self._renetwork_many({m.network_id for m in members.values() if m.network_id})
         return len(groups) - 1
+
+    def _union_bucket(
+        self, ad_ids: list[str], members: Mapping[str, AdLinks], uf: UnionFind
+    ) -> None:
+        """Join the ads of one LSH bucket that are similar, comparing each with at most
+        ``BUCKET_CAP`` members of every component met so far in the bucket."""
+        samples: dict[Hashable, list[str]] = {}
+        for ad_id in ad_ids:
+            mine = members[ad_id].signature
+            if not mine:
+                continue
+            for root, tried in list(samples.items()):
+                if uf.find(root) == uf.find(ad_id):
+                    continue
+                for other in tried:
+                    theirs = members[other].signature
+                    if theirs and similarity(mine, theirs) >= self.settings.threshold:
+                        uf.union(ad_id, root)
+                        break
+            regrouped: dict[Hashable, list[str]] = defaultdict(list)
+            for root, tried in samples.items():
+                regrouped[uf.find(root)] += tried
+            own = regrouped[uf.find(ad_id)]
+            if len(own) < BUCKET_CAP:
+                own.append(ad_id)
+            samples = {root: tried[:BUCKET_CAP] for root, tried in regrouped.items()}
+
+    def _reindex(self, members: Mapping[str, AdLinks], keys: Mapping[str, list[int]]) -> None:
+        """Index the members of a reclustered cluster again (a split piece, or a bucket whose indexed
+        members left, gets indexed members); only the ads whose keys change are written."""
+        indexed: dict[tuple[int, str], int] = defaultdict(int)
+        rewrite: list[AdLinks] = []
+        # Those indexed already keep their places first: fewer writes.
+        for ad_id in sorted(members, key=lambda a: (not members[a].bands, a)):
+            links = members[ad_id]
+            kept = self._capped(keys[ad_id], links.cluster_id, indexed)
+            if sorted(kept) != sorted(links.bands):
+                links.bands = kept
+                rewrite.append(links)
+        if rewrite:
+            self.backend.save_links(rewrite)
 
     # --- networks ---------------------------------------------------------------------------
 
@@ -303,8 +381,9 @@ class Linker:
     ) -> None:
         touched = {k for links in changed.values() for k in links.identifiers}
         touched |= {k for a in changed if a in old for k in old[a].identifiers}
-        counts = self.backend.identifier_cluster_counts(touched) if touched else {}
         known_generic = self.backend.generic_identifiers(touched) if touched else {}
+        unknown = touched - set(known_generic)  # a generic one stays generic: no need to count
+        counts = self.backend.identifier_cluster_counts(unknown) if unknown else {}
         newly = {
             k: n
             for k, n in counts.items()

@@ -9,7 +9,9 @@ LINK_DDL = [
     """CREATE TABLE IF NOT EXISTS lsh_bands (
         band INTEGER NOT NULL, ad_id TEXT NOT NULL, PRIMARY KEY (band, ad_id)) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS lsh_bands_ad ON lsh_bands(ad_id)",
-    "CREATE INDEX IF NOT EXISTS ads_cluster ON ads(cluster_id)",
+    # (cluster, network): "which networks hold this cluster's ads" reads the index alone
+    "DROP INDEX IF EXISTS ads_cluster",
+    "CREATE INDEX IF NOT EXISTS ads_cluster_network ON ads(cluster_id, network_id)",
     "CREATE INDEX IF NOT EXISTS ads_network ON ads(network_id)",
     """CREATE TABLE IF NOT EXISTS clusters (
         cluster_id TEXT PRIMARY KEY, decision TEXT, decided_by TEXT, decided_at TEXT, note TEXT,
