@@ -12,12 +12,19 @@
 Without ``--store`` it starts an OpenSearch node itself (as ``make test`` does; ``make engines``
 first). Prints ``ratio=`` the median over rounds of pipeline ads/s ÷ bare bulk ads/s (target >= 0.8) and
 ``search_p50_ms=… search_p95_ms=…`` (target p95 <= 100 ms).
+
+Template clusters and networks (``PATROLI_LINKING_ENABLED``) are off in the pipeline unless
+``--linking``: bare bulk writes the same two documents and links nothing, and the linking's own cost
+is ``bench/networks_cost.py``'s. ``--keep`` keeps the searched index (its prefix is printed);
+``--search-prefix P`` (with ``--store``) only measures the searches on such a kept index, e.g. again
+on a quiet machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import shutil
 import statistics
@@ -197,7 +204,16 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=10, help="runs of each query")
     parser.add_argument("--per-query", action="store_true", help="print each query's latency")
+    parser.add_argument("--linking", action="store_true", help="clusters and networks on")
+    parser.add_argument("--keep", action="store_true", help="keep the searched index")
+    parser.add_argument("--search-prefix", help="only search this kept index (with --store)")
     args = parser.parse_args()
+    os.environ["PATROLI_LINKING_ENABLED"] = "true" if args.linking else "false"
+    if args.search_prefix:
+        if not args.store:
+            parser.error("--search-prefix needs --store")
+        search_only(args.store, args.search_prefix, args.repeats, args.per_query)
+        return
     engine = None
     env: dict[str, str] = {}
     if args.store:
@@ -211,6 +227,7 @@ def main() -> None:
         print(f"started OpenSearch at {engine_url}", flush=True)
     ads = make_ads(args.ads)
     prefixes: list[str] = []
+    search_prefix = ""
     pipeline_rates, bare_rates = [], []
     try:
         with tempfile.TemporaryDirectory() as spool_dir:
@@ -277,7 +294,23 @@ def main() -> None:
             engine.remove()
             shutil.rmtree(engine_dir, ignore_errors=True)
         else:
-            drop(engine_url, prefixes)
+            drop(engine_url, [p for p in prefixes if not (args.keep and p == search_prefix)])
+            if args.keep:
+                print(f"kept the searched index: --search-prefix {search_prefix}")
+
+
+def search_only(url: str, prefix: str, repeats: int, verbose: bool) -> None:
+    engine_url = url.split("+", 1)[-1].split("?")[0]
+    store = open_store(f"opensearch+{engine_url}?prefix={prefix}")
+    if not isinstance(store, EngineStore):
+        raise SystemExit(f"{store.url} is not a search engine")
+    total = store.count()
+    timings = search_latency(store, repeats, verbose)
+    print(footprint(store, prefix, total), flush=True)
+    store.close()
+    cuts = statistics.quantiles(timings, n=100)
+    print(f"search over {total} ads: {len(timings)} requests, {len(QUERIES)} queries, "
+          f"search_p50_ms={cuts[49]:.1f} search_p95_ms={cuts[94]:.1f} (target p95 <= 100)")  # fmt: skip
 
 
 def footprint(store: EngineStore, prefix: str, total: int) -> str:

@@ -12,6 +12,10 @@ are reposts of an earlier template), phones partly shared between recruiters, on
   what grows is SQLite's page cache), ``db_mib`` the size of the linked store's file.
 
     .venv/bin/python bench/networks_cost.py [--ads 1000000] [--step 10000] [--checkpoints 5]
+        [--store opensearch+http://127.0.0.1:9200]
+
+With ``--store`` the two stores are indices (two fresh prefixes, dropped at the end) of that search
+engine instead of SQLite files, and ``db_mib`` is the linked store's indices on disk.
 
 Steps between checkpoints are loaded without measuring (in batches of 10,000, linked).
 """
@@ -25,6 +29,7 @@ import resource
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -91,12 +96,27 @@ def main() -> None:
     parser.add_argument(
         "--dir", default="", help="where the two stores go (default: a temporary dir)"
     )
+    parser.add_argument("--store", default="", help="a search engine's store URL (not SQLite)")
     args = parser.parse_args()
     rng = random.Random(15)  # noqa: S311 - fictional bench data, not secrets
     templates: dict[int, list[str]] = {}
     directory = Path(args.dir or tempfile.mkdtemp(prefix="patroli-networks-bench-"))
-    linked = open_store(f"sqlite:///{directory / 'linked.db'}")
-    plain = open_store(f"sqlite:///{directory / 'plain.db'}")
+    if args.store:
+        tag = uuid.uuid4().hex[:6]
+        linked = open_store(f"{args.store}?prefix=nl{tag}")
+        plain = open_store(f"{args.store}?prefix=np{tag}")
+    else:
+        linked = open_store(f"sqlite:///{directory / 'linked.db'}")
+        plain = open_store(f"sqlite:///{directory / 'plain.db'}")
+
+    def size_mib() -> float:
+        if not args.store:
+            return (directory / "linked.db").stat().st_size / 2**20
+        rows = linked.client.request(  # type: ignore[attr-defined]
+            "GET", f"/_cat/indices/nl{tag}-*", params={"format": "json", "bytes": "b"}
+        )
+        return sum(int(row["store.size"]) for row in rows) / 2**20
+
     steps = args.ads // args.step
     measured = sorted({0, steps - 1, *(int(steps ** (k / max(args.checkpoints - 1, 1))) - 1
                                         for k in range(args.checkpoints))})  # fmt: skip
@@ -109,7 +129,7 @@ def main() -> None:
             with_link = upsert(linked, ads, True)
             without = upsert(plain, ads, False)
             per_10k = (with_link - without) * 10_000 / args.step
-            size = (directory / "linked.db").stat().st_size / 2**20
+            size = size_mib()
             print(f"{loaded:>10} {with_link:>11.2f} {without:>9.2f} {per_10k:>10.2f} "
                   f"{with_link / without:>6.2f} {rss_mib():>8.0f} {size:>7.0f}", flush=True)  # fmt: skip
         else:
@@ -122,6 +142,9 @@ def main() -> None:
         f"largest networks: {[(n['network_id'], n['ads']) for n in nets]}; generic identifiers: "
         f"{len(generic)} ({', '.join(g['key'] for g in generic[:3])}); peak rss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
     )
+    if args.store:
+        for store, prefix in ((linked, f"nl{tag}"), (plain, f"np{tag}")):
+            store.client.request("DELETE", f"/{prefix}-*")  # type: ignore[attr-defined]
     linked.close()
     plain.close()
 

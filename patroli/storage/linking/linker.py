@@ -91,16 +91,30 @@ class Linker:
         self.settings = settings or LinkSettings()
         self.banding = banding(self.settings.threshold, NUM_PERM)
         self._issued: set[str] = set()  # ids given out in this run (not all saved yet)
+        self._in_use: dict[str, bool] = {}  # ids looked up in the store in this run
 
     def _fresh(self, prefix: str, ad_ids: Iterable[str]) -> str:
         """A new component's id, named after its smallest ad id (the same on every backend for the
         same history) and never one in use: an ad that named a component may leave it."""
-        sizes = self.backend.cluster_sizes if prefix == "c-" else self.backend.network_sizes
         candidate = _short(prefix, min(ad_ids))
-        while candidate in self._issued or sizes([candidate]):
+        while candidate in self._issued or self._used(prefix, [candidate])[candidate]:
             candidate = _short(prefix, candidate)
         self._issued.add(candidate)
         return candidate
+
+    def _used(self, prefix: str, candidates: Sequence[str]) -> dict[str, bool]:
+        """Whether ids are in use, asking the store once for all those not asked before (a batch of
+        new components costs one request, not one each)."""
+        unknown = [c for c in candidates if c not in self._in_use]
+        if unknown:
+            sizes = self.backend.cluster_sizes if prefix == "c-" else self.backend.network_sizes
+            found = sizes(unknown)
+            self._in_use.update({c: bool(found.get(c)) for c in unknown})
+        return {c: self._in_use[c] for c in candidates}
+
+    def _prefetch(self, prefix: str, seeds: Iterable[Sequence[str]]) -> None:
+        """Look up at once the ids that ``_fresh`` will try first for these groups of ads."""
+        self._used(prefix, [_short(prefix, min(ads)) for ads in seeds if ads])
 
     # --- entry points -----------------------------------------------------------------------
 
@@ -214,6 +228,8 @@ class Linker:
             str(n[1]) for g in groups for n in g if isinstance(n, tuple) and n[0] == "cluster"
         }
         sizes = self.backend.cluster_sizes(existing) if existing else {}
+        self._prefetch("c-", [[str(n[1]) for n in g] for g in groups  # type: ignore[index]
+                              if all(n[0] == "ad" for n in g)])  # type: ignore[index]  # fmt: skip
         merged_into: dict[str, str] = {}
         relabel: dict[str, str] = {}
         for group in groups:
@@ -425,6 +441,8 @@ class Linker:
         groups = uf.groups()
         existing = {str(n[1]) for g in groups for n in g if n[0] == "net"}  # type: ignore[index]
         sizes = self.backend.network_sizes(existing) if existing else {}
+        self._prefetch("n-", [[str(n[1]) for n in g] for g in groups  # type: ignore[index]
+                              if all(n[0] == "ad" for n in g)])  # type: ignore[index]  # fmt: skip
         assign: dict[str, str] = {}
         merged: dict[str, str] = {}
         for group in groups:
