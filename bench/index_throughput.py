@@ -42,6 +42,7 @@ from crawler.items import JobAd
 from patroli.config.table import PATROLI_STORE_BATCH_SIZE
 from patroli.storage import open_store
 from patroli.storage.engine import EngineStore
+from patroli.storage.schema import CONTENT_FIELDS
 from pipelines.store import StorePipeline, ad_to_record
 
 QUERIES = [
@@ -151,9 +152,10 @@ def run_bare_bulk(engine_url: str, prefix: str, ads: list[JobAd], env: dict[str,
 
     def actions() -> Any:
         for r in records:
-            doc = {k: v for k, v in r.items() if k != "html"}
-            doc |= {"first_seen": r["crawled_at"], "last_seen": r["crawled_at"], "status": "new", "version": 1,
-                    "sort_date": r["crawled_at"], "uncertainty": abs(r["risk_margin"])}  # fmt: skip
+            doc = {name: r.get(name) for name in CONTENT_FIELDS}  # the store's document
+            doc |= {"ad_id": r["ad_id"], "first_seen": r["crawled_at"], "last_seen": r["crawled_at"],
+                    "gone_at": None, "status": "new", "version": 1, "sort_date": r["crawled_at"],
+                    "uncertainty": abs(r["risk_margin"])}  # fmt: skip
             yield {"_index": f"{prefix}-ads", "_id": r["ad_id"], "_source": doc}
             yield {"_index": f"{prefix}-evidence", "_id": f"{r['ad_id']}:{r['content_hash']}",
                    "_source": {"ad_id": r["ad_id"], "content_hash": r["content_hash"],
