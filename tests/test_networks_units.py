@@ -246,3 +246,28 @@ def test_an_old_sqlite_file_is_migrated_in_place(tmp_path: Path) -> None:
         assert (ad_["title"], ad_["cluster_id"]) == ("Loker lama", None)
         assert store.relink()["linked"] == 1
         assert store.get_ad("old1")["cluster_id"].startswith("c-")
+
+
+def test_a_schema_3_file_gets_its_link_identifiers_from_its_links(tmp_path: Path) -> None:
+    """Files linked before link_identifiers existed keep joining networks by their contacts."""
+    url = f"sqlite:///{tmp_path / 'v3.db'}"
+    text = "Kerja kebun sawit di Sabah lewat Nunukan, cukup KTP, berangkat minggu depan. WA {}"
+    with open_store(url) as store:
+        store.upsert_ads([{"ad_id": "s1", "source": "demo", "native_id": "1", "url": "https://x.test/1",
+                           "title": "", "text": text.format("0819-5559-0001"),
+                           "phones": ["+6281955590001"], "crawled_at": "2026-11-20T00:00:00+00:00",
+                           "content_hash": "h1"}])  # fmt: skip
+        network = store.get_ad("s1")["network_id"]
+    with sqlite3.connect(tmp_path / "v3.db") as conn:  # as schema 3 left it
+        conn.execute("DELETE FROM link_identifiers")
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    with open_store(url) as store:
+        store.upsert_ads([{"ad_id": "s2", "source": "demo", "native_id": "2", "url": "https://x.test/2",
+                           "title": "", "text": "Lowongan ABK kapal Korea tanpa pengalaman. WA 0819-5559-0001",
+                           "phones": ["+6281955590001"], "crawled_at": "2026-11-20T00:00:00+00:00",
+                           "content_hash": "h2"}])  # fmt: skip
+        assert store.get_ad("s2")["network_id"] == network
+    with sqlite3.connect(tmp_path / "v3.db") as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            "4",
+        )

@@ -15,6 +15,7 @@ import pytest
 
 from patroli.storage import Store
 from patroli.storage.linking.linker import BUCKET_CAP
+from tests.helpers.flyerkit import blank_png, flyer_facts, image_facts, with_images
 from tests.helpers.records import record
 
 TEMPLATE = (
@@ -201,6 +202,40 @@ def test_a_template_reposted_many_times_stays_one_cluster_with_a_bounded_lsh_ind
     store.upsert_ads([first_kind("a98", "0896-5559-9998", "Gelombang baru.")])
     assert clusters(store, "a98") == clusters(store, left[0])
     assert store.get_cluster(clusters(store, left[0])[0])["size"] == len(left) + 2
+
+
+def test_ads_showing_the_same_flyer_are_one_network_and_a_blank_image_links_nothing(
+    backend: Callable[[], Store],
+) -> None:
+    """A flyer reposted as another file (recompressed, resized, mirrored) with other captions and
+    no contact in the text links its ads like a shared phone does; a placeholder image does not."""
+    blank = image_facts(blank_png(), "https://img.example/placeholder.png")
+    store = backend()
+    store.upsert_ads([
+        ad("f1", "Info loker luar negeri, detail di gambar. WA 0812-5557-0001", ["+6281255570001"],
+           **with_images([flyer_facts("p01")])),
+        ad("f2", "Gelombang kedua dibuka, baca flyer ya kak, kuota terbatas sekali", [],
+           **with_images([blank, flyer_facts("p01", "recompressed")])),
+        ad("g1", "Lowongan pabrik di Taichung, potong gaji, proses cepat tanpa kursus", [],
+           **with_images([flyer_facts("p02"), blank])),
+        ad("b1", "Dicari pramusaji restoran di Bandung, gaji UMR dan uang makan harian", [],
+           **with_images([blank])),
+    ])  # fmt: skip
+    f1, f2, g1, b1 = networks(store, "f1", "f2", "g1", "b1")
+    assert f1 == f2
+    assert len({f1, g1, b1}) == 3
+    assert clusters(store, "f1") != clusters(store, "f2")  # not by text: by the flyer
+    flyers = [i for i in store.get_network(f1)["identifiers"] if i["kind"] == "flyer"]
+    assert [i["ads"] for i in flyers] == [2]
+    # Later, in another batch and another connection: a mirrored repost joins the same family.
+    again = backend()
+    again.upsert_ads([ad("f3", "Siapa cepat dia dapat, berangkat bulan depan", [],
+                         **with_images([flyer_facts("p01", "mirrored")]))])  # fmt: skip
+    assert networks(again, "f3") == [f1]
+    assert [i["ads"] for i in again.get_network(f1)["identifiers"] if i["kind"] == "flyer"] == [3]
+    # f1 leaves: the family key is kept by the others, who stay one network.
+    again.unlink_ads(["f1"])
+    assert len(set(networks(again, "f2", "f3"))) == 1
 
 
 def test_cluster_review_decides_every_member_audits_each_and_marks_new_members(

@@ -35,6 +35,7 @@ _LINK_INPUTS = [
     "telegram",
     "emails",
     "bank_accounts",
+    "images",
 ]
 
 
@@ -233,6 +234,21 @@ class EngineLinks:
 
     def link_inputs(self, ad_ids: Sequence[str]) -> list[Record]:
         return [dict(s) for s in self._mget("ads", list(ad_ids), _LINK_INPUTS)]
+
+    def flyer_candidates(
+        self, key_sets: Sequence[tuple[list[str], list[str]]], limit: int
+    ) -> dict[str, list[Record]]:
+        if "ads" not in self.conn._ready:
+            return {}
+        found: dict[str, list[Record]] = {}
+        for phash_keys, dhash_keys in key_sets:
+            query = {"bool": {"filter": [{"terms": {"image_keys": phash_keys}},
+                                         {"terms": {"image_keys": dhash_keys}}]}}  # fmt: skip
+            hits = self.conn.search("ads", {"query": query, "size": limit, "track_total_hits": False,
+                                            "_source": ["ad_id", "images"]})  # fmt: skip
+            for hit in hits["hits"]["hits"]:
+                found[hit["_source"]["ad_id"]] = list(hit["_source"].get("images") or [])
+        return found
 
 
 class EngineNetworkQueries:

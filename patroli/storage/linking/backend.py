@@ -13,8 +13,10 @@ from typing import Any, Protocol
 from patroli.storage.base import Record
 
 # Identifier kinds and the ad fields that hold them. Every kind links ads into networks the same
-# way. Flyer hashes (issue 14, branch ``flyers14``) join by adding their ad field here: e.g.
-# ``"flyer": ("flyer_hashes",)``; nothing else changes.
+# way. Flyers are the one kind not read from a field: a flyer is recognised by near-equal image
+# hashes, not by an equal value, so the linker gives the ads showing the same flyer one family key
+# (``FLYER``, see ``Linker._flyer_families``) kept with their other identifier keys.
+FLYER = "flyer"
 IDENTIFIER_FIELDS: dict[str, tuple[str, ...]] = {
     "phone": ("phones", "whatsapp"),
     "handle": ("telegram",),
@@ -106,4 +108,10 @@ class LinkBackend(Protocol):
     def all_ad_ids(self) -> list[str]: ...
 
     def link_inputs(self, ad_ids: Sequence[str]) -> list[Record]:
-        """The ads' title, text and identifier fields, to (re)compute their links."""
+        """The ads' title, text, identifier fields and images, to (re)compute their links."""
+
+    def flyer_candidates(
+        self, key_sets: Sequence[tuple[list[str], list[str]]], limit: int
+    ) -> dict[str, list[Record]]:
+        """ad_id -> images of at most ``limit`` ads holding, for one of ``key_sets``, one of its
+        pHash keys and one of its dHash keys (``patroli.images.bands``): same-flyer candidates."""

@@ -28,8 +28,16 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from patroli.images.bands import best_match
 from patroli.storage.base import Record
-from patroli.storage.linking.backend import AdLinks, LinkBackend, identifiers_of
+from patroli.storage.flyers import flyer_probes
+from patroli.storage.linking.backend import (
+    FLYER,
+    AdLinks,
+    LinkBackend,
+    identifier_key,
+    identifiers_of,
+)
 from patroli.storage.linking.signatures import NUM_PERM, banding, signatures, similarity
 from patroli.storage.schema import now
 from patroli.text.templates import SHINGLE_KIND, SHINGLE_SIZE, template_text
@@ -60,6 +68,7 @@ class UnionFind:
 
 
 BUCKET_CAP = 6
+FLYER_CANDIDATES = 200  # same-flyer candidates verified per batch and image orientation
 
 
 def _short(prefix: str, seed: str) -> str:
@@ -131,6 +140,7 @@ class Linker:
                 bands=self.banding.keys(sig) if sig else [],
                 identifiers=identifiers_of(record),
             )
+        self._flyer_families(records, fresh)
         old = self.backend.links_of(list(fresh))
         changed = {
             ad_id: links
@@ -156,6 +166,37 @@ class Linker:
             report.split += self._recluster(cluster_id)
         self._place_in_networks(changed, old, dirty_networks, report)
         return report
+
+    def _flyer_families(
+        self, records: Sequence[Mapping[str, Any]], fresh: Mapping[str, AdLinks]
+    ) -> None:
+        """Add a ``flyer:`` key per flyer family to the ads showing a flyer: the family key of the
+        stored (or earlier in this batch) ads showing the same flyer, or, for a flyer first seen,
+        one named after its image's sha256. Generic-identifier rules apply to it like to a phone."""
+        probes_of = {str(r["ad_id"]): flyer_probes(r.get("images") or []) for r in records}
+        probes_of = {a: p for a, p in probes_of.items() if p[0]}
+        if not probes_of:
+            return
+        key_sets = [keys for _probes, sets in probes_of.values() for keys in sets]
+        candidates = self.backend.flyer_candidates(key_sets, FLYER_CANDIDATES)
+        stored = {a: i for a, i in candidates.items() if a not in probes_of}
+        families = {
+            a: [k for k in links.identifiers if k.startswith(FLYER + ":")]
+            for a, links in self.backend.links_of(sorted(stored)).items()
+        }
+        seen: dict[str, list[Record]] = {}  # this batch's ads already given families
+        for ad_id, (probes, _keys) in probes_of.items():
+            found: set[str] = set()
+            for other, images in [*stored.items(), *seen.items()]:
+                if families.get(other) and best_match(probes, images) is not None:
+                    found.update(families[other])
+            if not found:
+                found = {identifier_key(FLYER, str(probes[0].get("sha256") or ad_id))}
+            families[ad_id] = sorted(found)
+            seen[ad_id] = [dict(p) for p in probes]
+            links = fresh[ad_id]
+            links.identifiers = [*links.identifiers, *(k for k in families[ad_id]
+                                                       if k not in links.identifiers)]  # fmt: skip
 
     def unlink(self, ad_ids: Sequence[str]) -> LinkReport:
         """Take ads out of their clusters and networks (and split what they alone held together)."""

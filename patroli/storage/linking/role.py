@@ -168,16 +168,15 @@ class LinkingRole:
         ads, total = self._members(f"network:{network_id}", limit)
         if not ads:
             raise KeyError(network_id)
-        from patroli.storage.linking.backend import identifiers_of
-
         carried: dict[str, list[str]] = {}
         edges: list[tuple[str, str]] = []
-        for ad in ads:
-            for key in identifiers_of(ad):
-                carried.setdefault(key, []).append(ad["ad_id"])
-            if ad.get("cluster_id"):
-                edges.append((ad["ad_id"], f"cluster:{ad['cluster_id']}"))
         with self.link_backend() as backend:
+            links = backend.links_of([ad["ad_id"] for ad in ads])  # flyer families are only here
+            for ad in ads:
+                for key in links[ad["ad_id"]].identifiers if ad["ad_id"] in links else ():
+                    carried.setdefault(key, []).append(ad["ad_id"])
+                if ad.get("cluster_id"):
+                    edges.append((ad["ad_id"], f"cluster:{ad['cluster_id']}"))
             generic = set(backend.generic_identifiers(carried)) if carried else set()
         identifiers = []
         for key, ad_ids in sorted(carried.items(), key=lambda kv: (-len(kv[1]), kv[0])):

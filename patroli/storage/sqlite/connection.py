@@ -18,12 +18,13 @@ from pathlib import Path
 
 from patroli.storage.base import StoreError, StoreUnavailable
 from patroli.storage.schema import WARC_POINTER_FIELDS, sqlite_columns
-from patroli.storage.sqlite.tables import LINK_DDL, REGISTER_DDL
+from patroli.storage.sqlite.tables import FILL_LINK_IDENTIFIERS, LINK_DDL, REGISTER_DDL
 
 # 2: leads, register and link columns; links, clusters and register tables (issue 15); ads.risky,
 #    ads.genre, ads.lang (issue 12); image fields, image text in the FTS index (issue 14)
 # 3: WARC pointers on evidence, hold/capture on ads, cases, takedowns (issue 16)
-SCHEMA_VERSION = 3
+# 4: link_identifiers (the linker's identifier keys, flyer families among them)
+SCHEMA_VERSION = 4
 
 _FTS_DDL = [
     """CREATE VIRTUAL TABLE IF NOT EXISTS ads_fts USING fts5(
@@ -113,6 +114,15 @@ _DDL = [
 # Columns later versions added to tables that an older file already has: added in place.
 _ADDED_COLUMNS = {"evidence": {n: "INTEGER" if n in ("warc_offset", "warc_length") else "TEXT"
                                for n in WARC_POINTER_FIELDS}}  # fmt: skip
+
+
+def _schema_version(conn: sqlite3.Connection) -> int:
+    """The schema version a file was last opened with (0: a new file, or one from before versions
+    were kept, which has no link tables to fill either)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row and str(row[0]).isdigit() else 0
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -236,9 +246,12 @@ class Database:
                 self._conn.execute("PRAGMA synchronous=NORMAL")
                 with self._conn:
                     self._conn.execute("BEGIN IMMEDIATE")  # waits for the lock, unlike DDL alone
+                    before = _schema_version(self._conn)
                     _migrate(self._conn)  # first: the indexes below may use columns it adds
                     for statement in [*_DDL, *_FTS_DDL, *LINK_DDL, *REGISTER_DDL]:
                         self._conn.execute(statement)
+                    if 0 < before < 4:
+                        self._conn.execute(FILL_LINK_IDENTIFIERS)
                     self._conn.execute(
                         "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
                         (str(SCHEMA_VERSION),),

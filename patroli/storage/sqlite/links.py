@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from patroli.storage.base import Record, chunks
+from patroli.storage.flyers import FLYER_KIND
 from patroli.storage.linking.backend import AdLinks, split_key
 from patroli.storage.schema import CLUSTER_FIELDS, GENERIC_FIELDS
 
@@ -85,6 +86,13 @@ class SQLiteLinks:
         ids = [link.ad_id for link in links]
         for chunk in chunks(ids, _CHUNK):
             self.conn.execute(f"DELETE FROM lsh_bands WHERE ad_id IN ({_marks(len(chunk))})", chunk)
+            self.conn.execute(
+                f"DELETE FROM link_identifiers WHERE ad_id IN ({_marks(len(chunk))})", chunk
+            )
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO link_identifiers(key, ad_id) VALUES (?,?)",
+            [(key, l.ad_id) for l in links for key in l.identifiers],
+        )
         self.conn.executemany(
             "INSERT OR REPLACE INTO ad_links(ad_id, signature, identifiers) VALUES (?,?,?)",
             [(l.ad_id, l.signature, json.dumps(l.identifiers, ensure_ascii=False)) for l in links],
@@ -120,6 +128,7 @@ class SQLiteLinks:
         for chunk in chunks(ad_ids, _CHUNK):
             marks = _marks(len(chunk))
             self.conn.execute(f"DELETE FROM lsh_bands WHERE ad_id IN ({marks})", chunk)
+            self.conn.execute(f"DELETE FROM link_identifiers WHERE ad_id IN ({marks})", chunk)
             self.conn.execute(f"DELETE FROM ad_links WHERE ad_id IN ({marks})", chunk)
             self.conn.execute(
                 "UPDATE ads SET cluster_id = '', network_id = '', cluster_status = '' "
@@ -161,21 +170,19 @@ class SQLiteLinks:
                 found[cluster_id].add(network_id)
         return found
 
-    def _entity_rows(
-        self, keys: Iterable[str], select: str, group: str = ""
-    ) -> Iterator[sqlite3.Row]:
-        for chunk in chunks(keys, 300):
-            pairs = [part for key in chunk for part in split_key(key)]
-            values = ",".join("(?,?)" for _ in chunk)
+    def _identifier_rows(self, keys: Iterable[str], select: str, group: str = "") -> Iterator[Any]:
+        for chunk in chunks(keys, _CHUNK):
             yield from self.conn.execute(
-                f"SELECT e.kind || ':' || e.value AS key, {select} FROM ad_entities e "
-                f"JOIN ads ON ads.ad_id = e.ad_id WHERE (e.kind, e.value) IN (VALUES {values}) {group}",
-                pairs,
+                f"SELECT i.key AS key, {select} FROM link_identifiers i "
+                f"JOIN ads ON ads.ad_id = i.ad_id WHERE i.key IN ({_marks(len(chunk))}) {group}",
+                chunk,
             )
 
     def networks_of_identifiers(self, keys: Iterable[str]) -> dict[str, set[str]]:
         found: dict[str, set[str]] = defaultdict(set)
-        for row in self._entity_rows(keys, "ads.network_id AS n"):
+        for row in self._identifier_rows(
+            keys, "ads.network_id AS n", "GROUP BY i.key, ads.network_id"
+        ):
             if row["n"]:
                 found[row["key"]].add(row["n"])
         return found
@@ -183,10 +190,29 @@ class SQLiteLinks:
     def identifier_cluster_counts(self, keys: Iterable[str]) -> dict[str, int]:
         return {
             row["key"]: row["n"]
-            for row in self._entity_rows(
-                keys, "COUNT(DISTINCT ads.cluster_id) AS n", "GROUP BY e.kind, e.value"
+            for row in self._identifier_rows(
+                keys, "COUNT(DISTINCT ads.cluster_id) AS n", "GROUP BY i.key"
             )
         }
+
+    def flyer_candidates(
+        self, key_sets: Sequence[tuple[list[str], list[str]]], limit: int
+    ) -> dict[str, list[Record]]:
+        ids: set[str] = set()
+        for phash_keys, dhash_keys in key_sets:
+            # Both look-ups use the (kind, value) primary key of ad_entities.
+            sub = "SELECT ad_id FROM ad_entities WHERE kind = ? AND value IN ({})"
+            sql = (f"{sub.format(_marks(len(phash_keys)))} INTERSECT "
+                   f"{sub.format(_marks(len(dhash_keys)))} LIMIT ?")  # fmt: skip
+            rows = self.conn.execute(sql, [FLYER_KIND, *phash_keys, FLYER_KIND, *dhash_keys, limit])
+            ids.update(row[0] for row in rows)
+        found: dict[str, list[Record]] = {}
+        for chunk in chunks(sorted(ids), _CHUNK):
+            for ad_id, images in self.conn.execute(
+                f"SELECT ad_id, images FROM ads WHERE ad_id IN ({_marks(len(chunk))})", chunk
+            ):
+                found[ad_id] = json.loads(images or "[]")
+        return found
 
     def generic_identifiers(self, keys: Iterable[str] | None = None) -> dict[str, Record]:
         if keys is None:
@@ -226,14 +252,14 @@ class SQLiteLinks:
         return [r[0] for r in self.conn.execute("SELECT ad_id FROM ads ORDER BY seq")]
 
     def link_inputs(self, ad_ids: Sequence[str]) -> list[Record]:
-        fields = "ad_id, title, text, phones, whatsapp, telegram, emails, bank_accounts"
+        fields = "ad_id, title, text, phones, whatsapp, telegram, emails, bank_accounts, images"
         records: list[Record] = []
         for chunk in chunks(ad_ids, _CHUNK):
             for row in self.conn.execute(
                 f"SELECT {fields} FROM ads WHERE ad_id IN ({_marks(len(chunk))})", chunk
             ):
                 record = dict(row)
-                for name in ("phones", "whatsapp", "telegram", "emails", "bank_accounts"):
+                for name in ("phones", "whatsapp", "telegram", "emails", "bank_accounts", "images"):
                     record[name] = json.loads(record[name] or "[]")
                 records.append(record)
         return records

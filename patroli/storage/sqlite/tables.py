@@ -9,6 +9,11 @@ LINK_DDL = [
     """CREATE TABLE IF NOT EXISTS lsh_bands (
         band INTEGER NOT NULL, ad_id TEXT NOT NULL, PRIMARY KEY (band, ad_id)) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS lsh_bands_ad ON lsh_bands(ad_id)",
+    # the linker's identifier keys per ad (contacts, accounts and flyer families), as ad_links
+    # holds them: "which ads carry this key" without reading JSON
+    """CREATE TABLE IF NOT EXISTS link_identifiers (
+        key TEXT NOT NULL, ad_id TEXT NOT NULL, PRIMARY KEY (key, ad_id)) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS link_identifiers_ad ON link_identifiers(ad_id)",
     # (cluster, network): "which networks hold this cluster's ads" reads the index alone
     "DROP INDEX IF EXISTS ads_cluster",
     "CREATE INDEX IF NOT EXISTS ads_cluster_network ON ads(cluster_id, network_id)",
@@ -35,3 +40,9 @@ REGISTER_DDL = [
     """CREATE TRIGGER IF NOT EXISTS register_entries_kept BEFORE UPDATE ON register_entries BEGIN
         SELECT RAISE(ABORT, 'register entries are history: never changed'); END""",
 ]
+
+# A file made before link_identifiers (schema 3) gets its rows from ad_links (schema 4).
+FILL_LINK_IDENTIFIERS = (
+    "INSERT OR IGNORE INTO link_identifiers(key, ad_id) "
+    "SELECT j.value, l.ad_id FROM ad_links l, json_each(l.identifiers) j"
+)
