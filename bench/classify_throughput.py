@@ -113,8 +113,10 @@ def main() -> None:
         TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression(max_iter=1000)
     ).fit(texts, labels)
     ads = make_ads(args.ads)
-    print(f"{len(ads)} distinct ads, mean {statistics.mean(map(len, ads)):.0f} characters, "
-          f"batches of {args.batch}, model {model.version}")  # fmt: skip
+    print(
+        f"{len(ads)} distinct ads, mean {statistics.mean(map(len, ads)):.0f} characters, "
+        f"batches of {args.batch}, model {model.version}"
+    )
 
     contenders: dict[str, Callable[[Sequence[str]], object]] = {
         "patroli": model.score,

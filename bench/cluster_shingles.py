@@ -29,9 +29,12 @@ THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 def demo_ads() -> list[dict[str, Any]]:
     data = load_demo_data()
     ads = []
-    for source, rows in (("demo_pasarloka", data.classifieds), ("demo_kerjanusa", data.jobs),
-                         ("demo_fb_group", data.feed),
-                         ("demo_telegram", [p for posts in data.telegram.values() for p in posts])):  # fmt: skip
+    for source, rows in (
+        ("demo_pasarloka", data.classifieds),
+        ("demo_kerjanusa", data.jobs),
+        ("demo_fb_group", data.feed),
+        ("demo_telegram", [p for posts in data.telegram.values() for p in posts]),
+    ):
         for row in rows:
             text = row.get("description") or row.get("text") or ""
             ads.append(
@@ -72,12 +75,19 @@ def measure(kind: str, size: int, threshold: float, ads: list[dict[str, Any]]) -
     }
     truth, families = truth_pairs()
     hit = len(predicted & truth)
-    whole = sum(1 for members in families.values()
-                if any(set(members) == set(c) for c in clusters.values()))  # fmt: skip
-    return {"kind": kind, "size": size, "threshold": threshold,
-            "precision": round(hit / len(predicted), 3) if predicted else 1.0,
-            "recall": round(hit / len(truth), 3), "predicted_pairs": len(predicted),
-            "families_exact": f"{whole}/{len(families)}", "seconds": round(seconds, 2)}  # fmt: skip
+    whole = sum(
+        1 for members in families.values() if any(set(members) == set(c) for c in clusters.values())
+    )
+    return {
+        "kind": kind,
+        "size": size,
+        "threshold": threshold,
+        "precision": round(hit / len(predicted), 3) if predicted else 1.0,
+        "recall": round(hit / len(truth), 3),
+        "predicted_pairs": len(predicted),
+        "families_exact": f"{whole}/{len(families)}",
+        "seconds": round(seconds, 2),
+    }
 
 
 def main() -> None:

@@ -63,15 +63,32 @@ def main() -> None:
     parser.add_argument("--ads", type=int, default=100_000)
     parser.add_argument("--no-classify", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="patroli-mem-") as directory, DemoSitesProcess(port=0, bench_ads=args.ads) as sites:  # fmt: skip
+    with (
+        tempfile.TemporaryDirectory(prefix="patroli-mem-") as directory,
+        DemoSitesProcess(port=0, bench_ads=args.ads) as sites,
+    ):
         tmp = Path(directory)
         registry = tmp / "bench.yaml"
         registry.write_text(bench_registry(sites.url, args.ads))
-        env = {**os.environ, "PATROLI_WORKERS": "0", "PATROLI_SPOOL_DIR": str(tmp / "spool"),
-               "PATROLI_LOCK_DIR": str(tmp / "locks"), "PATROLI_JOBS_DIR": str(tmp / "jobs"),
-               "PATROLI_MODEL_DIR": str(tmp / "models")}  # fmt: skip
-        command = [str(PATROLI), "crawl", "bench_classifieds", "--sources", str(registry),
-                   "--store", f"sqlite:///{tmp / 'bench.db'}", "--summary-json", str(tmp / "summary.json")]  # fmt: skip
+        env = {
+            **os.environ,
+            "PATROLI_WORKERS": "0",
+            "PATROLI_SPOOL_DIR": str(tmp / "spool"),
+            "PATROLI_LOCK_DIR": str(tmp / "locks"),
+            "PATROLI_JOBS_DIR": str(tmp / "jobs"),
+            "PATROLI_MODEL_DIR": str(tmp / "models"),
+        }
+        command = [
+            str(PATROLI),
+            "crawl",
+            "bench_classifieds",
+            "--sources",
+            str(registry),
+            "--store",
+            f"sqlite:///{tmp / 'bench.db'}",
+            "--summary-json",
+            str(tmp / "summary.json"),
+        ]
         if args.no_classify:
             command.append("--no-classify")
         started = time.monotonic()
@@ -88,8 +105,11 @@ def main() -> None:
                 continue
             samples.append(point)
             if point[0] >= next_mark:
-                print(f"{point[0]:>7} pages: RSS {point[1]:6.1f} MB ({time.monotonic() - started:.0f} s, "
-                      f"load {os.getloadavg()[0]:.1f})", flush=True)  # fmt: skip
+                print(
+                    f"{point[0]:>7} pages: RSS {point[1]:6.1f} MB ({time.monotonic() - started:.0f} s, "
+                    f"load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
                 next_mark += 10_000
         run = json.loads((tmp / "summary.json").read_text())[0]
     peak = max(r for _, r in samples)

@@ -195,8 +195,18 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure_once(args.child, args.demo_url, args.store, args.batch_delay,
-                                      args.images_dir, args.registry)))  # fmt: skip
+        print(
+            json.dumps(
+                measure_once(
+                    args.child,
+                    args.demo_url,
+                    args.store,
+                    args.batch_delay,
+                    args.images_dir,
+                    args.registry,
+                )
+            )
+        )
         return
 
     from patroli.demosites.bench import bench_registry
@@ -227,9 +237,12 @@ def main() -> None:
             for mode in modes:
                 result = run_child(mode, sites.url, Path(tmp), index, registry=registry)
                 results[mode].append(result)
-                print(f"{mode:4} round {index + 1}: {result['pages']:.0f} pages, {result['items']:.0f} ads, "
-                      f"{result['seconds']:.2f} s, {result['pages_per_s']:.1f} pages/s, "
-                      f"{result['cpu_seconds']:.2f} CPU-s (load {os.getloadavg()[0]:.1f})", flush=True)  # fmt: skip
+                print(
+                    f"{mode:4} round {index + 1}: {result['pages']:.0f} pages, {result['items']:.0f} ads, "
+                    f"{result['seconds']:.2f} s, {result['pages_per_s']:.1f} pages/s, "
+                    f"{result['cpu_seconds']:.2f} CPU-s (load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
     full = statistics.median(r["pages_per_s"] for r in results["full"])
     bare = statistics.median(r["pages_per_s"] for r in results["bare"])
     full_cpu = statistics.median(r["pages_per_cpu_s"] for r in results["full"])
@@ -239,10 +252,14 @@ def main() -> None:
     print(f"ratio={full / bare:.2f} (target >= 0.8) cpu_ratio={full_cpu / bare_cpu:.2f}")
     if args.no_classify_too:
         pages = statistics.median(r["pages"] for r in results["full"])
-        cost = {m: statistics.median(r["cpu_seconds"] for r in results[m]) * 1000 / pages for m in modes}  # fmt: skip
-        print(f"CPU-ms per page: bare {cost['bare']:.2f}, pipeline without scoring "
-              f"{cost['noclassify']:.2f}, full {cost['full']:.2f}; scoring's share of the "
-              f"pipeline's cost {(cost['full'] - cost['noclassify']) / (cost['full'] - cost['bare']):.2f}")  # fmt: skip
+        cost = {
+            m: statistics.median(r["cpu_seconds"] for r in results[m]) * 1000 / pages for m in modes
+        }
+        print(
+            f"CPU-ms per page: bare {cost['bare']:.2f}, pipeline without scoring "
+            f"{cost['noclassify']:.2f}, full {cost['full']:.2f}; scoring's share of the "
+            f"pipeline's cost {(cost['full'] - cost['noclassify']) / (cost['full'] - cost['bare']):.2f}"
+        )
 
 
 def compare_images(rounds: int) -> None:
@@ -254,11 +271,18 @@ def compare_images(rounds: int) -> None:
         for index in range(rounds):
             filled = Path(tmp) / f"images-images-{index}"
             for mode in ("images", "noimages", "rerun"):
-                result = run_child(mode, sites.url, Path(tmp), index,
-                                   images_dir=filled if mode == "rerun" else None)  # fmt: skip
+                result = run_child(
+                    mode,
+                    sites.url,
+                    Path(tmp),
+                    index,
+                    images_dir=filled if mode == "rerun" else None,
+                )
                 results[mode].append(result)
-                print(f"{mode:8} round {index + 1}: {result['pages']:.0f} pages, {result['items']:.0f} ads, "
-                      f"{result['seconds']:.2f} s, {result['pages_per_s']:.1f} pages/s")  # fmt: skip
+                print(
+                    f"{mode:8} round {index + 1}: {result['pages']:.0f} pages, {result['items']:.0f} ads, "
+                    f"{result['seconds']:.2f} s, {result['pages_per_s']:.1f} pages/s"
+                )
     medians = {m: statistics.median(r["pages_per_s"] for r in rs) for m, rs in results.items()}
     print(
         f"median pages/s: images on {medians['images']:.1f}, off {medians['noimages']:.1f}, "
@@ -279,9 +303,11 @@ def compare_warc(rounds: int) -> None:
             for mode in ("full", "nowarc"):
                 result = run_child(mode, sites.url, Path(tmp), index)
                 results[mode].append(result)
-                print(f"warc {'on ' if mode == 'full' else 'off'} round {index + 1}: {result['pages']:.0f} pages, "
-                      f"{result['seconds']:.2f} s, {result['pages_per_s']:.1f} pages/s, "
-                      f"{result['pages_per_cpu_s']:.1f} pages/CPU-s, WARC {result['warc_bytes'] / 1e6:.2f} MB")  # fmt: skip
+                print(
+                    f"warc {'on ' if mode == 'full' else 'off'} round {index + 1}: {result['pages']:.0f} pages, "
+                    f"{result['seconds']:.2f} s, {result['pages_per_s']:.1f} pages/s, "
+                    f"{result['pages_per_cpu_s']:.1f} pages/CPU-s, WARC {result['warc_bytes'] / 1e6:.2f} MB"
+                )
     on, off = results["full"], results["nowarc"]
     wall = statistics.median(r["pages_per_s"] for r in on) / statistics.median(
         r["pages_per_s"] for r in off
@@ -307,8 +333,10 @@ def compare_batch_delays(delays: list[str], rounds: int) -> None:
             for delay in delays:
                 result = run_child("full", sites.url, Path(tmp), index, delay)
                 results[delay].append(result["pages_per_s"])
-                print(f"delay {delay:>6} s round {index + 1}: {result['pages']:.0f} pages, "
-                      f"{result['seconds']:.2f} s, {result['pages_per_s']:.1f} pages/s")  # fmt: skip
+                print(
+                    f"delay {delay:>6} s round {index + 1}: {result['pages']:.0f} pages, "
+                    f"{result['seconds']:.2f} s, {result['pages_per_s']:.1f} pages/s"
+                )
     first = statistics.median(results[delays[0]])
     for delay in delays:
         median = statistics.median(results[delay])

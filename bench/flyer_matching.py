@@ -40,8 +40,12 @@ from patroli.images import bands
 from patroli.images.decode import open_bounded, to_rgb
 from patroli.images.fingerprint import fingerprint
 
-PALETTES = [["#4a148c", "#f3e5f5", "#111111"], ["#bf360c", "#fbe9e7", "#111111"],
-            ["#01579b", "#e1f5fe", "#111111"], ["#33691e", "#f1f8e9", "#111111"]]  # fmt: skip
+PALETTES = [
+    ["#4a148c", "#f3e5f5", "#111111"],
+    ["#bf360c", "#fbe9e7", "#111111"],
+    ["#01579b", "#e1f5fe", "#111111"],
+    ["#33691e", "#f1f8e9", "#111111"],
+]
 
 
 def distractors(count: int) -> list[dict[str, Any]]:
@@ -51,9 +55,15 @@ def distractors(count: int) -> list[dict[str, Any]]:
     made = []
     for i, post in enumerate(posts[:count]):
         lines = [line.strip() for line in post["text"].split("\n") if line.strip()]
-        made.append({"id": f"d{i:02d}", "palette": PALETTES[i % len(PALETTES)],
-                     "headline": [lines[0][:28]], "lines": [line[:40] for line in lines[1:7]],
-                     "footer": lines[-1][:40]})  # fmt: skip
+        made.append(
+            {
+                "id": f"d{i:02d}",
+                "palette": PALETTES[i % len(PALETTES)],
+                "headline": [lines[0][:28]],
+                "lines": [line[:40] for line in lines[1:7]],
+                "footer": lines[-1][:40],
+            }
+        )
     return made
 
 
@@ -148,9 +158,13 @@ def lookup_at_scale(size: int, probes: list[dict[str, Any]], stored: list[dict[s
                 image = stored[i]
             else:
                 value = rng.getrandbits(64)
-                image = {"phash": f"{value:016x}", "dhash": f"{rng.getrandbits(64):016x}",
-                         "phash_mirror": f"{rng.getrandbits(64):016x}",
-                         "dhash_mirror": f"{rng.getrandbits(64):016x}", "linkable": True}  # fmt: skip
+                image = {
+                    "phash": f"{value:016x}",
+                    "dhash": f"{rng.getrandbits(64):016x}",
+                    "phash_mirror": f"{rng.getrandbits(64):016x}",
+                    "dhash_mirror": f"{rng.getrandbits(64):016x}",
+                    "linkable": True,
+                }
             ad_id = f"ad{i:09d}"
             import json
 
@@ -222,8 +236,10 @@ def report_real(
     """Precision/recall at the shipped thresholds over the pairs holding a real image."""
     names = sorted({name for name, _ in real})
     guarded = sorted({name for name, fp in real if fp["low_information"]})
-    print(f"real images: {len(names)} x {len(flyers.VARIANTS)} variations = {len(real)}; "
-          f"low-information: {guarded or 'none'}")  # fmt: skip
+    print(
+        f"real images: {len(names)} x {len(flyers.VARIANTS)} variations = {len(real)}; "
+        f"low-information: {guarded or 'none'}"
+    )
     labelled = real + images + [(f"other{i}", fp) for i, fp in enumerate(others)]
     found = [
         (a == b, bands.flyer_distance(fa, fb))
@@ -231,8 +247,10 @@ def report_real(
         if a.startswith("real:") or b.startswith("real:")
     ]
     precision, recall, _ = scores(found, bands.SAME_FLYER_PHASH, bands.SAME_FLYER_DHASH)
-    print(f"real: {sum(s for s, _ in found):,} same-picture pairs of {len(found):,}; shipped "
-          f"thresholds: precision={precision:.3f} recall={recall:.3f}")  # fmt: skip
+    print(
+        f"real: {sum(s for s, _ in found):,} same-picture pairs of {len(found):,}; shipped "
+        f"thresholds: precision={precision:.3f} recall={recall:.3f}"
+    )
     by_name: dict[str, list[dict[str, Any]]] = {}
     for name, fp in real:
         by_name.setdefault(name, []).append(fp)
@@ -247,8 +265,10 @@ def report_real(
     for name, fps in by_name.items():
         matched = sum(bands.is_same_flyer(bands.flyer_distance(fps[0], fp)) for fp in fps[1:])
         plain = sum(1 for fp in fps if fp["low_information"])
-        print(f"  {name}: {matched}/{len(fps) - 1} variations matched to the original, "
-              f"{plain} of {len(fps)} low-information")  # fmt: skip
+        print(
+            f"  {name}: {matched}/{len(fps) - 1} variations matched to the original, "
+            f"{plain} of {len(fps)} low-information"
+        )
 
 
 def main() -> None:

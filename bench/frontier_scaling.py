@@ -37,29 +37,60 @@ from tests.helpers.redis import RedisProcess
 PATROLI = Path(sys.executable).parent / "patroli"
 
 
-def crawl(workers: int, url: str, frontier: str, registry: Path, tmp: Path, args: argparse.Namespace) -> dict[str, float]:  # fmt: skip
+def crawl(
+    workers: int, url: str, frontier: str, registry: Path, tmp: Path, args: argparse.Namespace
+) -> dict[str, float]:
     prefix = f"b{uuid.uuid4().hex[:8]}"
     store = f"sqlite:///{tmp / f'{prefix}.db'}"
-    env = {**os.environ, "PATROLI_FRONTIER_PREFIX": prefix, "PATROLI_WORKERS": "0",
-           "PATROLI_SPOOL_DIR": str(tmp / "spool"), "PATROLI_MODEL_DIR": str(tmp / "models")}  # fmt: skip
-    command = [str(PATROLI), "crawl", "bench_classifieds", "--sources", str(registry), "--store", store,
-               "--frontier", frontier, "-s", f"CONCURRENT_REQUESTS={args.concurrency}"]  # fmt: skip
+    env = {
+        **os.environ,
+        "PATROLI_FRONTIER_PREFIX": prefix,
+        "PATROLI_WORKERS": "0",
+        "PATROLI_SPOOL_DIR": str(tmp / "spool"),
+        "PATROLI_MODEL_DIR": str(tmp / "models"),
+    }
+    command = [
+        str(PATROLI),
+        "crawl",
+        "bench_classifieds",
+        "--sources",
+        str(registry),
+        "--store",
+        store,
+        "--frontier",
+        frontier,
+        "-s",
+        f"CONCURRENT_REQUESTS={args.concurrency}",
+    ]
     if not args.classify:
         command.append("--no-classify")
     processes = []
     for number in range(workers):
         summary = tmp / f"{prefix}-{number}.json"
         log = (tmp / f"{prefix}-{number}.log").open("wb")
-        processes.append(subprocess.Popen([*command, "--summary-json", str(summary)], env=env,
-                                          stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
+        processes.append(
+            subprocess.Popen(
+                [*command, "--summary-json", str(summary)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
         log.close()
     for process in processes:
         process.wait()
     runs = json.loads((tmp / f"{prefix}-0.json").read_text())
     run = runs[0]
-    seconds = (datetime.fromisoformat(run["finished_at"]) - datetime.fromisoformat(run["started_at"])).total_seconds()  # fmt: skip
-    return {"pages": run["pages"], "ads": run["items"], "seconds": seconds,
-            "pages_per_s": run["pages"] / seconds, "workers_recorded": run["stats"]["patroli/run/workers"]}  # fmt: skip
+    seconds = (
+        datetime.fromisoformat(run["finished_at"]) - datetime.fromisoformat(run["started_at"])
+    ).total_seconds()
+    return {
+        "pages": run["pages"],
+        "ads": run["items"],
+        "seconds": seconds,
+        "pages_per_s": run["pages"] / seconds,
+        "workers_recorded": run["stats"]["patroli/run/workers"],
+    }
 
 
 def main() -> None:
@@ -77,21 +108,30 @@ def main() -> None:
     results: dict[int, list[float]] = {1: [], 2: [], 4: []}
     with tempfile.TemporaryDirectory(prefix="patroli-scale-") as directory:
         tmp = Path(directory)
-        with RedisProcess(tmp / "redis") as redis, DemoSitesProcess(port=0, bench_ads=args.ads, latency=args.latency) as sites:  # fmt: skip
+        with (
+            RedisProcess(tmp / "redis") as redis,
+            DemoSitesProcess(port=0, bench_ads=args.ads, latency=args.latency) as sites,
+        ):
             registry = tmp / "bench.yaml"
             registry.write_text(bench_registry(sites.url, args.ads))
-            print(f"bench site: {args.ads} ads, latency {args.latency} s; {os.cpu_count()} CPUs, "
-                  f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+            print(
+                f"bench site: {args.ads} ads, latency {args.latency} s; {os.cpu_count()} CPUs, "
+                f"load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
             for round_no in range(args.rounds):
                 order = (1, 2, 4) if round_no % 2 == 0 else (4, 2, 1)
                 for workers in order:
                     started = time.monotonic()
                     result = crawl(workers, sites.url, redis.url, registry, tmp, args)
                     results[workers].append(result["pages_per_s"])
-                    print(f"round {round_no + 1} {workers} worker(s): {result['pages']:.0f} pages, "
-                          f"{result['ads']:.0f} ads in {result['seconds']:.1f} s = {result['pages_per_s']:.1f} pages/s "
-                          f"(run record counts {result['workers_recorded']:.0f} workers; wall {time.monotonic() - started:.0f} s, "
-                          f"load {os.getloadavg()[0]:.1f})", flush=True)  # fmt: skip
+                    print(
+                        f"round {round_no + 1} {workers} worker(s): {result['pages']:.0f} pages, "
+                        f"{result['ads']:.0f} ads in {result['seconds']:.1f} s = {result['pages_per_s']:.1f} pages/s "
+                        f"(run record counts {result['workers_recorded']:.0f} workers; wall {time.monotonic() - started:.0f} s, "
+                        f"load {os.getloadavg()[0]:.1f})",
+                        flush=True,
+                    )
     medians = {k: statistics.median(v) for k, v in results.items()}
     print(
         f"median pages/s: 1 worker {medians[1]:.1f}, 2 workers {medians[2]:.1f}, 4 workers {medians[4]:.1f}"

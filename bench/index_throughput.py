@@ -46,20 +46,55 @@ from patroli.storage.schema import CONTENT_FIELDS
 from pipelines.store import StorePipeline, ad_to_record
 
 QUERIES = [
-    "kamboja", '"visa ziarah"', "phone:0812-5551-2345", "handle:@rekrut_kh", "country:KH flagged:true",
-    "status:new risk>=0.8", "admin gaji", '"tanpa pengalaman" country:MM', "source:demo_telegram kamboja",
-    "posted>=2026-11-10 risk>=0.5", "-status:dismissed country:SA", "operator -malaysia",
-    "kind:feed risk>=0.9", "tiket gratis", "country:MY country:TH", "first>=2026-11-01 flagged:true",
-    '"gaji besar" -kasir', "phnom penh", "email:rekrut@example.com", "admin",
-]  # fmt: skip
+    "kamboja",
+    '"visa ziarah"',
+    "phone:0812-5551-2345",
+    "handle:@rekrut_kh",
+    "country:KH flagged:true",
+    "status:new risk>=0.8",
+    "admin gaji",
+    '"tanpa pengalaman" country:MM',
+    "source:demo_telegram kamboja",
+    "posted>=2026-11-10 risk>=0.5",
+    "-status:dismissed country:SA",
+    "operator -malaysia",
+    "kind:feed risk>=0.9",
+    "tiket gratis",
+    "country:MY country:TH",
+    "first>=2026-11-01 flagged:true",
+    '"gaji besar" -kasir',
+    "phnom penh",
+    "email:rekrut@example.com",
+    "admin",
+]
 TEMPLATES = [
-    ("Loker admin {city}", "Dicari admin CS di {city}, gaji {pay} USD, tiket gratis, tanpa pengalaman. WA {phone}", "KH"),
-    ("PRT {city}", "PRT ke {city} pakai visa ziarah, tanpa biaya, berangkat cepat. Hub {phone}", "SA"),
-    ("Operator pabrik {city}", "Operator produksi kilang di {city}, gaji RM {pay}, potong gaji. {phone}", "MY"),
+    (
+        "Loker admin {city}",
+        "Dicari admin CS di {city}, gaji {pay} USD, tiket gratis, tanpa pengalaman. WA {phone}",
+        "KH",
+    ),
+    (
+        "PRT {city}",
+        "PRT ke {city} pakai visa ziarah, tanpa biaya, berangkat cepat. Hub {phone}",
+        "SA",
+    ),
+    (
+        "Operator pabrik {city}",
+        "Operator produksi kilang di {city}, gaji RM {pay}, potong gaji. {phone}",
+        "MY",
+    ),
     ("Kasir {city}", "Kasir minimarket {city}, gaji UMR, lamaran ke kantor. {phone}", ""),
-    ("Operator online {city}", "Kerja operator online di {city}, gaji besar, paspor diurus. {phone}", "MM"),
-    ("Pelayan restoran {city}", "Pelayan restoran di {city}, gaji {pay} ribu baht, visa turis. {phone}", "TH"),
-]  # fmt: skip
+    (
+        "Operator online {city}",
+        "Kerja operator online di {city}, gaji besar, paspor diurus. {phone}",
+        "MM",
+    ),
+    (
+        "Pelayan restoran {city}",
+        "Pelayan restoran di {city}, gaji {pay} ribu baht, visa turis. {phone}",
+        "TH",
+    ),
+]
 CITIES = [
     "Phnom Penh",
     "Riyadh",
@@ -91,11 +126,16 @@ def make_ads(n: int, seed: int = 42, start: int = 0) -> list[JobAd]:
         body = text.format(city=city, pay=rng.randrange(500, 3000), phone=phone)
         risk = round(rng.random(), 3)
         ad = JobAd(
-            source=source, native_id=f"n{i}", url=f"https://example.test/{source}/{i}",
-            text=f"{body} (iklan {i})", title=title.format(city=city), source_kind=kind,
+            source=source,
+            native_id=f"n{i}",
+            url=f"https://example.test/{source}/{i}",
+            text=f"{body} (iklan {i})",
+            title=title.format(city=city),
+            source_kind=kind,
             html=f"<article><h1>{title}</h1><p>{body}</p>" + "<p>" + "x" * 1900 + "</p></article>",
-            posted_at=None, author=f"agen{rng.randrange(500)}",
-        )  # fmt: skip
+            posted_at=None,
+            author=f"agen{rng.randrange(500)}",
+        )
         ad.ad_id = f"bench{i:07d}"
         ad.content_hash = uuid.UUID(int=rng.getrandbits(128)).hex
         ad.phones = ["+62" + phone.replace("-", "")[1:]]
@@ -153,13 +193,28 @@ def run_bare_bulk(engine_url: str, prefix: str, ads: list[JobAd], env: dict[str,
     def actions() -> Any:
         for r in records:
             doc = {name: r.get(name) for name in CONTENT_FIELDS}  # the store's document
-            doc |= {"ad_id": r["ad_id"], "first_seen": r["crawled_at"], "last_seen": r["crawled_at"],
-                    "gone_at": None, "status": "new", "version": 1, "sort_date": r["crawled_at"],
-                    "uncertainty": abs(r["risk_margin"])}  # fmt: skip
+            doc |= {
+                "ad_id": r["ad_id"],
+                "first_seen": r["crawled_at"],
+                "last_seen": r["crawled_at"],
+                "gone_at": None,
+                "status": "new",
+                "version": 1,
+                "sort_date": r["crawled_at"],
+                "uncertainty": abs(r["risk_margin"]),
+            }
             yield {"_index": f"{prefix}-ads", "_id": r["ad_id"], "_source": doc}
-            yield {"_index": f"{prefix}-evidence", "_id": f"{r['ad_id']}:{r['content_hash']}",
-                   "_source": {"ad_id": r["ad_id"], "content_hash": r["content_hash"],
-                               "crawled_at": r["crawled_at"], "url": r["url"], "html": r["html"]}}  # fmt: skip
+            yield {
+                "_index": f"{prefix}-evidence",
+                "_id": f"{r['ad_id']}:{r['content_hash']}",
+                "_source": {
+                    "ad_id": r["ad_id"],
+                    "content_hash": r["content_hash"],
+                    "crawled_at": r["crawled_at"],
+                    "url": r["url"],
+                    "html": r["html"],
+                },
+            }
 
     started = time.perf_counter()
     _, errors = helpers.bulk(
@@ -187,7 +242,10 @@ def search_latency(store: EngineStore, repeats: int, verbose: bool = False) -> l
                 own.append((time.perf_counter() - started) * 1000)
         timings += own
         if verbose:
-            print(f"{query!r:40} {first.total:>8} ads: median {statistics.median(own):6.1f} ms, max {max(own):6.1f} ms", flush=True)  # fmt: skip
+            print(
+                f"{query!r:40} {first.total:>8} ads: median {statistics.median(own):6.1f} ms, max {max(own):6.1f} ms",
+                flush=True,
+            )
     return timings
 
 
@@ -269,8 +327,11 @@ def main() -> None:
                         seconds = run_bare_bulk(engine_url, prefix, ads, env)
                         drop(engine_url, [prefix])
                     rates[mode] = len(ads) / seconds
-                    print(f"round {round_no + 1} {mode:8s} {len(ads)} ads in {seconds:6.1f}s = "
-                          f"{len(ads) / seconds:7.0f} ads/s", flush=True)  # fmt: skip
+                    print(
+                        f"round {round_no + 1} {mode:8s} {len(ads)} ads in {seconds:6.1f}s = "
+                        f"{len(ads) / seconds:7.0f} ads/s",
+                        flush=True,
+                    )
                 pipeline_rates.append(rates["pipeline"])
                 bare_rates.append(rates["bare"])
                 print(
@@ -287,10 +348,14 @@ def main() -> None:
         store.close()
         cuts = statistics.quantiles(timings, n=100)
         ratio = statistics.median(p / b for p, b in zip(pipeline_rates, bare_rates, strict=True))
-        print(f"pipeline_ads_per_s={statistics.median(pipeline_rates):.0f} "
-              f"bare_bulk_ads_per_s={statistics.median(bare_rates):.0f} ratio={ratio:.2f} (target >= 0.8)")  # fmt: skip
-        print(f"search over {total} ads: {len(timings)} requests, {len(QUERIES)} queries, "
-              f"search_p50_ms={cuts[49]:.1f} search_p95_ms={cuts[94]:.1f} (target p95 <= 100)")  # fmt: skip
+        print(
+            f"pipeline_ads_per_s={statistics.median(pipeline_rates):.0f} "
+            f"bare_bulk_ads_per_s={statistics.median(bare_rates):.0f} ratio={ratio:.2f} (target >= 0.8)"
+        )
+        print(
+            f"search over {total} ads: {len(timings)} requests, {len(QUERIES)} queries, "
+            f"search_p50_ms={cuts[49]:.1f} search_p95_ms={cuts[94]:.1f} (target p95 <= 100)"
+        )
     finally:
         if engine is not None:
             engine.remove()
@@ -311,8 +376,10 @@ def search_only(url: str, prefix: str, repeats: int, verbose: bool) -> None:
     print(footprint(store, prefix, total), flush=True)
     store.close()
     cuts = statistics.quantiles(timings, n=100)
-    print(f"search over {total} ads: {len(timings)} requests, {len(QUERIES)} queries, "
-          f"search_p50_ms={cuts[49]:.1f} search_p95_ms={cuts[94]:.1f} (target p95 <= 100)")  # fmt: skip
+    print(
+        f"search over {total} ads: {len(timings)} requests, {len(QUERIES)} queries, "
+        f"search_p50_ms={cuts[49]:.1f} search_p95_ms={cuts[94]:.1f} (target p95 <= 100)"
+    )
 
 
 def footprint(store: EngineStore, prefix: str, total: int) -> str:

@@ -65,14 +65,27 @@ def make_ads(
         number = recruiter * 3 + rng.randrange(3)
         phone = f"+628125{number % 10_000_000:07d}"
         phones = [phone] + ([HOTLINE] if rng.random() < 0.02 else [])
-        text = (f"{rng.choice(EMOJI)} {body} gaji {rng.randrange(800, 2000)} USD, berangkat "
-                f"{rng.randrange(1, 28)} bulan depan. WA 0{phone[3:]} {rng.choice(EMOJI)}")  # fmt: skip
-        ads.append({
-            "ad_id": f"b{i:08d}", "source": f"bench{i % 4}", "source_kind": "feed", "native_id": str(i),
-            "url": f"https://example.test/{i}", "title": body[:40], "text": text,
-            "crawled_at": "2026-11-20T00:00:00+00:00", "content_hash": f"h{i}", "phones": phones,
-            "countries": ["KH"], "risk": 0.5, "flagged": True,
-        })  # fmt: skip
+        text = (
+            f"{rng.choice(EMOJI)} {body} gaji {rng.randrange(800, 2000)} USD, berangkat "
+            f"{rng.randrange(1, 28)} bulan depan. WA 0{phone[3:]} {rng.choice(EMOJI)}"
+        )
+        ads.append(
+            {
+                "ad_id": f"b{i:08d}",
+                "source": f"bench{i % 4}",
+                "source_kind": "feed",
+                "native_id": str(i),
+                "url": f"https://example.test/{i}",
+                "title": body[:40],
+                "text": text,
+                "crawled_at": "2026-11-20T00:00:00+00:00",
+                "content_hash": f"h{i}",
+                "phones": phones,
+                "countries": ["KH"],
+                "risk": 0.5,
+                "flagged": True,
+            }
+        )
     return ads
 
 
@@ -118,10 +131,20 @@ def main() -> None:
         return sum(int(row["store.size"]) for row in rows) / 2**20
 
     steps = args.ads // args.step
-    measured = sorted({0, steps - 1, *(int(steps ** (k / max(args.checkpoints - 1, 1))) - 1
-                                        for k in range(args.checkpoints))})  # fmt: skip
-    print(f"{'store size':>10} {'with link s':>11} {'without s':>9} {'link s/10k':>10} {'ratio':>6} "
-          f"{'rss MiB':>8} {'db MiB':>7}")  # fmt: skip
+    measured = sorted(
+        {
+            0,
+            steps - 1,
+            *(
+                int(steps ** (k / max(args.checkpoints - 1, 1))) - 1
+                for k in range(args.checkpoints)
+            ),
+        }
+    )
+    print(
+        f"{'store size':>10} {'with link s':>11} {'without s':>9} {'link s/10k':>10} {'ratio':>6} "
+        f"{'rss MiB':>8} {'db MiB':>7}"
+    )
     loaded = 0
     for step in range(steps):
         ads = make_ads(loaded, args.step, rng, templates)
@@ -130,8 +153,11 @@ def main() -> None:
             without = upsert(plain, ads, False)
             per_10k = (with_link - without) * 10_000 / args.step
             size = size_mib()
-            print(f"{loaded:>10} {with_link:>11.2f} {without:>9.2f} {per_10k:>10.2f} "
-                  f"{with_link / without:>6.2f} {rss_mib():>8.0f} {size:>7.0f}", flush=True)  # fmt: skip
+            print(
+                f"{loaded:>10} {with_link:>11.2f} {without:>9.2f} {per_10k:>10.2f} "
+                f"{with_link / without:>6.2f} {rss_mib():>8.0f} {size:>7.0f}",
+                flush=True,
+            )
         else:
             upsert(linked, ads, True)
             upsert(plain, ads, False)

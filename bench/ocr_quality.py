@@ -57,8 +57,10 @@ def real_set(directory: Path) -> list[tuple[str, Image.Image, str]]:
         if path.suffix.lower() not in IMAGE_SUFFIXES or not truth.exists():
             continue
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        print(f"  real image {path.name} sha256 {digest} (truth {truth.name} sha256 "
-              f"{hashlib.sha256(truth.read_bytes()).hexdigest()})")  # fmt: skip
+        print(
+            f"  real image {path.name} sha256 {digest} (truth {truth.name} sha256 "
+            f"{hashlib.sha256(truth.read_bytes()).hexdigest()})"
+        )
         with Image.open(path) as image:
             image.seek(0)
             cases.append((path.name, to_rgb(image.copy()), truth.read_text("utf-8", "replace")))
@@ -77,8 +79,10 @@ def measure(
         ]
         seconds = (time.monotonic() - started) / len(cases)
         results[mode] = rates
-        print(f"  {mode:24} CER mean {statistics.mean(rates):.4f} median {statistics.median(rates):.4f} "
-              f"max {max(rates):.4f}  ({seconds:.2f} s per image)")  # fmt: skip
+        print(
+            f"  {mode:24} CER mean {statistics.mean(rates):.4f} median {statistics.median(rates):.4f} "
+            f"max {max(rates):.4f}  ({seconds:.2f} s per image)"
+        )
     return results
 
 

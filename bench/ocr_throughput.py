@@ -60,8 +60,10 @@ def main() -> None:
         results["flyers"].append(rate(flyer_images, "ind+eng"))
         results["photos"].append(rate(photos, "ind+eng"))
         results["no_ocr"].append(rate(flyer_images, ""))
-        print(f"round {index + 1}: flyers {results['flyers'][-1]:.2f}/s, photos {results['photos'][-1]:.2f}/s, "
-              f"flyers without OCR {results['no_ocr'][-1]:.1f}/s")  # fmt: skip
+        print(
+            f"round {index + 1}: flyers {results['flyers'][-1]:.2f}/s, photos {results['photos'][-1]:.2f}/s, "
+            f"flyers without OCR {results['no_ocr'][-1]:.1f}/s"
+        )
     flyer_rate = statistics.median(results["flyers"])
     photo_rate = statistics.median(results["photos"])
     # The demo crawl's mix: 12 flyer reposts, 51 photos, 1 placeholder per full patrol.

@@ -48,7 +48,10 @@ def fill(url: str, total: int, batch: int, have: int = 0) -> float:
                     raise SystemExit(f"store rejected {result.failed} ads")
             if (start + CHUNK) % 100_000 == 0:
                 rate = (start + CHUNK - have) / (time.perf_counter() - started)
-                print(f"{start + CHUNK:>8} ads written, {rate:.0f} ads/s (load {os.getloadavg()[0]:.1f})", flush=True)  # fmt: skip
+                print(
+                    f"{start + CHUNK:>8} ads written, {rate:.0f} ads/s (load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
     return time.perf_counter() - started
 
 
@@ -67,7 +70,10 @@ def latencies(url: str, repeats: int) -> list[float]:
                     store.search(query, limit=20, sort="relevance", after=first.next_after)
                     timings.append((time.perf_counter() - started) * 1000)
             timings += firsts
-            print(f"{query!r:40} {first.total:>8} ads: first page with facets {statistics.median(firsts):7.0f} ms", flush=True)  # fmt: skip
+            print(
+                f"{query!r:40} {first.total:>8} ads: first page with facets {statistics.median(firsts):7.0f} ms",
+                flush=True,
+            )
     return timings
 
 

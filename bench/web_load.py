@@ -68,21 +68,73 @@ from patroli.web.accounts import create_user
 
 SEED = 13
 PASSWORD = "beban-uji-kata-sandi-13"  # noqa: S105 - a fictional account of the benchmark's own store
-CITIES = ["Phnom Penh", "Riyadh", "Johor", "Bandung", "Myawaddy", "Bangkok", "Sihanoukville",
-          "Penang", "Dubai", "Taipei", "Osaka", "Surabaya"]  # fmt: skip
+CITIES = [
+    "Phnom Penh",
+    "Riyadh",
+    "Johor",
+    "Bandung",
+    "Myawaddy",
+    "Bangkok",
+    "Sihanoukville",
+    "Penang",
+    "Dubai",
+    "Taipei",
+    "Osaka",
+    "Surabaya",
+]
 TEMPLATES = [
-    ("Loker admin {city}", "Dicari admin CS di {city}, gaji {pay} USD, tiket gratis, tanpa pengalaman. WA {phone}", "KH", 0.95),
-    ("PRT {city}", "PRT ke {city} pakai visa ziarah, tanpa biaya, berangkat cepat. Hub {phone}", "SA", 0.9),
-    ("Operator pabrik {city}", "Operator produksi kilang di {city}, gaji RM {pay}, potong gaji. {phone}", "MY", 0.7),
+    (
+        "Loker admin {city}",
+        "Dicari admin CS di {city}, gaji {pay} USD, tiket gratis, tanpa pengalaman. WA {phone}",
+        "KH",
+        0.95,
+    ),
+    (
+        "PRT {city}",
+        "PRT ke {city} pakai visa ziarah, tanpa biaya, berangkat cepat. Hub {phone}",
+        "SA",
+        0.9,
+    ),
+    (
+        "Operator pabrik {city}",
+        "Operator produksi kilang di {city}, gaji RM {pay}, potong gaji. {phone}",
+        "MY",
+        0.7,
+    ),
     ("Kasir {city}", "Kasir minimarket {city}, gaji UMR, lamaran ke kantor. {phone}", "", 0.1),
-    ("Operator online {city}", "Kerja operator online di {city}, gaji besar, paspor diurus. {phone}", "MM", 0.93),
-    ("Pelayan restoran {city}", "Pelayan restoran di {city}, gaji {pay} ribu baht, visa turis. {phone}", "TH", 0.6),
-]  # fmt: skip
-SOURCES = [("demo_telegram", "telegram_channel"), ("demo_pasarloka", "classifieds"),
-           ("demo_kerjanusa", "jobposting"), ("demo_fb_group", "feed")]  # fmt: skip
-QUERIES = ["kamboja", '"visa ziarah"', "country:KH flagged:true", "admin gaji", "risk>=0.8 country:MM",
-           "operator -malaysia", "tiket gratis", "source:demo_telegram admin", "phnom penh",
-           "first>=2026-11-10 flagged:true", '"tanpa pengalaman"', "pelayan country:TH"]  # fmt: skip
+    (
+        "Operator online {city}",
+        "Kerja operator online di {city}, gaji besar, paspor diurus. {phone}",
+        "MM",
+        0.93,
+    ),
+    (
+        "Pelayan restoran {city}",
+        "Pelayan restoran di {city}, gaji {pay} ribu baht, visa turis. {phone}",
+        "TH",
+        0.6,
+    ),
+]
+SOURCES = [
+    ("demo_telegram", "telegram_channel"),
+    ("demo_pasarloka", "classifieds"),
+    ("demo_kerjanusa", "jobposting"),
+    ("demo_fb_group", "feed"),
+]
+QUERIES = [
+    "kamboja",
+    '"visa ziarah"',
+    "country:KH flagged:true",
+    "admin gaji",
+    "risk>=0.8 country:MM",
+    "operator -malaysia",
+    "tiket gratis",
+    "source:demo_telegram admin",
+    "phnom penh",
+    "first>=2026-11-10 flagged:true",
+    '"tanpa pengalaman"',
+    "pelayan country:TH",
+]
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 AD_RE = re.compile(r'href="/ads/([^"/?]+)[?"]')
 NEXT_RE = re.compile(r'href="(/(?:queue|search)\?[^"]*after=[^"]*)" rel="next"')
@@ -102,16 +154,31 @@ def make_ads(count: int, seed: int = SEED) -> list[dict[str, Any]]:
         risk = min(0.999, max(0.001, base_risk + rng.uniform(-0.15, 0.15)))
         day = 1 + i % 28
         ad_id = f"{seed:02d}{i:022x}"
-        ads.append({
-            "ad_id": ad_id, "source": source, "source_kind": kind, "native_id": ad_id,
-            "url": f"https://example.test/{source}/{i}",
-            "title": title.format(city=city), "text": text.format(city=city, pay=rng.randrange(800, 3000), phone=phone),
-            "crawled_at": f"2026-11-{day:02d}T08:00:00+00:00", "posted_at": f"2026-11-{day:02d}T07:00:00+00:00",
-            "content_hash": f"h{i}", "phones": ["+62812555" + phone[-6] + phone[-4:]], "whatsapp": [], "telegram": [],
-            "countries": [country] if country else [], "risk": round(risk, 4), "risk_margin": round(risk - 0.5, 4),
-            "flagged": risk >= 0.5, "reasons": [], "reason_codes": ["indicator:worker_pays_fees"] if risk >= 0.5 else [],
-            "model_version": "bench", "html": f"<html><body><p>{ad_id}</p></body></html>",
-        })  # fmt: skip
+        ads.append(
+            {
+                "ad_id": ad_id,
+                "source": source,
+                "source_kind": kind,
+                "native_id": ad_id,
+                "url": f"https://example.test/{source}/{i}",
+                "title": title.format(city=city),
+                "text": text.format(city=city, pay=rng.randrange(800, 3000), phone=phone),
+                "crawled_at": f"2026-11-{day:02d}T08:00:00+00:00",
+                "posted_at": f"2026-11-{day:02d}T07:00:00+00:00",
+                "content_hash": f"h{i}",
+                "phones": ["+62812555" + phone[-6] + phone[-4:]],
+                "whatsapp": [],
+                "telegram": [],
+                "countries": [country] if country else [],
+                "risk": round(risk, 4),
+                "risk_margin": round(risk - 0.5, 4),
+                "flagged": risk >= 0.5,
+                "reasons": [],
+                "reason_codes": ["indicator:worker_pays_fees"] if risk >= 0.5 else [],
+                "model_version": "bench",
+                "html": f"<html><body><p>{ad_id}</p></body></html>",
+            }
+        )
     return ads
 
 
@@ -140,7 +207,9 @@ class Stats:
         self.conflicts = 0
         self.examples: list[str] = []
 
-    async def timed(self, page: str, request: Any, expect: tuple[int, ...] = (200,)) -> httpx.Response | None:  # fmt: skip
+    async def timed(
+        self, page: str, request: Any, expect: tuple[int, ...] = (200,)
+    ) -> httpx.Response | None:
         started = time.perf_counter()
         try:
             response: httpx.Response = await request
@@ -162,7 +231,9 @@ async def login(http: httpx.AsyncClient, name: str) -> str:
     token = CSRF_RE.search(page.text)
     if token is None:
         raise RuntimeError("no CSRF token on the login page")
-    response = await http.post("/login", data={"name": name, "password": PASSWORD, "csrf_token": token.group(1)})  # fmt: skip
+    response = await http.post(
+        "/login", data={"name": name, "password": PASSWORD, "csrf_token": token.group(1)}
+    )
     if response.status_code != 303:
         raise RuntimeError(f"login of {name} failed: HTTP {response.status_code}")
     return token.group(1)
@@ -172,8 +243,15 @@ async def analyst(http: httpx.AsyncClient, stats: Stats, until: float, rng: rand
     next_url = "/queue"
     while time.monotonic() < until:
         if rng.random() < 0.2:
-            next_url = "/queue?" + rng.choice(["country=KH", "source=demo_telegram", "sort=uncertainty",
-                                                   "min_risk=0.9", "since=2026-11-10"])  # fmt: skip
+            next_url = "/queue?" + rng.choice(
+                [
+                    "country=KH",
+                    "source=demo_telegram",
+                    "sort=uncertainty",
+                    "min_risk=0.9",
+                    "since=2026-11-10",
+                ]
+            )
         queue = await stats.timed("queue", http.get(next_url))
         if queue is None:
             continue
@@ -189,9 +267,19 @@ async def analyst(http: httpx.AsyncClient, stats: Stats, until: float, rng: rand
         token, version = CSRF_RE.search(page.text), VERSION_RE.search(page.text)
         if token and version:
             decision = rng.choice(["confirmed", "dismissed", "escalated"])
-            await stats.timed("review", http.post(f"/ads/{ad_id}/review", data={
-                    "decision": decision, "expected_version": version.group(1), "note": "uji beban",
-                    "csrf_token": token.group(1)}), expect=(303,))  # fmt: skip
+            await stats.timed(
+                "review",
+                http.post(
+                    f"/ads/{ad_id}/review",
+                    data={
+                        "decision": decision,
+                        "expected_version": version.group(1),
+                        "note": "uji beban",
+                        "csrf_token": token.group(1),
+                    },
+                ),
+                expect=(303,),
+            )
 
 
 async def investigator(
@@ -199,7 +287,12 @@ async def investigator(
 ) -> None:
     while time.monotonic() < until:
         query = rng.choice(QUERIES)
-        found = await stats.timed("search", http.get("/search", params={"q": query, "sort": rng.choice(["relevance", "risk", "date"])}))  # fmt: skip
+        found = await stats.timed(
+            "search",
+            http.get(
+                "/search", params={"q": query, "sort": rng.choice(["relevance", "risk", "date"])}
+            ),
+        )
         if found is None:
             continue
         more = NEXT_RE.search(found.text)
@@ -223,12 +316,20 @@ async def run_load(base: str, users: int, seconds: float) -> tuple[Stats, float]
         roles = [analyst, investigator]
     clients = [httpx.AsyncClient(base_url=base, timeout=60) for _ in roles]
     try:
-        await asyncio.gather(*(login(c, "penyidik" if r is investigator else "analis")
-                               for c, r in zip(clients, roles, strict=True)))  # fmt: skip
+        await asyncio.gather(
+            *(
+                login(c, "penyidik" if r is investigator else "analis")
+                for c, r in zip(clients, roles, strict=True)
+            )
+        )
         started = time.monotonic()
         until = started + seconds
-        await asyncio.gather(*(role(c, stats, until, random.Random(rng.random()))  # noqa: S311
-                               for c, role in zip(clients, roles, strict=True)))  # fmt: skip
+        await asyncio.gather(
+            *(
+                role(c, stats, until, random.Random(rng.random()))  # noqa: S311
+                for c, role in zip(clients, roles, strict=True)
+            )
+        )
         return stats, time.monotonic() - started
     finally:
         for client in clients:
@@ -245,7 +346,9 @@ def report(stats: Stats, elapsed: float, alone: Stats | None = None) -> int:
     just before on the same server) also each p95 as a multiple of its p95 alone."""
     total = sum(len(v) for v in stats.latency.values())
     errors = sum(stats.errors.values())
-    print(f"{'page':<12} {'requests':>9} {'p50_ms':>8} {'p95_ms':>8} {'max_ms':>8} {'errors':>7} {'p95_alone':>10} {'ratio':>6}")  # fmt: skip
+    print(
+        f"{'page':<12} {'requests':>9} {'p50_ms':>8} {'p95_ms':>8} {'max_ms':>8} {'errors':>7} {'p95_alone':>10} {'ratio':>6}"
+    )
     for page in ("queue", "ad", "review", "search", "search_next", "entity"):
         values = stats.latency.get(page, [])
         if not values:
@@ -256,11 +359,15 @@ def report(stats: Stats, elapsed: float, alone: Stats | None = None) -> int:
             if base
             else ""
         )
-        print(f"{page:<12} {len(values):>9} {statistics.median(values):>8.1f} {percentile(values, 0.95):>8.1f} "
-              f"{max(values):>8.1f} {stats.errors.get(page, 0):>7} {versus}")  # fmt: skip
+        print(
+            f"{page:<12} {len(values):>9} {statistics.median(values):>8.1f} {percentile(values, 0.95):>8.1f} "
+            f"{max(values):>8.1f} {stats.errors.get(page, 0):>7} {versus}"
+        )
     for example in stats.examples[:10]:
         print("  error:", example)
-    print(f"requests={total} seconds={elapsed:.1f} rps={total / elapsed:.1f} review_conflicts={stats.conflicts} errors={errors}")  # fmt: skip
+    print(
+        f"requests={total} seconds={elapsed:.1f} rps={total / elapsed:.1f} review_conflicts={stats.conflicts} errors={errors}"
+    )
     return 1 if errors else 0
 
 
@@ -272,9 +379,11 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument(
-        "--alone-seconds", type=float, default=15,
+        "--alone-seconds",
+        type=float,
+        default=15,
         help="first, one analyst and one investigator alone for this long (0: not)",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--store", default="", help="an existing store URL (default: a fresh SQLite store)"
     )
@@ -285,13 +394,27 @@ def main() -> int:
             seconds = build_store(url, args.ads)
             print(f"store: {args.ads} ads in {seconds:.1f}s ({url})")
         port = free_port()
-        env = {**os.environ, "PATROLI_SECRET_KEY": secrets.token_urlsafe(48), "PATROLI_WEB_COOKIE_SECURE": "false",
-               "PATROLI_WEB_LOGIN_RATE": "100000", "PATROLI_LOG_LEVEL": "WARNING"}  # fmt: skip
+        env = {
+            **os.environ,
+            "PATROLI_SECRET_KEY": secrets.token_urlsafe(48),
+            "PATROLI_WEB_COOKIE_SECURE": "false",
+            "PATROLI_WEB_LOGIN_RATE": "100000",
+            "PATROLI_LOG_LEVEL": "WARNING",
+        }
         log = (Path(tmp) / "server.log").open("w")
         server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "patroli"), "serve", "--store", url, "--port", str(port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                str(Path(sys.executable).parent / "patroli"),
+                "serve",
+                "--store",
+                url,
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
@@ -307,8 +430,10 @@ def main() -> int:
                     )
                     return 2
                 time.sleep(0.2)
-            print(f"load: {args.users} users ({args.users - args.users // 5} analysts, {args.users // 5} "
-                  f"investigators) for {args.seconds:.0f}s on {base}")  # fmt: skip
+            print(
+                f"load: {args.users} users ({args.users - args.users // 5} analysts, {args.users // 5} "
+                f"investigators) for {args.seconds:.0f}s on {base}"
+            )
             alone = None
             if args.alone_seconds > 0:
                 alone, _ = asyncio.run(run_load(base, 1, args.alone_seconds))

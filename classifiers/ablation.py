@@ -40,11 +40,15 @@ STYLES = {
     "chat register": "🔥🔥 Buruan kak, slot terbatas!! 🙏 Minat langsung komen ya 👇👇",
 }
 VARIANTS: dict[str, dict[str, Any]] = {
-    "old design (flags inside the text model)": {"flags_in_text": True, "card": False, "floor": False},
+    "old design (flags inside the text model)": {
+        "flags_in_text": True,
+        "card": False,
+        "floor": False,
+    },
     "text model only": {"card": False, "floor": False},
     "text + monotone scorecard": {"floor": False},
     "text + scorecard + two-strong-flags floor (shipped)": {},
-}  # fmt: skip
+}
 BEFORE = "seed-2026.12.1"
 
 
@@ -58,8 +62,11 @@ def style_attack(model: RiskModel, rows: list[Scored]) -> dict[str, Any]:
         gone = {r.ad.id for r, s in zip(risky, attacked, strict=True) if not s.risky}
         per_style[style] = len(gone)
         lost |= gone
-    return {**proportion(risky, lambda r: r.ad.id in lost), "per_style": per_style,
-            "examples": sorted(lost)[:5]}  # fmt: skip
+    return {
+        **proportion(risky, lambda r: r.ad.id in lost),
+        "per_style": per_style,
+        "examples": sorted(lost)[:5],
+    }
 
 
 def flags_ignored(rows: list[Scored]) -> dict[str, Any]:
@@ -100,9 +107,11 @@ def main() -> None:
             if not path.is_dir():
                 train_and_save(ads, base, params=params, version=f"variant-{i}")
             results[name] = measure(RiskModel.load(path))
-    header = ("| variant | real illegal risky | real domestic flagged | real legal overseas flagged | "
-              "real warnings/news flagged | seed PR-AUC (flag score) | seed legal flagged | "
-              "style words cancel (real / seed) | strong flag fired, not risky (real) |")  # fmt: skip
+    header = (
+        "| variant | real illegal risky | real domestic flagged | real legal overseas flagged | "
+        "real warnings/news flagged | seed PR-AUC (flag score) | seed legal flagged | "
+        "style words cancel (real / seed) | strong flag fired, not risky (real) |"
+    )
     print(header)  # noqa: T201
     print("|" + " --- |" * 9)  # noqa: T201
     for name, r in results.items():
@@ -116,7 +125,7 @@ def main() -> None:
             f"{cell(real['legal overseas notices flagged'])} | {cell(real['warnings and news flagged'])} | "
             f"{seed['pr_auc_flagged_score']['value']:.3f} | {cell(seed['false_flag_rate'])} | "
             f"{cell(r['style_attack_real'])} / {cell(r['style_attack_seed'])} | {cell(r['flags_ignored_real'])} |"
-        )  # fmt: skip
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
 

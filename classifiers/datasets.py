@@ -19,8 +19,17 @@ MODEL_LANGUAGES = ("id", "en", "ms", "mixed", "")
 SEED_GENRES = {"warning_article": "report", "news": "report", "non_ad": "other"}
 NO_OFFER = -1  # label of a text that describes no offer (genre training only)
 REQUIRED = {"id": str, "text": str, "label": int}
-OPTIONAL = {"title": str, "category": str, "destination": str, "style": str, "lang": str,
-            "hard": bool, "note": str, "split": str, "source": str}  # fmt: skip
+OPTIONAL = {
+    "title": str,
+    "category": str,
+    "destination": str,
+    "style": str,
+    "lang": str,
+    "hard": bool,
+    "note": str,
+    "split": str,
+    "source": str,
+}
 
 
 class DatasetError(ValueError):
@@ -161,11 +170,17 @@ def load_real_corpus(
                 label = REAL_LABELS[record["label"]]
                 lang = str(record.get("lang", ""))
                 ad = LabelledAd(
-                    id=str(record["id"]), text=str(record["text"]), label=label,
-                    category=str(record["kind"]), lang=lang, split=str(record["split"]),
-                    source=str(record["outlet"]), genre=str(record["genre"]), data="real",
+                    id=str(record["id"]),
+                    text=str(record["text"]),
+                    label=label,
+                    category=str(record["kind"]),
+                    lang=lang,
+                    split=str(record["split"]),
+                    source=str(record["outlet"]),
+                    genre=str(record["genre"]),
+                    data="real",
                     note=str(record.get("label_reason", "")),
-                )  # fmt: skip
+                )
             except (KeyError, TypeError) as exc:
                 raise DatasetError(f"{where}: not a real-corpus row ({exc})") from exc
             if all_languages or lang in MODEL_LANGUAGES:

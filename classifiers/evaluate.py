@@ -75,8 +75,15 @@ def calibration_table(labels: ArrayLike, risks: ArrayLike, bins: int = 5) -> lis
     for lo, hi in itertools.pairwise(edges):
         mask = (p >= lo) & ((p < hi) if hi < 1 else (p <= hi))
         if mask.any():
-            table.append({"from": float(lo), "to": float(hi), "n": int(mask.sum()),
-                          "mean_risk": float(p[mask].mean()), "observed": float(y[mask].mean())})  # fmt: skip
+            table.append(
+                {
+                    "from": float(lo),
+                    "to": float(hi),
+                    "n": int(mask.sum()),
+                    "mean_risk": float(p[mask].mean()),
+                    "observed": float(y[mask].mean()),
+                }
+            )
     return table
 
 
@@ -139,10 +146,16 @@ class EvaluationReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "model_version": self.model_version, "threshold": self.threshold, "data": self.data,
-            "metrics": self.metrics, "calibration": self.calibration, "by_source": self.by_source,
-            "by_destination": self.by_destination, "by_corridor": self.by_corridor, "files": self.files,
-        }  # fmt: skip
+            "model_version": self.model_version,
+            "threshold": self.threshold,
+            "data": self.data,
+            "metrics": self.metrics,
+            "calibration": self.calibration,
+            "by_source": self.by_source,
+            "by_destination": self.by_destination,
+            "by_corridor": self.by_corridor,
+            "files": self.files,
+        }
 
 
 def evaluate_scores(
@@ -194,8 +207,13 @@ def plot_pr_curve(
         tp = int((flagged & (y == 1)).sum())
         op_recall = tp / max(1, int(y.sum()))
         op_precision = tp / max(1, int(flagged.sum()))
-        axes.plot([op_recall], [op_precision], "o", color="crimson",
-                  label=f"threshold {threshold:.3f}: P {op_precision:.3f} / R {op_recall:.3f}")  # fmt: skip
+        axes.plot(
+            [op_recall],
+            [op_precision],
+            "o",
+            color="crimson",
+            label=f"threshold {threshold:.3f}: P {op_precision:.3f} / R {op_recall:.3f}",
+        )
     else:
         axes.text(0.5, 0.5, "needs both labels", ha="center")
     axes.set_xlabel("recall")
@@ -232,8 +250,19 @@ def report_markdown(report: EvaluationReport) -> str:
         "| metric | value |",
         "| --- | --- |",
     ]
-    for key in ("precision", "recall", "f1", "pr_auc", "precision_at_recall_95", "brier",
-                "precision_at_10", "precision_at_50", "precision_at_100", "mean_risk", "observed_rate"):  # fmt: skip
+    for key in (
+        "precision",
+        "recall",
+        "f1",
+        "pr_auc",
+        "precision_at_recall_95",
+        "brier",
+        "precision_at_10",
+        "precision_at_50",
+        "precision_at_100",
+        "mean_risk",
+        "observed_rate",
+    ):
         if key in m:
             lines.append(f"| {key} | {_fmt(m[key])} |")
     lines += [
@@ -250,14 +279,27 @@ def report_markdown(report: EvaluationReport) -> str:
         "| risk bin | n | mean risk | observed |",
         "| --- | --- | --- | --- |",
     ]
-    lines += [f"| {b['from']:.1f}–{b['to']:.1f} | {b['n']} | {b['mean_risk']:.3f} | {b['observed']:.3f} |"
-              for b in report.calibration]  # fmt: skip
-    for title, table in (("source", report.by_source), ("destination corridor", report.by_corridor),
-                         ("destination", report.by_destination)):  # fmt: skip
-        lines += ["", f"## By {title}", "", "| group | n | positives | flagged | recall | precision |",
-                  "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
-        lines += [f"| {_md_escape(group)} | {g['n']} | {g['positives']} | {g['flagged']} | {_fmt(g['recall'])} | "
-                  f"{_fmt(g['precision'])} |" for group, g in table.items()]  # fmt: skip
+    lines += [
+        f"| {b['from']:.1f}–{b['to']:.1f} | {b['n']} | {b['mean_risk']:.3f} | {b['observed']:.3f} |"
+        for b in report.calibration
+    ]
+    for title, table in (
+        ("source", report.by_source),
+        ("destination corridor", report.by_corridor),
+        ("destination", report.by_destination),
+    ):
+        lines += [
+            "",
+            f"## By {title}",
+            "",
+            "| group | n | positives | flagged | recall | precision |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {_md_escape(group)} | {g['n']} | {g['positives']} | {g['flagged']} | {_fmt(g['recall'])} | "
+            f"{_fmt(g['precision'])} |"
+            for group, g in table.items()
+        ]
     if "pr_curve" in report.files:
         lines += [
             "",
@@ -284,30 +326,65 @@ def report_html(report: EvaluationReport) -> str:
         )
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
-    keys = [k for k in ("precision", "recall", "f1", "pr_auc", "precision_at_recall_95", "brier",
-                        "precision_at_10", "precision_at_50", "precision_at_100") if k in m]  # fmt: skip
+    keys = [
+        k
+        for k in (
+            "precision",
+            "recall",
+            "f1",
+            "pr_auc",
+            "precision_at_recall_95",
+            "brier",
+            "precision_at_10",
+            "precision_at_50",
+            "precision_at_100",
+        )
+        if k in m
+    ]
     c = m["confusion"]
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>Evaluation {esc(report.model_version)}</title>",
-        ("<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto}table{border-collapse:collapse;"
-        "margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}"
-        "td:first-child,th:first-child{text-align:left}</style></head><body>"),
+        (
+            "<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto}table{border-collapse:collapse;"
+            "margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}"
+            "td:first-child,th:first-child{text-align:left}</style></head><body>"
+        ),
         f"<h1>Evaluation of model {esc(report.model_version)}</h1>",
-        (f"<p>Data: <code>{esc(report.data)}</code> — {m['n']} ads, {m['positives']} labelled illegal. "
-        f"Threshold {report.threshold:.4f}.</p>"),
+        (
+            f"<p>Data: <code>{esc(report.data)}</code> — {m['n']} ads, {m['positives']} labelled illegal. "
+            f"Threshold {report.threshold:.4f}.</p>"
+        ),
         table(["metric", "value"], [(k, m[k]) for k in keys]),
         "<h2>Confusion matrix</h2>",
-        table(["", "flagged", "not flagged"], [("illegal (1)", c["tp"], c["fn"]), ("not illegal (0)", c["fp"], c["tn"])]),
+        table(
+            ["", "flagged", "not flagged"],
+            [("illegal (1)", c["tp"], c["fn"]), ("not illegal (0)", c["fp"], c["tn"])],
+        ),
         "<h2>Calibration</h2>",
-        table(["risk bin", "n", "mean risk", "observed"],
-              [(f"{b['from']:.1f}–{b['to']:.1f}", b["n"], b["mean_risk"], b["observed"]) for b in report.calibration]),
-    ]  # fmt: skip
-    for title, groups in (("source", report.by_source), ("destination corridor", report.by_corridor),
-                          ("destination", report.by_destination)):  # fmt: skip
+        table(
+            ["risk bin", "n", "mean risk", "observed"],
+            [
+                (f"{b['from']:.1f}–{b['to']:.1f}", b["n"], b["mean_risk"], b["observed"])
+                for b in report.calibration
+            ],
+        ),
+    ]
+    for title, groups in (
+        ("source", report.by_source),
+        ("destination corridor", report.by_corridor),
+        ("destination", report.by_destination),
+    ):
         parts.append(f"<h2>By {esc(title)}</h2>")
-        parts.append(table(["group", "n", "positives", "flagged", "recall", "precision"],
-                           [(g, v["n"], v["positives"], v["flagged"], v["recall"], v["precision"]) for g, v in groups.items()]))  # fmt: skip
+        parts.append(
+            table(
+                ["group", "n", "positives", "flagged", "recall", "precision"],
+                [
+                    (g, v["n"], v["positives"], v["flagged"], v["recall"], v["precision"])
+                    for g, v in groups.items()
+                ],
+            )
+        )
     if "pr_curve" in report.files:
         parts.append(
             f"<h2>Precision-recall curve</h2><img alt='PR curve' src='{esc(Path(report.files['pr_curve']).name)}'>"
@@ -321,10 +398,15 @@ def write_report(
 ) -> EvaluationReport:
     """Write ``pr_curve.png``, ``report.md``, ``report.html`` and ``metrics.json`` into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    png = plot_pr_curve(labels, risks, report.threshold, out_dir / "pr_curve.png",
-                        f"model {report.model_version}")  # fmt: skip
-    report.files = {"pr_curve": str(png), "markdown": str(out_dir / "report.md"),
-                    "html": str(out_dir / "report.html"), "json": str(out_dir / "metrics.json")}  # fmt: skip
+    png = plot_pr_curve(
+        labels, risks, report.threshold, out_dir / "pr_curve.png", f"model {report.model_version}"
+    )
+    report.files = {
+        "pr_curve": str(png),
+        "markdown": str(out_dir / "report.md"),
+        "html": str(out_dir / "report.html"),
+        "json": str(out_dir / "metrics.json"),
+    }
     (out_dir / "report.md").write_text(report_markdown(report), encoding="utf-8")
     (out_dir / "report.html").write_text(report_html(report), encoding="utf-8")
     (out_dir / "metrics.json").write_text(

@@ -349,11 +349,18 @@ class _Lookup:
         indices = np.empty(bound, dtype=np.int32)
         data = np.empty(bound, dtype=np.int32)
         _csr_matmat(
-            n_docs, self.n_features,
-            doc_indptr, token_ids, np.ones(token_ids.size, dtype=np.int32),
-            table_indptr, self.indices[: self.nnz], self.data[: self.nnz],
-            indptr, indices, data,
-        )  # fmt: skip
+            n_docs,
+            self.n_features,
+            doc_indptr,
+            token_ids,
+            np.ones(token_ids.size, dtype=np.int32),
+            table_indptr,
+            self.indices[: self.nnz],
+            self.data[: self.nnz],
+            indptr,
+            indices,
+            data,
+        )
         nnz = int(indptr[-1])
         return sp.csr_matrix((data[:nnz], indices[:nnz], indptr), shape=(n_docs, self.n_features))
 

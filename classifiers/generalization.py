@@ -107,8 +107,10 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")  # noqa: T201
     for name, r in results.items():
         pr_auc = f"{r['pr_auc']:.3f}" if "pr_auc" in r else "–"
-        print(f"| {name} | {r['n']} | {r['positives']} | {pr_auc} | {r['precision']:.3f} | "  # noqa: T201
-              f"{r['recall']:.3f} | {r['false_positive_rate']:.3f} | {r['n_train']} |")  # fmt: skip
+        print(  # noqa: T201
+            f"| {name} | {r['n']} | {r['positives']} | {pr_auc} | {r['precision']:.3f} | "
+            f"{r['recall']:.3f} | {r['false_positive_rate']:.3f} | {r['n_train']} |"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 

@@ -126,8 +126,27 @@ NOT_NEGATED = "".join(f"(?<!{word} )" for word in ("bukan", "tanpa", "tidak", "b
 # names extraction turns into an ad's countries, spelled the way the normalizer writes them.
 # Kepmenaker 260/2015 (indicators.md §2.1): the 21 countries of the announcement minus Iran and
 # Pakistan, i.e. the 19 Kemnaker cites.
-MORATORIUM_COUNTRIES = ("SA", "AE", "QA", "KW", "OM", "BH", "JO", "EG", "IQ", "SY", "LB", "LY", "DZ",
-                        "MA", "TN", "SD", "PS", "MR", "YE")  # fmt: skip
+MORATORIUM_COUNTRIES = (
+    "SA",
+    "AE",
+    "QA",
+    "KW",
+    "OM",
+    "BH",
+    "JO",
+    "EG",
+    "IQ",
+    "SY",
+    "LB",
+    "LY",
+    "DZ",
+    "MA",
+    "TN",
+    "SD",
+    "PS",
+    "MR",
+    "YE",
+)
 # The scam-compound corridor (indicators.md §2.2), with Thailand as its entry and transit country.
 SCAM_HUB_COUNTRIES = ("KH", "MM", "LA", "PH", "TH")
 # Where the seed corpus sends workers, beyond the two above.
@@ -140,8 +159,9 @@ def place_terms(codes: Iterable[str]) -> list[str]:
     return sorted(names | {f"flag_{code.lower()}" for code in codes})
 
 
-MORATORIUM = Terms(*place_terms(MORATORIUM_COUNTRIES), "timur_tengah", "timteng", "negara arab",
-                   "tanah suci")  # fmt: skip
+MORATORIUM = Terms(
+    *place_terms(MORATORIUM_COUNTRIES), "timur_tengah", "timteng", "negara arab", "tanah suci"
+)
 DOMESTIC_WORK = Terms(
     "prt",
     "pengasuh",
@@ -207,11 +227,18 @@ OFFICE_JOB = Terms(
     "digital",
 )
 OVERSEAS = (
-    Terms(*place_terms(DESTINATION_COUNTRIES), "luar_negeri", "abroad", "overseas", "eropa", "europe",
-          "kapal")
+    Terms(
+        *place_terms(DESTINATION_COUNTRIES),
+        "luar_negeri",
+        "abroad",
+        "overseas",
+        "eropa",
+        "europe",
+        "kapal",
+    )
     + MORATORIUM
     + SCAM_HUB
-)  # fmt: skip
+)
 
 MESSENGER = frozenset(
     {"japri", "tok_wa", "tok_tme", "tok_handle", "whatsapp", "wa", "telegram", "inbox"}
@@ -260,12 +287,50 @@ JOB_OFFER = Terms(
 # tour package or a course ("Jasa urus visa turis Korea", "Paket umroh 35 jt"): the risk model's
 # scorecard counts the risk-raising indicators only where this context fires (classifiers.stacked).
 JOB_CONTEXT = Terms(
-    "lowongan", "loker", "dicari", "dibutuhkan", "gaji", "kerja", "bekerja", "pekerja", "pekerjaan",
-    "rekrut", "rekrutmen", "hiring", "vacancy", "job", "jobs", "salary", "work", "tkw", "tki", "pmi",
-    "cpmi", "majikan", "upah", "potong_gaji", "dana_talangan", "kontrak", "visa_kerja", "penempatan",
-    "magang", "perekrutan", "direkrut", "dipekerjakan", "tawaran", "employment", "employer", "abk",
-    "buruh", "karyawan", "tenaga", "operator", "admin", "crew", "kru",
-)  # fmt: skip
+    "lowongan",
+    "loker",
+    "dicari",
+    "dibutuhkan",
+    "gaji",
+    "kerja",
+    "bekerja",
+    "pekerja",
+    "pekerjaan",
+    "rekrut",
+    "rekrutmen",
+    "hiring",
+    "vacancy",
+    "job",
+    "jobs",
+    "salary",
+    "work",
+    "tkw",
+    "tki",
+    "pmi",
+    "cpmi",
+    "majikan",
+    "upah",
+    "potong_gaji",
+    "dana_talangan",
+    "kontrak",
+    "visa_kerja",
+    "penempatan",
+    "magang",
+    "perekrutan",
+    "direkrut",
+    "dipekerjakan",
+    "tawaran",
+    "employment",
+    "employer",
+    "abk",
+    "buruh",
+    "karyawan",
+    "tenaga",
+    "operator",
+    "admin",
+    "crew",
+    "kru",
+)
 # Indicators that are context for the model, never a reason shown to an analyst.
 CONTEXT_CODES = frozenset({"overseas_job", "job_context"})
 
@@ -325,9 +390,24 @@ class FeeClause:
             r"\b(biaya|bayar|dp|down payment|uang jaminan|jaminan|deposit|setor|transfer|tf|"
             r"administrasi|pendaftaran|registrasi|ongkos|pelatihan)\b\W+"
             r"(?:(?!gaji\b|upah\b|salary\b|bonus\b)\w+\W+){0,5}tok_money_",
-            ["biaya", "bayar", "dp", "down", "uang", "jaminan", "deposit", "setor", "transfer", "tf",
-             "administrasi", "pendaftaran", "registrasi", "ongkos", "pelatihan"],
-        )  # fmt: skip
+            [
+                "biaya",
+                "bayar",
+                "dp",
+                "down",
+                "uang",
+                "jaminan",
+                "deposit",
+                "setor",
+                "transfer",
+                "tf",
+                "administrasi",
+                "pendaftaran",
+                "registrasi",
+                "ongkos",
+                "pelatihan",
+            ],
+        )
         self.triggers = self.pattern.triggers
 
     def __call__(self, text: str, words: frozenset[str]) -> bool:
@@ -414,19 +494,26 @@ def _no_licence(text: str, words: frozenset[str]) -> bool:
 
 INDICATORS: tuple[Indicator, ...] = (
     Indicator(
-        "moratorium_domestic", 1,
+        "moratorium_domestic",
+        1,
         "Kerja rumah tangga di negara moratorium Timur Tengah (Kepmenaker 260/2015)",
         "Domestic work in a Middle-East moratorium country (Kepmenaker 260/2015)",
-        "2.1", _both(MORATORIUM, DOMESTIC_WORK), MORATORIUM.triggers,
+        "2.1",
+        _both(MORATORIUM, DOMESTIC_WORK),
+        MORATORIUM.triggers,
     ),
     Indicator(
-        "scam_hub_office_job", 1,
+        "scam_hub_office_job",
+        1,
         "Pekerjaan kantor/admin/CS di negara pusat penipuan daring (Kamboja, Myanmar, Laos, Filipina)",
         "Office/admin/CS job in an online-scam hub (Cambodia, Myanmar, Laos, Philippines)",
-        "1.8, 2.2", _both(SCAM_HUB, OFFICE_JOB), SCAM_HUB.triggers,
+        "1.8, 2.2",
+        _both(SCAM_HUB, OFFICE_JOB),
+        SCAM_HUB.triggers,
     ),
     Indicator(
-        "visit_visa_work", 1,
+        "visit_visa_work",
+        1,
         "Bekerja dengan visa kunjungan/turis/ziarah/umrah, bukan visa kerja",
         "Work on a visit/tourist/pilgrimage visa instead of a work visa",
         "1.1 (7), 1.6, 1.9",
@@ -434,40 +521,70 @@ INDICATORS: tuple[Indicator, ...] = (
             r"\bvisa_kunjungan\b|\bpaspor (pelancong|wisata)\b|\bvisa (nanti|bisa) (di ?rubah|diubah|diganti)\b|"
             r"\b(diurus|urus|mengurus|ganti) (di sana|disana)\b|\blewat (jalur )?(umrah|ziarah)\b|"
             r"\bberangkat (umrah|ziarah)\b|\b(bukan|tanpa|tidak pakai|tidak menggunakan|tak pakai) visa_kerja\b",
-            ["visa_kunjungan", "paspor", "visa", "diurus", "urus", "mengurus", "ganti", "lewat", "berangkat",
-             "bukan", "tanpa", "tidak", "tak"],
+            [
+                "visa_kunjungan",
+                "paspor",
+                "visa",
+                "diurus",
+                "urus",
+                "mengurus",
+                "ganti",
+                "lewat",
+                "berangkat",
+                "bukan",
+                "tanpa",
+                "tidak",
+                "tak",
+            ],
         ),
     ),
     Indicator(
-        "worker_pays_fees", 1,
+        "worker_pays_fees",
+        1,
         "Calon pekerja diminta membayar biaya penempatan/proses/jaminan (UU 18/2017 Pasal 30)",
         "The worker is asked to pay placement, processing or deposit fees (Law 18/2017 Art. 30)",
         "1.1 (4), 1.4, 3",
         FEES,
     ),
     Indicator(
-        "salary_deduction", 1,
+        "salary_deduction",
+        1,
         "Utang dibayar lewat potong gaji / dana talangan (jeratan utang)",
         "Debt repaid through salary deductions or a cash advance (debt bondage)",
         "1.8, 2.3, 2.8, 4",
         Pattern(
             r"\b(potong_gaji|dana_talangan|talangan|ditalangi|dipotong (dari )?gaji|bayar (dari|pakai) gaji|"
             r"dicicil (dari|lewat) gaji|ganti (dari|pakai) gaji|utang|hutang|kasbon)\b",
-            ["potong_gaji", "dana_talangan", "talangan", "ditalangi", "dipotong", "bayar", "dicicil",
-             "ganti", "utang", "hutang", "kasbon"],
+            [
+                "potong_gaji",
+                "dana_talangan",
+                "talangan",
+                "ditalangi",
+                "dipotong",
+                "bayar",
+                "dicicil",
+                "ganti",
+                "utang",
+                "hutang",
+                "kasbon",
+            ],
         ),
     ),
     Indicator(
-        "free_plus_cash", 1,
+        "free_plus_cash",
+        1,
         "Semua gratis plus uang saku (dipakai perekrut ilegal)",
         "Everything free plus pocket money (a known lure)",
         "1.8",
-        _both(Terms("gratis", "tanpa biaya", "ditanggung", "0 rupiah", "nol rupiah"),
-              Terms("uang_saku", "dikasih uang", "dapat uang", "sangu")),
+        _both(
+            Terms("gratis", "tanpa biaya", "ditanggung", "0 rupiah", "nol rupiah"),
+            Terms("uang_saku", "dikasih uang", "dapat uang", "sangu"),
+        ),
         frozenset({"gratis", "tanpa", "ditanggung", "0", "nol"}),
     ),
     Indicator(
-        "speed_promise", 1,
+        "speed_promise",
+        1,
         "Janji berangkat sangat cepat",
         "Promise of a very fast departure",
         "1.8, 1.10",
@@ -476,28 +593,44 @@ INDICATORS: tuple[Indicator, ...] = (
             r"\bberangkat (cepat|segera|langsung|minggu depan|bulan depan|secepatnya)\b|"
             r"\b(hari|minggu) (langsung )?(berangkat|terbang)\b|"
             r"\bproses (cepat|kilat|singkat)\b",
-            ["cepat", "kilat", "langsung", "segera", "express", "ekspres", "berangkat", "hari",
-             "minggu", "proses"],
+            [
+                "cepat",
+                "kilat",
+                "langsung",
+                "segera",
+                "express",
+                "ekspres",
+                "berangkat",
+                "hari",
+                "minggu",
+                "proses",
+            ],
         ),
     ),
     Indicator(
-        "waived_requirements", 1,
+        "waived_requirements",
+        1,
         "Syarat sangat ringan (tanpa pengalaman/ijazah/tes, usia bebas, cukup KTP)",
         "Requirements waived (no experience, diploma or test; any age; ID card only)",
         "1.1 (2), 1.10, 2.7",
         WAIVED,
     ),
     Indicator(
-        "messenger_only", 1,
+        "messenger_only",
+        1,
         "Hanya bisa dihubungi lewat WhatsApp/Telegram/DM, tanpa alamat perusahaan",
         "Contact only through WhatsApp/Telegram/DM, no company address",
         "1.2, 1.4, 1.5",
-        lambda text, words: not MESSENGER.isdisjoint(words) and ADDRESS.isdisjoint(words)
-        and not ("kantor" in words and OFFICE_ADDRESS.search(text)),
+        lambda text, words: (
+            not MESSENGER.isdisjoint(words)
+            and ADDRESS.isdisjoint(words)
+            and not ("kantor" in words and OFFICE_ADDRESS.search(text))
+        ),
         MESSENGER,
     ),
     Indicator(
-        "passport_retention", 1,
+        "passport_retention",
+        1,
         "Paspor ditahan atau diserahkan ke agen",
         "Passport held by, or handed to, the agent",
         "1.7, 4",
@@ -509,7 +642,8 @@ INDICATORS: tuple[Indicator, ...] = (
         ),
     ),
     Indicator(
-        "minors", 1,
+        "minors",
+        1,
         "Menerima anak di bawah umur atau tanpa izin keluarga",
         "Accepts minors or recruits without family consent",
         "3 (Pasal 5)",
@@ -520,7 +654,8 @@ INDICATORS: tuple[Indicator, ...] = (
         ),
     ),
     Indicator(
-        "no_contract", 1,
+        "no_contract",
+        1,
         "Tanpa kontrak kerja sebelum berangkat",
         "No employment contract before departure",
         "1.1 (8), 1.6",
@@ -530,35 +665,85 @@ INDICATORS: tuple[Indicator, ...] = (
         ),
     ),
     Indicator(
-        "back_route", 1,
+        "back_route",
+        1,
         "Jalur belakang ke Malaysia (Nunukan, Batam, Entikong, jalur tikus, tekong)",
         "Back route into Malaysia (Nunukan, Batam, Entikong, smuggling paths)",
         "2.6",
         Pattern(
             r"\b(nunukan|tawau|entikong|jalur tikus|lewat darat|tekong|permit (menyusul|nyusul)|"
             r"masuk (kerja )?dulu|kerja dulu (baru )?(permit|paspor))\b",
-            ["nunukan", "tawau", "entikong", "jalur", "lewat", "tekong", "permit", "masuk", "kerja"],
+            [
+                "nunukan",
+                "tawau",
+                "entikong",
+                "jalur",
+                "lewat",
+                "tekong",
+                "permit",
+                "masuk",
+                "kerja",
+            ],
         ),
     ),
     Indicator(
-        "impersonation", 1,
+        "impersonation",
+        1,
         "Mengatasnamakan BP2MI/KP2MI/Kemnaker/KBRI untuk merekrut atau menarik uang",
         "Impersonates BP2MI/KP2MI/Kemnaker/an embassy to recruit or collect money",
         "1.7, 1.8",
         _near(
-            Pattern(r"\b(bp2mi|kp2mi|bnp2tki|kemnaker|kemenaker|kbri|kjri|disnaker pusat|pengaduan tki|"
-                    r"kementerian)\b", ["bp2mi", "kp2mi", "bnp2tki", "kemnaker", "kemenaker", "kbri", "kjri",
-                                         "disnaker", "pengaduan", "kementerian"]),
-            Pattern(r"\b(transfer|tf|rekening|bansos|undangan seleksi|biaya pendaftaran|bayar pendaftaran|"
-                    r"uang pendaftaran|kode unik)\b", ["transfer", "tf", "rekening", "bansos", "undangan",
-                                                     "biaya", "bayar", "uang", "kode"]),
+            Pattern(
+                r"\b(bp2mi|kp2mi|bnp2tki|kemnaker|kemenaker|kbri|kjri|disnaker pusat|pengaduan tki|"
+                r"kementerian)\b",
+                [
+                    "bp2mi",
+                    "kp2mi",
+                    "bnp2tki",
+                    "kemnaker",
+                    "kemenaker",
+                    "kbri",
+                    "kjri",
+                    "disnaker",
+                    "pengaduan",
+                    "kementerian",
+                ],
+            ),
+            Pattern(
+                r"\b(transfer|tf|rekening|bansos|undangan seleksi|biaya pendaftaran|bayar pendaftaran|"
+                r"uang pendaftaran|kode unik)\b",
+                [
+                    "transfer",
+                    "tf",
+                    "rekening",
+                    "bansos",
+                    "undangan",
+                    "biaya",
+                    "bayar",
+                    "uang",
+                    "kode",
+                ],
+            ),
             window=160,
         ),
-        frozenset({"bp2mi", "kp2mi", "bnp2tki", "kemnaker", "kemenaker", "kbri", "kjri", "disnaker",
-                   "pengaduan", "kementerian"}),
+        frozenset(
+            {
+                "bp2mi",
+                "kp2mi",
+                "bnp2tki",
+                "kemnaker",
+                "kemenaker",
+                "kbri",
+                "kjri",
+                "disnaker",
+                "pengaduan",
+                "kementerian",
+            }
+        ),
     ),
     Indicator(
-        "personal_data_request", 1,
+        "personal_data_request",
+        1,
         "Meminta foto KTP/KK/paspor atau data diri lewat chat",
         "Asks for ID card, family card or passport photos over chat",
         "1.1 (5)",
@@ -568,40 +753,63 @@ INDICATORS: tuple[Indicator, ...] = (
         ),
     ),
     Indicator(
-        "high_pay_no_skill", 1,
+        "high_pay_no_skill",
+        1,
         "Gaji tinggi dalam mata uang asing untuk pekerjaan tanpa syarat",
         "High foreign-currency pay for a job without requirements",
         "1.1 (3), 2.2",
-        _both(MONEY_FOREIGN, WAIVED), MONEY_FOREIGN.triggers,
+        _both(MONEY_FOREIGN, WAIVED),
+        MONEY_FOREIGN.triggers,
     ),
     Indicator(
-        "no_licence", 1,
+        "no_licence",
+        1,
         "Lowongan luar negeri tanpa nama perusahaan, izin P3MI atau alamat",
         "Overseas vacancy naming no company, P3MI licence or address",
         "1.1 (1), 1.2, 1.10",
-        _no_licence, OVERSEAS.triggers,
+        _no_licence,
+        OVERSEAS.triggers,
     ),
     Indicator(
-        "licence_present", -1,
+        "licence_present",
+        -1,
         "Mencantumkan izin P3MI / SIP2MI / job order",
         "States a P3MI licence, SIP2MI recruitment permit or job order",
         "3",
         LICENCE,
     ),
     Indicator(
-        "official_channel", -1,
+        "official_channel",
+        -1,
         "Proses lewat jalur resmi (LTSA, Disnaker, BP3MI, SISKOP2MI, G to G)",
         "Processed through official channels (LTSA, Disnaker, BP3MI, SISKOP2MI, G-to-G)",
         "3, 2.3, 2.4",
         Pattern(
             r"\b(ltsa|disnaker|disnakertrans|bp3mi|siskop2mi|g2g|eps topik|eps|topik|im japan|ijepa|"
             r"siapkerja|karirhub|bpjs|orientasi pra|opp|blk)\b",
-            ["ltsa", "disnaker", "disnakertrans", "bp3mi", "siskop2mi", "g2g", "eps", "topik", "im",
-             "ijepa", "siapkerja", "karirhub", "bpjs", "orientasi", "opp", "blk"],
+            [
+                "ltsa",
+                "disnaker",
+                "disnakertrans",
+                "bp3mi",
+                "siskop2mi",
+                "g2g",
+                "eps",
+                "topik",
+                "im",
+                "ijepa",
+                "siapkerja",
+                "karirhub",
+                "bpjs",
+                "orientasi",
+                "opp",
+                "blk",
+            ],
         ),
     ),
     Indicator(
-        "work_visa_contract", -1,
+        "work_visa_contract",
+        -1,
         "Menyebut visa kerja dan kontrak/perjanjian kerja",
         "Mentions a work visa and an employment contract",
         "3 (Pasal 13, 15)",
@@ -612,7 +820,8 @@ INDICATORS: tuple[Indicator, ...] = (
         ),
     ),
     Indicator(
-        "warning_context", -1,
+        "warning_context",
+        -1,
         "Teks peringatan/berita tentang modus perekrutan ilegal, bukan lowongan",
         "A warning or news text about illegal recruitment, not a vacancy",
         "1",
@@ -620,26 +829,47 @@ INDICATORS: tuple[Indicator, ...] = (
             r"\b(waspada|hati hati|modus|hoaks|hoax|ciri ciri|penipuan|jangan (mudah )?tergiur|"
             r"imbau|mengimbau|korban|tppo|perdagangan orang|dipulangkan|repatriasi|ditangkap|"
             r"tersangka|polisi|polda|polres)\b",
-            ["waspada", "hati", "modus", "hoaks", "hoax", "ciri", "penipuan", "jangan", "imbau",
-             "mengimbau", "korban", "tppo", "perdagangan", "dipulangkan", "repatriasi", "ditangkap",
-             "tersangka", "polisi", "polda", "polres"],
+            [
+                "waspada",
+                "hati",
+                "modus",
+                "hoaks",
+                "hoax",
+                "ciri",
+                "penipuan",
+                "jangan",
+                "imbau",
+                "mengimbau",
+                "korban",
+                "tppo",
+                "perdagangan",
+                "dipulangkan",
+                "repatriasi",
+                "ditangkap",
+                "tersangka",
+                "polisi",
+                "polda",
+                "polres",
+            ],
         ),
     ),
     Indicator(
-        "overseas_job", 1,
+        "overseas_job",
+        1,
         "Lowongan kerja di luar negeri",
         "Job abroad",
         "context",
         OVERSEAS,
     ),
     Indicator(
-        "job_context", 1,
+        "job_context",
+        1,
         "Teks tentang pekerjaan",
         "A text about work",
         "context",
         JOB_CONTEXT,
     ),
-)  # fmt: skip
+)
 
 INDICATOR_BY_CODE = {i.code: i for i in INDICATORS}
 # word -> bit mask of the indicators it may trigger (bit i = INDICATORS[i]); indicators without

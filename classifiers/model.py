@@ -38,12 +38,24 @@ def build_pipeline(
     features = FeatureUnion(
         [
             # Analyzers that read the normalizer's space-separated tokens, with per-word caching.
-            ("words", CachedTfidfVectorizer(analyzer=WordNgrams(*word_ngrams), min_df=min_df, sublinear_tf=True)),
-            ("chars", CachedTfidfVectorizer(analyzer=CharNgrams(*char_ngrams), min_df=min_df, sublinear_tf=True,
-                                             max_features=60000)),
+            (
+                "words",
+                CachedTfidfVectorizer(
+                    analyzer=WordNgrams(*word_ngrams), min_df=min_df, sublinear_tf=True
+                ),
+            ),
+            (
+                "chars",
+                CachedTfidfVectorizer(
+                    analyzer=CharNgrams(*char_ngrams),
+                    min_df=min_df,
+                    sublinear_tf=True,
+                    max_features=60000,
+                ),
+            ),
             ("red_flags", RedFlagFeatures(weight=flag_weight)),
         ]
-    )  # fmt: skip
+    )
     classifier = StackedRiskClassifier(
         flag_codes=tuple(i.code for i in INDICATORS),
         directions=tuple(i.direction for i in INDICATORS),

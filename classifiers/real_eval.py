@@ -232,10 +232,17 @@ def failures(rows: Sequence[Scored], limit: int = 12) -> list[dict[str, Any]]:
         and ((r.ad.label == 1 and not r.risky) or (r.ad.label == 0 and r.flagged))
     ]
     return [
-        {"id": r.ad.id, "kind": r.ad.category, "lang": r.ad.lang, "genre": r.genre,
-         "risk": round(r.risk or 0.0, 4), "text": r.ad.text[:220], "reasons": r.reason_codes}
+        {
+            "id": r.ad.id,
+            "kind": r.ad.category,
+            "lang": r.ad.lang,
+            "genre": r.genre,
+            "risk": round(r.risk or 0.0, 4),
+            "text": r.ad.text[:220],
+            "reasons": r.reason_codes,
+        }
         for r in wrong[:limit]
-    ]  # fmt: skip
+    ]
 
 
 def _fmt(m: dict[str, Any] | None) -> str:
@@ -274,14 +281,23 @@ def report_markdown(result: dict[str, Any]) -> str:
             f"the flag rate on legal real texts {_fmt(result['legal_flag_rate_real'])}."
         ),
     ]
-    for title, key in (("genre", "real_by_genre"), ("language", "real_by_language"),
-                       ("kind", "real_by_kind")):  # fmt: skip
-        lines += ["", f"## Real texts by {title}", "",
-                  "| group | n | illegal offers risky | legal offers flagged | genre read right | unscored |",
-                  "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for title, key in (
+        ("genre", "real_by_genre"),
+        ("language", "real_by_language"),
+        ("kind", "real_by_kind"),
+    ):
+        lines += [
+            "",
+            f"## Real texts by {title}",
+            "",
+            "| group | n | illegal offers risky | legal offers flagged | genre read right | unscored |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
         for name, g in result[key].items():
-            lines.append(f"| {name} | {g['n']} | {_fmt(g['illegal_risky'])} | {_fmt(g['legal_flagged'])} | "
-                         f"{_fmt(g['genre_right'])} | {g['unscored']} |")  # fmt: skip
+            lines.append(
+                f"| {name} | {g['n']} | {_fmt(g['illegal_risky'])} | {_fmt(g['legal_flagged'])} | "
+                f"{_fmt(g['genre_right'])} | {g['unscored']} |"
+            )
     seed = result["seed_test"]
     pa, po = seed["pr_auc_flagged_score"], seed["pr_auc_risk_offers_only"]
     lines += [
@@ -304,8 +320,10 @@ def report_markdown(result: dict[str, Any]) -> str:
         "",
     ]
     for f in result["failures"]:
-        lines.append(f"- `{f['id']}` ({f['kind']}, {f['lang']}, read as {f['genre']}, risk "
-                     f"{f['risk']}): {f['text']!r} — {', '.join(f['reasons'][:4])}")  # fmt: skip
+        lines.append(
+            f"- `{f['id']}` ({f['kind']}, {f['lang']}, read as {f['genre']}, risk "
+            f"{f['risk']}): {f['text']!r} — {', '.join(f['reasons'][:4])}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -358,8 +376,11 @@ def write_report(model: Any, out_dir: Path, split: str = "test") -> dict[str, An
     out_dir.mkdir(parents=True, exist_ok=True)
     result = run(model, split)
     png = plot_calibration(model, out_dir / "calibration.png")
-    result["files"] = {"markdown": str(out_dir / "report.md"), "json": str(out_dir / "metrics.json"),
-                       "calibration": str(png)}  # fmt: skip
+    result["files"] = {
+        "markdown": str(out_dir / "report.md"),
+        "json": str(out_dir / "metrics.json"),
+        "calibration": str(png),
+    }
     markdown = report_markdown(result) + f"\n![calibration]({png.name})\n"
     (out_dir / "report.md").write_text(markdown, encoding="utf-8")
     (out_dir / "metrics.json").write_text(

@@ -114,8 +114,12 @@ def save_model(pipeline: Pipeline, card: dict[str, Any], models_dir: Path) -> Pa
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     skops.io.dump(pipeline, tmp / MODEL_FILE)
-    card = {**card, "library_versions": library_versions(), "file": MODEL_FILE,
-            "file_sha256": file_sha256(tmp / MODEL_FILE)}  # fmt: skip
+    card = {
+        **card,
+        "library_versions": library_versions(),
+        "file": MODEL_FILE,
+        "file_sha256": file_sha256(tmp / MODEL_FILE),
+    }
     (tmp / CARD_FILE).write_text(
         json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )

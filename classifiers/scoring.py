@@ -266,10 +266,14 @@ class RiskModel:
         for i, lang in enumerate(detected):
             if not lang.supported:
                 scores[i] = Score(
-                    risk=None, flagged=False, margin=None, risky=False, genre=None,
+                    risk=None,
+                    flagged=False,
+                    margin=None,
+                    risky=False,
+                    genre=None,
                     reasons=[unsupported_reason(lang.code, language)],
                     reason_codes=[f"language:{lang.code}"],
-                )  # fmt: skip
+                )
         for score, lang in zip(scores, detected, strict=True):
             score.lang = lang.code
         return scores
@@ -370,10 +374,16 @@ class RiskModel:
         lang = detect_language(text)
         score = self.score([text], language)[0]
         result: dict[str, Any] = {
-            "model": self.version, "lang": lang.code, "supported": lang.supported,
-            "risk": score.risk, "threshold": self.threshold, "risky": score.risky,
-            "flagged": score.flagged, "genre": score.genre, "reasons": score.reasons,
-        }  # fmt: skip
+            "model": self.version,
+            "lang": lang.code,
+            "supported": lang.supported,
+            "risk": score.risk,
+            "threshold": self.threshold,
+            "risky": score.risky,
+            "flagged": score.flagged,
+            "genre": score.genre,
+            "reasons": score.reasons,
+        }
         if not lang.supported:
             return result
         features = self.features([text])
@@ -381,10 +391,16 @@ class RiskModel:
         decision = np.asarray(row @ self._weights).ravel() + self._bias
         contributions = row.data * self._coef[row.indices]
         names = self._names[row.indices]
-        words = [(str(n).split("__", 1)[1], float(c)) for n, c in zip(names, contributions, strict=True)
-                 if str(n).startswith("words__") and c != 0]  # fmt: skip
-        chars = float(sum(c for n, c in zip(names, contributions, strict=True)
-                          if str(n).startswith("chars__")))  # fmt: skip
+        words = [
+            (str(n).split("__", 1)[1], float(c))
+            for n, c in zip(names, contributions, strict=True)
+            if str(n).startswith("words__") and c != 0
+        ]
+        chars = float(
+            sum(
+                c for n, c in zip(names, contributions, strict=True) if str(n).startswith("chars__")
+            )
+        )
         words.sort(key=lambda item: -abs(item[1]))
         result["text_model"] = {
             "risk": float(self.calibrate(np.clip(self._calibrator.predict(decision[:1]), 0, 1))[0])
@@ -403,28 +419,37 @@ class RiskModel:
             if row[0, column] != 0
         ]
         if self._stacked:
-            position = {str(n).removeprefix("red_flags__flag_"): j for j, n in enumerate(
-                self._names[self._spans[-1][0] :].tolist())}  # fmt: skip
+            position = {
+                str(n).removeprefix("red_flags__flag_"): j
+                for j, n in enumerate(self._names[self._spans[-1][0] :].tolist())
+            }
             gate = "job_context" not in position or "job_context" in fired
-            counted = [c for c in fired if gate or INDICATOR_BY_CODE.get(c) is None
-                       or INDICATOR_BY_CODE[c].direction <= 0]  # fmt: skip
+            counted = [
+                c
+                for c in fired
+                if gate or INDICATOR_BY_CODE.get(c) is None or INDICATOR_BY_CODE[c].direction <= 0
+            ]
             card_logit = self._card_bias + sum(self._card_coef[position[c]] for c in counted)
             raw_card = float(_sigmoid(np.asarray([card_logit]))[0])
             strong = [c for c in counted if position.get(c, -1) in set(self._strong.tolist())]
             result["scorecard"] = {
                 "risk": float(self.calibrate(np.asarray([raw_card]))[0]),
                 "intercept": self._card_bias,
-                "indicators": [(c, float(self._card_coef[position[c]])) for c in counted
-                               if c not in CONTEXT_CODES or c == "overseas_job"],
+                "indicators": [
+                    (c, float(self._card_coef[position[c]]))
+                    for c in counted
+                    if c not in CONTEXT_CODES or c == "overseas_job"
+                ],
                 "not_about_work": not gate,
-            }  # fmt: skip
+            }
             result["strong_flags"] = strong
             result["floor_applied"] = len(strong) >= 2 and self._floor is not None
             text_risk, card_risk = result["text_model"]["risk"], result["scorecard"]["risk"]
             result["decided_by"] = (
-                "two strong red flags" if result["floor_applied"] and max(text_risk, card_risk)
-                < self.threshold else ("words" if text_risk >= card_risk else "red flags")
-            )  # fmt: skip
+                "two strong red flags"
+                if result["floor_applied"] and max(text_risk, card_risk) < self.threshold
+                else ("words" if text_risk >= card_risk else "red flags")
+            )
             genre_logits = decision[1:]
             probabilities = np.exp(genre_logits - genre_logits.max())
             probabilities /= probabilities.sum()

@@ -139,8 +139,14 @@ def select_params(
             oof = out_of_fold_risk(texts, labels, params, groups, genres)[known]
             threshold = threshold_for_recall(labels[known], oof, target_recall)
             metrics = binary_metrics(labels[known], oof, threshold)
-            results.append({"params": candidate, "pr_auc": metrics["pr_auc"],
-                            "precision_at_recall": metrics["precision"], "brier": metrics["brier"]})  # fmt: skip
+            results.append(
+                {
+                    "params": candidate,
+                    "pr_auc": metrics["pr_auc"],
+                    "precision_at_recall": metrics["precision"],
+                    "brier": metrics["brier"],
+                }
+            )
             logger.info("params %s: out-of-fold PR-AUC %.4f", candidate, metrics["pr_auc"])
     return sorted(results, key=lambda r: (-r["pr_auc"], r["brier"]))
 
@@ -242,12 +248,20 @@ def reviews_as_labelled(records: Sequence[dict[str, Any]]) -> list[LabelledAd]:
         if status not in ("confirmed", "dismissed") or not (record.get("text") or "").strip():
             continue
         countries = record.get("countries") or []
-        ads.append(LabelledAd(
-            id=f"review:{record['ad_id']}", text=str(record["text"]), title=str(record.get("title") or ""),
-            label=1 if status == "confirmed" else 0, category="review", split="train", data="review",
-            source=str(record.get("source") or ""), destination=str(countries[0]) if len(countries) == 1 else "",
-            note=f"analyst decision {status} at {record.get('reviewed_at')}",
-        ))  # fmt: skip
+        ads.append(
+            LabelledAd(
+                id=f"review:{record['ad_id']}",
+                text=str(record["text"]),
+                title=str(record.get("title") or ""),
+                label=1 if status == "confirmed" else 0,
+                category="review",
+                split="train",
+                data="review",
+                source=str(record.get("source") or ""),
+                destination=str(countries[0]) if len(countries) == 1 else "",
+                note=f"analyst decision {status} at {record.get('reviewed_at')}",
+            )
+        )
     return ads
 
 
@@ -326,5 +340,12 @@ def retrain_with_reviews(
     before = binary_metrics([a.risk_label for a in known], test_risks, current.threshold)
     after = result.card["metrics"]["test"]
     activated, verdict = not_worse(before, after)
-    return RetrainOutcome(result=result, before=before, after=after, activated=activated,
-                          verdict=verdict, reviews_used=len(usable), reviews_skipped=len(reviews) - len(usable))  # fmt: skip
+    return RetrainOutcome(
+        result=result,
+        before=before,
+        after=after,
+        activated=activated,
+        verdict=verdict,
+        reviews_used=len(usable),
+        reviews_skipped=len(reviews) - len(usable),
+    )

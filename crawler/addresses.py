@@ -224,12 +224,19 @@ class AddressGuardMiddleware:
         if source is not None and source.private_network.get("allow"):
             self.private_hosts = set(SourceScope.of(source).hosts)
             hosts = ", ".join(sorted(f"{h}:{p}" if p else h for h, p in self.private_hosts))
-            logger.info("%s may connect to private addresses of %s: %s",
-                        self.name, hosts, source.private_network.get("reason"))  # fmt: skip
+            logger.info(
+                "%s may connect to private addresses of %s: %s",
+                self.name,
+                hosts,
+                source.private_network.get("reason"),
+            )
         if proxies := configured_proxies(crawler.settings) - self.private_hosts:
             self.private_hosts |= proxies
-            logger.info("%s connects through the configured proxy %s",
-                        self.name, ", ".join(sorted(f"{h}:{p}" for h, p in proxies)))  # fmt: skip
+            logger.info(
+                "%s connects through the configured proxy %s",
+                self.name,
+                ", ".join(sorted(f"{h}:{p}" for h, p in proxies)),
+            )
         if self.private_hosts:
             GuardedResolver.allow_private(self.private_hosts)
             crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -257,6 +264,11 @@ class AddressGuardMiddleware:
         key = refused_key(request.meta)
         stats.inc_value(key)
         stats.inc_value(f"{key}/{REFUSED_ADDRESS}")
-        logger.warning("%s: refused to connect to %s: %s resolves to %s",
-                       self.name, request.url[:200], host, addresses)  # fmt: skip
+        logger.warning(
+            "%s: refused to connect to %s: %s resolves to %s",
+            self.name,
+            request.url[:200],
+            host,
+            addresses,
+        )
         raise AddressRefused(REFUSED_ADDRESS, request.url) from exception

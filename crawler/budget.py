@@ -102,8 +102,12 @@ class CrawlBudgetMiddleware:
         depth = int(request.meta.get("depth") or 0)
         if depth > self.budget.depth:
             self.stats.inc_value(DEPTH_REFUSED)
-            logger.warning("%s: not following %s: deeper than the depth budget (%d)",
-                           self.name, request.url[:200], self.budget.depth)  # fmt: skip
+            logger.warning(
+                "%s: not following %s: deeper than the depth budget (%d)",
+                self.name,
+                request.url[:200],
+                self.budget.depth,
+            )
             raise OverBudget(
                 f"deeper than the depth budget ({self.budget.depth}): {request.url[:200]}"
             )
@@ -123,8 +127,11 @@ class CrawlBudgetMiddleware:
             return
         self.spent = budget
         self.stats.set_value(BUDGET_STOPPED, budget)
-        limit = {"requests": self.budget.requests, "bytes": self.budget.bytes,
-                 "seconds": self.budget.seconds}[budget]  # fmt: skip
+        limit = {
+            "requests": self.budget.requests,
+            "bytes": self.budget.bytes,
+            "seconds": self.budget.seconds,
+        }[budget]
         logger.warning(
             "%s: stopping: the %s budget of this run (%s) is spent", self.name, budget, limit
         )

@@ -153,8 +153,11 @@ class IncrementalMiddleware:
             if incidents := walk_incidents(stats):
                 assert self.crawler.stats is not None  # noqa: S101 - set before components
                 self.crawler.stats.set_value(GONE_WITHHELD, 1)
-                logger.warning("%s: the listing walk was disturbed (%s): no ad is marked gone this run",
-                               getattr(spider, "name", ""), "; ".join(incidents))  # fmt: skip
+                logger.warning(
+                    "%s: the listing walk was disturbed (%s): no ad is marked gone this run",
+                    getattr(spider, "name", ""),
+                    "; ".join(incidents),
+                )
                 return
             source = getattr(getattr(spider, "source", None), "name", "")
             now = datetime.now(UTC).isoformat()

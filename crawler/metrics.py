@@ -43,18 +43,24 @@ def run_registry(run: Mapping[str, Any]) -> CollectorRegistry:
     for field, suffix, help_text in RUN_COUNTS:
         Gauge(f"patroli_crawl_{suffix}", help_text, registry=registry).set(int(run.get(field) or 0))
     status = Gauge(
-        "patroli_crawl_status", "1 for the run's status (ok, degraded, failed).", ["status"],
+        "patroli_crawl_status",
+        "1 for the run's status (ok, degraded, failed).",
+        ["status"],
         registry=registry,
-    )  # fmt: skip
+    )
     for name in RUN_STATUSES:
         status.labels(name).set(1 if run.get("status") == name else 0)
     started, finished = seconds(run.get("started_at")), seconds(run.get("finished_at"))
     if finished is not None:
-        Gauge("patroli_crawl_finished_timestamp_seconds", "When the run ended (Unix time).",
-              registry=registry).set(finished)  # fmt: skip
+        Gauge(
+            "patroli_crawl_finished_timestamp_seconds",
+            "When the run ended (Unix time).",
+            registry=registry,
+        ).set(finished)
         if started is not None:
-            Gauge("patroli_crawl_duration_seconds", "How long the run took.",
-                  registry=registry).set(max(0.0, finished - started))  # fmt: skip
+            Gauge(
+                "patroli_crawl_duration_seconds", "How long the run took.", registry=registry
+            ).set(max(0.0, finished - started))
     return registry
 
 

@@ -197,8 +197,11 @@ def summarize(
     elif run.notes:
         run.status = "degraded"
     # Refused images are hostile or broken content, not a broken source: noted, status unchanged.
-    images_refused = {k.rsplit("/", 1)[1]: int(v) for k, v in stats.items()
-                      if k.startswith("patroli/images/refused/") and v}  # fmt: skip
+    images_refused = {
+        k.rsplit("/", 1)[1]: int(v)
+        for k, v in stats.items()
+        if k.startswith("patroli/images/refused/") and v
+    }
     if images_refused:
         detail = ", ".join(f"{reason} {n}" for reason, n in sorted(images_refused.items()))
         run.notes.append(

@@ -176,8 +176,12 @@ class CrawlScopeMiddleware:
             target = get_meta_refresh(response, ignore_tags=self.refresh_ignore_tags)[1] or ""
         if target and target.split(":", 1)[0].lower() not in WEB_SCHEMES:
             self.count("scheme", redirect=True, key=refused_key(request.meta))
-            logger.warning("%s: refused a redirect or meta refresh out of scope (scheme) from %s to %s",
-                           self.name, request.url, target[:200])  # fmt: skip
+            logger.warning(
+                "%s: refused a redirect or meta refresh out of scope (scheme) from %s to %s",
+                self.name,
+                request.url,
+                target[:200],
+            )
         return response
 
     @property
@@ -193,8 +197,13 @@ class CrawlScopeMiddleware:
             if redirected
             else "a link"
         )
-        logger.warning("%s: refused %s out of scope (%s): %s",
-                       self.name, how, refusal.reason, request.url[:200])  # fmt: skip
+        logger.warning(
+            "%s: refused %s out of scope (%s): %s",
+            self.name,
+            how,
+            refusal.reason,
+            request.url[:200],
+        )
 
     def count(self, reason: str, *, redirect: bool = False, key: str) -> None:
         """One refusal under ``key`` (``refused_key``: a media request's apart from the walk's)."""

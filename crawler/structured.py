@@ -83,8 +83,12 @@ def article_facts(page: Selector) -> dict[str, str]:
     for node in nodes:
         if not _types(node) & _ARTICLE_TYPES:
             continue
-        for key, name in (("headline", "title"), ("datePublished", "published"),
-                          ("dateModified", "modified"), ("description", "description")):  # fmt: skip
+        for key, name in (
+            ("headline", "title"),
+            ("datePublished", "published"),
+            ("dateModified", "modified"),
+            ("description", "description"),
+        ):
             if node.get(key) and name not in facts:
                 facts[name] = str(node[key])
         if "author" not in facts and (author := _person_name(node.get("author"), by_id)):

@@ -49,8 +49,11 @@ def software() -> str:
 
 
 def _headers(headers: Any) -> list[tuple[str, str]]:
-    return [(key.decode("latin-1"), value.decode("latin-1"))
-            for key, values in headers.items() for value in values]  # fmt: skip
+    return [
+        (key.decode("latin-1"), value.decode("latin-1"))
+        for key, values in headers.items()
+        for value in values
+    ]
 
 
 class WarcArchiveMiddleware:

@@ -29,9 +29,21 @@ from patroli.config.table import PATROLI_LOG_FORMAT
 REDACTED = "[redacted]"
 
 # key=value, key: value and "key": "value" where the key names a secret.
-_KEY_NAMES = ("password", "passwd", "pwd", "passphrase", r"secret(?:_key)?", r"api[_-]?key",
-              r"access[_-]?token", "token", "authorization", r"csrf[_-]?token", r"session(?:id)?",
-              "patroli_session", r"credentials?")  # fmt: skip
+_KEY_NAMES = (
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    r"secret(?:_key)?",
+    r"api[_-]?key",
+    r"access[_-]?token",
+    "token",
+    "authorization",
+    r"csrf[_-]?token",
+    r"session(?:id)?",
+    "patroli_session",
+    r"credentials?",
+)
 _KEY_VALUE_RE = re.compile(
     rf"""(?ix)
     (?P<key>["']?\b(?:{"|".join(_KEY_NAMES)})\b["']?)       # the key, perhaps quoted

@@ -227,5 +227,16 @@ def score(
 
     directory = str(model_dir or find_model(active_version()))
     version, _ = describe_model(directory)
-    return [Score(s.risk, s.flagged, list(s.reasons), list(s.reason_codes), version, s.risky, s.genre,
-                  s.lang) for s in score_with(directory, list(texts), language)]  # fmt: skip
+    return [
+        Score(
+            s.risk,
+            s.flagged,
+            list(s.reasons),
+            list(s.reason_codes),
+            version,
+            s.risky,
+            s.genre,
+            s.lang,
+        )
+        for s in score_with(directory, list(texts), language)
+    ]

@@ -36,9 +36,14 @@ logger = logging.getLogger(__name__)
 
 
 WARM_UP_PAYLOAD = {
-    "title": "Loker Kamboja", "text": "Admin CS Phnom Penh gaji 1.200 USD, biaya 5 jt, WA 0812-5551-2345",
-    "salary_text": "", "location": "", "links": ["https://wa.me/6281255512345"], "channel": "", "site_country": "",
-}  # fmt: skip
+    "title": "Loker Kamboja",
+    "text": "Admin CS Phnom Penh gaji 1.200 USD, biaya 5 jt, WA 0812-5551-2345",
+    "salary_text": "",
+    "location": "",
+    "links": ["https://wa.me/6281255512345"],
+    "channel": "",
+    "site_country": "",
+}
 
 
 def entity_payload(item: JobAd) -> dict[str, Any]:

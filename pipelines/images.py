@@ -62,8 +62,21 @@ logger = logging.getLogger(__name__)
 
 STAT = "patroli/images"
 # What each image record keeps of the inspection (the rest stays in the image's sidecar file).
-RECORD_KEYS = ("sha256", "kind", "width", "height", "bytes", "phash", "dhash", "phash_mirror",
-               "dhash_mirror", "linkable", "low_information", "ocr", "ocr_text")  # fmt: skip
+RECORD_KEYS = (
+    "sha256",
+    "kind",
+    "width",
+    "height",
+    "bytes",
+    "phash",
+    "dhash",
+    "phash_mirror",
+    "dhash_mirror",
+    "linkable",
+    "low_information",
+    "ocr",
+    "ocr_text",
+)
 
 
 class ImageRefused(FileException):
@@ -141,8 +154,13 @@ class FlyerImagesPipeline(FilesPipeline):
         if len(urls) > self.per_ad:
             self.stats.inc_value(f"{STAT}/skipped/per_ad_cap", len(urls) - self.per_ad)
             urls = urls[: self.per_ad]
-        meta = {"download_maxsize": self.max_bytes, "download_warnsize": 0, "max_retry_times": 1,
-                "dont_redirect": True, "patroli_image": True}  # fmt: skip
+        meta = {
+            "download_maxsize": self.max_bytes,
+            "download_warnsize": 0,
+            "max_retry_times": 1,
+            "dont_redirect": True,
+            "patroli_image": True,
+        }
         return [
             Request(url, meta=dict(meta)) for url in urls if url.startswith(("http://", "https://"))
         ]
@@ -184,8 +202,15 @@ class FlyerImagesPipeline(FilesPipeline):
             self.stats.inc_value(f"{STAT}/deduplicated")  # kept already: another ad, another URL
         else:
             assert self.executor is not None  # noqa: S101 - open_spider ran
-            facts = await run_in(self.executor, _inspect, body, self.max_pixels, self.ocr_languages,
-                                 self.ocr_mode, self.ocr_timeout)  # fmt: skip
+            facts = await run_in(
+                self.executor,
+                _inspect,
+                body,
+                self.max_pixels,
+                self.ocr_languages,
+                self.ocr_mode,
+                self.ocr_timeout,
+            )
             if not facts.pop("ok"):
                 raise ImageRefused(facts["reason"], facts.get("detail", ""))
             if self.ocr_wanted and not self.ocr_languages:
@@ -256,8 +281,14 @@ class FlyerImagesPipeline(FilesPipeline):
         urls = list(dict.fromkeys(item.image_urls or []))[: self.per_ad]
         return [u for u in urls if u.startswith(("http://", "https://"))]
 
-    def file_path(self, request: Request, response: Response | None = None,
-                  info: MediaPipeline.SpiderInfo | None = None, *, item: Any = None) -> str:  # fmt: skip
+    def file_path(
+        self,
+        request: Request,
+        response: Response | None = None,
+        info: MediaPipeline.SpiderInfo | None = None,
+        *,
+        item: Any = None,
+    ) -> str:
         # Not used for storage (files are kept by content, ``patroli.images.files``); a stable name.
         return hashlib.sha256(request.url.encode()).hexdigest()
 
@@ -265,5 +296,6 @@ class FlyerImagesPipeline(FilesPipeline):
 def _inspect(
     data: bytes, max_pixels: int, languages: str, mode: str, timeout: float
 ) -> dict[str, Any]:
-    return inspect_image(data, max_pixels=max_pixels, ocr_languages=languages, ocr_mode=mode,
-                         ocr_timeout=timeout)  # fmt: skip
+    return inspect_image(
+        data, max_pixels=max_pixels, ocr_languages=languages, ocr_mode=mode, ocr_timeout=timeout
+    )

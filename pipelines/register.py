@@ -31,9 +31,27 @@ from patroli.config.table import (
 from patroli.storage import StoreError, open_store
 
 logger = logging.getLogger(__name__)
-_FIELDS = ("agency_names", "licence_numbers", "phones", "whatsapp", "telegram", "emails",
-           "countries", "job_type", "title", "text", "risk", "risk_margin", "flagged", "reasons",
-           "reason_codes", "agency_id", "register_import", "risky", "genre")  # fmt: skip
+_FIELDS = (
+    "agency_names",
+    "licence_numbers",
+    "phones",
+    "whatsapp",
+    "telegram",
+    "emails",
+    "countries",
+    "job_type",
+    "title",
+    "text",
+    "risk",
+    "risk_margin",
+    "flagged",
+    "reasons",
+    "reason_codes",
+    "agency_id",
+    "register_import",
+    "risky",
+    "genre",
+)
 
 
 def load_snapshot(store_url: str) -> RegisterSnapshot | None:
@@ -54,8 +72,11 @@ class RegisterCheckPipeline:
         if not PATROLI_REGISTER_CHECK_ENABLED.from_settings(settings):
             raise NotConfigured("PATROLI_REGISTER_CHECK_ENABLED is off")
         assert crawler.stats is not None  # noqa: S101 - Scrapy sets it before components
-        return cls(crawler.stats, PATROLI_STORE_URL.from_settings(settings),
-                   PATROLI_LANGUAGE.from_settings(settings))  # fmt: skip
+        return cls(
+            crawler.stats,
+            PATROLI_STORE_URL.from_settings(settings),
+            PATROLI_LANGUAGE.from_settings(settings),
+        )
 
     async def open_spider(self) -> None:
         try:
@@ -76,8 +97,16 @@ class RegisterCheckPipeline:
         ad = {name: getattr(item, name) for name in _FIELDS}
         result = check(ad, self.snapshot)
         apply_check(ad, result, self.snapshot, self.language)
-        for name in ("risk", "risk_margin", "flagged", "risky", "reasons", "reason_codes",
-                     "agency_id", "register_import"):  # fmt: skip
+        for name in (
+            "risk",
+            "risk_margin",
+            "flagged",
+            "risky",
+            "reasons",
+            "reason_codes",
+            "agency_id",
+            "register_import",
+        ):
             setattr(item, name, ad[name])
         for code in result.codes:
             self.stats.inc_value(f"patroli/register/{code.split(':')[1].split('|')[0]}")

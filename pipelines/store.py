@@ -153,6 +153,8 @@ class StorePipeline:
                 self.stats.set_value("patroli/store/spool_pending", pending)
                 logger.warning(
                     "%d ads wait in the spool %s; they are written when the store is back "
-                    "(next crawl start)", pending, self.writer.spool.directory,
-                )  # fmt: skip
+                    "(next crawl start)",
+                    pending,
+                    self.writer.spool.directory,
+                )
         await asyncio.to_thread(self.store.close)

@@ -109,14 +109,19 @@ def resolve(resolver: GuardedResolver, name: str) -> list[str]:
 
 @pytest.fixture
 def dns() -> GuardedResolver:
-    scripted = ScriptedDns({
-        "jobs.example": [["93.184.216.34"]],
-        "rebind.example": [["93.184.216.34"], ["127.0.0.1"]],  # public when linked, loopback later
-        "inside.example": [["10.0.0.5", "::ffff:192.168.0.1"]],
-        "mixed.example": [["93.184.216.34", "127.0.0.1"]],
-        "2130706433": [["127.0.0.1"]],  # what getaddrinfo makes of the number
-        "office.example": [["10.0.0.7"]],
-    })  # fmt: skip
+    scripted = ScriptedDns(
+        {
+            "jobs.example": [["93.184.216.34"]],
+            "rebind.example": [
+                ["93.184.216.34"],
+                ["127.0.0.1"],
+            ],  # public when linked, loopback later
+            "inside.example": [["10.0.0.5", "::ffff:192.168.0.1"]],
+            "mixed.example": [["93.184.216.34", "127.0.0.1"]],
+            "2130706433": [["127.0.0.1"]],  # what getaddrinfo makes of the number
+            "office.example": [["10.0.0.7"]],
+        }
+    )
     return GuardedResolver(reactor=None, wrapped=scripted)
 
 
@@ -185,9 +190,20 @@ def test_a_crawl_never_connects_to_this_machine_unless_its_source_opts_in(tmp_pa
             encoding="utf-8",
         )
         summary = tmp_path / "summary.json"
-        result = run_patroli("crawl", "--sources", str(registry), "--store", f"sqlite:///{tmp_path / 'p.db'}",
-                             "--summary-json", str(summary), "--no-classify", "-s", "PATROLI_MONITORS_ENABLED=False",
-                             "-s", "PATROLI_RETRY_BACKOFF_BASE=0.05")  # fmt: skip
+        result = run_patroli(
+            "crawl",
+            "--sources",
+            str(registry),
+            "--store",
+            f"sqlite:///{tmp_path / 'p.db'}",
+            "--summary-json",
+            str(summary),
+            "--no-classify",
+            "-s",
+            "PATROLI_MONITORS_ENABLED=False",
+            "-s",
+            "PATROLI_RETRY_BACKOFF_BASE=0.05",
+        )
         seen = sites.configure_hostile()["hosts_seen"]
     # Only the opted-in source's requests arrived: nothing under the name or the number.
     assert set(seen) == {f"127.0.0.1:{port}"}
@@ -215,9 +231,21 @@ def test_a_crawl_through_a_proxy_on_this_machine_reaches_its_source(tmp_path: Pa
             encoding="utf-8",
         )
         summary = tmp_path / "summary.json"
-        result = run_patroli("crawl", "--sources", str(registry), "--store", f"sqlite:///{tmp_path / 'p.db'}",
-                             "--summary-json", str(summary), "--no-classify", "-s", "PATROLI_MONITORS_ENABLED=False",
-                             "-s", "PATROLI_RETRY_BACKOFF_BASE=0.05", env={"http_proxy": proxy.url})  # fmt: skip
+        result = run_patroli(
+            "crawl",
+            "--sources",
+            str(registry),
+            "--store",
+            f"sqlite:///{tmp_path / 'p.db'}",
+            "--summary-json",
+            str(summary),
+            "--no-classify",
+            "-s",
+            "PATROLI_MONITORS_ENABLED=False",
+            "-s",
+            "PATROLI_RETRY_BACKOFF_BASE=0.05",
+            env={"http_proxy": proxy.url},
+        )
     (run,) = json.loads(summary.read_text())
     assert "lowongan.example" in proxy.hosts
     assert run["items"] == 3, result.stderr[-2000:]

@@ -11,8 +11,13 @@ from patroli.alerts.channels import Alert, deliver
 from patroli.alerts.config import AlertConfigError, ChannelConfig, load_alert_config
 from tests.helpers.receivers import HttpReceiver, smtp_server
 
-ALERT = Alert(event="high_risk", title="2 iklan berisiko tinggi baru", lines=["0.99  Loker admin Kamboja"],
-              links=["http://127.0.0.1:8000/ads/abc"], source="demo_telegram")  # fmt: skip
+ALERT = Alert(
+    event="high_risk",
+    title="2 iklan berisiko tinggi baru",
+    lines=["0.99  Loker admin Kamboja"],
+    links=["http://127.0.0.1:8000/ads/abc"],
+    source="demo_telegram",
+)
 
 
 def test_webhook_gets_the_alert_as_json() -> None:
@@ -30,9 +35,17 @@ def test_webhook_gets_the_alert_as_json() -> None:
 
 def test_email_arrives_over_smtp() -> None:
     with smtp_server() as (port, inbox):
-        channel = ChannelConfig("mail", "email", ("high_risk",),
-                                {"smtp_host": "127.0.0.1", "smtp_port": port, "from": "patroli@example.test",
-                                 "to": ["analis@example.test"]})  # fmt: skip
+        channel = ChannelConfig(
+            "mail",
+            "email",
+            ("high_risk",),
+            {
+                "smtp_host": "127.0.0.1",
+                "smtp_port": port,
+                "from": "patroli@example.test",
+                "to": ["analis@example.test"],
+            },
+        )
         assert deliver(channel, ALERT) == ""
     (message,) = inbox
     assert message["Subject"] == "[patroli] 2 iklan berisiko tinggi baru"
@@ -43,8 +56,12 @@ def test_email_arrives_over_smtp() -> None:
 def test_telegram_bot_api_send_message(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEST_BOT_TOKEN", "123:secret-token")
     with HttpReceiver() as api:
-        channel = ChannelConfig("inv", "telegram", ("saved_search",),
-                                {"token_env": "TEST_BOT_TOKEN", "chat_id": "-100555", "api_url": api.url})  # fmt: skip
+        channel = ChannelConfig(
+            "inv",
+            "telegram",
+            ("saved_search",),
+            {"token_env": "TEST_BOT_TOKEN", "chat_id": "-100555", "api_url": api.url},
+        )
         assert deliver(channel, ALERT) == ""
     ((path, payload),) = api.requests
     assert path == "/bot123:secret-token/sendMessage"
@@ -69,8 +86,12 @@ def test_failing_channel_is_retried_then_reported_without_leaking_the_token(
         probe.bind(("127.0.0.1", 0))
         dead_port = probe.getsockname()[1]
     monkeypatch.setenv("TEST_BOT_TOKEN", "123:secret-token")
-    channel = ChannelConfig("inv", "telegram", ("high_risk",),
-                            {"token_env": "TEST_BOT_TOKEN", "chat_id": "1", "api_url": f"http://127.0.0.1:{dead_port}"})  # fmt: skip
+    channel = ChannelConfig(
+        "inv",
+        "telegram",
+        ("high_risk",),
+        {"token_env": "TEST_BOT_TOKEN", "chat_id": "1", "api_url": f"http://127.0.0.1:{dead_port}"},
+    )
     error = deliver(channel, ALERT, attempts=2, backoff=0.01)
     assert error.startswith("Telegram Bot API: unreachable")
     assert "secret-token" not in error

@@ -52,8 +52,10 @@ HARMLESS = {
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     store = seed_store(f"sqlite:///{tmp_path_factory.mktemp('api') / 'api.db'}")
     store.upsert_ads([ad(EXAMPLE_AD, title="Lowongan admin Kamboja (contoh dokumentasi)")])
-    tokens = {role: create_token(store, store, USER_OF[role], "tests", actor="tests")[0]
-              for role in ("analyst", "investigator", "admin")}  # fmt: skip
+    tokens = {
+        role: create_token(store, store, USER_OF[role], "tests", actor="tests")[0]
+        for role in ("analyst", "investigator", "admin")
+    }
     revoked, record = create_token(store, store, "ivan", "revoked later", actor="tests")
     revoke_token(store, store, record["id"], actor="adi")
     with LiveServer(store, web_settings()) as live:
@@ -78,9 +80,13 @@ def concrete(template: str) -> str:
 
 
 def test_the_route_table_covers_every_api_route_and_the_document(api: dict[str, Any]) -> None:
-    routes = {(m, r.path.removeprefix("/api/v1").replace("{index:int}", "{index}"))
-              for r in api["server"].app.routes if r.path.startswith("/api/")
-              for m in getattr(r, "methods", None) or () if m != "HEAD"}  # fmt: skip
+    routes = {
+        (m, r.path.removeprefix("/api/v1").replace("{index:int}", "{index}"))
+        for r in api["server"].app.routes
+        if r.path.startswith("/api/")
+        for m in getattr(r, "methods", None) or ()
+        if m != "HEAD"
+    }
     assert routes == set(API_ROUTES)
     doc = call(api, "GET", "/openapi.json").json()
     documented = {(m.upper(), path) for path, ops in doc["paths"].items() for m in ops}
@@ -105,8 +111,12 @@ def test_each_role_reaches_exactly_its_endpoints(api: dict[str, Any], role: str)
 @pytest.mark.parametrize("who", ["anonymous", "revoked", "malformed", "wrong secret"])
 def test_every_endpoint_refuses_a_missing_or_invalid_token(api: dict[str, Any], who: str) -> None:
     good = api["tokens"]["admin"]
-    token = {"anonymous": None, "revoked": api["revoked"], "malformed": "not-a-token",
-             "wrong secret": good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")}[who]  # fmt: skip
+    token = {
+        "anonymous": None,
+        "revoked": api["revoked"],
+        "malformed": "not-a-token",
+        "wrong secret": good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB"),
+    }[who]
     for (method, template), allowed in API_ROUTES.items():
         response = call(api, method, concrete(template), token, json=HARMLESS.get(template))
         if not allowed:
@@ -217,8 +227,11 @@ def test_a_generated_client_calls_every_documented_operation(api: dict[str, Any]
             body = None
             if "requestBody" in operation:
                 body = operation["requestBody"]["content"]["application/json"]["example"]
-            headers = {} if operation.get("security") == [] else {
-                "Authorization": f"Bearer {api['tokens']['admin']}"}  # fmt: skip
+            headers = (
+                {}
+                if operation.get("security") == []
+                else {"Authorization": f"Bearer {api['tokens']['admin']}"}
+            )
             response = httpx.request(
                 method.upper(), url, params=query, json=body, headers=headers, timeout=30
             )
@@ -265,8 +278,18 @@ def test_search_pages_facets_and_a_bad_query(api: dict[str, Any]) -> None:
     assert first["facets"]["source"]
     import json
 
-    second = call(api, "GET", "/ads", token, params={"q": "flagged:true", "sort": "risk", "limit": 3,
-                                                    "after": json.dumps(first["next_after"])}).json()  # fmt: skip
+    second = call(
+        api,
+        "GET",
+        "/ads",
+        token,
+        params={
+            "q": "flagged:true",
+            "sort": "risk",
+            "limit": 3,
+            "after": json.dumps(first["next_after"]),
+        },
+    ).json()
     assert not {h["ad_id"] for h in first["hits"]} & {h["ad_id"] for h in second["hits"]}
     assert first["hits"][0]["explanations"][0]["text"]
     bad = call(api, "GET", "/ads", token, params={"q": "colour:red"})
@@ -286,12 +309,22 @@ def test_a_decision_checks_the_version_and_is_audited_like_the_page(api: dict[st
     token = api["tokens"]["analyst"]
     target = "sa0000000000000000000001"
     version = store.get_ad(target)["version"]
-    done = call(api, "POST", f"/ads/{target}/decision", token,
-                json={"decision": "confirmed", "note": "visa ziarah", "expected_version": version})  # fmt: skip
+    done = call(
+        api,
+        "POST",
+        f"/ads/{target}/decision",
+        token,
+        json={"decision": "confirmed", "note": "visa ziarah", "expected_version": version},
+    )
     assert done.status_code == 200
     assert (done.json()["ad"]["status"], done.json()["ad"]["version"]) == ("confirmed", version + 1)
-    stale = call(api, "POST", f"/ads/{target}/decision", token,
-                 json={"decision": "dismissed", "expected_version": version})  # fmt: skip
+    stale = call(
+        api,
+        "POST",
+        f"/ads/{target}/decision",
+        token,
+        json={"decision": "dismissed", "expected_version": version},
+    )
     assert stale.status_code == 409
     assert stale.json()["error"]["details"] == {"expected_version": version, "version": version + 1}
     assert store.get_ad(target)["status"] == "confirmed"  # never overwritten
@@ -306,10 +339,28 @@ def test_a_decision_checks_the_version_and_is_audited_like_the_page(api: dict[st
         call(api, "POST", "/ads/nope/decision", token, json={"decision": "confirmed"}).status_code
         == 404
     )
-    assert call(api, "POST", f"/ads/{target}/decision", token, content=b"decision=confirmed",
-                headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 415  # fmt: skip
-    assert call(api, "POST", f"/ads/{target}/decision", token, content=b"{not json",
-                headers={"Content-Type": "application/json"}).status_code == 400  # fmt: skip
+    assert (
+        call(
+            api,
+            "POST",
+            f"/ads/{target}/decision",
+            token,
+            content=b"decision=confirmed",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        ).status_code
+        == 415
+    )
+    assert (
+        call(
+            api,
+            "POST",
+            f"/ads/{target}/decision",
+            token,
+            content=b"{not json",
+            headers={"Content-Type": "application/json"},
+        ).status_code
+        == 400
+    )
 
 
 def test_bulk_decisions_skip_what_someone_else_decided_and_audit_once(api: dict[str, Any]) -> None:
@@ -319,8 +370,13 @@ def test_bulk_decisions_skip_what_someone_else_decided_and_audit_once(api: dict[
     assert queue["filters"]["country"] == "TH"
     picked = [{"ad_id": h["ad_id"], "expected_version": h["version"]} for h in queue["hits"]]
     store.review(picked[0]["ad_id"], "escalated", reviewer="ana")  # someone else, meanwhile
-    result = call(api, "POST", "/queue/decisions", token,
-                  json={"decision": "dismissed", "note": "resmi", "ads": picked}).json()  # fmt: skip
+    result = call(
+        api,
+        "POST",
+        "/queue/decisions",
+        token,
+        json={"decision": "dismissed", "note": "resmi", "ads": picked},
+    ).json()
     assert result == {"decided": len(picked) - 1, "skipped": [picked[0]["ad_id"]]}
     entry = store.audit_log(actor="adi", limit=5)[0]
     assert entry["action"] == "bulk_review"
@@ -351,8 +407,11 @@ def test_ad_related_evidence_runs_and_sources(api: dict[str, Any]) -> None:
     related = call(api, "GET", f"/ads/{AD}/related", token, params={"limit": 4}).json()["related"]
     both = ["handle:@rekrut_kh", "phone:+6281255512345"]
     assert {r["ad_id"]: r["via"] for r in related} == {
-        "kh0000000000000000000002": both, "xss0000000000000000000001": both, EXAMPLE_AD: both,
-        "jp0000000000000000000001": ["phone:+6281255512345"]}  # fmt: skip
+        "kh0000000000000000000002": both,
+        "xss0000000000000000000001": both,
+        EXAMPLE_AD: both,
+        "jp0000000000000000000001": ["phone:+6281255512345"],
+    }
     snapshot = call(api, "GET", f"/ads/{AD}/evidence/0", token).json()
     assert AD in snapshot["html"]
     assert call(api, "GET", f"/ads/{AD}/evidence/9", token).status_code == 404
@@ -450,8 +509,10 @@ def test_the_account_page_makes_shows_once_and_revokes_a_token(api: dict[str, An
         token_id = token.split("_")[1]
         assert f'data-token="{token_id}"' in again.text
         assert "notebook analis" in again.text
-        refused = client.post("/account/tokens", {"csrf_token": client.csrf("/account"), "name": "prom",
-                                                  "scope": "metrics"})  # fmt: skip
+        refused = client.post(
+            "/account/tokens",
+            {"csrf_token": client.csrf("/account"), "name": "prom", "scope": "metrics"},
+        )
         assert refused.status_code == 400  # an analyst may not hold a metrics token
         no_csrf = client.post(f"/account/tokens/{token_id}/revoke", {})
         assert no_csrf.status_code == 403

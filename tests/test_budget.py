@@ -97,9 +97,13 @@ def test_once_spent_the_rest_of_a_page_is_not_read() -> None:
 def test_a_budget_stop_is_a_degraded_run_with_a_note() -> None:
     crawler = crawler_with()
     assert crawler.stats is not None
-    for key, value in {"start_time": "2026-11-28T02:00:00+00:00", "finish_reason": "budget_requests",
-                       "patroli/budget/stopped": "requests", "item_scraped_count": 140,
-                       "response_received_count": 150}.items():  # fmt: skip
+    for key, value in {
+        "start_time": "2026-11-28T02:00:00+00:00",
+        "finish_reason": "budget_requests",
+        "patroli/budget/stopped": "requests",
+        "item_scraped_count": 140,
+        "response_received_count": 150,
+    }.items():
         crawler.stats.set_value(key, value)
     run = summarize(SourceConfig(name="flood", kind="classifieds"), crawler)
     assert run.status == "degraded"

@@ -50,12 +50,24 @@ def patrol(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Patrol]:
     with DemoSitesProcess(port=0) as sites:  # its own: the takedown test switches faults on
         patrol = Patrol(sites, directory)
         # Telegram with the capture step after the crawl; the others without (they are many pages).
-        first, _ = crawl(sites.url, patrol.store_url, "demo_telegram",
-                         env={**patrol.env, "PATROLI_CAPTURE_ENABLED": "1"}, summary=directory / "t.json")  # fmt: skip
+        first, _ = crawl(
+            sites.url,
+            patrol.store_url,
+            "demo_telegram",
+            env={**patrol.env, "PATROLI_CAPTURE_ENABLED": "1"},
+            summary=directory / "t.json",
+        )
         assert first.returncode == 0, first.stderr[-3000:]
         patrol.capture_output = first.stderr  # type: ignore[attr-defined]
-        second, _ = crawl(sites.url, patrol.store_url, "demo_pasarloka", "demo_kerjanusa", "demo_fb_group",
-                          env=patrol.env, summary=directory / "pk.json")  # fmt: skip
+        second, _ = crawl(
+            sites.url,
+            patrol.store_url,
+            "demo_pasarloka",
+            "demo_kerjanusa",
+            "demo_fb_group",
+            env=patrol.env,
+            summary=directory / "pk.json",
+        )
         assert second.returncode == 0, second.stderr[-3000:]
         yield patrol
 
@@ -95,8 +107,19 @@ def test_flagged_ads_get_a_capture_record_after_the_patrol(patrol: Patrol) -> No
 
 @pytest.fixture(scope="module")
 def exported(patrol: Patrol) -> dict[str, Any]:
-    created = patrol.patroli("case", "create", CASE_TITLE, "--province", "Jawa Barat", "--assignee", "ivan",
-                             "--description", "Nomor yang sama di situs iklan dan papan lowongan.", "--by", "ivan")  # fmt: skip
+    created = patrol.patroli(
+        "case",
+        "create",
+        CASE_TITLE,
+        "--province",
+        "Jawa Barat",
+        "--assignee",
+        "ivan",
+        "--description",
+        "Nomor yang sama di situs iklan dan papan lowongan.",
+        "--by",
+        "ivan",
+    )
     assert created.returncode == 0, created.stderr
     case_id = created.stdout.strip()
     ad_one = ad_id_of("demo_pasarloka", KNOWN_ILLEGAL["demo_pasarloka"][1])
@@ -108,8 +131,12 @@ def exported(patrol: Patrol) -> dict[str, Any]:
         network_id = store.get_ad(lead)["network_id"]
         network = {a["ad_id"] for a in store.get_network(network_id)["ads"]}
         cluster_id = store.get_ad(ad_id_of("demo_telegram", "t0129"))["cluster_id"]
-    for args in (("network", network_id), ("cluster", cluster_id), ("ad", ad_one, ad_two),
-                 ("identifier", SHARED_PHONE)):  # fmt: skip
+    for args in (
+        ("network", network_id),
+        ("cluster", cluster_id),
+        ("ad", ad_one, ad_two),
+        ("identifier", SHARED_PHONE),
+    ):
         added = patrol.patroli("case", "add", case_id, *args, "--by", "ivan")
         assert added.returncode == 0, added.stderr
     assert (
@@ -118,10 +145,30 @@ def exported(patrol: Patrol) -> dict[str, Any]:
         ).returncode
         == 0
     )
-    assert patrol.patroli("case", "route", case_id, "police", "Ditressiber Polda Jabar", "--reference",
-                          "B/77/XII/2026", "--by", "ivan").returncode == 0  # fmt: skip
-    reviewed = patrol.patroli("review", ad_one, "--decision", "confirmed", "--note", "modus admin Kamboja",
-                              "--reviewer", "ana")  # fmt: skip
+    assert (
+        patrol.patroli(
+            "case",
+            "route",
+            case_id,
+            "police",
+            "Ditressiber Polda Jabar",
+            "--reference",
+            "B/77/XII/2026",
+            "--by",
+            "ivan",
+        ).returncode
+        == 0
+    )
+    reviewed = patrol.patroli(
+        "review",
+        ad_one,
+        "--decision",
+        "confirmed",
+        "--note",
+        "modus admin Kamboja",
+        "--reviewer",
+        "ana",
+    )
     assert reviewed.returncode == 0, reviewed.stderr
     bundle = patrol.directory / "bundle"
     result = patrol.patroli("case", "export", case_id, "-o", str(bundle), "--by", "ivan")
@@ -130,9 +177,17 @@ def exported(patrol: Patrol) -> dict[str, Any]:
     assert (
         patrol.patroli("case", "export", case_id, "-o", str(zipped), "--by", "ivan").returncode == 0
     )
-    return {"case_id": case_id, "bundle": bundle, "zip": zipped, "ad_one": ad_one, "ad_two": ad_two,
-            "export_stdout": result.stdout, "network_id": network_id, "network": network,
-            "cluster_id": cluster_id}  # fmt: skip
+    return {
+        "case_id": case_id,
+        "bundle": bundle,
+        "zip": zipped,
+        "ad_one": ad_one,
+        "ad_two": ad_two,
+        "export_stdout": result.stdout,
+        "network_id": network_id,
+        "network": network,
+        "cluster_id": cluster_id,
+    }
 
 
 def test_the_bundle_holds_every_part_and_checks_out_offline(
@@ -164,8 +219,14 @@ def test_the_bundle_holds_every_part_and_checks_out_offline(
     ]
     assert (bundle / "clusters" / f"{exported['cluster_id']}.json").is_file()
     listed = {e["path"] for e in manifest["files"]}
-    assert {"report/laporan.pdf", "report/laporan.html", "audit.json", "decisions.json", "case.json",
-            "README.txt"} <= listed  # fmt: skip
+    assert {
+        "report/laporan.pdf",
+        "report/laporan.html",
+        "audit.json",
+        "decisions.json",
+        "case.json",
+        "README.txt",
+    } <= listed
     # Every ad's archived page rendered; ads read from one page (a channel, a group feed) share it.
     page_of = {a: json.loads((bundle / "ads" / f"{a}.json").read_text())["page_image"] for a in ads}
     assert set(page_of.values()) == {p for p in listed if p.startswith("pages/")}
@@ -185,8 +246,11 @@ def test_the_bundle_holds_every_part_and_checks_out_offline(
     exports = store_exports(patrol, exported["case_id"])
     assert len(exports) == 2  # the folder and the ZIP
     assert sums_digest in {e["after"]["sha256sums"] for e in exports}
-    records = {e["warc_record_id"] for a in ads
-               for e in json.loads((bundle / "ads" / f"{a}.json").read_text())["evidence"]}  # fmt: skip
+    records = {
+        e["warc_record_id"]
+        for a in ads
+        for e in json.loads((bundle / "ads" / f"{a}.json").read_text())["evidence"]
+    }
     assert len(records) >= len(set(page_of.values()))
     # With patroli, a folder and a ZIP:
     for target in (bundle, exported["zip"]):
@@ -221,8 +285,9 @@ def test_the_pdf_report_renders_to_pages_with_the_case_and_its_ads(
     assert png_is_not_blank(pages[0])  # the summary: dense text
     # No empty page; a page holding the rest of a tall, pale channel screenshot has little ink.
     assert all(matplotlib.image.imread(str(page)).std() > 0.005 for page in pages)
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout  # fmt: skip
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     flat = " ".join(text.split())
     assert CASE_TITLE in flat
     with open_store(patrol.store_url) as store:
@@ -253,8 +318,13 @@ def test_a_flipped_byte_in_a_warc_record_and_in_the_report_is_named(
     human = run_patroli("case", "verify", str(tampered))
     assert f"FAILED warc/{warc.name}" in human.stdout
     assert "FAILED report/laporan.html" in human.stdout
-    plain = subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=tampered, capture_output=True,
-                           text=True, check=False)  # fmt: skip
+    plain = subprocess.run(
+        ["sha256sum", "--quiet", "-c", "SHA256SUMS"],
+        cwd=tampered,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert plain.returncode == 1
     assert "laporan.html: FAILED" in plain.stdout
 
@@ -275,8 +345,20 @@ def test_takedown_batches_and_the_tracker_moving_a_taken_down_ad_to_removed(
         )
     unconfirmed = ad_id_of("demo_pasarloka", KNOWN_ILLEGAL["demo_pasarloka"][-1])
     batch = patrol.directory / "saman"
-    made = patrol.patroli("takedown", "export", "saman", *ads, unconfirmed, "-o", str(batch), "--letter",
-                          "B-101/KP2MI/XII/2026", "--urgent", "--by", "ivan")  # fmt: skip
+    made = patrol.patroli(
+        "takedown",
+        "export",
+        "saman",
+        *ads,
+        unconfirmed,
+        "-o",
+        str(batch),
+        "--letter",
+        "B-101/KP2MI/XII/2026",
+        "--urgent",
+        "--by",
+        "ivan",
+    )
     assert made.returncode == 0, made.stderr
     assert unconfirmed in made.stdout  # left out: not confirmed by an analyst
     saman = json.loads((batch / "saman.json").read_text())
@@ -284,8 +366,15 @@ def test_takedown_batches_and_the_tracker_moving_a_taken_down_ad_to_removed(
     assert [item["ad_id"] for item in saman["items"]] == ads
     known = truth()
     for item in saman["items"]:
-        for field in ("url", "content_id", "platform", "screenshot", "legal_analysis", "requesting_agency",
-                      "letter_number"):  # fmt: skip
+        for field in (
+            "url",
+            "content_id",
+            "platform",
+            "screenshot",
+            "legal_analysis",
+            "requesting_agency",
+            "letter_number",
+        ):
             assert item[field], (field, item)
         shot = batch / item["screenshot"]
         assert hashlib.sha256(shot.read_bytes()).hexdigest() == item["screenshot_sha256"]

@@ -167,9 +167,16 @@ def test_model_with_types_outside_the_allow_list_is_refused(tmp_path: Path) -> N
     skops.io.dump(evil, model_dir / "model.skops")
     from classifiers.registry import file_sha256, library_versions
 
-    (model_dir / "model_card.json").write_text(json.dumps({
-        "version": "evil", "threshold": 0.5, "library_versions": library_versions(),
-        "file_sha256": file_sha256(model_dir / "model.skops")}))  # fmt: skip
+    (model_dir / "model_card.json").write_text(
+        json.dumps(
+            {
+                "version": "evil",
+                "threshold": 0.5,
+                "library_versions": library_versions(),
+                "file_sha256": file_sha256(model_dir / "model.skops"),
+            }
+        )
+    )
     with pytest.raises(ModelError, match=r"outside the allow-list: .*rmtree"):
         load_model(model_dir)
 
@@ -256,8 +263,11 @@ def test_reasons_put_raising_indicators_first_and_lowering_ones_last(small_model
     mixed = ILLEGAL + " Proses resmi lewat LTSA Disnaker, visa kerja dan perjanjian kerja."
     score = model.score([mixed])[0]
     order = {"indicator": 0, "rule": 1, "term": 2, "indicator:-": 3, "genre": 4}
-    kinds = [c.split(":")[0] + (":-" if c.startswith("indicator:") and reason_text(c).startswith("Menurunkan") else "")
-             for c in score.reason_codes]  # fmt: skip
+    kinds = [
+        c.split(":")[0]
+        + (":-" if c.startswith("indicator:") and reason_text(c).startswith("Menurunkan") else "")
+        for c in score.reason_codes
+    ]
     assert kinds == sorted(kinds, key=order.__getitem__)
     assert "indicator:official_channel" in score.reason_codes
     assert score.reasons[kinds.index("indicator:-")].startswith("Menurunkan risiko")
@@ -303,8 +313,14 @@ def test_shipped_model_is_calibrated_on_the_held_out_split() -> None:
     risks = np.asarray([s.risk for s in model.score(texts)])
     assert abs(risks.mean() - labels.mean()) <= 0.05
     bins = np.minimum((risks * 10).astype(int), 9)
-    ece = sum(abs(risks[bins == b].mean() - labels[bins == b].mean()) * (bins == b).sum()
-              for b in range(10) if (bins == b).any()) / labels.size  # fmt: skip
+    ece = (
+        sum(
+            abs(risks[bins == b].mean() - labels[bins == b].mean()) * (bins == b).sum()
+            for b in range(10)
+            if (bins == b).any()
+        )
+        / labels.size
+    )
     assert ece <= 0.08
     assert ((risks - labels) ** 2).mean() <= 0.06  # Brier score
 

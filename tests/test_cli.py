@@ -12,10 +12,18 @@ from tests.helpers.cli import run_patroli
 def test_classify_adds_risk_flag_and_reasons_and_passes_fields_through(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     lines = [
-        {"id": "a", "title": "LOKER KAMBOJA", "text": "Admin CS Phnom Penh gaji 1.500 USD, tanpa pengalaman, "
-         "biaya proses 5 jt potong gaji, japri WA 0812-5551-2345", "batch": 7},
-        {"id": "b", "text": "Dicari kasir toko bangunan di Sleman, gaji UMR, lamaran ke Jl. Kaliurang 9"},
-    ]  # fmt: skip
+        {
+            "id": "a",
+            "title": "LOKER KAMBOJA",
+            "text": "Admin CS Phnom Penh gaji 1.500 USD, tanpa pengalaman, "
+            "biaya proses 5 jt potong gaji, japri WA 0812-5551-2345",
+            "batch": 7,
+        },
+        {
+            "id": "b",
+            "text": "Dicari kasir toko bangunan di Sleman, gaji UMR, lamaran ke Jl. Kaliurang 9",
+        },
+    ]
     source.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     out = tmp_path / "out.jsonl"
     result = run_patroli("classify", str(source), "-o", str(out))

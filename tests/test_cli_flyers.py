@@ -17,13 +17,25 @@ NO_CONTACT = {"phones": [], "telegram": []}  # linked by their images alone
 def _store_with_reposts(store_url: str) -> None:
     blank = image_facts(blank_png(), "https://img.example/placeholder.png")
     with open_store(store_url) as store:
-        store.upsert_ads([
-            record("orig", **NO_CONTACT, **with_images([flyer_facts("p01")])),
-            record("resized", source="demo_pasarloka", **NO_CONTACT, **with_images([flyer_facts("p01", "resized")])),
-            record("mirrored", source="demo_fb_group", **NO_CONTACT, **with_images([flyer_facts("p01", "mirrored")])),
-            record("other", **NO_CONTACT, **with_images([flyer_facts("p02"), blank])),
-            record("blank_only", **NO_CONTACT, **with_images([blank])),
-        ])  # fmt: skip
+        store.upsert_ads(
+            [
+                record("orig", **NO_CONTACT, **with_images([flyer_facts("p01")])),
+                record(
+                    "resized",
+                    source="demo_pasarloka",
+                    **NO_CONTACT,
+                    **with_images([flyer_facts("p01", "resized")]),
+                ),
+                record(
+                    "mirrored",
+                    source="demo_fb_group",
+                    **NO_CONTACT,
+                    **with_images([flyer_facts("p01", "mirrored")]),
+                ),
+                record("other", **NO_CONTACT, **with_images([flyer_facts("p02"), blank])),
+                record("blank_only", **NO_CONTACT, **with_images([blank])),
+            ]
+        )
 
 
 def test_search_by_image_and_related_find_the_reposts(store_url: str, tmp_path: Path) -> None:

@@ -35,7 +35,9 @@ GUARDS: dict[str, list[str]] = {
 EXIT_CODES = {0, 1, 2, 3, 4}
 
 
-def commands(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:  # fmt: skip
+def commands(
+    group: click.Group, prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     for name, command in sorted(group.commands.items()):
         if isinstance(command, click.Group):
             yield from commands(command, (*prefix, name))
@@ -71,16 +73,29 @@ def place(
     busy = socket.socket()  # a port that is taken: the demo commands never serve
     busy.bind(("127.0.0.1", 0))
     busy.listen()
-    yield {"dir": str(tmp_path), "binary": str(binary), "missing": str(tmp_path / "missing.jsonl"),
-            "busy_port": str(busy.getsockname()[1])}  # fmt: skip
+    yield {
+        "dir": str(tmp_path),
+        "binary": str(binary),
+        "missing": str(tmp_path / "missing.jsonl"),
+        "busy_port": str(busy.getsockname()[1]),
+    }
     busy.close()
 
 
-def invocations(path: tuple[str, ...], command: click.Command, place: dict[str, str]) -> Iterator[list[str]]:  # fmt: skip
+def invocations(
+    path: tuple[str, ...], command: click.Command, place: dict[str, str]
+) -> Iterator[list[str]]:
     """Argument lists, each making one parameter hostile; required arguments get hostile values
     too, and the guard of a command that would crawl or serve comes last."""
-    stores = ["sqlite:///absent/x.db?mode=ro", "sqlite:///x.db?mode=wat", "sqlite://x.db",
-              "ftp://127.0.0.1/x", "[/]", "http://127.0.0.1:9", "sqlite:///binary.jsonl"]  # fmt: skip
+    stores = [
+        "sqlite:///absent/x.db?mode=ro",
+        "sqlite:///x.db?mode=wat",
+        "sqlite://x.db",
+        "ftp://127.0.0.1/x",
+        "[/]",
+        "http://127.0.0.1:9",
+        "sqlite:///binary.jsonl",
+    ]
     paths = [place["missing"], place["binary"], place["dir"], "[/]"]
     arguments = [p for p in command.params if isinstance(p, click.Argument)]
     options = [p for p in command.params if isinstance(p, click.Option) and not p.hidden]
@@ -93,8 +108,11 @@ def invocations(path: tuple[str, ...], command: click.Command, place: dict[str, 
         guard = ["--port", place["busy_port"], *(["--no-serve"] if path[-1] == "demo" else [])]
     for argument in arguments:
         for value in paths if isinstance(argument.type, click.Path) else TEXTS:
-            positional = [value if a is argument else filler(a) for a in arguments
-                          if a.required or a is argument]  # fmt: skip
+            positional = [
+                value if a is argument else filler(a)
+                for a in arguments
+                if a.required or a is argument
+            ]
             yield [*path, *positional, *guard]
     required = [filler(a) for a in arguments if a.required]
     for option in options:
@@ -138,8 +156,22 @@ def test_every_command_survives_hostile_arguments(
 
 def test_every_command_is_walked() -> None:
     names = {" ".join(p) for p, _ in ALL}
-    assert {"classify", "review", "search", "show", "queue", "related", "runs", "crawl", "serve",
-            "users add", "users list", "index status", "model use", "searches remove"} <= names  # fmt: skip
+    assert {
+        "classify",
+        "review",
+        "search",
+        "show",
+        "queue",
+        "related",
+        "runs",
+        "crawl",
+        "serve",
+        "users add",
+        "users list",
+        "index status",
+        "model use",
+        "searches remove",
+    } <= names
 
 
 def test_rich_markup_in_a_user_value_is_printed_as_is(place: dict[str, str]) -> None:
@@ -160,9 +192,18 @@ def test_read_only_commands_create_no_store_and_no_directory(
     ``x.db?mode=ro``, and reading commands created missing directories."""
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    for args in (["search", "kamboja"], ["show", "x"], ["queue"], ["related", "x"], ["runs"],
-                 ["users", "list"], ["searches", "list"], ["review", "x", "--decision", "dismissed"],
-                 ["users", "disable", "ana"], ["train", "--with-reviews"]):  # fmt: skip
+    for args in (
+        ["search", "kamboja"],
+        ["show", "x"],
+        ["queue"],
+        ["related", "x"],
+        ["runs"],
+        ["users", "list"],
+        ["searches", "list"],
+        ["review", "x", "--decision", "dismissed"],
+        ["users", "disable", "ana"],
+        ["train", "--with-reviews"],
+    ):
         for url in ("sqlite:///x.db?mode=ro", "sqlite:///new/dir/x.db", "sqlite:///y.db"):
             result = runner.invoke(cli, [*args, "--store", url])
             assert result.exit_code in (1, 4), (args, url, result.output)
@@ -180,8 +221,9 @@ def test_mode_ro_opens_an_existing_store_read_only(tmp_path: Path) -> None:
     found = run_patroli("search", "country:KH", "--json", "--store", url)
     assert found.returncode == 0, found.stderr
     assert json.loads(found.stdout)["total"] == 3
-    refused = run_patroli("review", "kh0000000000000000000001", "--decision", "confirmed",
-                          "--store", url)  # fmt: skip
+    refused = run_patroli(
+        "review", "kh0000000000000000000001", "--decision", "confirmed", "--store", url
+    )
     assert refused.returncode == 4
     assert "readonly" in refused.stderr.replace(" ", "").replace("-", "")
     assert "Traceback" not in refused.stderr
@@ -218,8 +260,16 @@ def test_classify_reports_each_bad_line_and_scores_the_rest(tmp_path: Path) -> N
     result = run_patroli("classify", str(source), "-o", str(out), "--max-chars", "20000")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    expected = {2: "binary data", 3: "not UTF-8 text", 4: "a lone surrogate", 5: "nested too deeply",
-                6: "nested too deeply", 7: "longer than", 8: "expected a JSON object", 9: 'missing "text"'}  # fmt: skip
+    expected = {
+        2: "binary data",
+        3: "not UTF-8 text",
+        4: "a lone surrogate",
+        5: "nested too deeply",
+        6: "nested too deeply",
+        7: "longer than",
+        8: "expected a JSON object",
+        9: 'missing "text"',
+    }
     for number, reason in expected.items():
         assert f"{source}:{number}: {reason}" in result.stderr, (number, result.stderr)
     assert "8 line(s) failed" in result.stderr

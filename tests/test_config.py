@@ -150,8 +150,13 @@ def test_the_table_imports_nothing_else_of_patroli() -> None:
 def _scrapy_get(name: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(SCRAPY), "settings", "--get", name],
-        cwd=ROOT, env=_clean_env(**env), capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=_clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_scrapy_settings_from_the_repository_root_come_from_the_table() -> None:
@@ -199,14 +204,26 @@ def test_every_component_reads_its_scrapy_settings_through_the_table(tmp_path: P
     from pipelines.store import StorePipeline
 
     store = f"sqlite:///{tmp_path / 'ads.db'}"
-    crawler = get_crawler(settings_dict={
-        "PATROLI_STORE_URL": store, "PATROLI_STORE_BATCH_SIZE": "7", "PATROLI_SPOOL_DIR": str(tmp_path / "spool"),
-        "PATROLI_SPOOL_RETRY_SECONDS": "2", "PATROLI_RETRY_BACKOFF_BASE": "0.5", "PATROLI_RETRY_BACKOFF_MAX": "4",
-        "PATROLI_TEXT_MAX_CHARS": "99", "PATROLI_WORKERS": "0", "PATROLI_EXTRACT_BATCH_SIZE": "5",
-        "PATROLI_CLASSIFY_BATCH_SIZE": "6", "PATROLI_BATCH_DELAY": "0.25", "PATROLI_LANGUAGE": "en",
-        "PATROLI_MODEL_PATH": str(tmp_path / "model"), "PATROLI_MONITOR_DROP_RATIO": "0.3",
-        "PATROLI_MONITOR_MAX_ERROR_RATE": "0.1", "PATROLI_MONITOR_HISTORY": "3",
-    })  # fmt: skip
+    crawler = get_crawler(
+        settings_dict={
+            "PATROLI_STORE_URL": store,
+            "PATROLI_STORE_BATCH_SIZE": "7",
+            "PATROLI_SPOOL_DIR": str(tmp_path / "spool"),
+            "PATROLI_SPOOL_RETRY_SECONDS": "2",
+            "PATROLI_RETRY_BACKOFF_BASE": "0.5",
+            "PATROLI_RETRY_BACKOFF_MAX": "4",
+            "PATROLI_TEXT_MAX_CHARS": "99",
+            "PATROLI_WORKERS": "0",
+            "PATROLI_EXTRACT_BATCH_SIZE": "5",
+            "PATROLI_CLASSIFY_BATCH_SIZE": "6",
+            "PATROLI_BATCH_DELAY": "0.25",
+            "PATROLI_LANGUAGE": "en",
+            "PATROLI_MODEL_PATH": str(tmp_path / "model"),
+            "PATROLI_MONITOR_DROP_RATIO": "0.3",
+            "PATROLI_MONITOR_MAX_ERROR_RATE": "0.1",
+            "PATROLI_MONITOR_HISTORY": "3",
+        }
+    )
     stored = StorePipeline.from_crawler(crawler)
     assert (stored.store_url, stored.batch_size, stored.spool_dir, stored.spool_retry_seconds) == (
         store,
@@ -220,9 +237,13 @@ def test_every_component_reads_its_scrapy_settings_through_the_table(tmp_path: P
     extract = ExtractEntitiesPipeline.from_crawler(crawler)
     assert (extract.workers, extract.batch_size, extract.batch_delay) == (0, 5, 0.25)
     classify = ClassifyPipeline.from_crawler(crawler)
-    assert (classify.workers, classify.batch_size, classify.batch_delay, classify.language, classify.model_path) == (
-        0, 6, 0.25, "en", str(tmp_path / "model")
-    )  # fmt: skip
+    assert (
+        classify.workers,
+        classify.batch_size,
+        classify.batch_delay,
+        classify.language,
+        classify.model_path,
+    ) == (0, 6, 0.25, "en", str(tmp_path / "model"))
     assert IncrementalMiddleware.from_crawler(crawler).store_url == store
     assert MonitorSettings.from_settings(crawler.settings) == MonitorSettings(0.3, 0.1, 3)
 
@@ -301,9 +322,15 @@ def test_the_engine_client_reads_its_environment_through_the_table() -> None:
     from patroli.storage import StoreUnavailable
     from patroli.storage.engine.client import parse_engine_url
 
-    env = {"PATROLI_ENGINE_TIMEOUT": "2.5", "PATROLI_ENGINE_RETRIES": "0", "PATROLI_ENGINE_VERIFY_CERTS": "no",
-           "PATROLI_INDEX_PREFIX": "night", "PATROLI_BULK_MAX_ACTIONS": "10", "PATROLI_BULK_MAX_BYTES": "2048",
-           "PATROLI_ENGINE_API_KEY": "a2V5OnNlY3JldA=="}  # fmt: skip
+    env = {
+        "PATROLI_ENGINE_TIMEOUT": "2.5",
+        "PATROLI_ENGINE_RETRIES": "0",
+        "PATROLI_ENGINE_VERIFY_CERTS": "no",
+        "PATROLI_INDEX_PREFIX": "night",
+        "PATROLI_BULK_MAX_ACTIONS": "10",
+        "PATROLI_BULK_MAX_BYTES": "2048",
+        "PATROLI_ENGINE_API_KEY": "a2V5OnNlY3JldA==",
+    }
     settings = parse_engine_url("https://127.0.0.1:9200", env)
     assert (settings.timeout, settings.retries, settings.verify_certs, settings.prefix) == (
         2.5,
@@ -365,22 +392,39 @@ def test_every_cli_option_backed_by_a_setting_takes_its_environment_variable(
     from patroli.cli import cli
 
     options = _setting_options()
-    assert {s.env for _, _, s in options} == {"PATROLI_STORE", "PATROLI_SOURCES", "PATROLI_JOBS_DIR",
-                                              "PATROLI_MODEL_DIR", "PATROLI_MODEL_PATH", "PATROLI_INDEX_PREFIX",
-                                              "PATROLI_API_TOKEN_DAYS", "PATROLI_EVIDENCE_DIR",
-                                              "PATROLI_EVIDENCE_RETENTION_DAYS", "PATROLI_TAKEDOWN_AGENCY",
-                                              "PATROLI_RECHECK_TIMEOUT", "PATROLI_TEXT_MAX_CHARS",
-                                              "PATROLI_FRONTIER"}  # fmt: skip
+    assert {s.env for _, _, s in options} == {
+        "PATROLI_STORE",
+        "PATROLI_SOURCES",
+        "PATROLI_JOBS_DIR",
+        "PATROLI_MODEL_DIR",
+        "PATROLI_MODEL_PATH",
+        "PATROLI_INDEX_PREFIX",
+        "PATROLI_API_TOKEN_DAYS",
+        "PATROLI_EVIDENCE_DIR",
+        "PATROLI_EVIDENCE_RETENTION_DAYS",
+        "PATROLI_TAKEDOWN_AGENCY",
+        "PATROLI_RECHECK_TIMEOUT",
+        "PATROLI_TEXT_MAX_CHARS",
+        "PATROLI_FRONTIER",
+    }
     (tmp_path / "models").mkdir()
     registry = tmp_path / "sources.yaml"
     registry.write_text("sources: []\n", encoding="utf-8")
-    values = {"PATROLI_STORE": f"sqlite:///{tmp_path / 'env.db'}", "PATROLI_SOURCES": str(registry),
-              "PATROLI_JOBS_DIR": str(tmp_path / "jobs"), "PATROLI_MODEL_DIR": str(tmp_path / "models"),
-              "PATROLI_MODEL_PATH": str(tmp_path / "model"), "PATROLI_INDEX_PREFIX": "kasus",
-              "PATROLI_API_TOKEN_DAYS": "30", "PATROLI_EVIDENCE_DIR": str(tmp_path / "evidence"),
-              "PATROLI_EVIDENCE_RETENTION_DAYS": "30", "PATROLI_TAKEDOWN_AGENCY": "Badan Uji",
-              "PATROLI_RECHECK_TIMEOUT": "7.5", "PATROLI_TEXT_MAX_CHARS": "777",
-              "PATROLI_FRONTIER": "redis://127.0.0.1:1/0"}  # fmt: skip
+    values = {
+        "PATROLI_STORE": f"sqlite:///{tmp_path / 'env.db'}",
+        "PATROLI_SOURCES": str(registry),
+        "PATROLI_JOBS_DIR": str(tmp_path / "jobs"),
+        "PATROLI_MODEL_DIR": str(tmp_path / "models"),
+        "PATROLI_MODEL_PATH": str(tmp_path / "model"),
+        "PATROLI_INDEX_PREFIX": "kasus",
+        "PATROLI_API_TOKEN_DAYS": "30",
+        "PATROLI_EVIDENCE_DIR": str(tmp_path / "evidence"),
+        "PATROLI_EVIDENCE_RETENTION_DAYS": "30",
+        "PATROLI_TAKEDOWN_AGENCY": "Badan Uji",
+        "PATROLI_RECHECK_TIMEOUT": "7.5",
+        "PATROLI_TEXT_MAX_CHARS": "777",
+        "PATROLI_FRONTIER": "redis://127.0.0.1:1/0",
+    }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     for path, name, setting in options:

@@ -89,14 +89,31 @@ def test_second_crawl_adds_no_duplicates_and_keeps_the_review(
 ) -> None:
     url, first_runs, directory = patrolled
     reviewed = ad_id_of("demo_pasarloka", "c0001")
-    done = run_patroli("review", reviewed, "--decision", "confirmed", "--note", "modus Kamboja", "--reviewer", "analis1",
-                       "--store", url)  # fmt: skip
+    done = run_patroli(
+        "review",
+        reviewed,
+        "--decision",
+        "confirmed",
+        "--note",
+        "modus Kamboja",
+        "--reviewer",
+        "analis1",
+        "--store",
+        url,
+    )
     assert done.returncode == 0, done.stderr
     with open_store(url) as store:
         before = store.get_ad(reviewed)
         total = store.count()
-    result, runs = crawl(demo_sites.url, url, "demo_pasarloka", "demo_telegram", "demo_kerjanusa", "demo_fb_group",
-                         summary=directory / "second.json")  # fmt: skip
+    result, runs = crawl(
+        demo_sites.url,
+        url,
+        "demo_pasarloka",
+        "demo_telegram",
+        "demo_kerjanusa",
+        "demo_fb_group",
+        summary=directory / "second.json",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert sum(run["new"] for run in runs) == 0
     # Unchanged ads are recognised without downloading them; Telegram and the feed are re-read.

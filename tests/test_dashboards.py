@@ -22,13 +22,40 @@ SHIPPED = ROOT / "deploy" / "dashboards" / "patroli.ndjson"
 # The attributes each type's saved-object mapping allows (Kibana 7.10 and OpenSearch Dashboards
 # keep these mappings "strict": an unknown attribute fails the import).
 ATTRIBUTES = {
-    "index-pattern": {"title", "timeFieldName", "fields", "fieldFormatMap", "intervalName",
-                      "notExpandable", "sourceFilters", "type", "typeMeta"},
-    "visualization": {"title", "description", "visState", "uiStateJSON", "version",
-                      "kibanaSavedObjectMeta", "savedSearchRefName"},
-    "dashboard": {"title", "description", "hits", "panelsJSON", "optionsJSON", "version", "timeRestore",
-                  "timeFrom", "timeTo", "refreshInterval", "kibanaSavedObjectMeta"},
-}  # fmt: skip
+    "index-pattern": {
+        "title",
+        "timeFieldName",
+        "fields",
+        "fieldFormatMap",
+        "intervalName",
+        "notExpandable",
+        "sourceFilters",
+        "type",
+        "typeMeta",
+    },
+    "visualization": {
+        "title",
+        "description",
+        "visState",
+        "uiStateJSON",
+        "version",
+        "kibanaSavedObjectMeta",
+        "savedSearchRefName",
+    },
+    "dashboard": {
+        "title",
+        "description",
+        "hits",
+        "panelsJSON",
+        "optionsJSON",
+        "version",
+        "timeRestore",
+        "timeFrom",
+        "timeTo",
+        "refreshInterval",
+        "kibanaSavedObjectMeta",
+    },
+}
 SAVED_OBJECT = {
     "type": "object",
     "required": ["id", "type", "attributes", "references"],
@@ -228,8 +255,18 @@ def test_the_import_command_posts_every_object_with_the_flavours_header(
 ) -> None:
     api = SavedObjectsApi(header)
     try:
-        result = run_patroli("index", "dashboards", "import", api.url, "--flavour", flavour,
-                             env={"PATROLI_ENGINE_USERNAME": "kibana_admin", "PATROLI_ENGINE_PASSWORD": "pw-from-env"})  # fmt: skip
+        result = run_patroli(
+            "index",
+            "dashboards",
+            "import",
+            api.url,
+            "--flavour",
+            flavour,
+            env={
+                "PATROLI_ENGINE_USERNAME": "kibana_admin",
+                "PATROLI_ENGINE_PASSWORD": "pw-from-env",
+            },
+        )
         assert result.returncode == 0, result.stderr
         assert f"{len(objects())} saved objects imported" in result.stdout
         assert api.received[0]["objects"] == objects()

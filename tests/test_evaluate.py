@@ -19,8 +19,18 @@ def test_evaluate_reports_metrics_breakdowns_and_plots(tmp_path: Path) -> None:
     lines = []
     for i, ad in enumerate(test):
         source = "<script>alert(1)</script>" if i == 0 else ad.style
-        lines.append(json.dumps({"id": ad.id, "title": ad.title, "text": ad.text, "label": ad.label,
-                                 "source": source, "destination": ad.destination}))  # fmt: skip
+        lines.append(
+            json.dumps(
+                {
+                    "id": ad.id,
+                    "title": ad.title,
+                    "text": ad.text,
+                    "label": ad.label,
+                    "source": source,
+                    "destination": ad.destination,
+                }
+            )
+        )
     data.write_text("\n".join(lines) + "\n")
     out = tmp_path / "report"
     result = run_patroli("evaluate", "--data", str(data), "--out", str(out))

@@ -88,8 +88,12 @@ def test_its_reposts_on_other_sources_are_the_same_flyer(patrolled: Store) -> No
 
 
 def test_lawful_flyers_are_not_flagged_and_placeholders_link_nothing(patrolled: Store) -> None:
-    for source, record_id in (("demo_telegram", "t0904"), ("demo_kerjanusa", "j0901"),
-                              ("demo_telegram", "t0905"), ("demo_pasarloka", "c0904")):  # fmt: skip
+    for source, record_id in (
+        ("demo_telegram", "t0904"),
+        ("demo_kerjanusa", "j0901"),
+        ("demo_telegram", "t0905"),
+        ("demo_pasarloka", "c0904"),
+    ):
         ad = flyer_ad(patrolled, source, record_id)
         assert ad["image_text"]
         assert ad["flagged"] is False, (record_id, ad["risk"], ad["reasons"])
@@ -111,8 +115,12 @@ def test_hostile_images_are_refused_with_a_reason_and_the_crawl_goes_on(
     hostile_sites: DemoSitesProcess, tmp_path: Path
 ) -> None:
     store_url = f"sqlite:///{tmp_path / 'hostile.db'}"
-    result, runs = crawl(hostile_sites.url, store_url, "demo_pasarloka",
-                         env={"PATROLI_IMAGES_DIR": str(tmp_path / "images")})  # fmt: skip
+    result, runs = crawl(
+        hostile_sites.url,
+        store_url,
+        "demo_pasarloka",
+        env={"PATROLI_IMAGES_DIR": str(tmp_path / "images")},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     (run,) = runs
     stats = run["stats"]
@@ -122,8 +130,11 @@ def test_hostile_images_are_refused_with_a_reason_and_the_crawl_goes_on(
     assert any("4 image(s) refused" in note for note in run["notes"]), run["notes"]
     with open_store(store_url) as store:
         assert store.count("source:demo_pasarloka") == run["items"] > 100  # every ad kept
-        hostile = [h for h in store.search("source:demo_pasarloka", limit=500).hits
-                   if any(i.get("refused") for i in h["images"])]  # fmt: skip
+        hostile = [
+            h
+            for h in store.search("source:demo_pasarloka", limit=500).hits
+            if any(i.get("refused") for i in h["images"])
+        ]
     assert sorted(i["refused"] for h in hostile for i in h["images"] if i.get("refused")) == [
         "decompression_bomb",
         "not_an_image",
@@ -140,8 +151,12 @@ def test_without_tesseract_the_crawl_says_so_once_and_keeps_fingerprinting(
 ) -> None:
     store_url = f"sqlite:///{tmp_path / 'no-ocr.db'}"
     no_tesseract = str(Path(sys.executable).parent)  # the venv only: no tesseract on the PATH
-    result, runs = crawl(demo_sites.url, store_url, "demo_fb_group",
-                         env={"PATH": no_tesseract, "PATROLI_IMAGES_DIR": str(tmp_path / "images")})  # fmt: skip
+    result, runs = crawl(
+        demo_sites.url,
+        store_url,
+        "demo_fb_group",
+        env={"PATH": no_tesseract, "PATROLI_IMAGES_DIR": str(tmp_path / "images")},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stderr.count("Tesseract is not installed") == 1, result.stderr
     (run,) = runs

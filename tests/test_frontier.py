@@ -64,10 +64,13 @@ def pop(link: Link, keys: RunKeys, worker: str) -> list[bytes] | None:
 
 def test_requests_travel_as_json_with_bytes_kept_and_refuse_what_json_cannot_hold() -> None:
     request = Request(
-        "https://example.test/lowongan?page=2", method="POST", body=b"q=kamboja\xff",
-        headers={"X-Token": b"\x00\x01"}, cb_kwargs={"page": 2, "listing_url": "https://x.test/"},
+        "https://example.test/lowongan?page=2",
+        method="POST",
+        body=b"q=kamboja\xff",
+        headers={"X-Token": b"\x00\x01"},
+        cb_kwargs={"page": 2, "listing_url": "https://x.test/"},
         meta={"patroli_ad": {"native_id": "123", "fingerprint": "ab"}, "retry_times": 1},
-    )  # fmt: skip
+    )
     data = serializer.dumps(request.to_dict())
     assert not data.startswith(b"\x80")  # not a pickle
     back = serializer.loads(data)
@@ -209,14 +212,25 @@ def test_resume_takes_the_lapsed_run_again(link: Link, prefix: str) -> None:
 def test_stats_of_several_workers_make_one_run() -> None:
     total = aggregate_stats(
         [
-            {"item_scraped_count": 30, "response_received_count": 40, "patroli/incremental/known": 9,
-             "start_time": "2026-12-01T02:00:05+00:00", "finish_time": "2026-12-01T02:10:00+00:00",
-             "patroli/degraded_urls": ["https://x.test/1"], "finish_reason": "finished"},
-            {"item_scraped_count": 12, "response_received_count": 15, "patroli/incremental/known": 9,
-             "start_time": "2026-12-01T02:00:01+00:00", "finish_time": "2026-12-01T02:12:00+00:00",
-             "patroli/degraded_urls": ["https://x.test/2", "https://x.test/1"]},
+            {
+                "item_scraped_count": 30,
+                "response_received_count": 40,
+                "patroli/incremental/known": 9,
+                "start_time": "2026-12-01T02:00:05+00:00",
+                "finish_time": "2026-12-01T02:10:00+00:00",
+                "patroli/degraded_urls": ["https://x.test/1"],
+                "finish_reason": "finished",
+            },
+            {
+                "item_scraped_count": 12,
+                "response_received_count": 15,
+                "patroli/incremental/known": 9,
+                "start_time": "2026-12-01T02:00:01+00:00",
+                "finish_time": "2026-12-01T02:12:00+00:00",
+                "patroli/degraded_urls": ["https://x.test/2", "https://x.test/1"],
+            },
         ]
-    )  # fmt: skip
+    )
     assert total["item_scraped_count"] == 42
     assert total["response_received_count"] == 55
     assert total["patroli/incremental/known"] == 9  # the same store, not twice the ads

@@ -60,8 +60,13 @@ class Workers:
         self.store_url = f"sqlite:///{tmp_path / 'patroli.db'}"
         self.frontier = frontier
         self.prefix = f"t{uuid.uuid4().hex[:8]}"
-        self.env = {**os.environ, "PATROLI_DEMO_URL": demo_url, "PATROLI_FRONTIER_PREFIX": self.prefix,
-                    "PATROLI_LOG_LEVEL": "INFO", **env}  # fmt: skip
+        self.env = {
+            **os.environ,
+            "PATROLI_DEMO_URL": demo_url,
+            "PATROLI_FRONTIER_PREFIX": self.prefix,
+            "PATROLI_LOG_LEVEL": "INFO",
+            **env,
+        }
         self.processes: list[subprocess.Popen[bytes]] = []
         self.redis = redis.Redis.from_url(frontier)
 
@@ -69,12 +74,28 @@ class Workers:
         number = len(self.processes)
         log = (self.tmp_path / f"worker{number}.log").open("wb")
         process = subprocess.Popen(
-            [str(PATROLI), "crawl", SOURCE, "--store", self.store_url, "--frontier", self.frontier,
-             "--no-classify", "--summary-json", str(self.tmp_path / f"summary{number}.json"),
-             "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=3", "-s", "PATROLI_RETRY_BACKOFF_BASE=0.1",
-             *extra],
-            env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                str(PATROLI),
+                "crawl",
+                SOURCE,
+                "--store",
+                self.store_url,
+                "--frontier",
+                self.frontier,
+                "--no-classify",
+                "--summary-json",
+                str(self.tmp_path / f"summary{number}.json"),
+                "-s",
+                "CONCURRENT_REQUESTS_PER_DOMAIN=3",
+                "-s",
+                "PATROLI_RETRY_BACKOFF_BASE=0.1",
+                *extra,
+            ],
+            env=self.env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         self.processes.append(process)
         return process
@@ -157,8 +178,11 @@ def test_two_workers_a_sigkill_and_one_run_record(
         wait_for(lambda: workers.redis.exists(lock_key(workers.prefix, SOURCE)) == 1, 60, "the run")
         keys = workers.run_keys()
         second = workers.start()
-        wait_for(lambda: workers.holds(second, keys) > 0 and stored_count(workers) > 0, 90,
-                 "the second worker at work")  # fmt: skip
+        wait_for(
+            lambda: workers.holds(second, keys) > 0 and stored_count(workers) > 0,
+            90,
+            "the second worker at work",
+        )
         connections = len(workers.redis.client_list())
         held = workers.holds(second, keys)
         second.send_signal(signal.SIGKILL)  # mid-crawl: it holds leased requests
@@ -195,8 +219,11 @@ def test_a_redis_outage_of_thirty_seconds_is_waited_out(
         wait_for(lambda: workers.redis.exists(lock_key(workers.prefix, SOURCE)) == 1, 60, "the run")
         second = workers.start()
         keys = workers.run_keys()
-        wait_for(lambda: workers.holds(second, keys) > 0 and stored_count(workers) > 5, 90,
-                 "both workers at work")  # fmt: skip
+        wait_for(
+            lambda: workers.holds(second, keys) > 0 and stored_count(workers) > 5,
+            90,
+            "both workers at work",
+        )
         workers.redis.close()
         own_redis.stop()
         cpu_before = [cpu_seconds(p.pid) for p in (first, second)]

@@ -34,11 +34,15 @@ REGISTRY = ROOT / "tests" / "fixtures" / "hostile" / "sources.yaml"
 CANARY = "CANARY-5e1f0c9a-patroli"
 QUICK = (
     "--no-classify",
-    "-s", "DOWNLOAD_TIMEOUT=5",  # slowloris pages are cut off after this
-    "-s", "RETRY_TIMES=1",
-    "-s", "PATROLI_RETRY_BACKOFF_BASE=0.05",
-    "-s", "PATROLI_MONITORS_ENABLED=False",
-)  # fmt: skip
+    "-s",
+    "DOWNLOAD_TIMEOUT=5",  # slowloris pages are cut off after this
+    "-s",
+    "RETRY_TIMES=1",
+    "-s",
+    "PATROLI_RETRY_BACKOFF_BASE=0.05",
+    "-s",
+    "PATROLI_MONITORS_ENABLED=False",
+)
 MIB = 1024 * 1024
 ADDRESS_SPACE = 2048 * MIB  # a safety net: a crawl that reads /dev/zero fails, not the machine
 
@@ -65,10 +69,17 @@ def patrol(demo_url: str, store: Path, name: str) -> Patrol:
     """``patroli crawl`` of every hostile source, with the peak memory of the crawl process."""
     summary = store.with_name(f"{name}.json")
     done = run_patroli_measured(
-        "crawl", "--sources", str(REGISTRY), "--store", f"sqlite:///{store}",
-        "--summary-json", str(summary), *QUICK, env={"PATROLI_DEMO_URL": demo_url},
+        "crawl",
+        "--sources",
+        str(REGISTRY),
+        "--store",
+        f"sqlite:///{store}",
+        "--summary-json",
+        str(summary),
+        *QUICK,
+        env={"PATROLI_DEMO_URL": demo_url},
         address_space=ADDRESS_SPACE,
-    )  # fmt: skip
+    )
     runs = json.loads(summary.read_text()) if summary.exists() else []
     return Patrol(done.returncode, {r["source"]: r for r in runs}, done.peak_rss, done.stderr)
 
@@ -184,8 +195,11 @@ def test_entities_in_feeds_and_sitemaps_are_not_expanded(patrolled: Hostile) -> 
 def test_bombs_streams_and_slow_answers_are_cut_off(patrolled: Hostile) -> None:
     log = patrolled.hostile.stderr
     for bomb in ("gzip-bomb", "deflate-bomb", "gzip-gzip-bomb"):
-        assert re.search(rf"Ignored response <200 \S+/hostile/{bomb}> because its body .{{0,80}}"
-                         r"exceeded DOWNLOAD_MAXSIZE \(5242880 B\) during decompression", log), bomb  # fmt: skip
+        assert re.search(
+            rf"Ignored response <200 \S+/hostile/{bomb}> because its body .{{0,80}}"
+            r"exceeded DOWNLOAD_MAXSIZE \(5242880 B\) during decompression",
+            log,
+        ), bomb
     for slow in ("slowloris", "slow-headers"):
         assert re.search(rf"Getting \S+/hostile/{slow} took longer than 5.0 seconds", log), slow
     assert re.search(

@@ -121,8 +121,12 @@ def test_every_match_within_the_distances_holds_a_looked_up_key_of_each_hash() -
 
     for _ in range(300):
         phash, dhash = rng.getrandbits(64), rng.getrandbits(64)
-        probe = {"phash": f"{phash:016x}", "dhash": f"{dhash:016x}",
-                 "phash_mirror": f"{rng.getrandbits(64):016x}", "dhash_mirror": f"{rng.getrandbits(64):016x}"}  # fmt: skip
+        probe = {
+            "phash": f"{phash:016x}",
+            "dhash": f"{dhash:016x}",
+            "phash_mirror": f"{rng.getrandbits(64):016x}",
+            "dhash_mirror": f"{rng.getrandbits(64):016x}",
+        }
         stored = set(
             bands.image_keys(
                 near(phash, bands.SAME_FLYER_PHASH), near(dhash, bands.SAME_FLYER_DHASH)

@@ -19,10 +19,13 @@ URLS = [f"https://img.example/{n}.jpg" for n in range(5)]
 
 
 def pipeline(tmp_path: Path, per_ad: int) -> FlyerImagesPipeline:
-    crawler = get_crawler(settings_dict={
-        "PATROLI_IMAGES_DIR": str(tmp_path / "images"), "PATROLI_IMAGES_PER_AD": str(per_ad),
-        "PATROLI_OCR_ENABLED": "false",
-    })  # fmt: skip
+    crawler = get_crawler(
+        settings_dict={
+            "PATROLI_IMAGES_DIR": str(tmp_path / "images"),
+            "PATROLI_IMAGES_PER_AD": str(per_ad),
+            "PATROLI_OCR_ENABLED": "false",
+        }
+    )
     return FlyerImagesPipeline.from_crawler(crawler)
 
 

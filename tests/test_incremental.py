@@ -75,8 +75,14 @@ def test_second_crawl_downloads_at_most_a_tenth_of_the_detail_pages(
     recrawl_sites: DemoSitesProcess, after_first_patrol: tuple[str, list[dict]], tmp_path: Path
 ) -> None:
     store_url, first = after_first_patrol
-    _, second = crawl(recrawl_sites.url, store_url, *DETAIL_SOURCES, "demo_telegram", extra=QUICK,
-                      summary=tmp_path / "second.json")  # fmt: skip
+    _, second = crawl(
+        recrawl_sites.url,
+        store_url,
+        *DETAIL_SOURCES,
+        "demo_telegram",
+        extra=QUICK,
+        summary=tmp_path / "second.json",
+    )
     assert detail_pages(first) >= 280
     assert detail_pages(second) <= 0.1 * detail_pages(first)
     by_source = {r["source"]: r for r in second}
@@ -149,8 +155,16 @@ def test_crawl_killed_with_sigkill_resumes_to_the_same_ads(
     )
     store_url = f"sqlite:///{tmp_path / 'resumed.db'}"
     env = {**os.environ, "PATROLI_DEMO_URL": demo_sites.url, "PATROLI_LOG_LEVEL": "WARNING"}
-    slow = ("-s", "DOWNLOAD_DELAY=0.02", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2",
-            "-s", "PATROLI_STORE_BATCH_SIZE=10")  # fmt: skip
+    slow = (
+        "-s",
+        "DOWNLOAD_DELAY=0.02",
+        "-s",
+        "AUTOTHROTTLE_ENABLED=False",
+        "-s",
+        "CONCURRENT_REQUESTS_PER_DOMAIN=2",
+        "-s",
+        "PATROLI_STORE_BATCH_SIZE=10",
+    )
     args = [
         str(PATROLI),
         "crawl",
@@ -233,10 +247,11 @@ def test_keyword_search_fills_the_search_template(
         "      text: '[data-aut-id=\"itemDescriptionContent\"]'\n      native_id: 'iid-(\\d+)'\n"
     )
     expected = {
-        a["id"] for a in load_demo_data().classifieds
+        a["id"]
+        for a in load_demo_data().classifieds
         for words in (["kamboja"], ["visa", "ziarah"])
         if all(w in (a["title"] + " " + a["description"]).lower() for w in words)
-    }  # fmt: skip
+    }
     result, (run,) = crawl(
         demo_sites.url, store_url, "cari_pasarloka", extra=("--sources", str(registry), *QUICK)
     )

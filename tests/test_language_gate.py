@@ -96,10 +96,16 @@ def test_classify_writes_lang_genre_and_risky_and_null_risk_for_other_languages(
         json.loads(line) for line in (REAL_DIR / "other_languages.jsonl").read_text().splitlines()
     ][:6]
     lines = [{"id": r["id"], "text": r["text"]} for r in rows] + [
-        {"id": "mixed", "text": "URGENT hiring CS Cambodia 🇰🇭 gaji 1.500 USD, no experience, japri WA "
-         "0812-5551-2345, berangkat minggu depan"},
-        {"id": "domestic", "text": "Dicari kasir toko bangunan di Sleman, gaji UMR, lamaran ke Jl. Kaliurang 9"},
-    ]  # fmt: skip
+        {
+            "id": "mixed",
+            "text": "URGENT hiring CS Cambodia 🇰🇭 gaji 1.500 USD, no experience, japri WA "
+            "0812-5551-2345, berangkat minggu depan",
+        },
+        {
+            "id": "domestic",
+            "text": "Dicari kasir toko bangunan di Sleman, gaji UMR, lamaran ke Jl. Kaliurang 9",
+        },
+    ]
     source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     source.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines) + "\n")
     result = run_patroli("classify", str(source), "-o", str(out))

@@ -150,14 +150,18 @@ def test_postings_that_name_no_web_url_keep_their_own_ids_and_the_page_url() -> 
     )
     url = BASE + "/kerjanusa/lowongan"
     listing = HtmlResponse(
-        url=url, body=f"<html><head>{postings}</head><body></body></html>".encode(),
-        encoding="utf-8", request=Request(url),
-    )  # fmt: skip
+        url=url,
+        body=f"<html><head>{postings}</head><body></body></html>".encode(),
+        encoding="utf-8",
+        request=Request(url),
+    )
     ads, _ = split(spider.parse_listing(listing))
     assert [ad.url for ad in ads] == [url, url, BASE + "/kerjanusa/j7"]
     assert [ad.native_id for ad in ads] == [
-        "javascript:apply(1)", "javascript:apply(2)", BASE + "/kerjanusa/j7"
-    ]  # fmt: skip
+        "javascript:apply(1)",
+        "javascript:apply(2)",
+        BASE + "/kerjanusa/j7",
+    ]
 
 
 # --- a disturbed walk marks nothing gone, and the run is degraded ---------------------------
@@ -167,13 +171,24 @@ def test_postings_that_name_no_web_url_keep_their_own_ids_and_the_page_url() -> 
 def known_three(store_url: str) -> IncrementalMiddleware:
     """The incremental middleware of a crawl whose store knows ads 1, 2 and 3 of ``demo_unit``."""
     with open_store(store_url) as store:
-        store.upsert_ads([
-            {"ad_id": make_ad_id("demo_unit", n), "source": "demo_unit", "source_kind": "classifieds",
-             "native_id": n, "url": f"http://demo.test/ad/{n}", "title": f"Loker {n}",
-             "text": "Loker pabrik Taiwan", "crawled_at": "2026-11-01T00:00:00+00:00",
-             "content_hash": f"h{n}", "html": "<p>v1</p>", "extra": {}}
-            for n in "123"
-        ])  # fmt: skip
+        store.upsert_ads(
+            [
+                {
+                    "ad_id": make_ad_id("demo_unit", n),
+                    "source": "demo_unit",
+                    "source_kind": "classifieds",
+                    "native_id": n,
+                    "url": f"http://demo.test/ad/{n}",
+                    "title": f"Loker {n}",
+                    "text": "Loker pabrik Taiwan",
+                    "crawled_at": "2026-11-01T00:00:00+00:00",
+                    "content_hash": f"h{n}",
+                    "html": "<p>v1</p>",
+                    "extra": {},
+                }
+                for n in "123"
+            ]
+        )
     middleware = build(IncrementalMiddleware, crawler_with(PATROLI_STORE_URL=store_url))
     assert middleware.crawler.spider is not None
     asyncio.run(middleware.spider_opened(middleware.crawler.spider))
@@ -208,9 +223,14 @@ def test_a_complete_walk_with_an_incident_marks_nothing_gone(
 def test_a_spider_error_makes_the_run_degraded() -> None:
     crawler = crawler_with()
     assert crawler.stats is not None
-    for key, value in {"start_time": "2026-11-28T02:00:00+00:00", "finish_reason": "finished",
-                       "item_scraped_count": 40, "response_received_count": 5,
-                       "spider_exceptions/count": 1, "spider_exceptions/ValueError": 1}.items():  # fmt: skip
+    for key, value in {
+        "start_time": "2026-11-28T02:00:00+00:00",
+        "finish_reason": "finished",
+        "item_scraped_count": 40,
+        "response_received_count": 5,
+        "spider_exceptions/count": 1,
+        "spider_exceptions/ValueError": 1,
+    }.items():
         crawler.stats.set_value(key, value)
     run = summarize(SourceConfig(name="demo_unit", kind="classifieds"), crawler)
     assert run.status == "degraded"

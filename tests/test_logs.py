@@ -65,8 +65,12 @@ def test_json_lines_carry_the_fields_and_redact_arguments_and_exceptions(
     captured: io.StringIO,
 ) -> None:
     log = logging.getLogger("patroli.patrol.scheduler")
-    log.info("%s: run started for %s", "demo_telegram", "rekrut@example.org",
-             extra={"run_id": "0a1b2c3d4e5f6a7b", "source": "demo_telegram"})  # fmt: skip
+    log.info(
+        "%s: run started for %s",
+        "demo_telegram",
+        "rekrut@example.org",
+        extra={"run_id": "0a1b2c3d4e5f6a7b", "source": "demo_telegram"},
+    )
     try:
         raise ValueError("bad phone 0812-5551-2345")
     except ValueError:
@@ -100,7 +104,10 @@ def test_a_bound_crawl_names_the_records_of_its_spider(captured: io.StringIO) ->
     logs.unbind(two)
     entries = [json.loads(line) for line in captured.getvalue().splitlines()]
     assert [(e["source"], e["run_id"]) for e in entries] == [
-        ("demo_telegram", "r-one"), ("demo_pasarloka", "r-two"), (None, None)]  # fmt: skip
+        ("demo_telegram", "r-one"),
+        ("demo_pasarloka", "r-two"),
+        (None, None),
+    ]
 
 
 def test_the_record_factory_redacts_before_any_handler_sees_a_record() -> None:

@@ -60,8 +60,11 @@ class Pushgateway:
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """(sample name, sorted labels) -> value, parsed by prometheus_client's own parser."""
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}  # fmt: skip
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +75,13 @@ def patrol(
     url = f"sqlite:///{directory / 'patroli.db'}"
     gateway = Pushgateway()
     try:
-        result, runs = crawl(demo_sites.url, url, *SOURCES, extra=("-v",),
-                             env={"PATROLI_LOG_FORMAT": "json", "PATROLI_METRICS_PUSHGATEWAY": gateway.url})  # fmt: skip
+        result, runs = crawl(
+            demo_sites.url,
+            url,
+            *SOURCES,
+            extra=("-v",),
+            env={"PATROLI_LOG_FORMAT": "json", "PATROLI_METRICS_PUSHGATEWAY": gateway.url},
+        )
     finally:
         gateway.close()
     assert result.returncode == 0, result.stderr[-3000:]
@@ -175,8 +183,12 @@ def test_the_scrape_config_and_alert_rules_parse_and_name_only_real_metrics(
 
 
 def _exported_names(patrol: dict[str, Any]) -> set[str]:
-    names = {s.name for _, _, body in patrol["pushes"] for f in text_string_to_metric_families(body)
-             for s in f.samples}  # fmt: skip
+    names = {
+        s.name
+        for _, _, body in patrol["pushes"]
+        for f in text_string_to_metric_families(body)
+        for s in f.samples
+    }
     from patroli.web.metrics import AppMetrics
 
     with open_store(patrol["url"]) as store:
@@ -206,12 +218,26 @@ def test_promtool_checks_the_config_and_the_rules(tmp_path: Path) -> None:
     for name in ("prometheus.yml", "patroli-rules.yml"):
         shutil.copy(DEPLOY / name, tmp_path / name)
     (tmp_path / "patroli-metrics.token").write_text("ptk_placeholder")
-    rules = subprocess.run([promtool, "check", "rules", str(tmp_path / "patroli-rules.yml")],
-                           capture_output=True, text=True, check=False)  # fmt: skip
+    rules = subprocess.run(
+        [promtool, "check", "rules", str(tmp_path / "patroli-rules.yml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert rules.returncode == 0, rules.stdout + rules.stderr
-    config = subprocess.run([promtool, "check", "config", "--syntax-only", str(tmp_path / "prometheus.yml")],
-                            capture_output=True, text=True, check=False, cwd=tmp_path)  # fmt: skip
+    config = subprocess.run(
+        [promtool, "check", "config", "--syntax-only", str(tmp_path / "prometheus.yml")],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
     assert config.returncode == 0, config.stdout + config.stderr
-    tested = subprocess.run([promtool, "test", "rules", str(DEPLOY / "patroli-rules.test.yml")],
-                            capture_output=True, text=True, check=False, cwd=DEPLOY)  # fmt: skip
+    tested = subprocess.run(
+        [promtool, "test", "rules", str(DEPLOY / "patroli-rules.test.yml")],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=DEPLOY,
+    )
     assert tested.returncode == 0, tested.stdout + tested.stderr

@@ -122,11 +122,18 @@ def test_connection_errors_are_retried_with_backoff_and_other_errors_are_not() -
 def known_record(native_id: str, **extra: Any) -> dict[str, Any]:
     ad_id = make_ad_id("demo_unit", native_id)
     return {
-        "ad_id": ad_id, "source": "demo_unit", "source_kind": "classifieds", "native_id": native_id,
-        "url": f"http://demo.test/ad/{native_id}", "title": f"Loker {native_id}", "text": "Loker pabrik Taiwan",
-        "crawled_at": "2026-11-01T00:00:00+00:00", "content_hash": f"h{native_id}", "html": "<p>v1</p>",
+        "ad_id": ad_id,
+        "source": "demo_unit",
+        "source_kind": "classifieds",
+        "native_id": native_id,
+        "url": f"http://demo.test/ad/{native_id}",
+        "title": f"Loker {native_id}",
+        "text": "Loker pabrik Taiwan",
+        "crawled_at": "2026-11-01T00:00:00+00:00",
+        "content_hash": f"h{native_id}",
+        "html": "<p>v1</p>",
         "extra": extra,
-    }  # fmt: skip
+    }
 
 
 def detail(native_id: str, card: str = "", **meta: Any) -> Request:
@@ -138,11 +145,13 @@ def detail(native_id: str, card: str = "", **meta: Any) -> Request:
 def incremental(store_url: str) -> IncrementalMiddleware:
     """The middleware of a crawl of source ``demo_unit`` whose store knows three of its ads."""
     with open_store(store_url) as store:
-        store.upsert_ads([
-            known_record("1", fingerprint=fingerprint("card one")),
-            known_record("2", fingerprint=fingerprint("card two"), etag='"v2"'),
-            known_record("3", fingerprint=fingerprint("card three")),
-        ])  # fmt: skip
+        store.upsert_ads(
+            [
+                known_record("1", fingerprint=fingerprint("card one")),
+                known_record("2", fingerprint=fingerprint("card two"), etag='"v2"'),
+                known_record("3", fingerprint=fingerprint("card three")),
+            ]
+        )
     middleware = build(IncrementalMiddleware, crawler_with(PATROLI_STORE_URL=store_url))
     assert middleware.crawler.spider is not None
     asyncio.run(middleware.spider_opened(middleware.crawler.spider))

@@ -143,8 +143,13 @@ def test_cluster_review_on_the_demo_decides_every_member_audited_per_ad(
     with open_store(f"sqlite:///{copy}") as store:
         cluster_id = store.get_ad(family[0])["cluster_id"]
         versions = {m["ad_id"]: m["version"] for m in store.get_cluster(cluster_id)["members"]}
-        outcome = store.review_cluster(cluster_id, "confirmed", reviewer="analis1",
-                                       note="satu template", expected_versions=versions)  # fmt: skip
+        outcome = store.review_cluster(
+            cluster_id,
+            "confirmed",
+            reviewer="analis1",
+            note="satu template",
+            expected_versions=versions,
+        )
         assert sorted(outcome["decided"]) == sorted(family)
         for ad_id in family:
             assert store.get_ad(ad_id)["status"] == "confirmed"

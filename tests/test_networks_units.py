@@ -63,8 +63,10 @@ def test_bank_accounts_are_read_next_to_a_bank_never_from_phones_or_prices() -> 
 
 
 def test_agency_names_licences_provinces_routes_and_work() -> None:
-    text = ("PT. SINAR JAYA ABADI MEMBUKA LOWONGAN ke Taiwan. Izin P3MI No. KEP.555/P3MI/2025. "
-            "Khusus warga Lombok, berangkat lewat Nunukan lalu transit Bangkok.")  # fmt: skip
+    text = (
+        "PT. SINAR JAYA ABADI MEMBUKA LOWONGAN ke Taiwan. Izin P3MI No. KEP.555/P3MI/2025. "
+        "Khusus warga Lombok, berangkat lewat Nunukan lalu transit Bangkok."
+    )
     assert extract_agency_names(text) == ["PT SINAR JAYA ABADI"]
     assert (
         agency_key("PT. Sinar Jaya Abadi")
@@ -145,8 +147,17 @@ def snapshot() -> RegisterSnapshot:
 
 
 def ad(**fields: object) -> dict[str, object]:
-    return {"agency_names": ["PT Bina Tenaga Demo Sejahtera"], "licence_numbers": [], "phones": [],
-            "whatsapp": [], "telegram": [], "emails": [], "countries": ["TW"], "text": "", **fields}  # fmt: skip
+    return {
+        "agency_names": ["PT Bina Tenaga Demo Sejahtera"],
+        "licence_numbers": [],
+        "phones": [],
+        "whatsapp": [],
+        "telegram": [],
+        "emails": [],
+        "countries": ["TW"],
+        "text": "",
+        **fields,
+    }
 
 
 def codes(result_codes: list[str]) -> list[str]:
@@ -169,8 +180,12 @@ def test_a_name_alone_never_lowers_risk_and_other_contacts_are_impersonation() -
     ]
     unknown = check(ad(agency_names=[], licence_numbers=["KEP.5559/DEMO/2025"]), register)
     assert codes(unknown.codes) == ["register:licence_unknown"]
-    branch = ad(agency_names=["PT Anugerah Samudra Demo"], phones=["+6281355582021"],
-                text="PT Anugerah Samudra Demo cabang Lombok", countries=["KR"])  # fmt: skip
+    branch = ad(
+        agency_names=["PT Anugerah Samudra Demo"],
+        phones=["+6281355582021"],
+        text="PT Anugerah Samudra Demo cabang Lombok",
+        countries=["KR"],
+    )
     assert codes(check(branch, register, today=date(2026, 12, 1)).codes) == [
         "register:licence_expired"
     ]
@@ -184,9 +199,13 @@ def test_a_name_alone_never_lowers_risk_and_other_contacts_are_impersonation() -
 def test_the_check_moves_the_models_risk_at_its_own_threshold() -> None:
     register = snapshot()
     scored: dict[str, object] = {
-        **ad(phones=["+6281255581010"]), "risk": 0.7, "risk_margin": 0.1, "flagged": True,
-        "reason_codes": ["indicator:no_licence", "term:gaji"], "reasons": ["tanpa izin", "«gaji»"],
-    }  # fmt: skip
+        **ad(phones=["+6281255581010"]),
+        "risk": 0.7,
+        "risk_margin": 0.1,
+        "flagged": True,
+        "reason_codes": ["indicator:no_licence", "term:gaji"],
+        "reasons": ["tanpa izin", "«gaji»"],
+    }
     apply_check(scored, check(scored, register), register, "en")
     assert not scored["flagged"]
     assert float(scored["risk"]) < 0.6  # type: ignore[arg-type]
@@ -201,9 +220,13 @@ def test_a_raised_report_is_risky_but_only_an_ad_is_flagged() -> None:
     for genre, flagged in (("report", False), ("ad", True), (None, True)):
         scored: dict[str, object] = {
             **ad(agency_names=["PT Cahaya Timur Demo"], phones=["+6281355583030"]),
-            "risk": 0.55, "risk_margin": -0.05, "flagged": False, "genre": genre,
-            "reason_codes": [], "reasons": [],
-        }  # fmt: skip
+            "risk": 0.55,
+            "risk_margin": -0.05,
+            "flagged": False,
+            "genre": genre,
+            "reason_codes": [],
+            "reasons": [],
+        }
         apply_check(scored, check(scored, register), register, "en")
         assert scored["risky"] is True, genre  # the revoked licence raised it over 0.6
         assert scored["flagged"] is flagged, genre
@@ -220,8 +243,14 @@ def test_the_register_step_of_the_crawl(tmp_path: Path) -> None:
     import asyncio
 
     asyncio.run(pipeline.open_spider())
-    item = JobAd(source="demo", native_id="1", url="https://example.test/1", text="x",
-                 agency_names=["PT Bina Tenaga Demo Sejahtera"], whatsapp=["+6289655589090"])  # fmt: skip
+    item = JobAd(
+        source="demo",
+        native_id="1",
+        url="https://example.test/1",
+        text="x",
+        agency_names=["PT Bina Tenaga Demo Sejahtera"],
+        whatsapp=["+6289655589090"],
+    )
     item.risk, item.risk_margin, item.flagged = 0.3, -0.3, False
     pipeline.process_item(item)
     assert item.flagged
@@ -234,8 +263,10 @@ def test_the_register_step_of_the_crawl(tmp_path: Path) -> None:
 def test_an_old_sqlite_file_is_migrated_in_place(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     old = sqlite3.connect(path)
-    old.execute("CREATE TABLE ads (seq INTEGER PRIMARY KEY, ad_id TEXT NOT NULL UNIQUE, title TEXT, "
-                "text TEXT, status TEXT NOT NULL DEFAULT 'new', version INTEGER NOT NULL DEFAULT 1)")  # fmt: skip
+    old.execute(
+        "CREATE TABLE ads (seq INTEGER PRIMARY KEY, ad_id TEXT NOT NULL UNIQUE, title TEXT, "
+        "text TEXT, status TEXT NOT NULL DEFAULT 'new', version INTEGER NOT NULL DEFAULT 1)"
+    )
     old.execute(
         "INSERT INTO ads(ad_id, title, text) VALUES ('old1', 'Loker lama', 'Teks iklan lama')"
     )
@@ -253,19 +284,41 @@ def test_a_schema_3_file_gets_its_link_identifiers_from_its_links(tmp_path: Path
     url = f"sqlite:///{tmp_path / 'v3.db'}"
     text = "Kerja kebun sawit di Sabah lewat Nunukan, cukup KTP, berangkat minggu depan. WA {}"
     with open_store(url) as store:
-        store.upsert_ads([{"ad_id": "s1", "source": "demo", "native_id": "1", "url": "https://x.test/1",
-                           "title": "", "text": text.format("0819-5559-0001"),
-                           "phones": ["+6281955590001"], "crawled_at": "2026-11-20T00:00:00+00:00",
-                           "content_hash": "h1"}])  # fmt: skip
+        store.upsert_ads(
+            [
+                {
+                    "ad_id": "s1",
+                    "source": "demo",
+                    "native_id": "1",
+                    "url": "https://x.test/1",
+                    "title": "",
+                    "text": text.format("0819-5559-0001"),
+                    "phones": ["+6281955590001"],
+                    "crawled_at": "2026-11-20T00:00:00+00:00",
+                    "content_hash": "h1",
+                }
+            ]
+        )
         network = store.get_ad("s1")["network_id"]
     with sqlite3.connect(tmp_path / "v3.db") as conn:  # as schema 3 left it
         conn.execute("DELETE FROM link_identifiers")
         conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     with open_store(url) as store:
-        store.upsert_ads([{"ad_id": "s2", "source": "demo", "native_id": "2", "url": "https://x.test/2",
-                           "title": "", "text": "Lowongan ABK kapal Korea tanpa pengalaman. WA 0819-5559-0001",
-                           "phones": ["+6281955590001"], "crawled_at": "2026-11-20T00:00:00+00:00",
-                           "content_hash": "h2"}])  # fmt: skip
+        store.upsert_ads(
+            [
+                {
+                    "ad_id": "s2",
+                    "source": "demo",
+                    "native_id": "2",
+                    "url": "https://x.test/2",
+                    "title": "",
+                    "text": "Lowongan ABK kapal Korea tanpa pengalaman. WA 0819-5559-0001",
+                    "phones": ["+6281955590001"],
+                    "crawled_at": "2026-11-20T00:00:00+00:00",
+                    "content_hash": "h2",
+                }
+            ]
+        )
         assert store.get_ad("s2")["network_id"] == network
     with sqlite3.connect(tmp_path / "v3.db") as conn:
         assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (

@@ -53,9 +53,13 @@ def test_alerts_arrive_and_a_failing_channel_does_not_fail_the_crawl(
             telegram.url,
             "http://127.0.0.1:9/nowhere",
         )
-        result, (run,) = crawl(demo_sites.url, store_url, "demo_telegram",
-                               env={"PATROLI_ALERTS": str(alerts), "TEST_BOT_TOKEN": "42:token"},
-                               extra=("-s", "PATROLI_ALERT_BACKOFF=0.01"))  # fmt: skip
+        result, (run,) = crawl(
+            demo_sites.url,
+            store_url,
+            "demo_telegram",
+            env={"PATROLI_ALERTS": str(alerts), "TEST_BOT_TOKEN": "42:token"},
+            extra=("-s", "PATROLI_ALERT_BACKOFF=0.01"),
+        )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     ((_path, payload),) = hook.requests
     assert payload["event"] == "high_risk"
@@ -76,8 +80,15 @@ def test_alerts_arrive_and_a_failing_channel_does_not_fail_the_crawl(
 def run_intervals(store_url: str, source: str) -> list[tuple[datetime, datetime, str]]:
     with open_store(store_url) as store:
         runs = store.list_runs(source=source, limit=100)
-    return sorted((datetime.fromisoformat(r["started_at"]), datetime.fromisoformat(r["finished_at"]), r["status"])
-                  for r in runs if r["started_at"] and r["finished_at"])  # fmt: skip
+    return sorted(
+        (
+            datetime.fromisoformat(r["started_at"]),
+            datetime.fromisoformat(r["finished_at"]),
+            r["status"],
+        )
+        for r in runs
+        if r["started_at"] and r["finished_at"]
+    )
 
 
 def wait_for(condition: Callable[[], bool], output: list[str], timeout: float = 180) -> None:
@@ -101,19 +112,50 @@ def test_scheduler_runs_sources_on_a_fast_clock_without_overlap_and_catches_a_br
         "    private_network: {allow: true, reason: 'the demo sites run on 127.0.0.1'}\n    start_urls:\n"
         "      - '${PATROLI_DEMO_URL}/rss-bridge/?action=display&bridge=FacebookBridge&context=Group&g=x&format=Mrss'\n"
     )
-    env = {**os.environ, "PATROLI_DEMO_URL": fresh_demo_sites.url, "PATROLI_LOCK_DIR": str(tmp_path / "locks"),
-           "PATROLI_LOG_LEVEL": "WARNING"}  # fmt: skip
+    env = {
+        **os.environ,
+        "PATROLI_DEMO_URL": fresh_demo_sites.url,
+        "PATROLI_LOCK_DIR": str(tmp_path / "locks"),
+        "PATROLI_LOG_LEVEL": "WARNING",
+    }
     # A crawl of "fb" that holds the lock and is then killed: the kernel must free the lock.
-    holder = subprocess.Popen([sys.executable, "-c", ("import sys,time; from patroli.patrol.locks import SourceLock; "
-                               "l=SourceLock('fb'); assert l.acquire(); print('held', flush=True); time.sleep(600)")],
-                              env=env, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)  # fmt: skip
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys,time; from patroli.patrol.locks import SourceLock; "
+                "l=SourceLock('fb'); assert l.acquire(); print('held', flush=True); time.sleep(600)"
+            ),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
     assert holder.stdout is not None
     assert holder.stdout.readline().strip() == "held"
     scheduler = subprocess.Popen(
-        [str(PATROLI), "schedule", "--store", store_url, "--sources", str(registry), "--jitter", "0",
-         "--clock-speed", "150", "--crawl-arg=--no-classify", "--crawl-arg=-s", "--crawl-arg=PATROLI_RETRY_BACKOFF_BASE=0.05"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [
+            str(PATROLI),
+            "schedule",
+            "--store",
+            store_url,
+            "--sources",
+            str(registry),
+            "--jitter",
+            "0",
+            "--clock-speed",
+            "150",
+            "--crawl-arg=--no-classify",
+            "--crawl-arg=-s",
+            "--crawl-arg=PATROLI_RETRY_BACKOFF_BASE=0.05",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     assert scheduler.stdout is not None
     # list.extend appends each line as it is read, so the test sees the output while it runs.

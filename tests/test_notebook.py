@@ -21,20 +21,60 @@ from tests.helpers.records import record
 def seeded(directory: Path) -> str:
     url = f"sqlite:///{directory / 'notebook.db'}"
     with open_store(url) as store:
-        store.upsert_ads([
-            record("contoh-kh-1", title="LOKER ADMIN KAMBOJA", risk=0.97, posted_at="2026-11-19T10:00:00+00:00"),
-            record("contoh-kh-2", source="demo_pasarloka", title="Admin online shop Sihanoukville", risk=0.91,
-                   telegram=[], text="Admin online shop di Sihanoukville, tiket gratis. WA 0812-5551-2345"),
-            record("contoh-sa-1", source="demo_fb_group", title="PRT keluarga Arab Saudi, visa ziarah",
-                   text="Dicari PRT untuk keluarga di Riyadh, berangkat pakai visa ziarah. WA 0813-5557-0112",
-                   countries=["SA"], phones=["+6281355570112"], telegram=[], risk=0.88),
-            record("contoh-my-1", source="demo_kerjanusa", title="Operator pabrik Penang resmi", risk=0.12,
-                   flagged=False, countries=["MY"], phones=["+6281755590001"], telegram=[],
-                   text="PT resmi berizin SIP2MI, proses lewat Disnaker dan BP3MI."),
-        ])  # fmt: skip
-        store.record_run({"run_id": "r1", "source": "demo_telegram", "started_at": "2026-11-20T08:00:00+00:00",
-                          "finished_at": "2026-11-20T08:01:00+00:00", "status": "ok", "pages": 3, "items": 2,
-                          "new": 2, "flagged": 2, "errors": 0, "degraded_pages": 0})  # fmt: skip
+        store.upsert_ads(
+            [
+                record(
+                    "contoh-kh-1",
+                    title="LOKER ADMIN KAMBOJA",
+                    risk=0.97,
+                    posted_at="2026-11-19T10:00:00+00:00",
+                ),
+                record(
+                    "contoh-kh-2",
+                    source="demo_pasarloka",
+                    title="Admin online shop Sihanoukville",
+                    risk=0.91,
+                    telegram=[],
+                    text="Admin online shop di Sihanoukville, tiket gratis. WA 0812-5551-2345",
+                ),
+                record(
+                    "contoh-sa-1",
+                    source="demo_fb_group",
+                    title="PRT keluarga Arab Saudi, visa ziarah",
+                    text="Dicari PRT untuk keluarga di Riyadh, berangkat pakai visa ziarah. WA 0813-5557-0112",
+                    countries=["SA"],
+                    phones=["+6281355570112"],
+                    telegram=[],
+                    risk=0.88,
+                ),
+                record(
+                    "contoh-my-1",
+                    source="demo_kerjanusa",
+                    title="Operator pabrik Penang resmi",
+                    risk=0.12,
+                    flagged=False,
+                    countries=["MY"],
+                    phones=["+6281755590001"],
+                    telegram=[],
+                    text="PT resmi berizin SIP2MI, proses lewat Disnaker dan BP3MI.",
+                ),
+            ]
+        )
+        store.record_run(
+            {
+                "run_id": "r1",
+                "source": "demo_telegram",
+                "started_at": "2026-11-20T08:00:00+00:00",
+                "finished_at": "2026-11-20T08:01:00+00:00",
+                "status": "ok",
+                "pages": 3,
+                "items": 2,
+                "new": 2,
+                "flagged": 2,
+                "errors": 0,
+                "degraded_pages": 0,
+            }
+        )
     return url
 
 
@@ -50,8 +90,15 @@ def _run(result: doctest.TestResults) -> None:
 
 def test_the_docs_page_examples_run(store_url: str) -> None:
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-    _run(doctest.testfile(str(ROOT / "docs" / "python-api.md"), module_relative=False,
-                          globs={"store_url": store_url}, optionflags=flags, verbose=False))  # fmt: skip
+    _run(
+        doctest.testfile(
+            str(ROOT / "docs" / "python-api.md"),
+            module_relative=False,
+            globs={"store_url": store_url},
+            optionflags=flags,
+            verbose=False,
+        )
+    )
 
 
 def test_the_module_docstring_examples_run(store_url: str) -> None:

@@ -129,8 +129,12 @@ def channel_ad() -> JobAd:
     return job_ad(
         text="Admin CS Phnom Penh gaji 1.200 USD, biaya 5 jt, WA 0812-5551-2345. "
         "Hubungi @rekrut_kh atau @lokerasia_express, email hrd.kh@example.test",
-        extra={"links": ["https://wa.me/6281255512345"], "channel": "lokerasia_express", "country": "my"},
-    )  # fmt: skip
+        extra={
+            "links": ["https://wa.me/6281255512345"],
+            "channel": "lokerasia_express",
+            "country": "my",
+        },
+    )
 
 
 def test_extract_fills_contacts_places_and_money_and_counts_coverage() -> None:
@@ -206,8 +210,11 @@ def test_dedupe_forgets_between_crawls() -> None:
 
 def test_classify_scores_like_the_model_and_counts() -> None:
     crawler = crawler_with(PATROLI_WORKERS=0, PATROLI_CLASSIFY_BATCH_SIZE=2)
-    ads = [job_ad("1", title=ILLEGAL[0], text=ILLEGAL[1]), job_ad("2", title=DOMESTIC[0], text=DOMESTIC[1]),
-           job_ad("3", title=ILLEGAL[0], text=ILLEGAL[1] + " Segera!")]  # fmt: skip
+    ads = [
+        job_ad("1", title=ILLEGAL[0], text=ILLEGAL[1]),
+        job_ad("2", title=DOMESTIC[0], text=DOMESTIC[1]),
+        job_ad("3", title=ILLEGAL[0], text=ILLEGAL[1] + " Segera!"),
+    ]
     model = str(find_model(active_version()))
     expected = score_with(model, [model_text(ad.title, ad.text) for ad in ads], "id")
     out = run(build(ClassifyPipeline, crawler), ads, together=True)
@@ -229,7 +236,10 @@ def test_extract_scores_in_the_same_worker_call_when_classify_is_on() -> None:
     the classify step, finding the ads scored by its model, sends nothing to the workers."""
     crawler = crawler_with(PATROLI_WORKERS=0)
     extract, classify = build(ExtractEntitiesPipeline, crawler), build(ClassifyPipeline, crawler)
-    ads = [job_ad("1", title=ILLEGAL[0], text=ILLEGAL[1]), job_ad("2", title=DOMESTIC[0], text=DOMESTIC[1])]  # fmt: skip
+    ads = [
+        job_ad("1", title=ILLEGAL[0], text=ILLEGAL[1]),
+        job_ad("2", title=DOMESTIC[0], text=DOMESTIC[1]),
+    ]
     model = str(find_model(active_version()))
     expected = score_with(model, [model_text(ad.title, ad.text) for ad in ads], "id")
 

@@ -43,8 +43,9 @@ def spider_of(source: SourceConfig) -> PatrolSpider:
 def page(url: str, body: str, status: int = 200, meta: dict[str, Any] | None = None) -> Response:
     request = Request(url, meta=meta or {})
     if body.lstrip().startswith("{"):
-        return TextResponse(url=url, body=body.encode(), encoding="utf-8", status=status,
-                            request=request)  # fmt: skip
+        return TextResponse(
+            url=url, body=body.encode(), encoding="utf-8", status=status, request=request
+        )
     return HtmlResponse(
         url=url, body=body.encode(), encoding="utf-8", status=status, request=request
     )
@@ -63,16 +64,27 @@ def stats(spider: PatrolSpider) -> dict[str, Any]:
 # Team-written, after OLX's search API as public scrapers read it (data[], metadata.next_page_url).
 OLX_PAGE = {
     "data": [
-        {"id": "912345678", "title": "Dicari ART ke Taiwan", "description": "Gaji 8 jt, berangkat cepat",
-         "price": {"value": {"raw": 8000000, "display": "Rp 8.000.000"}},
-         "locations_resolved": {"ADMIN_LEVEL_3_name": "Malang"}, "created_at": "2026-11-20T08:00:00+07:00",
-         "user_id": "u42"},
-        {"id": "912345679", "title": "Lowongan pabrik Malaysia", "description": "Tanpa biaya",
-         "price": {"value": {"display": "Rp 6.500.000"}}, "locations_resolved": {"ADMIN_LEVEL_3_name": "Blitar"},
-         "created_at": "2026-11-21T09:30:00+07:00", "user_id": "u43"},
+        {
+            "id": "912345678",
+            "title": "Dicari ART ke Taiwan",
+            "description": "Gaji 8 jt, berangkat cepat",
+            "price": {"value": {"raw": 8000000, "display": "Rp 8.000.000"}},
+            "locations_resolved": {"ADMIN_LEVEL_3_name": "Malang"},
+            "created_at": "2026-11-20T08:00:00+07:00",
+            "user_id": "u42",
+        },
+        {
+            "id": "912345679",
+            "title": "Lowongan pabrik Malaysia",
+            "description": "Tanpa biaya",
+            "price": {"value": {"display": "Rp 6.500.000"}},
+            "locations_resolved": {"ADMIN_LEVEL_3_name": "Blitar"},
+            "created_at": "2026-11-21T09:30:00+07:00",
+            "user_id": "u43",
+        },
     ],
     "metadata": {"next_page_url": f"{LOCAL}/api/relevance/v4/search?category=4&page=1"},
-}  # fmt: skip
+}
 
 
 def test_olx_template_pages_through_the_json_search_api() -> None:
@@ -86,7 +98,11 @@ def test_olx_template_pages_through_the_json_search_api() -> None:
     assert [a.native_id for a in ads] == ["912345678", "912345679"]
     assert ads[0].url == f"{LOCAL}/item/iid-912345678"  # the template's item URL, origin swapped
     assert (ads[0].title, ads[0].salary_text, ads[0].location, ads[0].author) == (
-        "Dicari ART ke Taiwan", "Rp 8.000.000", "Malang", "u42")  # fmt: skip
+        "Dicari ART ke Taiwan",
+        "Rp 8.000.000",
+        "Malang",
+        "u42",
+    )
     assert ads[0].posted_at == datetime(2026, 11, 20, 1, tzinfo=UTC)
     assert ads[0].extra["from_api"] is True
     assert [r.url for r in requests] == [OLX_PAGE["metadata"]["next_page_url"]]
@@ -115,7 +131,7 @@ SEEK_LISTING = """<html><body>
 <a data-automation="jobCompany">PT Contoh</a><span data-automation="jobLocation">Jakarta</span>
 <span data-automation="jobSalary">Rp 18.000.000</span><span data-automation="jobListingDate">2 hari yang lalu</span>
 <span data-automation="jobShortDescription">Gaji besar, tiket ditanggung</span></article>
-<a href="/id/kerja-luar-negeri-jobs?page=2" rel="nofollow next">Berikutnya</a></body></html>"""  # fmt: skip
+<a href="/id/kerja-luar-negeri-jobs?page=2" rel="nofollow next">Berikutnya</a></body></html>"""
 
 
 def test_jobstreet_template_cards_partial_ads_and_nofollow_next() -> None:
@@ -132,7 +148,11 @@ def test_jobstreet_template_cards_partial_ads_and_nofollow_next() -> None:
     (partial,) = spider.detail_failed(failure)
     assert partial.extra["partial"] is True
     assert (partial.title, partial.author, partial.location, partial.salary_text) == (
-        "Admin Kamboja", "PT Contoh", "Jakarta", "Rp 18.000.000")  # fmt: skip
+        "Admin Kamboja",
+        "PT Contoh",
+        "Jakarta",
+        "Rp 18.000.000",
+    )
     assert partial.posted_at is not None
     assert partial.extra["posted_text"] == "2 hari yang lalu"
     assert "fingerprint" not in partial.extra  # so that the next crawl asks for the page again
@@ -149,7 +169,7 @@ LINKEDIN_FRAGMENT = """<li><div class="base-card job-search-card" data-entity-ur
 <a class="base-card__full-link" href="https://id.linkedin.com/jobs/view/admin-staff-4012345678?position=1"></a>
 <h3 class="base-search-card__title">Admin Staff (Overseas)</h3><h4 class="base-search-card__subtitle">Contoh Ltd</h4>
 <span class="job-search-card__location">Jakarta, Indonesia</span>
-<time class="job-search-card__listdate" datetime="2026-11-28">1 week ago</time></div></li>"""  # fmt: skip
+<time class="job-search-card__listdate" datetime="2026-11-28">1 week ago</time></div></li>"""
 
 
 def test_linkedin_guest_template_keeps_cards_as_ads_without_visiting_the_authwall() -> None:
@@ -168,10 +188,21 @@ def test_linkedin_guest_template_keeps_cards_as_ads_without_visiting_the_authwal
 
 
 def test_glints_template_reads_the_apollo_state_in_next_data() -> None:
-    state = {"props": {"pageProps": {"apolloState": {
-        "Job:6c0f0c9e-0000-4000-8000-000000000001": {"__typename": "Job", "id": "6c0f0c9e-0000-4000-8000-000000000001",
-                                                     "title": "Caregiver Jepang", "createdAt": "2026-11-30T10:00:00Z"},
-        "Company:1": {"__typename": "Company", "id": "1", "name": "PT Contoh"}}}}}  # fmt: skip
+    state = {
+        "props": {
+            "pageProps": {
+                "apolloState": {
+                    "Job:6c0f0c9e-0000-4000-8000-000000000001": {
+                        "__typename": "Job",
+                        "id": "6c0f0c9e-0000-4000-8000-000000000001",
+                        "title": "Caregiver Jepang",
+                        "createdAt": "2026-11-30T10:00:00Z",
+                    },
+                    "Company:1": {"__typename": "Company", "id": "1", "name": "PT Contoh"},
+                }
+            }
+        }
+    }
     body = f'<html><body><script id="__NEXT_DATA__" type="application/json">{json.dumps(state)}</script></body></html>'
     spider = spider_of(template("tpl_glints_id", "https://glints.com"))
     ads, _ = split(spider.parse_listing(page(spider.source.start_urls[0], body)))
@@ -204,8 +235,11 @@ def run_of(stats_values: dict[str, Any]) -> Any:
     source = load_registry().get("tpl_telegram_channel")
     crawler = get_crawler(SPIDER_BY_KIND[source.kind], {})
     crawler.stats = MemoryStatsCollector(crawler)  # the stats a crawl would have
-    base = {"start_time": datetime(2026, 12, 1, tzinfo=UTC), "finish_reason": "finished",
-            "response_received_count": 1}  # fmt: skip
+    base = {
+        "start_time": datetime(2026, 12, 1, tzinfo=UTC),
+        "finish_reason": "finished",
+        "response_received_count": 1,
+    }
     for key, value in {**base, **stats_values}.items():
         crawler.stats.set_value(key, value)
     return summarize(source, crawler)
@@ -244,10 +278,20 @@ def test_a_source_refused_with_zero_ads_failed_exit_4_with_its_status_named() ->
 def test_every_template_is_disabled_and_says_its_terms() -> None:
     templates = [s for s in load_registry().sources if s.template]
     names = {s.name for s in templates}
-    assert names >= {"tpl_telegram_channel", "tpl_rssbridge_telegram", "tpl_rssbridge_facebook_group",
-                     "tpl_rssbridge_instagram", "tpl_rssbridge_tiktok", "tpl_olx_id_lowongan",
-                     "tpl_jobstreet_id", "tpl_glints_id", "tpl_kalibrr", "tpl_linkedin_guest",
-                     "tpl_loker_id", "tpl_karir_com"}  # fmt: skip
+    assert names >= {
+        "tpl_telegram_channel",
+        "tpl_rssbridge_telegram",
+        "tpl_rssbridge_facebook_group",
+        "tpl_rssbridge_instagram",
+        "tpl_rssbridge_tiktok",
+        "tpl_olx_id_lowongan",
+        "tpl_jobstreet_id",
+        "tpl_glints_id",
+        "tpl_kalibrr",
+        "tpl_linkedin_guest",
+        "tpl_loker_id",
+        "tpl_karir_com",
+    }
     for source in templates:
         assert not source.enabled, source.name
         assert source.terms, source.name

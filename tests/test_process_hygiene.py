@@ -90,8 +90,13 @@ def test_a_crawl_killed_with_sigkill_leaves_no_process_and_no_job_file_behind(
 ) -> None:
     jobs = tmp_path / "remote-control"
     store = f"sqlite:///{tmp_path / 'patroli.db'}"
-    env = {**os.environ, "PATROLI_DEMO_URL": demo_sites.url, "PATROLI_LOG_LEVEL": "WARNING",
-           "PATROLI_WORKERS": "1", "PATROLI_REMOTE_CONTROL": "true"}  # fmt: skip
+    env = {
+        **os.environ,
+        "PATROLI_DEMO_URL": demo_sites.url,
+        "PATROLI_LOG_LEVEL": "WARNING",
+        "PATROLI_WORKERS": "1",
+        "PATROLI_REMOTE_CONTROL": "true",
+    }
     options = (
         "--no-classify",
         "-s",
@@ -102,8 +107,11 @@ def test_a_crawl_killed_with_sigkill_leaves_no_process_and_no_job_file_behind(
     slow = ("-s", "DOWNLOAD_DELAY=0.3", "-s", "AUTOTHROTTLE_ENABLED=False")
     crawl = subprocess.Popen(
         [str(PATROLI), "crawl", "demo_pasarloka", "--store", store, *options, *slow],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     left: set[int] = set()
     try:
         deadline = time.monotonic() + 120
@@ -123,8 +131,14 @@ def test_a_crawl_killed_with_sigkill_leaves_no_process_and_no_job_file_behind(
             time.sleep(0.1)
         assert not [pid for pid in left if alive(pid)], "worker or tracker outlived the crawl"
         assert job_file.exists()  # nothing runs on SIGKILL: the next crawl cleans it up
-        again = run_patroli("crawl", "demo_fb_group", "--store", store, *options,
-                            env={"PATROLI_DEMO_URL": demo_sites.url, "PATROLI_REMOTE_CONTROL": "true"})  # fmt: skip
+        again = run_patroli(
+            "crawl",
+            "demo_fb_group",
+            "--store",
+            store,
+            *options,
+            env={"PATROLI_DEMO_URL": demo_sites.url, "PATROLI_REMOTE_CONTROL": "true"},
+        )
         assert again.returncode == 0, again.stderr[-2000:]
         assert list(jobs.iterdir()) == []  # the stale file removed, its own removed at the end
     finally:

@@ -170,8 +170,12 @@ def test_telegram_signature_poll_forward_and_source_line_breaks() -> None:
     assert signed.author == "Channel title (🅰️rkadiy Ivanov)"
     assert signed.extra["signature"] == "🅰️rkadiy Ivanov"
     (poll,), _, spider = telegram_ads("telegram/fragment_it_begin_488_poll.html", "it_begin")
-    assert shown(poll).split("\n") == ["Как лучше?", "Несколько постов в день",
-                                       "Один пост в несколько дней", "Свой вариант в комментарии"]  # fmt: skip
+    assert shown(poll).split("\n") == [
+        "Как лучше?",
+        "Несколько постов в день",
+        "Один пост в несколько дней",
+        "Свой вариант в комментарии",
+    ]
     assert poll.extra["poll"] is True
     assert stats(spider)["patroli/telegram/polls"] == 1
     (forward,), _, _ = telegram_ads(
@@ -239,7 +243,13 @@ def visible_items(path: str) -> list[str]:
         return [i.get("title") or i["id"] for i in json.loads(data)["items"]]
     tree = etree.fromstring(data)
     items = tree.xpath("//*[local-name()='item' or local-name()='entry']")
-    return [(i.xpath("string(./*[local-name()='title'])") or i.xpath("string(./*[local-name()='guid' or local-name()='id'])")) for i in items]  # fmt: skip
+    return [
+        (
+            i.xpath("string(./*[local-name()='title'])")
+            or i.xpath("string(./*[local-name()='guid' or local-name()='id'])")
+        )
+        for i in items
+    ]
 
 
 def feed_ads(path: str, url: str = "http://127.0.0.1/feed") -> tuple[list[JobAd], PatrolSpider]:
@@ -346,13 +356,25 @@ def test_captcha_page_as_a_listing_is_a_soft_block_not_a_layout_change() -> None
 
 
 WORDPRESS = [
-    ("wordpress/yoast_post_majkaswelt.com.html", "https://majkaswelt.com/top-5-fashion-must-haves-2018-werbung/",
-     "div.entry-content", "TOP 5 Fashion Must Haves 2018 [Werbung]", datetime(2018, 11, 27, 16, 15, 35, tzinfo=UTC),
-     "majainfos_zlfca4v6", "Rüschen"),
-    ("wordpress/yoast_post_github.blog.html", "https://github.blog/2019-03-29-leader-spotlight-erin-spiceland/",
-     "div.post__content", "Leader spotlight: Erin Spiceland", datetime(2019, 3, 29, 16, 0, 49, tzinfo=UTC),
-     "Jessica Rudder", "Choctaw"),
-]  # fmt: skip
+    (
+        "wordpress/yoast_post_majkaswelt.com.html",
+        "https://majkaswelt.com/top-5-fashion-must-haves-2018-werbung/",
+        "div.entry-content",
+        "TOP 5 Fashion Must Haves 2018 [Werbung]",
+        datetime(2018, 11, 27, 16, 15, 35, tzinfo=UTC),
+        "majainfos_zlfca4v6",
+        "Rüschen",
+    ),
+    (
+        "wordpress/yoast_post_github.blog.html",
+        "https://github.blog/2019-03-29-leader-spotlight-erin-spiceland/",
+        "div.post__content",
+        "Leader spotlight: Erin Spiceland",
+        datetime(2019, 3, 29, 16, 0, 49, tzinfo=UTC),
+        "Jessica Rudder",
+        "Choctaw",
+    ),
+]
 
 
 @pytest.mark.parametrize(("path", "url", "text", "title", "posted", "author", "word"), WORDPRESS)
@@ -370,9 +392,14 @@ def test_wordpress_post_dates_and_author_from_yoast_json_ld(
 
 
 def test_selectors_can_return_attributes() -> None:
-    source = dataclasses.replace(load_registry().get("demo_agensi"), selectors={
-        "text": "div.entry-content", "title": "meta[property='og:title']::attr(content)",
-        "posted": "//meta[@property='article:modified_time']/@content"})  # fmt: skip
+    source = dataclasses.replace(
+        load_registry().get("demo_agensi"),
+        selectors={
+            "text": "div.entry-content",
+            "title": "meta[property='og:title']::attr(content)",
+            "posted": "//meta[@property='article:modified_time']/@content",
+        },
+    )
     page = saved(*WORDPRESS[0][:2])
     (ad,) = ads_of(spider_of(source).parse_page(page))
     assert ad.title == "TOP 5 Fashion Must Haves 2018 [Werbung] - MajkasWelt"
@@ -395,21 +422,44 @@ def test_templates_crawl_saved_pages_end_to_end(tmp_path: Path) -> None:
         Route("/s/durov?before=519", status=404),  # the older page was not saved
         Route("/s/python", status=302, location="/python"),
         Route("/python", CORPUS / "telegram/landing_tme_python_group.html"),
-        Route("/?action=display&bridge=TelegramBridge&username=nama_kanal_loker&format=Atom",
-              CORPUS / "rssbridge/generated/telegrambridge_durov.atom.xml", "application/atom+xml; charset=UTF-8"),
-        Route("/?action=display&bridge=FacebookBridge&context=Group&g=nama_grup_loker&format=Atom",
-              CORPUS / "rssbridge/generated/error_item_not_found.atom.xml", "application/atom+xml; charset=UTF-8"),
-        Route("/?action=display&bridge=InstagramBridge&context=Username&u=nama_akun&media_type=all&format=Atom",
-              CORPUS / "rssbridge/generated/error_upstream_429.html", status=429),
-        Route("/?action=display&bridge=TikTokBridge&context=By+user&username=%40nama_akun&format=Atom",
-              CORPUS / "rssbridge/generated/error_http_500_not_found.html", status=500),
-        Route("/id/kerja-luar-negeri-jobs", CORPUS / "failures/google_unusual_traffic_captcha.html"),
-    ]  # fmt: skip
+        Route(
+            "/?action=display&bridge=TelegramBridge&username=nama_kanal_loker&format=Atom",
+            CORPUS / "rssbridge/generated/telegrambridge_durov.atom.xml",
+            "application/atom+xml; charset=UTF-8",
+        ),
+        Route(
+            "/?action=display&bridge=FacebookBridge&context=Group&g=nama_grup_loker&format=Atom",
+            CORPUS / "rssbridge/generated/error_item_not_found.atom.xml",
+            "application/atom+xml; charset=UTF-8",
+        ),
+        Route(
+            "/?action=display&bridge=InstagramBridge&context=Username&u=nama_akun&media_type=all&format=Atom",
+            CORPUS / "rssbridge/generated/error_upstream_429.html",
+            status=429,
+        ),
+        Route(
+            "/?action=display&bridge=TikTokBridge&context=By+user&username=%40nama_akun&format=Atom",
+            CORPUS / "rssbridge/generated/error_http_500_not_found.html",
+            status=500,
+        ),
+        Route(
+            "/id/kerja-luar-negeri-jobs", CORPUS / "failures/google_unusual_traffic_captcha.html"
+        ),
+    ]
     with serve(routes, origins=["https://t.me"]) as site:
-        origins = {"https://t.me": site.base_url, "http://localhost:3000": site.base_url,
-                   "https://id.jobstreet.com": site.base_url}  # fmt: skip
-        names = ["tpl_telegram_channel", "tpl_rssbridge_telegram", "tpl_rssbridge_facebook_group",
-                 "tpl_rssbridge_instagram", "tpl_rssbridge_tiktok", "tpl_jobstreet_id"]  # fmt: skip
+        origins = {
+            "https://t.me": site.base_url,
+            "http://localhost:3000": site.base_url,
+            "https://id.jobstreet.com": site.base_url,
+        }
+        names = [
+            "tpl_telegram_channel",
+            "tpl_rssbridge_telegram",
+            "tpl_rssbridge_facebook_group",
+            "tpl_rssbridge_instagram",
+            "tpl_rssbridge_tiktok",
+            "tpl_jobstreet_id",
+        ]
         entries = []
         for name in names:
             source = swap_base(load_registry().get(name), origins, enabled=True)
@@ -422,11 +472,23 @@ def test_templates_crawl_saved_pages_end_to_end(tmp_path: Path) -> None:
         registry.write_text(yaml.safe_dump({"sources": entries}, allow_unicode=True))
         store = f"sqlite:///{tmp_path / 'real.db'}"
         summary = tmp_path / "summary.json"
-        result = run_patroli("crawl", "--sources", str(registry), "--store", store, "--summary-json",
-                             str(summary), "--no-classify", "-s", "PATROLI_RETRY_BACKOFF_BASE=0.01",
-                             "-s", "PATROLI_MONITORS_ENABLED=False",
-                             # the pages' images live on the platforms' CDNs, not saved here
-                             "-s", "PATROLI_IMAGES_ENABLED=False")  # fmt: skip
+        result = run_patroli(
+            "crawl",
+            "--sources",
+            str(registry),
+            "--store",
+            store,
+            "--summary-json",
+            str(summary),
+            "--no-classify",
+            "-s",
+            "PATROLI_RETRY_BACKOFF_BASE=0.01",
+            "-s",
+            "PATROLI_MONITORS_ENABLED=False",
+            # the pages' images live on the platforms' CDNs, not saved here
+            "-s",
+            "PATROLI_IMAGES_ENABLED=False",
+        )
     runs = {r["source"]: r for r in json.loads(summary.read_text())}
     assert result.returncode == 4, (
         result.stdout[-3000:] + result.stderr[-3000:]
@@ -458,8 +520,12 @@ def test_templates_crawl_saved_pages_end_to_end(tmp_path: Path) -> None:
     assert "no_public_preview" in telegram["conditions"]
     assert telegram["status"] == "degraded"
     assert runs["tpl_rssbridge_telegram"]["status"] == "ok"
-    for name, condition in [("tpl_rssbridge_facebook_group", "rssbridge_error"), ("tpl_rssbridge_instagram", "rate_limited"),
-                            ("tpl_rssbridge_tiktok", "rssbridge_error"), ("tpl_jobstreet_id", "soft_block")]:  # fmt: skip
+    for name, condition in [
+        ("tpl_rssbridge_facebook_group", "rssbridge_error"),
+        ("tpl_rssbridge_instagram", "rate_limited"),
+        ("tpl_rssbridge_tiktok", "rssbridge_error"),
+        ("tpl_jobstreet_id", "soft_block"),
+    ]:
         assert runs[name]["status"] == "failed", (name, runs[name]["notes"])
         assert condition in runs[name]["conditions"], (name, runs[name]["conditions"])
         assert any(note.startswith(condition) for note in runs[name]["notes"])

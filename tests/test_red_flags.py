@@ -216,8 +216,17 @@ def test_reports_are_extracted_like_ads(model: RiskModel) -> None:
         "Polda: korban direkrut lewat WA 0812-5551-2345 dan akun @rekrut_kh untuk kerja di Kamboja."
     )
     assert model.score([report])[0].genre == "report"
-    fields = entities_for({"title": "", "text": report, "salary_text": "", "location": "",
-                           "links": [], "channel": "", "site_country": ""})  # fmt: skip
+    fields = entities_for(
+        {
+            "title": "",
+            "text": report,
+            "salary_text": "",
+            "location": "",
+            "links": [],
+            "channel": "",
+            "site_country": "",
+        }
+    )
     assert "+6281255512345" in fields["phones"]
     assert "@rekrut_kh" in fields["telegram"]
     assert "KH" in fields["countries"]

@@ -18,11 +18,19 @@ from tests.helpers.cli import run_patroli
 
 def ad_record(ad_id: str, text: str, **extra: Any) -> dict[str, Any]:
     return {
-        "ad_id": ad_id, "source": "demo_fb_group", "source_kind": "feed", "native_id": ad_id,
-        "url": f"https://example.test/{ad_id}", "title": "", "text": text,
-        "crawled_at": "2026-11-01T00:00:00+00:00", "content_hash": ad_id, "countries": [], "html": "<p></p>",
+        "ad_id": ad_id,
+        "source": "demo_fb_group",
+        "source_kind": "feed",
+        "native_id": ad_id,
+        "url": f"https://example.test/{ad_id}",
+        "title": "",
+        "text": text,
+        "crawled_at": "2026-11-01T00:00:00+00:00",
+        "content_hash": ad_id,
+        "countries": [],
+        "html": "<p></p>",
         **extra,
-    }  # fmt: skip
+    }
 
 
 def test_decisions_become_labels_and_held_out_texts_are_left_out() -> None:
@@ -75,8 +83,17 @@ def test_retraining_on_poisoned_reviews_is_not_activated(tmp_path: Path, store_u
         for i, ad in enumerate(train):  # every decision is the opposite of the truth
             store.review(f"p{i}", "dismissed" if ad.label else "confirmed", reviewer="test")
     models = tmp_path / "models"
-    result = run_patroli("train", "--with-reviews", "--store", store_url, "--models-dir", str(models),
-                         "--version", "poisoned", timeout=900)  # fmt: skip
+    result = run_patroli(
+        "train",
+        "--with-reviews",
+        "--store",
+        store_url,
+        "--models-dir",
+        str(models),
+        "--version",
+        "poisoned",
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "held-out test split" in result.stdout
     assert "not activated" in result.stdout
@@ -107,10 +124,18 @@ def scored_store(store_url: str) -> str:
         "mid": 0.2,
     }
     with open_store(store_url) as store:
-        store.upsert_ads([ad_record(ad_id, f"iklan {ad_id}", risk=0.5 + m, risk_margin=m, flagged=m >= 0)
-                          for ad_id, m in margins.items()]
-                         + [ad_record("unscored", "iklan tanpa skor")]
-                         + [ad_record("reviewed", "iklan sudah ditinjau", risk=0.5, risk_margin=0.0, flagged=True)])  # fmt: skip
+        store.upsert_ads(
+            [
+                ad_record(ad_id, f"iklan {ad_id}", risk=0.5 + m, risk_margin=m, flagged=m >= 0)
+                for ad_id, m in margins.items()
+            ]
+            + [ad_record("unscored", "iklan tanpa skor")]
+            + [
+                ad_record(
+                    "reviewed", "iklan sudah ditinjau", risk=0.5, risk_margin=0.0, flagged=True
+                )
+            ]
+        )
         store.review("reviewed", "confirmed", reviewer="test")
     return store_url
 

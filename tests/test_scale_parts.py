@@ -89,8 +89,17 @@ def test_a_scheduler_that_was_down_reports_its_missed_runs_then_catches_up(tmp_p
     store_url = f"sqlite:///{tmp_path / 'p.db'}"
     source = SourceConfig(name="demo_pasarloka", kind="classifieds", schedule="0 2 * * *")
     with open_store(store_url) as store:  # the last run, three nights ago
-        store.record_run({"run_id": "r1", "source": source.name, "started_at": "2026-11-28T02:00:03+00:00",
-                          "finished_at": "2026-11-28T02:05:00+00:00", "status": "ok", "notes": [], "stats": {}})  # fmt: skip
+        store.record_run(
+            {
+                "run_id": "r1",
+                "source": source.name,
+                "started_at": "2026-11-28T02:00:03+00:00",
+                "finished_at": "2026-11-28T02:05:00+00:00",
+                "status": "ok",
+                "notes": [],
+                "stats": {},
+            }
+        )
     now = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
     missed: list[tuple[str, int, datetime]] = []
     opened: list[str] = []
@@ -103,8 +112,14 @@ def test_a_scheduler_that_was_down_reports_its_missed_runs_then_catches_up(tmp_p
         opened.append(src.name)
         return True
 
-    scheduler = Scheduler([source], lambda s: ["true"], clock=FixedClock(now), enqueue=enqueue,
-                          last_started=last_started(store_url), on_missed=on_missed)  # fmt: skip
+    scheduler = Scheduler(
+        [source],
+        lambda s: ["true"],
+        clock=FixedClock(now),
+        enqueue=enqueue,
+        last_started=last_started(store_url),
+        on_missed=on_missed,
+    )
     scheduler.tick()
     assert missed == [("demo_pasarloka", 3, datetime(2026, 11, 29, 2, 0, tzinfo=UTC))]
     assert opened == ["demo_pasarloka"]  # caught up at once
@@ -150,9 +165,10 @@ def test_the_compose_file_runs_redis_opensearch_dashboards_workers_scheduler_and
 def test_the_worker_unit_is_a_template_that_stops_gracefully() -> None:
     unit = (ROOT / "deploy" / "patroli-worker@.service").read_text()
     service = dict(
-        line.split("=", 1) for line in unit.split("[Service]")[1].split("[Install]")[0].splitlines()
+        line.split("=", 1)
+        for line in unit.split("[Service]")[1].split("[Install]")[0].splitlines()
         if "=" in line and not line.startswith("#")
-    )  # fmt: skip
+    )
     assert service["ExecStart"].endswith("patroli worker --max-parallel 2")
     assert service["Restart"] == "on-failure"
     assert service["KillSignal"] == "SIGTERM"

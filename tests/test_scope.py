@@ -89,8 +89,11 @@ def test_an_image_off_the_source_is_refused_apart_from_the_walk() -> None:
     }
     assert walk_incidents(counted) == []
     assert scope.crawler.stats is not None
-    for key, value in {"start_time": "2026-11-28T02:00:00+00:00", "finish_reason": "finished",
-                       "item_scraped_count": 3}.items():  # fmt: skip
+    for key, value in {
+        "start_time": "2026-11-28T02:00:00+00:00",
+        "finish_reason": "finished",
+        "item_scraped_count": 3,
+    }.items():
         scope.crawler.stats.set_value(key, value)
     run = summarize(spider_for("demo_pasarloka").source, scope.crawler)
     assert run.status == "degraded"
@@ -166,15 +169,26 @@ def test_a_meta_refresh_off_the_source_is_refused(target: str) -> None:
 
 def test_allowed_hosts_widen_the_scope_and_nothing_else_does() -> None:
     source = SourceConfig(
-        name="wide", kind="feed", start_urls=("https://loker.example/feed.xml",),
+        name="wide",
+        kind="feed",
+        start_urls=("https://loker.example/feed.xml",),
         allowed_hosts=("cdn.loker.example", "*.img.example", "media.example:8443"),
-    )  # fmt: skip
+    )
     scope = SourceScope.of(source)
-    for url in ("https://loker.example/a", "http://cdn.loker.example/b", "https://a.b.img.example/c",
-                "https://media.example:8443/d"):  # fmt: skip
+    for url in (
+        "https://loker.example/a",
+        "http://cdn.loker.example/b",
+        "https://a.b.img.example/c",
+        "https://media.example:8443/d",
+    ):
         scope.check(url)
-    for url in ("https://img.example/", "https://media.example/", "https://evil.example/",
-                "https://loker.example:8443/", "https://loker.example.evil.example/"):  # fmt: skip
+    for url in (
+        "https://img.example/",
+        "https://media.example/",
+        "https://evil.example/",
+        "https://loker.example:8443/",
+        "https://loker.example.evil.example/",
+    ):
         with pytest.raises(OutOfScope):
             scope.check(url)
 
@@ -188,17 +202,27 @@ class ApiSource(SourceConfig):
 
 def test_the_hosts_of_a_search_api_are_the_sources_own() -> None:
     source = ApiSource(
-        name="api", kind="classifieds", start_urls=("https://www.loker.example/lowongan",),
-        api={"url": "https://api.loker.example/v4/search?page={page}",
-             "search_url": "https://search.loker.example:8443/q?query={query}&page={page}",
-             "fields": {"url": "https://elsewhere.example/item/{id}"}},
-    )  # fmt: skip
+        name="api",
+        kind="classifieds",
+        start_urls=("https://www.loker.example/lowongan",),
+        api={
+            "url": "https://api.loker.example/v4/search?page={page}",
+            "search_url": "https://search.loker.example:8443/q?query={query}&page={page}",
+            "fields": {"url": "https://elsewhere.example/item/{id}"},
+        },
+    )
     scope = SourceScope.of(source)
-    for url in ("https://www.loker.example/x", "https://api.loker.example/v4/search?page=2",
-                "https://search.loker.example:8443/q?query=kerja&page=2"):  # fmt: skip
+    for url in (
+        "https://www.loker.example/x",
+        "https://api.loker.example/v4/search?page=2",
+        "https://search.loker.example:8443/q?query=kerja&page=2",
+    ):
         scope.check(url)
-    for url in ("https://elsewhere.example/item/1", "https://loker.example/",
-                "https://search.loker.example/q"):  # fmt: skip
+    for url in (
+        "https://elsewhere.example/item/1",
+        "https://loker.example/",
+        "https://search.loker.example/q",
+    ):
         with pytest.raises(OutOfScope):
             scope.check(url)
 
@@ -267,10 +291,19 @@ def test_links_to_local_files_are_never_read(tmp_path: Path) -> None:
     with DemoSitesProcess(port=0, hostile=True) as sites:
         sites.configure_hostile(mode="hostile", canary=str(canary))
         done = run_patroli_measured(
-            "crawl", "--sources", str(registry), "--store", f"sqlite:///{tmp_path / 'p.db'}",
-            "--summary-json", str(summary), "--no-classify", "-s", "PATROLI_MONITORS_ENABLED=False",
-            env={"PATROLI_DEMO_URL": sites.url}, address_space=1536 * 1024 * 1024,
-        )  # fmt: skip
+            "crawl",
+            "--sources",
+            str(registry),
+            "--store",
+            f"sqlite:///{tmp_path / 'p.db'}",
+            "--summary-json",
+            str(summary),
+            "--no-classify",
+            "-s",
+            "PATROLI_MONITORS_ENABLED=False",
+            env={"PATROLI_DEMO_URL": sites.url},
+            address_space=1536 * 1024 * 1024,
+        )
     assert done.peak_rss < 400 * 1024 * 1024, done.peak_rss
     assert "MemoryError" not in done.stderr
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("p.db*"))

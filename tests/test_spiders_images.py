@@ -43,11 +43,19 @@ def test_feed_media_content_and_enclosures() -> None:
     ads, _ = split(spider.parse_feed(page(feed)))
     with_images = {a.native_id: a.image_urls for a in ads if a.image_urls}
     assert sorted(u.rsplit("/", 1)[1] for urls in with_images.values() for u in urls) == [
-        "p01-mirrored.jpg", "p02-resized_small.jpg"]  # fmt: skip
-    entry = {"media_content": [{"url": "https://x/a.jpg", "medium": "image"},
-                               {"url": "https://x/v.mp4", "medium": "video"}],
-             "enclosures": [{"href": "https://x/b.png", "type": "image/png"},
-                            {"href": "https://x/c.mp3", "type": "audio/mpeg"}]}  # fmt: skip
+        "p01-mirrored.jpg",
+        "p02-resized_small.jpg",
+    ]
+    entry = {
+        "media_content": [
+            {"url": "https://x/a.jpg", "medium": "image"},
+            {"url": "https://x/v.mp4", "medium": "video"},
+        ],
+        "enclosures": [
+            {"href": "https://x/b.png", "type": "image/png"},
+            {"href": "https://x/c.mp3", "type": "audio/mpeg"},
+        ],
+    }
     assert entry_images(entry) == ["https://x/a.jpg", "https://x/b.png"]
 
 

@@ -43,16 +43,22 @@ def test_telegram_text_keeps_emoji_and_links() -> None:
 def test_telegram_last_page_has_no_older_link() -> None:
     spider = spider_for("demo_telegram")
     posts = sites().data.telegram["lokerasia_express"]
-    ads, requests = split(spider.parse_channel(page(f"/tg/s/lokerasia_express?before={posts[2]['post_id']}"),
-                                               "lokerasia_express", 3))  # fmt: skip
+    ads, requests = split(
+        spider.parse_channel(
+            page(f"/tg/s/lokerasia_express?before={posts[2]['post_id']}"), "lokerasia_express", 3
+        )
+    )
     assert len(ads) == 2
     assert requests == []
 
 
 def test_telegram_changed_layout_is_counted_not_crashed() -> None:
     spider = spider_for("demo_telegram")
-    ads, requests = split(spider.parse_channel(page("/tg/s/lokerasia_express", mode="layout", site="tg"),
-                                               "lokerasia_express", 1))  # fmt: skip
+    ads, requests = split(
+        spider.parse_channel(
+            page("/tg/s/lokerasia_express", mode="layout", site="tg"), "lokerasia_express", 1
+        )
+    )
     assert ads == []
     assert requests == []
     assert stat(spider, "patroli/layout_changed") == 1

@@ -55,13 +55,29 @@ def test_recrawl_keeps_first_seen_and_review_and_updates_content(store: Store) -
 
 
 def test_search_text_phrase_filters_and_ranges(store: Store) -> None:
-    store.upsert_ads([
-        record("a1"),
-        record("a2", title="ART Jakarta", text="Dicari ART untuk keluarga di Jakarta Selatan, gaji 3 jt",
-               phones=["+6281355570112"], telegram=[], countries=[], risk=0.05, flagged=False),
-        record("a3", title="PRT Arab", text="PRT ke Riyadh pakai visa ziarah, tanpa biaya", countries=["SA"], risk=0.9,
-               phones=["+6281255512345"]),
-    ])  # fmt: skip
+    store.upsert_ads(
+        [
+            record("a1"),
+            record(
+                "a2",
+                title="ART Jakarta",
+                text="Dicari ART untuk keluarga di Jakarta Selatan, gaji 3 jt",
+                phones=["+6281355570112"],
+                telegram=[],
+                countries=[],
+                risk=0.05,
+                flagged=False,
+            ),
+            record(
+                "a3",
+                title="PRT Arab",
+                text="PRT ke Riyadh pakai visa ziarah, tanpa biaya",
+                countries=["SA"],
+                risk=0.9,
+                phones=["+6281255512345"],
+            ),
+        ]
+    )
     assert {h["ad_id"] for h in store.search("kamboja").hits} == {"a1"}
     assert {h["ad_id"] for h in store.search('"visa ziarah"').hits} == {"a3"}
     assert {h["ad_id"] for h in store.search("phone:0812-5551-2345").hits} == {"a1", "a3"}
@@ -83,15 +99,42 @@ def test_search_text_phrase_filters_and_ranges(store: Store) -> None:
 def test_genre_risky_and_language_are_stored_and_filtered(store: Store) -> None:
     """The two-question model's fields: a report of an illegal offer is risky but not flagged, a
     post in a language the model does not score has no risk; each is found by its filter."""
-    store.upsert_ads([
-        record("ad1", genre="ad", risky=True, flagged=True, lang="id"),
-        record("rep1", title="Polda ungkap TPPO", text="Korban dijanjikan kerja admin di Kamboja, gaji 1.000 USD",
-               genre="report", risky=True, flagged=False, lang="id", risk=0.9),
-        record("rep2", title="Repatriasi", text="KBRI memulangkan 20 WNI", genre="report", risky=False,
-               flagged=False, lang="id", risk=0.01),
-        record("ru1", title="Новости", text="Сводка новостей за день", genre=None, risky=False, flagged=False,
-               lang="ru", risk=None, reasons=["Bahasa ru tidak didukung: tidak dinilai"]),
-    ])  # fmt: skip
+    store.upsert_ads(
+        [
+            record("ad1", genre="ad", risky=True, flagged=True, lang="id"),
+            record(
+                "rep1",
+                title="Polda ungkap TPPO",
+                text="Korban dijanjikan kerja admin di Kamboja, gaji 1.000 USD",
+                genre="report",
+                risky=True,
+                flagged=False,
+                lang="id",
+                risk=0.9,
+            ),
+            record(
+                "rep2",
+                title="Repatriasi",
+                text="KBRI memulangkan 20 WNI",
+                genre="report",
+                risky=False,
+                flagged=False,
+                lang="id",
+                risk=0.01,
+            ),
+            record(
+                "ru1",
+                title="Новости",
+                text="Сводка новостей за день",
+                genre=None,
+                risky=False,
+                flagged=False,
+                lang="ru",
+                risk=None,
+                reasons=["Bahasa ru tidak didukung: tidak dinilai"],
+            ),
+        ]
+    )
     assert {h["ad_id"] for h in store.search("genre:report risky:true").hits} == {"rep1"}
     assert {h["ad_id"] for h in store.search("genre:report").hits} == {"rep1", "rep2"}
     assert {h["ad_id"] for h in store.search("risky:true -genre:ad").hits} == {"rep1"}
@@ -105,8 +148,20 @@ def test_genre_risky_and_language_are_stored_and_filtered(store: Store) -> None:
     report = store.get_ad("rep1")
     assert (report["genre"], report["risky"], report["flagged"]) == ("report", True, False)
     # A re-crawl of the same content (a new model's scores) updates the fields too.
-    store.upsert_ads([record("rep2", title="Repatriasi", text="KBRI memulangkan 20 WNI", genre="report",
-                             risky=True, flagged=False, lang="id", risk=0.5)])  # fmt: skip
+    store.upsert_ads(
+        [
+            record(
+                "rep2",
+                title="Repatriasi",
+                text="KBRI memulangkan 20 WNI",
+                genre="report",
+                risky=True,
+                flagged=False,
+                lang="id",
+                risk=0.5,
+            )
+        ]
+    )
     assert store.get_ad("rep2")["risky"] is True
 
 
@@ -163,14 +218,33 @@ def test_deep_pagination_visits_every_ad_once(store: Store) -> None:
 
 
 def test_related_ads_by_shared_contact_then_text(store: Store) -> None:
-    store.upsert_ads([
-        record("a1"),
-        record("a2", title="Operator Myawaddy", text="operator data Myawaddy", phones=["+6281255512345"], telegram=[]),
-        record("a3", title="Admin", text="admin lain", phones=[], telegram=["@rekrut_kh"]),
-        record("a4", title="Loker admin Kamboja", text="Dicari admin CS di Phnom Penh gaji USD tiket gratis",
-               phones=["+6281355500000"], telegram=[]),
-        record("a5", title="Kasir Bandung", text="kasir minimarket Bandung", phones=["+6281355599999"], telegram=[]),
-    ])  # fmt: skip
+    store.upsert_ads(
+        [
+            record("a1"),
+            record(
+                "a2",
+                title="Operator Myawaddy",
+                text="operator data Myawaddy",
+                phones=["+6281255512345"],
+                telegram=[],
+            ),
+            record("a3", title="Admin", text="admin lain", phones=[], telegram=["@rekrut_kh"]),
+            record(
+                "a4",
+                title="Loker admin Kamboja",
+                text="Dicari admin CS di Phnom Penh gaji USD tiket gratis",
+                phones=["+6281355500000"],
+                telegram=[],
+            ),
+            record(
+                "a5",
+                title="Kasir Bandung",
+                text="kasir minimarket Bandung",
+                phones=["+6281355599999"],
+                telegram=[],
+            ),
+        ]
+    )
     related = store.related("a1")
     assert [r["ad_id"] for r in related[:2]] == ["a2", "a3"] or [
         r["ad_id"] for r in related[:2]
@@ -183,8 +257,12 @@ def test_related_ads_by_shared_contact_then_text(store: Store) -> None:
 
 
 def test_incremental_bookkeeping_keeps_gone_ads(store: Store) -> None:
-    store.upsert_ads([record("a1", native_id="n1", extra={"fingerprint": "f1", "etag": '"e1"'}),
-                      record("a2", native_id="n2")])  # fmt: skip
+    store.upsert_ads(
+        [
+            record("a1", native_id="n1", extra={"fingerprint": "f1", "etag": '"e1"'}),
+            record("a2", native_id="n2"),
+        ]
+    )
     known = store.known_ads("demo_telegram")
     assert set(known) == {"n1", "n2"}
     assert (known["n1"]["ad_id"], known["n1"]["content_hash"]) == ("a1", "h1")
@@ -223,11 +301,32 @@ def test_users_runs_saved_searches(store: Store) -> None:
     assert user is not None
     assert (user["role"], user["active"], user["failed_logins"]) == ("admin", True, 2)
     assert store.get_user("nobody") is None
-    store.record_run({"run_id": "r1", "source": "demo_telegram", "started_at": "2026-11-01T00:00:00+00:00",
-                      "finished_at": "2026-11-01T00:01:00+00:00", "status": "ok", "pages": 3, "items": 40,
-                      "new": 40, "flagged": 12, "errors": 0, "degraded_pages": 0, "notes": [], "stats": {"x": 1}})  # fmt: skip
-    store.record_run({"run_id": "r2", "source": "demo_feed", "started_at": "2026-11-02T00:00:00+00:00", "status": "degraded",
-                      "notes": ["layout changed"]})  # fmt: skip
+    store.record_run(
+        {
+            "run_id": "r1",
+            "source": "demo_telegram",
+            "started_at": "2026-11-01T00:00:00+00:00",
+            "finished_at": "2026-11-01T00:01:00+00:00",
+            "status": "ok",
+            "pages": 3,
+            "items": 40,
+            "new": 40,
+            "flagged": 12,
+            "errors": 0,
+            "degraded_pages": 0,
+            "notes": [],
+            "stats": {"x": 1},
+        }
+    )
+    store.record_run(
+        {
+            "run_id": "r2",
+            "source": "demo_feed",
+            "started_at": "2026-11-02T00:00:00+00:00",
+            "status": "degraded",
+            "notes": ["layout changed"],
+        }
+    )
     assert [r["run_id"] for r in store.list_runs()] == ["r2", "r1"]
     assert store.list_runs(source="demo_telegram")[0]["stats"] == {"x": 1}
     saved = store.save_search("inv1", "Kamboja", "country:KH flagged:true", "webhook")
@@ -237,11 +336,26 @@ def test_users_runs_saved_searches(store: Store) -> None:
 
 
 def test_api_tokens_are_kept_hashed_listed_and_revoked_once(store: Store) -> None:
-    token = {"id": "t1", "owner": "inv1", "name": "notebook", "scope": "api", "secret_hash": "ab" * 32,
-             "created_at": "2026-11-01T00:00:00+00:00", "expires_at": "2027-11-01T00:00:00+00:00"}  # fmt: skip
+    token = {
+        "id": "t1",
+        "owner": "inv1",
+        "name": "notebook",
+        "scope": "api",
+        "secret_hash": "ab" * 32,
+        "created_at": "2026-11-01T00:00:00+00:00",
+        "expires_at": "2027-11-01T00:00:00+00:00",
+    }
     store.put_token(token)
-    store.put_token({**token, "id": "t2", "owner": "adm", "scope": "metrics", "expires_at": None,
-                     "created_at": "2026-11-02T00:00:00+00:00"})  # fmt: skip
+    store.put_token(
+        {
+            **token,
+            "id": "t2",
+            "owner": "adm",
+            "scope": "metrics",
+            "expires_at": None,
+            "created_at": "2026-11-02T00:00:00+00:00",
+        }
+    )
     with pytest.raises(StoreError, match="exists already"):
         store.put_token({**token, "secret_hash": "cd" * 32})
     got = store.get_token("t1")
@@ -257,7 +371,10 @@ def test_api_tokens_are_kept_hashed_listed_and_revoked_once(store: Store) -> Non
     got = store.get_token("t1")
     assert got is not None
     assert (got["revoked_at"], got["last_used_at"], got["secret_hash"]) == (
-        "2026-11-04T00:00:00+00:00", "2026-11-06T00:00:00+00:00", "ab" * 32)  # fmt: skip
+        "2026-11-04T00:00:00+00:00",
+        "2026-11-06T00:00:00+00:00",
+        "ab" * 32,
+    )
 
 
 def test_decision_counts_per_decision_since_a_time(store: Store) -> None:
@@ -303,8 +420,10 @@ def test_concurrent_analysts_exactly_one_wins(backend: Callable[[], Store]) -> N
         except ReviewConflict:
             outcomes.append("conflict")
 
-    threads = [threading.Thread(target=decide, args=(s, f"analis{i}"))
-               for i, s in enumerate([first, second] * 3)]  # fmt: skip
+    threads = [
+        threading.Thread(target=decide, args=(s, f"analis{i}"))
+        for i, s in enumerate([first, second] * 3)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -323,10 +442,12 @@ def test_image_text_is_searched_with_the_text_and_by_ocr(store: Store) -> None:
         **flyer_facts("p01"),
         "ocr_text": "Berangkat cepat pakai visa turis\nBiaya proses Rp 7.500.000",
     }
-    store.upsert_ads([
-        record("a1", text="Info lengkap di gambar", **with_images([flyer])),
-        record("a2", text="Visa turis dulu, kerja di Phnom Penh"),
-    ])  # fmt: skip
+    store.upsert_ads(
+        [
+            record("a1", text="Info lengkap di gambar", **with_images([flyer])),
+            record("a2", text="Visa turis dulu, kerja di Phnom Penh"),
+        ]
+    )
     assert sorted(h["ad_id"] for h in store.search("turis").hits) == ["a1", "a2"]
     assert [h["ad_id"] for h in store.search("ocr:turis").hits] == ["a1"]
     assert [h["ad_id"] for h in store.search('ocr:"biaya proses"').hits] == ["a1"]
@@ -345,14 +466,26 @@ def test_same_flyer_across_reposts_and_never_for_blank_images(store: Store) -> N
     blank = image_facts(blank_png(), "https://img.example/placeholder.png")
     assert blank["linkable"] is False
     assert blank["low_information"] == "blank"
-    store.upsert_ads([
-        record("orig", **NO_CONTACT, **with_images([flyer_facts("p01")])),
-        record("resized", source="demo_pasarloka", **NO_CONTACT, **with_images([blank, flyer_facts("p01", "resized")])),
-        record("mirrored", source="demo_fb_group", **NO_CONTACT, **with_images([flyer_facts("p01", "mirrored")])),
-        record("cropped", **NO_CONTACT, **with_images([flyer_facts("p01", "cropped")])),
-        record("other", **NO_CONTACT, **with_images([flyer_facts("p02"), blank])),
-        record("blank_only", **NO_CONTACT, **with_images([blank])),
-    ])  # fmt: skip
+    store.upsert_ads(
+        [
+            record("orig", **NO_CONTACT, **with_images([flyer_facts("p01")])),
+            record(
+                "resized",
+                source="demo_pasarloka",
+                **NO_CONTACT,
+                **with_images([blank, flyer_facts("p01", "resized")]),
+            ),
+            record(
+                "mirrored",
+                source="demo_fb_group",
+                **NO_CONTACT,
+                **with_images([flyer_facts("p01", "mirrored")]),
+            ),
+            record("cropped", **NO_CONTACT, **with_images([flyer_facts("p01", "cropped")])),
+            record("other", **NO_CONTACT, **with_images([flyer_facts("p02"), blank])),
+            record("blank_only", **NO_CONTACT, **with_images([blank])),
+        ]
+    )
     found = store.same_flyer([flyer_facts("p01", "recompressed")])
     assert sorted(r["ad_id"] for r in found) == ["cropped", "mirrored", "orig", "resized"]
     assert all(r["via"] == ["flyer"] and len(r["flyer_distance"]) == 2 for r in found)
@@ -408,10 +541,14 @@ def test_concurrent_wrong_passwords_all_count_and_lock(backend: Callable[[], Sto
 def test_case_items_notes_and_routing_are_kept_and_audited(store: Store) -> None:
     store.upsert_ads([record("a1"), record("a2", phones=["+6281355570112"])])
     case = store.create_case(
-        {"title": "Jaringan admin Kamboja", "description": "rekrutmen lewat Telegram",
-         "assignee": "penyidik1", "province": "Nusa Tenggara Barat"},
+        {
+            "title": "Jaringan admin Kamboja",
+            "description": "rekrutmen lewat Telegram",
+            "assignee": "penyidik1",
+            "province": "Nusa Tenggara Barat",
+        },
         actor="penyidik1",
-    )  # fmt: skip
+    )
     assert (case["status"], case["items"], case["notes"]) == ("open", [], [])
     store.add_case_item(case["id"], "ad", "a1", actor="penyidik1", note="iklan pertama")
     again = store.add_case_item(case["id"], "ad", "a1", actor="penyidik1")
@@ -421,15 +558,27 @@ def test_case_items_notes_and_routing_are_kept_and_audited(store: Store) -> None
     store.add_case_note(case["id"], "Nomor yang sama di dua situs.", actor="penyidik1")
     changed = store.update_case(
         case["id"],
-        {"status": "referred", "routing": [{"kind": "police", "to": "Ditressiber Polda NTB",
-                                            "reference": "B/123/XI/2026", "by": "penyidik1"}]},
+        {
+            "status": "referred",
+            "routing": [
+                {
+                    "kind": "police",
+                    "to": "Ditressiber Polda NTB",
+                    "reference": "B/123/XI/2026",
+                    "by": "penyidik1",
+                }
+            ],
+        },
         actor="penyidik1",
-    )  # fmt: skip
+    )
     assert changed["status"] == "referred"
     assert changed["routing"][0]["to"] == "Ditressiber Polda NTB"
     full = store.get_case(case["id"])
     assert [(i["kind"], i["value"]) for i in full["items"]] == [
-        ("ad", "a1"), ("identifier", "phone:+6281355570112"), ("network", "net-7")]  # fmt: skip
+        ("ad", "a1"),
+        ("identifier", "phone:+6281355570112"),
+        ("network", "net-7"),
+    ]
     assert again["id"] == full["items"][0]["id"]
     assert [n["text"] for n in full["notes"]] == ["Nomor yang sama di dua situs."]
     assert [c["id"] for c in store.cases_holding("ad", "a1")] == [case["id"]]
@@ -439,8 +588,15 @@ def test_case_items_notes_and_routing_are_kept_and_audited(store: Store) -> None
     assert [c["title"] for c in store.list_cases(status="referred")] == ["Jaringan admin Kamboja"]
     assert store.list_cases(status="closed") == []
     actions = [e["action"] for e in store.audit_log(target=case["id"])]
-    assert actions == ["case.item.remove", "case.update", "case.note", "case.item.add",
-                       "case.item.add", "case.item.add", "case.create"]  # fmt: skip
+    assert actions == [
+        "case.item.remove",
+        "case.update",
+        "case.note",
+        "case.item.add",
+        "case.item.add",
+        "case.item.add",
+        "case.create",
+    ]
     update = store.audit_log(target=case["id"])[1]
     assert (update["before"]["status"], update["after"]["status"]) == ("open", "referred")
 
@@ -467,19 +623,40 @@ def test_case_refuses_what_it_cannot_hold(store: Store) -> None:
 
 def test_takedown_requests_move_through_their_statuses(store: Store) -> None:
     store.upsert_ads([record("a1"), record("a2")])
-    first = store.add_takedown({"ad_id": "a1", "url": "https://t.me/demo/a1", "channel": "saman",
-                                "platform": "telegram", "letter_number": "B-12/KP2MI/XI/2026",
-                                "agency": "KP2MI", "batch_id": "b1", "urgent": True}, actor="ivan")  # fmt: skip
-    second = store.add_takedown({"ad_id": "a2", "url": "https://t.me/demo/a2",
-                                 "channel": "aduankonten", "platform": "telegram"}, actor="ivan")  # fmt: skip
+    first = store.add_takedown(
+        {
+            "ad_id": "a1",
+            "url": "https://t.me/demo/a1",
+            "channel": "saman",
+            "platform": "telegram",
+            "letter_number": "B-12/KP2MI/XI/2026",
+            "agency": "KP2MI",
+            "batch_id": "b1",
+            "urgent": True,
+        },
+        actor="ivan",
+    )
+    second = store.add_takedown(
+        {
+            "ad_id": "a2",
+            "url": "https://t.me/demo/a2",
+            "channel": "aduankonten",
+            "platform": "telegram",
+        },
+        actor="ivan",
+    )
     assert (first["status"], first["urgent"], second["urgent"]) == ("submitted", True, False)
     checked = store.update_takedown(
         first["id"], {}, actor="patroli", check={"http_status": 200, "outcome": "live"}
     )
     assert checked["status"] == "submitted"
     assert [c["http_status"] for c in checked["checks"]] == [200]
-    removed = store.update_takedown(first["id"], {"status": "removed"}, actor="patroli",
-                                    check={"http_status": 410, "outcome": "removed"})  # fmt: skip
+    removed = store.update_takedown(
+        first["id"],
+        {"status": "removed"},
+        actor="patroli",
+        check={"http_status": 410, "outcome": "removed"},
+    )
     assert removed["status"] == "removed"
     assert removed["removed_at"]
     assert [c["http_status"] for c in removed["checks"]] == [200, 410]
@@ -497,20 +674,35 @@ def test_takedown_requests_move_through_their_statuses(store: Store) -> None:
 
 
 def test_hold_capture_and_what_retention_keeps(store: Store) -> None:
-    pointer = {"file": "warc/2026/11/x.warc.gz", "offset": 0, "length": 900,
-               "record_id": "<urn:uuid:1>", "digest": "sha256:ab"}  # fmt: skip
-    store.upsert_ads([
-        record("a1", warc=pointer),
-        record("a2", warc={**pointer, "file": "warc/2026/11/y.warc.gz"}),
-        record("a3", flagged=False, warc={**pointer, "file": "warc/2026/11/z.warc.gz"}),
-    ])  # fmt: skip
+    pointer = {
+        "file": "warc/2026/11/x.warc.gz",
+        "offset": 0,
+        "length": 900,
+        "record_id": "<urn:uuid:1>",
+        "digest": "sha256:ab",
+    }
+    store.upsert_ads(
+        [
+            record("a1", warc=pointer),
+            record("a2", warc={**pointer, "file": "warc/2026/11/y.warc.gz"}),
+            record("a3", flagged=False, warc={**pointer, "file": "warc/2026/11/z.warc.gz"}),
+        ]
+    )
     evidence = store.get_ad("a1", with_evidence=True)["evidence"][0]
-    assert (evidence["warc_file"], evidence["warc_offset"], evidence["warc_length"],
-            evidence["warc_record_id"], evidence["warc_digest"]) == (
-        "warc/2026/11/x.warc.gz", 0, 900, "<urn:uuid:1>", "sha256:ab")  # fmt: skip
+    assert (
+        evidence["warc_file"],
+        evidence["warc_offset"],
+        evidence["warc_length"],
+        evidence["warc_record_id"],
+        evidence["warc_digest"],
+    ) == ("warc/2026/11/x.warc.gz", 0, 900, "<urn:uuid:1>", "sha256:ab")
     assert {a["ad_id"] for a in store.ads_to_capture()} == {"a1", "a2"}
-    capture = {"captured_at": "2026-11-02T01:00:00+00:00", "sha256": "cd", "file": "captures/a1.png",
-               "tool": "patroli 0.1.0"}  # fmt: skip
+    capture = {
+        "captured_at": "2026-11-02T01:00:00+00:00",
+        "sha256": "cd",
+        "file": "captures/a1.png",
+        "tool": "patroli 0.1.0",
+    }
     store.record_capture("a1", capture)
     store.record_capture("a1", {**capture, "sha256": "other"})  # a second capture is ignored
     ad = store.get_ad("a1")
@@ -538,16 +730,33 @@ def test_hold_capture_and_what_retention_keeps(store: Store) -> None:
 
 
 def test_a_case_holding_a_network_resolves_its_ads_and_keeps_their_evidence(store: Store) -> None:
-    pointer = {"file": "warc/2026/11/n.warc.gz", "offset": 0, "length": 900,
-               "record_id": "<urn:uuid:2>", "digest": "sha256:ef"}  # fmt: skip
-    store.upsert_ads([
-        record("a1", warc=pointer),
-        record("a2", title="Admin chat Phnom Penh", text="Butuh CS online, Kamboja, gaji besar. WA 0812-5551-2345",
-               warc={**pointer, "file": "warc/2026/11/o.warc.gz"}),
-        record("b1", title="Perawat lansia Osaka", text="Lowongan perawat lansia resmi di Osaka, Jepang, lewat P3MI berizin",
-               phones=["+6281355509999"], telegram=[], bank_accounts=["BRI:002101555123504"],
-               warc={**pointer, "file": "warc/2026/11/p.warc.gz"}),
-    ])  # fmt: skip
+    pointer = {
+        "file": "warc/2026/11/n.warc.gz",
+        "offset": 0,
+        "length": 900,
+        "record_id": "<urn:uuid:2>",
+        "digest": "sha256:ef",
+    }
+    store.upsert_ads(
+        [
+            record("a1", warc=pointer),
+            record(
+                "a2",
+                title="Admin chat Phnom Penh",
+                text="Butuh CS online, Kamboja, gaji besar. WA 0812-5551-2345",
+                warc={**pointer, "file": "warc/2026/11/o.warc.gz"},
+            ),
+            record(
+                "b1",
+                title="Perawat lansia Osaka",
+                text="Lowongan perawat lansia resmi di Osaka, Jepang, lewat P3MI berizin",
+                phones=["+6281355509999"],
+                telegram=[],
+                bank_accounts=["BRI:002101555123504"],
+                warc={**pointer, "file": "warc/2026/11/p.warc.gz"},
+            ),
+        ]
+    )
     network = store.get_ad("a1")["network_id"]
     assert network
     assert store.get_ad("a2")["network_id"] == network  # the shared phone links them

@@ -41,10 +41,16 @@ def engine_store(engine: Any) -> Iterator[EngineStore]:
 
 def ads(n: int, prefix: str = "b", **overrides: Any) -> list[dict[str, Any]]:
     return [
-        record(f"{prefix}{i:05d}", native_id=f"{prefix}{i:05d}", text=f"iklan kerja nomor {i}",
-               risk=round((i % 10) / 10, 2), content_hash=f"h{i}", **overrides)
+        record(
+            f"{prefix}{i:05d}",
+            native_id=f"{prefix}{i:05d}",
+            text=f"iklan kerja nomor {i}",
+            risk=round((i % 10) / 10, 2),
+            content_hash=f"h{i}",
+            **overrides,
+        )
         for i in range(n)
-    ]  # fmt: skip
+    ]
 
 
 # --- connecting ----------------------------------------------------------------------------
@@ -143,8 +149,10 @@ def test_large_batches_are_split_into_bounded_requests(engine: Any) -> None:
     store = open_engine_store(engine)
     try:
         store.conn.max_bytes = 64 * 1024  # a few ads per request
-        big = [record(f"c{i:03d}", html="<p>" + "x" * 20_000 + "</p>", content_hash=f"h{i}")
-               for i in range(30)]  # fmt: skip
+        big = [
+            record(f"c{i:03d}", html="<p>" + "x" * 20_000 + "</p>", content_hash=f"h{i}")
+            for i in range(30)
+        ]
         result = store.upsert_ads(big)
         assert (result.new, result.failed) == (30, 0)
         assert len(store.get_ad("c007", with_evidence=True)["evidence"][0]["html"]) == 20_007
@@ -182,8 +190,10 @@ def test_migration_swaps_the_alias_without_losing_a_review(engine_store: EngineS
     store.review("b00000", "escalated", reviewer="analis0", note="sebelum migrasi")
     reports: list[Any] = []
     migration = threading.Thread(
-        target=lambda: reports.append(store.migrate(force=True, page_size=200, kinds=("ads", "reviews")))
-    )  # fmt: skip
+        target=lambda: reports.append(
+            store.migrate(force=True, page_size=200, kinds=("ads", "reviews"))
+        )
+    )
     migration.start()
     reviewed_during: list[str] = []
     i = 1
@@ -317,11 +327,27 @@ def test_spooled_batches_are_replayed_at_the_next_start(engine: Any, tmp_path: P
 # --- one syntax, one answer ----------------------------------------------------------------
 
 QUERIES = [
-    "", "kamboja", '"visa ziarah"', "admin -kamboja", "phone:0812-5551-2345", "phone:+6281355570112",
-    "handle:@rekrut_kh", "country:SA", "country:KH country:MY", "-country:KH", "source:demo_feed",
-    "status:confirmed", "status:new flagged:true", "risk>=0.8", "risk<0.3", "posted>=2026-11-10",
-    "posted<2026-11-05 risk>0.5", "kind:feed", "flagged:false -status:dismissed", "gaji country:MY",
-]  # fmt: skip
+    "",
+    "kamboja",
+    '"visa ziarah"',
+    "admin -kamboja",
+    "phone:0812-5551-2345",
+    "phone:+6281355570112",
+    "handle:@rekrut_kh",
+    "country:SA",
+    "country:KH country:MY",
+    "-country:KH",
+    "source:demo_feed",
+    "status:confirmed",
+    "status:new flagged:true",
+    "risk>=0.8",
+    "risk<0.3",
+    "posted>=2026-11-10",
+    "posted<2026-11-05 risk>0.5",
+    "kind:feed",
+    "flagged:false -status:dismissed",
+    "gaji country:MY",
+]
 
 
 def _corpus() -> list[dict[str, Any]]:
@@ -339,15 +365,22 @@ def _corpus() -> list[dict[str, Any]]:
     corpus = []
     for i in range(60):
         title, text, countries = texts[i % 5]
-        corpus.append(record(
-            f"q{i:03d}", title=title, text=f"{text} (no {i})", countries=countries,
-            source=("demo_telegram", "demo_feed", "demo_classifieds")[i % 3],
-            source_kind=("telegram_channel", "feed", "classifieds")[i % 3],
-            phones=["+6281255512345"] if i % 4 == 0 else ["+6281355570112"],
-            telegram=["@rekrut_kh"] if i % 6 == 0 else [], risk=round((i * 37 % 100) / 100, 2),
-            flagged=(i * 37 % 100) >= 50, posted_at=f"2026-11-{1 + i % 20:02d}T08:00:00+00:00",
-            content_hash=f"h{i}",
-        ))  # fmt: skip
+        corpus.append(
+            record(
+                f"q{i:03d}",
+                title=title,
+                text=f"{text} (no {i})",
+                countries=countries,
+                source=("demo_telegram", "demo_feed", "demo_classifieds")[i % 3],
+                source_kind=("telegram_channel", "feed", "classifieds")[i % 3],
+                phones=["+6281255512345"] if i % 4 == 0 else ["+6281355570112"],
+                telegram=["@rekrut_kh"] if i % 6 == 0 else [],
+                risk=round((i * 37 % 100) / 100, 2),
+                flagged=(i * 37 % 100) >= 50,
+                posted_at=f"2026-11-{1 + i % 20:02d}T08:00:00+00:00",
+                content_hash=f"h{i}",
+            )
+        )
     return corpus
 
 
@@ -366,8 +399,11 @@ def test_the_same_data_gives_the_same_answers_on_every_backend(
             answers[name] = {}
             for query in QUERIES:
                 result = store.search(query, limit=100, facets=True)
-                answers[name][query] = (result.total, sorted(h["ad_id"] for h in result.hits),
-                                        result.facets)  # fmt: skip
+                answers[name][query] = (
+                    result.total,
+                    sorted(h["ad_id"] for h in result.hits),
+                    result.facets,
+                )
             answers[name]["risk order"] = [
                 h["ad_id"] for h in store.search("", sort="risk", limit=100).hits
             ]
@@ -380,8 +416,11 @@ def test_the_same_data_gives_the_same_answers_on_every_backend(
             stats = store.stats(days=3650)
             stats["backlog"].pop("median_age_days")
             answers[name]["stats"] = stats
-            answers[name]["related"] = [(r["ad_id"], r["via"]) for r in store.related("q000", limit=10)
-                                        if r["via"] != ["text"]]  # fmt: skip
+            answers[name]["related"] = [
+                (r["ad_id"], r["via"])
+                for r in store.related("q000", limit=10)
+                if r["via"] != ["text"]
+            ]
         for query in QUERIES:
             assert answers["sqlite"][query][0] > 0 or query in ("posted<2026-11-05 risk>0.5",), (
                 query
@@ -398,8 +437,13 @@ def test_the_same_data_gives_the_same_answers_on_every_backend(
 def test_related_command_names_what_is_shared(engines: dict[str, Any]) -> None:
     engine = engines["opensearch"]
     store = open_engine_store(engine)
-    store.upsert_ads([record("a1"), record("a2", telegram=[], text="operator Myawaddy"),
-                      record("a3", phones=[], telegram=[], title="Kasir", text="kasir Bandung")])  # fmt: skip
+    store.upsert_ads(
+        [
+            record("a1"),
+            record("a2", telegram=[], text="operator Myawaddy"),
+            record("a3", phones=[], telegram=[], title="Kasir", text="kasir Bandung"),
+        ]
+    )
     store.close()
     try:
         result = run_patroli("related", "a1", "--json", "--store", store.url)
@@ -424,8 +468,14 @@ def test_a_patrol_into_each_engine_stores_every_ad_once(
 
     url = f"{engine.family}+{engine.url}?prefix=tcrawl{engine.family[:2]}"
     try:
-        result, runs = crawl(demo_sites.url, url, "demo_pasarloka", "demo_telegram",
-                             env=engine.client_env, summary=tmp_path / "summary.json")  # fmt: skip
+        result, runs = crawl(
+            demo_sites.url,
+            url,
+            "demo_pasarloka",
+            "demo_telegram",
+            env=engine.client_env,
+            summary=tmp_path / "summary.json",
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         expected = Counter(
             r["source"]
@@ -437,8 +487,14 @@ def test_a_patrol_into_each_engine_stores_every_ad_once(
             assert store.count() == sum(expected.values())
             hit = store.search("kamboja", limit=1).hits[0]
             assert store.get_ad(hit["ad_id"], with_evidence=True)["evidence"][0]["html"]
-        again, runs = crawl(demo_sites.url, url, "demo_pasarloka", "demo_telegram",
-                            env=engine.client_env, summary=tmp_path / "summary2.json")  # fmt: skip
+        again, runs = crawl(
+            demo_sites.url,
+            url,
+            "demo_pasarloka",
+            "demo_telegram",
+            env=engine.client_env,
+            summary=tmp_path / "summary2.json",
+        )
         assert again.returncode == 0, again.stderr[-3000:]
         with open_store(url, env=engine.client_env) as store:
             assert store.count() == sum(expected.values())
@@ -504,8 +560,12 @@ def test_an_ads_index_from_before_images_migrates_to_the_image_fields(engine: An
         body["mappings"]["_meta"]["patroli"]["schema"] = "before-images"
         client.request("PUT", f"/{prefix}-ads-v1", body={**body, "aliases": {f"{prefix}-ads": {}}})
         old = {k: v for k, v in record("old1").items() if k != "html"}
-        client.request("PUT", f"/{prefix}-ads/_doc/old1", body={**old, "status": "confirmed", "version": 2},
-                       params={"refresh": "true"})  # fmt: skip
+        client.request(
+            "PUT",
+            f"/{prefix}-ads/_doc/old1",
+            body={**old, "status": "confirmed", "version": 2},
+            params={"refresh": "true"},
+        )
         assert {r["kind"]: r.get("up_to_date") for r in store.index_status()}["ads"] is False
         report = {r["kind"]: r for r in store.migrate(kinds=("ads",))}
         assert report["ads"]["action"] == "migrated"

@@ -32,8 +32,16 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 def ad(ad_id: str, text: str, phones: list[str], **extra: Any) -> dict[str, Any]:
     digest = hashlib.sha256(text.encode()).hexdigest()  # an engine's document id holds 512 bytes
-    return record(ad_id, title="", text=text, phones=phones, telegram=[], content_hash=digest,
-                  crawled_at=NOW.isoformat(), **extra)  # fmt: skip
+    return record(
+        ad_id,
+        title="",
+        text=text,
+        phones=phones,
+        telegram=[],
+        content_hash=digest,
+        crawled_at=NOW.isoformat(),
+        **extra,
+    )
 
 
 def posting(ad_id: str, phone: str, *, name: str = "Kak Sinta", extra: str = "") -> dict[str, Any]:
@@ -50,12 +58,14 @@ def networks(store: Store, *ad_ids: str) -> list[str]:
 
 
 def test_reposts_with_other_contacts_amounts_and_emoji_are_one_cluster(store: Store) -> None:
-    store.upsert_ads([
-        posting("a1", "0812-5551-2345"),
-        posting("a2", "0813-5552-7781", name="Bu Rina", extra="🔥🔥 Gaji 1.500 USD!"),
-        posting("a3", "0857-5553-1200", extra="Berangkat 12 Desember."),
-        ad("b1", OTHER, []),
-    ])  # fmt: skip
+    store.upsert_ads(
+        [
+            posting("a1", "0812-5551-2345"),
+            posting("a2", "0813-5552-7781", name="Bu Rina", extra="🔥🔥 Gaji 1.500 USD!"),
+            posting("a3", "0857-5553-1200", extra="Berangkat 12 Desember."),
+            ad("b1", OTHER, []),
+        ]
+    )
     c1, c2, c3, other = clusters(store, "a1", "a2", "a3", "b1")
     assert c1 == c2 == c3
     assert other
@@ -74,13 +84,18 @@ def test_a_shared_number_links_templates_into_one_network_and_a_new_number_split
     backend: Callable[[], Store],
 ) -> None:
     store = backend()
-    store.upsert_ads([
-        posting("a1", "0812-5551-2345"),
-        posting("a2", "0813-5552-7781"),
-        ad("b1", OTHER + " Info WA 0813-5552-7781", ["+6281355527781"]),
-        ad("z1", "Kerja kebun sawit di Sabah Malaysia lewat Nunukan, cukup KTP. WA 0819-5559-0001",
-           ["+6281955590001"]),
-    ])  # fmt: skip
+    store.upsert_ads(
+        [
+            posting("a1", "0812-5551-2345"),
+            posting("a2", "0813-5552-7781"),
+            ad("b1", OTHER + " Info WA 0813-5552-7781", ["+6281355527781"]),
+            ad(
+                "z1",
+                "Kerja kebun sawit di Sabah Malaysia lewat Nunukan, cukup KTP. WA 0819-5559-0001",
+                ["+6281955590001"],
+            ),
+        ]
+    )
     n_a1, n_a2, n_b1, n_z1 = networks(store, "a1", "a2", "b1", "z1")
     assert n_a1 == n_a2 == n_b1  # a1-a2 by template, a2-b1 by the shared number
     assert n_z1 != n_a1
@@ -116,10 +131,16 @@ def test_a_generic_number_does_not_merge_networks(
         "ABK kapal ikan Korea, gaji 1.800 USD, tanpa pengalaman. Hub 0812-5556-0003",
         "Caregiver lansia di Osaka Jepang, magang 3 tahun, biaya 45 juta. Hub 0812-5556-0004",
     ]
-    store.upsert_ads([
-        ad(f"g{i}", f"{text} {hotline}", ["+62" + text[-12:].lstrip("0").replace("-", ""), "+6281155501500"])
-        for i, text in enumerate(texts)
-    ])  # fmt: skip
+    store.upsert_ads(
+        [
+            ad(
+                f"g{i}",
+                f"{text} {hotline}",
+                ["+62" + text[-12:].lstrip("0").replace("-", ""), "+6281155501500"],
+            )
+            for i, text in enumerate(texts)
+        ]
+    )
     ids = networks(store, "g0", "g1", "g2", "g3")
     assert len(set(ids)) == 4, ids
     assert "phone:+6281155501500" in {g["key"] for g in store.generic_identifiers()}
@@ -158,8 +179,12 @@ def test_a_template_reposted_many_times_stays_one_cluster_with_a_bounded_lsh_ind
     removals still work on the members that are not in the index."""
     reposts = 3 * BUCKET_CAP + 2
     for first in range(0, reposts, 4):  # batches: later reposts meet stored ones
-        store.upsert_ads([first_kind(f"a{i:02d}", f"0812-5551-{1000 + i}", f"Kuota {i} orang.")
-                          for i in range(first, min(first + 4, reposts))])  # fmt: skip
+        store.upsert_ads(
+            [
+                first_kind(f"a{i:02d}", f"0812-5551-{1000 + i}", f"Kuota {i} orang.")
+                for i in range(first, min(first + 4, reposts))
+            ]
+        )
     ids = [f"a{i:02d}" for i in range(reposts)]
     assert len(set(clusters(store, *ids))) == 1
     with store.link_backend() as links:
@@ -186,8 +211,12 @@ def test_a_template_reposted_many_times_stays_one_cluster_with_a_bounded_lsh_ind
     assert first_piece != second_piece
     assert set(clusters(store, *ids)) == {first_piece}
     assert set(clusters(store, *(k["ad_id"] for k in kinds))) == {second_piece}
-    store.upsert_ads([first_kind("a99", "0896-5559-9999", "Promo."),
-                      second_kind("k99", "0857-5558-9999", "Baru.")])  # fmt: skip
+    store.upsert_ads(
+        [
+            first_kind("a99", "0896-5559-9999", "Promo."),
+            second_kind("k99", "0857-5558-9999", "Baru."),
+        ]
+    )
     assert clusters(store, "a99", "k99") == [first_piece, second_piece]
     # The ads that held the places of the full band keys leave; others take their places.
     with store.link_backend() as links:
@@ -211,16 +240,34 @@ def test_ads_showing_the_same_flyer_are_one_network_and_a_blank_image_links_noth
     no contact in the text links its ads like a shared phone does; a placeholder image does not."""
     blank = image_facts(blank_png(), "https://img.example/placeholder.png")
     store = backend()
-    store.upsert_ads([
-        ad("f1", "Info loker luar negeri, detail di gambar. WA 0812-5557-0001", ["+6281255570001"],
-           **with_images([flyer_facts("p01")])),
-        ad("f2", "Gelombang kedua dibuka, baca flyer ya kak, kuota terbatas sekali", [],
-           **with_images([blank, flyer_facts("p01", "recompressed")])),
-        ad("g1", "Lowongan pabrik di Taichung, potong gaji, proses cepat tanpa kursus", [],
-           **with_images([flyer_facts("p02"), blank])),
-        ad("b1", "Dicari pramusaji restoran di Bandung, gaji UMR dan uang makan harian", [],
-           **with_images([blank])),
-    ])  # fmt: skip
+    store.upsert_ads(
+        [
+            ad(
+                "f1",
+                "Info loker luar negeri, detail di gambar. WA 0812-5557-0001",
+                ["+6281255570001"],
+                **with_images([flyer_facts("p01")]),
+            ),
+            ad(
+                "f2",
+                "Gelombang kedua dibuka, baca flyer ya kak, kuota terbatas sekali",
+                [],
+                **with_images([blank, flyer_facts("p01", "recompressed")]),
+            ),
+            ad(
+                "g1",
+                "Lowongan pabrik di Taichung, potong gaji, proses cepat tanpa kursus",
+                [],
+                **with_images([flyer_facts("p02"), blank]),
+            ),
+            ad(
+                "b1",
+                "Dicari pramusaji restoran di Bandung, gaji UMR dan uang makan harian",
+                [],
+                **with_images([blank]),
+            ),
+        ]
+    )
     f1, f2, g1, b1 = networks(store, "f1", "f2", "g1", "b1")
     assert f1 == f2
     assert len({f1, g1, b1}) == 3
@@ -229,8 +276,16 @@ def test_ads_showing_the_same_flyer_are_one_network_and_a_blank_image_links_noth
     assert [i["ads"] for i in flyers] == [2]
     # Later, in another batch and another connection: a mirrored repost joins the same family.
     again = backend()
-    again.upsert_ads([ad("f3", "Siapa cepat dia dapat, berangkat bulan depan", [],
-                         **with_images([flyer_facts("p01", "mirrored")]))])  # fmt: skip
+    again.upsert_ads(
+        [
+            ad(
+                "f3",
+                "Siapa cepat dia dapat, berangkat bulan depan",
+                [],
+                **with_images([flyer_facts("p01", "mirrored")]),
+            )
+        ]
+    )
     assert networks(again, "f3") == [f1]
     assert [i["ads"] for i in again.get_network(f1)["identifiers"] if i["kind"] == "flyer"] == [3]
     # f1 leaves: the family key is kept by the others, who stay one network.
@@ -241,13 +296,23 @@ def test_ads_showing_the_same_flyer_are_one_network_and_a_blank_image_links_noth
 def test_cluster_review_decides_every_member_audits_each_and_marks_new_members(
     store: Store,
 ) -> None:
-    store.upsert_ads([posting("a1", "0812-5551-2345"), posting("a2", "0813-5552-7781"),
-                      posting("a3", "0857-5553-1200", extra="Kuota 3 orang.")])  # fmt: skip
+    store.upsert_ads(
+        [
+            posting("a1", "0812-5551-2345"),
+            posting("a2", "0813-5552-7781"),
+            posting("a3", "0857-5553-1200", extra="Kuota 3 orang."),
+        ]
+    )
     cluster_id = clusters(store, "a1")[0]
     store.review("a3", "escalated", reviewer="analis2")  # a3 moved on since the page was read
     versions = {"a1": 1, "a2": 1, "a3": 1}
-    outcome = store.review_cluster(cluster_id, "confirmed", reviewer="analis1", note="modus Kamboja",
-                                   expected_versions=versions)  # fmt: skip
+    outcome = store.review_cluster(
+        cluster_id,
+        "confirmed",
+        reviewer="analis1",
+        note="modus Kamboja",
+        expected_versions=versions,
+    )
     assert sorted(outcome["decided"]) == ["a1", "a2"]
     assert outcome["skipped"] == ["a3"]
     for ad_id in ("a1", "a2"):
@@ -260,8 +325,15 @@ def test_cluster_review_decides_every_member_audits_each_and_marks_new_members(
     assert store.audit_log(target=cluster_id)[0]["action"] == "cluster_review"
     # A new repost of the confirmed template enters the queue marked as like the cluster,
     # even though the model did not flag it.
-    store.upsert_ads([{**posting("a9", "0896-5559-9999", extra="Promo bulan ini."), "flagged": False,
-                       "risk": 0.2}])  # fmt: skip
+    store.upsert_ads(
+        [
+            {
+                **posting("a9", "0896-5559-9999", extra="Promo bulan ini."),
+                "flagged": False,
+                "risk": 0.2,
+            }
+        ]
+    )
     new = store.get_ad("a9")
     assert (new["cluster_id"], new["cluster_status"], new["status"]) == (
         cluster_id,
@@ -274,13 +346,26 @@ def test_cluster_review_decides_every_member_audits_each_and_marks_new_members(
 
 
 def test_largest_active_networks_and_trends(store: Store) -> None:
-    store.upsert_ads([
-        {**posting("a1", "0812-5551-2345"), "province": "ID-NB", "transit": ["Nunukan"], "countries": ["MY"],
-         "job_type": "plantation", "agency_id": "demo-1"},
-        {**posting("a2", "0813-5552-7781"), "province": "ID-NB", "transit": ["Nunukan"], "countries": ["MY"],
-         "job_type": "plantation"},
-        ad("b1", OTHER, [], province="ID-JB", countries=[], job_type="factory"),
-    ])  # fmt: skip
+    store.upsert_ads(
+        [
+            {
+                **posting("a1", "0812-5551-2345"),
+                "province": "ID-NB",
+                "transit": ["Nunukan"],
+                "countries": ["MY"],
+                "job_type": "plantation",
+                "agency_id": "demo-1",
+            },
+            {
+                **posting("a2", "0813-5552-7781"),
+                "province": "ID-NB",
+                "transit": ["Nunukan"],
+                "countries": ["MY"],
+                "job_type": "plantation",
+            },
+            ad("b1", OTHER, [], province="ID-JB", countries=[], job_type="factory"),
+        ]
+    )
     largest = store.largest_networks(limit=5, active_days=30)
     assert [(n["network_id"], n["ads"]) for n in largest] == [(networks(store, "a1")[0], 2)]
     trends = store.trends(days=30)
@@ -294,22 +379,40 @@ def test_largest_active_networks_and_trends(store: Store) -> None:
 
 
 def test_bank_and_licence_filters(store: Store) -> None:
-    store.upsert_ads([ad("k1", "Transfer biaya ke rekening BRI 0021-01-555123-50-4", [],
-                         bank_accounts=["BRI:002101555123504"], licence_numbers=["KEP.555/P3MI/2025"])])  # fmt: skip
+    store.upsert_ads(
+        [
+            ad(
+                "k1",
+                "Transfer biaya ke rekening BRI 0021-01-555123-50-4",
+                [],
+                bank_accounts=["BRI:002101555123504"],
+                licence_numbers=["KEP.555/P3MI/2025"],
+            )
+        ]
+    )
     assert store.count("bank:bri:0021-01-555123-50-4") == 1
     assert store.count("licence:kep.555/p3mi/2025") == 1
     assert store.count("bank:BCA:8720555123") == 0
 
 
 def test_register_imports_are_history(store: Store) -> None:
-    meta = {"kind": "licences", "source": "demo.csv", "imported_at": "2026-11-01T00:00:00+00:00",
-            "parser_version": "1", "sha256": "aa", "rows": 1, "published_at": "2026-10-30"}  # fmt: skip
+    meta = {
+        "kind": "licences",
+        "source": "demo.csv",
+        "imported_at": "2026-11-01T00:00:00+00:00",
+        "parser_version": "1",
+        "sha256": "aa",
+        "rows": 1,
+        "published_at": "2026-10-30",
+    }
     first = store.record_register_import(meta, [{"name": "PT Satu", "licence_number": "KEP.1"}])
     again = store.record_register_import(meta, [{"name": "PT Satu", "licence_number": "KEP.1"}])
     assert again.get("duplicate")
     assert again["import_id"] == first["import_id"]
-    second = store.record_register_import({**meta, "sha256": "bb", "imported_at": "2026-11-02T00:00:00+00:00"},
-                                          [{"name": "PT Dua", "licence_number": "KEP.2"}])  # fmt: skip
+    second = store.record_register_import(
+        {**meta, "sha256": "bb", "imported_at": "2026-11-02T00:00:00+00:00"},
+        [{"name": "PT Dua", "licence_number": "KEP.2"}],
+    )
     imports = store.register_imports(kind="licences")
     assert [i["import_id"] for i in imports] == [second["import_id"], first["import_id"]]
     assert [e["name"] for e in store.register_entries(kind="licences")] == ["PT Dua"]

@@ -22,19 +22,64 @@ BACKEND_CLASSES = [SQLiteStore, EngineStore]
 # The store interface before it was split into roles, less ``url`` and ``close`` (``StoreHandle``),
 # plus what came later: decision counts (metrics), API tokens, clusters, networks and the register.
 ROLE_METHODS = {
-    "upsert_ads", "get_ad", "search", "count", "related", "same_flyer", "stats",
-    "review", "review_history", "labelled_ads", "decision_counts",
-    "known_ads", "touch_ads", "mark_gone", "record_run", "list_runs",
-    "put_user", "get_user", "list_users", "count_login_failure", "append_audit", "audit_log",
-    "save_search", "list_saved_searches", "delete_saved_search",
-    "put_token", "get_token", "list_tokens", "revoke_token", "touch_token",
-    "create_case", "get_case", "list_cases", "update_case", "add_case_item", "remove_case_item",
-    "add_case_note", "cases_holding", "add_takedown", "update_takedown", "list_takedowns",
-    "set_hold", "record_capture", "ads_to_capture", "held_evidence",
+    "upsert_ads",
+    "get_ad",
+    "search",
+    "count",
+    "related",
+    "same_flyer",
+    "stats",
+    "review",
+    "review_history",
+    "labelled_ads",
+    "decision_counts",
+    "known_ads",
+    "touch_ads",
+    "mark_gone",
+    "record_run",
+    "list_runs",
+    "put_user",
+    "get_user",
+    "list_users",
+    "count_login_failure",
+    "append_audit",
+    "audit_log",
+    "save_search",
+    "list_saved_searches",
+    "delete_saved_search",
+    "put_token",
+    "get_token",
+    "list_tokens",
+    "revoke_token",
+    "touch_token",
+    "create_case",
+    "get_case",
+    "list_cases",
+    "update_case",
+    "add_case_item",
+    "remove_case_item",
+    "add_case_note",
+    "cases_holding",
+    "add_takedown",
+    "update_takedown",
+    "list_takedowns",
+    "set_hold",
+    "record_capture",
+    "ads_to_capture",
+    "held_evidence",
     # issue 15: leads, clusters and networks, the agency register
-    "trends", "get_cluster", "get_network", "largest_networks", "review_cluster", "generic_identifiers",
-    "relink", "unlink_ads", "record_register_import", "register_imports", "register_entries",
-}  # fmt: skip
+    "trends",
+    "get_cluster",
+    "get_network",
+    "largest_networks",
+    "review_cluster",
+    "generic_identifiers",
+    "relink",
+    "unlink_ads",
+    "record_register_import",
+    "register_imports",
+    "register_entries",
+}
 
 
 def members(protocol: type) -> set[str]:
@@ -115,9 +160,16 @@ def test_mypy_refuses_a_method_outside_the_callers_role(tmp_path: Path) -> None:
         )
     )
     out, _err, status = mypy_api.run(
-        [str(caller), "--cache-dir", str(tmp_path / "cache"), "--follow-imports", "silent",
-         "--ignore-missing-imports", "--no-error-summary"]
-    )  # fmt: skip
+        [
+            str(caller),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--follow-imports",
+            "silent",
+            "--ignore-missing-imports",
+            "--no-error-summary",
+        ]
+    )
     assert status == 1
     errors = [line for line in out.splitlines() if ": error:" in line]
     assert len(errors) == 2, out

@@ -105,7 +105,9 @@ def test_a_file_from_before_images_is_migrated_in_place(store_url: str) -> None:
     conn.close()
 
 
-@pytest.mark.parametrize(("sort", "index"), [("risk", "ads_queue_risk"), ("uncertainty", "ads_queue_uncertainty")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("sort", "index"), [("risk", "ads_queue_risk"), ("uncertainty", "ads_queue_uncertainty")]
+)
 def test_the_review_queue_reads_its_index_instead_of_sorting_every_ad(
     store_url: str, sort: str, index: str
 ) -> None:
@@ -128,8 +130,14 @@ def test_the_review_queue_reads_its_index_instead_of_sorting_every_ad(
 def _search_steps(store_url: str, count: int, query: str) -> int:
     """SQLite VM steps (in thousands) of one search with facets that matches all ``count`` ads."""
     store = SQLiteStore(store_url)
-    store.upsert_ads([record(f"ad{i:05d}", native_id=f"n{i}", content_hash=f"h{i}",
-                             phones=[f"+6281255{i:05d}"]) for i in range(count)])  # fmt: skip
+    store.upsert_ads(
+        [
+            record(
+                f"ad{i:05d}", native_id=f"n{i}", content_hash=f"h{i}", phones=[f"+6281255{i:05d}"]
+            )
+            for i in range(count)
+        ]
+    )
     steps = 0
 
     def count_steps() -> int:
@@ -195,8 +203,18 @@ def test_a_long_read_holds_up_no_other_reader_and_keeps_its_snapshot(store_url: 
 def _related_steps(store_url: str, count: int) -> int:
     """SQLite VM steps (in thousands) of the related ads of one of ``count`` ads sharing words."""
     store = SQLiteStore(store_url)
-    store.upsert_ads([record(f"ad{i:05d}", native_id=f"n{i}", content_hash=f"h{i}", telegram=[],
-                             phones=[f"+6281255{i:05d}"]) for i in range(count)])  # fmt: skip
+    store.upsert_ads(
+        [
+            record(
+                f"ad{i:05d}",
+                native_id=f"n{i}",
+                content_hash=f"h{i}",
+                telegram=[],
+                phones=[f"+6281255{i:05d}"],
+            )
+            for i in range(count)
+        ]
+    )
     steps = 0
 
     def count_steps() -> int:

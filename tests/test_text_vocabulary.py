@@ -104,8 +104,10 @@ def test_every_place_name_is_its_country_for_extraction_and_the_indicators(
         assert terms(normalized, words) == (code in codes), (name, codes)
 
 
-@pytest.mark.parametrize(("indicator", "codes"), [("moratorium_domestic", MORATORIUM_COUNTRIES),
-                                                   ("scam_hub_office_job", SCAM_HUB_COUNTRIES)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("indicator", "codes"),
+    [("moratorium_domestic", MORATORIUM_COUNTRIES), ("scam_hub_office_job", SCAM_HUB_COUNTRIES)],
+)
 def test_the_highlighter_marks_every_name_and_flag_of_an_indicators_countries(
     indicator: str, codes: tuple[str, ...]
 ) -> None:

@@ -28,10 +28,18 @@ from tests.helpers.cli import ROOT, crawl, run_patroli
 
 def exchange(url: str, body: bytes, **headers: str) -> Exchange:
     response_headers = [("Content-Type", "text/html; charset=utf-8"), *headers.items()]
-    return Exchange(url=url, method="GET", request_headers=[("Accept-Encoding", "gzip")],
-                    request_body=b"", status=200, protocol="HTTP/1.1",
-                    response_headers=[("Content-Length", str(len(body))), *response_headers],
-                    body=body, record_id=new_record_id(), ip_address="127.0.0.1")  # fmt: skip
+    return Exchange(
+        url=url,
+        method="GET",
+        request_headers=[("Accept-Encoding", "gzip")],
+        request_body=b"",
+        status=200,
+        protocol="HTTP/1.1",
+        response_headers=[("Content-Length", str(len(body))), *response_headers],
+        body=body,
+        record_id=new_record_id(),
+        ip_address="127.0.0.1",
+    )
 
 
 def test_writer_rotates_files_and_each_pointer_reads_back_its_record(tmp_path: Path) -> None:
@@ -78,8 +86,12 @@ time.sleep(600)
 
 
 def test_a_writer_killed_mid_record_leaves_no_corrupt_file(tmp_path: Path) -> None:
-    child = subprocess.Popen([sys.executable, "-c", CRASHING_WRITER, str(tmp_path)],
-                             stdout=subprocess.PIPE, text=True, cwd=ROOT)  # fmt: skip
+    child = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_WRITER, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         assert child.stdout is not None
         refs = json.loads(child.stdout.readline())
@@ -133,8 +145,13 @@ def test_the_crawl_archives_every_response_as_sent_and_verify_names_a_tampered_f
 ) -> None:
     evidence = tmp_path / "evidence"
     store_url = f"sqlite:///{tmp_path / 'p.db'}"
-    result, runs = crawl(demo_sites.url, store_url, "demo_kerjanusa", "demo_fb_group",
-                         env={"PATROLI_EVIDENCE_DIR": str(evidence)})  # fmt: skip
+    result, runs = crawl(
+        demo_sites.url,
+        store_url,
+        "demo_kerjanusa",
+        "demo_fb_group",
+        env={"PATROLI_EVIDENCE_DIR": str(evidence)},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     files = warc_files(evidence)
     assert {p.name.split("-2")[0] for p in files} == {
@@ -145,8 +162,13 @@ def test_the_crawl_archives_every_response_as_sent_and_verify_names_a_tampered_f
     for path in files:
         for record in ArchiveIterator(io.BytesIO(path.read_bytes())):
             if record.rec_type == "response":
-                records.append((record.rec_headers.get_header("WARC-Target-URI"),
-                                dict(record.http_headers.headers), record.raw_stream.read()))  # fmt: skip
+                records.append(
+                    (
+                        record.rec_headers.get_header("WARC-Target-URI"),
+                        dict(record.http_headers.headers),
+                        record.raw_stream.read(),
+                    )
+                )
     by_url = {url: (headers, body) for url, headers, body in records}
     # robots.txt, listings, sitemaps, the feed and every job page: every response is archived.
     assert f"{demo_sites.url}/robots.txt" in by_url

@@ -20,8 +20,14 @@ from patroli.storage import Store
 from tests.helpers.webkit import PASSWORDS, XSS_AD, Canary, LiveServer, seed_store, web_settings
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]  # fmt: skip
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "reports" / "screenshots"
 
 

@@ -20,22 +20,37 @@ from patroli.storage import Store
 from tests.helpers.webkit import LiveServer, ad, logged_in, seed_store, web_settings
 
 NOW = datetime.now(UTC).isoformat()
-TEXT = ("LOKER KAMBOJA admin chat, penempatan Phnom Penh. Gaji {gaji} USD, tiket ditanggung, tanpa "
-        "pengalaman, langsung berangkat. Hubungi WA {phone}")  # fmt: skip
+TEXT = (
+    "LOKER KAMBOJA admin chat, penempatan Phnom Penh. Gaji {gaji} USD, tiket ditanggung, tanpa "
+    "pengalaman, langsung berangkat. Hubungi WA {phone}"
+)
 RING = ("wc0000000000000000000001", "wc0000000000000000000002", "wc0000000000000000000003")
 
 
 def posting(ad_id: str, phone: str, gaji: str) -> dict[str, object]:
     e164 = "+62" + phone.lstrip("0").replace("-", "")
-    return ad(ad_id, title=f"Admin chat {gaji}", text=TEXT.format(gaji=gaji, phone=phone), phones=[e164],
-              whatsapp=[], telegram=[], crawled_at=NOW, content_hash=f"h-{ad_id}")  # fmt: skip
+    return ad(
+        ad_id,
+        title=f"Admin chat {gaji}",
+        text=TEXT.format(gaji=gaji, phone=phone),
+        phones=[e164],
+        whatsapp=[],
+        telegram=[],
+        crawled_at=NOW,
+        content_hash=f"h-{ad_id}",
+    )
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     store: Store = seed_store(f"sqlite:///{tmp_path_factory.mktemp('webcases') / 'web.db'}")
-    store.upsert_ads([posting(RING[0], "0812-5557-2201", "1.200"), posting(RING[1], "0812-5557-2201", "1.300"),
-                      posting(RING[2], "0812-5557-2201", "1.250")])  # fmt: skip
+    store.upsert_ads(
+        [
+            posting(RING[0], "0812-5557-2201", "1.200"),
+            posting(RING[1], "0812-5557-2201", "1.300"),
+            posting(RING[2], "0812-5557-2201", "1.250"),
+        ]
+    )
     with LiveServer(store, web_settings()) as live:
         yield live
     store.close()
@@ -46,8 +61,15 @@ def test_a_case_built_from_a_network_on_the_web(server: LiveServer) -> None:
     network_id = store.get_ad(RING[0])["network_id"]
     with logged_in(server.url, "ivan") as client:
         token = client.csrf("/cases")
-        created = client.post("/cases", data={"csrf_token": token, "title": "Jaringan admin chat <b>",
-                                               "province": "Jawa Barat", "description": "dari patroli"})  # fmt: skip
+        created = client.post(
+            "/cases",
+            data={
+                "csrf_token": token,
+                "title": "Jaringan admin chat <b>",
+                "province": "Jawa Barat",
+                "description": "dari patroli",
+            },
+        )
         assert created.status_code == 303
         case_url = created.headers["location"].split("?")[0]
         case_id = urllib.parse.unquote(case_url.rsplit("/", 1)[1])
@@ -56,8 +78,15 @@ def test_a_case_built_from_a_network_on_the_web(server: LiveServer) -> None:
         network_page = client.get(f"/networks/{network_id}")
         assert 'action="/cases/add"' in network_page.text
         assert f'<option value="{case_id}">' in network_page.text
-        added = client.post("/cases/add", data={"csrf_token": client.csrf(f"/networks/{network_id}"),
-                                                "case_id": case_id, "kind": "network", "value": network_id})  # fmt: skip
+        added = client.post(
+            "/cases/add",
+            data={
+                "csrf_token": client.csrf(f"/networks/{network_id}"),
+                "case_id": case_id,
+                "kind": "network",
+                "value": network_id,
+            },
+        )
         assert added.status_code == 303
         page = client.get(case_url)
         assert page.status_code == 200
@@ -71,8 +100,18 @@ def test_a_case_built_from_a_network_on_the_web(server: LiveServer) -> None:
             ).status_code
             == 303
         )
-        assert client.post(f"{case_url}/routing", data={"csrf_token": token, "kind": "police",
-                           "to": "Ditressiber Polda Jabar", "reference": "B/1/2026"}).status_code == 303  # fmt: skip
+        assert (
+            client.post(
+                f"{case_url}/routing",
+                data={
+                    "csrf_token": token,
+                    "kind": "police",
+                    "to": "Ditressiber Polda Jabar",
+                    "reference": "B/1/2026",
+                },
+            ).status_code
+            == 303
+        )
         assert (
             client.post(f"/ads/{RING[0]}/hold", data={"csrf_token": token, "hold": "1"}).status_code
             == 303
@@ -96,14 +135,24 @@ def test_a_case_built_from_a_network_on_the_web(server: LiveServer) -> None:
 
 def test_the_takedown_tracker_takes_a_status_by_hand(server: LiveServer) -> None:
     store = server.app.state.patroli.store
-    request = store.add_takedown({"ad_id": RING[1], "channel": "aduankonten", "platform": "Telegram",
-                                  "url": "https://t.me/demo/1", "agency": "KP2MI"}, actor="ivan")  # fmt: skip
+    request = store.add_takedown(
+        {
+            "ad_id": RING[1],
+            "channel": "aduankonten",
+            "platform": "Telegram",
+            "url": "https://t.me/demo/1",
+            "agency": "KP2MI",
+        },
+        actor="ivan",
+    )
     with logged_in(server.url, "ivan") as client:
         page = client.get("/takedowns")
         assert f'data-request="{request["id"]}"' in page.text
         token = client.csrf("/takedowns")
-        moved = client.post(f"/takedowns/{request['id']}/status",
-                            data={"csrf_token": token, "status": "refused", "reason": "tautan tidak valid"})  # fmt: skip
+        moved = client.post(
+            f"/takedowns/{request['id']}/status",
+            data={"csrf_token": token, "status": "refused", "reason": "tautan tidak valid"},
+        )
         assert moved.status_code == 303
     stored = store.list_takedowns(ad_id=RING[1])[0]
     assert (stored["status"], stored["reason"]) == ("refused", "tautan tidak valid")

@@ -28,10 +28,17 @@ def test_demo_serves_the_web_app_with_a_generated_admin_password(tmp_path: Path)
     env = {**os.environ, "PATROLI_LOG_LEVEL": "WARNING", "COLUMNS": "200"}
     env.pop("PATROLI_SECRET_KEY", None)  # the demo needs none: it generates its own
     # stderr to a file: a full, unread pipe would block the demo (Scrapy logs there).
-    with (tmp_path / "stderr.txt").open("w") as stderr, subprocess.Popen(
-        [str(PATROLI), "demo", "--port", "0", "--web-port", str(port), "--store", store],
-        stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=ROOT, env=env,
-    ) as process:  # fmt: skip
+    with (
+        (tmp_path / "stderr.txt").open("w") as stderr,
+        subprocess.Popen(
+            [str(PATROLI), "demo", "--port", "0", "--web-port", str(port), "--store", store],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            cwd=ROOT,
+            env=env,
+        ) as process,
+    ):
         _check_demo(process, port)
     assert process.returncode == 0
 

@@ -48,8 +48,15 @@ def test_queue_ad_page_review_audit_search_and_dashboard_on_an_engine(
         assert page.status_code == 200
         assert "+6281255512345" in page.text
         token = analyst.csrf(f"/ads/{AD}")
-        decided = analyst.post(f"/ads/{AD}/review", {"decision": "confirmed", "note": "jelas", "csrf_token": token,
-                                                      "expected_version": "1"})  # fmt: skip
+        decided = analyst.post(
+            f"/ads/{AD}/review",
+            {
+                "decision": "confirmed",
+                "note": "jelas",
+                "csrf_token": token,
+                "expected_version": "1",
+            },
+        )
         assert decided.status_code == 303
         stale = analyst.post(
             f"/ads/{AD}/review",

@@ -35,14 +35,35 @@ def seeded(tmp_path_factory: pytest.TempPathFactory, images_dir: Path) -> Iterat
     files.put(repost["sha256"], "jpeg", flyer_jpeg("p01", "mirrored"), repost)
     blank = image_facts(blank_png(), "https://img.example/placeholder.png")
     no_contact = {"phones": [], "telegram": [], "countries": []}
-    store.upsert_ads([
-        record("flyer0000000000000000001", text="", title="", source="demo_telegram", flagged=True,
-               reason_codes=CODES, **no_contact, **with_images([flyer])),
-        record("flyer0000000000000000002", text="Cek gambar", title="Info di gambar", source="demo_fb_group",
-               **no_contact, **with_images([repost, blank])),
-        record("flyer0000000000000000003", text="Cek gambar", title="Lain", **no_contact,
-               **with_images([flyer_facts("p05"), blank])),
-    ])  # fmt: skip
+    store.upsert_ads(
+        [
+            record(
+                "flyer0000000000000000001",
+                text="",
+                title="",
+                source="demo_telegram",
+                flagged=True,
+                reason_codes=CODES,
+                **no_contact,
+                **with_images([flyer]),
+            ),
+            record(
+                "flyer0000000000000000002",
+                text="Cek gambar",
+                title="Info di gambar",
+                source="demo_fb_group",
+                **no_contact,
+                **with_images([repost, blank]),
+            ),
+            record(
+                "flyer0000000000000000003",
+                text="Cek gambar",
+                title="Lain",
+                **no_contact,
+                **with_images([flyer_facts("p05"), blank]),
+            ),
+        ]
+    )
     yield store
     store.close()
 

@@ -40,8 +40,15 @@ EIGHT_HOURS = 8 * 3600
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     store = seed_store(f"sqlite:///{tmp_path_factory.mktemp('hard') / 'web.db'}")
     # An ad whose title hides a formula behind a right-to-left override.
-    store.upsert_ads([ad("rtl000000000000000000001", title='\u202e=HYPERLINK("http://x.example")',
-                         countries=["VN"])])  # fmt: skip
+    store.upsert_ads(
+        [
+            ad(
+                "rtl000000000000000000001",
+                title='\u202e=HYPERLINK("http://x.example")',
+                countries=["VN"],
+            )
+        ]
+    )
     yield store
     store.close()
 
@@ -68,8 +75,10 @@ def test_concurrent_wrong_passwords_lock_the_account(server: LiveServer, seeded:
         data = {"name": "rina", "password": f"tebakan-salah-{n:04d}", "csrf_token": token}
         codes.append(client.post("/login", data).status_code)
 
-    threads = [threading.Thread(target=guess, args=(c, t, n))
-               for n, (c, t) in enumerate(zip(clients, tokens, strict=True))]  # fmt: skip
+    threads = [
+        threading.Thread(target=guess, args=(c, t, n))
+        for n, (c, t) in enumerate(zip(clients, tokens, strict=True))
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -122,10 +131,11 @@ def test_a_flood_of_anonymous_logins_is_audited_as_counts(seeded: Store) -> None
         client = Client(live.url)
         token = client.csrf("/login")
         codes = [
-            client.post("/login", {"name": f"tamu{n}", "password": "salah-salah-salah",
-                                   "csrf_token": token}).status_code
+            client.post(
+                "/login", {"name": f"tamu{n}", "password": "salah-salah-salah", "csrf_token": token}
+            ).status_code
             for n in range(2000)
-        ]  # fmt: skip
+        ]
         client.close()
     # The server stopped: the open windows were written.
     assert codes.count(401) == 5
@@ -198,7 +208,9 @@ MALFORMED = [
 ]
 
 
-@pytest.mark.parametrize(("who", "method", "path", "form"), MALFORMED, ids=[m[2] + str(m[3] or "") for m in MALFORMED])  # fmt: skip
+@pytest.mark.parametrize(
+    ("who", "method", "path", "form"), MALFORMED, ids=[m[2] + str(m[3] or "") for m in MALFORMED]
+)
 def test_malformed_parameters_are_refused_with_a_message(
     server: LiveServer, seeded: Store, who: str, method: str, path: str, form: dict | None
 ) -> None:
@@ -248,8 +260,20 @@ def test_a_foreign_host_is_refused_and_never_echoed(server: LiveServer) -> None:
         assert own.headers["location"].startswith(server.url + "/queue")
 
 
-INVISIBLE = ["\u202e", "\u2066", "\u180e", "\u034f", "\u061c", "\u200b", "\ufeff", "\u2069",
-             "\u00ad", "\u3164", " ", "\u202e\u2066\u200b"]  # fmt: skip
+INVISIBLE = [
+    "\u202e",
+    "\u2066",
+    "\u180e",
+    "\u034f",
+    "\u061c",
+    "\u200b",
+    "\ufeff",
+    "\u2069",
+    "\u00ad",
+    "\u3164",
+    " ",
+    "\u202e\u2066\u200b",
+]
 
 
 @pytest.mark.parametrize("hidden", INVISIBLE, ids=[f"U+{ord(c[0]):04X}" for c in INVISIBLE])

@@ -96,8 +96,11 @@ CONCRETE = {
 }
 # Case routes are reached with ids of nothing (404 or 400: changes nothing).
 for _template in [t for _, t in ROUTES if t.startswith(("/cases/{", "/takedowns/{"))]:
-    CONCRETE[_template] = _template.replace("{case_id}", "no-such-case").replace(
-        "{item_id}", "no-such-item").replace("{request_id}", "no-such-request")  # fmt: skip
+    CONCRETE[_template] = (
+        _template.replace("{case_id}", "no-such-case")
+        .replace("{item_id}", "no-such-item")
+        .replace("{request_id}", "no-such-request")
+    )
 # Harmless bodies: each is a valid request that changes nothing (a wrong password, no decision...).
 HARMLESS = {
     "/logout": {},
@@ -154,8 +157,11 @@ def test_the_route_table_covers_every_route_of_the_app(server: LiveServer) -> No
 def test_anonymous_requests_are_refused(server: LiveServer, method: str, template: str) -> None:
     client = Client(server.url)
     token = client.csrf("/login")  # a valid anonymous session: only the missing login refuses
-    response = client.request(method, _path(template), data={"csrf_token": token, **HARMLESS.get(template, {})}
-                              if method == "POST" else None)  # fmt: skip
+    response = client.request(
+        method,
+        _path(template),
+        data={"csrf_token": token, **HARMLESS.get(template, {})} if method == "POST" else None,
+    )
     if method == "GET":
         assert response.status_code == 303
         assert response.headers["location"].startswith("/login?next=")
@@ -200,8 +206,9 @@ def test_each_role_reaches_exactly_its_routes(server: LiveServer, role: str) -> 
 
 
 @pytest.mark.parametrize(("method", "template"), [k for k in ROUTES if k[0] == "POST"])
-def test_state_changes_without_a_valid_csrf_token_are_refused(server: LiveServer, method: str,
-                                                               template: str) -> None:  # fmt: skip
+def test_state_changes_without_a_valid_csrf_token_are_refused(
+    server: LiveServer, method: str, template: str
+) -> None:
     with logged_in(server.url, "adi") as client:
         other = Client(server.url)
         foreign = other.csrf("/login")  # a real token, but of another session
@@ -266,8 +273,13 @@ def test_security_headers_on_pages_and_sandbox_on_evidence(server: LiveServer) -
 
 def test_hostile_text_is_escaped_in_every_page(server: LiveServer) -> None:
     with logged_in(server.url, "adi") as client:
-        for path in (f"/ads/{XSS_AD}", "/queue", "/search?q=kamboja", "/entities/handle/@rekrut_kh",
-                     f"/ads/{AD}"):  # fmt: skip
+        for path in (
+            f"/ads/{XSS_AD}",
+            "/queue",
+            "/search?q=kamboja",
+            "/entities/handle/@rekrut_kh",
+            f"/ads/{AD}",
+        ):
             html = client.get(path).text
             assert html.count("<script") == 1, path  # only our own /static/app.js
             assert "<img" not in html
@@ -439,8 +451,16 @@ def test_review_conflict_is_reported_not_overwritten(server: LiveServer, seeded:
 def test_bulk_decision_on_a_filtered_set_is_audited(server: LiveServer, seeded: Store) -> None:
     with logged_in(server.url, "ana") as client:
         token = client.csrf("/queue")
-        response = client.post("/queue/bulk", {"scope": "filter", "country": "TH", "decision": "dismissed",
-                                               "note": "iklan game, bukan lowongan", "csrf_token": token})  # fmt: skip
+        response = client.post(
+            "/queue/bulk",
+            {
+                "scope": "filter",
+                "country": "TH",
+                "decision": "dismissed",
+                "note": "iklan game, bukan lowongan",
+                "csrf_token": token,
+            },
+        )
         assert response.status_code == 303
         assert "done=bulk" in response.headers["location"]
         assert "n=6" in response.headers["location"]

@@ -25,8 +25,17 @@ TEMPLATE = (
 
 def posting(ad_id: str, phone: str, gaji: str, **extra: object) -> dict[str, object]:
     e164 = "+62" + phone.lstrip("0").replace("-", "")
-    return ad(ad_id, title="", text=TEMPLATE.format(gaji=gaji, phone=phone), phones=[e164], whatsapp=[],
-              telegram=[], crawled_at=NOW, content_hash=f"h-{ad_id}", **extra)  # fmt: skip
+    return ad(
+        ad_id,
+        title="",
+        text=TEMPLATE.format(gaji=gaji, phone=phone),
+        phones=[e164],
+        whatsapp=[],
+        telegram=[],
+        crawled_at=NOW,
+        content_hash=f"h-{ad_id}",
+        **extra,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +44,33 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     for kind, path in DEMO_REGISTER:
         result = read_register(path, kind, source=f"demo ({path.name})")
         store.record_register_import(result.meta, result.entries)
-    store.upsert_ads([
-        posting("rp0000000000000000000001", "0812-5557-1101", "1.200", province="ID-NB", transit=["Nunukan"],
-                job_type="office_online"),
-        posting("rp0000000000000000000002", "0812-5557-1102", "1.300", province="ID-NB", transit=["Nunukan"],
-                job_type="office_online"),
-        posting("rp0000000000000000000003", "0812-5557-1102", "1.250", agency_id="KEP.5551/DEMO/2026",
-                reason_codes=["register:impersonation|agency=PT Bina Tenaga Demo Sejahtera"]),
-    ])  # fmt: skip
+    store.upsert_ads(
+        [
+            posting(
+                "rp0000000000000000000001",
+                "0812-5557-1101",
+                "1.200",
+                province="ID-NB",
+                transit=["Nunukan"],
+                job_type="office_online",
+            ),
+            posting(
+                "rp0000000000000000000002",
+                "0812-5557-1102",
+                "1.300",
+                province="ID-NB",
+                transit=["Nunukan"],
+                job_type="office_online",
+            ),
+            posting(
+                "rp0000000000000000000003",
+                "0812-5557-1102",
+                "1.250",
+                agency_id="KEP.5551/DEMO/2026",
+                reason_codes=["register:impersonation|agency=PT Bina Tenaga Demo Sejahtera"],
+            ),
+        ]
+    )
     with LiveServer(store, web_settings()) as live:
         yield live
     store.close()
@@ -63,9 +91,15 @@ def test_cluster_page_marks_what_varies_and_decides_for_every_member(server: Liv
         versions = re.findall(r'name="versions" value="([^"]+)"', page.text)
         assert len(versions) == 3
         token = client.csrf(f"/clusters/{cluster_id}")
-        done = client.post(f"/clusters/{cluster_id}/review",
-                           data={"csrf_token": token, "decision": "confirmed", "note": "satu modus",
-                                 "versions": versions})  # fmt: skip
+        done = client.post(
+            f"/clusters/{cluster_id}/review",
+            data={
+                "csrf_token": token,
+                "decision": "confirmed",
+                "note": "satu modus",
+                "versions": versions,
+            },
+        )
         assert done.status_code == 303
         assert "n=3" in done.headers["location"]
     store = server.app.state.patroli.store

@@ -24,15 +24,80 @@ from tests.test_web_http import ROUTES
 PROBE = '<b data-probe="1">'  # markup that must never come back as markup
 AD = "kh0000000000000000000001"
 # The parameters and fields each route reads (and a few it does not).
-NAMES = ["q", "sort", "after", "source", "country", "since", "until", "min_risk", "done", "n",
-         "skipped", "days", "page", "actor", "target", "lang", "next", "as", "name", "password",
-         "decision", "note", "expected_version", "return_to", "scope", "ids", "action", "role",
-         "version", "current", "new", "confirm", "csrf_token", "zz"]  # fmt: skip
-HOSTILE = ["²", "¹", "٣", "9999-12-31", "0001-01-01", "[1]", '["offset",-1]', "[1e999,\"z\"]",
-           "-1", "1e309", "nan", "inf", "", " ", "\x00", "\u202e=1+1", "//evil.example/",
-           "https://evil.example", "/\\evil.example", "%00", "{{7*7}}", "${7*7}", "' OR 1=1 --",
-           "posted>=9999-12-31T23:00-05:00", "risk>=nan", "phone:+" + "9" * 40, 'q"', "a" * 3000,
-           PROBE, "id:" + AD, AD + ":1", AD + ":²", "admin", "confirmed", "filter", "queue"]  # fmt: skip
+NAMES = [
+    "q",
+    "sort",
+    "after",
+    "source",
+    "country",
+    "since",
+    "until",
+    "min_risk",
+    "done",
+    "n",
+    "skipped",
+    "days",
+    "page",
+    "actor",
+    "target",
+    "lang",
+    "next",
+    "as",
+    "name",
+    "password",
+    "decision",
+    "note",
+    "expected_version",
+    "return_to",
+    "scope",
+    "ids",
+    "action",
+    "role",
+    "version",
+    "current",
+    "new",
+    "confirm",
+    "csrf_token",
+    "zz",
+]
+HOSTILE = [
+    "²",
+    "¹",
+    "٣",
+    "9999-12-31",
+    "0001-01-01",
+    "[1]",
+    '["offset",-1]',
+    '[1e999,"z"]',
+    "-1",
+    "1e309",
+    "nan",
+    "inf",
+    "",
+    " ",
+    "\x00",
+    "\u202e=1+1",
+    "//evil.example/",
+    "https://evil.example",
+    "/\\evil.example",
+    "%00",
+    "{{7*7}}",
+    "${7*7}",
+    "' OR 1=1 --",
+    "posted>=9999-12-31T23:00-05:00",
+    "risk>=nan",
+    "phone:+" + "9" * 40,
+    'q"',
+    "a" * 3000,
+    PROBE,
+    "id:" + AD,
+    AD + ":1",
+    AD + ":²",
+    "admin",
+    "confirmed",
+    "filter",
+    "queue",
+]
 VALUES = st.one_of(
     st.sampled_from(HOSTILE),
     st.text(max_size=40),
@@ -104,11 +169,21 @@ def _check(
 
 @pytest.mark.parametrize(("method", "template"), sorted(ROUTES))
 @CHECKS
-@given(role=st.sampled_from(ROLES), params=PARAMS, form=PARAMS, path_values=st.lists(PATH_VALUES, min_size=1, max_size=2))  # fmt: skip
+@given(
+    role=st.sampled_from(ROLES),
+    params=PARAMS,
+    form=PARAMS,
+    path_values=st.lists(PATH_VALUES, min_size=1, max_size=2),
+)
 def test_no_route_fails_or_reflects_markup(
-    live: tuple[LiveServer, Store], method: str, template: str, role: str,
-    params: dict[str, str], form: dict[str, str], path_values: list[str],
-) -> None:  # fmt: skip
+    live: tuple[LiveServer, Store],
+    method: str,
+    template: str,
+    role: str,
+    params: dict[str, str],
+    form: dict[str, str],
+    path_values: list[str],
+) -> None:
     server, store = live
     cookie, csrf = _session_cookie(server, store, role)
     path = _fill(template, path_values)
@@ -117,7 +192,10 @@ def test_no_route_fails_or_reflects_markup(
         data = {**form, "csrf_token": form.get("csrf_token", csrf) if "zz" in form else csrf}
     with httpx.Client(base_url=server.url, follow_redirects=False, timeout=120) as http:
         response = http.request(
-            method, path, params=params, data=data or None,
+            method,
+            path,
+            params=params,
+            data=data or None,
             headers={"cookie": f"{COOKIE_NAME}={cookie}"},
-        )  # fmt: skip
+        )
     _check(response, server.url, method, path, data)

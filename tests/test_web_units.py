@@ -31,8 +31,18 @@ def test_indonesian_is_the_default_and_really_translated() -> None:
     indonesian = catalogue("id")
     same = [m for m in messages if indonesian[m] == m and any(c.isalpha() for c in m)]
     # Only proper names and shared words may stay as they are.
-    assert set(same) <= {"Model", "Id", "Recall", "Status", "admin", "email", "status", "telegram",
-                         "Platform", "aduankonten"}  # fmt: skip
+    assert set(same) <= {
+        "Model",
+        "Id",
+        "Recall",
+        "Status",
+        "admin",
+        "email",
+        "status",
+        "telegram",
+        "Platform",
+        "aduankonten",
+    }
     assert translator("id")("Review queue") == "Antrean tinjauan"
     assert translator("en")("%(n)s ads", n=3) == "3 ads"
     assert WebSettings(secret_key="x" * 8, demo=True).language == "id"
@@ -50,8 +60,12 @@ def test_search_highlight_escapes_before_marking() -> None:
 
 def test_cues_mark_the_words_behind_each_reason_and_escape_the_rest() -> None:
     text = 'Kerja <b>PRT</b> di Riyadh pakai visa ziarah, biaya proses 5 jt potong gaji "japri"'
-    codes = ["indicator:moratorium_domestic", "indicator:visit_visa_work", "indicator:salary_deduction",
-             "term:potong_gaji|japri"]  # fmt: skip
+    codes = [
+        "indicator:moratorium_domestic",
+        "indicator:visit_visa_work",
+        "indicator:salary_deduction",
+        "term:potong_gaji|japri",
+    ]
     html, found = render_with_cues(text, codes, "id")
     assert "&lt;b&gt;" in str(html)
     assert "<b>" not in str(html)
@@ -101,8 +115,14 @@ def test_unsafe_secrets_are_refused(secret: str) -> None:
 
 
 def test_settings_from_the_environment() -> None:
-    settings = WebSettings.from_env({"PATROLI_SECRET_KEY": "Zq8-vLr2Xw9TnKp4Yb7Hd1Mc6Fs3Gj5A", "PATROLI_WEB_LANGUAGE": "en",
-                                     "PATROLI_WEB_LOGIN_MAX_FAILURES": "3", "PATROLI_WEB_COOKIE_SECURE": "true"})  # fmt: skip
+    settings = WebSettings.from_env(
+        {
+            "PATROLI_SECRET_KEY": "Zq8-vLr2Xw9TnKp4Yb7Hd1Mc6Fs3Gj5A",
+            "PATROLI_WEB_LANGUAGE": "en",
+            "PATROLI_WEB_LOGIN_MAX_FAILURES": "3",
+            "PATROLI_WEB_COOKIE_SECURE": "true",
+        }
+    )
     assert (settings.language, settings.login_max_failures, settings.cookie_secure) == (
         "en",
         3,
@@ -134,8 +154,17 @@ def test_users_command_adds_lists_and_disables(tmp_path: Path) -> None:
     again = run_patroli("users", "add", "rina", "--role", "admin", "--store", store_url)
     assert again.returncode == 1
     assert "exists already" in again.stderr
-    short = run_patroli("users", "add", "tono", "--role", "analyst", "--password-stdin", "--store", store_url,
-                        input_text="pendek\n")  # fmt: skip
+    short = run_patroli(
+        "users",
+        "add",
+        "tono",
+        "--role",
+        "analyst",
+        "--password-stdin",
+        "--store",
+        store_url,
+        input_text="pendek\n",
+    )
     assert short.returncode == 1
     assert "12 characters" in short.stderr
     listed = run_patroli("users", "list", "--store", store_url)
@@ -154,19 +183,40 @@ def test_every_web_setting_of_the_table_arrives_from_the_environment() -> None:
     from patroli.config.table import WEB
 
     signing_key = "Zq8-vLr2Xw9TnKp4Yb7Hd1Mc6Fs3Gj5A"
-    changed = {"PATROLI_SECRET_KEY": signing_key, "PATROLI_WEB_COOKIE_SECURE": "false", "PATROLI_WEB_SESSION_MINUTES": "61",
-               "PATROLI_WEB_LANGUAGE": "EN", "PATROLI_WEB_LOGIN_MAX_FAILURES": "9", "PATROLI_WEB_LOCKOUT_MINUTES": "7",
-               "PATROLI_WEB_LOGIN_RATE": "3", "PATROLI_WEB_EXPORT_MAX_ROWS": "42", "PATROLI_API_RATE": "17",
-               "PATROLI_API_TOKEN_DAYS": "0",
-               "PATROLI_WEB_ALLOWED_HOSTS": "patroli.example.org, *.Polda.example"}  # fmt: skip
+    changed = {
+        "PATROLI_SECRET_KEY": signing_key,
+        "PATROLI_WEB_COOKIE_SECURE": "false",
+        "PATROLI_WEB_SESSION_MINUTES": "61",
+        "PATROLI_WEB_LANGUAGE": "EN",
+        "PATROLI_WEB_LOGIN_MAX_FAILURES": "9",
+        "PATROLI_WEB_LOCKOUT_MINUTES": "7",
+        "PATROLI_WEB_LOGIN_RATE": "3",
+        "PATROLI_WEB_EXPORT_MAX_ROWS": "42",
+        "PATROLI_API_RATE": "17",
+        "PATROLI_API_TOKEN_DAYS": "0",
+        "PATROLI_WEB_ALLOWED_HOSTS": "patroli.example.org, *.Polda.example",
+    }
     assert set(changed) == {s.env for s in SETTINGS if s.group == WEB.title}
     default = WebSettings.from_env({"PATROLI_SECRET_KEY": signing_key})
     read = WebSettings.from_env(changed)
-    assert (read.cookie_secure, read.session_minutes, read.language, read.login_max_failures,
-            read.lockout_minutes, read.login_rate_attempts, read.export_max_rows, read.api_rate_per_minute,
-            read.api_token_days) == (False, 61, "en", 9, 7, 3, 42, 17, 0)  # fmt: skip
-    assert (default.cookie_secure, default.session_minutes, default.export_max_rows,
-            default.api_rate_per_minute, default.api_token_days) == (True, 480, 10_000, 120, 365)  # fmt: skip
+    assert (
+        read.cookie_secure,
+        read.session_minutes,
+        read.language,
+        read.login_max_failures,
+        read.lockout_minutes,
+        read.login_rate_attempts,
+        read.export_max_rows,
+        read.api_rate_per_minute,
+        read.api_token_days,
+    ) == (False, 61, "en", 9, 7, 3, 42, 17, 0)
+    assert (
+        default.cookie_secure,
+        default.session_minutes,
+        default.export_max_rows,
+        default.api_rate_per_minute,
+        default.api_token_days,
+    ) == (True, 480, 10_000, 120, 365)
     assert read.allowed_hosts == ("patroli.example.org", "*.polda.example")
     assert default.allowed_hosts == ("localhost", "127.0.0.1", "[::1]")
     for bad in (" , ", "evil.example/x", "http://evil.example", "*evil.example", "a b"):

@@ -174,8 +174,13 @@ class CrawlRunRecorder:
             run.notes.append(note)
             logger.error("%s: %s", run.source, note)
             return delivery, False
-        logger.info("%s: run %s recorded (%s)", run.source, run.run_id, run.status,
-                    extra={"run_id": run.run_id, "source": run.source})  # fmt: skip
+        logger.info(
+            "%s: run %s recorded (%s)",
+            run.source,
+            run.run_id,
+            run.status,
+            extra={"run_id": run.run_id, "source": run.source},
+        )
         return delivery, True
 
     def push(self, run: SourceRun) -> None:
@@ -183,8 +188,12 @@ class CrawlRunRecorder:
         try:
             push_run(run.as_record(), self.pushgateway)
         except OSError as exc:
-            logger.error("%s: metrics not pushed to the Pushgateway: %s", run.source, exc,
-                         extra={"run_id": run.run_id, "source": run.source})  # fmt: skip
+            logger.error(
+                "%s: metrics not pushed to the Pushgateway: %s",
+                run.source,
+                exc,
+                extra={"run_id": run.run_id, "source": run.source},
+            )
 
     # --- a run of many workers (crawler.frontier) ---------------------------------------------
 
@@ -255,8 +264,11 @@ class CrawlRunRecorder:
             return
         if incidents := walk_incidents(total):
             total[GONE_WITHHELD] = 1
-            logger.warning("%s: a worker's listing walk was disturbed (%s): no ad is marked gone",
-                           source.name, "; ".join(incidents))  # fmt: skip
+            logger.warning(
+                "%s: a worker's listing walk was disturbed (%s): no ad is marked gone",
+                source.name,
+                "; ".join(incidents),
+            )
             return
         started = datetime.fromisoformat(str(total["start_time"]))
         try:

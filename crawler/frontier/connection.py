@@ -136,8 +136,9 @@ class Link:
             self.outages += 1
             logger.error(
                 "frontier %s unreachable (%s): waiting for it, retrying with backoff",
-                redacted(self.url), exc,
-            )  # fmt: skip
+                redacted(self.url),
+                exc,
+            )
         else:
             self.backoff = min(self.backoff * 2, BACKOFF_MAX)
         self.retry_at = now + self.backoff

@@ -66,9 +66,12 @@ class FrontierExtension:
 
     def spider_opened(self, spider: Spider) -> None:
         logger.info(
-            "%s: worker %s on run %s of frontier %s", self.state.run.keys.source,
-            self.state.run.worker, self.state.run.run_id, redacted(self.state.link.url),
-        )  # fmt: skip
+            "%s: worker %s on run %s of frontier %s",
+            self.state.run.keys.source,
+            self.state.run.worker,
+            self.state.run.run_id,
+            redacted(self.state.link.url),
+        )
         self.settler.start(SETTLE_SECONDS, now=False)
         self.ticker.start(TICK_SECONDS, now=True)
 
@@ -157,8 +160,10 @@ class FrontierExtension:
         if lost:
             logger.warning(
                 "%s: %d lost worker(s); %d of their requests queued again",
-                run.keys.source, lost, requeued,
-            )  # fmt: skip
+                run.keys.source,
+                lost,
+                requeued,
+            )
 
     def _give_up(self) -> None:
         if self.closing:
@@ -166,9 +171,10 @@ class FrontierExtension:
         self.closing = True
         logger.error(
             "%s: frontier unreachable for %.0f s (PATROLI_FRONTIER_MAX_OUTAGE): closing; the "
-            "other workers queue this worker's requests again", self.state.run.keys.source,
+            "other workers queue this worker's requests again",
+            self.state.run.keys.source,
             self.state.link.outage_seconds(),
-        )  # fmt: skip
+        )
         engine = self.crawler.engine
         if engine is not None:
             from scrapy.utils.defer import deferred_from_coro

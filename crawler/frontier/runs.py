@@ -64,11 +64,22 @@ class FrontierRun:
         """Join the run as one of its workers; False when the run is over."""
         joined = self.link.call(
             self.link.script(scripts.JOIN),
-            keys=[self.keys.lock, self.keys.meta, self.keys.workers,
-                  self.keys.heartbeat(self.worker), runs_key(self.keys.prefix)],
-            args=[self.run_id, self.worker, _ms(self.lock_ttl), _ms(self.lease),
-                  self.keys.listed, _now()],
-        )  # fmt: skip
+            keys=[
+                self.keys.lock,
+                self.keys.meta,
+                self.keys.workers,
+                self.keys.heartbeat(self.worker),
+                runs_key(self.keys.prefix),
+            ],
+            args=[
+                self.run_id,
+                self.worker,
+                _ms(self.lock_ttl),
+                _ms(self.lease),
+                self.keys.listed,
+                _now(),
+            ],
+        )
         return bool(joined)
 
     def renew(self) -> bool:
@@ -104,10 +115,15 @@ class FrontierRun:
         """Put back what lost workers had taken; (requests requeued, workers found lost)."""
         requeued, lost = self.link.call(
             self.link.script(scripts.REQUEUE_LOST),
-            keys=[self.keys.queue, self.keys.inflight, self.keys.owners, self.keys.workers,
-                  self.keys.meta],
+            keys=[
+                self.keys.queue,
+                self.keys.inflight,
+                self.keys.owners,
+                self.keys.workers,
+                self.keys.meta,
+            ],
             args=[self.keys.heartbeat_prefix],
-        )  # fmt: skip
+        )
         return int(requeued), int(lost)
 
     # --- stats, leaving, recording -------------------------------------------------------------

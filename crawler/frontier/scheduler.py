@@ -97,8 +97,12 @@ class FrontierScheduler(Scheduler):
             logger.error("cannot queue %s: %s", request, exc)
             self._stat("frontier/unqueueable")
             return False
-        entry = (self.df.request_fingerprint(request), data, -request.priority,
-                 is_continuation(request))  # fmt: skip
+        entry = (
+            self.df.request_fingerprint(request),
+            data,
+            -request.priority,
+            is_continuation(request),
+        )
         if self.outbox:  # keep the order: Redis was away, older requests wait first
             self.outbox.append(entry)
             self._stat("frontier/held")
@@ -141,10 +145,14 @@ class FrontierScheduler(Scheduler):
         try:
             popped = self.link.call(
                 self.link.script(scripts.POP),
-                keys=[self.queue_key, self.state.run.keys.inflight, self.state.run.keys.owners,
-                      self.state.run.keys.seq],
+                keys=[
+                    self.queue_key,
+                    self.state.run.keys.inflight,
+                    self.state.run.keys.owners,
+                    self.state.run.keys.seq,
+                ],
                 args=[self.state.run.worker],
-            )  # fmt: skip
+            )
         except FrontierDown:
             return None
         if not popped:

@@ -92,11 +92,13 @@ class FrontierState:
                 settings.get(RUN_ID_SETTING),
             )
             run = FrontierRun(
-                link, keys, settings.get(WORKER_SETTING),
+                link,
+                keys,
+                settings.get(WORKER_SETTING),
                 lease=PATROLI_FRONTIER_LEASE.from_settings(settings),
                 lock_ttl=PATROLI_FRONTIER_LOCK_TTL.from_settings(settings),
                 ttl=PATROLI_FRONTIER_TTL.from_settings(settings),
-            )  # fmt: skip
+            )
             state = cls._by_crawler[crawler] = cls(crawler, link, run)
         return state
 

@@ -176,8 +176,11 @@ class PatrolSpider(scrapy.Spider):
         logger.error(
             "%s: no %s found on %s (HTTP %s) — the site's layout may have changed; "
             "check the page and the source's selectors in the registry",
-            self.source.name, expected, response.url, response.status,
-        )  # fmt: skip
+            self.source.name,
+            expected,
+            response.url,
+            response.status,
+        )
 
     def refused(self, response: Response) -> bool:
         """Whether the page is a refusal (soft block, login wall, rate limit, RSS-Bridge error):
@@ -196,8 +199,13 @@ class PatrolSpider(scrapy.Spider):
         urls = self.crawler.stats.get_value("patroli/refused_urls") or []
         if len(urls) < 50:
             self.crawler.stats.set_value("patroli/refused_urls", [*urls, url])
-        logger.error("%s: %s — %s: %s; no ads read from it", self.source.name,
-                     DESCRIPTIONS.get(refusal.status, refusal.status), refusal.reason, url)  # fmt: skip
+        logger.error(
+            "%s: %s — %s: %s; no ads read from it",
+            self.source.name,
+            DESCRIPTIONS.get(refusal.status, refusal.status),
+            refusal.reason,
+            url,
+        )
 
     def refusal_in_failure(self, failure: Any) -> bool:
         """A request that failed with an HTTP error whose page is a refusal (429, RSS-Bridge's
@@ -268,8 +276,13 @@ class PatrolSpider(scrapy.Spider):
             return None
         self.visited_listings.add(url)
         try:
-            return scrapy.Request(url, callback=callback, cb_kwargs=cb_kwargs, dont_filter=True,
-                                  errback=self.listing_failed)  # fmt: skip
+            return scrapy.Request(
+                url,
+                callback=callback,
+                cb_kwargs=cb_kwargs,
+                dont_filter=True,
+                errback=self.listing_failed,
+            )
         except ValueError:
             self.unusable_link("malformed", url)
             return None
@@ -290,8 +303,14 @@ class PatrolSpider(scrapy.Spider):
         if card is not None and (card.get("title") or card.get("text")):
             meta["patroli_card"] = card  # only a card that says something can stand in for the ad
         try:
-            return scrapy.Request(url, callback=callback, cb_kwargs=cb_kwargs, meta=meta,
-                                  dont_filter=True, errback=self.detail_failed)  # fmt: skip
+            return scrapy.Request(
+                url,
+                callback=callback,
+                cb_kwargs=cb_kwargs,
+                meta=meta,
+                dont_filter=True,
+                errback=self.detail_failed,
+            )
         except ValueError:
             self.unusable_link("malformed", url)
             return None
@@ -348,23 +367,34 @@ class PatrolSpider(scrapy.Spider):
         def value(name: str) -> str:
             return value_of(select(card, sel[name])) if sel.get(name) else ""
 
-        return {"url": url, "native_id": native_id, "title": value("listing_title"),
-                "price": value("listing_price"), "location": value("listing_location"),
-                "posted": value("listing_date"), "author": value("listing_author"),
-                "text": value("listing_text"), "html": card.get()}  # fmt: skip
+        return {
+            "url": url,
+            "native_id": native_id,
+            "title": value("listing_title"),
+            "price": value("listing_price"),
+            "location": value("listing_location"),
+            "posted": value("listing_date"),
+            "author": value("listing_author"),
+            "text": value("listing_text"),
+            "html": card.get(),
+        }
 
     def card_ad(self, card: dict[str, Any], partial: bool) -> JobAd:
         """An ad from what its listing card said; ``partial`` when the ad page is still missing
         (then no fingerprint is kept, so that the next crawl asks for the page again)."""
         posted = card.get("posted") or ""
         return self.make_ad(
-            native_id=card["native_id"], url=card["url"], title=card.get("title", ""),
+            native_id=card["native_id"],
+            url=card["url"],
+            title=card.get("title", ""),
             text=card.get("text") or card.get("title", ""),
             posted_at=parse_iso_date(posted) if posted else None,
-            author=card.get("author", ""), location=card.get("location", ""),
-            salary_text=card.get("price", ""), html=self.snapshot(card.get("html", "")),
+            author=card.get("author", ""),
+            location=card.get("location", ""),
+            salary_text=card.get("price", ""),
+            html=self.snapshot(card.get("html", "")),
             extra={"posted_text": posted, "partial": partial, "from_listing_card": True},
-        )  # fmt: skip
+        )
 
     def complete_from_card(self, ad: JobAd, response: Response) -> JobAd:
         """Fill what the ad page left empty from its listing card (price, place, date, author)."""
@@ -386,8 +416,11 @@ class PatrolSpider(scrapy.Spider):
         ad's ``extra`` so that the next crawl can skip the page if nothing changed."""
         ad_meta = response.meta.get("patroli_ad") or {}
         etag = response.headers.get("ETag")
-        return {"native_id": ad_meta.get("native_id"), "fingerprint": ad_meta.get("fingerprint"),
-                "etag": etag.decode("latin-1") if etag else None}  # fmt: skip
+        return {
+            "native_id": ad_meta.get("native_id"),
+            "fingerprint": ad_meta.get("fingerprint"),
+            "etag": etag.decode("latin-1") if etag else None,
+        }
 
     def ad_from_selectors(self, response: Response, expected: str, **extra: Any) -> JobAd | None:
         """An ad page read with the registry's selectors; ``None`` (a layout change) without title and text."""

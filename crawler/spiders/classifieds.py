@@ -136,16 +136,24 @@ class ClassifiedsSpider(PatrolSpider):
             self.stat("classifieds/api_records_without_id")
             return
         url = url or response.url
-        card = {"url": url, "native_id": native, "title": record.get("title", ""),
-                "price": record.get("price", ""), "location": record.get("location", ""),
-                "posted": record.get("posted", ""), "author": record.get("author", ""),
-                "text": record.get("text", ""), "html": record.get("_record", "")}  # fmt: skip
+        card = {
+            "url": url,
+            "native_id": native,
+            "title": record.get("title", ""),
+            "price": record.get("price", ""),
+            "location": record.get("location", ""),
+            "posted": record.get("posted", ""),
+            "author": record.get("author", ""),
+            "text": record.get("text", ""),
+            "html": record.get("_record", ""),
+        }
         if self.source.api.get("detail") and record.get("url"):
             card_print = fingerprint(
                 url, card["title"], card["price"], card["location"], card["text"]
             )
-            if request := self.detail_request(url, native, card_print, self.parse_ad, card=card,
-                                              listing_url=response.url):  # fmt: skip
+            if request := self.detail_request(
+                url, native, card_print, self.parse_ad, card=card, listing_url=response.url
+            ):
                 yield request
             return
         posted = card["posted"]

@@ -64,13 +64,19 @@ def json_feed(body: bytes) -> feedparser.FeedParserDict | None:
         if not isinstance(item, dict):
             continue
         content = item.get("content_html") or item.get("content_text") or ""
-        entries.append(feedparser.FeedParserDict(
-            id=str(item.get("id") or ""), link=str(item.get("url") or item.get("external_url") or ""),
-            title=str(item.get("title") or ""), content=[{"value": str(content)}] if content else [],
-            summary=str(item.get("summary") or ""), author=author(item),
-            published=item.get("date_published") or "", updated=item.get("date_modified") or "",
-            tags=[{"term": t} for t in item.get("tags") or [] if isinstance(t, str)],
-        ))  # fmt: skip
+        entries.append(
+            feedparser.FeedParserDict(
+                id=str(item.get("id") or ""),
+                link=str(item.get("url") or item.get("external_url") or ""),
+                title=str(item.get("title") or ""),
+                content=[{"value": str(content)}] if content else [],
+                summary=str(item.get("summary") or ""),
+                author=author(item),
+                published=item.get("date_published") or "",
+                updated=item.get("date_modified") or "",
+                tags=[{"term": t} for t in item.get("tags") or [] if isinstance(t, str)],
+            )
+        )
     feed = feedparser.FeedParserDict(author=author(data), links=[])
     if data.get("next_url"):
         feed["links"] = [{"rel": "next", "href": str(data["next_url"])}]
@@ -86,8 +92,11 @@ def entry_images(entry: Any) -> list[str]:
         if "image" in kind or not kind.strip():
             urls.append(media.get("url"))
     urls += [thumb.get("url") for thumb in entry.get("media_thumbnail", []) or []]
-    urls += [link.get("href") for link in entry.get("enclosures", []) or []
-             if str(link.get("type", "")).startswith("image/")]  # fmt: skip
+    urls += [
+        link.get("href")
+        for link in entry.get("enclosures", []) or []
+        if str(link.get("type", "")).startswith("image/")
+    ]
     return [u for u in urls if isinstance(u, str)]
 
 

@@ -172,14 +172,23 @@ class JobPostingMixin:
             url = response.urljoin(record["url"]) if record.get("url") else response.url
             native = (native_id if len(records) == 1 else None) or record.get("native_id") or url
             posted = record.get("posted", "")
-            ads.append(self.make_ad(
-                native_id=str(native), url=url, title=record.get("title", ""),
-                text=record.get("text") or record.get("title", ""),
-                posted_at=parse_iso_date(posted),
-                author=record.get("author", ""), location=record.get("location", ""),
-                salary_text=record.get("price", ""), html=self.snapshot(record.get("_record", "")),
-                extra={"posted_text": posted, "from_embedded_state": spec.get("script", "__NEXT_DATA__")},
-            ))  # fmt: skip
+            ads.append(
+                self.make_ad(
+                    native_id=str(native),
+                    url=url,
+                    title=record.get("title", ""),
+                    text=record.get("text") or record.get("title", ""),
+                    posted_at=parse_iso_date(posted),
+                    author=record.get("author", ""),
+                    location=record.get("location", ""),
+                    salary_text=record.get("price", ""),
+                    html=self.snapshot(record.get("_record", "")),
+                    extra={
+                        "posted_text": posted,
+                        "from_embedded_state": spec.get("script", "__NEXT_DATA__"),
+                    },
+                )
+            )
         if ads:
             self.stat("jobposting/embedded_state_ads", len(ads))
         return ads
@@ -298,8 +307,9 @@ class JobPostingSpider(JobPostingMixin, PatrolSpider):
             facts = self.card_facts(card, url, native_id)
             if follow is not None and follow.search(href) and url not in self.visited_listings:
                 self.visited_listings.add(url)
-                if request := self.detail_request(url, native_id, fingerprint(url, text_of([card])),
-                                                  self.parse_job, card=facts):  # fmt: skip
+                if request := self.detail_request(
+                    url, native_id, fingerprint(url, text_of([card])), self.parse_job, card=facts
+                ):
                     yield request
             else:
                 ad = self.card_ad(facts, partial=True)

@@ -90,10 +90,15 @@ class TelegramChannelSpider(PatrolSpider):
 
     def no_public_preview(self, response: Response, channel: str) -> None:
         self.stat("telegram/no_public_preview")
-        self.record_refusal(Refusal(NO_PUBLIC_PREVIEW, f"channel {channel} has no public post list"),
-                            response.url)  # fmt: skip
-        logger.warning("%s: channel %s has no public preview (%s); skipped",
-                       self.source.name, channel, response.url)  # fmt: skip
+        self.record_refusal(
+            Refusal(NO_PUBLIC_PREVIEW, f"channel {channel} has no public post list"), response.url
+        )
+        logger.warning(
+            "%s: channel %s has no public preview (%s); skipped",
+            self.source.name,
+            channel,
+            response.url,
+        )
 
     def parse_channel(
         self, response: Response, channel: str, page: int
@@ -169,8 +174,11 @@ class TelegramChannelSpider(PatrolSpider):
             return None  # a service message: nothing to classify
         if not text_html:
             self.stat("telegram/photo_only_posts")  # a flyer: its text is in the image
-        links = [_absolute(response, h) for h in post.css("div.tgme_widget_message_text a::attr(href)").getall()
-                 if not h.startswith("?")]  # fmt: skip
+        links = [
+            _absolute(response, h)
+            for h in post.css("div.tgme_widget_message_text a::attr(href)").getall()
+            if not h.startswith("?")
+        ]
         forwarded = displayed(post.css(".tgme_widget_message_forwarded_from_name ::text").getall())
         forwarded_href = post.css(".tgme_widget_message_forwarded_from_name::attr(href)").get()
         views = parse_views(post.css(".tgme_widget_message_views::text").get())

@@ -25,8 +25,18 @@ from patroli.agencies.reasons import FINDINGS, register_reason_text
 from patroli.storage.roles import AgencyRegister
 from patroli.text.agencies import agency_key
 
-REVOKED_WORDS = ("cabut", "dicabut", "revoked", "suspend", "dibekukan", "beku", "sanksi", "nonaktif",
-                 "tidak aktif", "inactive")  # fmt: skip
+REVOKED_WORDS = (
+    "cabut",
+    "dicabut",
+    "revoked",
+    "suspend",
+    "dibekukan",
+    "beku",
+    "sanksi",
+    "nonaktif",
+    "tidak aktif",
+    "inactive",
+)
 TEXT_NO_LICENCE = "indicator:no_licence"
 
 
@@ -177,23 +187,41 @@ def check(
             ("licence_expired", {"agency": label, "until": str(office.get("valid_until"))})
         )
     phones, emails, domains = _official(agency)
-    contacts = [*(ad.get("phones") or ()), *(ad.get("whatsapp") or ()), *(ad.get("telegram") or ()),
-                *(ad.get("emails") or ())]  # fmt: skip
+    contacts = [
+        *(ad.get("phones") or ()),
+        *(ad.get("whatsapp") or ()),
+        *(ad.get("telegram") or ()),
+        *(ad.get("emails") or ()),
+    ]
     if contacts:
-        foreign = [c for c in contacts if not (c in phones or c.lower() in emails or
-                                               ("@" in c[1:] and _domain(c) in domains))]  # fmt: skip
+        foreign = [
+            c
+            for c in contacts
+            if not (c in phones or c.lower() in emails or ("@" in c[1:] and _domain(c) in domains))
+        ]
         if foreign:
             findings.append(("impersonation", {"agency": label}))
         elif not findings:
             findings.append(("licensed_match", {"agency": label}))
             orders = snapshot.job_orders
             if orders is not None:
-                mine = [o for o in orders if agency_id_of(o) == result.agency_id
-                        or (o.get("name_key") and o.get("name_key") == head.get("name_key"))]  # fmt: skip
+                mine = [
+                    o
+                    for o in orders
+                    if agency_id_of(o) == result.agency_id
+                    or (o.get("name_key") and o.get("name_key") == head.get("name_key"))
+                ]
                 for country in ad.get("countries") or ():
                     if not any(o.get("country") == country for o in mine):
-                        findings.append(("no_job_order", {"country": country,
-                                                          "position": _safe(str(ad.get("job_type") or "-"))}))  # fmt: skip
+                        findings.append(
+                            (
+                                "no_job_order",
+                                {
+                                    "country": country,
+                                    "position": _safe(str(ad.get("job_type") or "-")),
+                                },
+                            )
+                        )
                         break
     return _result(result, findings)
 
@@ -229,8 +257,11 @@ def apply_check(
     raising = [c for c in result.codes if FINDINGS[c.split(":")[1].split("|")[0]].log_odds > 0]
     lowering = [c for c in result.codes if c not in raising]
     ad["reason_codes"] = [*raising, *codes, *lowering]
-    ad["reasons"] = ([register_reason_text(c, language) for c in raising] + reasons
-                     + [register_reason_text(c, language) for c in lowering])  # fmt: skip
+    ad["reasons"] = (
+        [register_reason_text(c, language) for c in raising]
+        + reasons
+        + [register_reason_text(c, language) for c in lowering]
+    )
     risk = ad.get("risk")
     if risk is None:
         return

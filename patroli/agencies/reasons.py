@@ -17,26 +17,44 @@ class Finding:
 FINDINGS: dict[str, Finding] = {
     f.code: f
     for f in (
-        Finding("licensed_match", -2.0,
-                "Menurunkan risiko: menyebut P3MI berizin (%(agency)s) dengan kontak resmi agensi itu",
-                "Lowers risk: names a licensed P3MI (%(agency)s) with that agency's official contacts"),
-        Finding("licence_unknown", 2.0,
-                "Nomor izin %(licence)s tidak ada di daftar P3MI berizin",
-                "Licence number %(licence)s is not in the register of licensed P3MI"),
-        Finding("licence_expired", 1.5,
-                "Izin P3MI %(agency)s sudah habis masa berlakunya (%(until)s)",
-                "The P3MI licence of %(agency)s has expired (%(until)s)"),
-        Finding("licence_revoked", 2.5,
-                "Izin P3MI %(agency)s dicabut atau dikenai sanksi (%(status)s)",
-                "The P3MI licence of %(agency)s is revoked or sanctioned (%(status)s)"),
-        Finding("impersonation", 2.5,
-                "Memakai nama P3MI berizin (%(agency)s) dengan kontak yang bukan milik agensi itu",
-                "Uses a licensed P3MI's name (%(agency)s) with contacts that are not the agency's"),
-        Finding("no_job_order", 0.7,
-                "P3MI berizin, tetapi tidak ada job order untuk %(country)s / %(position)s",
-                "Licensed P3MI, but no job order for %(country)s / %(position)s"),
+        Finding(
+            "licensed_match",
+            -2.0,
+            "Menurunkan risiko: menyebut P3MI berizin (%(agency)s) dengan kontak resmi agensi itu",
+            "Lowers risk: names a licensed P3MI (%(agency)s) with that agency's official contacts",
+        ),
+        Finding(
+            "licence_unknown",
+            2.0,
+            "Nomor izin %(licence)s tidak ada di daftar P3MI berizin",
+            "Licence number %(licence)s is not in the register of licensed P3MI",
+        ),
+        Finding(
+            "licence_expired",
+            1.5,
+            "Izin P3MI %(agency)s sudah habis masa berlakunya (%(until)s)",
+            "The P3MI licence of %(agency)s has expired (%(until)s)",
+        ),
+        Finding(
+            "licence_revoked",
+            2.5,
+            "Izin P3MI %(agency)s dicabut atau dikenai sanksi (%(status)s)",
+            "The P3MI licence of %(agency)s is revoked or sanctioned (%(status)s)",
+        ),
+        Finding(
+            "impersonation",
+            2.5,
+            "Memakai nama P3MI berizin (%(agency)s) dengan kontak yang bukan milik agensi itu",
+            "Uses a licensed P3MI's name (%(agency)s) with contacts that are not the agency's",
+        ),
+        Finding(
+            "no_job_order",
+            0.7,
+            "P3MI berizin, tetapi tidak ada job order untuk %(country)s / %(position)s",
+            "Licensed P3MI, but no job order for %(country)s / %(position)s",
+        ),
     )
-}  # fmt: skip
+}
 
 
 def register_reason_text(code: str, language: str = "id") -> str:

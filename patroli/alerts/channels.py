@@ -93,8 +93,14 @@ def send_telegram(channel: ChannelConfig, alert: Alert) -> None:
     api = str(channel.options.get("api_url", TELEGRAM_API)).rstrip("/")
     text = alert.text() + ("\n" + "\n".join(alert.links) if alert.links else "")
     try:
-        _post_json(f"{api}/bot{token}/sendMessage", {"chat_id": channel.options["chat_id"], "text": text[:TELEGRAM_MAX_CHARS],
-                                                       "disable_web_page_preview": True})  # fmt: skip
+        _post_json(
+            f"{api}/bot{token}/sendMessage",
+            {
+                "chat_id": channel.options["chat_id"],
+                "text": text[:TELEGRAM_MAX_CHARS],
+                "disable_web_page_preview": True,
+            },
+        )
     except DeliveryError as exc:
         raise DeliveryError(
             f"Telegram Bot API: {exc}"

@@ -99,9 +99,14 @@ def export_case(
                 for path in sorted(p for p in folder.rglob("*") if p.is_file()):
                     archive.write(path, path.relative_to(folder).as_posix())
         result.path = output
-    store.append_audit(actor, "case.export", case_id, None,
-                       {"sha256sums": result.sums_sha256, "files": result.files, "ads": result.ads},
-                       output.name)  # fmt: skip
+    store.append_audit(
+        actor,
+        "case.export",
+        case_id,
+        None,
+        {"sha256sums": result.sums_sha256, "files": result.files, "ads": result.ads},
+        output.name,
+    )
     return result
 
 
@@ -152,8 +157,14 @@ def _write_bundle(
         ad["page_image"] = pages.get(ad["ad_id"], "")
         ad["capture_image"] = _copy_capture(ad, folder, evidence_dir, problems)
         _json(folder / "ads" / f"{_safe_name(ad['ad_id'])}.json", ad)
-    _json(folder / "case.json", {**case, "resolved_ads": resolution.ad_ids,
-                                  "unresolved": [{"item": i, "why": w} for i, w in resolution.unresolved]})  # fmt: skip
+    _json(
+        folder / "case.json",
+        {
+            **case,
+            "resolved_ads": resolution.ad_ids,
+            "unresolved": [{"item": i, "why": w} for i, w in resolution.unresolved],
+        },
+    )
     _json(folder / "decisions.json", decisions)
     for group_key, group in resolution.groups.items():
         kind, _, group_id = group_key.partition(":")
@@ -161,15 +172,20 @@ def _write_bundle(
     audit = _audit_for(store, [case["id"], *resolution.ad_ids])
     _json(folder / "audit.json", audit)
     context = {
-        "case": case, "ads": ads, "events": timeline(case, ads, audit),
-        "identifiers": identifiers(ads), "countries": destinations(ads),
+        "case": case,
+        "ads": ads,
+        "events": timeline(case, ads, audit),
+        "identifiers": identifiers(ads),
+        "countries": destinations(ads),
         "sources": Counter(str(a.get("source")) for a in ads).most_common(),
         "confirmed": sum(1 for a in ads if a.get("status") == "confirmed"),
         "networks": [g for k, g in resolution.groups.items() if k.startswith("network:")],
         "clusters": [g for k, g in resolution.groups.items() if k.startswith("cluster:")],
-        "unresolved": resolution.unresolved, "exported_at": exported_at.isoformat(),
-        "exported_by": actor, "tool": tool,
-    }  # fmt: skip
+        "unresolved": resolution.unresolved,
+        "exported_at": exported_at.isoformat(),
+        "exported_by": actor,
+        "tool": tool,
+    }
     report = folder / "report"
     report.mkdir()
     (report / "laporan.html").write_text(render_report(context), "utf-8")
@@ -182,21 +198,37 @@ def _write_bundle(
     _write_readme(folder, case, exported_at, tool, problems)
     files = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.name != SUMS]
     manifest = {
-        "case_id": case["id"], "title": case["title"], "exported_at": exported_at.isoformat(),
-        "exported_by": actor, "tool": tool, "ads": [a["ad_id"] for a in ads], "problems": problems,
-        "files": [{"path": p.relative_to(folder).as_posix(), "bytes": p.stat().st_size,
-                   "sha256": sha256_hex(p.read_bytes())} for p in files if p.name != MANIFEST],
-    }  # fmt: skip
+        "case_id": case["id"],
+        "title": case["title"],
+        "exported_at": exported_at.isoformat(),
+        "exported_by": actor,
+        "tool": tool,
+        "ads": [a["ad_id"] for a in ads],
+        "problems": problems,
+        "files": [
+            {
+                "path": p.relative_to(folder).as_posix(),
+                "bytes": p.stat().st_size,
+                "sha256": sha256_hex(p.read_bytes()),
+            }
+            for p in files
+            if p.name != MANIFEST
+        ],
+    }
     _json(folder / MANIFEST, manifest)
-    lines = [f"{sha256_hex(p.read_bytes())}  {p.relative_to(folder).as_posix()}\n"
-             for p in sorted(folder.rglob("*")) if p.is_file() and p.name != SUMS]  # fmt: skip
+    lines = [
+        f"{sha256_hex(p.read_bytes())}  {p.relative_to(folder).as_posix()}\n"
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != SUMS
+    ]
     (folder / SUMS).write_text("".join(lines), "utf-8")
     sums_sha = sha256_hex((folder / SUMS).read_bytes())
     return ExportResult(folder, len(ads), len(lines) + 1, sums_sha, problems)
 
 
-def _render_pages(ads: list[Record], folder: Path, evidence_dir: Path, chromium: str,
-                  problems: list[str]) -> dict[str, str]:  # fmt: skip
+def _render_pages(
+    ads: list[Record], folder: Path, evidence_dir: Path, chromium: str, problems: list[str]
+) -> dict[str, str]:
     """Each ad's latest archived page rendered offline, once per WARC record: ad id -> file."""
     from patroli.evidence.capture import latest_pointer
 
@@ -222,8 +254,9 @@ def _render_pages(ads: list[Record], folder: Path, evidence_dir: Path, chromium:
     return pages
 
 
-def _copy_capture(ad: Mapping[str, Any], folder: Path, evidence_dir: Path,
-                  problems: list[str]) -> str:  # fmt: skip
+def _copy_capture(
+    ad: Mapping[str, Any], folder: Path, evidence_dir: Path, problems: list[str]
+) -> str:
     capture = ad.get("capture") or {}
     if not capture.get("file"):
         return ""
@@ -238,8 +271,9 @@ def _copy_capture(ad: Mapping[str, Any], folder: Path, evidence_dir: Path,
     return name
 
 
-def _write_readme(folder: Path, case: Mapping[str, Any], exported_at: datetime, tool: str,
-                  problems: list[str]) -> None:  # fmt: skip
+def _write_readme(
+    folder: Path, case: Mapping[str, Any], exported_at: datetime, tool: str, problems: list[str]
+) -> None:
     notes = "".join(f"  - {p}\n" for p in problems) or "  (tidak ada / none)\n"
     (folder / README).write_text(
         f"""\

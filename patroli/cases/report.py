@@ -18,20 +18,46 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from patroli.evidence.capture import utc, wib
 
-STATUS_ID = {"open": "terbuka", "investigating": "dalam penyelidikan", "referred": "dirujuk",
-             "closed": "ditutup", "new": "baru", "confirmed": "dikonfirmasi ilegal",
-             "dismissed": "ditolak", "escalated": "dieskalasi", "submitted": "diajukan",
-             "removed": "diturunkan", "refused": "ditolak platform", "live": "masih tayang"}  # fmt: skip
-ROUTING_ID = {"takedown": "permintaan penurunan konten (Komdigi)",
-              "police": "kepolisian (unit siber / PPA)", "bp3mi": "BP3MI (verifikasi)"}  # fmt: skip
-EVENT_ID = {"case.create": "kasus dibuat", "case.update": "kasus diubah",
-            "case.item.add": "item ditambahkan", "case.item.remove": "item dihapus",
-            "case.note": "catatan", "review": "keputusan analis", "ad.hold": "iklan ditahan",
-            "ad.release": "penahanan dilepas", "ad.capture": "rekaman tangkapan layar",
-            "takedown.submit": "permintaan takedown diajukan",
-            "takedown.status": "status takedown berubah", "case.export": "bundel diekspor"}  # fmt: skip
-IDENTIFIER_FIELDS = (("phones", "Telepon"), ("whatsapp", "WhatsApp"), ("telegram", "Telegram"),
-                     ("emails", "E-mail"), ("bank_accounts", "Rekening bank"))  # fmt: skip
+STATUS_ID = {
+    "open": "terbuka",
+    "investigating": "dalam penyelidikan",
+    "referred": "dirujuk",
+    "closed": "ditutup",
+    "new": "baru",
+    "confirmed": "dikonfirmasi ilegal",
+    "dismissed": "ditolak",
+    "escalated": "dieskalasi",
+    "submitted": "diajukan",
+    "removed": "diturunkan",
+    "refused": "ditolak platform",
+    "live": "masih tayang",
+}
+ROUTING_ID = {
+    "takedown": "permintaan penurunan konten (Komdigi)",
+    "police": "kepolisian (unit siber / PPA)",
+    "bp3mi": "BP3MI (verifikasi)",
+}
+EVENT_ID = {
+    "case.create": "kasus dibuat",
+    "case.update": "kasus diubah",
+    "case.item.add": "item ditambahkan",
+    "case.item.remove": "item dihapus",
+    "case.note": "catatan",
+    "review": "keputusan analis",
+    "ad.hold": "iklan ditahan",
+    "ad.release": "penahanan dilepas",
+    "ad.capture": "rekaman tangkapan layar",
+    "takedown.submit": "permintaan takedown diajukan",
+    "takedown.status": "status takedown berubah",
+    "case.export": "bundel diekspor",
+}
+IDENTIFIER_FIELDS = (
+    ("phones", "Telepon"),
+    ("whatsapp", "WhatsApp"),
+    ("telegram", "Telegram"),
+    ("emails", "E-mail"),
+    ("bank_accounts", "Rekening bank"),
+)
 
 
 def country_name(code: str) -> str:
@@ -65,16 +91,27 @@ def _environment() -> Environment:
     return env
 
 
-def timeline(case: Mapping[str, Any], ads: Sequence[Mapping[str, Any]],
-             audit: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:  # fmt: skip
+def timeline(
+    case: Mapping[str, Any], ads: Sequence[Mapping[str, Any]], audit: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
     """Every dated event of the case and its ads, oldest first."""
     events: list[dict[str, Any]] = []
     for ad in ads:
-        events.append({"at": ad.get("first_seen"), "what": "iklan pertama terlihat",
-                       "detail": f"{ad.get('title') or ad['ad_id']} ({ad.get('source')})"})  # fmt: skip
+        events.append(
+            {
+                "at": ad.get("first_seen"),
+                "what": "iklan pertama terlihat",
+                "detail": f"{ad.get('title') or ad['ad_id']} ({ad.get('source')})",
+            }
+        )
         if ad.get("gone_at"):
-            events.append({"at": ad["gone_at"], "what": "iklan hilang dari sumber",
-                           "detail": ad.get("title") or ad["ad_id"]})  # fmt: skip
+            events.append(
+                {
+                    "at": ad["gone_at"],
+                    "what": "iklan hilang dari sumber",
+                    "detail": ad.get("title") or ad["ad_id"],
+                }
+            )
     for entry in audit:
         detail = entry.get("detail") or ""
         if entry.get("action") == "review":
@@ -83,11 +120,21 @@ def timeline(case: Mapping[str, Any], ads: Sequence[Mapping[str, Any]],
             detail = f"{entry['after'].get('kind')} {entry['after'].get('value')}"
         elif entry.get("action") == "case.update" and isinstance(entry.get("after"), Mapping):
             detail = ", ".join(f"{k}: {v}" for k, v in entry["after"].items() if k != "routing")
-        events.append({"at": entry.get("at"), "what": EVENT_ID.get(str(entry.get("action")), entry.get("action")),
-                       "detail": f"{entry.get('actor')} — {detail}"[:300]})  # fmt: skip
+        events.append(
+            {
+                "at": entry.get("at"),
+                "what": EVENT_ID.get(str(entry.get("action")), entry.get("action")),
+                "detail": f"{entry.get('actor')} — {detail}"[:300],
+            }
+        )
     for route in case.get("routing") or []:
-        events.append({"at": route.get("at"), "what": "dirujuk ke " + ROUTING_ID.get(route.get("kind"), route.get("kind")),
-                       "detail": f"{route.get('to')} {route.get('reference')}".strip()})  # fmt: skip
+        events.append(
+            {
+                "at": route.get("at"),
+                "what": "dirujuk ke " + ROUTING_ID.get(route.get("kind"), route.get("kind")),
+                "detail": f"{route.get('to')} {route.get('reference')}".strip(),
+            }
+        )
     return sorted(events, key=lambda e: str(e.get("at") or ""))
 
 
@@ -112,8 +159,9 @@ def _data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
 
 
-def render_report(context: Mapping[str, Any], *, bundle_dir: Path | None = None,
-                  embed_images: bool = False) -> str:  # fmt: skip
+def render_report(
+    context: Mapping[str, Any], *, bundle_dir: Path | None = None, embed_images: bool = False
+) -> str:
     """The report's HTML; with ``embed_images`` the bundle's images are embedded (for the PDF)."""
 
     def image(relative: str) -> str:

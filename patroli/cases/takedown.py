@@ -32,10 +32,20 @@ from patroli.storage import CaseStore, Record, ReviewStore
 from patroli.storage.schema import new_id
 
 CLOCK_HOURS = (4, 12, 24)  # urgent deadline, a reminder mark, the normal deadline
-SOCIAL_HOSTS = {"t.me": "Telegram", "telegram.me": "Telegram", "facebook.com": "Facebook",
-                "fb.com": "Facebook", "m.facebook.com": "Facebook", "tiktok.com": "TikTok",
-                "instagram.com": "Instagram", "wa.me": "WhatsApp", "whatsapp.com": "WhatsApp",
-                "x.com": "X", "twitter.com": "X", "youtube.com": "YouTube"}  # fmt: skip
+SOCIAL_HOSTS = {
+    "t.me": "Telegram",
+    "telegram.me": "Telegram",
+    "facebook.com": "Facebook",
+    "fb.com": "Facebook",
+    "m.facebook.com": "Facebook",
+    "tiktok.com": "TikTok",
+    "instagram.com": "Instagram",
+    "wa.me": "WhatsApp",
+    "whatsapp.com": "WhatsApp",
+    "x.com": "X",
+    "twitter.com": "X",
+    "youtube.com": "YouTube",
+}
 KIND_PLATFORM = {"telegram_channel": "Telegram"}
 REMOVED_STATUSES = (404, 410)
 
@@ -71,25 +81,33 @@ def legal_analysis(ad: Mapping[str, Any], decision: Mapping[str, Any] | None) ->
         ),
     ]
     if codes & {"indicator:worker_pays_fees", "indicator:salary_deduction"}:
-        parts.append("Pasal 30 ayat (1): Pekerja Migran Indonesia tidak dapat dibebankan biaya "
-                     "penempatan; iklan meminta biaya atau potong gaji.")  # fmt: skip
-    parts.append("Bila ada unsur eksploitasi: UU No. 21 Tahun 2007 tentang Pemberantasan Tindak "
-                 "Pidana Perdagangan Orang.")  # fmt: skip
+        parts.append(
+            "Pasal 30 ayat (1): Pekerja Migran Indonesia tidak dapat dibebankan biaya "
+            "penempatan; iklan meminta biaya atau potong gaji."
+        )
+    parts.append(
+        "Bila ada unsur eksploitasi: UU No. 21 Tahun 2007 tentang Pemberantasan Tindak "
+        "Pidana Perdagangan Orang."
+    )
     reasons = "; ".join(str(r) for r in ad.get("reasons") or [])
     if reasons:
         parts.append(f"Konteks (indikator pada iklan): {reasons}.")
     if decision:
         note = f": {decision.get('note')}" if decision.get("note") else ""
-        parts.append(f"Diverifikasi analis {decision.get('reviewer')} pada "
-                     f"{str(decision.get('at'))[:10]} sebagai iklan penempatan ilegal{note}.")  # fmt: skip
+        parts.append(
+            f"Diverifikasi analis {decision.get('reviewer')} pada "
+            f"{str(decision.get('at'))[:10]} sebagai iklan penempatan ilegal{note}."
+        )
     return " ".join(parts)
 
 
 def reason_text(ad: Mapping[str, Any]) -> str:
     """aduankonten's reason: short, in Indonesian."""
     reasons = "; ".join(str(r) for r in (ad.get("reasons") or [])[:3])
-    return ("Iklan lowongan kerja luar negeri nonprosedural (dugaan penempatan ilegal PMI / TPPO)"
-            + (f": {reasons}" if reasons else ""))  # fmt: skip
+    return (
+        "Iklan lowongan kerja luar negeri nonprosedural (dugaan penempatan ilegal PMI / TPPO)"
+        + (f": {reasons}" if reasons else "")
+    )
 
 
 @dataclass(slots=True)
@@ -153,25 +171,55 @@ def export_requests(
         shot = f"tangkapan_layar/{number:03d}-{ad['ad_id']}.png"
         shutil.copyfile(evidence_dir / str(capture["file"]), output / shot)
         item: Record = {
-            "no": number, "ad_id": ad["ad_id"], "url": ad.get("url"), "content_id": ad.get("native_id"),
-            "platform": platform_of(ad), "screenshot": shot, "screenshot_sha256": capture["sha256"],
-            "captured_at": capture.get("captured_at_wib"), "legal_analysis": legal_analysis(ad, decision),
-            "reason": reason_text(ad), "requesting_agency": agency, "letter_number": letter_number,
-            "urgent": urgent, "batch_id": batch.batch_id,
-        }  # fmt: skip
+            "no": number,
+            "ad_id": ad["ad_id"],
+            "url": ad.get("url"),
+            "content_id": ad.get("native_id"),
+            "platform": platform_of(ad),
+            "screenshot": shot,
+            "screenshot_sha256": capture["sha256"],
+            "captured_at": capture.get("captured_at_wib"),
+            "legal_analysis": legal_analysis(ad, decision),
+            "reason": reason_text(ad),
+            "requesting_agency": agency,
+            "letter_number": letter_number,
+            "urgent": urgent,
+            "batch_id": batch.batch_id,
+        }
         batch.items.append(item)
     _write_shape(batch, output, agency, letter_number)
     if record:
         for item in batch.items:
-            store.add_takedown({"ad_id": item["ad_id"], "url": item["url"], "channel": channel,
-                                "platform": item["platform"], "batch_id": batch.batch_id,
-                                "letter_number": letter_number, "agency": agency, "urgent": urgent,
-                                "case_id": case_id}, actor=actor)  # fmt: skip
+            store.add_takedown(
+                {
+                    "ad_id": item["ad_id"],
+                    "url": item["url"],
+                    "channel": channel,
+                    "platform": item["platform"],
+                    "batch_id": batch.batch_id,
+                    "letter_number": letter_number,
+                    "agency": agency,
+                    "urgent": urgent,
+                    "case_id": case_id,
+                },
+                actor=actor,
+            )
     return batch
 
 
-SAMAN_COLUMNS = ("no", "url", "content_id", "platform", "screenshot", "screenshot_sha256",
-                 "legal_analysis", "requesting_agency", "letter_number", "ad_id", "captured_at")  # fmt: skip
+SAMAN_COLUMNS = (
+    "no",
+    "url",
+    "content_id",
+    "platform",
+    "screenshot",
+    "screenshot_sha256",
+    "legal_analysis",
+    "requesting_agency",
+    "letter_number",
+    "ad_id",
+    "captured_at",
+)
 ADUAN_FIELDS = ("url", "platform", "screenshot", "reason")
 
 
@@ -182,9 +230,19 @@ def _write_shape(batch: ExportedRequests, output: Path, agency: str, letter: str
             writer.writerow(SAMAN_COLUMNS)
             for item in batch.items:
                 writer.writerow([_cell(item[c]) for c in SAMAN_COLUMNS])
-        (output / "saman.json").write_text(json.dumps(
-            {"batch_id": batch.batch_id, "requesting_agency": agency, "letter_number": letter,
-             "items": batch.items}, ensure_ascii=False, indent=1), "utf-8")  # fmt: skip
+        (output / "saman.json").write_text(
+            json.dumps(
+                {
+                    "batch_id": batch.batch_id,
+                    "requesting_agency": agency,
+                    "letter_number": letter,
+                    "items": batch.items,
+                },
+                ensure_ascii=False,
+                indent=1,
+            ),
+            "utf-8",
+        )
         return
     reports = output / "aduankonten"
     reports.mkdir()
@@ -195,7 +253,9 @@ def _write_shape(batch: ExportedRequests, output: Path, agency: str, letter: str
         )
         (reports / f"{item['no']:03d}-{item['ad_id']}.txt").write_text(
             f"URL: {item['url']}\nPlatform: {item['platform']}\nTangkapan layar: {item['screenshot']}\n"
-            f"Alasan: {item['reason']}\n", "utf-8")  # fmt: skip
+            f"Alasan: {item['reason']}\n",
+            "utf-8",
+        )
 
 
 def _cell(value: Any) -> str:
@@ -213,11 +273,14 @@ def clock(request: Mapping[str, Any], now: datetime | None = None) -> Record:
     hours = (now - submitted).total_seconds() / 3600
     deadline = CLOCK_HOURS[0] if request.get("urgent") else CLOCK_HOURS[-1]
     open_ = request.get("status") in ("submitted", "live")
-    return {"hours": round(hours, 1), "deadline_hours": deadline,
-            "marks_passed": [h for h in CLOCK_HOURS if hours >= h],
-            "due_at": (submitted + timedelta(hours=deadline)).isoformat(),
-            "due_at_wib": wib(submitted + timedelta(hours=deadline)),
-            "overdue": open_ and hours >= deadline}  # fmt: skip
+    return {
+        "hours": round(hours, 1),
+        "deadline_hours": deadline,
+        "marks_passed": [h for h in CLOCK_HOURS if hours >= h],
+        "due_at": (submitted + timedelta(hours=deadline)).isoformat(),
+        "due_at_wib": wib(submitted + timedelta(hours=deadline)),
+        "overdue": open_ and hours >= deadline,
+    }
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -255,8 +318,9 @@ def recheck(
         changes: dict[str, Any] = {}
         if outcome in ("removed", "live") and outcome != request["status"]:
             changes["status"] = outcome
-        updated = store.update_takedown(request["id"], changes, actor=actor,
-                                        check={"http_status": status, "outcome": outcome})  # fmt: skip
+        updated = store.update_takedown(
+            request["id"], changes, actor=actor, check={"http_status": status, "outcome": outcome}
+        )
         changed.append({**updated, "clock": clock(updated)})
     return changed
 

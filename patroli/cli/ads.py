@@ -17,8 +17,23 @@ from patroli.storage import AdNotFound, AdStore, ReviewConflict, ReviewStore, Sa
 from patroli.storage.query import QuerySyntaxError
 from patroli.storage.schema import DECISIONS
 
-HIT_FIELDS = ("id", "url", "title", "risk", "flagged", "status", "source", "posted_at", "first_seen",
-              "last_seen", "countries", "phones", "telegram", "reasons", "highlight")  # fmt: skip
+HIT_FIELDS = (
+    "id",
+    "url",
+    "title",
+    "risk",
+    "flagged",
+    "status",
+    "source",
+    "posted_at",
+    "first_seen",
+    "last_seen",
+    "countries",
+    "phones",
+    "telegram",
+    "reasons",
+    "highlight",
+)
 
 
 def hit_json(record: dict[str, Any]) -> dict[str, Any]:
@@ -50,9 +65,14 @@ def hit_json(record: dict[str, Any]) -> dict[str, Any]:
     "little, re-watermarked or mirrored copies too) instead of searching QUERY.",
 )
 def search(
-    query: str, store_url: str, as_json: bool, limit: int, offset: int, sort: str,
+    query: str,
+    store_url: str,
+    as_json: bool,
+    limit: int,
+    offset: int,
+    sort: str,
     image_file: Path | None,
-) -> None:  # fmt: skip
+) -> None:
     """Search ads. QUERY takes words, "phrases" and filters:
 
     \b
@@ -73,8 +93,14 @@ def search(
             fail(str(exc), "see `patroli search --help` for the query syntax")
             return
     if as_json:
-        sys.stdout.write(json.dumps({"total": result.total, "hits": [hit_json(r) for r in result.hits]},
-                                    ensure_ascii=False, default=str) + "\n")  # fmt: skip
+        sys.stdout.write(
+            json.dumps(
+                {"total": result.total, "hits": [hit_json(r) for r in result.hits]},
+                ensure_ascii=False,
+                default=str,
+            )
+            + "\n"
+        )
         return
     table = Table(title=f"{result.total} ad(s)", title_justify="left", show_lines=False)
     for column in ("id", "risk", "status", "source", "title"):
@@ -82,8 +108,13 @@ def search(
     for record in result.hits:
         risk = record.get("risk")
         colour = "red" if record.get("flagged") else "white"
-        table.add_row(safe(record["ad_id"]), styled(colour, f"{risk:.2f}") if risk is not None else "-",
-                      record.get("status") or "", safe(record.get("source")), safe(record.get("title"))[:90])  # fmt: skip
+        table.add_row(
+            safe(record["ad_id"]),
+            styled(colour, f"{risk:.2f}") if risk is not None else "-",
+            record.get("status") or "",
+            safe(record.get("source")),
+            safe(record.get("title"))[:90],
+        )
     console.print(table)
 
 
@@ -96,11 +127,16 @@ def _search_image(image_file: Path, store_url: str, as_json: bool, limit: int) -
     if image_file.stat().st_size > max_bytes:
         fail(f"{image_file}: larger than {max_bytes} bytes (PATROLI_IMAGES_MAX_BYTES)")
     try:
-        probe = probe_image(image_file.read_bytes(), max_bytes=max_bytes,
-                            max_pixels=PATROLI_IMAGES_MAX_PIXELS.from_env())  # fmt: skip
+        probe = probe_image(
+            image_file.read_bytes(),
+            max_bytes=max_bytes,
+            max_pixels=PATROLI_IMAGES_MAX_PIXELS.from_env(),
+        )
     except ImageRefused as exc:
-        hints = {"low_information": "a blank, tiny or one-colour image matches nothing",
-                 "svg": "only JPEG, PNG, WebP and GIF images are read"}  # fmt: skip
+        hints = {
+            "low_information": "a blank, tiny or one-colour image matches nothing",
+            "svg": "only JPEG, PNG, WebP and GIF images are read",
+        }
         fail(f"{image_file}: cannot look this image up ({exc})", hints.get(exc.reason, ""))
         return
     store: AdStore = open_store_or_fail(store_url)
@@ -117,9 +153,14 @@ def _search_image(image_file: Path, store_url: str, as_json: bool, limit: int) -
         table.add_column(column, overflow="fold")
     for record in found:
         risk = record.get("risk")
-        table.add_row(record["ad_id"], "/".join(map(str, record["flyer_distance"])),
-                      f"{risk:.2f}" if risk is not None else "-", record.get("status") or "",
-                      safe(record.get("source")), safe(record.get("title"))[:80])  # fmt: skip
+        table.add_row(
+            record["ad_id"],
+            "/".join(map(str, record["flyer_distance"])),
+            f"{risk:.2f}" if risk is not None else "-",
+            record.get("status") or "",
+            safe(record.get("source")),
+            safe(record.get("title"))[:80],
+        )
     console.print(table)
 
 
@@ -145,9 +186,15 @@ def show(ad_id: str, store_url: str, as_json: bool, evidence: bool) -> None:
     risk = record.get("risk")
     console.print(styled("bold", safe(record.get("title"))))
     console.print(f"{safe(record.get('url'))}  ({safe(record.get('source'))})", highlight=False)
-    console.print(Text.assemble(f"risk {risk:.2f} ", styled("red", "FLAGGED") if record.get("flagged") else "",
-                                f"  model {safe(record.get('model_version'))}")
-                  if risk is not None else "risk: not scored")  # fmt: skip
+    console.print(
+        Text.assemble(
+            f"risk {risk:.2f} ",
+            styled("red", "FLAGGED") if record.get("flagged") else "",
+            f"  model {safe(record.get('model_version'))}",
+        )
+        if risk is not None
+        else "risk: not scored"
+    )
     for reason in record.get("reasons") or []:
         console.print(f"  • {safe(reason)}", highlight=False)
     console.print(f"\n{safe(record.get('text'))}\n", highlight=False)
@@ -167,24 +214,41 @@ def show(ad_id: str, store_url: str, as_json: bool, evidence: bool) -> None:
             )
         )
         console.print(f"image {safe(image.get('url'))}: {safe(state)}", highlight=False)
-    for label, key in (("phones", "phones"), ("WhatsApp", "whatsapp"), ("Telegram", "telegram"), ("e-mail", "emails"),
-                       ("countries", "countries"), ("bank accounts", "bank_accounts"),
-                       ("agencies named", "agency_names"), ("licences claimed", "licence_numbers")):  # fmt: skip
+    for label, key in (
+        ("phones", "phones"),
+        ("WhatsApp", "whatsapp"),
+        ("Telegram", "telegram"),
+        ("e-mail", "emails"),
+        ("countries", "countries"),
+        ("bank accounts", "bank_accounts"),
+        ("agencies named", "agency_names"),
+        ("licences claimed", "licence_numbers"),
+    ):
         if record.get(key):
             console.print(f"{label}: {safe(', '.join(record[key]))}", highlight=False)
-    console.print(f"posted {record.get('posted_at') or '-'} · first seen {record.get('first_seen')} · "
-                  f"last seen {record.get('last_seen')}" + (f" · gone {record['gone_at']}" if record.get("gone_at") else ""),
-                  highlight=False)  # fmt: skip
-    for label, key in (("cluster", "cluster_id"), ("network", "network_id"), ("agency", "agency_id"),
-                       ("province", "province")):  # fmt: skip
+    console.print(
+        f"posted {record.get('posted_at') or '-'} · first seen {record.get('first_seen')} · "
+        f"last seen {record.get('last_seen')}"
+        + (f" · gone {record['gone_at']}" if record.get("gone_at") else ""),
+        highlight=False,
+    )
+    for label, key in (
+        ("cluster", "cluster_id"),
+        ("network", "network_id"),
+        ("agency", "agency_id"),
+        ("province", "province"),
+    ):
         if record.get(key):
             console.print(f"{label}: {safe(record[key])}", highlight=False)
     console.print(
         f"status: {record.get('status')} (version {record.get('version')})", highlight=False
     )
     for review in history:
-        console.print(f"  {review['at']} {safe(review['reviewer'])}: {review['previous_status']} → {review['decision']}"
-                      + (f" — {safe(review['note'])}" if review.get("note") else ""), highlight=False)  # fmt: skip
+        console.print(
+            f"  {review['at']} {safe(review['reviewer'])}: {review['previous_status']} → {review['decision']}"
+            + (f" — {safe(review['note'])}" if review.get("note") else ""),
+            highlight=False,
+        )
 
 
 @cli.command()

@@ -64,8 +64,15 @@ def create(
     store: CaseStore = _case_store(store_url)
     with store:
         try:
-            made = store.create_case({"title": title, "description": description, "assignee": assignee,
-                                      "province": province}, actor=actor)  # fmt: skip
+            made = store.create_case(
+                {
+                    "title": title,
+                    "description": description,
+                    "assignee": assignee,
+                    "province": province,
+                },
+                actor=actor,
+            )
         except ValueError as exc:
             fail(str(exc))
             return
@@ -204,8 +211,13 @@ def route(case_id: str, kind: str, to: str, reference: str, actor: str, store_ur
     with store:
         try:
             current = store.get_case(case_id)
-            entry = {"kind": kind, "to": to, "reference": reference, "by": actor,
-                     "at": datetime.now(UTC).isoformat()}  # fmt: skip
+            entry = {
+                "kind": kind,
+                "to": to,
+                "reference": reference,
+                "by": actor,
+                "at": datetime.now(UTC).isoformat(),
+            }
             store.update_case(case_id, {"routing": [*current["routing"], entry]}, actor=actor)
         except (ValueError, NotFound) as exc:
             fail(str(exc))
@@ -229,16 +241,25 @@ def export(case_id: str, output: str, evidence_dir: str, actor: str, store_url: 
     store: Store = _case_store(store_url)
     with store:
         try:
-            result = export_case(store, case_id, Path(output), evidence_dir=Path(evidence_dir),
-                                 chromium=PATROLI_CHROMIUM.from_env(), actor=actor)  # fmt: skip
+            result = export_case(
+                store,
+                case_id,
+                Path(output),
+                evidence_dir=Path(evidence_dir),
+                chromium=PATROLI_CHROMIUM.from_env(),
+                actor=actor,
+            )
         except NotFound as exc:
             fail(str(exc), "`patroli case list` lists ids")
             return
         except FileExistsError as exc:
             fail(str(exc))
             return
-    console.print(f"{result.path}: {result.ads} ad(s), {result.files} file(s); SHA-256 of SHA256SUMS "
-                  f"{result.sums_sha256}", highlight=False)  # fmt: skip
+    console.print(
+        f"{result.path}: {result.ads} ad(s), {result.files} file(s); SHA-256 of SHA256SUMS "
+        f"{result.sums_sha256}",
+        highlight=False,
+    )
     for problem in result.problems:
         console.print(f"note: {safe(problem)}", highlight=False)
 
@@ -255,8 +276,17 @@ def verify(bundle: str, as_json: bool) -> None:
         fail(str(exc), code=EXIT_FAILED)
         return
     if as_json:
-        sys.stdout.write(json.dumps({"ok": result.ok, "files": result.files, "warc_records": result.warc_records,
-                                     "failed": result.failed}) + "\n")  # fmt: skip
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "ok": result.ok,
+                    "files": result.files,
+                    "warc_records": result.warc_records,
+                    "failed": result.failed,
+                }
+            )
+            + "\n"
+        )
     else:
         console.print(
             f"{result.files} file(s), {result.warc_records} WARC record(s) checked", highlight=False
@@ -296,9 +326,19 @@ def takedown() -> None:
 @evidence_dir_option
 @actor_option
 @store_option
-def export_takedown(channel: str, ad_ids: tuple[str, ...], case_id: str, output: str, letter_number: str,
-                    agency: str, urgent: bool, no_record: bool, evidence_dir: str, actor: str,
-                    store_url: str) -> None:  # fmt: skip
+def export_takedown(
+    channel: str,
+    ad_ids: tuple[str, ...],
+    case_id: str,
+    output: str,
+    letter_number: str,
+    agency: str,
+    urgent: bool,
+    no_record: bool,
+    evidence_dir: str,
+    actor: str,
+    store_url: str,
+) -> None:
     """Write a SAMAN batch or aduankonten reports from confirmed ads (by id, or a case's), and
     track each as submitted."""
     store: Store = _case_store(store_url)
@@ -315,10 +355,20 @@ def export_takedown(channel: str, ad_ids: tuple[str, ...], case_id: str, output:
         if not ids:
             fail("name ads or a --case", "`patroli search status:confirmed` lists confirmed ads")
         try:
-            batch = export_requests(store, ids, channel, Path(output), evidence_dir=Path(evidence_dir),
-                                    chromium=PATROLI_CHROMIUM.from_env(), actor=actor, agency=agency,
-                                    letter_number=letter_number, case_id=case_id, urgent=urgent,
-                                    record=not no_record)  # fmt: skip
+            batch = export_requests(
+                store,
+                ids,
+                channel,
+                Path(output),
+                evidence_dir=Path(evidence_dir),
+                chromium=PATROLI_CHROMIUM.from_env(),
+                actor=actor,
+                agency=agency,
+                letter_number=letter_number,
+                case_id=case_id,
+                urgent=urgent,
+                record=not no_record,
+            )
         except (ValueError, FileExistsError, RendererUnavailable) as exc:
             fail(str(exc))
             return
@@ -344,8 +394,15 @@ def list_takedowns(status: str | None, as_json: bool, store_url: str) -> None:
         table.add_column(column, overflow="fold")
     for r in requests:
         overdue = " overdue" if r["clock"]["overdue"] else ""
-        table.add_row(r["id"], r["channel"], safe(r["platform"]), r["status"] + overdue, str(r["clock"]["hours"]),
-                      r["clock"]["due_at_wib"], safe(r["url"]))  # fmt: skip
+        table.add_row(
+            r["id"],
+            r["channel"],
+            safe(r["platform"]),
+            r["status"] + overdue,
+            str(r["clock"]["hours"]),
+            r["clock"]["due_at_wib"],
+            safe(r["url"]),
+        )
     console.print(table)
 
 
@@ -379,8 +436,11 @@ def recheck_command(timeout: float, as_json: bool, store_url: str) -> None:
         return
     for r in checked:
         last = r["checks"][-1] if r["checks"] else {}
-        console.print(f"{r['id']} {safe(r['url'])}: {last.get('http_status')} → {r['status']}"
-                      + (" (overdue)" if r["clock"]["overdue"] else ""), highlight=False)  # fmt: skip
+        console.print(
+            f"{r['id']} {safe(r['url'])}: {last.get('http_status')} → {r['status']}"
+            + (" (overdue)" if r["clock"]["overdue"] else ""),
+            highlight=False,
+        )
 
 
 @takedown.command("report")

@@ -124,16 +124,24 @@ def capture(store_url: str, evidence_dir: str, limit: int) -> None:
     """Make the capture records flagged ads still lack (rendered offline from their WARC records)."""
     store: Store = open_store_or_fail(store_url)
     with store:
-        report = capture_pending(store, Path(evidence_dir), PATROLI_CHROMIUM.from_env(), limit=limit,
-                                 capturer="patroli evidence capture")  # fmt: skip
+        report = capture_pending(
+            store,
+            Path(evidence_dir),
+            PATROLI_CHROMIUM.from_env(),
+            limit=limit,
+            capturer="patroli evidence capture",
+        )
     if report.unavailable:
         fail(
             report.unavailable,
             "install chromium (apt-get install chromium) or set PATROLI_CHROMIUM",
             EXIT_FAILED,
         )
-    console.print(f"{report.captured} capture record(s) made, {report.failed} failed, "
-                  f"{report.pages_rendered} page(s) rendered in {report.seconds:.1f} s", highlight=False)  # fmt: skip
+    console.print(
+        f"{report.captured} capture record(s) made, {report.failed} failed, "
+        f"{report.pages_rendered} page(s) rendered in {report.seconds:.1f} s",
+        highlight=False,
+    )
     for problem in report.problems[:20]:
         console.print(safe(problem), highlight=False)
 
@@ -141,8 +149,12 @@ def capture(store_url: str, evidence_dir: str, limit: int) -> None:
 @evidence.command("prune")
 @store_option
 @evidence_dir_option
-@setting_option("--days", setting=PATROLI_EVIDENCE_RETENTION_DAYS, type=click.IntRange(0),
-                help="Delete evidence files older than this many days (0: keep everything).")  # fmt: skip
+@setting_option(
+    "--days",
+    setting=PATROLI_EVIDENCE_RETENTION_DAYS,
+    type=click.IntRange(0),
+    help="Delete evidence files older than this many days (0: keep everything).",
+)
 @click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
 def prune_evidence(store_url: str, evidence_dir: str, days: int, dry_run: bool) -> None:
     """Apply the retention period; files of held ads and of ads in a case are kept."""
@@ -156,8 +168,11 @@ def prune_evidence(store_url: str, evidence_dir: str, days: int, dry_run: bool) 
                 files.add(captured)
     report = prune(Path(evidence_dir), days, files, dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
-    console.print(f"{verb} {len(report.deleted)} file(s) ({report.freed_bytes} bytes); kept "
-                  f"{len(report.kept_held)} old file(s) of held ads", highlight=False)  # fmt: skip
+    console.print(
+        f"{verb} {len(report.deleted)} file(s) ({report.freed_bytes} bytes); kept "
+        f"{len(report.kept_held)} old file(s) of held ads",
+        highlight=False,
+    )
     for name in report.deleted[:50]:
         console.print(f"  {name}", highlight=False)
 

@@ -61,8 +61,13 @@ def status(store_url: str, as_json: bool) -> None:
         schema = (
             "-" if row["index"] is None else ("current" if row["up_to_date"] else "run migrate")
         )
-        table.add_row(row["alias"], row["index"] or "(not created yet)", str(row.get("docs", "-")),
-                      str(row.get("analyzer") or "-"), schema)  # fmt: skip
+        table.add_row(
+            row["alias"],
+            row["index"] or "(not created yet)",
+            str(row.get("docs", "-")),
+            str(row.get("analyzer") or "-"),
+            schema,
+        )
     console.print(table)
 
 
@@ -77,16 +82,22 @@ def migrate(store_url: str, force: bool, delete_old: bool) -> None:
     with _engine(store_url) as store:
         try:
             report = store.migrate(
-                force=force, delete_old=delete_old, progress=lambda m: err_console.print(m, highlight=False)
-            )  # fmt: skip
+                force=force,
+                delete_old=delete_old,
+                progress=lambda m: err_console.print(m, highlight=False),
+            )
         except StoreError as exc:
             fail(
                 f"migration stopped: {exc}", "the alias still points at the old index", EXIT_FAILED
             )
             return
     for row in report:
-        detail = (f"{row['from']} -> {row['index']} ({row['copied']} documents, {row['seconds']}s, "
-                  f"old index {row['old_index']})" if row["action"] == "migrated" else row["index"])  # fmt: skip
+        detail = (
+            f"{row['from']} -> {row['index']} ({row['copied']} documents, {row['seconds']}s, "
+            f"old index {row['old_index']})"
+            if row["action"] == "migrated"
+            else row["index"]
+        )
         console.print(f"{row['kind']}: {row['action']} {detail}", highlight=False)
 
 
@@ -97,8 +108,12 @@ def dashboards() -> None:
 
 @dashboards.command("export")
 @setting_option("--prefix", setting=PATROLI_INDEX_PREFIX, help="Index prefix of the aliases.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
-              help="Write the NDJSON here (default: standard output).")  # fmt: skip
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the NDJSON here (default: standard output).",
+)
 def dashboards_export(prefix: str, output: str | None) -> None:
     """Write the saved objects (index patterns, visualizations, dashboards) as NDJSON."""
     from patroli.storage.engine.dashboards import export_ndjson
@@ -113,8 +128,12 @@ def dashboards_export(prefix: str, output: str | None) -> None:
 
 @dashboards.command("import")
 @click.argument("url")
-@click.option("--flavour", type=click.Choice(["kibana", "opensearch-dashboards"]), required=True,
-              help="Which tool URL is (they differ in the import call's XSRF header).")  # fmt: skip
+@click.option(
+    "--flavour",
+    type=click.Choice(["kibana", "opensearch-dashboards"]),
+    required=True,
+    help="Which tool URL is (they differ in the import call's XSRF header).",
+)
 @setting_option("--prefix", setting=PATROLI_INDEX_PREFIX, help="Index prefix of the aliases.")
 def dashboards_import(url: str, flavour: str, prefix: str) -> None:
     """Import the saved objects into Kibana or OpenSearch Dashboards at URL (overwriting earlier

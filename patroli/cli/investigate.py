@@ -30,10 +30,18 @@ def related(ad_id: str, store_url: str, limit: int, as_json: bool) -> None:
         except AdNotFound:
             fail(f"no ad with id {ad_id}", "`patroli search` lists ids")
             return
-    rows = [{"id": r["ad_id"], "via": r["via"], "risk": r.get("risk"), "status": r.get("status"),
-             "source": r.get("source"), "title": r.get("title"),
-             **({"flyer_distance": r["flyer_distance"]} if "flyer_distance" in r else {})}
-            for r in found]  # fmt: skip
+    rows = [
+        {
+            "id": r["ad_id"],
+            "via": r["via"],
+            "risk": r.get("risk"),
+            "status": r.get("status"),
+            "source": r.get("source"),
+            "title": r.get("title"),
+            **({"flyer_distance": r["flyer_distance"]} if "flyer_distance" in r else {}),
+        }
+        for r in found
+    ]
     if as_json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
         return
@@ -42,6 +50,12 @@ def related(ad_id: str, store_url: str, limit: int, as_json: bool) -> None:
         table.add_column(column, overflow="fold")
     for row in rows:
         risk = row["risk"]
-        table.add_row(row["id"], safe(", ".join(row["via"])), f"{risk:.2f}" if risk is not None else "-",
-                      safe(row["status"]), safe(row["source"]), safe(row["title"])[:80])  # fmt: skip
+        table.add_row(
+            row["id"],
+            safe(", ".join(row["via"])),
+            f"{risk:.2f}" if risk is not None else "-",
+            safe(row["status"]),
+            safe(row["source"]),
+            safe(row["title"])[:80],
+        )
     console.print(table)

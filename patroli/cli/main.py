@@ -121,8 +121,11 @@ class PatroliGroup(click.Group):
             fail(f"{exc.strerror or exc}{where}", code=EXIT_FAILED)
         except Exception as exc:
             logger.debug("unexpected error", exc_info=True)
-            fail(f"{UNEXPECTED} ({type(exc).__name__}): {exc}"[:2000],
-                 "please report it with the command you ran", EXIT_FAILED)  # fmt: skip
+            fail(
+                f"{UNEXPECTED} ({type(exc).__name__}): {exc}"[:2000],
+                "please report it with the command you ran",
+                EXIT_FAILED,
+            )
 
 
 @click.group(

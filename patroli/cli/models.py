@@ -63,8 +63,14 @@ def scoring_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.argument(
     "input_path", metavar="IN.jsonl", type=click.Path(exists=True, dir_okay=False, allow_dash=True)
 )
-@click.option("-o", "--output", "output_path", required=True, type=click.Path(dir_okay=False, allow_dash=True),
-              help="Where to write the scored lines (- for stdout).")  # fmt: skip
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Where to write the scored lines (- for stdout).",
+)
 @scoring_options
 @setting_option(
     "--max-chars",
@@ -107,13 +113,21 @@ def classify(
         batch_chars = 0
 
         def flush() -> None:
-            texts = [model_text(r.get("title"), r["text"][:max_chars], r.get("image_text"))
-                     for r in batch]  # fmt: skip
+            texts = [
+                model_text(r.get("title"), r["text"][:max_chars], r.get("image_text"))
+                for r in batch
+            ]
             for record, score in zip(batch, model.score(texts, language), strict=True):
-                record.update(risk=None if score.risk is None else round(score.risk, 6),
-                              risky=score.risky, flagged=score.flagged, genre=score.genre,
-                              lang=score.lang, reasons=score.reasons,
-                              reason_codes=score.reason_codes, model_version=model.version)  # fmt: skip
+                record.update(
+                    risk=None if score.risk is None else round(score.risk, 6),
+                    risky=score.risky,
+                    flagged=score.flagged,
+                    genre=score.genre,
+                    lang=score.lang,
+                    reasons=score.reasons,
+                    reason_codes=score.reason_codes,
+                    model_version=model.version,
+                )
                 if len(record["text"]) > max_chars:
                     record["scored_chars"] = max_chars
                 sink.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -227,8 +241,14 @@ def train(
         console.print(f"model {result.card['version']} is now active", highlight=False)
 
 
-def _train_with_reviews(ads: list[Any], directory: Path, models_dir: Path, version: str | None,
-                        activate: bool, store_url: str) -> None:  # fmt: skip
+def _train_with_reviews(
+    ads: list[Any],
+    directory: Path,
+    models_dir: Path,
+    version: str | None,
+    activate: bool,
+    store_url: str,
+) -> None:
     from classifiers.registry import ModelError, load_active, set_active
     from classifiers.scoring import RiskModel
     from classifiers.train import retrain_with_reviews, reviews_as_labelled
@@ -253,8 +273,14 @@ def _train_with_reviews(ads: list[Any], directory: Path, models_dir: Path, versi
             "review ads first: `patroli review ID --decision …`",
         )
     with console.status(f"training on {len(ads)} seed ads + {len(reviews)} analyst decisions…"):
-        outcome = retrain_with_reviews(ads, reviews, current, models_dir, version=version,
-                                       data_source=f"{directory} + reviews from {store_url}")  # fmt: skip
+        outcome = retrain_with_reviews(
+            ads,
+            reviews,
+            current,
+            models_dir,
+            version=version,
+            data_source=f"{directory} + reviews from {store_url}",
+        )
     table = Table(
         title="held-out test split (never used for training or tuning)", title_justify="left"
     )
@@ -264,17 +290,31 @@ def _train_with_reviews(ads: list[Any], directory: Path, models_dir: Path, versi
         (f"before: {current.version}", outcome.before),
         (f"after: {outcome.result.card['version']}", outcome.after),
     ):
-        table.add_row(name, f"{m['threshold']:.3f}", f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}",
-                      f"{m.get('pr_auc', float('nan')):.3f}")  # fmt: skip
+        table.add_row(
+            name,
+            f"{m['threshold']:.3f}",
+            f"{m['precision']:.3f}",
+            f"{m['recall']:.3f}",
+            f"{m['f1']:.3f}",
+            f"{m.get('pr_auc', float('nan')):.3f}",
+        )
     console.print(table)
-    console.print(f"{outcome.reviews_used} analyst decision(s) used, {outcome.reviews_skipped} left out "
-                  "(empty, repeated, or the same text as a held-out ad)", highlight=False)  # fmt: skip
+    console.print(
+        f"{outcome.reviews_used} analyst decision(s) used, {outcome.reviews_skipped} left out "
+        "(empty, repeated, or the same text as a held-out ad)",
+        highlight=False,
+    )
     console.print(
         f"model {outcome.result.card['version']} written to {outcome.result.path}", highlight=False
     )
     if not outcome.activated:
-        console.print(Text.assemble(styled("yellow", "not activated"), f": the new model is worse on the held-out split "
-                                    f"({outcome.verdict}); {current.version} stays active"))  # fmt: skip
+        console.print(
+            Text.assemble(
+                styled("yellow", "not activated"),
+                f": the new model is worse on the held-out split "
+                f"({outcome.verdict}); {current.version} stays active",
+            )
+        )
         return
     if activate:
         set_active(outcome.result.card["version"], models_dir)
@@ -285,19 +325,31 @@ def _train_with_reviews(ads: list[Any], directory: Path, models_dir: Path, versi
 
 
 @cli.command()
-@click.option("--data", "data_path", type=click.Path(exists=True, dir_okay=False),
-              help="Labelled JSON Lines (id, text, label; optional title, source, destination, style).")  # fmt: skip
-@click.option("--real", "real_split", type=click.Choice(["test", "train", "all"]),
-              help="Instead of --data: the real corpus (this split) and the hand-written held-out split, "
-              "per genre, language and source, with confidence intervals and a calibration plot.")  # fmt: skip
+@click.option(
+    "--data",
+    "data_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Labelled JSON Lines (id, text, label; optional title, source, destination, style).",
+)
+@click.option(
+    "--real",
+    "real_split",
+    type=click.Choice(["test", "train", "all"]),
+    help="Instead of --data: the real corpus (this split) and the hand-written held-out split, "
+    "per genre, language and source, with confidence intervals and a calibration plot.",
+)
 @setting_option(
     "--model",
     "model_path",
     setting=PATROLI_MODEL_PATH,
     help="Model directory (default: the active model).",
 )
-@click.option("--out", "out_dir", type=click.Path(file_okay=False),
-              help="Report directory (default: var/reports/eval-<version>-<time>).")  # fmt: skip
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Report directory (default: var/reports/eval-<version>-<time>).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def evaluate(
     data_path: str | None,
@@ -341,8 +393,15 @@ def evaluate(
             s.risk for s in model.score([a.model_text for a in ads[start : start + CLASSIFY_BATCH]])
         ]
     labels = [a.label for a in ads]
-    report = evaluate_scores(labels, risks, threshold=model.threshold, sources=[a.source or a.style for a in ads],
-                             destinations=[a.destination for a in ads], model_version=model.version, data=data_path)  # fmt: skip
+    report = evaluate_scores(
+        labels,
+        risks,
+        threshold=model.threshold,
+        sources=[a.source or a.style for a in ads],
+        destinations=[a.destination for a in ads],
+        model_version=model.version,
+        data=data_path,
+    )
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     target = Path(out_dir) if out_dir else Path("var/reports") / f"eval-{model.version}-{stamp}"
     write_report(report, labels, risks, target)
@@ -366,8 +425,22 @@ def evaluate(
         "P@100",
     ):
         table.add_column(column, justify="right")
-    table.add_row(str(m["n"]), str(m["positives"]), *(f"{m[k]:.3f}" if k in m else "–" for k in
-                  ("precision", "recall", "f1", "pr_auc", "precision_at_10", "precision_at_50", "precision_at_100")))  # fmt: skip
+    table.add_row(
+        str(m["n"]),
+        str(m["positives"]),
+        *(
+            f"{m[k]:.3f}" if k in m else "–"
+            for k in (
+                "precision",
+                "recall",
+                "f1",
+                "pr_auc",
+                "precision_at_10",
+                "precision_at_50",
+                "precision_at_100",
+            )
+        ),
+    )
     console.print(table)
     c = m["confusion"]
     console.print(
@@ -398,13 +471,20 @@ def _evaluate_real(split: str, model_path: str | None, out_dir: str | None, as_j
         table.add_column(column, justify="left" if column == "measure" else "right")
     for name, m in result["real"].items():
         goal, at_most = TARGETS[name]
-        table.add_row(name, f"{m['k']}/{m['n']}", f"{m['rate']:.1%}" if m["rate"] is not None else "–",
-                      f"{m['low']:.1%}–{m['high']:.1%}", ("≤ " if at_most else "≥ ") + f"{goal:.0%}",
-                      "yes" if m.get("met") else "no")  # fmt: skip
+        table.add_row(
+            name,
+            f"{m['k']}/{m['n']}",
+            f"{m['rate']:.1%}" if m["rate"] is not None else "–",
+            f"{m['low']:.1%}–{m['high']:.1%}",
+            ("≤ " if at_most else "≥ ") + f"{goal:.0%}",
+            "yes" if m.get("met") else "no",
+        )
     console.print(table)
     seed = result["seed_test"]["pr_auc_flagged_score"]
-    console.print(f"hand-written held-out PR-AUC {seed['value']:.3f} (CI {seed['low']:.3f}–{seed['high']:.3f})",
-                  highlight=False)  # fmt: skip
+    console.print(
+        f"hand-written held-out PR-AUC {seed['value']:.3f} (CI {seed['low']:.3f}–{seed['high']:.3f})",
+        highlight=False,
+    )
     console.print(
         f"report: {result['files']['markdown']}, {result['files']['calibration']}", highlight=False
     )
@@ -420,8 +500,14 @@ def _print_metrics(card: dict[str, Any]) -> None:
     for split in ("validation", "test"):
         m = card.get("metrics", {}).get(split)
         if m:
-            table.add_row(split, str(m["n"]), f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}",
-                          f"{m.get('pr_auc', float('nan')):.3f}")  # fmt: skip
+            table.add_row(
+                split,
+                str(m["n"]),
+                f"{m['precision']:.3f}",
+                f"{m['recall']:.3f}",
+                f"{m['f1']:.3f}",
+                f"{m.get('pr_auc', float('nan')):.3f}",
+            )
     console.print(table)
 
 
@@ -455,9 +541,15 @@ def model_list(models_dir: str) -> None:
             table.add_row("", safe(path.name), styled("red", "unreadable"), "", "", "", safe(exc))
             continue
         test = card.get("metrics", {}).get("test", {})
-        table.add_row("*" if card["version"] == active else "", str(card["version"]), str(card.get("created_at", ""))[:19],
-                      f"{card['threshold']:.3f}", f"{test.get('pr_auc', float('nan')):.3f}", f"{test.get('recall', float('nan')):.3f}",
-                      str(path))  # fmt: skip
+        table.add_row(
+            "*" if card["version"] == active else "",
+            str(card["version"]),
+            str(card.get("created_at", ""))[:19],
+            f"{card['threshold']:.3f}",
+            f"{test.get('pr_auc', float('nan')):.3f}",
+            f"{test.get('recall', float('nan')):.3f}",
+            str(path),
+        )
     console.print(table)
 
 
@@ -497,8 +589,10 @@ def explain(text: str, model_path: str | None, language: str, as_json: bool) -> 
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
         return
     if not result["supported"]:
-        console.print(f"language {result['lang']}: not scored ({'; '.join(result['reasons'])})",
-                      highlight=False)  # fmt: skip
+        console.print(
+            f"language {result['lang']}: not scored ({'; '.join(result['reasons'])})",
+            highlight=False,
+        )
         return
     console.print(
         f"model {result['model']}  language {result['lang']}  genre {result['genre']}  "
@@ -533,9 +627,11 @@ def explain(text: str, model_path: str | None, language: str, as_json: bool) -> 
     up, down = result["text_model"]["words_up"], result["text_model"]["words_down"]
     for i in range(max(len(up), len(down))):
         words.add_row(
-            up[i][0] if i < len(up) else "", f"{up[i][1]:+.3f}" if i < len(up) else "",
-            down[i][0] if i < len(down) else "", f"{down[i][1]:+.3f}" if i < len(down) else "",
-        )  # fmt: skip
+            up[i][0] if i < len(up) else "",
+            f"{up[i][1]:+.3f}" if i < len(up) else "",
+            down[i][0] if i < len(down) else "",
+            f"{down[i][1]:+.3f}" if i < len(down) else "",
+        )
     console.print(words)
     console.print(
         f"character n-grams together: {result['text_model']['character_ngrams_total']:+.3f}",

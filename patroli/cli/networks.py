@@ -30,8 +30,14 @@ def _ad_rows(title: str, ads: list[dict[str, Any]]) -> Table:
         table.add_column(column, overflow="fold")
     for ad in ads:
         risk = ad.get("risk")
-        table.add_row(ad["ad_id"], f"{risk:.2f}" if risk is not None else "-", safe(ad.get("status")),
-                      safe(ad.get("source")), safe(ad.get("cluster_id")), safe(ad.get("title"))[:70])  # fmt: skip
+        table.add_row(
+            ad["ad_id"],
+            f"{risk:.2f}" if risk is not None else "-",
+            safe(ad.get("status")),
+            safe(ad.get("source")),
+            safe(ad.get("cluster_id")),
+            safe(ad.get("title"))[:70],
+        )
     return table
 
 
@@ -92,9 +98,11 @@ def cluster(cluster_id: str, store_url: str, as_json: bool) -> None:
         _print_json(found)
         return
     template = "".join(f"[{text}]" if varies else text for text, varies in found["template"])
-    console.print(f"{safe(found['cluster_id'])}: {found['size']} ads · {safe(found['first_seen'])} → "
-                  f"{safe(found['last_seen'])} · decision {safe(found['decision'].get('decision') or '-')}",
-                  highlight=False)  # fmt: skip
+    console.print(
+        f"{safe(found['cluster_id'])}: {found['size']} ads · {safe(found['first_seen'])} → "
+        f"{safe(found['last_seen'])} · decision {safe(found['decision'].get('decision') or '-')}",
+        highlight=False,
+    )
     console.print(safe(template), highlight=False)
     console.print(_ad_rows("members", found["members"]))
 
@@ -128,8 +136,14 @@ def networks_list(store_url: str, limit: int, days: int | None, as_json: bool) -
     for column in ("network", "ads", "sources", "flagged", "confirmed", "last seen"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["network_id"], str(row["ads"]), str(row["sources"]), str(row["flagged"]),
-                      str(row["confirmed"]), safe(row["last_seen"]))  # fmt: skip
+        table.add_row(
+            row["network_id"],
+            str(row["ads"]),
+            str(row["sources"]),
+            str(row["flagged"]),
+            str(row["confirmed"]),
+            safe(row["last_seen"]),
+        )
     console.print(table)
 
 
@@ -155,8 +169,10 @@ def networks_generic(store_url: str, as_json: bool) -> None:
         _print_json(rows)
         return
     for row in rows:
-        console.print(f"{safe(row['kind'])} {safe(row['value'])}: {row['clusters']} clusters, marked {safe(row['marked_at'])}",
-                      highlight=False)  # fmt: skip
+        console.print(
+            f"{safe(row['kind'])} {safe(row['value'])}: {row['clusters']} clusters, marked {safe(row['marked_at'])}",
+            highlight=False,
+        )
 
 
 @cli.group()
@@ -167,10 +183,18 @@ def agencies() -> None:
 @agencies.command("import")
 @click.argument("path", type=click.Path(path_type=Path))
 @store_option
-@click.option("--kind", type=click.Choice(REGISTER_KINDS), default="licences", show_default=True,
-              help="What the file lists: licences (the P3MI list), sanctions or job orders.")  # fmt: skip
-@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="YAML/JSON file naming the columns: `field: header` (see docs/networks.md).")  # fmt: skip
+@click.option(
+    "--kind",
+    type=click.Choice(REGISTER_KINDS),
+    default="licences",
+    show_default=True,
+    help="What the file lists: licences (the P3MI list), sanctions or job orders.",
+)
+@click.option(
+    "--mapping",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML/JSON file naming the columns: `field: header` (see docs/networks.md).",
+)
 @click.option("--source", default="", help="Where the file came from (default: its name).")
 @click.option(
     "--published", default="", help="The date the ministry published the list (YYYY-MM-DD)."
@@ -199,8 +223,11 @@ def agencies_import(
             f"already imported as {record['import_id']} on {record['imported_at']}: nothing changed"
         )
         return
-    console.print(f"imported {record['rows']} {kind} from {safe(record['source'])} as {record['import_id']} "
-                  f"(sha256 {record['sha256'][:12]}…)", highlight=False)  # fmt: skip
+    console.print(
+        f"imported {record['rows']} {kind} from {safe(record['source'])} as {record['import_id']} "
+        f"(sha256 {record['sha256'][:12]}…)",
+        highlight=False,
+    )
 
 
 @agencies.command("imports")
@@ -218,8 +245,16 @@ def agencies_imports(store_url: str, as_json: bool) -> None:
     for column in ("import", "kind", "source", "imported", "published", "rows", "parser", "sha256"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        table.add_row(r["import_id"], r["kind"], safe(r["source"]), safe(r["imported_at"]), safe(r.get("published_at")),
-                      str(r["rows"]), safe(r["parser_version"]), safe(r["sha256"])[:16])  # fmt: skip
+        table.add_row(
+            r["import_id"],
+            r["kind"],
+            safe(r["source"]),
+            safe(r["imported_at"]),
+            safe(r.get("published_at")),
+            str(r["rows"]),
+            safe(r["parser_version"]),
+            safe(r["sha256"])[:16],
+        )
     console.print(table)
 
 
@@ -238,11 +273,20 @@ def agencies_list(store_url: str, as_json: bool) -> None:
     if as_json:
         _print_json(rows)
         return
-    table = Table(title=f"register {snapshot.import_record['source']} imported {snapshot.import_record['imported_at']}",
-                  title_justify="left")  # fmt: skip
+    table = Table(
+        title=f"register {snapshot.import_record['source']} imported {snapshot.import_record['imported_at']}",
+        title_justify="left",
+    )
     for column in ("agency", "name", "office", "city", "licence", "valid until", "status"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        table.add_row(r["agency_id"], safe(r["name"]), r["office"], safe(r["city"]), safe(r["licence_number"]),
-                      safe(r["valid_until"]), safe(r["status"]))  # fmt: skip
+        table.add_row(
+            r["agency_id"],
+            safe(r["name"]),
+            r["office"],
+            safe(r["city"]),
+            safe(r["licence_number"]),
+            safe(r["valid_until"]),
+            safe(r["status"]),
+        )
     console.print(table)

@@ -119,9 +119,16 @@ def _patrol(
         else contextlib.nullcontext()
     )
     with live:
-        runs = run_patrol(sources, settings=settings, keywords=keywords, on_event=progress.on_event,
-                          jobs_dir=jobs_dir, resume=resume, frontier=frontier,
-                          join_only=join_only)  # fmt: skip
+        runs = run_patrol(
+            sources,
+            settings=settings,
+            keywords=keywords,
+            on_event=progress.on_event,
+            jobs_dir=jobs_dir,
+            resume=resume,
+            frontier=frontier,
+            join_only=join_only,
+        )
     for run in runs:
         sent = int(run.stats.get(ALERTS_SENT) or 0)
         if sent:
@@ -144,8 +151,15 @@ def print_summary(runs: Sequence[SourceRun]) -> int:
         table.add_column(column, justify="left" if column in ("source", "status") else "right")
     for run in runs:
         colour = {"ok": "green", "degraded": "yellow", "failed": "red"}[run.status]
-        table.add_row(safe(run.source), str(run.pages), str(run.items), str(run.unchanged), str(run.new),
-                      str(run.flagged), styled(colour, run.status))  # fmt: skip
+        table.add_row(
+            safe(run.source),
+            str(run.pages),
+            str(run.items),
+            str(run.unchanged),
+            str(run.new),
+            str(run.flagged),
+            styled(colour, run.status),
+        )
     table.add_row(
         styled("bold", "total"),
         *(
@@ -207,10 +221,21 @@ def print_summary(runs: Sequence[SourceRun]) -> int:
     help="Crawl on a shared Redis frontier (redis://host:port/db) with any number of `patroli "
     "worker` processes: opens each source's run, or joins the one already open.",
 )
-@click.option("--join", "join_only", is_flag=True, hidden=True,
-              help="With --frontier: only join runs already open (patroli worker).")  # fmt: skip
-@click.option("-s", "--set", "scrapy_settings", multiple=True, metavar="NAME=VALUE",
-              help="Override a setting for this crawl, e.g. -s DOWNLOAD_DELAY=2 (repeatable).")  # fmt: skip
+@click.option(
+    "--join",
+    "join_only",
+    is_flag=True,
+    hidden=True,
+    help="With --frontier: only join runs already open (patroli worker).",
+)
+@click.option(
+    "-s",
+    "--set",
+    "scrapy_settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a setting for this crawl, e.g. -s DOWNLOAD_DELAY=2 (repeatable).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log.")
 def crawl(
     source_names: tuple[str, ...],
@@ -255,8 +280,16 @@ def crawl(
         _check_frontier(frontier)
         # One run per source at a time across machines: the run lock lives in Redis
         # (crawler/frontier/runs.py); a second crawl of a running source joins its run.
-        runs = _patrol(sources, store_url, keywords, verbose, overrides, resume=resume,
-                       frontier=frontier, join_only=join_only)  # fmt: skip
+        runs = _patrol(
+            sources,
+            store_url,
+            keywords,
+            verbose,
+            overrides,
+            resume=resume,
+            frontier=frontier,
+            join_only=join_only,
+        )
         _finish(runs, registry, summary_json)
     # One crawl per source at a time, whoever starts it (scheduler, cron, systemd, a person).
     locks = [SourceLock(s.name) for s in sources]
@@ -292,15 +325,37 @@ def _finish(runs: list[SourceRun], registry: Registry, summary_json: str | None)
 @setting_option("--sources", "sources_path", setting=PATROLI_SOURCES, help="Source registry file.")
 @setting_option("--frontier", setting=PATROLI_FRONTIER, help="The shared Redis frontier.")
 @click.option("--only", multiple=True, help="Work only on runs of these sources (repeatable).")
-@click.option("--poll", default=5.0, show_default=True, type=click.FloatRange(0.1),
-              help="Seconds between looks for open runs.")  # fmt: skip
-@click.option("--max-parallel", default=4, show_default=True, type=click.IntRange(1),
-              help="Most runs worked on at once.")  # fmt: skip
+@click.option(
+    "--poll",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds between looks for open runs.",
+)
+@click.option(
+    "--max-parallel",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Most runs worked on at once.",
+)
 @click.option("--once", is_flag=True, help="Exit when no run is open and none is being worked on.")
-@click.option("--crawl-arg", "crawl_args", multiple=True,
-              help="Extra argument for each crawl, e.g. --crawl-arg=--no-classify (repeatable).")  # fmt: skip
-def worker(store_url: str, sources_path: str | None, frontier: str, only: tuple[str, ...],
-           poll: float, max_parallel: int, once: bool, crawl_args: tuple[str, ...]) -> None:  # fmt: skip
+@click.option(
+    "--crawl-arg",
+    "crawl_args",
+    multiple=True,
+    help="Extra argument for each crawl, e.g. --crawl-arg=--no-classify (repeatable).",
+)
+def worker(
+    store_url: str,
+    sources_path: str | None,
+    frontier: str,
+    only: tuple[str, ...],
+    poll: float,
+    max_parallel: int,
+    once: bool,
+    crawl_args: tuple[str, ...],
+) -> None:
     """Work on the runs open on the frontier (opened by `patroli crawl --frontier` or `patroli
     schedule --frontier`) until stopped: one crawl per open run, ending when its frontier is
     drained. Run any number of workers, on any number of machines (deploy/patroli-worker@.service).
@@ -326,8 +381,15 @@ def worker(store_url: str, sources_path: str | None, frontier: str, only: tuple[
         return [*args, *crawl_args]
 
     link = Link(frontier, PATROLI_FRONTIER_MAX_OUTAGE.from_env())
-    loop = WorkerLoop(link, PATROLI_FRONTIER_PREFIX.from_env(), names, command, poll=poll,
-                      max_parallel=max_parallel, once=once)  # fmt: skip
+    loop = WorkerLoop(
+        link,
+        PATROLI_FRONTIER_PREFIX.from_env(),
+        names,
+        command,
+        poll=poll,
+        max_parallel=max_parallel,
+        once=once,
+    )
     loop.install_signal_handlers()
     loop.run()
     sys.exit(EXIT_FAILED if any(code not in (0, 3) for _, code in loop.finished) else EXIT_OK)
@@ -352,9 +414,13 @@ def _frontier_enqueue(frontier: str) -> Callable[[SourceConfig], bool]:
 
     def enqueue(source: SourceConfig) -> bool:
         try:
-            return announce_run(link, PATROLI_FRONTIER_PREFIX.from_env(), source.name,
-                                lock_ttl=PATROLI_FRONTIER_LOCK_TTL.from_env(),
-                                ttl=PATROLI_FRONTIER_TTL.from_env())  # fmt: skip
+            return announce_run(
+                link,
+                PATROLI_FRONTIER_PREFIX.from_env(),
+                source.name,
+                lock_ttl=PATROLI_FRONTIER_LOCK_TTL.from_env(),
+                ttl=PATROLI_FRONTIER_TTL.from_env(),
+            )
         except FrontierDown as exc:
             err_console.print(f"frontier unreachable: {source.name} not opened ({safe(exc)})")
             return False
@@ -439,11 +505,20 @@ def demo(store_url: str, port: int, serve: bool, web_port: int, verbose: bool) -
         runs = _patrol(sources, store_url, (), verbose)
         code = print_summary(runs)
         console.print(
-            Text.assemble("\nTry: ", styled("bold", f'patroli search "kamboja" --store {safe(store_url)}'), ", ",
-                          styled("bold", f"patroli search 'flagged:true risk>=0.9' --store {safe(store_url)}"),
-                          ", then ", styled("bold", "patroli show ID"), " and ",
-                          styled("bold", "patroli review ID --decision confirmed"), ".")
-        )  # fmt: skip
+            Text.assemble(
+                "\nTry: ",
+                styled("bold", f'patroli search "kamboja" --store {safe(store_url)}'),
+                ", ",
+                styled(
+                    "bold", f"patroli search 'flagged:true risk>=0.9' --store {safe(store_url)}"
+                ),
+                ", then ",
+                styled("bold", "patroli show ID"),
+                " and ",
+                styled("bold", "patroli review ID --decision confirmed"),
+                ".",
+            )
+        )
         if serve:
             _serve_demo_web_app(store_url, web_port, sites.url)
         sys.exit(code)
@@ -480,12 +555,18 @@ def _serve_demo_web_app(store_url: str, web_port: int, sites_url: str) -> None:
     with accounts:
         create_user(accounts, DEMO_ADMIN, "admin", password, actor="demo", replace=True)
     console.print(
-        Text.assemble("\nWeb app: ", styled("bold", f"http://127.0.0.1:{web_port}/"), "  user ",
-                      styled("bold", DEMO_ADMIN), ", password ", styled("bold", password),
-                      " (shown only now; a new one each run).\n"
-                      f"Demo sites still serving at {sites_url} — Ctrl-C stops both."),
+        Text.assemble(
+            "\nWeb app: ",
+            styled("bold", f"http://127.0.0.1:{web_port}/"),
+            "  user ",
+            styled("bold", DEMO_ADMIN),
+            ", password ",
+            styled("bold", password),
+            " (shown only now; a new one each run).\n"
+            f"Demo sites still serving at {sites_url} — Ctrl-C stops both.",
+        ),
         soft_wrap=True,
-    )  # fmt: skip
+    )
     run_server(store_url, WebSettings.for_demo(), "127.0.0.1", web_port)
 
 
@@ -501,10 +582,22 @@ def sources_list(sources_path: str | None, as_json: bool) -> None:
     """List the sources of the registry."""
     registry = _registry(sources_path)
     if as_json:
-        console.print_json(json.dumps([{"name": s.name, "kind": s.kind, "enabled": s.enabled, "schedule": s.schedule,
-                                        "template": s.template, "start_urls": list(s.start_urls),
-                                        "channels": list(s.channels)}
-                                       for s in registry.sources]))  # fmt: skip
+        console.print_json(
+            json.dumps(
+                [
+                    {
+                        "name": s.name,
+                        "kind": s.kind,
+                        "enabled": s.enabled,
+                        "schedule": s.schedule,
+                        "template": s.template,
+                        "start_urls": list(s.start_urls),
+                        "channels": list(s.channels),
+                    }
+                    for s in registry.sources
+                ]
+            )
+        )
     else:
         table = Table(title=str(registry.path), title_justify="left")
         for column in ("name", "kind", "enabled", "schedule", "where"):
@@ -525,8 +618,10 @@ def sources_check(sources_path: str | None) -> None:
     registry = _registry(sources_path)
     for problem in registry.problems:
         console.print(str(problem), highlight=False)
-    console.print(f"{len(registry.sources)} valid source(s), {len(registry.problems)} problem(s) in {registry.path}",
-                  highlight=False)  # fmt: skip
+    console.print(
+        f"{len(registry.sources)} valid source(s), {len(registry.problems)} problem(s) in {registry.path}",
+        highlight=False,
+    )
     sys.exit(1 if registry.problems else 0)
 
 
@@ -550,8 +645,16 @@ def runs(store_url: str, source: str, limit: int, as_json: bool) -> None:
         table.add_column(column)
     for run in history:
         colour = {"ok": "green", "degraded": "yellow", "failed": "red"}.get(run["status"], "white")
-        table.add_row(str(run["started_at"])[:19], safe(run["source"]), styled(colour, safe(run["status"])), str(run["pages"]),
-                      str(run["items"]), str(run["new"]), str(run["flagged"]), safe("; ".join(run["notes"]))[:80])  # fmt: skip
+        table.add_row(
+            str(run["started_at"])[:19],
+            safe(run["source"]),
+            styled(colour, safe(run["status"])),
+            str(run["pages"]),
+            str(run["items"]),
+            str(run["new"]),
+            str(run["flagged"]),
+            safe("; ".join(run["notes"]))[:80],
+        )
     console.print(table)
 
 
@@ -585,8 +688,15 @@ def runs(store_url: str, source: str, limit: int, as_json: bool) -> None:
     hidden=True,
     help="Simulated time (tests).",
 )
-def schedule(store_url: str, sources_path: str | None, only: tuple[str, ...], jitter: float, crawl_args: tuple[str, ...],
-             frontier: str, clock_speed: float) -> None:  # fmt: skip
+def schedule(
+    store_url: str,
+    sources_path: str | None,
+    only: tuple[str, ...],
+    jitter: float,
+    crawl_args: tuple[str, ...],
+    frontier: str,
+    clock_speed: float,
+) -> None:
     """Run every enabled source on its cron schedule (registry `schedule`, default nightly) until stopped.
 
     Runs never overlap for one source (also with cron or systemd timers: each crawl takes the
@@ -616,9 +726,15 @@ def schedule(store_url: str, sources_path: str | None, only: tuple[str, ...], ji
         return [*args, *crawl_args]
 
     clock: Clock = FastClock(clock_speed) if clock_speed > 1 else Clock()
-    scheduler = Scheduler(sources, command, clock=clock, jitter=jitter,
-                          enqueue=_frontier_enqueue(frontier) if frontier else None,
-                          last_started=last_started(store_url), on_missed=MissedReporter(store_url))  # fmt: skip
+    scheduler = Scheduler(
+        sources,
+        command,
+        clock=clock,
+        jitter=jitter,
+        enqueue=_frontier_enqueue(frontier) if frontier else None,
+        last_started=last_started(store_url),
+        on_missed=MissedReporter(store_url),
+    )
     scheduler.install_signal_handlers()
     for slot in scheduler.slots:
         console.print(

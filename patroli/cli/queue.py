@@ -55,7 +55,11 @@ def queue(query: str, order: str, limit: int, as_json: bool, store_url: str) -> 
         table.add_column(column, overflow="fold")
     for record in result.hits:
         risk, margin = record.get("risk"), record.get("risk_margin")
-        table.add_row(record["ad_id"], f"{risk:.2f}" if risk is not None else "-",
-                      f"{margin:+.2f}" if margin is not None else "-", safe(record.get("source")),
-                      safe(record.get("title"))[:80])  # fmt: skip
+        table.add_row(
+            record["ad_id"],
+            f"{risk:.2f}" if risk is not None else "-",
+            f"{margin:+.2f}" if margin is not None else "-",
+            safe(record.get("source")),
+            safe(record.get("title"))[:80],
+        )
     console.print(table)

@@ -39,8 +39,16 @@ def run_server(store_url: str, settings: object, host: str, port: int) -> None:
         raise TypeError("run_server needs WebSettings")
     logs.configure("web", logging.INFO)  # uvicorn's loggers too: PATROLI_LOG_FORMAT, redacted
     app = create_app(store_url, settings)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            proxy_headers=False, server_header=False, log_config=None)  # fmt: skip
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        log_config=None,
+    )
     server = uvicorn.Server(config)
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
@@ -76,8 +84,12 @@ def serve(store_url: str, host: str, port: int) -> None:
     store: AccountStore = open_store_or_fail(store_url, create=True)
     with store:
         if not any(u.get("active") and u.get("role") == "admin" for u in store.list_users()):
-            console.print(Text.assemble(styled("yellow", "no active admin yet:"), " create one with "
-                                        "`patroli users add NAME --role admin`"))  # fmt: skip
+            console.print(
+                Text.assemble(
+                    styled("yellow", "no active admin yet:"),
+                    " create one with `patroli users add NAME --role admin`",
+                )
+            )
     console.print(f"serving on http://{host}:{port}  (Ctrl-C stops)", highlight=False)
     run_server(store_url, settings, host, port)
 
@@ -137,8 +149,13 @@ def users_list(store_url: str) -> None:
     for column in ("name", "role", "active", "locked until", "created"):
         table.add_column(column)
     for user in accounts:
-        table.add_row(safe(user["name"]), safe(user["role"]), "yes" if user.get("active") else "no",
-                      str(user.get("locked_until") or ""), str(user.get("created_at") or "")[:19])  # fmt: skip
+        table.add_row(
+            safe(user["name"]),
+            safe(user["role"]),
+            "yes" if user.get("active") else "no",
+            str(user.get("locked_until") or ""),
+            str(user.get("created_at") or "")[:19],
+        )
     console.print(table)
 
 
@@ -153,8 +170,13 @@ def _set_active(name: str, active: bool, store_url: str) -> None:
         except AccountError:
             fail(f"no user named {name!r}", "`patroli users list` shows the accounts")
             return
-        store.append_audit("cli", "user_enable" if active else "user_disable", name, public_view(before),
-                           public_view(after))  # fmt: skip
+        store.append_audit(
+            "cli",
+            "user_enable" if active else "user_disable",
+            name,
+            public_view(before),
+            public_view(after),
+        )
     console.print(
         f"user {name} {'enabled' if active else 'disabled; their sessions have ended'}",
         highlight=False,
@@ -185,10 +207,19 @@ def users_token() -> None:
 @users_token.command("create")
 @click.argument("name")
 @click.option("--for", "purpose", required=True, help="What the token is for (shown in lists).")
-@click.option("--scope", type=click.Choice(["api", "metrics"]), default="api", show_default=True,
-              help="api: the HTTP API with the user's role; metrics: /metrics only (admins).")  # fmt: skip
-@setting_option("--days", setting=PATROLI_API_TOKEN_DAYS, type=click.IntRange(0),
-                help="Days the token stays valid (0: until revoked).")  # fmt: skip
+@click.option(
+    "--scope",
+    type=click.Choice(["api", "metrics"]),
+    default="api",
+    show_default=True,
+    help="api: the HTTP API with the user's role; metrics: /metrics only (admins).",
+)
+@setting_option(
+    "--days",
+    setting=PATROLI_API_TOKEN_DAYS,
+    type=click.IntRange(0),
+    help="Days the token stays valid (0: until revoked).",
+)
 @store_option
 def token_create(name: str, purpose: str, scope: str, days: int, store_url: str) -> None:
     """Create an API token for user NAME; it is printed once (only its hash is kept)."""
@@ -223,10 +254,16 @@ def token_list(name: str, store_url: str) -> None:
     for column in ("id", "user", "for", "scope", "created", "expires", "last used", "state"):
         table.add_column(column)
     for token in listed:
-        table.add_row(token["id"], token["owner"], token["name"], token["scope"],
-                      str(token["created_at"])[:19], str(token["expires_at"] or "never")[:19],
-                      str(token["last_used_at"] or "")[:19],
-                      "revoked" if token["revoked_at"] else "active")  # fmt: skip
+        table.add_row(
+            token["id"],
+            token["owner"],
+            token["name"],
+            token["scope"],
+            str(token["created_at"])[:19],
+            str(token["expires_at"] or "never")[:19],
+            str(token["last_used_at"] or "")[:19],
+            "revoked" if token["revoked_at"] else "active",
+        )
     console.print(table)
 
 

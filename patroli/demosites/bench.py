@@ -21,22 +21,48 @@ BENCH_PER_CATEGORY = 2000
 BENCH_PAGE_SIZE = 50
 
 _TITLES = (
-    "Dicari Admin {role} Penempatan {city}", "Lowongan {role} ke {city}, Gaji {pay}",
-    "Kerja {role} di {city} Tanpa Pengalaman", "Loker {role} {city} — Berangkat Cepat",
-    "{role} Pabrik di {city}, Mess Gratis", "Butuh {role} untuk {city}, Proses Resmi",
-)  # fmt: skip
-_ROLES = ("CS Online", "Operator Produksi", "Perawat Lansia", "Pelayan Restoran", "Kasir",
-          "Sopir", "Tukang Las", "ART", "Admin Gudang", "Teknisi")  # fmt: skip
-_CITIES = (("Phnom Penh", "KH", "USD"), ("Kuala Lumpur", "MY", "RM"), ("Riyadh", "SA", "SAR"),
-           ("Taipei", "TW", "NTD"), ("Bangkok", "TH", "THB"), ("Surabaya", "ID", "Rp"),
-           ("Bandung", "ID", "Rp"), ("Osaka", "JP", "JPY"), ("Myawaddy", "MM", "USD"))  # fmt: skip
+    "Dicari Admin {role} Penempatan {city}",
+    "Lowongan {role} ke {city}, Gaji {pay}",
+    "Kerja {role} di {city} Tanpa Pengalaman",
+    "Loker {role} {city} — Berangkat Cepat",
+    "{role} Pabrik di {city}, Mess Gratis",
+    "Butuh {role} untuk {city}, Proses Resmi",
+)
+_ROLES = (
+    "CS Online",
+    "Operator Produksi",
+    "Perawat Lansia",
+    "Pelayan Restoran",
+    "Kasir",
+    "Sopir",
+    "Tukang Las",
+    "ART",
+    "Admin Gudang",
+    "Teknisi",
+)
+_CITIES = (
+    ("Phnom Penh", "KH", "USD"),
+    ("Kuala Lumpur", "MY", "RM"),
+    ("Riyadh", "SA", "SAR"),
+    ("Taipei", "TW", "NTD"),
+    ("Bangkok", "TH", "THB"),
+    ("Surabaya", "ID", "Rp"),
+    ("Bandung", "ID", "Rp"),
+    ("Osaka", "JP", "JPY"),
+    ("Myawaddy", "MM", "USD"),
+)
 _LINES = (
-    "Tiket pesawat ditanggung perusahaan.", "Tanpa biaya, potong gaji 3 bulan.",
-    "Syarat: usia 18-35, sehat jasmani.", "Dokumen diurus agensi, cukup KTP.",
-    "Proses resmi lewat P3MI berizin, ada SIP2MI.", "Kontrak 2 tahun, bisa diperpanjang.",
-    "Visa kunjungan dulu, nanti diurus di sana.", "Mess dan makan 3x ditanggung.",
-    "Wawancara online via WhatsApp.", "Bisa berangkat minggu depan.",
-)  # fmt: skip
+    "Tiket pesawat ditanggung perusahaan.",
+    "Tanpa biaya, potong gaji 3 bulan.",
+    "Syarat: usia 18-35, sehat jasmani.",
+    "Dokumen diurus agensi, cukup KTP.",
+    "Proses resmi lewat P3MI berizin, ada SIP2MI.",
+    "Kontrak 2 tahun, bisa diperpanjang.",
+    "Visa kunjungan dulu, nanti diurus di sana.",
+    "Mess dan makan 3x ditanggung.",
+    "Wawancara online via WhatsApp.",
+    "Bisa berangkat minggu depan.",
+)
 _SELLERS = ("Rekrut Asia", "Info Loker Nusantara", "Agensi Maju Jaya", "Bu Sinta", "Pak Joko")
 
 
@@ -53,14 +79,26 @@ def bench_ad(number: int) -> dict[str, Any]:
     title = rng.choice(_TITLES).format(role=role, city=city, pay=pay)
     phone = f"08{rng.randrange(11, 99)}-555{rng.randrange(10)}-{rng.randrange(10000):04d}"
     lines = rng.sample(_LINES, 4)
-    description = "\n".join([f"DIBUTUHKAN {role.upper()} — penempatan {city}", f"Gaji {pay}",
-                             *lines, f"Hubungi WA {phone} (iklan #{number})"])  # fmt: skip
+    description = "\n".join(
+        [
+            f"DIBUTUHKAN {role.upper()} — penempatan {city}",
+            f"Gaji {pay}",
+            *lines,
+            f"Hubungi WA {phone} (iklan #{number})",
+        ]
+    )
     slug = slugify(title)
     return {
-        "id": f"b{number}", "category": "lowongan-kerja", "title": title, "price": f"Gaji {pay}",
-        "location": city, "seller": rng.choice(_SELLERS), "posted": f"{rng.randrange(1, 20)} hari yang lalu",
-        "description": description, "path": f"/bench/item/{slug}-iid-{number}",
-    }  # fmt: skip
+        "id": f"b{number}",
+        "category": "lowongan-kerja",
+        "title": title,
+        "price": f"Gaji {pay}",
+        "location": city,
+        "seller": rng.choice(_SELLERS),
+        "posted": f"{rng.randrange(1, 20)} hari yang lalu",
+        "description": description,
+        "path": f"/bench/item/{slug}-iid-{number}",
+    }
 
 
 def bench_listing(total: int, category: int, page: int) -> tuple[list[dict[str, Any]], int]:
@@ -79,13 +117,24 @@ def bench_registry(url: str, total: int, name: str = "bench_classifieds", **poli
 
     starts = [f"{url}/bench/c{k}" for k in range(bench_categories(total))]
     selectors = {
-        "listing_item": 'li[data-aut-id="itemBox"]', "listing_link": 'a[href*="/item/"]::attr(href)',
-        "listing_date": '[data-aut-id="itemDate"]', "next_page": 'a[rel="next"]::attr(href)',
-        "empty": '[data-aut-id="noResults"]', "title": 'h1[data-aut-id="itemTitle"]',
-        "text": '[data-aut-id="itemDescriptionContent"]', "price": '[data-aut-id="itemPrice"]',
-        "location": '[data-aut-id="itemLocation"]', "posted": '[data-aut-id="itemCreationDate"]',
-        "author": '[data-aut-id="userTitle"] span:last-child', "native_id": r"iid-(\d+)",
-    }  # fmt: skip
-    source = {"name": name, "kind": "classifieds", "start_urls": starts, "selectors": selectors,
-              "politeness": politeness or {"concurrency": 32, "autothrottle": False}}  # fmt: skip
+        "listing_item": 'li[data-aut-id="itemBox"]',
+        "listing_link": 'a[href*="/item/"]::attr(href)',
+        "listing_date": '[data-aut-id="itemDate"]',
+        "next_page": 'a[rel="next"]::attr(href)',
+        "empty": '[data-aut-id="noResults"]',
+        "title": 'h1[data-aut-id="itemTitle"]',
+        "text": '[data-aut-id="itemDescriptionContent"]',
+        "price": '[data-aut-id="itemPrice"]',
+        "location": '[data-aut-id="itemLocation"]',
+        "posted": '[data-aut-id="itemCreationDate"]',
+        "author": '[data-aut-id="userTitle"] span:last-child',
+        "native_id": r"iid-(\d+)",
+    }
+    source = {
+        "name": name,
+        "kind": "classifieds",
+        "start_urls": starts,
+        "selectors": selectors,
+        "politeness": politeness or {"concurrency": 32, "autothrottle": False},
+    }
     return json.dumps({"sources": [source]}, indent=1)  # JSON is YAML

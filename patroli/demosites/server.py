@@ -82,16 +82,26 @@ CATEGORIES = {
 }
 # What a redesign renames: the hooks each spider relies on.
 _LAYOUT_CHANGES: dict[str, list[tuple[str, str]]] = {
-    "pasarloka": [('data-aut-id="itemBox"', 'data-testid="listing-card"'),
-                  ('data-aut-id="itemTitle"', 'data-testid="ad-title"'),
-                  ('data-aut-id="itemDescriptionContent"', 'data-testid="ad-body"')],
-    "tg": [("tgme_widget_message_wrap", "tgme_post_wrap"), ("tgme_widget_message ", "tgme_post "),
-           ("tgme_widget_message_text", "tgme_post_text")],
+    "pasarloka": [
+        ('data-aut-id="itemBox"', 'data-testid="listing-card"'),
+        ('data-aut-id="itemTitle"', 'data-testid="ad-title"'),
+        ('data-aut-id="itemDescriptionContent"', 'data-testid="ad-body"'),
+    ],
+    "tg": [
+        ("tgme_widget_message_wrap", "tgme_post_wrap"),
+        ("tgme_widget_message ", "tgme_post "),
+        ("tgme_widget_message_text", "tgme_post_text"),
+    ],
     "kerjanusa": [('type="application/ld+json"', 'type="application/x-hydration+json"')],
-    "agensi": [('itemtype="https://schema.org/JobPosting"', 'data-type="lowongan"'), ("<urlset", "<urls"),
-               ("</urlset>", "</urls>"), ("<sitemapindex", "<maps"), ("</sitemapindex>", "</maps>"),
-               ('class="post ', 'class="card ')],
-}  # fmt: skip
+    "agensi": [
+        ('itemtype="https://schema.org/JobPosting"', 'data-type="lowongan"'),
+        ("<urlset", "<urls"),
+        ("</urlset>", "</urls>"),
+        ("<sitemapindex", "<maps"),
+        ("</sitemapindex>", "</maps>"),
+        ('class="post ', 'class="card '),
+    ],
+}
 _EMOJI_RE = re.compile(
     "([\U0001f300-\U0001faff\u2600-\u27bf\u2b50\u2705\u274c\u203c\u2049][\ufe0f\u200d"
     "\U0001f3fb-\U0001f3ff]*|[\U0001f1e6-\U0001f1ff]{2})"
@@ -116,8 +126,10 @@ def telegram_html(text: str) -> Markup:
 
     def emoji(match: re.Match[str]) -> str:
         code = match.group(0).encode("utf-8").hex().upper()
-        return (f"<i class=\"emoji\" style=\"background-image:url('//telegram.org/img/emoji/40/{code}.png')\">"
-                f"<b>{match.group(0)}</b></i>")  # fmt: skip
+        return (
+            f'<i class="emoji" style="background-image:url(\'//telegram.org/img/emoji/40/{code}.png\')">'
+            f"<b>{match.group(0)}</b></i>"
+        )
 
     out = _EMOJI_RE.sub(emoji, out)
     return Markup(out.replace("\n", "<br/>"))  # noqa: S704 - built from escaped text above
@@ -262,8 +274,10 @@ class DemoSites:
                     **match.groupdict(),
                 )
                 if mode == "broken" and self.is_broken(path, params):
-                    return Page(404 if self.is_broken(path, params) == 404 else 500,
-                                self.render("not_found.html", path=path))  # fmt: skip
+                    return Page(
+                        404 if self.is_broken(path, params) == 404 else 500,
+                        self.render("not_found.html", path=path),
+                    )
                 if mode == "encoding" and page.status == 200 and page.data is None:
                     page = page.as_legacy_encoding()
                 if mode == "layout" and page.status == 200 and page.data is None:
@@ -301,10 +315,14 @@ class DemoSites:
     def is_broken(self, path: str, params: dict[str, str]) -> int:
         """In ``broken`` mode: 404 or 500 for a few pages in the middle of each listing, else 0."""
         jobs = [a for a in self.data.classifieds if a["category"] == "lowongan-kerja"]
-        broken = {jobs[1]["path"]: 404, jobs[2]["path"]: 500,
-                  self.data.jobs[1]["path"]: 404, self.data.jobs[2]["path"]: 500,
-                  f"/agensi/{self.data.agency_posts[1]['agency_slug']}/": 404,
-                  f"/agensi/{self.data.agency_posts[2]['agency_slug']}/": 500}  # fmt: skip
+        broken = {
+            jobs[1]["path"]: 404,
+            jobs[2]["path"]: 500,
+            self.data.jobs[1]["path"]: 404,
+            self.data.jobs[2]["path"]: 500,
+            f"/agensi/{self.data.agency_posts[1]['agency_slug']}/": 404,
+            f"/agensi/{self.data.agency_posts[2]['agency_slug']}/": 500,
+        }
         if path.startswith("/tg/s/lokerasia_express") and params.get("before"):
             posts = self.data.telegram["lokerasia_express"]
             if params["before"] == str(posts[-TELEGRAM_PAGE_SIZE]["post_id"]):
@@ -382,8 +400,10 @@ class DemoSites:
         return Page(body=body)
 
     def pasarloka_home(self, **_: Any) -> Page:
-        counts = {slug: sum(1 for a in self.data.classifieds if a["category"] == cat)
-                  for slug, (cat, _label) in CATEGORIES.items()}  # fmt: skip
+        counts = {
+            slug: sum(1 for a in self.data.classifieds if a["category"] == cat)
+            for slug, (cat, _label) in CATEGORIES.items()
+        }
         return Page(body=self.render("pasarloka/home.html", categories=CATEGORIES, counts=counts))
 
     def pasarloka_category(
@@ -403,8 +423,11 @@ class DemoSites:
         from urllib.parse import unquote_plus
 
         words = [w for w in re.split(r"[\s\-]+", unquote_plus(query).lower()) if w]
-        ads = [a for a in self.data.classifieds
-               if all(w in (a["title"] + " " + a["description"]).lower() for w in words)]  # fmt: skip
+        ads = [
+            a
+            for a in self.data.classifieds
+            if all(w in (a["title"] + " " + a["description"]).lower() for w in words)
+        ]
         heading = f'Hasil pencarian "{unquote_plus(query)}"'
         return self._listing(
             ads, params, empty, heading=heading, base=f"/pasarloka/items/q-{query}"
@@ -482,16 +505,24 @@ class DemoSites:
             "@context": "https://schema.org/",
             "@type": "JobPosting",
             "title": job["title"],
-            "description": "".join(f"<p>{html.escape(p)}</p>" for p in job["description"].split("\n") if p.strip()),
+            "description": "".join(
+                f"<p>{html.escape(p)}</p>" for p in job["description"].split("\n") if p.strip()
+            ),
             "identifier": {"@type": "PropertyValue", "name": job["company"], "value": job["id"]},
             "datePosted": job["date_posted"],
             "validThrough": job["valid_through"],
             "employmentType": job["employment_type"],
             "hiringOrganization": {"@type": "Organization", "name": job["company"]},
-            "jobLocation": {"@type": "Place", "address": {
-                "@type": "PostalAddress", "addressLocality": job["city"], "addressRegion": job["region"],
-                "addressCountry": job["country"]}},
-        }  # fmt: skip
+            "jobLocation": {
+                "@type": "Place",
+                "address": {
+                    "@type": "PostalAddress",
+                    "addressLocality": job["city"],
+                    "addressRegion": job["region"],
+                    "addressCountry": job["country"],
+                },
+            },
+        }
         if job.get("images"):
             posting["image"] = job["images"][0]
         if job.get("salary_min") or job.get("salary_max"):
@@ -574,8 +605,15 @@ class DemoSites:
         ads, pages = bench_listing(self.bench_ads, int(category), max(1, page))
         if not ads or page > pages:
             return Page(404, self.render("not_found.html", path=f"bench c{category} page {page}"))
-        body = self.render("pasarloka/listing.html", ads=ads, page=page, pages=pages,
-                           total=len(ads), heading=f"Bench {category}", base=f"/bench/c{category}")  # fmt: skip
+        body = self.render(
+            "pasarloka/listing.html",
+            ads=ads,
+            page=page,
+            pages=pages,
+            total=len(ads),
+            heading=f"Bench {category}",
+            base=f"/bench/c{category}",
+        )
         return Page(body=body)
 
     def bench_item(self, slug: str, iid: str, **_: Any) -> Page:

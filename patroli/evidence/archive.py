@@ -100,14 +100,16 @@ def _stored(file: str, offset: int, record: Any) -> StoredRecord:
         record_id=headers.get_header("WARC-Record-ID") or "",
         uri=headers.get_header("WARC-Target-URI") or "",
         date=headers.get_header("WARC-Date") or "",
-        status=int(http.get_statuscode() or 0) if http is not None and record.rec_type == "response" else 0,
+        status=int(http.get_statuscode() or 0)
+        if http is not None and record.rec_type == "response"
+        else 0,
         headers=list(http.headers) if http is not None else [],
         raw_payload=raw,
         payload=payload,
         claimed_digest=claimed,
         digest_ok=ok,
         problems=problems,
-    )  # fmt: skip
+    )
 
 
 def _decoded(raw: bytes, http: Any) -> bytes:
@@ -240,10 +242,18 @@ class ArchiveIndex:
             for line in index.read_text(encoding="utf-8", errors="replace").splitlines():
                 try:
                     row = json.loads(line)
-                    entry = IndexEntry(row["url"], _when(row["date"]), int(row.get("status") or 0),
-                                       row.get("mime") or "", file, int(row["offset"]), int(row["length"]),
-                                       int(row.get("request_length") or 0), row.get("record_id") or "",
-                                       row.get("digest") or "")  # fmt: skip
+                    entry = IndexEntry(
+                        row["url"],
+                        _when(row["date"]),
+                        int(row.get("status") or 0),
+                        row.get("mime") or "",
+                        file,
+                        int(row["offset"]),
+                        int(row["length"]),
+                        int(row.get("request_length") or 0),
+                        row.get("record_id") or "",
+                        row.get("digest") or "",
+                    )
                 except (ValueError, KeyError, TypeError):
                     continue  # a line cut by a crash; recovery rewrites the index
                 self.by_url.setdefault(entry.url, []).append(entry)

@@ -69,10 +69,20 @@ def latest_pointer(ad: Mapping[str, Any]) -> Mapping[str, Any] | None:
 def _snapshot_record(ad: Mapping[str, Any], version_: Mapping[str, Any]) -> StoredRecord:
     """A stand-in record for an ad kept before WARC writing: its stored HTML snapshot."""
     html = str(version_.get("html") or "").encode("utf-8")
-    return StoredRecord(file="", offset=0, rec_type="snapshot", record_id="",
-                        uri=str(version_.get("url") or ad.get("url") or "about:blank"), date="",
-                        status=200, headers=[("Content-Type", "text/html; charset=utf-8")],
-                        raw_payload=html, payload=html, claimed_digest="", digest_ok=True)  # fmt: skip
+    return StoredRecord(
+        file="",
+        offset=0,
+        rec_type="snapshot",
+        record_id="",
+        uri=str(version_.get("url") or ad.get("url") or "about:blank"),
+        date="",
+        status=200,
+        headers=[("Content-Type", "text/html; charset=utf-8")],
+        raw_payload=html,
+        payload=html,
+        claimed_digest="",
+        digest_ok=True,
+    )
 
 
 def store_png(evidence_dir: Path, png: bytes, moment: datetime) -> tuple[str, str]:
@@ -140,8 +150,9 @@ def source_record(
 class Capturer:
     """Renders and records captures with one browser; pages shared by several ads render once."""
 
-    def __init__(self, store: CaptureStore, evidence_dir: Path, renderer: OfflineRenderer,
-                 capturer: str) -> None:  # fmt: skip
+    def __init__(
+        self, store: CaptureStore, evidence_dir: Path, renderer: OfflineRenderer, capturer: str
+    ) -> None:
         self.store = store
         self.evidence_dir = evidence_dir
         self.renderer = renderer
@@ -165,8 +176,9 @@ class Capturer:
             self.shots[key] = (file, digest, rendered, record)
             self.pages_rendered += 1
         file, digest, rendered, record = self.shots[key]
-        capture = capture_record(ad, source, record, file, digest, rendered,
-                                 self.renderer.version, moment, self.capturer)  # fmt: skip
+        capture = capture_record(
+            ad, source, record, file, digest, rendered, self.renderer.version, moment, self.capturer
+        )
         sidecar = self.evidence_dir / Path(file).with_name(f"{ad['ad_id']}.capture.json")
         sidecar.write_text(json.dumps(capture, ensure_ascii=False, indent=1), "utf-8")
         self.store.record_capture(ad["ad_id"], capture)

@@ -62,8 +62,10 @@ def _request_target(url: str) -> str:
 
 
 def _as_sent(headers: Headers) -> list[tuple[str, str]]:
-    return [("X-Patroli-Transfer-Encoding", v) if k.lower() == "transfer-encoding" else (k, v)
-            for k, v in headers]  # fmt: skip
+    return [
+        ("X-Patroli-Transfer-Encoding", v) if k.lower() == "transfer-encoding" else (k, v)
+        for k, v in headers
+    ]
 
 
 def _http_block(status_line: str, protocol: str, headers: Headers) -> StatusAndHeaders:

@@ -43,8 +43,14 @@ ARGS = [
 VIEWPORT = {"width": 1280, "height": 900}
 MAX_BLOCKED_LISTED = 50
 # Headers that describe the bytes on the wire, not the decoded body the browser is given.
-_WIRE_HEADERS = {"content-encoding", "content-length", "transfer-encoding",
-                 "x-patroli-transfer-encoding", "connection", "keep-alive"}  # fmt: skip
+_WIRE_HEADERS = {
+    "content-encoding",
+    "content-length",
+    "transfer-encoding",
+    "x-patroli-transfer-encoding",
+    "connection",
+    "keep-alive",
+}
 
 
 class RendererUnavailable(RuntimeError):
@@ -144,8 +150,9 @@ class OfflineRenderer:
             url = route.request.url
             if url == main_url:
                 body = html if html is not None else record.payload
-                route.fulfill(status=record.status or 200, headers=_response_headers(record),
-                              body=body)  # fmt: skip
+                route.fulfill(
+                    status=record.status or 200, headers=_response_headers(record), body=body
+                )
                 return
             entry = self.index.lookup(url, near) if self.index is not None else None
             if entry is not None and self.evidence_dir is not None:
@@ -155,8 +162,11 @@ class OfflineRenderer:
                     logger.warning("archived resource %s unreadable", url[:200])
                 else:
                     result.served.append(url)
-                    route.fulfill(status=resource.status or 200,
-                                  headers=_response_headers(resource), body=resource.payload)  # fmt: skip
+                    route.fulfill(
+                        status=resource.status or 200,
+                        headers=_response_headers(resource),
+                        body=resource.payload,
+                    )
                     return
             if len(result.blocked) < MAX_BLOCKED_LISTED:
                 result.blocked.append(url[:500])
@@ -183,8 +193,11 @@ class OfflineRenderer:
         try:
             page.route("**/*", refuse)
             page.set_content(html, wait_until="load")
-            data: bytes = page.pdf(format="A4", print_background=True,
-                                   margin={"top": "18mm", "bottom": "18mm", "left": "15mm", "right": "15mm"})  # fmt: skip
+            data: bytes = page.pdf(
+                format="A4",
+                print_background=True,
+                margin={"top": "18mm", "bottom": "18mm", "left": "15mm", "right": "15mm"},
+            )
         finally:
             context.close()
         if blocked:

@@ -76,6 +76,8 @@ def prune(
         if index.exists():
             index.unlink()
         with (evidence_dir / PRUNE_LOG).open("a", encoding="utf-8") as log:
-            log.write(json.dumps({"file": relative, "at": datetime.now(UTC).isoformat(),
-                                  "days": days}) + "\n")  # fmt: skip
+            log.write(
+                json.dumps({"file": relative, "at": datetime.now(UTC).isoformat(), "days": days})
+                + "\n"
+            )
     return report

@@ -165,12 +165,23 @@ class WarcWriter:
         self.records += 1
         self.bytes += len(response) + len(request)
         relative = str(self._final(self._path).relative_to(self.evidence_dir))
-        self._index.write(json.dumps({
-            "url": exchange.url, "date": exchange.date.astimezone(UTC).isoformat(),
-            "status": exchange.status, "mime": _header(exchange.response_headers, "content-type"),
-            "offset": offset, "length": len(response), "request_length": len(request),
-            "record_id": exchange.record_id, "digest": digest,
-        }, ensure_ascii=False) + "\n")  # fmt: skip
+        self._index.write(
+            json.dumps(
+                {
+                    "url": exchange.url,
+                    "date": exchange.date.astimezone(UTC).isoformat(),
+                    "status": exchange.status,
+                    "mime": _header(exchange.response_headers, "content-type"),
+                    "offset": offset,
+                    "length": len(response),
+                    "request_length": len(request),
+                    "record_id": exchange.record_id,
+                    "digest": digest,
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
         return RecordRef(relative, offset, len(response), exchange.record_id, digest)
 
     @staticmethod
@@ -276,8 +287,11 @@ def recover_open_files(evidence_dir: Path) -> list[str]:
                     break
                 keep = offset + length
             if keep < len(data):
-                logger.warning("%s: cut %d bytes of an unfinished record (the writer stopped)",
-                               path, len(data) - keep)  # fmt: skip
+                logger.warning(
+                    "%s: cut %d bytes of an unfinished record (the writer stopped)",
+                    path,
+                    len(data) - keep,
+                )
                 handle.truncate(keep)
             handle.flush()
             os.fsync(handle.fileno())
@@ -309,10 +323,12 @@ def rebuild_index(data: bytes, target: Path) -> None:
                 "date": headers.get_header("WARC-Date"),
                 "status": int(http.get_statuscode()) if http else 0,
                 "mime": (http.get_header("Content-Type") or "") if http else "",
-                "offset": offset, "length": length, "request_length": 0,
+                "offset": offset,
+                "length": length,
+                "request_length": 0,
                 "record_id": headers.get_header("WARC-Record-ID"),
                 "digest": headers.get_header("WARC-Payload-Digest"),
-            }  # fmt: skip
+            }
     if pending is not None:
         lines.append(json.dumps(pending, ensure_ascii=False))
     target.write_text("".join(line + "\n" for line in lines), encoding="utf-8")

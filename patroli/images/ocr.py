@@ -46,15 +46,23 @@ def tesseract_status(wanted: str) -> TesseractStatus:
         version = pytesseract.get_tesseract_version()
         installed = set(pytesseract.get_languages(config=""))
     except (pytesseract.TesseractNotFoundError, OSError, RuntimeError) as exc:
-        return TesseractStatus(False, "", f"Tesseract is not installed ({exc.__class__.__name__}): "
-                               "images are fetched and fingerprinted but not read; install "
-                               "tesseract-ocr tesseract-ocr-ind tesseract-ocr-eng")  # fmt: skip
+        return TesseractStatus(
+            False,
+            "",
+            f"Tesseract is not installed ({exc.__class__.__name__}): "
+            "images are fetched and fingerprinted but not read; install "
+            "tesseract-ocr tesseract-ocr-ind tesseract-ocr-eng",
+        )
     asked = [lang for lang in wanted.split("+") if lang]
     usable = [lang for lang in asked if lang in installed]
     if not usable:
-        return TesseractStatus(False, "", f"Tesseract {version} has none of the languages "
-                               f"{wanted!r} (installed: {', '.join(sorted(installed))}): images are "
-                               "not read; install tesseract-ocr-ind tesseract-ocr-eng")  # fmt: skip
+        return TesseractStatus(
+            False,
+            "",
+            f"Tesseract {version} has none of the languages "
+            f"{wanted!r} (installed: {', '.join(sorted(installed))}): images are "
+            "not read; install tesseract-ocr-ind tesseract-ocr-eng",
+        )
     missing = [lang for lang in asked if lang not in installed]
     note = f"Tesseract {version}, languages {'+'.join(usable)}"
     if missing:
@@ -130,9 +138,12 @@ def _reading(image: Image.Image, languages: str, timeout: float) -> tuple[str, f
     os.environ["OMP_THREAD_LIMIT"] = "1"
     try:
         data = pytesseract.image_to_data(
-            image, lang=languages, config="--psm 3", timeout=timeout,
+            image,
+            lang=languages,
+            config="--psm 3",
+            timeout=timeout,
             output_type=pytesseract.Output.DICT,
-        )  # fmt: skip
+        )
     except pytesseract.TesseractNotFoundError as exc:
         raise OcrUnavailable(str(exc)) from exc
     except RuntimeError as exc:  # pytesseract reports its timeout as RuntimeError

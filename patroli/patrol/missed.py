@@ -57,8 +57,10 @@ class MissedReporter:
 
     def __call__(self, source: SourceConfig, count: int, since: datetime) -> None:
         now = datetime.now(UTC)
-        note = (f"missed: {count} scheduled run(s) ('{source.schedule}') between {since.isoformat()} "
-                f"and {now.isoformat()}: no scheduler or worker was up; running now")  # fmt: skip
+        note = (
+            f"missed: {count} scheduled run(s) ('{source.schedule}') between {since.isoformat()} "
+            f"and {now.isoformat()}: no scheduler or worker was up; running now"
+        )
         alert = Alert(
             event="missed_run",
             title=f"Patroli {source.name}: {count} jadwal terlewat / {count} scheduled run(s) missed",
@@ -66,11 +68,21 @@ class MissedReporter:
             source=source.name,
             data={"missed": count, "since": since.isoformat()},
         )
-        delivery = send([(c.name, alert) for c in self.alerts.for_event("missed_run")], self.alerts,
-                        self.backoff)  # fmt: skip
-        run = SourceRun(source=source.name, kind=source.kind, started_at=since.isoformat(),
-                        finished_at=now.isoformat(), status="failed", notes=[note, *delivery.errors],
-                        run_id=uuid.uuid4().hex[:16], stats={MISSED_STAT: count})  # fmt: skip
+        delivery = send(
+            [(c.name, alert) for c in self.alerts.for_event("missed_run")],
+            self.alerts,
+            self.backoff,
+        )
+        run = SourceRun(
+            source=source.name,
+            kind=source.kind,
+            started_at=since.isoformat(),
+            finished_at=now.isoformat(),
+            status="failed",
+            notes=[note, *delivery.errors],
+            run_id=uuid.uuid4().hex[:16],
+            stats={MISSED_STAT: count},
+        )
         try:
             ledger: CrawlLedger = open_store(self.store_url)
             with ledger:

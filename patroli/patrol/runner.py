@@ -96,10 +96,15 @@ def run_patrol(
             if run is None:
                 continue
             crawler_settings.update(
-                frontier_settings(crawler_settings, url=frontier, source=source.name,
-                                  run_id=run.run_id, worker=worker),
+                frontier_settings(
+                    crawler_settings,
+                    url=frontier,
+                    source=source.name,
+                    run_id=run.run_id,
+                    worker=worker,
+                ),
                 priority="cmdline",
-            )  # fmt: skip
+            )
         elif jobs_dir is not None:
             jobdir = jobs_dir / source.name
             if not resume and jobdir.exists():
@@ -136,24 +141,32 @@ def join_frontier_run(
     while True:
         try:
             run, opened = open_run(
-                link, PATROLI_FRONTIER_PREFIX.from_settings(settings), source.name, worker=worker,
+                link,
+                PATROLI_FRONTIER_PREFIX.from_settings(settings),
+                source.name,
+                worker=worker,
                 lease=PATROLI_FRONTIER_LEASE.from_settings(settings),
                 lock_ttl=PATROLI_FRONTIER_LOCK_TTL.from_settings(settings),
-                ttl=PATROLI_FRONTIER_TTL.from_settings(settings), resume=resume,
+                ttl=PATROLI_FRONTIER_TTL.from_settings(settings),
+                resume=resume,
                 join_only=join_only,
-            )  # fmt: skip
+            )
             break
         except FrontierDown:
             if link.gave_up():
-                logger.error("%s: frontier %s unreachable; not crawled", source.name,
-                             redacted(url))  # fmt: skip
+                logger.error("%s: frontier %s unreachable; not crawled", source.name, redacted(url))
                 return None
             time.sleep(max(0.2, link.retry_at - link.clock()))
     if run is None:
         logger.info("%s: no open run on the frontier to join", source.name)
     else:
-        logger.info("%s: %s run %s on frontier %s", source.name,
-                    "opened" if opened else "joined", run.run_id, redacted(url))  # fmt: skip
+        logger.info(
+            "%s: %s run %s on frontier %s",
+            source.name,
+            "opened" if opened else "joined",
+            run.run_id,
+            redacted(url),
+        )
     return run
 
 

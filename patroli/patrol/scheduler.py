@@ -152,8 +152,12 @@ class Scheduler:
             missed = count_missed(slot.source.schedule, slot.next_at, now, self.grace)
             if missed:
                 slot.missed += missed
-                logger.warning("%s: %d scheduled run(s) missed since %s; running now",
-                               slot.source.name, missed, slot.next_at.isoformat())  # fmt: skip
+                logger.warning(
+                    "%s: %d scheduled run(s) missed since %s; running now",
+                    slot.source.name,
+                    missed,
+                    slot.next_at.isoformat(),
+                )
                 if self.on_missed is not None:
                     self.on_missed(slot.source, missed, slot.next_at)
             slot.next_at = self._next(slot.source, now)
@@ -163,8 +167,9 @@ class Scheduler:
                     logger.info("%s: run opened on the frontier", slot.source.name)
                 else:
                     slot.skipped_busy += 1
-                    logger.warning("%s: due, but its previous run is still open; skipped",
-                                   slot.source.name)  # fmt: skip
+                    logger.warning(
+                        "%s: due, but its previous run is still open; skipped", slot.source.name
+                    )
                 continue
             busy = slot.process is not None or SourceLock(slot.source.name, self.lock_dir).is_held()  # type: ignore[arg-type]
             if busy:

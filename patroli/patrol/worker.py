@@ -74,8 +74,9 @@ class WorkerLoop:
         return not (self.once and not self.children and not waiting)
 
     def run(self) -> None:
-        logger.info("worker on frontier %s for %d source(s)", redacted(self.link.url),
-                    len(self.sources))  # fmt: skip
+        logger.info(
+            "worker on frontier %s for %d source(s)", redacted(self.link.url), len(self.sources)
+        )
         while not self.stop_event.is_set():
             if not self.tick():
                 break

@@ -80,9 +80,15 @@ def checked_routing(routing: Any) -> list[Record]:
         kind = str(entry.get("kind", ""))
         if kind not in ROUTING_KINDS:
             raise ValueError(f"a case is sent to one of {', '.join(ROUTING_KINDS)}, not {kind!r}")
-        checked.append({"kind": kind, "to": _text(entry.get("to"), MAX_TITLE),
-                        "reference": _text(entry.get("reference"), MAX_TITLE),
-                        "at": str(entry.get("at") or now()), "by": _text(entry.get("by"), 64)})  # fmt: skip
+        checked.append(
+            {
+                "kind": kind,
+                "to": _text(entry.get("to"), MAX_TITLE),
+                "reference": _text(entry.get("reference"), MAX_TITLE),
+                "at": str(entry.get("at") or now()),
+                "by": _text(entry.get("by"), 64),
+            }
+        )
     return checked
 
 
@@ -131,8 +137,15 @@ def case_changes(current: Mapping[str, Any], changes: Mapping[str, Any]) -> tupl
 
 
 def new_item(case_id: str, kind: str, value: str, note: str, actor: str) -> Record:
-    return {"id": new_id(), "case_id": case_id, "kind": kind, "value": value,
-            "note": _text(note, MAX_TITLE * 5), "added_by": actor, "added_at": now()}  # fmt: skip
+    return {
+        "id": new_id(),
+        "case_id": case_id,
+        "kind": kind,
+        "value": value,
+        "note": _text(note, MAX_TITLE * 5),
+        "added_by": actor,
+        "added_at": now(),
+    }
 
 
 def new_note(case_id: str, text: str, actor: str) -> Record:
@@ -193,8 +206,11 @@ def checked_takedown_changes(
         before = {"status": current.get("status"), "reason": current.get("reason")}
         after["reason"] = _text(changes["reason"], MAX_TITLE)
     if check is not None:
-        entry = {"at": str(check.get("at") or now()), "http_status": check.get("http_status"),
-                 "outcome": _text(check.get("outcome"), MAX_TITLE)}  # fmt: skip
+        entry = {
+            "at": str(check.get("at") or now()),
+            "http_status": check.get("http_status"),
+            "outcome": _text(check.get("outcome"), MAX_TITLE),
+        }
         after["checks"] = [*(current.get("checks") or []), entry][-100:]
     if after:
         after["updated_at"] = now()

@@ -127,8 +127,9 @@ def warc_pointer(record: Mapping[str, Any]) -> Record:
     """The ``warc_*`` evidence fields of an ad record from its ``warc`` ({file, offset, length,
     record_id, digest}, set by the crawl's WARC middleware); all None when it has none."""
     warc = record.get("warc") or {}
-    return {f"warc_{key}": warc.get(key) for key in ("file", "offset", "length", "record_id",
-                                                    "digest")}  # fmt: skip
+    return {
+        f"warc_{key}": warc.get(key) for key in ("file", "offset", "length", "record_id", "digest")
+    }
 
 
 REVIEW_ENTRY_FIELDS = ("ad_id", "decision", "note", "reviewer", "at", "previous_status", "version")
@@ -179,8 +180,17 @@ TOKEN_SCOPES = ("api", "metrics")  # the HTTP API as the owner's role; or /metri
 # A template cluster's decision, and where it went when it merged into another (storage.linking).
 CLUSTER_FIELDS = ("cluster_id", "decision", "decided_by", "decided_at", "note", "merged_into")
 # One import of the licensed-agency register (patroli.agencies), kept for ever, and its entries.
-REGISTER_IMPORT_FIELDS = ("import_id", "kind", "source", "imported_at", "parser_version", "sha256",
-                          "rows", "published_at", "note")  # fmt: skip
+REGISTER_IMPORT_FIELDS = (
+    "import_id",
+    "kind",
+    "source",
+    "imported_at",
+    "parser_version",
+    "sha256",
+    "rows",
+    "published_at",
+    "note",
+)
 REGISTER_KINDS = ("licences", "sanctions", "job_orders")
 # An identifier seen in too many unrelated clusters to link ads (a hotline, a platform's number).
 GENERIC_FIELDS = ("key", "kind", "value", "clusters", "marked_at")
@@ -188,8 +198,18 @@ GENERIC_FIELDS = ("key", "kind", "value", "clusters", "marked_at")
 # --- cases, referrals and takedown requests (``roles.CaseStore``) -------------------------------
 
 CASE_STATUSES = ("open", "investigating", "referred", "closed")
-CASE_FIELDS = ("id", "title", "description", "status", "assignee", "province", "routing",
-               "created_by", "created_at", "updated_at")  # fmt: skip
+CASE_FIELDS = (
+    "id",
+    "title",
+    "description",
+    "status",
+    "assignee",
+    "province",
+    "routing",
+    "created_by",
+    "created_at",
+    "updated_at",
+)
 # What a case may hold: ads and identifiers resolve here; clusters and networks through the
 # network store of issue 15 (``patroli.cases.items``).
 CASE_ITEM_KINDS = ("ad", "identifier", "cluster", "network")
@@ -200,9 +220,25 @@ CASE_NOTE_FIELDS = ("id", "case_id", "author", "at", "text")
 ROUTING_KINDS = ("takedown", "police", "bp3mi")
 TAKEDOWN_CHANNELS = ("saman", "aduankonten")
 TAKEDOWN_STATUSES = ("submitted", "removed", "refused", "live")
-TAKEDOWN_FIELDS = ("id", "ad_id", "case_id", "channel", "platform", "url", "batch_id",
-                   "letter_number", "agency", "urgent", "status", "reason", "submitted_by",
-                   "submitted_at", "updated_at", "removed_at", "checks")  # fmt: skip
+TAKEDOWN_FIELDS = (
+    "id",
+    "ad_id",
+    "case_id",
+    "channel",
+    "platform",
+    "url",
+    "batch_id",
+    "letter_number",
+    "agency",
+    "urgent",
+    "status",
+    "reason",
+    "submitted_by",
+    "submitted_at",
+    "updated_at",
+    "removed_at",
+    "checks",
+)
 
 
 def new_id() -> str:

@@ -164,5 +164,7 @@ class SpoolingWriter:
         self._next_try = time.monotonic() + self.retry_seconds
         logger.warning(
             "store unavailable (%s); spooling batches in %s, next try in %.0fs",
-            exc, self.spool.directory, self.retry_seconds,
-        )  # fmt: skip
+            exc,
+            self.spool.directory,
+            self.retry_seconds,
+        )

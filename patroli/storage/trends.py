@@ -17,8 +17,11 @@ def route_key(province: str | None, transit: Sequence[str], destination: str) ->
 
 def trend_rows(rows: Iterable[TrendRow]) -> dict[str, Any]:
     groups: dict[str, dict[str, dict[str, int]]] = {
-        "per_route": {}, "per_agency": {}, "per_job_type": {}, "per_province": {},
-    }  # fmt: skip
+        "per_route": {},
+        "per_agency": {},
+        "per_job_type": {},
+        "per_province": {},
+    }
 
     def count(group: str, key: str, flagged: bool, status: str | None) -> None:
         entry = groups[group].setdefault(key, {"ads": 0, "flagged": 0, "confirmed": 0})

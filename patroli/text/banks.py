@@ -27,7 +27,7 @@ BANKS: dict[str, tuple[str, ...]] = {
     "BJB": ("bjb",),
     "JAGO": ("bank jago",),
     "SEABANK": ("seabank",),
-}  # fmt: skip
+}
 BANK_OF_NAME = {name: code for code, names in BANKS.items() for name in names}
 _NAMES = "|".join(sorted((re.escape(n) for n in BANK_OF_NAME), key=len, reverse=True))
 _ACCOUNT_WORDS = r"(?:no\.?\s*)?(?:rek(?:ening)?\.?|acc(?:ount)?\.?|norek)"

@@ -12,11 +12,28 @@ import unicodedata
 
 # Digit words, Indonesian and English ("kosong" is how Indonesians read a 0 in a phone number).
 NUMBER_WORDS: dict[str, str] = {
-    "nol": "0", "kosong": "0", "zero": "0", "satu": "1", "one": "1", "dua": "2", "two": "2",
-    "tiga": "3", "three": "3", "empat": "4", "four": "4", "lima": "5", "five": "5",
-    "enam": "6", "six": "6", "tujuh": "7", "seven": "7", "delapan": "8", "eight": "8",
-    "sembilan": "9", "nine": "9",
-}  # fmt: skip
+    "nol": "0",
+    "kosong": "0",
+    "zero": "0",
+    "satu": "1",
+    "one": "1",
+    "dua": "2",
+    "two": "2",
+    "tiga": "3",
+    "three": "3",
+    "empat": "4",
+    "four": "4",
+    "lima": "5",
+    "five": "5",
+    "enam": "6",
+    "six": "6",
+    "tujuh": "7",
+    "seven": "7",
+    "delapan": "8",
+    "eight": "8",
+    "sembilan": "9",
+    "nine": "9",
+}
 # Letters that recruiters swap for digits; only read as digits where they touch a digit ("08l2").
 CONFUSABLE_DIGITS: dict[str, str] = {"l": "1", "I": "1", "|": "1", "o": "0", "O": "0"}
 

@@ -22,17 +22,62 @@ from collections.abc import Iterable
 # and the cities and border towns the warnings name (indicators.md §2). Lower case; matched as
 # whole words.
 PLACES: dict[str, tuple[str, ...]] = {
-    "KH": ("kamboja", "cambodia", "kampuchea", "phnom penh", "sihanoukville", "sihanouk", "bavet", "poipet", "siem reap"),
+    "KH": (
+        "kamboja",
+        "cambodia",
+        "kampuchea",
+        "phnom penh",
+        "sihanoukville",
+        "sihanouk",
+        "bavet",
+        "poipet",
+        "siem reap",
+    ),
     "MM": ("myanmar", "burma", "myawaddy", "myawady", "myawadi", "shwe kokko", "kk park", "yangon"),
     "LA": ("laos", "bokeo", "golden triangle", "segitiga emas", "vientiane"),
     "TH": ("thailand", "bangkok", "mae sot", "chiang rai", "chiangrai", "pattaya", "phuket"),
     "PH": ("filipina", "philippines", "manila", "cebu", "pasay", "pogo"),
     "VN": ("vietnam", "hanoi", "ho chi minh", "saigon"),
-    "MY": ("malaysia", "kuala lumpur", "johor", "sabah", "sarawak", "penang", "selangor", "tawau", "kota kinabalu", "kuching"),
+    "MY": (
+        "malaysia",
+        "kuala lumpur",
+        "johor",
+        "sabah",
+        "sarawak",
+        "penang",
+        "selangor",
+        "tawau",
+        "kota kinabalu",
+        "kuching",
+    ),
     "SG": ("singapura", "singapore"),
     "BN": ("brunei",),
-    "SA": ("arab saudi", "saudi arabia", "saudi", "riyadh", "jeddah", "jedah", "jeddha", "mekah", "mekkah", "makkah", "mecca", "madinah", "dammam", "taif", "thaif"),
-    "AE": ("uni emirat arab", "emirat arab", "united arab emirates", "dubai", "abu dhabi", "abudhabi", "sharjah"),
+    "SA": (
+        "arab saudi",
+        "saudi arabia",
+        "saudi",
+        "riyadh",
+        "jeddah",
+        "jedah",
+        "jeddha",
+        "mekah",
+        "mekkah",
+        "makkah",
+        "mecca",
+        "madinah",
+        "dammam",
+        "taif",
+        "thaif",
+    ),
+    "AE": (
+        "uni emirat arab",
+        "emirat arab",
+        "united arab emirates",
+        "dubai",
+        "abu dhabi",
+        "abudhabi",
+        "sharjah",
+    ),
     "QA": ("qatar", "doha"),
     "KW": ("kuwait",),
     "OM": ("oman", "muscat"),
@@ -75,14 +120,21 @@ PLACES: dict[str, tuple[str, ...]] = {
     "FJ": ("fiji",),
     "MU": ("mauritius",),
     "PE": ("peru",),
-}  # fmt: skip
+}
 HOME_COUNTRY = "ID"
 # Abbreviations that are places only when written in capitals ("KL" is also slang for "kalau"),
 # each with the name in PLACES it stands for.
 CAPITAL_ABBREVIATIONS: dict[str, str] = {
-    "KSA": "arab saudi", "UEA": "uni emirat arab", "UAE": "uni emirat arab", "KL": "kuala lumpur",
-    "HK": "hong kong", "KH": "kamboja", "TW": "taiwan", "JPN": "jepang", "RRC": "tiongkok",
-}  # fmt: skip
+    "KSA": "arab saudi",
+    "UEA": "uni emirat arab",
+    "UAE": "uni emirat arab",
+    "KL": "kuala lumpur",
+    "HK": "hong kong",
+    "KH": "kamboja",
+    "TW": "taiwan",
+    "JPN": "jepang",
+    "RRC": "tiongkok",
+}
 
 COUNTRY_OF_NAME: dict[str, str] = {name: code for code, names in PLACES.items() for name in names}
 # A regional-indicator pair: one flag emoji ("🇰🇭" is K + H).

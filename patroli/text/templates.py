@@ -72,8 +72,9 @@ def template_parts(texts: Sequence[str], limit: int = 4000) -> list[tuple[str, b
     varies = [False] * len(base)
     for other in texts[1:20]:
         theirs = _TOKEN_SPLIT_RE.findall(other)[:limit]
-        matcher = SequenceMatcher(None, [t.casefold() for t in base], [t.casefold() for t in theirs],
-                                  autojunk=False)  # fmt: skip
+        matcher = SequenceMatcher(
+            None, [t.casefold() for t in base], [t.casefold() for t in theirs], autojunk=False
+        )
         for tag, i1, i2, _, _ in matcher.get_opcodes():
             if tag != "equal":
                 for i in range(i1, i2):

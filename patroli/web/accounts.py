@@ -60,12 +60,24 @@ def create_user(
     if existing and not replace:
         raise AccountError(N_("A user with this name exists already."))
     epoch = int((existing or {}).get("extra", {}).get("session_epoch", 0)) + (1 if existing else 0)
-    user = {"name": name, "role": role, "password_hash": hash_password(password), "active": True,
-            "failed_logins": 0, "locked_until": None, "created_at": now().isoformat(),
-            "extra": {"session_epoch": epoch}}  # fmt: skip
+    user = {
+        "name": name,
+        "role": role,
+        "password_hash": hash_password(password),
+        "active": True,
+        "failed_logins": 0,
+        "locked_until": None,
+        "created_at": now().isoformat(),
+        "extra": {"session_epoch": epoch},
+    }
     store.put_user(user)
-    store.append_audit(actor, "user_reset" if existing else "user_create", name, public_view(existing),
-                       public_view(user))  # fmt: skip
+    store.append_audit(
+        actor,
+        "user_reset" if existing else "user_create",
+        name,
+        public_view(existing),
+        public_view(user),
+    )
     return store.get_user(name) or user
 
 

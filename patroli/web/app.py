@@ -41,8 +41,10 @@ from patroli.web.settings import WebSettings
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-       "connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")  # fmt: skip
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 SECURITY_HEADERS = {
     "content-security-policy": CSP,
     "x-frame-options": "DENY",
@@ -68,8 +70,11 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()
-                         if k.encode() not in present]  # fmt: skip
+                extra = [
+                    (k.encode(), v.encode())
+                    for k, v in SECURITY_HEADERS.items()
+                    if k.encode() not in present
+                ]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
@@ -79,10 +84,17 @@ class SecurityHeaders:
 def failure_page(language: str) -> Response:
     """The page of an unexpected failure: says nothing of it, carries every security header."""
     _ = translator(language)
-    title, message = _("Something went wrong"), _("The server could not answer this request. Try again, or tell an administrator if it happens again.")  # fmt: skip
-    html = (f'<!doctype html><html lang="{escape(language)}"><head><meta charset="utf-8">'
-            f"<title>{escape(title)}</title></head><body><h1>{escape(title)}</h1>"
-            f"<p>{escape(message)}</p></body></html>")  # fmt: skip
+    title, message = (
+        _("Something went wrong"),
+        _(
+            "The server could not answer this request. Try again, or tell an administrator if it happens again."
+        ),
+    )
+    html = (
+        f'<!doctype html><html lang="{escape(language)}"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title></head><body><h1>{escape(title)}</h1>"
+        f"<p>{escape(message)}</p></body></html>"
+    )
     return HTMLResponse(
         html, status_code=500, headers={**SECURITY_HEADERS, "cache-control": "no-store"}
     )
@@ -141,8 +153,9 @@ def create_app(store: str | Store, settings: WebSettings) -> Starlette:
                 opened.close()
 
     async def on_failure(request: Request, exc: Exception) -> Response:
-        logger.error("unexpected failure on %s %s: %s", request.method, request.url.path,
-                     type(exc).__name__)  # fmt: skip
+        logger.error(
+            "unexpected failure on %s %s: %s", request.method, request.url.path, type(exc).__name__
+        )
         return failure_page(settings.language)
 
     routes = [

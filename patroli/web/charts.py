@@ -27,8 +27,15 @@ class Chart:
     maximum: int
 
 
-def grouped_bars(rows: Sequence[Mapping[str, Any]], key: str, series: Sequence[str], *, width: int = 720,
-                 height: int = 200, max_groups: int = 31) -> Chart:  # fmt: skip
+def grouped_bars(
+    rows: Sequence[Mapping[str, Any]],
+    key: str,
+    series: Sequence[str],
+    *,
+    width: int = 720,
+    height: int = 200,
+    max_groups: int = 31,
+) -> Chart:
     """One group of bars per row (e.g. per day), one bar per series (crawled, flagged, confirmed)."""
     rows = list(rows)[-max_groups:]
     top = max([int(r.get(s) or 0) for r in rows for s in series] or [0]) or 1
@@ -42,8 +49,17 @@ def grouped_bars(rows: Sequence[Mapping[str, Any]], key: str, series: Sequence[s
         for j, name in enumerate(series):
             value = int(row.get(name) or 0)
             h = plot_height * value / top
-            bars.append(Bar(round(x0 + j * bar, 1), round(plot_height - h, 1), round(bar - 1, 1),
-                            round(h, 1), value, name, str(row.get(key, ""))))  # fmt: skip
+            bars.append(
+                Bar(
+                    round(x0 + j * bar, 1),
+                    round(plot_height - h, 1),
+                    round(bar - 1, 1),
+                    round(h, 1),
+                    value,
+                    name,
+                    str(row.get(key, "")),
+                )
+            )
         if i % every == 0:
             labels.append((round(i * group + group / 2, 1), str(row.get(key, ""))[-5:]))
     return Chart(width, height, bars, labels, top)
@@ -53,6 +69,13 @@ def ranked(counts: Mapping[str, Mapping[str, Any]], limit: int = 12) -> list[dic
     """Rows for horizontal bars: key, ads, flagged, confirmed and percentages of the largest."""
     items = list(counts.items())[:limit]
     top = max([int(v.get("ads") or 0) for _, v in items] or [0]) or 1
-    return [{"key": k, **v, "pct": round(100 * int(v.get("ads") or 0) / top, 1),
-             "flagged_pct": round(100 * int(v.get("flagged") or 0) / top, 1),
-             "confirmed_pct": round(100 * int(v.get("confirmed") or 0) / top, 1)} for k, v in items]  # fmt: skip
+    return [
+        {
+            "key": k,
+            **v,
+            "pct": round(100 * int(v.get("ads") or 0) / top, 1),
+            "flagged_pct": round(100 * int(v.get("flagged") or 0) / top, 1),
+            "confirmed_pct": round(100 * int(v.get("confirmed") or 0) / top, 1),
+        }
+        for k, v in items
+    ]

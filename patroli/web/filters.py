@@ -61,6 +61,12 @@ def search_highlight(value: Any) -> Markup:
 
 
 def install(env: Environment) -> None:
-    env.filters.update(when=when, risk=risk, risk_class=risk_class, quote=quote, http_url=http_url,
-                       search_highlight=search_highlight)  # fmt: skip
+    env.filters.update(
+        when=when,
+        risk=risk,
+        risk_class=risk_class,
+        quote=quote,
+        http_url=http_url,
+        search_highlight=search_highlight,
+    )
     env.globals["qs"] = qs

@@ -67,8 +67,10 @@ def draw(network: Mapping[str, Any], width: int = 760, height: int = 520) -> Dra
 
     def at(key: str) -> tuple[float, float]:
         x, y = positions[key]
-        return (round(margin + (x + 1) / 2 * (width - 2 * margin), 1),
-                round(margin + (y + 1) / 2 * (height - 2 * margin), 1))  # fmt: skip
+        return (
+            round(margin + (x + 1) / 2 * (width - 2 * margin), 1),
+            round(margin + (y + 1) / 2 * (height - 2 * margin), 1),
+        )
 
     by_id = {a["ad_id"]: a for a in ads}
     nodes: list[Node] = []
@@ -77,8 +79,17 @@ def draw(network: Mapping[str, Any], width: int = 760, height: int = 520) -> Dra
         kind, _, value = key.partition(":")
         if kind == "ad":
             ad = by_id[value]
-            nodes.append(Node(key, "ad", x, y, str(ad.get("title") or value)[:80], f"/ads/{value}",
-                              _risk_class(ad.get("risk"))))  # fmt: skip
+            nodes.append(
+                Node(
+                    key,
+                    "ad",
+                    x,
+                    y,
+                    str(ad.get("title") or value)[:80],
+                    f"/ads/{value}",
+                    _risk_class(ad.get("risk")),
+                )
+            )
         elif kind == "cluster":
             nodes.append(Node(key, "cluster", x, y, value, f"/clusters/{value}"))
         else:

@@ -202,8 +202,10 @@ def render_with_cues(
     for start, end, code in cue_spans(raw, codes):
         label = reason_text(code, language)
         out.append(str(escape(raw[last:start])))
-        out.append(f'<mark class="cue cue-{index[code] % 8}" title="{escape(label)}" data-reason="{index[code]}">'
-                   f"{escape(raw[start:end])}</mark>")  # fmt: skip
+        out.append(
+            f'<mark class="cue cue-{index[code] % 8}" title="{escape(label)}" data-reason="{index[code]}">'
+            f"{escape(raw[start:end])}</mark>"
+        )
         found.add(code)
         last = end
     out.append(str(escape(raw[last:])))

@@ -104,8 +104,12 @@ class LoginEvents:
                 action,
                 account,
                 None,
-                {"address": address, "count": window.count, "first": window.first_at,
-                 "last": window.last_at},
+                {
+                    "address": address,
+                    "count": window.count,
+                    "first": window.first_at,
+                    "last": window.last_at,
+                },
                 detail=f"{window.detail}; {window.count} attempt(s) from {address} "
                 f"between {window.first_at} and {window.last_at}",
-            )  # fmt: skip
+            )

@@ -44,13 +44,18 @@ class AppMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.store_seconds = Histogram(
-            "patroli_store_request_seconds", "Latency of the web app's store calls.",
-            ["operation"], buckets=STORE_BUCKETS, registry=self.registry,
-        )  # fmt: skip
+            "patroli_store_request_seconds",
+            "Latency of the web app's store calls.",
+            ["operation"],
+            buckets=STORE_BUCKETS,
+            registry=self.registry,
+        )
         self.api_requests = Counter(
-            "patroli_api_requests", "HTTP API calls per endpoint and status.",
-            ["endpoint", "status"], registry=self.registry,
-        )  # fmt: skip
+            "patroli_api_requests",
+            "HTTP API calls per endpoint and status.",
+            ["endpoint", "status"],
+            registry=self.registry,
+        )
 
     def watch(self, store: Store) -> None:
         """Read the store's numbers at every scrape."""
@@ -167,14 +172,24 @@ def _latest_runs(runs: list[dict[str, Any]]) -> Iterator[Metric]:
     for run in runs:  # newest first
         latest.setdefault(str(run.get("source") or ""), run)
     families: list[tuple[str, GaugeMetricFamily]] = [
-        (field, GaugeMetricFamily(f"patroli_last_run_{suffix}", f"Latest run per source: {text}",
-                                  labels=["source"]))
+        (
+            field,
+            GaugeMetricFamily(
+                f"patroli_last_run_{suffix}", f"Latest run per source: {text}", labels=["source"]
+            ),
+        )
         for field, suffix, text in RUN_COUNTS
-    ]  # fmt: skip
-    status = GaugeMetricFamily("patroli_last_run_status", "Latest run per source: 1 for its status.",
-                               labels=["source", "status"])  # fmt: skip
-    finished = GaugeMetricFamily("patroli_last_run_finished_timestamp_seconds",
-                                 "Latest run per source: when it ended (Unix time).", labels=["source"])  # fmt: skip
+    ]
+    status = GaugeMetricFamily(
+        "patroli_last_run_status",
+        "Latest run per source: 1 for its status.",
+        labels=["source", "status"],
+    )
+    finished = GaugeMetricFamily(
+        "patroli_last_run_finished_timestamp_seconds",
+        "Latest run per source: when it ended (Unix time).",
+        labels=["source"],
+    )
     for source, run in sorted(latest.items()):
         for field, family in families:
             family.add_metric([source], int(run.get(field) or 0))

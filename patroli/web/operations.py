@@ -25,9 +25,28 @@ from patroli.web.present import queue_filters, reasons
 
 SORTS = ("relevance", "risk", "date", "uncertainty")
 QUEUE_FILTER_KEYS = ("source", "country", "since", "until", "min_risk", "sort")
-EXPORT_FIELDS = ("ad_id", "url", "source", "title", "risk", "flagged", "status", "countries", "phones",
-                 "whatsapp", "telegram", "emails", "posted_at", "first_seen", "last_seen", "gone_at",
-                 "reasons", "model_version", "reviewed_by", "reviewed_at")  # fmt: skip
+EXPORT_FIELDS = (
+    "ad_id",
+    "url",
+    "source",
+    "title",
+    "risk",
+    "flagged",
+    "status",
+    "countries",
+    "phones",
+    "whatsapp",
+    "telegram",
+    "emails",
+    "posted_at",
+    "first_seen",
+    "last_seen",
+    "gone_at",
+    "reasons",
+    "model_version",
+    "reviewed_by",
+    "reviewed_at",
+)
 EXPORT_FORMATS = ("csv", "json")
 # What a spreadsheet runs as a formula when a cell starts with it (full-width forms included).
 _FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
@@ -92,8 +111,14 @@ def export(
     """The export records of a query (up to ``max_rows``) and its total; audited."""
     hits, total = collect_hits(ads, query, sort, max_rows)
     records = [export_record(h, language) for h in hits]
-    accounts.append_audit(actor, "export", fmt, None, {"rows": len(records), "total": total},
-                          detail=f"query: {query} | sort: {sort}" + _via(via))  # fmt: skip
+    accounts.append_audit(
+        actor,
+        "export",
+        fmt,
+        None,
+        {"rows": len(records), "total": total},
+        detail=f"query: {query} | sort: {sort}" + _via(via),
+    )
     return records, total
 
 
@@ -123,8 +148,12 @@ def export_response(fmt: str, query: str, total: int, records: list[dict[str, An
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     headers = {"Content-Disposition": f'attachment; filename="patroli-{stamp}.{fmt}"'}
     if fmt == "json":
-        body = json.dumps({"query": query, "total": total, "exported": len(records), "ads": records},
-                          ensure_ascii=False, default=str, indent=1)  # fmt: skip
+        body = json.dumps(
+            {"query": query, "total": total, "exported": len(records), "ads": records},
+            ensure_ascii=False,
+            default=str,
+            indent=1,
+        )
         return Response(body, media_type="application/json", headers=headers)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -164,8 +193,13 @@ def decide(
     ``AdNotFound`` or ``ReviewConflict``."""
     if decision not in DECISIONS:
         raise DecisionError(decision)
-    return reviews.review(ad_id, decision, reviewer=actor, note=note[:MAX_NOTE_CHARS].strip(),
-                          expected_version=expected_version)  # fmt: skip
+    return reviews.review(
+        ad_id,
+        decision,
+        reviewer=actor,
+        note=note[:MAX_NOTE_CHARS].strip(),
+        expected_version=expected_version,
+    )
 
 
 def decide_many(
@@ -193,9 +227,14 @@ def decide_many(
             decided += 1
         except (ReviewConflict, AdNotFound):
             skipped.append(ad_id)  # never overwrite another analyst's decision
-    accounts.append_audit(actor, "bulk_review", f"{decided} ads", None,
-                          {"decision": decision, "count": decided, "skipped": len(skipped)},
-                          detail=f"scope: {scope}" + (f"; note: {note}" if note else "") + _via(via))  # fmt: skip
+    accounts.append_audit(
+        actor,
+        "bulk_review",
+        f"{decided} ads",
+        None,
+        {"decision": decision, "count": decided, "skipped": len(skipped)},
+        detail=f"scope: {scope}" + (f"; note: {note}" if note else "") + _via(via),
+    )
     return decided, skipped
 
 
@@ -204,11 +243,22 @@ def ad_detail(ads: AdStore, reviews: ReviewStore, ad_id: str, *, related: int = 
     kept snapshot is, not its HTML), ``related`` ads and the decision ``history``. Raises
     ``AdNotFound``."""
     ad = ads.get_ad(ad_id, with_evidence=True)
-    evidence = [{"index": i, "crawled_at": e.get("crawled_at"), "url": e.get("url"),
-                 "content_hash": e.get("content_hash"), "size": len(e.get("html") or "")}
-                for i, e in enumerate(ad.pop("evidence", []) or [])]  # fmt: skip
-    return {"ad": ad, "evidence": evidence, "related": ads.related(ad_id, limit=related),
-            "history": reviews.review_history(ad_id)}  # fmt: skip
+    evidence = [
+        {
+            "index": i,
+            "crawled_at": e.get("crawled_at"),
+            "url": e.get("url"),
+            "content_hash": e.get("content_hash"),
+            "size": len(e.get("html") or ""),
+        }
+        for i, e in enumerate(ad.pop("evidence", []) or [])
+    ]
+    return {
+        "ad": ad,
+        "evidence": evidence,
+        "related": ads.related(ad_id, limit=related),
+        "history": reviews.review_history(ad_id),
+    }
 
 
 def evidence_snapshot(ads: AdStore, ad_id: str, index: int) -> Record | None:
@@ -232,8 +282,13 @@ def sources_status(ledger: CrawlLedger) -> Record:
     latest: dict[str, Record] = {}
     for run in runs:
         latest.setdefault(run.get("source", ""), run)
-    return {"sources": entries, "problems": problems, "error": error, "latest": latest,
-            "runs": runs}  # fmt: skip
+    return {
+        "sources": entries,
+        "problems": problems,
+        "error": error,
+        "latest": latest,
+        "runs": runs,
+    }
 
 
 def _via(via: str) -> str:

@@ -20,10 +20,14 @@ def reasons(ad: Mapping[str, Any], language: str) -> list[tuple[str, str]]:
     codes = ad.get("reason_codes") or []
     if codes:
         return [
-            (code, register_reason_text(code, language) if code.startswith("register:")
-             else reason_text(code, language))
+            (
+                code,
+                register_reason_text(code, language)
+                if code.startswith("register:")
+                else reason_text(code, language),
+            )
             for code in codes
-        ]  # fmt: skip
+        ]
     return [("", str(text)) for text in ad.get("reasons") or []]
 
 

@@ -171,11 +171,21 @@ class Ctx(StoreRoles):
 
     def template_context(self) -> dict[str, Any]:
         return {
-            "_": self._, "lang": self.language, "languages": LANGUAGES, "user": self.user,
-            "csrf": self.session.csrf, "can": self.can, "ANALYST": ANALYST, "INVESTIGATOR": INVESTIGATOR,
-            "ADMIN": ADMIN, "path": self.request.url.path, "demo": self.settings.demo,
-            "csrf_field": Markup('<input type="hidden" name="csrf_token" value="{}">').format(self.session.csrf),
-        }  # fmt: skip
+            "_": self._,
+            "lang": self.language,
+            "languages": LANGUAGES,
+            "user": self.user,
+            "csrf": self.session.csrf,
+            "can": self.can,
+            "ANALYST": ANALYST,
+            "INVESTIGATOR": INVESTIGATOR,
+            "ADMIN": ADMIN,
+            "path": self.request.url.path,
+            "demo": self.settings.demo,
+            "csrf_field": Markup('<input type="hidden" name="csrf_token" value="{}">').format(
+                self.session.csrf
+            ),
+        }
 
     def redirect(self, url: str) -> RedirectResponse:
         return RedirectResponse(url, status_code=303, headers=self.headers)
@@ -335,5 +345,10 @@ def build_routes(pages: list[Page], state: AppState) -> list[Route]:
 def new_session(ctx: Ctx, user: Mapping[str, Any] | None) -> None:
     """Replace the session (new CSRF token) on login and logout: no session fixation."""
     epoch = int(((user or {}).get("extra") or {}).get("session_epoch", 0))
-    ctx.session = Session(user=str(user["name"]) if user else "", epoch=epoch,
-                          language=ctx.session.language, issued=time.time(), changed=True)  # fmt: skip
+    ctx.session = Session(
+        user=str(user["name"]) if user else "",
+        epoch=epoch,
+        language=ctx.session.language,
+        issued=time.time(),
+        changed=True,
+    )

@@ -96,8 +96,13 @@ class Session:
         if not isinstance(payload, dict):
             return None
         try:
-            return cls(user=str(payload["u"]), epoch=int(payload["e"]), csrf=str(payload["c"]),
-                       language=str(payload["l"]), issued=float(payload["t"]))  # fmt: skip
+            return cls(
+                user=str(payload["u"]),
+                epoch=int(payload["e"]),
+                csrf=str(payload["c"]),
+                language=str(payload["l"]),
+                issued=float(payload["t"]),
+            )
         except (KeyError, TypeError, ValueError):
             return None
 

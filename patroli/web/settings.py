@@ -35,8 +35,21 @@ from patroli.config.table import (
 
 MIN_SECRET_CHARS = 32
 # Values people paste from tutorials; any secret containing one of them is refused.
-_PLACEHOLDER_WORDS = ("changethis", "changeme", "change-me", "change_me", "placeholder", "secret",
-                      "example", "xxxx", "todo", "password", "default", "insecure", "dummy")  # fmt: skip
+_PLACEHOLDER_WORDS = (
+    "changethis",
+    "changeme",
+    "change-me",
+    "change_me",
+    "placeholder",
+    "secret",
+    "example",
+    "xxxx",
+    "todo",
+    "password",
+    "default",
+    "insecure",
+    "dummy",
+)
 
 
 def check_secret(secret: str) -> str:

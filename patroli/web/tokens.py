@@ -42,8 +42,19 @@ def _hash(secret: str) -> str:
 
 def public_view(token: Mapping[str, Any]) -> dict[str, Any]:
     """A token as lists and the audit log show it: never its hash."""
-    return {k: token.get(k) for k in ("id", "owner", "name", "scope", "created_at", "expires_at",
-                                      "last_used_at", "revoked_at")}  # fmt: skip
+    return {
+        k: token.get(k)
+        for k in (
+            "id",
+            "owner",
+            "name",
+            "scope",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+        )
+    }
 
 
 def create_token(
@@ -71,10 +82,17 @@ def create_token(
         raise TokenError(N_("Give the token a name (what it is for)."))
     token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     created = datetime.now(UTC)
-    record = {"id": token_id, "owner": owner, "name": name, "scope": scope,
-              "secret_hash": _hash(secret), "created_at": created.isoformat(),
-              "expires_at": (created + timedelta(days=days)).isoformat() if days > 0 else None,
-              "last_used_at": None, "revoked_at": None}  # fmt: skip
+    record = {
+        "id": token_id,
+        "owner": owner,
+        "name": name,
+        "scope": scope,
+        "secret_hash": _hash(secret),
+        "created_at": created.isoformat(),
+        "expires_at": (created + timedelta(days=days)).isoformat() if days > 0 else None,
+        "last_used_at": None,
+        "revoked_at": None,
+    }
     tokens.put_token(record)
     accounts.append_audit(actor, "token_create", owner, None, public_view(record))
     return f"{PREFIX}{token_id}_{secret}", record

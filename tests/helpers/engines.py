@@ -120,9 +120,14 @@ class EngineProcess:
         command, env = self._command()
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            cwd=self.base, start_new_session=True,
-        )  # fmt: skip
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=self.base,
+            start_new_session=True,
+        )
         log.close()
         self.wait_healthy(timeout)
 
@@ -225,10 +230,23 @@ class OpenSearchNode(EngineProcess):
     def _command(self) -> tuple[list[str], dict[str, str]]:
         java = java_home(17, 21) / "bin" / "java"
         base_port = self.port or self.first_port
-        command = [str(java), f"-Xms{HEAP}", f"-Xmx{HEAP}", "-cp", self.classpath,
-                   "org.codelibs.opensearch.runner.OpenSearchRunner", "-basePath", str(self.base),
-                   "-numOfNode", "1", "-baseHttpPort", str(base_port - 1), "-clusterName", self.cluster,
-                   "-printOnFailure"]  # fmt: skip
+        command = [
+            str(java),
+            f"-Xms{HEAP}",
+            f"-Xmx{HEAP}",
+            "-cp",
+            self.classpath,
+            "org.codelibs.opensearch.runner.OpenSearchRunner",
+            "-basePath",
+            str(self.base),
+            "-numOfNode",
+            "1",
+            "-baseHttpPort",
+            str(base_port - 1),
+            "-clusterName",
+            self.cluster,
+            "-printOnFailure",
+        ]
         env = {**os.environ, "JAVA_HOME": str(java.parent.parent)}
         return command, env
 
@@ -279,10 +297,20 @@ class ElasticsearchNode(EngineProcess):
         self.username, self.password = "patroli", secrets.token_urlsafe(18)
         env = {**os.environ, "ES_JAVA_HOME": str(self.java), "ES_PATH_CONF": str(self.conf)}
         subprocess.run(
-            [str(self.home / "bin" / "elasticsearch-users"), "useradd", self.username, "-p",
-             self.password, "-r", "superuser"],
-            env=env, check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
+            [
+                str(self.home / "bin" / "elasticsearch-users"),
+                "useradd",
+                self.username,
+                "-p",
+                self.password,
+                "-r",
+                "superuser",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         for sub in ("data", "logs", "tmp"):
             (self.base / sub).mkdir(exist_ok=True)
         if os.geteuid() == 0:  # Elasticsearch refuses to run as root
@@ -290,9 +318,14 @@ class ElasticsearchNode(EngineProcess):
                 shutil.chown(path, ES_USER, ES_USER)
 
     def _command(self) -> tuple[list[str], dict[str, str]]:
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.base), "ES_JAVA_HOME": str(self.java),
-               "ES_PATH_CONF": str(self.conf), "ES_TMPDIR": str(self.base / "tmp"),
-               "ES_JAVA_OPTS": f"-Xms{HEAP} -Xmx{HEAP}"}  # fmt: skip
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(self.base),
+            "ES_JAVA_HOME": str(self.java),
+            "ES_PATH_CONF": str(self.conf),
+            "ES_TMPDIR": str(self.base / "tmp"),
+            "ES_JAVA_OPTS": f"-Xms{HEAP} -Xmx{HEAP}",
+        }
         command = [str(self.home / "bin" / "elasticsearch")]
         if os.geteuid() == 0:
             command = [
@@ -326,9 +359,14 @@ def start_engines(
             command, env = engine._command()
             log = engine.log_path.open("ab")
             engine.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                cwd=engine.base, start_new_session=True,
-            )  # fmt: skip
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                cwd=engine.base,
+                start_new_session=True,
+            )
             log.close()
             engines[family] = engine
             atexit.register(engine.remove)  # even if the caller never gets to stop it

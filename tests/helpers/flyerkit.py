@@ -34,8 +34,14 @@ def demo_flyer(flyer_id: str) -> dict[str, Any]:
 def image_facts(data: bytes, url: str = "https://img.example/x.jpg") -> dict[str, Any]:
     """The image record the images pipeline would store for ``data``."""
     _kind, image = open_bounded(data, MAX_PIXELS)
-    return {"url": url, "sha256": sha256_of(data), "kind": _kind, **fingerprint(image), "ocr": "off",
-            "ocr_text": ""}  # fmt: skip
+    return {
+        "url": url,
+        "sha256": sha256_of(data),
+        "kind": _kind,
+        **fingerprint(image),
+        "ocr": "off",
+        "ocr_text": "",
+    }
 
 
 def flyer_facts(flyer_id: str, variant: str = "original") -> dict[str, Any]:
@@ -58,5 +64,8 @@ def with_images(images: list[dict[str, Any]]) -> dict[str, Any]:
     for image in images:
         if image.get("linkable"):
             keys += [k for k in image_keys(image["phash"], image["dhash"]) if k not in keys]
-    return {"images": images, "image_keys": keys,
-            "image_text": "\n".join(i["ocr_text"] for i in images if i.get("ocr_text"))}  # fmt: skip
+    return {
+        "images": images,
+        "image_keys": keys,
+        "image_text": "\n".join(i["ocr_text"] for i in images if i.get("ocr_text")),
+    }

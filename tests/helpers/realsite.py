@@ -20,8 +20,14 @@ from pathlib import Path
 from typing import Any
 
 CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "real"
-TEXT_TYPES = ("text/", "application/xml", "application/rss+xml", "application/atom+xml",
-              "application/json", "application/feed+json")  # fmt: skip
+TEXT_TYPES = (
+    "text/",
+    "application/xml",
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/json",
+    "application/feed+json",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +64,16 @@ def read_manifest(corpus: Path = CORPUS) -> list[ManifestRow]:
             continue
         cells = dict(zip(header, line.split("\t"), strict=True))
         kept = not cells.get("kept", "yes").startswith("no")
-        rows.append(ManifestRow(cells["file"], cells["platform"], cells["kind"], cells["sha256"],
-                                int(cells["size"]), kept))  # fmt: skip
+        rows.append(
+            ManifestRow(
+                cells["file"],
+                cells["platform"],
+                cells["kind"],
+                cells["sha256"],
+                int(cells["size"]),
+                kept,
+            )
+        )
     return rows
 
 

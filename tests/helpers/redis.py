@@ -38,10 +38,26 @@ class RedisProcess:
             raise RedisStartError("redis-server not found: `make test-packages` installs it")
         self.directory.mkdir(parents=True, exist_ok=True)
         command = [
-            binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
-            "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-            "--protected-mode", "yes", "--daemonize", "no", "--logfile", "redis.log",
-        ]  # fmt: skip
+            binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.directory),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+            "--protected-mode",
+            "yes",
+            "--daemonize",
+            "no",
+            "--logfile",
+            "redis.log",
+        ]
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, cwd=self.directory)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -36,8 +36,13 @@ def page(path: str, *, mode: str = "ok", site: str = "") -> Response:
     rendered = demo.handle("GET", path)
     url = BASE + path
     cls = XmlResponse if "xml" in rendered.content_type else HtmlResponse
-    return cls(url=url, body=rendered.body.encode("utf-8"), encoding="utf-8", status=rendered.status,
-               request=Request(url))  # fmt: skip
+    return cls(
+        url=url,
+        body=rendered.body.encode("utf-8"),
+        encoding="utf-8",
+        status=rendered.status,
+        request=Request(url),
+    )
 
 
 def demo_source(name: str) -> SourceConfig:

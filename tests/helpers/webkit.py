@@ -40,18 +40,34 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 def ad(ad_id: str, **overrides: Any) -> dict[str, Any]:
     """One fictional ad as the crawl pipelines store it (phones 08xx-555x-xxxx)."""
     base = {
-        "ad_id": ad_id, "source": "demo_telegram", "source_kind": "telegram_channel", "native_id": ad_id,
-        "url": f"https://t.me/s/lokerdemo/{ad_id}", "title": "LOKER ADMIN KAMBOJA gaji 1.200 USD",
+        "ad_id": ad_id,
+        "source": "demo_telegram",
+        "source_kind": "telegram_channel",
+        "native_id": ad_id,
+        "url": f"https://t.me/s/lokerdemo/{ad_id}",
+        "title": "LOKER ADMIN KAMBOJA gaji 1.200 USD",
         "text": "Dicari admin CS di Phnom Penh, gaji 1.200 USD, tanpa pengalaman, biaya proses 5 jt potong gaji. "
-                "Japri WA 0812-5551-2345",
-        "crawled_at": "2026-11-20T08:00:00+00:00", "posted_at": "2026-11-19T10:00:00+00:00",
-        "content_hash": f"h-{ad_id}", "phones": ["+6281255512345"], "whatsapp": ["+6281255512345"],
-        "telegram": ["@rekrut_kh"], "countries": ["KH"], "risk": 0.97, "risk_margin": 0.4, "flagged": True,
+        "Japri WA 0812-5551-2345",
+        "crawled_at": "2026-11-20T08:00:00+00:00",
+        "posted_at": "2026-11-19T10:00:00+00:00",
+        "content_hash": f"h-{ad_id}",
+        "phones": ["+6281255512345"],
+        "whatsapp": ["+6281255512345"],
+        "telegram": ["@rekrut_kh"],
+        "countries": ["KH"],
+        "risk": 0.97,
+        "risk_margin": 0.4,
+        "flagged": True,
         "reasons": ["Pekerjaan kantor/admin/CS di negara pusat penipuan daring"],
-        "reason_codes": ["indicator:scam_hub_office_job", "indicator:worker_pays_fees", "indicator:salary_deduction",
-                         "term:potong_gaji|tanpa_pengalaman"],
-        "model_version": "seed-2026.11.2", "html": f"<html><body><p>{ad_id}</p></body></html>",
-    }  # fmt: skip
+        "reason_codes": [
+            "indicator:scam_hub_office_job",
+            "indicator:worker_pays_fees",
+            "indicator:salary_deduction",
+            "term:potong_gaji|tanpa_pengalaman",
+        ],
+        "model_version": "seed-2026.11.2",
+        "html": f"<html><body><p>{ad_id}</p></body></html>",
+    }
     return {**base, **overrides}
 
 
@@ -60,35 +76,94 @@ def seed_ads(canary_url: str) -> list[dict[str, Any]]:
     and one hostile ad whose text and evidence carry script payloads aimed at ``canary_url``."""
     ads = [
         ad("kh0000000000000000000001"),
-        ad("kh0000000000000000000002", source="demo_pasarloka", source_kind="classifieds", risk=0.91, risk_margin=0.3,
-           title="Admin online shop Sihanoukville, tiket gratis", crawled_at="2026-11-21T08:00:00+00:00"),
-        ad("sa0000000000000000000001", source="demo_fb_group", source_kind="feed", countries=["SA"], risk=0.88,
-           risk_margin=0.05, title="PRT keluarga Arab Saudi, visa ziarah", phones=["+6281355570112"], whatsapp=[],
-           telegram=[], text="Dicari PRT untuk keluarga di Riyadh, berangkat pakai visa ziarah, tanpa biaya. WA 0813-5557-0112",
-           reason_codes=["indicator:moratorium_domestic", "indicator:visit_visa_work"], crawled_at="2026-11-18T08:00:00+00:00"),
-        ad("my0000000000000000000001", source="demo_kerjanusa", source_kind="jobposting", countries=["MY"], risk=0.12,
-           risk_margin=-0.3, flagged=False, title="Operator pabrik Penang resmi, job order P3MI", phones=["+6281755590001"],
-           whatsapp=[], telegram=[], text="PT resmi berizin SIP2MI, proses lewat Disnaker dan BP3MI, kontrak kerja jelas.",
-           reason_codes=["indicator:licence_present", "indicator:official_channel"]),
-        ad("jp0000000000000000000001", source="demo_kerjanusa", source_kind="jobposting", countries=["JP"], risk=0.64,
-           risk_margin=0.02, title="Magang Jepang berangkat cepat", phones=["+6281255512345"], whatsapp=[], telegram=[],
-           text="Magang ke Jepang, proses cepat 2 minggu langsung berangkat. Hubungi 0812-5551-2345",
-           reason_codes=["indicator:speed_promise"], crawled_at="2026-11-15T08:00:00+00:00"),
-        ad(XSS_AD, title='<script>window.__pwned=1;alert("judul")</script> LOKER <img src=x onerror=alert(1)>',
-           url="javascript:alert(document.cookie)",
-           text=(f'Kerja Kamboja <script>fetch("{canary_url}/script")</script> gaji 1.000 USD '
-                 f'<img src="{canary_url}/img" onerror="fetch(\'{canary_url}/onerror\')"> '
-                 f'<a href="javascript:fetch(\'{canary_url}/js-link\')">klik di sini</a> '
-                 f'<svg onload="alert(2)"></svg> japri @rekrut_kh'),
-           html=(f'<html><body><script>fetch("{canary_url}/evidence-script");alert("bukti")</script>'
-                 f'<img src="{canary_url}/evidence-img" onerror="alert(3)"><p>bukti iklan</p></body></html>'),
-           telegram=["@rekrut_kh"], phones=["+6281255512345"], risk=0.99, risk_margin=0.45),
-    ]  # fmt: skip
+        ad(
+            "kh0000000000000000000002",
+            source="demo_pasarloka",
+            source_kind="classifieds",
+            risk=0.91,
+            risk_margin=0.3,
+            title="Admin online shop Sihanoukville, tiket gratis",
+            crawled_at="2026-11-21T08:00:00+00:00",
+        ),
+        ad(
+            "sa0000000000000000000001",
+            source="demo_fb_group",
+            source_kind="feed",
+            countries=["SA"],
+            risk=0.88,
+            risk_margin=0.05,
+            title="PRT keluarga Arab Saudi, visa ziarah",
+            phones=["+6281355570112"],
+            whatsapp=[],
+            telegram=[],
+            text="Dicari PRT untuk keluarga di Riyadh, berangkat pakai visa ziarah, tanpa biaya. WA 0813-5557-0112",
+            reason_codes=["indicator:moratorium_domestic", "indicator:visit_visa_work"],
+            crawled_at="2026-11-18T08:00:00+00:00",
+        ),
+        ad(
+            "my0000000000000000000001",
+            source="demo_kerjanusa",
+            source_kind="jobposting",
+            countries=["MY"],
+            risk=0.12,
+            risk_margin=-0.3,
+            flagged=False,
+            title="Operator pabrik Penang resmi, job order P3MI",
+            phones=["+6281755590001"],
+            whatsapp=[],
+            telegram=[],
+            text="PT resmi berizin SIP2MI, proses lewat Disnaker dan BP3MI, kontrak kerja jelas.",
+            reason_codes=["indicator:licence_present", "indicator:official_channel"],
+        ),
+        ad(
+            "jp0000000000000000000001",
+            source="demo_kerjanusa",
+            source_kind="jobposting",
+            countries=["JP"],
+            risk=0.64,
+            risk_margin=0.02,
+            title="Magang Jepang berangkat cepat",
+            phones=["+6281255512345"],
+            whatsapp=[],
+            telegram=[],
+            text="Magang ke Jepang, proses cepat 2 minggu langsung berangkat. Hubungi 0812-5551-2345",
+            reason_codes=["indicator:speed_promise"],
+            crawled_at="2026-11-15T08:00:00+00:00",
+        ),
+        ad(
+            XSS_AD,
+            title='<script>window.__pwned=1;alert("judul")</script> LOKER <img src=x onerror=alert(1)>',
+            url="javascript:alert(document.cookie)",
+            text=(
+                f'Kerja Kamboja <script>fetch("{canary_url}/script")</script> gaji 1.000 USD '
+                f'<img src="{canary_url}/img" onerror="fetch(\'{canary_url}/onerror\')"> '
+                f"<a href=\"javascript:fetch('{canary_url}/js-link')\">klik di sini</a> "
+                f'<svg onload="alert(2)"></svg> japri @rekrut_kh'
+            ),
+            html=(
+                f'<html><body><script>fetch("{canary_url}/evidence-script");alert("bukti")</script>'
+                f'<img src="{canary_url}/evidence-img" onerror="alert(3)"><p>bukti iklan</p></body></html>'
+            ),
+            telegram=["@rekrut_kh"],
+            phones=["+6281255512345"],
+            risk=0.99,
+            risk_margin=0.45,
+        ),
+    ]
     ads += [
-        ad(f"bulk{i:020d}", source="demo_pasarloka", source_kind="classifieds", countries=["TH"], risk=0.7 + i / 100,
-           title=f"Kerja Thailand admin game #{i}", phones=[f"+62812555{i:05d}"], whatsapp=[], telegram=[])
+        ad(
+            f"bulk{i:020d}",
+            source="demo_pasarloka",
+            source_kind="classifieds",
+            countries=["TH"],
+            risk=0.7 + i / 100,
+            title=f"Kerja Thailand admin game #{i}",
+            phones=[f"+62812555{i:05d}"],
+            whatsapp=[],
+            telegram=[],
+        )
         for i in range(6)
-    ]  # fmt: skip
+    ]
     return ads
 
 
@@ -97,9 +172,21 @@ def seed_store(store_url: str, canary_url: str = "http://127.0.0.1:9/canary") ->
     store.upsert_ads(seed_ads(canary_url))
     for name, role in ROLE_OF.items():
         create_user(store, name, role, PASSWORDS[name], actor="tests")
-    store.record_run({"run_id": "r1", "source": "demo_telegram", "started_at": "2026-11-20T08:00:00+00:00",
-                      "finished_at": "2026-11-20T08:01:00+00:00", "status": "ok", "pages": 4, "items": 12,
-                      "new": 3, "flagged": 2, "errors": 0, "degraded_pages": 0})  # fmt: skip
+    store.record_run(
+        {
+            "run_id": "r1",
+            "source": "demo_telegram",
+            "started_at": "2026-11-20T08:00:00+00:00",
+            "finished_at": "2026-11-20T08:01:00+00:00",
+            "status": "ok",
+            "pages": 4,
+            "items": 12,
+            "new": 3,
+            "flagged": 2,
+            "errors": 0,
+            "degraded_pages": 0,
+        }
+    )
     return store
 
 
@@ -146,9 +233,14 @@ class Client:
         self.http = httpx.Client(base_url=base_url, follow_redirects=False, timeout=30)
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, data: dict[str, Any] | None = None,
-                headers: dict[str, str] | None = None,
-                files: dict[str, tuple[str, bytes, str]] | None = None) -> httpx.Response:  # fmt: skip
+    def request(
+        self,
+        method: str,
+        path: str,
+        data: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> httpx.Response:
         sent = dict(headers or {})
         if self.cookies:
             sent["cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())

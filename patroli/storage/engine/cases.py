@@ -102,7 +102,9 @@ class EngineCases:
         item = {**new_item(case_id, kind, value, note, actor), "id": doc_id}
         self.conn.put("case_items", doc_id, item, create=True)
         self._touch(case_id, item["added_at"])
-        write_audit(self.conn, actor, "case.item.add", case_id, None, {"kind": kind, "value": value}, note)  # fmt: skip
+        write_audit(
+            self.conn, actor, "case.item.add", case_id, None, {"kind": kind, "value": value}, note
+        )
         return item
 
     def remove_case_item(self, case_id: str, item_id: str, *, actor: str) -> None:
@@ -153,9 +155,15 @@ class EngineCases:
     def add_takedown(self, request: Mapping[str, Any], *, actor: str) -> Record:
         record = checked_takedown(request, actor)
         self.conn.put("takedowns", record["id"], record, create=True)
-        write_audit(self.conn, actor, "takedown.submit", record["ad_id"], None,
-                    {k: record[k] for k in ("id", "channel", "platform", "url", "status")},
-                    record.get("letter_number") or "")  # fmt: skip
+        write_audit(
+            self.conn,
+            actor,
+            "takedown.submit",
+            record["ad_id"],
+            None,
+            {k: record[k] for k in ("id", "channel", "platform", "url", "status")},
+            record.get("letter_number") or "",
+        )
         return record
 
     def update_takedown(
@@ -172,9 +180,15 @@ class EngineCases:
             current = {**current, **after}
             self.conn.put("takedowns", request_id, current)
             if "status" in before:
-                write_audit(self.conn, actor, "takedown.status", current["ad_id"], before,
-                            {"status": current["status"], "reason": current.get("reason", "")},
-                            request_id)  # fmt: skip
+                write_audit(
+                    self.conn,
+                    actor,
+                    "takedown.status",
+                    current["ad_id"],
+                    before,
+                    {"status": current["status"], "reason": current.get("reason", "")},
+                    request_id,
+                )
         return takedown_record(current)
 
     def list_takedowns(

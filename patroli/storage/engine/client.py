@@ -204,9 +204,10 @@ def detect_engine(settings: EngineSettings) -> EngineInfo:
         number = str(version.get("number") or "")
         if not number:  # no root endpoint: ask the local node
             nodes = http.request(
-                "GET", settings.base_url + "/_nodes/_local?filter_path=nodes.*.version",
+                "GET",
+                settings.base_url + "/_nodes/_local?filter_path=nodes.*.version",
                 headers=headers,
-            )  # fmt: skip
+            )
             number = next(
                 (
                     n.get("version", "")
@@ -280,8 +281,11 @@ class EngineClient(ABC):
                     ) from exc
             delay = min(0.5 * 2**attempt, 8.0)
             logger.warning(
-                "search engine request %s %s failed, retrying in %.1fs", method, path.split("?")[0], delay
-            )  # fmt: skip
+                "search engine request %s %s failed, retrying in %.1fs",
+                method,
+                path.split("?")[0],
+                delay,
+            )
             time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 

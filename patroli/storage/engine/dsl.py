@@ -54,9 +54,12 @@ def _filter_clause(field: str, values: tuple[str, ...]) -> dict[str, Any]:
     if field in ("flagged", "risky"):
         return {"terms": {field: [v == "1" for v in values]}}
     if field == ATTENTION:
-        wanted: dict[str, Any] = {"bool": {"should": [{"term": {"flagged": True}},
-                                      {"term": {"cluster_status": "confirmed"}}],
-                           "minimum_should_match": 1}}  # fmt: skip
+        wanted: dict[str, Any] = {
+            "bool": {
+                "should": [{"term": {"flagged": True}}, {"term": {"cluster_status": "confirmed"}}],
+                "minimum_should_match": 1,
+            }
+        }
         either: list[dict[str, Any]] = [
             wanted if v == "1" else {"bool": {"must_not": [wanted]}} for v in set(values)
         ]
@@ -106,9 +109,16 @@ FACETS: dict[str, Any] = {
     "source": {"terms": {"field": "source", "size": 100}},
     "status": {"terms": {"field": "status", "size": 10}},
     "country": {"terms": {"field": "countries", "size": 100}},
-    "day": {"date_histogram": {"field": "sort_date", "calendar_interval": "day",
-                               "format": "yyyy-MM-dd", "min_doc_count": 1, "order": {"_key": "desc"}}},
-}  # fmt: skip
+    "day": {
+        "date_histogram": {
+            "field": "sort_date",
+            "calendar_interval": "day",
+            "format": "yyyy-MM-dd",
+            "min_doc_count": 1,
+            "order": {"_key": "desc"},
+        }
+    },
+}
 
 
 def read_facets(aggregations: dict[str, Any]) -> dict[str, dict[str, int]]:

@@ -23,10 +23,13 @@ class EngineEvidence:
             self.conn.client.request(
                 "POST",
                 f"/{quote_id(current['_index'])}/_update/{quote_id(current['_id'])}",
-                params={"if_seq_no": str(current["_seq_no"]),
-                        "if_primary_term": str(current["_primary_term"]), "refresh": "true"},
+                params={
+                    "if_seq_no": str(current["_seq_no"]),
+                    "if_primary_term": str(current["_primary_term"]),
+                    "refresh": "true",
+                },
                 body={"doc": doc},
-            )  # fmt: skip
+            )
         except EngineError as exc:
             if exc.status == 409:
                 return False
@@ -42,8 +45,15 @@ class EngineEvidence:
             if was == hold:
                 break
             if self._update_ad(current, {"hold": hold}):
-                write_audit(self.conn, actor, "ad.hold" if hold else "ad.release", ad_id, was,
-                            hold, reason[:500])  # fmt: skip
+                write_audit(
+                    self.conn,
+                    actor,
+                    "ad.hold" if hold else "ad.release",
+                    ad_id,
+                    was,
+                    hold,
+                    reason[:500],
+                )
                 break
         return read_ad(self.conn, ad_id)
 
@@ -56,13 +66,24 @@ class EngineEvidence:
                 return
             doc = {"capture": dict(capture), "captured_at": capture["captured_at"]}
             if self._update_ad(current, doc):
-                write_audit(self.conn, str(capture.get("tool") or "patroli"), "ad.capture", ad_id,
-                            None, {"sha256": capture.get("sha256"), "file": capture.get("file")}, "")  # fmt: skip
+                write_audit(
+                    self.conn,
+                    str(capture.get("tool") or "patroli"),
+                    "ad.capture",
+                    ad_id,
+                    None,
+                    {"sha256": capture.get("sha256"), "file": capture.get("file")},
+                    "",
+                )
                 return
 
     def ads_to_capture(self, *, limit: int = 100) -> list[Record]:
-        query = {"bool": {"filter": [{"term": {"flagged": True}}],
-                          "must_not": [{"exists": {"field": "captured_at"}}]}}  # fmt: skip
+        query = {
+            "bool": {
+                "filter": [{"term": {"flagged": True}}],
+                "must_not": [{"exists": {"field": "captured_at"}}],
+            }
+        }
         hits = self.conn.search(
             "ads",
             {"query": query, "sort": [{"first_seen": "desc"}, {"ad_id": "asc"}], "size": limit},
@@ -75,24 +96,35 @@ class EngineEvidence:
             for h in self.conn.scan("ads", {"term": {"hold": True}}, [{"ad_id": "asc"}], ["ad_id"])
         }
         groups: dict[str, set[str]] = {"ad": set(), "cluster": set(), "network": set()}
-        for h in self.conn.scan("case_items", {"terms": {"kind": list(groups)}}, [{"id": "asc"}],
-                                ["kind", "value"]):  # fmt: skip
+        for h in self.conn.scan(
+            "case_items", {"terms": {"kind": list(groups)}}, [{"id": "asc"}], ["kind", "value"]
+        ):
             groups[h["_source"]["kind"]].add(h["_source"]["value"])
         held |= groups["ad"]
         for kind in ("cluster", "network"):  # the ads of a case's clusters and networks, as now
             values = sorted(groups[kind])
             for start in range(0, len(values), 1000):
                 members: dict[str, Any] = {"terms": {f"{kind}_id": values[start : start + 1000]}}
-                held |= {h["_source"]["ad_id"]
-                         for h in self.conn.scan("ads", members, [{"ad_id": "asc"}], ["ad_id"])}  # fmt: skip
+                held |= {
+                    h["_source"]["ad_id"]
+                    for h in self.conn.scan("ads", members, [{"ad_id": "asc"}], ["ad_id"])
+                }
         found: set[tuple[str, str]] = set()
         ids = sorted(held)
         for start in range(0, len(ids), 1000):
-            query = {"bool": {"filter": [{"terms": {"ad_id": ids[start : start + 1000]}},
-                                         {"exists": {"field": "warc_file"}}]}}  # fmt: skip
+            query = {
+                "bool": {
+                    "filter": [
+                        {"terms": {"ad_id": ids[start : start + 1000]}},
+                        {"exists": {"field": "warc_file"}},
+                    ]
+                }
+            }
             for hit in self.conn.scan(
-                "evidence", query, [{"ad_id": "asc"}, {"content_hash": "asc"}],
+                "evidence",
+                query,
+                [{"ad_id": "asc"}, {"content_hash": "asc"}],
                 ["ad_id", "warc_file"],
-            ):  # fmt: skip
+            ):
                 found.add((hit["_source"]["ad_id"], hit["_source"]["warc_file"]))
         return [{"ad_id": a, "warc_file": f} for a, f in sorted(found)]

@@ -60,9 +60,25 @@ _TEXT = {"type": "text", "analyzer": ANALYZER}
 # |risk_margin| (1 when unscored), the same keys as the SQLite store's ORDER BY.
 INTERNAL_AD_FIELDS = ("sort_date", "uncertainty")
 
-KINDS = ("ads", "evidence", "reviews", "audit", "users", "runs", "searches", "tokens", "links",
-         "clusters", "generic", "registerimports", "register", "cases", "case_items", "case_notes",
-         "takedowns")  # fmt: skip
+KINDS = (
+    "ads",
+    "evidence",
+    "reviews",
+    "audit",
+    "users",
+    "runs",
+    "searches",
+    "tokens",
+    "links",
+    "clusters",
+    "generic",
+    "registerimports",
+    "register",
+    "cases",
+    "case_items",
+    "case_notes",
+    "takedowns",
+)
 _VERSION_RE = re.compile(r"-v(\d+)$")
 
 
@@ -82,9 +98,14 @@ def kind_properties(kind: str) -> dict[str, Any]:
         return {**engine_properties(ANALYZER), "sort_date": _DATE, "uncertainty": {"type": "float"}}
     if kind == "evidence":
         return _mapped(
-            ("ad_id", *EVIDENCE_FIELDS), _KEYWORD, crawled_at=_DATE, url=_STORED, html=_STORED,
-            warc_offset=_LONG, warc_length=_LONG,
-        )  # fmt: skip
+            ("ad_id", *EVIDENCE_FIELDS),
+            _KEYWORD,
+            crawled_at=_DATE,
+            url=_STORED,
+            html=_STORED,
+            warc_offset=_LONG,
+            warc_length=_LONG,
+        )
     if kind == "reviews":
         return _mapped(
             REVIEW_ENTRY_FIELDS, _KEYWORD, note=_TEXT, at=_DATE, version={"type": "integer"}
@@ -127,15 +148,30 @@ def kind_properties(kind: str) -> dict[str, Any]:
     if kind == "register":
         return _mapped(("import_id", "seq", "entry"), _KEYWORD, seq=_LONG, entry=_STORED)
     if kind == "cases":
-        return _mapped(CASE_FIELDS, _KEYWORD, title=_TEXT, description=_TEXT, routing=_STORED,
-                       created_at=_DATE, updated_at=_DATE)  # fmt: skip
+        return _mapped(
+            CASE_FIELDS,
+            _KEYWORD,
+            title=_TEXT,
+            description=_TEXT,
+            routing=_STORED,
+            created_at=_DATE,
+            updated_at=_DATE,
+        )
     if kind == "case_items":
         return _mapped(CASE_ITEM_FIELDS, _KEYWORD, note=_TEXT, added_at=_DATE)
     if kind == "case_notes":
         return _mapped(CASE_NOTE_FIELDS, _KEYWORD, at=_DATE, text=_TEXT)
     if kind == "takedowns":
-        return _mapped(TAKEDOWN_FIELDS, _KEYWORD, urgent={"type": "boolean"}, reason=_TEXT,
-                       submitted_at=_DATE, updated_at=_DATE, removed_at=_DATE, checks=_STORED)  # fmt: skip
+        return _mapped(
+            TAKEDOWN_FIELDS,
+            _KEYWORD,
+            urgent={"type": "boolean"},
+            reason=_TEXT,
+            submitted_at=_DATE,
+            updated_at=_DATE,
+            removed_at=_DATE,
+            checks=_STORED,
+        )
     raise ValueError(f"unknown index kind {kind!r}")
 
 
@@ -255,9 +291,13 @@ def index_status(client: EngineClient, names: IndexNames) -> list[dict[str, Any]
             )
             analysis: dict[str, Any] = next(iter(settings.values()), {}) if settings else {}
             row["analyzer"] = (
-                analysis.get("settings", {}).get("index", {}).get("analysis", {})
-                .get("analyzer", {}).get(ANALYZER, {}).get("type")
-            )  # fmt: skip
+                analysis.get("settings", {})
+                .get("index", {})
+                .get("analysis", {})
+                .get("analyzer", {})
+                .get(ANALYZER, {})
+                .get("type")
+            )
             row["docs"] = client.request("GET", f"/{names.alias(kind)}/_count")["count"]
             row["up_to_date"] = meta.get("schema") == expected
         status.append(row)
@@ -302,9 +342,17 @@ def migrate(
         copied = _reindex(client, names.alias(kind), current, target, page_size)
         if delete_old:
             client.request("DELETE", f"/{current}")
-        report.append({"kind": kind, "action": "migrated", "from": current, "index": target,
-                       "copied": copied, "seconds": round(time.monotonic() - started, 2),
-                       "old_index": "deleted" if delete_old else "kept, read-only"})  # fmt: skip
+        report.append(
+            {
+                "kind": kind,
+                "action": "migrated",
+                "from": current,
+                "index": target,
+                "copied": copied,
+                "seconds": round(time.monotonic() - started, 2),
+                "old_index": "deleted" if delete_old else "kept, read-only",
+            }
+        )
         say(f"{kind}: alias {names.alias(kind)} -> {target} ({copied} copies)")
     return report
 
@@ -326,9 +374,13 @@ def _reindex(client: EngineClient, alias: str, old: str, new: str, page_size: in
         client.request(
             "POST",
             "/_aliases",
-            body={"actions": [{"remove": {"index": old, "alias": alias}},
-                              {"add": {"index": new, "alias": alias}}]},
-        )  # fmt: skip
+            body={
+                "actions": [
+                    {"remove": {"index": old, "alias": alias}},
+                    {"add": {"index": new, "alias": alias}},
+                ]
+            },
+        )
     except BaseException:
         if blocked:
             client.request("PUT", f"/{old}/_settings", body={"index.blocks.write": None})
@@ -345,9 +397,14 @@ def _pages_since(
         page = client.request(
             "POST",
             f"/{index}/_search",
-            body={"size": page_size, "sort": [{"_seq_no": "asc"}], "search_after": after,
-                  "seq_no_primary_term": True, "track_total_hits": False},
-        )["hits"]["hits"]  # fmt: skip
+            body={
+                "size": page_size,
+                "sort": [{"_seq_no": "asc"}],
+                "search_after": after,
+                "seq_no_primary_term": True,
+                "track_total_hits": False,
+            },
+        )["hits"]["hits"]
         if not page:
             return
         yield page

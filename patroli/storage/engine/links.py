@@ -65,9 +65,11 @@ class EngineLinks:
         found: list[dict[str, Any]] = []
         for chunk in chunks(ids, _CHUNK):
             docs = self.conn.client.request(
-                "POST", f"/{self.conn.alias(kind)}/_mget", body={"ids": chunk},
+                "POST",
+                f"/{self.conn.alias(kind)}/_mget",
+                body={"ids": chunk},
                 params={"_source": ",".join(source)} if isinstance(source, list) else None,
-            )["docs"]  # fmt: skip
+            )["docs"]
             found += [d["_source"] for d in docs if d.get("found")]
         return found
 
@@ -81,19 +83,42 @@ class EngineLinks:
             for outcome in self.conn.bulk(chunk):
                 error = outcome.get("error")
                 if error and outcome.get("status") != 404:
-                    raise EngineError(int(outcome.get("status", 500)), str(error.get("type")),
-                                      str(error.get("reason", ""))[:200])  # fmt: skip
+                    raise EngineError(
+                        int(outcome.get("status", 500)),
+                        str(error.get("type")),
+                        str(error.get("reason", ""))[:200],
+                    )
         self.conn.wrote(*kinds)
 
     def _update_ads(self, docs: Mapping[str, dict[str, Any]], *, links_too: bool = True) -> None:
         actions: list[BulkAction] = []
         for ad_id, doc in docs.items():
-            actions.append(({"update": {"_index": self.conn.alias("ads"), "_id": ad_id,
-                                        "retry_on_conflict": 5}}, {"doc": doc}))  # fmt: skip
+            actions.append(
+                (
+                    {
+                        "update": {
+                            "_index": self.conn.alias("ads"),
+                            "_id": ad_id,
+                            "retry_on_conflict": 5,
+                        }
+                    },
+                    {"doc": doc},
+                )
+            )
             link_doc = {k: v for k, v in doc.items() if k in ("cluster_id", "network_id")}
             if links_too and link_doc:
-                actions.append(({"update": {"_index": self.conn.alias("links"), "_id": ad_id,
-                                            "retry_on_conflict": 5}}, {"doc": link_doc}))  # fmt: skip
+                actions.append(
+                    (
+                        {
+                            "update": {
+                                "_index": self.conn.alias("links"),
+                                "_id": ad_id,
+                                "retry_on_conflict": 5,
+                            }
+                        },
+                        {"doc": link_doc},
+                    )
+                )
         if actions:
             self._bulk(actions, "ads", "links")
 
@@ -105,8 +130,14 @@ class EngineLinks:
     def band_candidates(self, keys: Iterable[int]) -> dict[str, AdLinks]:
         found: dict[str, AdLinks] = {}
         for chunk in chunks([str(k) for k in keys], _CHUNK):
-            hits = self.conn.search("links", {"query": {"terms": {"bands": chunk}},
-                                              "size": _MAX_HITS, "track_total_hits": False})  # fmt: skip
+            hits = self.conn.search(
+                "links",
+                {
+                    "query": {"terms": {"bands": chunk}},
+                    "size": _MAX_HITS,
+                    "track_total_hits": False,
+                },
+            )
             for hit in hits["hits"]["hits"]:
                 found[hit["_source"]["ad_id"]] = _links(hit["_source"])
         return found
@@ -149,8 +180,10 @@ class EngineLinks:
         ]
         if actions:
             self._bulk(actions, "links")
-        self._update_ads({a: {"cluster_id": "", "network_id": "", "cluster_status": ""}
-                          for a in ad_ids}, links_too=False)  # fmt: skip
+        self._update_ads(
+            {a: {"cluster_id": "", "network_id": "", "cluster_status": ""} for a in ad_ids},
+            links_too=False,
+        )
 
     def cluster_members(self, cluster_id: str) -> list[AdLinks]:
         return self._scan_links({"term": {"cluster_id": cluster_id}})
@@ -158,15 +191,24 @@ class EngineLinks:
     def network_members(self, network_id: str) -> list[AdLinks]:
         return self._scan_links({"term": {"network_id": network_id}})
 
-    def _terms(self, field: str, values: list[str], sub: dict[str, Any] | None = None,
-               query_field: str = "") -> list[dict[str, Any]]:  # fmt: skip
+    def _terms(
+        self,
+        field: str,
+        values: list[str],
+        sub: dict[str, Any] | None = None,
+        query_field: str = "",
+    ) -> list[dict[str, Any]]:
         buckets: list[dict[str, Any]] = []
         for chunk in chunks(values, 500):
             agg: dict[str, Any] = {"terms": {"field": field, "include": chunk, "size": len(chunk)}}
             if sub:
                 agg["aggs"] = sub
-            body = {"size": 0, "track_total_hits": False,
-                    "query": {"terms": {query_field or field: chunk}}, "aggs": {"t": agg}}  # fmt: skip
+            body = {
+                "size": 0,
+                "track_total_hits": False,
+                "query": {"terms": {query_field or field: chunk}},
+                "aggs": {"t": agg},
+            }
             response = self.conn.search("links", body)
             if "aggregations" in response:
                 buckets += response["aggregations"]["t"]["buckets"]
@@ -216,21 +258,27 @@ class EngineLinks:
             self._bulk(actions, "generic")
 
     def cluster_records(self, cluster_ids: Iterable[str]) -> dict[str, Record]:
-        return {d["cluster_id"]: {k: d.get(k) for k in CLUSTER_FIELDS}
-                for d in self._mget("clusters", sorted(cluster_ids))}  # fmt: skip
+        return {
+            d["cluster_id"]: {k: d.get(k) for k in CLUSTER_FIELDS}
+            for d in self._mget("clusters", sorted(cluster_ids))
+        }
 
     def put_cluster_records(self, records: Sequence[Record]) -> None:
         actions: list[BulkAction] = [
-            ({"index": {"_index": self.conn.alias("clusters"), "_id": r["cluster_id"]}},
-             {k: r.get(k) for k in CLUSTER_FIELDS})
+            (
+                {"index": {"_index": self.conn.alias("clusters"), "_id": r["cluster_id"]}},
+                {k: r.get(k) for k in CLUSTER_FIELDS},
+            )
             for r in records
-        ]  # fmt: skip
+        ]
         if actions:
             self._bulk(actions, "clusters")
 
     def all_ad_ids(self) -> list[str]:
-        return [h["_source"]["ad_id"] for h in
-                self.conn.scan("ads", {"match_all": {}}, [{"ad_id": "asc"}], ["ad_id"], 5000)]  # fmt: skip
+        return [
+            h["_source"]["ad_id"]
+            for h in self.conn.scan("ads", {"match_all": {}}, [{"ad_id": "asc"}], ["ad_id"], 5000)
+        ]
 
     def link_inputs(self, ad_ids: Sequence[str]) -> list[Record]:
         return [dict(s) for s in self._mget("ads", list(ad_ids), _LINK_INPUTS)]
@@ -242,10 +290,23 @@ class EngineLinks:
             return {}
         found: dict[str, list[Record]] = {}
         for phash_keys, dhash_keys in key_sets:
-            query = {"bool": {"filter": [{"terms": {"image_keys": phash_keys}},
-                                         {"terms": {"image_keys": dhash_keys}}]}}  # fmt: skip
-            hits = self.conn.search("ads", {"query": query, "size": limit, "track_total_hits": False,
-                                            "_source": ["ad_id", "images"]})  # fmt: skip
+            query = {
+                "bool": {
+                    "filter": [
+                        {"terms": {"image_keys": phash_keys}},
+                        {"terms": {"image_keys": dhash_keys}},
+                    ]
+                }
+            }
+            hits = self.conn.search(
+                "ads",
+                {
+                    "query": query,
+                    "size": limit,
+                    "track_total_hits": False,
+                    "_source": ["ad_id", "images"],
+                },
+            )
             for hit in hits["hits"]["hits"]:
                 found[hit["_source"]["ad_id"]] = list(hit["_source"].get("images") or [])
         return found
@@ -261,36 +322,62 @@ class EngineNetworkQueries:
         body = {
             "size": 0,
             "track_total_hits": False,
-            "query": {"bool": {"filter": [{"exists": {"field": "network_id"}}],
-                               "must_not": [{"term": {"network_id": ""}}]}},
-            "aggs": {"n": {"terms": {"field": "network_id", "size": max(limit * 20, 200), "min_doc_count": 2,
-                                     "order": [{"_count": "desc"}, {"_key": "asc"}]},
-                           "aggs": {"last_seen": {"max": {"field": "last_seen"}},
-                                    "sources": {"cardinality": {"field": "source"}},
-                                    "flagged": {"filter": {"term": {"flagged": True}}},
-                                    "confirmed": {"filter": {"term": {"status": "confirmed"}}}}}},
-        }  # fmt: skip
+            "query": {
+                "bool": {
+                    "filter": [{"exists": {"field": "network_id"}}],
+                    "must_not": [{"term": {"network_id": ""}}],
+                }
+            },
+            "aggs": {
+                "n": {
+                    "terms": {
+                        "field": "network_id",
+                        "size": max(limit * 20, 200),
+                        "min_doc_count": 2,
+                        "order": [{"_count": "desc"}, {"_key": "asc"}],
+                    },
+                    "aggs": {
+                        "last_seen": {"max": {"field": "last_seen"}},
+                        "sources": {"cardinality": {"field": "source"}},
+                        "flagged": {"filter": {"term": {"flagged": True}}},
+                        "confirmed": {"filter": {"term": {"status": "confirmed"}}},
+                    },
+                }
+            },
+        }
         response = self.conn.search("ads", body)
         rows = []
         for bucket in response.get("aggregations", {}).get("n", {}).get("buckets", []):
             last = bucket["last_seen"].get("value_as_string")
             if not last or datetime.fromisoformat(last) < datetime.fromisoformat(since):
                 continue
-            rows.append({"network_id": bucket["key"], "ads": bucket["doc_count"],
-                         "sources": int(bucket["sources"]["value"]),
-                         "flagged": bucket["flagged"]["doc_count"],
-                         "confirmed": bucket["confirmed"]["doc_count"], "last_seen": last})  # fmt: skip
+            rows.append(
+                {
+                    "network_id": bucket["key"],
+                    "ads": bucket["doc_count"],
+                    "sources": int(bucket["sources"]["value"]),
+                    "flagged": bucket["flagged"]["doc_count"],
+                    "confirmed": bucket["confirmed"]["doc_count"],
+                    "last_seen": last,
+                }
+            )
         return rows[:limit]
 
     def trends(self, *, days: int = 30) -> dict[str, Any]:
         since = (datetime.now(UTC) - timedelta(days=days)).isoformat()
         fields = ["province", "transit", "countries", "agency_id", "job_type", "flagged", "status"]
-        hits = self.conn.scan("ads", {"range": {"first_seen": {"gte": since}}},
-                              [{"ad_id": "asc"}], fields, 5000)  # fmt: skip
+        hits = self.conn.scan(
+            "ads", {"range": {"first_seen": {"gte": since}}}, [{"ad_id": "asc"}], fields, 5000
+        )
         return trend_rows(
             (
-                s.get("province"), s.get("transit") or [], s.get("countries") or [],
-                s.get("agency_id"), s.get("job_type"), bool(s.get("flagged")), s.get("status"),
+                s.get("province"),
+                s.get("transit") or [],
+                s.get("countries") or [],
+                s.get("agency_id"),
+                s.get("job_type"),
+                bool(s.get("flagged")),
+                s.get("status"),
             )
             for s in (h["_source"] for h in hits)
-        )  # fmt: skip
+        )

@@ -58,8 +58,12 @@ class OpenSearchClient(EngineClient):
             body = body.decode("utf-8")
         try:
             return self.client.transport.perform_request(
-                method, path, params=dict(params or {}), body=body, headers=_NDJSON if ndjson else _JSON
-            )  # fmt: skip
+                method,
+                path,
+                params=dict(params or {}),
+                body=body,
+                headers=_NDJSON if ndjson else _JSON,
+            )
         except OpenSearchConnectionError as exc:
             raise EngineUnavailable(
                 f"OpenSearch at {self.settings.base_url} is unreachable: {type(exc).__name__}"

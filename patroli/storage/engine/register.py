@@ -19,9 +19,20 @@ class EngineRegister:
         self, meta: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]
     ) -> Record:
         record = new_import_record(meta)
-        known = self.conn.search("registerimports", {"query": {"bool": {"filter": [
-            {"term": {"sha256": record["sha256"] or ""}}, {"term": {"kind": record["kind"]}}]}},
-            "size": 1})["hits"]["hits"]  # fmt: skip
+        known = self.conn.search(
+            "registerimports",
+            {
+                "query": {
+                    "bool": {
+                        "filter": [
+                            {"term": {"sha256": record["sha256"] or ""}},
+                            {"term": {"kind": record["kind"]}},
+                        ]
+                    }
+                },
+                "size": 1,
+            },
+        )["hits"]["hits"]
         if known:
             return {
                 **{k: known[0]["_source"].get(k) for k in REGISTER_IMPORT_FIELDS},
@@ -29,10 +40,17 @@ class EngineRegister:
             }
         self.conn.ensure("register")
         actions: list[BulkAction] = [
-            ({"create": {"_index": self.conn.alias("register"), "_id": f"{record['import_id']}:{i}"}},
-             {"import_id": record["import_id"], "seq": i, "entry": dict(entry)})
+            (
+                {
+                    "create": {
+                        "_index": self.conn.alias("register"),
+                        "_id": f"{record['import_id']}:{i}",
+                    }
+                },
+                {"import_id": record["import_id"], "seq": i, "entry": dict(entry)},
+            )
             for i, entry in enumerate(entries)
-        ]  # fmt: skip
+        ]
         for start in range(0, len(actions), 2000):
             self.conn.bulk(actions[start : start + 2000])
         self.conn.wrote("register")

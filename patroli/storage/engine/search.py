@@ -190,10 +190,17 @@ class EngineSearch:
             return []
         # Exact terms on the band keys find the candidates (one pHash key and one dHash key of the
         # same orientation); the full distances verify them.
-        either = [{"bool": {"filter": [{"terms": {"image_keys": p}}, {"terms": {"image_keys": d}}]}}
-                  for p, d in key_sets]  # fmt: skip
-        query = {"bool": {"should": either, "minimum_should_match": 1,
-                          "must_not": [{"ids": {"values": [exclude]}}] if exclude else []}}  # fmt: skip
+        either = [
+            {"bool": {"filter": [{"terms": {"image_keys": p}}, {"terms": {"image_keys": d}}]}}
+            for p, d in key_sets
+        ]
+        query = {
+            "bool": {
+                "should": either,
+                "minimum_should_match": 1,
+                "must_not": [{"ids": {"values": [exclude]}}] if exclude else [],
+            }
+        }
         candidates = [
             ad_record(hit["_source"])
             for hit in self.conn.scan("ads", query, [{"ad_id": "asc"}], True, 1000)

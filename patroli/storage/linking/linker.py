@@ -26,7 +26,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from patroli.images.bands import best_match
 from patroli.storage.base import Record
@@ -73,6 +73,16 @@ FLYER_CANDIDATES = 200  # same-flyer candidates verified per batch and image ori
 
 def _short(prefix: str, seed: str) -> str:
     return prefix + hashlib.sha256(seed.encode()).hexdigest()[:12]
+
+
+def _new_only(groups: list[list[Hashable]]) -> list[list[str]]:
+    """The ad ids of the groups made of new ads only (nodes ``("ad", id)``): they need new ids."""
+    found = []
+    for group in groups:
+        nodes = [cast("tuple[str, str]", node) for node in group]
+        if all(kind == "ad" for kind, _ in nodes):
+            found.append([ad_id for _, ad_id in nodes])
+    return found
 
 
 @dataclass(slots=True)
@@ -195,8 +205,10 @@ class Linker:
             families[ad_id] = sorted(found)
             seen[ad_id] = [dict(p) for p in probes]
             links = fresh[ad_id]
-            links.identifiers = [*links.identifiers, *(k for k in families[ad_id]
-                                                       if k not in links.identifiers)]  # fmt: skip
+            links.identifiers = [
+                *links.identifiers,
+                *(k for k in families[ad_id] if k not in links.identifiers),
+            ]
 
     def unlink(self, ad_ids: Sequence[str]) -> LinkReport:
         """Take ads out of their clusters and networks (and split what they alone held together)."""
@@ -269,8 +281,7 @@ class Linker:
             str(n[1]) for g in groups for n in g if isinstance(n, tuple) and n[0] == "cluster"
         }
         sizes = self.backend.cluster_sizes(existing) if existing else {}
-        self._prefetch("c-", [[str(n[1]) for n in g] for g in groups  # type: ignore[index]
-                              if all(n[0] == "ad" for n in g)])  # type: ignore[index]  # fmt: skip
+        self._prefetch("c-", _new_only(groups))
         merged_into: dict[str, str] = {}
         relabel: dict[str, str] = {}
         for group in groups:
@@ -482,8 +493,7 @@ class Linker:
         groups = uf.groups()
         existing = {str(n[1]) for g in groups for n in g if n[0] == "net"}  # type: ignore[index]
         sizes = self.backend.network_sizes(existing) if existing else {}
-        self._prefetch("n-", [[str(n[1]) for n in g] for g in groups  # type: ignore[index]
-                              if all(n[0] == "ad" for n in g)])  # type: ignore[index]  # fmt: skip
+        self._prefetch("n-", _new_only(groups))
         assign: dict[str, str] = {}
         merged: dict[str, str] = {}
         for group in groups:

@@ -99,9 +99,13 @@ class LinkingRole:
                 report = linker.relink_all()
             else:
                 report = linker.link(backend.link_inputs(list(ad_ids)))
-        return {"linked": report.linked, "clusters_merged": report.clusters_merged,
-                "networks_merged": report.networks_merged, "split": report.split,
-                "generic": report.generic}  # fmt: skip
+        return {
+            "linked": report.linked,
+            "clusters_merged": report.clusters_merged,
+            "networks_merged": report.networks_merged,
+            "split": report.split,
+            "generic": report.generic,
+        }
 
     def unlink_ads(self, ad_ids: Sequence[str]) -> int:
         with self._link_lock, self.link_backend() as backend:
@@ -120,8 +124,9 @@ class LinkingRole:
         after: list[Any] | None = None
         total = 0
         while len(hits) < limit:
-            result = self.search(query, limit=min(_MEMBER_PAGE, limit - len(hits)), sort="date",
-                                 after=after)  # fmt: skip
+            result = self.search(
+                query, limit=min(_MEMBER_PAGE, limit - len(hits)), sort="date", after=after
+            )
             total = result.total
             hits += result.hits
             after = result.next_after
@@ -181,8 +186,15 @@ class LinkingRole:
         identifiers = []
         for key, ad_ids in sorted(carried.items(), key=lambda kv: (-len(kv[1]), kv[0])):
             kind, value = split_key(key)
-            identifiers.append({"key": key, "kind": kind, "value": value, "ads": len(ad_ids),
-                                "generic": key in generic})  # fmt: skip
+            identifiers.append(
+                {
+                    "key": key,
+                    "kind": kind,
+                    "value": value,
+                    "ads": len(ad_ids),
+                    "generic": key in generic,
+                }
+            )
             if key not in generic:
                 edges += [(ad_id, key) for ad_id in ad_ids]
         clusters = Counter(ad.get("cluster_id") for ad in ads if ad.get("cluster_id"))
@@ -197,13 +209,17 @@ class LinkingRole:
             "clusters": [{"cluster_id": c, "ads": n} for c, n in clusters.most_common()],
             "edges": edges,
             "sources": dict(Counter(a.get("source") for a in ads).most_common()),
-            "destinations": dict(Counter(c for a in ads for c in a.get("countries") or ()).most_common()),
+            "destinations": dict(
+                Counter(c for a in ads for c in a.get("countries") or ()).most_common()
+            ),
             "first_seen": min(firsts) if firsts else None,
             "last_seen": max(lasts) if lasts else None,
-            "risk": {"max": max(risks) if risks else None,
-                     "mean": round(sum(risks) / len(risks), 4) if risks else None},
+            "risk": {
+                "max": max(risks) if risks else None,
+                "mean": round(sum(risks) / len(risks), 4) if risks else None,
+            },
             "decisions": dict(Counter(a.get("status") or "new" for a in ads)),
-        }  # fmt: skip
+        }
 
     # --- deciding ---------------------------------------------------------------------------
 
@@ -232,22 +248,41 @@ class LinkingRole:
                 skipped.append(ad_id)  # joined the cluster after the analyst looked at it
                 continue
             try:
-                self.review(ad_id, decision, reviewer=reviewer, note=detail,
-                            expected_version=int(expected) if expected is not None else None)  # fmt: skip
+                self.review(
+                    ad_id,
+                    decision,
+                    reviewer=reviewer,
+                    note=detail,
+                    expected_version=int(expected) if expected is not None else None,
+                )
                 decided.append(ad_id)
             except (ReviewConflict, AdNotFound):
                 skipped.append(ad_id)
         at = now()
         with self._link_lock, self.link_backend() as backend:
-            backend.put_cluster_records([{"cluster_id": cluster_id, "decision": decision,
-                                          "decided_by": reviewer, "decided_at": at, "note": note,
-                                          "merged_into": None}])  # fmt: skip
+            backend.put_cluster_records(
+                [
+                    {
+                        "cluster_id": cluster_id,
+                        "decision": decision,
+                        "decided_by": reviewer,
+                        "decided_at": at,
+                        "note": note,
+                        "merged_into": None,
+                    }
+                ]
+            )
             backend.set_cluster_status(
                 {m.ad_id: decision for m in backend.cluster_members(cluster_id)}
             )
-        self.append_audit(reviewer, "cluster_review", cluster_id, None,
-                          {"decision": decision, "decided": len(decided), "skipped": len(skipped)},
-                          detail=note)  # fmt: skip
+        self.append_audit(
+            reviewer,
+            "cluster_review",
+            cluster_id,
+            None,
+            {"decision": decision, "decided": len(decided), "skipped": len(skipped)},
+            detail=note,
+        )
         return {"cluster_id": cluster_id, "decided": decided, "skipped": skipped}
 
 

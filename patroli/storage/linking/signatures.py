@@ -56,14 +56,19 @@ def signature_of_shingles(found: Iterable[str], num_perm: int = NUM_PERM) -> byt
     return minhash.hashvalues.astype("<u4").tobytes()
 
 
-def signature(text: str, kind: str = SHINGLE_KIND, size: int = SHINGLE_SIZE,
-              num_perm: int = NUM_PERM) -> bytes | None:  # fmt: skip
+def signature(
+    text: str, kind: str = SHINGLE_KIND, size: int = SHINGLE_SIZE, num_perm: int = NUM_PERM
+) -> bytes | None:
     """The MinHash signature (``num_perm`` little-endian uint32) of a text, None for no text."""
     return signature_of_shingles(shingles(text, kind, size), num_perm)
 
 
-def signatures(texts: Sequence[str], kind: str = SHINGLE_KIND, size: int = SHINGLE_SIZE,
-               num_perm: int = NUM_PERM) -> list[bytes | None]:  # fmt: skip
+def signatures(
+    texts: Sequence[str],
+    kind: str = SHINGLE_KIND,
+    size: int = SHINGLE_SIZE,
+    num_perm: int = NUM_PERM,
+) -> list[bytes | None]:
     """The signatures of many texts at once: ``MinHash.bulk`` draws the permutations once per batch
     instead of once per text (the same values as ``signature``)."""
     sets = [[s.encode("utf-8") for s in shingles(t, kind, size)] for t in texts]

@@ -133,7 +133,9 @@ class SQLiteCases:
             conn.execute(
                 "UPDATE cases SET updated_at = ? WHERE id = ?", (item["added_at"], case_id)
             )
-            insert_audit(conn, actor, "case.item.add", case_id, None, {"kind": kind, "value": value}, note)  # fmt: skip
+            insert_audit(
+                conn, actor, "case.item.add", case_id, None, {"kind": kind, "value": value}, note
+            )
         return item
 
     def remove_case_item(self, case_id: str, item_id: str, *, actor: str) -> None:
@@ -172,9 +174,15 @@ class SQLiteCases:
         record = checked_takedown(request, actor)
         with self.db.write() as conn:
             _insert(conn, "takedowns", TAKEDOWN_FIELDS, _encode(record, _TAKEDOWN_JSON))
-            insert_audit(conn, actor, "takedown.submit", record["ad_id"], None,
-                         {k: record[k] for k in ("id", "channel", "platform", "url", "status")},
-                         record.get("letter_number") or "")  # fmt: skip
+            insert_audit(
+                conn,
+                actor,
+                "takedown.submit",
+                record["ad_id"],
+                None,
+                {k: record[k] for k in ("id", "channel", "platform", "url", "status")},
+                record.get("letter_number") or "",
+            )
         return record
 
     def update_takedown(
@@ -198,9 +206,15 @@ class SQLiteCases:
                     [*encoded.values(), request_id],
                 )
                 if "status" in before:
-                    insert_audit(conn, actor, "takedown.status", current["ad_id"], before,
-                                 {"status": after["status"], "reason": after.get("reason", "")},
-                                 request_id)  # fmt: skip
+                    insert_audit(
+                        conn,
+                        actor,
+                        "takedown.status",
+                        current["ad_id"],
+                        before,
+                        {"status": after["status"], "reason": after.get("reason", "")},
+                        request_id,
+                    )
             row = conn.execute("SELECT * FROM takedowns WHERE id = ?", (request_id,)).fetchone()
         return takedown_record(_decode(row, _TAKEDOWN_JSON))
 

@@ -112,8 +112,11 @@ _DDL = [
     "CREATE INDEX IF NOT EXISTS takedowns_ad ON takedowns(ad_id)",
 ]
 # Columns later versions added to tables that an older file already has: added in place.
-_ADDED_COLUMNS = {"evidence": {n: "INTEGER" if n in ("warc_offset", "warc_length") else "TEXT"
-                               for n in WARC_POINTER_FIELDS}}  # fmt: skip
+_ADDED_COLUMNS = {
+    "evidence": {
+        n: "INTEGER" if n in ("warc_offset", "warc_length") else "TEXT" for n in WARC_POINTER_FIELDS
+    }
+}
 
 
 def _schema_version(conn: sqlite3.Connection) -> int:

@@ -23,20 +23,37 @@ class SQLiteEvidence:
                 raise AdNotFound(ad_id)
             if bool(row["hold"]) != hold:
                 conn.execute("UPDATE ads SET hold = ? WHERE ad_id = ?", (int(hold), ad_id))
-                insert_audit(conn, actor, "ad.hold" if hold else "ad.release", ad_id,
-                             bool(row["hold"]), hold, reason[:500])  # fmt: skip
+                insert_audit(
+                    conn,
+                    actor,
+                    "ad.hold" if hold else "ad.release",
+                    ad_id,
+                    bool(row["hold"]),
+                    hold,
+                    reason[:500],
+                )
         return read_ad(self.db, ad_id)
 
     def record_capture(self, ad_id: str, capture: Mapping[str, Any]) -> None:
         with self.db.write() as conn:
             cursor = conn.execute(
                 "UPDATE ads SET capture = ?, captured_at = ? WHERE ad_id = ? AND captured_at IS NULL",
-                (json.dumps(dict(capture), ensure_ascii=False, default=str),
-                 capture["captured_at"], ad_id),
-            )  # fmt: skip
+                (
+                    json.dumps(dict(capture), ensure_ascii=False, default=str),
+                    capture["captured_at"],
+                    ad_id,
+                ),
+            )
             if cursor.rowcount == 1:
-                insert_audit(conn, str(capture.get("tool") or "patroli"), "ad.capture", ad_id, None,
-                             {"sha256": capture.get("sha256"), "file": capture.get("file")}, "")  # fmt: skip
+                insert_audit(
+                    conn,
+                    str(capture.get("tool") or "patroli"),
+                    "ad.capture",
+                    ad_id,
+                    None,
+                    {"sha256": capture.get("sha256"), "file": capture.get("file")},
+                    "",
+                )
 
     def ads_to_capture(self, *, limit: int = 100) -> list[Record]:
         with self.db.read() as conn:

@@ -202,8 +202,10 @@ class SQLiteLinks:
         for phash_keys, dhash_keys in key_sets:
             # Both look-ups use the (kind, value) primary key of ad_entities.
             sub = "SELECT ad_id FROM ad_entities WHERE kind = ? AND value IN ({})"
-            sql = (f"{sub.format(_marks(len(phash_keys)))} INTERSECT "
-                   f"{sub.format(_marks(len(dhash_keys)))} LIMIT ?")  # fmt: skip
+            sql = (
+                f"{sub.format(_marks(len(phash_keys)))} INTERSECT "
+                f"{sub.format(_marks(len(dhash_keys)))} LIMIT ?"
+            )
             rows = self.conn.execute(sql, [FLYER_KIND, *phash_keys, FLYER_KIND, *dhash_keys, limit])
             ids.update(row[0] for row in rows)
         found: dict[str, list[Record]] = {}

@@ -41,9 +41,11 @@ class SQLiteRegister:
             )
             conn.executemany(
                 "INSERT INTO register_entries(import_id, seq, entry) VALUES (?,?,?)",
-                [(record["import_id"], i, json.dumps(dict(e), ensure_ascii=False, default=str))
-                 for i, e in enumerate(entries)],
-            )  # fmt: skip
+                [
+                    (record["import_id"], i, json.dumps(dict(e), ensure_ascii=False, default=str))
+                    for i, e in enumerate(entries)
+                ],
+            )
         return record
 
     def register_imports(self, *, kind: str = "") -> list[Record]:

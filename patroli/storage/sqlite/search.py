@@ -64,10 +64,11 @@ def _where(query: Query) -> tuple[str, list[Any]]:
         if flt.field == ATTENTION:
             wanted = {v == "1" for v in flt.values}
             clause = " OR ".join(
-                "(ads.flagged = 1 OR ads.cluster_status = 'confirmed')" if v
+                "(ads.flagged = 1 OR ads.cluster_status = 'confirmed')"
+                if v
                 else "(COALESCE(ads.flagged, 0) = 0 AND COALESCE(ads.cluster_status, '') != 'confirmed')"
                 for v in sorted(wanted)
-            )  # fmt: skip
+            )
             clauses.append(f"NOT ({clause})" if flt.negate else f"({clause})")
         elif name in ENTITY_FILTERS:
             sub = f"SELECT ad_id FROM ad_entities WHERE kind = ? AND value IN ({marks})"
@@ -212,9 +213,11 @@ class SQLiteSearch:
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 records += [
-                    decode_row(r) for r in conn.execute(
-                        f"SELECT * FROM ads WHERE ad_id IN ({_marks(chunk)})", chunk)
-                ]  # fmt: skip
+                    decode_row(r)
+                    for r in conn.execute(
+                        f"SELECT * FROM ads WHERE ad_id IN ({_marks(chunk)})", chunk
+                    )
+                ]
         return verify_flyers(probes, records, limit)
 
     def stats(self, *, days: int = 30) -> dict[str, Any]:
@@ -289,11 +292,16 @@ class SQLiteTrends:
             ).fetchall()
         return trend_rows(
             (
-                r["province"], json.loads(r["transit"] or "[]"), json.loads(r["countries"] or "[]"),
-                r["agency_id"], r["job_type"], bool(r["flagged"]), r["status"],
+                r["province"],
+                json.loads(r["transit"] or "[]"),
+                json.loads(r["countries"] or "[]"),
+                r["agency_id"],
+                r["job_type"],
+                bool(r["flagged"]),
+                r["status"],
             )
             for r in rows
-        )  # fmt: skip
+        )
 
 
 def _marks(values: Sequence[Any]) -> str:

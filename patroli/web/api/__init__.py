@@ -21,8 +21,14 @@ def openapi_json(ctx: ApiCtx) -> dict[str, Any]:
     return document(ALL)
 
 
-OPENAPI = Endpoint("/openapi.json", openapi_json, PUBLIC, "This document (OpenAPI 3.1)",
-                   tag="meta", responses={200: ("", "The OpenAPI document.")})  # fmt: skip
+OPENAPI = Endpoint(
+    "/openapi.json",
+    openapi_json,
+    PUBLIC,
+    "This document (OpenAPI 3.1)",
+    tag="meta",
+    responses={200: ("", "The OpenAPI document.")},
+)
 ALL: list[Endpoint] = [*ENDPOINTS, OPENAPI]
 
 

@@ -36,8 +36,13 @@ audit log, naming the token; refused tokens too.
 
 
 def _parameter(param: Any) -> dict[str, Any]:
-    spec: dict[str, Any] = {"name": param.name, "in": param.where, "required": param.required,
-                            "description": param.description, "schema": param.schema}  # fmt: skip
+    spec: dict[str, Any] = {
+        "name": param.name,
+        "in": param.where,
+        "required": param.required,
+        "description": param.description,
+        "schema": param.schema,
+    }
     if param.example is not None:
         spec["example"] = param.example
     return spec

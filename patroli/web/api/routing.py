@@ -104,9 +104,14 @@ class ApiCtx(StoreRoles):
         except ValueError:
             value = low - 1
         if not low <= value <= high:
-            raise ApiError(400, "bad_parameter",
-                           N_("%(name)s: expected a whole number from %(low)s to %(high)s"),
-                           name=name, low=low, high=high)  # fmt: skip
+            raise ApiError(
+                400,
+                "bad_parameter",
+                N_("%(name)s: expected a whole number from %(low)s to %(high)s"),
+                name=name,
+                low=low,
+                high=high,
+            )
         return value
 
 
@@ -139,9 +144,12 @@ class Endpoint:
 
 
 def error_response(
-    status: int, code: str, message: str, details: dict[str, Any] | None = None,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
-) -> JSONResponse:  # fmt: skip
+) -> JSONResponse:
     error: dict[str, Any] = {"code": code, "message": message}
     if details:
         error["details"] = details
@@ -193,21 +201,37 @@ def authenticate(state: AppState, request: Request, scope: str) -> tuple[Record,
     _ = translator(language)
     challenge = {"WWW-Authenticate": 'Bearer realm="patroli"'}
     if not presented:
-        return error_response(401, "unauthenticated", _("Send an API token: Authorization: Bearer ptk_…"),
-                              headers=challenge)  # fmt: skip
+        return error_response(
+            401,
+            "unauthenticated",
+            _("Send an API token: Authorization: Bearer ptk_…"),
+            headers=challenge,
+        )
     tokens: TokenStore = state.store
     verdict = check_token(tokens, state.store, presented, scope=scope)
     if verdict.ok and verdict.user is not None and verdict.token is not None:
         return verdict.user, verdict.token
     client = request.client.host if request.client else "?"
     if not state.throttle.allow(client):
-        return error_response(429, "throttled", _("Too many refused tokens from this address. Wait a few minutes."),
-                              headers={"Retry-After": str(state.settings.login_rate_window_seconds)})  # fmt: skip
+        return error_response(
+            429,
+            "throttled",
+            _("Too many refused tokens from this address. Wait a few minutes."),
+            headers={"Retry-After": str(state.settings.login_rate_window_seconds)},
+        )
     token = verdict.token or {}
-    state.store.append_audit(str(token.get("owner") or "anonymous"), "api_token_refused",
-                             str(token.get("id") or ""), detail=verdict.problem)  # fmt: skip
-    return error_response(401, "invalid_token", _("This API token is not valid (unknown, revoked or expired)."),
-                          headers=challenge)  # fmt: skip
+    state.store.append_audit(
+        str(token.get("owner") or "anonymous"),
+        "api_token_refused",
+        str(token.get("id") or ""),
+        detail=verdict.problem,
+    )
+    return error_response(
+        401,
+        "invalid_token",
+        _("This API token is not valid (unknown, revoked or expired)."),
+        headers=challenge,
+    )
 
 
 def _handle(endpoint: Endpoint, ctx: ApiCtx) -> Response:
@@ -226,8 +250,14 @@ def api_endpoint(endpoint: Endpoint, state: AppState) -> Callable[[Request], Any
         if state.on_api_call is not None:
             state.on_api_call(f"{endpoint.method} {endpoint.full_path}", response.status_code)
         user = getattr(request.state, "api_user", "")
-        logger.info("api %s %s -> %d (%s, %.0f ms)", request.method, endpoint.full_path,
-                    response.status_code, user or "anonymous", (time.monotonic() - started) * 1000)  # fmt: skip
+        logger.info(
+            "api %s %s -> %d (%s, %.0f ms)",
+            request.method,
+            endpoint.full_path,
+            response.status_code,
+            user or "anonymous",
+            (time.monotonic() - started) * 1000,
+        )
         return response
 
     run.__name__ = f"api_{endpoint.handler.__name__}"
@@ -248,8 +278,12 @@ async def _respond(
         user, token = outcome
         request.state.api_user = user["name"]
         if state.api_limit is not None and not state.api_limit.allow(str(token["id"])):
-            return error_response(429, "rate_limited", _("Too many requests with this token. Slow down."),
-                                  headers={"Retry-After": str(RATE_WINDOW_SECONDS)})  # fmt: skip
+            return error_response(
+                429,
+                "rate_limited",
+                _("Too many requests with this token. Slow down."),
+                headers={"Retry-After": str(RATE_WINDOW_SECONDS)},
+            )
         body = await read_json(request) if endpoint.body else {}
         ctx = ApiCtx(request, state, user, token, body, language)
         return await run_in_threadpool(_handle, endpoint, ctx)

@@ -24,16 +24,30 @@ def audit(ctx: Ctx) -> Response:
     entries = ctx.accounts.audit_log(
         limit=AUDIT_PAGE + 1, offset=page * AUDIT_PAGE, actor=actor, target=target
     )
-    return ctx.render("audit.html", entries=entries[:AUDIT_PAGE], more=len(entries) > AUDIT_PAGE,
-                      page=page, actor=actor, target=target)  # fmt: skip
+    return ctx.render(
+        "audit.html",
+        entries=entries[:AUDIT_PAGE],
+        more=len(entries) > AUDIT_PAGE,
+        page=page,
+        actor=actor,
+        target=target,
+    )
 
 
 def users(
     ctx: Ctx, *, status: int = 200, error: str = "", created: str = "", password: str = ""
 ) -> Response:
-    return ctx.render("users.html", status=status, users=ctx.accounts.list_users(), roles=ROLES,
-                      error=error, created=created, password=password, actions=USER_ACTIONS,
-                      now_iso=datetime.now(UTC).isoformat())  # fmt: skip
+    return ctx.render(
+        "users.html",
+        status=status,
+        users=ctx.accounts.list_users(),
+        roles=ROLES,
+        error=error,
+        created=created,
+        password=password,
+        actions=USER_ACTIONS,
+        now_iso=datetime.now(UTC).isoformat(),
+    )
 
 
 def users_page(ctx: Ctx) -> Response:
@@ -43,8 +57,13 @@ def users_page(ctx: Ctx) -> Response:
 def add_user(ctx: Ctx) -> Response:
     password = ctx.field("password", max_chars=300) or generate_password()
     try:
-        user = create_user(ctx.accounts, ctx.field("name", max_chars=64), ctx.field("role", max_chars=20), password,
-                           actor=ctx.actor)  # fmt: skip
+        user = create_user(
+            ctx.accounts,
+            ctx.field("name", max_chars=64),
+            ctx.field("role", max_chars=20),
+            password,
+            actor=ctx.actor,
+        )
     except AccountError as exc:
         return users(ctx, status=400, error=ctx._(str(exc)))
     # A password the admin typed is not shown back; a generated one is shown once.
@@ -77,8 +96,14 @@ def change_user(ctx: Ctx) -> Response:
         after = update_user(ctx.accounts, name, failed_logins=0, locked_until=None)
     else:  # reset: a new generated password, shown once; every session of the user ends
         password = generate_password()
-        after = update_user(ctx.accounts, name, password_hash=hash_password(password), failed_logins=0,
-                            locked_until=None, end_sessions=True)  # fmt: skip
+        after = update_user(
+            ctx.accounts,
+            name,
+            password_hash=hash_password(password),
+            failed_logins=0,
+            locked_until=None,
+            end_sessions=True,
+        )
     ctx.accounts.append_audit(
         ctx.actor, f"user_{action}", name, public_view(before), public_view(after)
     )
@@ -101,9 +126,16 @@ def models(ctx: Ctx, *, status: int = 200, error: str = "", message: str = "") -
     for path in model_dirs():
         try:
             card = read_card(path)
-            cards.append({"version": str(card["version"]), "created_at": card.get("created_at", ""),
-                          "threshold": card.get("threshold"), "test": (card.get("metrics") or {}).get("test") or {},
-                          "path": str(path), "problem": ""})  # fmt: skip
+            cards.append(
+                {
+                    "version": str(card["version"]),
+                    "created_at": card.get("created_at", ""),
+                    "threshold": card.get("threshold"),
+                    "test": (card.get("metrics") or {}).get("test") or {},
+                    "path": str(path),
+                    "problem": "",
+                }
+            )
         except ModelError as exc:
             cards.append({"version": path.name, "problem": str(exc), "path": str(path), "test": {}})
     return ctx.render(

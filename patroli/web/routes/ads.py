@@ -38,21 +38,43 @@ def _ad_page(ctx: Ctx, ad_id: str, *, status: int = 200, error: str = "") -> Res
     done = ctx.param("done")
     codes = ad.get("reason_codes") or []
     image_text, image_found = render_with_cues(ad.get("image_text"), codes, ctx.language)
-    images = [{**image, "same_flyer": ctx.ads.same_flyer([image], limit=10, exclude=ad_id)}
-              for image in (ad.get("images") or [])[:MAX_IMAGES_SHOWN]]  # fmt: skip
+    images = [
+        {**image, "same_flyer": ctx.ads.same_flyer([image], limit=10, exclude=ad_id)}
+        for image in (ad.get("images") or [])[:MAX_IMAGES_SHOWN]
+    ]
     investigator = ctx.can(INVESTIGATOR)
-    register = next((i for i in ctx.register.register_imports(kind="licences")
-                     if ad.get("register_import") and i["import_id"] == ad["register_import"]), None)  # fmt: skip
+    register = next(
+        (
+            i
+            for i in ctx.register.register_imports(kind="licences")
+            if ad.get("register_import") and i["import_id"] == ad["register_import"]
+        ),
+        None,
+    )
     return ctx.render(
-        "ad.html", status=status, ad=ad, text=text, found=found, reasons=reasons(ad, ctx.language),
-        evidence=detail["evidence"], related=detail["related"], history=detail["history"],
-        images=images, image_text=image_text, found_in_image=image_found,
-        decisions=DECISIONS, error=error, entity_fields=ENTITY_FIELDS, done=done if done in DECISIONS else "",
+        "ad.html",
+        status=status,
+        ad=ad,
+        text=text,
+        found=found,
+        reasons=reasons(ad, ctx.language),
+        evidence=detail["evidence"],
+        related=detail["related"],
+        history=detail["history"],
+        images=images,
+        image_text=image_text,
+        found_in_image=image_found,
+        decisions=DECISIONS,
+        error=error,
+        entity_fields=ENTITY_FIELDS,
+        done=done if done in DECISIONS else "",
         register=register,
         back={k: ctx.param(k, max_chars=64) for k in FILTER_KEYS if ctx.param(k)},
         cases_of_ad=ctx.cases.cases_holding("ad", ad_id) if investigator else [],
-        open_cases=[c for c in ctx.cases.list_cases(limit=200) if c["status"] != "closed"] if investigator else [],
-    )  # fmt: skip
+        open_cases=[c for c in ctx.cases.list_cases(limit=200) if c["status"] != "closed"]
+        if investigator
+        else [],
+    )
 
 
 def ad_page(ctx: Ctx) -> Response:
@@ -71,15 +93,27 @@ def review(ctx: Ctx) -> Response:
             ctx, ad_id, status=400, error=ctx._("The ad's version must be a whole number.")
         )
     try:
-        decide(ctx.reviews, ad_id, decision, actor=ctx.actor, note=ctx.field("note", max_chars=2000),
-               expected_version=version)  # fmt: skip
+        decide(
+            ctx.reviews,
+            ad_id,
+            decision,
+            actor=ctx.actor,
+            note=ctx.field("note", max_chars=2000),
+            expected_version=version,
+        )
     except DecisionError:
         return _ad_page(ctx, ad_id, status=400, error=ctx._("Choose a decision."))
     except AdNotFound:
         return ctx.error(404, ctx._("No ad with this id."))
     except ReviewConflict:
-        return _ad_page(ctx, ad_id, status=409,
-                        error=ctx._("Someone else decided on this ad meanwhile. Check the history below and decide again."))  # fmt: skip
+        return _ad_page(
+            ctx,
+            ad_id,
+            status=409,
+            error=ctx._(
+                "Someone else decided on this ad meanwhile. Check the history below and decide again."
+            ),
+        )
     if ctx.field("return_to") == "queue":
         filters, _, _ = queue_filters({k: ctx.field(k, max_chars=64) for k in FILTER_KEYS})
         return ctx.redirect("/queue?" + urllib.parse.urlencode({**filters, "done": decision}))
@@ -99,8 +133,11 @@ def evidence(ctx: Ctx) -> Response:
     html = snapshot.get("html") or ""
     # Feed items are XML, not pages: show them as text rather than as a blank document.
     as_text = ctx.param("as") == "text" or html.lstrip()[:64].lower().startswith(_NOT_HTML)
-    headers = {"Content-Security-Policy": EVIDENCE_CSP, "X-Frame-Options": "SAMEORIGIN",
-               "Content-Disposition": "inline"}  # fmt: skip
+    headers = {
+        "Content-Security-Policy": EVIDENCE_CSP,
+        "X-Frame-Options": "SAMEORIGIN",
+        "Content-Disposition": "inline",
+    }
     return Response(html, media_type="text/plain" if as_text else "text/html", headers=headers)
 
 

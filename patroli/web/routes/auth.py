@@ -33,8 +33,12 @@ def login(ctx: Ctx) -> Response:
         ctx.state.login_events.record(
             "login_throttled", "", client, "too many attempts from one address"
         )
-        return ctx.render("login.html", status=429, next=target,
-                          error=ctx._("Too many login attempts. Wait a few minutes and try again."))  # fmt: skip
+        return ctx.render(
+            "login.html",
+            status=429,
+            next=target,
+            error=ctx._("Too many login attempts. Wait a few minutes and try again."),
+        )
     # A name no account can have is not looked up (nor sent to the store).
     user = ctx.accounts.get_user(name) if NAME_RE.fullmatch(name) else None
     usable = bool(user and user.get("active") and not is_locked(user))
@@ -57,8 +61,14 @@ def login(ctx: Ctx) -> Response:
             )
         else:
             ctx.state.login_events.record("login_failed", "", client, "unknown account")
-        return ctx.render("login.html", status=401, next=target,
-                          error=ctx._("Wrong name or password. After repeated failures an account is locked for a while."))  # fmt: skip
+        return ctx.render(
+            "login.html",
+            status=401,
+            next=target,
+            error=ctx._(
+                "Wrong name or password. After repeated failures an account is locked for a while."
+            ),
+        )
     changes: dict[str, object] = {"failed_logins": 0, "locked_until": None}
     if needs_rehash(user["password_hash"]):
         changes["password_hash"] = hash_password(password)
@@ -87,9 +97,16 @@ def _account(
     ctx: Ctx, *, status: int = 200, message: str = "", error: str = "", new_token: str = ""
 ) -> Response:
     tokens: TokenStore = ctx.state.store
-    return ctx.render("account.html", status=status, message=message, error=error, new_token=new_token,
-                      tokens=tokens.list_tokens(ctx.actor)[::-1], token_days=ctx.settings.api_token_days,
-                      scopes=TOKEN_SCOPES if ctx.role == "admin" else ("api",))  # fmt: skip
+    return ctx.render(
+        "account.html",
+        status=status,
+        message=message,
+        error=error,
+        new_token=new_token,
+        tokens=tokens.list_tokens(ctx.actor)[::-1],
+        token_days=ctx.settings.api_token_days,
+        scopes=TOKEN_SCOPES if ctx.role == "admin" else ("api",),
+    )
 
 
 def account(ctx: Ctx) -> Response:
@@ -99,9 +116,15 @@ def account(ctx: Ctx) -> Response:
 def add_token(ctx: Ctx) -> Response:
     tokens: TokenStore = ctx.state.store
     try:
-        secret, _ = create_token(tokens, ctx.accounts, ctx.actor, ctx.field("name", max_chars=200),
-                                 actor=ctx.actor, scope=ctx.field("scope", "api", max_chars=20),
-                                 days=ctx.settings.api_token_days)  # fmt: skip
+        secret, _ = create_token(
+            tokens,
+            ctx.accounts,
+            ctx.actor,
+            ctx.field("name", max_chars=200),
+            actor=ctx.actor,
+            scope=ctx.field("scope", "api", max_chars=20),
+            days=ctx.settings.api_token_days,
+        )
     except TokenError as exc:
         return _account(ctx, status=400, error=ctx._(str(exc)))
     return _account(ctx, new_token=secret)

@@ -27,9 +27,25 @@ from patroli.web.i18n import N_
 from patroli.web.routing import INVESTIGATOR, Ctx, Page
 
 # Labels of the choices, marked for the catalogues (translated where they are shown).
-LABELS = (N_("open"), N_("investigating"), N_("referred"), N_("closed"), N_("ad"), N_("identifier"),
-          N_("cluster"), N_("network"), N_("takedown"), N_("police"), N_("bp3mi"), N_("submitted"),
-          N_("removed"), N_("refused"), N_("live"), N_("saman"), N_("aduankonten"))  # fmt: skip
+LABELS = (
+    N_("open"),
+    N_("investigating"),
+    N_("referred"),
+    N_("closed"),
+    N_("ad"),
+    N_("identifier"),
+    N_("cluster"),
+    N_("network"),
+    N_("takedown"),
+    N_("police"),
+    N_("bp3mi"),
+    N_("submitted"),
+    N_("removed"),
+    N_("refused"),
+    N_("live"),
+    N_("saman"),
+    N_("aduankonten"),
+)
 
 
 def _case_url(case_id: str, done: str = "") -> str:
@@ -39,20 +55,36 @@ def _case_url(case_id: str, done: str = "") -> str:
 def case_list(ctx: Ctx) -> Response:
     status = ctx.param("status", max_chars=32)
     status = status if status in CASE_STATUSES else ""
-    return ctx.render("cases.html", cases=ctx.cases.list_cases(status=status), selected_status=status,
-                      statuses=CASE_STATUSES, provinces=PROVINCES, error="")  # fmt: skip
+    return ctx.render(
+        "cases.html",
+        cases=ctx.cases.list_cases(status=status),
+        selected_status=status,
+        statuses=CASE_STATUSES,
+        provinces=PROVINCES,
+        error="",
+    )
 
 
 def create_case(ctx: Ctx) -> Response:
     try:
         case = ctx.cases.create_case(
-            {"title": ctx.field("title", max_chars=200), "description": ctx.field("description", max_chars=10_000),
-             "assignee": ctx.field("assignee", max_chars=64) or ctx.actor, "province": ctx.field("province", max_chars=60)},
+            {
+                "title": ctx.field("title", max_chars=200),
+                "description": ctx.field("description", max_chars=10_000),
+                "assignee": ctx.field("assignee", max_chars=64) or ctx.actor,
+                "province": ctx.field("province", max_chars=60),
+            },
             actor=ctx.actor,
-        )  # fmt: skip
+        )
     except ValueError as exc:
-        return ctx.render("cases.html", status=400, cases=ctx.cases.list_cases(), statuses=CASE_STATUSES,
-                          provinces=PROVINCES, error=str(exc))  # fmt: skip
+        return ctx.render(
+            "cases.html",
+            status=400,
+            cases=ctx.cases.list_cases(),
+            statuses=CASE_STATUSES,
+            provinces=PROVINCES,
+            error=str(exc),
+        )
     return ctx.redirect(_case_url(case["id"], "created"))
 
 
@@ -71,10 +103,21 @@ def _case_page(ctx: Ctx, case_id: str, *, status: int = 200, error: str = "") ->
     takedowns = [{**t, "clock": clock(t)} for t in ctx.cases.list_takedowns(case_id=case_id)]
     done = ctx.param("done", max_chars=32)
     return ctx.render(
-        "case.html", status=status, case=case, ads=ads, unresolved=resolution.unresolved, error=error,
-        statuses=CASE_STATUSES, item_kinds=CASE_ITEM_KINDS, routing_kinds=ROUTING_KINDS, provinces=PROVINCES,
-        groups=resolution.groups, takedowns=takedowns, audit=ctx.accounts.audit_log(target=case_id, limit=50), done=done,
-    )  # fmt: skip
+        "case.html",
+        status=status,
+        case=case,
+        ads=ads,
+        unresolved=resolution.unresolved,
+        error=error,
+        statuses=CASE_STATUSES,
+        item_kinds=CASE_ITEM_KINDS,
+        routing_kinds=ROUTING_KINDS,
+        provinces=PROVINCES,
+        groups=resolution.groups,
+        takedowns=takedowns,
+        audit=ctx.accounts.audit_log(target=case_id, limit=50),
+        done=done,
+    )
 
 
 def case_page(ctx: Ctx) -> Response:
@@ -85,22 +128,33 @@ def _change(ctx: Ctx, action: str) -> Response:
     case_id = ctx.request.path_params["case_id"]
     try:
         if action == "update":
-            changes: dict[str, str] = {name: ctx.field(name, max_chars=10_000)
-                       for name in ("title", "description", "status", "assignee", "province")
-                       if name in ctx.form}  # fmt: skip
+            changes: dict[str, str] = {
+                name: ctx.field(name, max_chars=10_000)
+                for name in ("title", "description", "status", "assignee", "province")
+                if name in ctx.form
+            }
             ctx.cases.update_case(case_id, changes, actor=ctx.actor)
         elif action == "item":
-            ctx.cases.add_case_item(case_id, ctx.field("kind", max_chars=32), ctx.field("value", max_chars=300),
-                                    actor=ctx.actor, note=ctx.field("note", max_chars=1000))  # fmt: skip
+            ctx.cases.add_case_item(
+                case_id,
+                ctx.field("kind", max_chars=32),
+                ctx.field("value", max_chars=300),
+                actor=ctx.actor,
+                note=ctx.field("note", max_chars=1000),
+            )
         elif action == "remove":
             ctx.cases.remove_case_item(case_id, ctx.request.path_params["item_id"], actor=ctx.actor)
         elif action == "note":
             ctx.cases.add_case_note(case_id, ctx.field("text", max_chars=10_000), actor=ctx.actor)
         elif action == "route":
             current = ctx.cases.get_case(case_id)
-            entry = {"kind": ctx.field("kind", max_chars=32), "to": ctx.field("to", max_chars=200),
-                     "reference": ctx.field("reference", max_chars=200), "by": ctx.actor,
-                     "at": datetime.now(UTC).isoformat()}  # fmt: skip
+            entry = {
+                "kind": ctx.field("kind", max_chars=32),
+                "to": ctx.field("to", max_chars=200),
+                "reference": ctx.field("reference", max_chars=200),
+                "by": ctx.actor,
+                "at": datetime.now(UTC).isoformat(),
+            }
             ctx.cases.update_case(
                 case_id, {"routing": [*current["routing"], entry]}, actor=ctx.actor
             )
@@ -137,8 +191,14 @@ def export(ctx: Ctx) -> Response:
     with tempfile.TemporaryDirectory(prefix="patroli-web-bundle-") as scratch:
         target = Path(scratch) / f"kasus-{case_id}.zip"
         try:
-            export_case(ctx.state.store, case_id, target, evidence_dir=Path(ctx.settings.evidence_dir),
-                        chromium=ctx.settings.chromium, actor=ctx.actor)  # fmt: skip
+            export_case(
+                ctx.state.store,
+                case_id,
+                target,
+                evidence_dir=Path(ctx.settings.evidence_dir),
+                chromium=ctx.settings.chromium,
+                actor=ctx.actor,
+            )
         except NotFound:
             return ctx.error(404, ctx._("No case with this id."))
         data = target.read_bytes()
@@ -149,8 +209,12 @@ def export(ctx: Ctx) -> Response:
 def hold(ctx: Ctx) -> Response:
     ad_id = ctx.request.path_params["ad_id"]
     try:
-        ctx.evidence.set_hold(ad_id, ctx.field("hold") == "1", actor=ctx.actor,
-                              reason=ctx.field("reason", max_chars=500))  # fmt: skip
+        ctx.evidence.set_hold(
+            ad_id,
+            ctx.field("hold") == "1",
+            actor=ctx.actor,
+            reason=ctx.field("reason", max_chars=500),
+        )
     except AdNotFound:
         return ctx.error(404, ctx._("No ad with this id."))
     return ctx.redirect(f"/ads/{urllib.parse.quote(ad_id, safe='')}")
@@ -173,8 +237,12 @@ def add_to_case(ctx: Ctx) -> Response:
     """From a network's or a cluster's page: add it (or any item) to a chosen case."""
     case_id = ctx.field("case_id", max_chars=100)
     try:
-        ctx.cases.add_case_item(case_id, ctx.field("kind", max_chars=32),
-                                ctx.field("value", max_chars=300), actor=ctx.actor)  # fmt: skip
+        ctx.cases.add_case_item(
+            case_id,
+            ctx.field("kind", max_chars=32),
+            ctx.field("value", max_chars=300),
+            actor=ctx.actor,
+        )
     except (NotFound, ValueError):
         return ctx.error(400, ctx._("Choose a case."))
     return ctx.redirect(_case_url(case_id, "saved"))
@@ -201,15 +269,27 @@ def takedowns(ctx: Ctx) -> Response:
     requests = [
         {**r, "clock": clock(r)} for r in ctx.cases.list_takedowns(status=status, limit=500)
     ]
-    return ctx.render("takedowns.html", requests=requests, selected_status=status, statuses=TAKEDOWN_STATUSES,
-                      month=month, counts=counts)  # fmt: skip
+    return ctx.render(
+        "takedowns.html",
+        requests=requests,
+        selected_status=status,
+        statuses=TAKEDOWN_STATUSES,
+        month=month,
+        counts=counts,
+    )
 
 
 def takedown_status(ctx: Ctx) -> Response:
     request_id = ctx.request.path_params["request_id"]
     try:
-        ctx.cases.update_takedown(request_id, {"status": ctx.field("status", max_chars=32),
-                                               "reason": ctx.field("reason", max_chars=200)}, actor=ctx.actor)  # fmt: skip
+        ctx.cases.update_takedown(
+            request_id,
+            {
+                "status": ctx.field("status", max_chars=32),
+                "reason": ctx.field("reason", max_chars=200),
+            },
+            actor=ctx.actor,
+        )
     except NotFound:
         return ctx.error(404, ctx._("No such takedown request."))
     except ValueError as exc:

@@ -36,14 +36,21 @@ def dashboard(ctx: Ctx) -> Response:
         backlog=backlog,
         oldest_days=oldest_days,
         runs=ctx.ledger.list_runs(limit=10),
-        networks=ctx.networks.largest_networks(limit=10, active_days=PATROLI_NETWORK_ACTIVE_DAYS.from_env()),
+        networks=ctx.networks.largest_networks(
+            limit=10, active_days=PATROLI_NETWORK_ACTIVE_DAYS.from_env()
+        ),
         routes=ranked(trends.get("per_route") or {}, limit=10),
         agencies=ranked(trends.get("per_agency") or {}, limit=10),
         job_types=ranked(trends.get("per_job_type") or {}, limit=10),
-        provinces=ranked(trends.get("per_province") or {}, limit=10), province_names=PROVINCE_NAME,
-        totals={"ads": ctx.ads.count(), "flagged": ctx.ads.count("flagged:true"),
-                "confirmed": ctx.ads.count("status:confirmed"), "escalated": ctx.ads.count("status:escalated")},
-    )  # fmt: skip
+        provinces=ranked(trends.get("per_province") or {}, limit=10),
+        province_names=PROVINCE_NAME,
+        totals={
+            "ads": ctx.ads.count(),
+            "flagged": ctx.ads.count("flagged:true"),
+            "confirmed": ctx.ads.count("status:confirmed"),
+            "escalated": ctx.ads.count("status:escalated"),
+        },
+    )
 
 
 def _every_day(rows: list[dict], days: int) -> list[dict]:

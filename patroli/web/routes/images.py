@@ -37,8 +37,12 @@ def image_file(ctx: Ctx) -> Response:
     if found is None:
         return ctx.error(404, ctx._("No such image."))
     data, media_type = found
-    headers = {"Content-Security-Policy": IMAGE_CSP, "X-Content-Type-Options": "nosniff",
-               "Content-Disposition": "inline", "Cache-Control": "private, max-age=3600"}  # fmt: skip
+    headers = {
+        "Content-Security-Policy": IMAGE_CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": "inline",
+        "Cache-Control": "private, max-age=3600",
+    }
     return Response(data, media_type=media_type, headers=headers)
 
 
@@ -51,8 +55,11 @@ def image_search(ctx: Ctx) -> Response:
             "image_search.html", status=400, hits=None, error=ctx._("Choose an image.")
         )
     try:
-        probe = probe_image(upload, max_bytes=ctx.settings.images_max_bytes,
-                            max_pixels=ctx.settings.images_max_pixels)  # fmt: skip
+        probe = probe_image(
+            upload,
+            max_bytes=ctx.settings.images_max_bytes,
+            max_pixels=ctx.settings.images_max_pixels,
+        )
     except ImageRefused as exc:
         message = ctx._(REFUSALS.get(exc.reason, N_("The image cannot be read.")))
         return ctx.render("image_search.html", status=400, hits=None, error=message)

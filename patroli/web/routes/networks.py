@@ -26,10 +26,18 @@ def cluster_page(ctx: Ctx, *, status: int = 200, error: str = "") -> Response:
         return ctx.redirect(f"/clusters/{urllib.parse.quote(cluster['cluster_id'], safe='')}")
     members = [{**m, "reason_list": reasons(m, ctx.language)} for m in cluster["members"]]
     done = ctx.param("done")
-    return ctx.render("cluster.html", status=status, cluster=cluster, members=members,
-                      decisions=DECISIONS, error=error, done=done if done in DECISIONS else "",
-                      decided=ctx.param("n", max_chars=6), skipped=ctx.param("skipped", max_chars=6),
-                      open_cases=open_cases(ctx))  # fmt: skip
+    return ctx.render(
+        "cluster.html",
+        status=status,
+        cluster=cluster,
+        members=members,
+        decisions=DECISIONS,
+        error=error,
+        done=done if done in DECISIONS else "",
+        decided=ctx.param("n", max_chars=6),
+        skipped=ctx.param("skipped", max_chars=6),
+        open_cases=open_cases(ctx),
+    )
 
 
 def cluster(ctx: Ctx) -> Response:
@@ -47,13 +55,18 @@ def cluster_review(ctx: Ctx) -> Response:
         if seen.isdigit():
             versions[ad_id] = int(seen)
     try:
-        outcome = ctx.networks.review_cluster(cluster_id, decision, reviewer=ctx.actor,
-                                              note=ctx.field("note", max_chars=2000).strip(),
-                                              expected_versions=versions)  # fmt: skip
+        outcome = ctx.networks.review_cluster(
+            cluster_id,
+            decision,
+            reviewer=ctx.actor,
+            note=ctx.field("note", max_chars=2000).strip(),
+            expected_versions=versions,
+        )
     except KeyError:
         return ctx.error(404, ctx._("No such cluster."))
-    query = urllib.parse.urlencode({"done": decision, "n": len(outcome["decided"]),
-                                    "skipped": len(outcome["skipped"])})  # fmt: skip
+    query = urllib.parse.urlencode(
+        {"done": decision, "n": len(outcome["decided"]), "skipped": len(outcome["skipped"])}
+    )
     return ctx.redirect(f"/clusters/{urllib.parse.quote(outcome['cluster_id'], safe='')}?{query}")
 
 
@@ -102,8 +115,15 @@ def agency(ctx: Ctx) -> Response:
         o for o in ((snapshot.job_orders or []) if snapshot else []) if agency_id_of(o) == agency_id
     ]
     ads = [{**h, "reason_list": reasons(h, ctx.language)} for h in hits]
-    return ctx.render("agency.html", agency_id=agency_id, offices=offices, sanctions=sanctions,
-                      orders=orders, ads=ads, snapshot=snapshot)  # fmt: skip
+    return ctx.render(
+        "agency.html",
+        agency_id=agency_id,
+        offices=offices,
+        sanctions=sanctions,
+        orders=orders,
+        ads=ads,
+        snapshot=snapshot,
+    )
 
 
 PAGES = [

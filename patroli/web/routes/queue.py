@@ -37,13 +37,21 @@ def queue(ctx: Ctx) -> Response:
     rows = [{**hit, "reason_list": reasons(hit, ctx.language)} for hit in result.hits]
     done = ctx.param("done")
     return ctx.render(
-        "queue.html", rows=rows, total=result.total, filters=filters, ignored=ignored,
+        "queue.html",
+        rows=rows,
+        total=result.total,
+        filters=filters,
+        ignored=ignored,
         sources=sorted((options.get("source") or {}).items()),
         countries=sorted((options.get("country") or {}).items()),
-        next_after=ctx.next_cursor(result.next_after, query, sort_order(filters)), paged=bool(after),
-        done=done if done in DONE_KEYS else "", done_n=ctx.param("n", max_chars=6),
-        done_skipped=ctx.param("skipped", max_chars=6), decisions=DECISIONS, bulk_max=ctx.settings.bulk_max,
-    )  # fmt: skip
+        next_after=ctx.next_cursor(result.next_after, query, sort_order(filters)),
+        paged=bool(after),
+        done=done if done in DONE_KEYS else "",
+        done_n=ctx.param("n", max_chars=6),
+        done_skipped=ctx.param("skipped", max_chars=6),
+        decisions=DECISIONS,
+        bulk_max=ctx.settings.bulk_max,
+    )
 
 
 def _filter_options(ctx: Ctx) -> dict[str, dict[str, int]]:
@@ -95,8 +103,9 @@ def bulk(ctx: Ctx) -> Response:
     if not targets:
         return ctx.redirect(queue_url(ctx))
     try:
-        decided, skipped_ids = decide_many(ctx.reviews, ctx.accounts, targets, decision, actor=ctx.actor,
-                                           note=note, scope=scope)  # fmt: skip
+        decided, skipped_ids = decide_many(
+            ctx.reviews, ctx.accounts, targets, decision, actor=ctx.actor, note=note, scope=scope
+        )
     except DecisionError:
         return ctx.error(400, ctx._("Choose a decision."))
     skipped = len(skipped_ids)

@@ -47,17 +47,33 @@ def search(ctx: Ctx) -> Response:
         error = str(exc)  # the parser's message names the bad part of the query
     hits = [{**h, "reason_list": reasons(h, ctx.language)} for h in (result.hits if result else [])]
     return ctx.render(
-        "search.html", status=400 if error else 200, q=query, sort=sort, sorts=SORTS, error=error,
-        total=result.total if result else 0, hits=hits, facets=result.facets if result else {},
-        next_after=ctx.next_cursor(result.next_after if result else None, query, sort), paged=bool(after),
-    )  # fmt: skip
+        "search.html",
+        status=400 if error else 200,
+        q=query,
+        sort=sort,
+        sorts=SORTS,
+        error=error,
+        total=result.total if result else 0,
+        hits=hits,
+        facets=result.facets if result else {},
+        next_after=ctx.next_cursor(result.next_after if result else None, query, sort),
+        paged=bool(after),
+    )
 
 
 def _export(ctx: Ctx, fmt: str) -> Response:
     query, sort = _query_and_sort(ctx, form=True)
     try:
-        records, total = export(ctx.ads, ctx.accounts, actor=ctx.actor, query=query, sort=sort, fmt=fmt,
-                                max_rows=ctx.settings.export_max_rows, language=ctx.language)  # fmt: skip
+        records, total = export(
+            ctx.ads,
+            ctx.accounts,
+            actor=ctx.actor,
+            query=query,
+            sort=sort,
+            fmt=fmt,
+            max_rows=ctx.settings.export_max_rows,
+            language=ctx.language,
+        )
     except (QuerySyntaxError, ValueError) as exc:
         return ctx.error(400, str(exc))
     return export_response(fmt, query, total, records)
@@ -89,11 +105,16 @@ def entity(ctx: Ctx) -> Response:
     firsts = [h["first_seen"] for h in hits if h.get("first_seen")]
     lasts = [h["last_seen"] for h in hits if h.get("last_seen")]
     return ctx.render(
-        "entity.html", kind=kind, value=value, hits=hits, total=total,
+        "entity.html",
+        kind=kind,
+        value=value,
+        hits=hits,
+        total=total,
         per_source=Counter(h.get("source") for h in hits).most_common(),
         per_status=Counter(h.get("status") for h in hits).most_common(),
-        first=min(firsts) if firsts else None, last=max(lasts) if lasts else None,
-    )  # fmt: skip
+        first=min(firsts) if firsts else None,
+        last=max(lasts) if lasts else None,
+    )
 
 
 PAGES = [
