@@ -785,3 +785,30 @@ def test_a_case_holding_a_network_resolves_its_ads_and_keeps_their_evidence(stor
     assert bank["value"] == "bank:BRI:002101555123504"
     via = resolve(store, store.get_case(case["id"])["items"]).via
     assert via["b1"] == [f"cluster:{cluster}", "bank:BRI:002101555123504"]
+    # An ad that the case holds only through an identifier it carries keeps its evidence too.
+    store.upsert_ads(
+        [
+            record(
+                "c1",
+                title="Transfer biaya proses",
+                text="Biaya proses visa kerja ditransfer ke rekening BRI yang tertera, lalu kirim bukti",
+                phones=[],
+                telegram=[],
+                bank_accounts=["BRI:002101555123504"],
+                warc={**pointer, "file": "warc/2026/11/q.warc.gz"},
+            ),
+            record(
+                "d1",
+                title="Sopir pribadi Jeddah",
+                text="Dicari sopir pribadi untuk keluarga di Jeddah, SIM A, pengalaman dua tahun",
+                phones=["+6281355500001"],
+                telegram=[],
+                warc={**pointer, "file": "warc/2026/11/r.warc.gz"},
+            ),
+        ]
+    )
+    assert store.get_ad("c1")["cluster_id"] != cluster
+    held = {h["ad_id"] for h in store.held_evidence()}
+    assert held == {"a1", "a2", "b1", "c1"}
+    store.add_case_item(case["id"], "identifier", "phone:0813-5550-0001", actor="ivan")
+    assert {h["ad_id"] for h in store.held_evidence()} == {"a1", "a2", "b1", "c1", "d1"}

@@ -1,8 +1,8 @@
 """What ``patroli evidence prune`` may delete, and the log of what it did.
 
 WARC files and capture screenshots older than ``PATROLI_EVIDENCE_RETENTION_DAYS`` go, except any
-file that holds a version of an ad held for investigation or in a case, as an ad or through a
-cluster or network the case holds (practice.md: takedowns are sometimes delayed for an
+file that holds a version of an ad held for investigation or in a case, as an ad, through a
+cluster or network the case holds, or as an ad carrying a contact or account the case holds (practice.md: takedowns are sometimes delayed for an
 investigation, and archives must outlive them). A file is kept or deleted whole. Every deletion is appended to ``pruned.jsonl`` in the evidence directory,
 so that ``patroli evidence verify`` can tell a pruned file from a lost one.
 """

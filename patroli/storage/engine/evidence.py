@@ -12,6 +12,7 @@ from patroli.storage.engine.accounts import write_audit
 from patroli.storage.engine.ads import ad_record, read_ad
 from patroli.storage.engine.client import EngineError
 from patroli.storage.engine.connection import EngineConnection, quote_id
+from patroli.storage.schema import ENTITY_FIELDS
 
 
 class EngineEvidence:
@@ -90,12 +91,33 @@ class EngineEvidence:
         )["hits"]["hits"]
         return [ad_record(h["_source"]) for h in hits]
 
+    def _carrying(self, identifiers: set[str]) -> set[str]:
+        """The ads carrying any of these identifier items (``phone:+62…``: every field that holds
+        that kind of entity, as the SQLite store's ``ad_entities`` rows do)."""
+        should: list[dict[str, Any]] = []
+        for item in sorted(identifiers):
+            kind, _, value = item.partition(":")
+            should += [{"term": {f.name: value}} for f in ENTITY_FIELDS if f.entity == kind]
+        found: set[str] = set()
+        for start in range(0, len(should), 500):
+            query = {"bool": {"should": should[start : start + 500], "minimum_should_match": 1}}
+            found |= {
+                h["_source"]["ad_id"]
+                for h in self.conn.scan("ads", query, [{"ad_id": "asc"}], ["ad_id"])
+            }
+        return found
+
     def held_evidence(self) -> list[Record]:
         held = {
             h["_source"]["ad_id"]
             for h in self.conn.scan("ads", {"term": {"hold": True}}, [{"ad_id": "asc"}], ["ad_id"])
         }
-        groups: dict[str, set[str]] = {"ad": set(), "cluster": set(), "network": set()}
+        groups: dict[str, set[str]] = {
+            "ad": set(),
+            "cluster": set(),
+            "network": set(),
+            "identifier": set(),
+        }
         for h in self.conn.scan(
             "case_items", {"terms": {"kind": list(groups)}}, [{"id": "asc"}], ["kind", "value"]
         ):
@@ -109,6 +131,7 @@ class EngineEvidence:
                     h["_source"]["ad_id"]
                     for h in self.conn.scan("ads", members, [{"ad_id": "asc"}], ["ad_id"])
                 }
+        held |= self._carrying(groups["identifier"])
         found: set[tuple[str, str]] = set()
         ids = sorted(held)
         for start in range(0, len(ids), 1000):

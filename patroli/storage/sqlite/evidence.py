@@ -72,6 +72,10 @@ class SQLiteEvidence:
                 "WHERE evidence.warc_file IS NOT NULL AND (ads.hold = 1 OR ads.ad_id IN "
                 "(SELECT value FROM case_items WHERE kind = 'ad') OR ads.cluster_id IN "
                 "(SELECT value FROM case_items WHERE kind = 'cluster') OR ads.network_id IN "
-                "(SELECT value FROM case_items WHERE kind = 'network')) ORDER BY 1, 2"
+                "(SELECT value FROM case_items WHERE kind = 'network') OR ads.ad_id IN "
+                # an identifier item ("phone:+62…") holds every ad carrying it
+                "(SELECT ad_id FROM ad_entities WHERE (kind, value) IN (SELECT "
+                "substr(value, 1, instr(value, ':') - 1), substr(value, instr(value, ':') + 1) "
+                "FROM case_items WHERE kind = 'identifier'))) ORDER BY 1, 2"
             ).fetchall()
         return [dict(r) for r in rows]
