@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from patroli.cases.items import resolve
 from patroli.storage import Store
 from patroli.storage.linking.linker import BUCKET_CAP
 from tests.helpers.flyerkit import blank_png, flyer_facts, image_facts, with_images
@@ -291,6 +292,43 @@ def test_ads_showing_the_same_flyer_are_one_network_and_a_blank_image_links_noth
     # f1 leaves: the family key is kept by the others, who stay one network.
     again.unlink_ads(["f1"])
     assert len(set(networks(again, "f2", "f3"))) == 1
+
+
+def test_a_merged_network_id_leads_to_the_network_its_ads_went_into(store: Store) -> None:
+    store.upsert_ads(
+        [
+            posting("a1", "0812-5551-2345"),
+            ad(
+                "z1",
+                "Kerja kebun sawit di Sabah Malaysia lewat Nunukan, cukup KTP. WA 0819-5559-0001",
+                ["+6281955590001"],
+            ),
+        ]
+    )
+    before = networks(store, "a1", "z1")
+    assert before[0] != before[1]
+    # An ad printing both numbers joins the two recruiters' networks; one id is absorbed.
+    store.upsert_ads(
+        [
+            ad(
+                "b1",
+                OTHER + " WA 0812-5551-2345 / 0819-5559-0001",
+                ["+6281255512345", "+6281955590001"],
+            )
+        ]
+    )
+    (kept,) = set(networks(store, "a1", "z1", "b1"))
+    (gone,) = set(before) - {kept}
+    network = store.get_network(gone)
+    assert network["network_id"] == kept
+    assert {a["ad_id"] for a in network["ads"]} == {"a1", "z1", "b1"}
+    case = store.create_case({"title": "Jaringan"}, actor="ivan")
+    store.add_case_item(case["id"], "network", gone, actor="ivan")
+    resolution = resolve(store, store.get_case(case["id"])["items"])
+    assert sorted(resolution.ad_ids) == ["a1", "b1", "z1"]
+    assert resolution.unresolved == []
+    with pytest.raises(KeyError):
+        store.get_network("n-never")
 
 
 def test_cluster_review_decides_every_member_audits_each_and_marks_new_members(

@@ -3,9 +3,9 @@
 An ``ad`` item is that ad; an ``identifier`` item (``phone:+62…``, ``handle:@…``, ``email:…``) is
 every ad carrying it, on any source, at any time. ``cluster`` and ``network`` items are template
 clusters and recruiter networks (``storage.linking``): the ads in them when the case is read, so a
-network that grows brings its new ads into the case. A cluster merged into another is followed to
-it; a network id that no longer holds an ad (its ads were relinked into another network) is kept
-on the case and listed as not resolved, never silently dropped. Each cluster and network resolved
+network that grows brings its new ads into the case. A cluster or network merged into another is
+followed to it; an id that no longer holds an ad otherwise (its ads left or were relinked) is kept on
+the case and listed as not resolved, never silently dropped. Each cluster and network resolved
 is also summed up (``Resolution.groups``) for the case page and the bundle.
 """
 
@@ -70,7 +70,8 @@ def ads_of_cluster(store: CaseSource, cluster_id: str) -> tuple[list[str], Recor
 
 
 def ads_of_network(store: CaseSource, network_id: str) -> tuple[list[str], Record]:
-    """The ads of a recruiter network as it is now."""
+    """The ads of a recruiter network as it is now (a merged network's old id leads to the one it
+    went into)."""
     try:
         network = store.get_network(network_id, limit=MAX_ADS_PER_ITEM)
     except KeyError:

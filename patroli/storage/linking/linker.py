@@ -511,6 +511,12 @@ class Linker:
                     for member in self.backend.network_members(absorbed):
                         assign[member.ad_id] = target
         self.backend.set_networks(assign)
+        if merged:
+            # Kept like a cluster's merge (the ids' prefixes keep them apart), so that an id a case
+            # or a bookmark holds leads to the network its ads went into.
+            self.backend.put_cluster_records(
+                [{"cluster_id": gone, "merged_into": kept} for gone, kept in merged.items()]
+            )
         report.networks_merged += len(merged)
         report.split += self._renetwork_many({merged.get(n, n) for n in dirty})
 

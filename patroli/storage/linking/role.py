@@ -172,7 +172,13 @@ class LinkingRole:
     def get_network(self, network_id: str, *, limit: int = 500) -> Record:
         ads, total = self._members(f"network:{network_id}", limit)
         if not ads:
-            raise KeyError(network_id)
+            merged_into, _ = self._resolve_cluster(network_id)  # merges are kept alike
+            if merged_into == network_id:
+                raise KeyError(network_id)
+            network_id = merged_into
+            ads, total = self._members(f"network:{network_id}", limit)
+            if not ads:
+                raise KeyError(network_id)
         carried: dict[str, list[str]] = {}
         edges: list[tuple[str, str]] = []
         with self.link_backend() as backend:
