@@ -173,11 +173,15 @@ def test_two_workers_a_sigkill_and_one_run_record(
     tmp_path: Path, slow_demo_sites: DemoSitesProcess, redis_server: RedisProcess
 ) -> None:
     workers = Workers(tmp_path, slow_demo_sites.url, redis_server.url, PATROLI_FRONTIER_LEASE="3")
+    # Small store batches: ads are stored while the crawl goes on, not all at its end (176 ads fit
+    # in one default batch), so that "the second worker holds requests and ads are stored" can be
+    # seen at one moment of a crawl that lasts some 20 s.
+    small_batches = ("-s", "PATROLI_STORE_BATCH_SIZE=10")
     try:
-        first = workers.start()
+        first = workers.start(*small_batches)
         wait_for(lambda: workers.redis.exists(lock_key(workers.prefix, SOURCE)) == 1, 60, "the run")
         keys = workers.run_keys()
-        second = workers.start()
+        second = workers.start(*small_batches)
         wait_for(
             lambda: workers.holds(second, keys) > 0 and stored_count(workers) > 0,
             90,
