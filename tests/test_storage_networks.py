@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from patroli.cases.items import resolve
+from patroli.demosites.flyers import stock_photo
 from patroli.storage import Store
 from patroli.storage.linking.linker import BUCKET_CAP
 from tests.helpers.flyerkit import blank_png, flyer_facts, image_facts, with_images
@@ -238,8 +239,18 @@ def test_ads_showing_the_same_flyer_are_one_network_and_a_blank_image_links_noth
     backend: Callable[[], Store],
 ) -> None:
     """A flyer reposted as another file (recompressed, resized, mirrored) with other captions and
-    no contact in the text links its ads like a shared phone does; a placeholder image does not."""
+    no contact in the text links its ads like a shared phone does; a placeholder image does not,
+    nor do two plain photos as close in their hashes as a flyer and its copy (no text in them)."""
     blank = image_facts(blank_png(), "https://img.example/placeholder.png")
+
+    def flyer(flyer_id: str, variant: str = "original") -> dict[str, Any]:
+        """A flyer as the images pipeline stores it with OCR on (the text as read)."""
+        return {
+            **flyer_facts(flyer_id, variant),
+            "ocr": "done",
+            "ocr_text": f"LOWONGAN KERJA {flyer_id.upper()} GAJI BESAR BERANGKAT CEPAT",
+        }
+
     store = backend()
     store.upsert_ads(
         [
@@ -247,19 +258,19 @@ def test_ads_showing_the_same_flyer_are_one_network_and_a_blank_image_links_noth
                 "f1",
                 "Info loker luar negeri, detail di gambar. WA 0812-5557-0001",
                 ["+6281255570001"],
-                **with_images([flyer_facts("p01")]),
+                **with_images([flyer("p01")]),
             ),
             ad(
                 "f2",
                 "Gelombang kedua dibuka, baca flyer ya kak, kuota terbatas sekali",
                 [],
-                **with_images([blank, flyer_facts("p01", "recompressed")]),
+                **with_images([blank, flyer("p01", "recompressed")]),
             ),
             ad(
                 "g1",
                 "Lowongan pabrik di Taichung, potong gaji, proses cepat tanpa kursus",
                 [],
-                **with_images([flyer_facts("p02"), blank]),
+                **with_images([flyer("p02"), blank]),
             ),
             ad(
                 "b1",
@@ -283,7 +294,7 @@ def test_ads_showing_the_same_flyer_are_one_network_and_a_blank_image_links_noth
                 "f3",
                 "Siapa cepat dia dapat, berangkat bulan depan",
                 [],
-                **with_images([flyer_facts("p01", "mirrored")]),
+                **with_images([flyer("p01", "mirrored")]),
             )
         ]
     )
@@ -292,6 +303,31 @@ def test_ads_showing_the_same_flyer_are_one_network_and_a_blank_image_links_noth
     # f1 leaves: the family key is kept by the others, who stay one network.
     again.unlink_ads(["f1"])
     assert len(set(networks(again, "f2", "f3"))) == 1
+    # Two different landscape photos of the demo sites are "the same flyer" by their hashes (as
+    # close as a flyer and its cropped copy) but carry no text: they link nothing.
+    photos = [
+        image_facts(stock_photo(name), f"https://img.example/{name}")
+        for name in ("photo-loker_harian_nusantara-1024", "photo-infopmi_resmi_jatim-1037")
+    ]
+    assert again.same_flyer([photos[0]]) == []  # nothing stored shows it yet
+    again.upsert_ads(
+        [
+            ad(
+                "s1",
+                "Lowongan content creator di Yogyakarta, kerja dari rumah",
+                [],
+                **with_images([photos[0]]),
+            ),
+            ad(
+                "s2",
+                "Peringatan: jangan berangkat kerja ke Kamboja lewat jalur tidak resmi",
+                [],
+                **with_images([photos[1]]),
+            ),
+        ]
+    )
+    assert [r["ad_id"] for r in again.same_flyer([photos[0]], exclude="s1")] == ["s2"]
+    assert len(set(networks(again, "s1", "s2"))) == 2
 
 
 def test_a_merged_network_id_leads_to_the_network_its_ads_went_into(store: Store) -> None:

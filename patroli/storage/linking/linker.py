@@ -69,10 +69,23 @@ class UnionFind:
 
 BUCKET_CAP = 6
 FLYER_CANDIDATES = 200  # same-flyer candidates verified per batch and image orientation
+# A flyer is an image with text: the letters and digits OCR must have read in an image for it to
+# link networks. Two plain photos (sky, hills) can be as close in pHash/dHash as a flyer and its
+# cropped copy; text tells a flyer from a photo. With OCR off no image links networks.
+FLYER_MIN_TEXT = 12
 
 
 def _short(prefix: str, seed: str) -> str:
     return prefix + hashlib.sha256(seed.encode()).hexdigest()[:12]
+
+
+def _with_text(images: Any) -> list[Mapping[str, Any]]:
+    """The images OCR read some text in (``FLYER_MIN_TEXT`` letters and digits): flyers."""
+    return [
+        image
+        for image in images or ()
+        if sum(c.isalnum() for c in str(image.get("ocr_text") or "")) >= FLYER_MIN_TEXT
+    ]
 
 
 def _new_only(groups: list[list[Hashable]]) -> list[list[str]]:
@@ -183,7 +196,7 @@ class Linker:
         """Add a ``flyer:`` key per flyer family to the ads showing a flyer: the family key of the
         stored (or earlier in this batch) ads showing the same flyer, or, for a flyer first seen,
         one named after its image's sha256. Generic-identifier rules apply to it like to a phone."""
-        probes_of = {str(r["ad_id"]): flyer_probes(r.get("images") or []) for r in records}
+        probes_of = {str(r["ad_id"]): flyer_probes(_with_text(r.get("images"))) for r in records}
         probes_of = {a: p for a, p in probes_of.items() if p[0]}
         if not probes_of:
             return
